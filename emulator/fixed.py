@@ -1,0 +1,555 @@
+"""Fixed-point types with the semantics of the ``ap_fixed.h`` / ``ap_int.h`` headers.
+
+A hardware quantity is a numpy ``int64`` array of raw bits plus a :class:`FixedType`. The value of a raw
+integer ``r`` of type ``t`` is ``r * 2**-t.frac_bits``. Every operation works on whole arrays; there is no
+Python loop per element.
+
+Limits: the raw value must fit ``int64``: signed types up to 64 bits, unsigned types up to 63 bits. Add,
+subtract and multiply produce the exact ``ap_fixed`` result type and require that type to respect the same
+limit (cast the operands first otherwise).
+
+Conversions follow the headers that ship with hls4ml bit for bit, including their corner cases: casts from
+``double`` decode the IEEE fields as the header does (±inf saturate or wrap like ±2**1024), ``ap_int`` from
+``double`` truncates toward zero (and maps negative values above -0.5 to +1, as the header does), and
+``AP_WRAP`` with ``N`` saturation bits forces the top ``N`` bits as ``overflow_adjust`` does.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from typing import Union
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = [
+    "MAX_SIGNED_WIDTH",
+    "MAX_UNSIGNED_WIDTH",
+    "FixedArray",
+    "FixedType",
+    "OMode",
+    "QMode",
+    "add",
+    "add_type",
+    "ap_fixed",
+    "ap_int",
+    "ap_ufixed",
+    "ap_uint",
+    "cast",
+    "compare",
+    "from_float",
+    "mul",
+    "mul_type",
+    "parse",
+    "shift_left",
+    "shift_right",
+    "sub",
+    "sub_type",
+    "to_float",
+]
+
+MAX_SIGNED_WIDTH = 64
+MAX_UNSIGNED_WIDTH = 63
+
+
+class QMode(enum.Enum):
+    """Quantization (rounding) modes of ``ap_fixed``."""
+
+    TRN = "AP_TRN"
+    TRN_ZERO = "AP_TRN_ZERO"
+    RND = "AP_RND"
+    RND_ZERO = "AP_RND_ZERO"
+    RND_MIN_INF = "AP_RND_MIN_INF"
+    RND_INF = "AP_RND_INF"
+    RND_CONV = "AP_RND_CONV"
+
+
+class OMode(enum.Enum):
+    """Overflow modes of ``ap_fixed``."""
+
+    WRAP = "AP_WRAP"
+    SAT = "AP_SAT"
+    SAT_ZERO = "AP_SAT_ZERO"
+    SAT_SYM = "AP_SAT_SYM"
+
+
+def _mode(enum_cls: type[enum.Enum], name: str | enum.Enum) -> enum.Enum:
+    if isinstance(name, enum_cls):
+        return name
+    key = str(name).strip().upper()
+    key = key[3:] if key.startswith("AP_") else key
+    try:
+        return enum_cls[key]
+    except KeyError:
+        choices = ", ".join(m.name for m in enum_cls)
+        raise ValueError(f"unknown {enum_cls.__name__} {name!r}; expected one of {choices}") from None
+
+
+@dataclass(frozen=True)
+class FixedType:
+    """``ap_fixed<W, I, Q, O, N>`` / ``ap_ufixed`` / ``ap_int<W>`` / ``ap_uint<W>``.
+
+    ``integer=True`` marks the C++ ``ap_int``/``ap_uint`` family: numerically ``ap_fixed<W, W>``, but
+    conversions into it truncate toward zero as C integer conversion does.
+    """
+
+    width: int
+    int_bits: int
+    signed: bool = True
+    q_mode: QMode = QMode.TRN
+    o_mode: OMode = OMode.WRAP
+    n_bits: int = 0
+    integer: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "q_mode", _mode(QMode, self.q_mode))
+        object.__setattr__(self, "o_mode", _mode(OMode, self.o_mode))
+        limit = MAX_SIGNED_WIDTH if self.signed else MAX_UNSIGNED_WIDTH
+        if not 1 <= self.width <= limit:
+            kind = "signed" if self.signed else "unsigned"
+            raise ValueError(
+                f"{self}: width {self.width} out of range; {kind} raw values must fit int64, "
+                f"so 1 <= W <= {limit}"
+            )
+        if not 0 <= self.n_bits <= self.width:
+            raise ValueError(f"{self}: saturation bits N={self.n_bits} must be within 0..{self.width}")
+        if self.integer and (
+            self.int_bits != self.width or self.q_mode is not QMode.TRN or self.o_mode is not OMode.WRAP
+        ):
+            raise ValueError(f"ap_int types have I == W and default modes, got {self!r}")
+
+    @property
+    def frac_bits(self) -> int:
+        """F = W - I: the raw value is the real value times 2**F."""
+        return self.width - self.int_bits
+
+    @property
+    def raw_min(self) -> int:
+        return -(1 << (self.width - 1)) if self.signed else 0
+
+    @property
+    def raw_max(self) -> int:
+        return (1 << (self.width - self.signed)) - 1
+
+    @property
+    def lsb(self) -> float:
+        return float(np.ldexp(1.0, -self.frac_bits))
+
+    @property
+    def min(self) -> float:
+        return float(np.ldexp(float(self.raw_min), -self.frac_bits))
+
+    @property
+    def max(self) -> float:
+        return float(np.ldexp(float(self.raw_max), -self.frac_bits))
+
+    def __str__(self) -> str:
+        if self.integer:
+            return f"ap_{'' if self.signed else 'u'}int<{self.width}>"
+        args = [str(self.width), str(self.int_bits)]
+        tail = [self.q_mode.value, self.o_mode.value, str(self.n_bits)]
+        defaults = [QMode.TRN.value, OMode.WRAP.value, "0"]
+        while tail and tail[-1] == defaults[len(tail) - 1]:
+            tail.pop()
+        return f"ap_{'' if self.signed else 'u'}fixed<{','.join(args + tail)}>"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def ap_fixed(
+    width: int, int_bits: int, q_mode: QMode | str = QMode.TRN, o_mode: OMode | str = OMode.WRAP, n_bits: int = 0
+) -> FixedType:
+    """Signed ``ap_fixed<W, I, Q, O, N>``."""
+    return FixedType(width, int_bits, True, q_mode, o_mode, n_bits)
+
+
+def ap_ufixed(
+    width: int, int_bits: int, q_mode: QMode | str = QMode.TRN, o_mode: OMode | str = OMode.WRAP, n_bits: int = 0
+) -> FixedType:
+    """Unsigned ``ap_ufixed<W, I, Q, O, N>``."""
+    return FixedType(width, int_bits, False, q_mode, o_mode, n_bits)
+
+
+def ap_int(width: int) -> FixedType:
+    """Signed ``ap_int<W>``."""
+    return FixedType(width, width, True, integer=True)
+
+
+def ap_uint(width: int) -> FixedType:
+    """Unsigned ``ap_uint<W>``."""
+    return FixedType(width, width, False, integer=True)
+
+
+_TYPE_RE = re.compile(r"^\s*(?:ap_)?(u?)(fixed|int)\s*<(.*)>\s*$", re.IGNORECASE)
+
+
+def parse(text: str) -> FixedType:
+    """Parse a C++ or hls4ml precision string.
+
+    Accepts ``ap_fixed<16,6>``, ``ap_ufixed<10,6,AP_RND_CONV,AP_SAT>``, hls4ml's ``fixed<8,3,RND,SAT>``,
+    ``ap_int<8>``, ``uint<10>`` and the like.
+    """
+    m = _TYPE_RE.match(text) if isinstance(text, str) else None
+    if m is None:
+        raise ValueError(f"cannot parse precision {text!r}: expected e.g. 'ap_fixed<16,6>' or 'ap_uint<10>'")
+    unsigned, family, body = m.group(1), m.group(2).lower(), m.group(3)
+    args = [a.strip() for a in body.split(",")]
+    try:
+        if family == "int":
+            if len(args) != 1:
+                raise ValueError("integer types take exactly one argument <W>")
+            return FixedType(int(args[0]), int(args[0]), not unsigned, integer=True)
+        if not 2 <= len(args) <= 5:
+            raise ValueError("fixed types take <W,I[,Q[,O[,N]]]>")
+        width, int_bits = int(args[0]), int(args[1])
+        q_mode = _mode(QMode, args[2]) if len(args) > 2 else QMode.TRN
+        o_mode = _mode(OMode, args[3]) if len(args) > 3 else OMode.WRAP
+        n_bits = int(args[4]) if len(args) > 4 else 0
+        return FixedType(width, int_bits, not unsigned, q_mode, o_mode, n_bits)
+    except ValueError as err:
+        raise ValueError(f"cannot parse precision {text!r}: {err}") from None
+
+
+TypeLike = Union[FixedType, str]
+
+
+def _as_type(t: TypeLike) -> FixedType:
+    return t if isinstance(t, FixedType) else parse(t)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Conversion core: every cast into a fixed type goes through _convert.
+#
+# The source value is m * 2**-k in units of the target LSB, with m an int64 array (|m| <= 2**63) and k an
+# integer or int64 array. Right shifts (k > 0) drop bits and round; left shifts (k < 0) are exact or overflow.
+# numpy defines shifts by >= 64 (0 for <<, sign fill for >>), which the kernels below rely on.
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _round_shift(m: np.ndarray, k: np.ndarray | int, q: QMode) -> np.ndarray:
+    """floor(m / 2**k) plus the rounding increment of ``q``; requires k >= 1.
+
+    The result has |r| <= 2**62 + 1, so no int64 overflow can occur.
+    """
+    j = k - 1
+    t = m >> j  # floor(m / 2**(k-1)): the kept bits and the first dropped bit ("half")
+    r = t >> 1
+    if q is QMode.TRN:
+        return r
+    half = (t & 1).astype(bool)
+    sticky = m != (t << j)  # any dropped bit below "half"
+    neg = m < 0
+    if q is QMode.RND:
+        inc = half
+    elif q is QMode.RND_ZERO:
+        inc = half & (neg | sticky)
+    elif q is QMode.RND_MIN_INF:
+        inc = half & sticky
+    elif q is QMode.RND_INF:
+        inc = half & (~neg | sticky)
+    elif q is QMode.RND_CONV:
+        inc = half & ((r & 1).astype(bool) | sticky)
+    else:  # TRN_ZERO
+        inc = neg & (half | sticky)
+    return r + inc
+
+
+def _wrap(v: np.ndarray, t: FixedType) -> np.ndarray:
+    """The low W bits of v, sign-extended for signed types."""
+    drop = 64 - t.width
+    if drop == 0:
+        return v
+    if t.signed:
+        return (v << drop) >> drop
+    return v & ((1 << t.width) - 1)
+
+
+def _convert(m: np.ndarray, k: np.ndarray | int, dst: FixedType) -> np.ndarray:
+    """Raw bits of dst for the exact value m * 2**-k (target LSB units), with dst's Q and O modes."""
+    m = np.asarray(m, dtype=np.int64)
+    if np.ndim(k) == 0:
+        if k > 0:
+            v, fits = _round_shift(m, int(k), dst.q_mode), None
+        else:
+            v = m << -int(k)
+            fits = None if k == 0 else (v >> -int(k)) == m
+    else:
+        k = np.asarray(k, dtype=np.int64)
+        shift_left = k <= 0
+        if not shift_left.any():
+            v, fits = _round_shift(m, k, dst.q_mode), None
+        else:
+            sl = np.where(shift_left, -k, 0)
+            v = m << sl
+            fits = (v >> sl) == m
+            if not shift_left.all():
+                v = np.where(shift_left, v, _round_shift(m, np.maximum(k, 1), dst.q_mode))
+    return _overflow(v, fits, m, dst)
+
+
+def _overflow(v: np.ndarray, fits: np.ndarray | None, m: np.ndarray, t: FixedType) -> np.ndarray:
+    """Apply t's overflow mode to v, the exact value (or, where ``fits`` is False, its low 64 bits)."""
+    hi = t.raw_max
+    lo = t.raw_min
+    if t.o_mode is OMode.SAT_SYM and t.signed:
+        lo |= 1  # overflow_adjust saturates underflow to min | 1: -max, or -1 for W == 1
+    over = v > hi
+    under = v < lo
+    if fits is not None:
+        over = np.where(fits, over, m > 0)
+        under = np.where(fits, under, m < 0)
+    if t.o_mode is OMode.WRAP:
+        raw = _wrap(v, t)
+        if t.n_bits:
+            raw = _wrap_saturation_bits(raw, over, under, t)
+        return raw
+    if not (over.any() or under.any()):
+        return v
+    if t.o_mode is OMode.SAT_ZERO:
+        return np.where(over | under, 0, v)
+    return np.where(over, hi, np.where(under, lo, v))
+
+
+def _i64(bits: int) -> np.int64:
+    """A 64-bit pattern given as a non-negative Python int, as int64."""
+    return np.int64(bits - (1 << 64) if bits >= 1 << 63 else bits)
+
+
+def _wrap_saturation_bits(raw: np.ndarray, over: np.ndarray, under: np.ndarray, t: FixedType) -> np.ndarray:
+    """AP_WRAP with N saturation bits, as overflow_adjust sets them on overflow or underflow."""
+    hit = over | under
+    top = ((1 << t.n_bits) - 1) << (t.width - t.n_bits)  # the N most significant bits of the raw word
+    if not t.signed:
+        return np.where(hit, raw | _i64(top), raw)  # the header sets them to ones in both directions
+    # signed: MSB <- sign of the source, the N-1 bits below it <- its complement
+    sign_bit = 1 << (t.width - 1)
+    kept = raw & _i64(((1 << 64) - 1) ^ top)
+    forced = np.where(under, kept | _i64(sign_bit), kept | _i64(top ^ sign_bit))
+    return np.where(hit, _wrap(forced, t), raw)
+
+
+def from_float(x: ArrayLike, t: TypeLike) -> np.ndarray:
+    """Raw bits of ``t(x)`` for each float64 ``x``, exactly as the ``ap_fixed(double)`` constructor.
+
+    NaN has no fixed-point value and raises ``ValueError`` with its position.
+    """
+    t = _as_type(t)
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    nan = np.isnan(x)
+    if nan.any():
+        first = tuple(int(i) for i in np.argwhere(nan)[0])
+        raise ValueError(f"cannot convert NaN to {t}: {int(nan.sum())} NaN value(s), first at index {first}")
+    bits = x.view(np.uint64) if x.ndim else x.reshape(1).view(np.uint64)
+    expf = ((bits >> np.uint64(52)) & np.uint64(0x7FF)).astype(np.int64)
+    man = (bits & np.uint64((1 << 52) - 1)).astype(np.int64) | (1 << 52)  # implicit 1, also for subnormals
+    negative = (bits >> np.uint64(63)).astype(bool)
+    zero = (bits & np.uint64(0x7FFF_FFFF_FFFF_FFFF)) == 0
+    # |x| = man * 2**(expf - 1075): in target LSB units that is man * 2**-k with k = 1075 - expf - F
+    k = 1075 - t.frac_bits - expf
+    if t.integer:
+        raw = _int_from_double(man, k, negative, t)
+    else:
+        raw = _convert(np.where(negative, -man, man), k, t)
+    raw = np.where(zero, 0, raw)
+    return raw.reshape(x.shape)
+
+
+def _int_from_double(man: np.ndarray, k: np.ndarray, negative: np.ndarray, t: FixedType) -> np.ndarray:
+    """``ap_int<W>(double)``: truncate |x| toward zero, negate, wrap to W bits (ap_int_base.h).
+
+    The header shifts by >= 54 bits as ``-1`` for negative inputs before negating, so -0.5 < x < 0 gives +1.
+    """
+    mag = np.where(k >= 54, np.where(negative, -1, 0), man >> np.clip(k, 0, 63))
+    mag = np.where(k < 0, man << np.minimum(-k, 64), mag)
+    return _wrap(np.where(negative, -mag, mag), t)
+
+
+def cast(raw: ArrayLike, src: TypeLike, dst: TypeLike) -> np.ndarray:
+    """Raw bits of ``dst(src_value)``: ap_fixed's assignment between types (rounding, then overflow)."""
+    src, dst = _as_type(src), _as_type(dst)
+    raw = np.asarray(raw, dtype=np.int64)
+    if dst.integer:
+        return _wrap(_to_int_base(raw, src), dst)
+    return _convert(raw, src.frac_bits - dst.frac_bits, dst)
+
+
+def _to_int_base(raw: np.ndarray, t: FixedType) -> np.ndarray:
+    """``ap_fixed::to_ap_int_base()``: the integer part in ap_int<max(I,1)>, truncated toward zero.
+
+    As in the header, I == 0 yields 0, then +1 for negative values, which ap_int<1> reads as -1. For I < 0
+    the header leaves the result word uninitialized (undefined behaviour), so the cast is refused.
+    """
+    if t.int_bits < 0:
+        raise ValueError(f"casting {t} (I < 0) to an ap_int type is undefined in ap_fixed.h (to_ap_int_base)")
+    if t.integer or t.frac_bits <= 0:
+        return raw << -t.frac_bits  # exact; only the low bits matter for the final wrap
+    width = max(t.int_bits, 1)
+    fraction = raw & ((1 << t.frac_bits) - 1) if t.frac_bits < t.width else raw
+    ipart = raw >> t.frac_bits if t.int_bits > 0 else np.zeros_like(raw)
+    ipart = ipart + ((raw < 0) & (fraction != 0))
+    return _wrap(ipart, FixedType(width, width, t.signed, integer=True))
+
+
+def to_float(raw: ArrayLike, t: TypeLike) -> np.ndarray:
+    """float64 value of each raw word (exact below 2**53, else round-half-even like ``to_double``)."""
+    t = _as_type(t)
+    return np.ldexp(np.asarray(raw, dtype=np.int64).astype(np.float64), -t.frac_bits)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Arithmetic: exact results in ap_fixed's result types (ap_fixed_base::RType), default modes TRN/WRAP.
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _result_type(width: int, int_bits: int, signed: bool, integer: bool, what: str) -> FixedType:
+    limit = MAX_SIGNED_WIDTH if signed else MAX_UNSIGNED_WIDTH
+    if width > limit:
+        raise ValueError(
+            f"{what} needs a {width}-bit {'signed' if signed else 'unsigned'} raw word, past the int64 "
+            f"limit of {limit} bits; cast the operands to narrower types first"
+        )
+    return FixedType(width, int_bits, signed, integer=integer)
+
+
+def mul_type(a: TypeLike, b: TypeLike) -> FixedType:
+    """Type of ``a * b``: W = Wa + Wb, I = Ia + Ib, signed if either is."""
+    a, b = _as_type(a), _as_type(b)
+    return _result_type(
+        a.width + b.width, a.int_bits + b.int_bits, a.signed or b.signed, a.integer and b.integer, f"{a} * {b}"
+    )
+
+
+def _plus_int_bits(a: FixedType, b: FixedType) -> int:
+    return max(a.int_bits + (b.signed and not a.signed), b.int_bits + (a.signed and not b.signed)) + 1
+
+
+def add_type(a: TypeLike, b: TypeLike) -> FixedType:
+    """Type of ``a + b``: F = max(Fa, Fb), I = max(Ia + (Sb & ~Sa), Ib + (Sa & ~Sb)) + 1."""
+    a, b = _as_type(a), _as_type(b)
+    i = _plus_int_bits(a, b)
+    f = max(a.frac_bits, b.frac_bits)
+    return _result_type(i + f, i, a.signed or b.signed, a.integer and b.integer, f"{a} + {b}")
+
+
+def sub_type(a: TypeLike, b: TypeLike) -> FixedType:
+    """Type of ``a - b``: as for ``+`` but always signed."""
+    a, b = _as_type(a), _as_type(b)
+    i = _plus_int_bits(a, b)
+    f = max(a.frac_bits, b.frac_bits)
+    return _result_type(i + f, i, True, a.integer and b.integer, f"{a} - {b}")
+
+
+def _aligned(raw: ArrayLike, t: FixedType, frac_bits: int) -> np.ndarray:
+    return np.asarray(raw, dtype=np.int64) << (frac_bits - t.frac_bits)
+
+
+def add(a: ArrayLike, ta: TypeLike, b: ArrayLike, tb: TypeLike) -> tuple[np.ndarray, FixedType]:
+    """Exact ``a + b``; returns (raw, result type). No overflow is possible in the result type."""
+    ta, tb = _as_type(ta), _as_type(tb)
+    rt = add_type(ta, tb)
+    return _aligned(a, ta, rt.frac_bits) + _aligned(b, tb, rt.frac_bits), rt
+
+
+def sub(a: ArrayLike, ta: TypeLike, b: ArrayLike, tb: TypeLike) -> tuple[np.ndarray, FixedType]:
+    """Exact ``a - b``; returns (raw, result type)."""
+    ta, tb = _as_type(ta), _as_type(tb)
+    rt = sub_type(ta, tb)
+    return _aligned(a, ta, rt.frac_bits) - _aligned(b, tb, rt.frac_bits), rt
+
+
+def mul(a: ArrayLike, ta: TypeLike, b: ArrayLike, tb: TypeLike) -> tuple[np.ndarray, FixedType]:
+    """Exact ``a * b``; returns (raw, result type)."""
+    rt = mul_type(ta, tb)
+    return np.asarray(a, dtype=np.int64) * np.asarray(b, dtype=np.int64), rt
+
+
+def shift_left(raw: ArrayLike, t: TypeLike, n: ArrayLike) -> np.ndarray:
+    """``x << n`` on ap_fixed: same type, raw bits shifted, bits past the MSB lost (no saturation).
+
+    ``n`` may be an array; negative amounts shift right, as ``operator<<(int)`` does.
+    """
+    t = _as_type(t)
+    raw, n = np.asarray(raw, dtype=np.int64), np.asarray(n, dtype=np.int64)
+    left = _wrap(raw << np.maximum(n, 0), t)
+    return np.where(n < 0, raw >> np.maximum(-n, 0), left) if (n < 0).any() else left
+
+
+def shift_right(raw: ArrayLike, t: TypeLike, n: ArrayLike) -> np.ndarray:
+    """``x >> n`` on ap_fixed: same type, arithmetic shift of the raw bits (no rounding)."""
+    return shift_left(raw, t, -np.asarray(n, dtype=np.int64))
+
+
+def compare(a: ArrayLike, ta: TypeLike, b: ArrayLike, tb: TypeLike) -> np.ndarray:
+    """Three-way ``a < b`` / ``a > b`` of ap_fixed's operators: -1, 0 or +1 (int8).
+
+    Exact, except where the header follows C's usual arithmetic conversions: with mixed signedness, when the
+    aligned widths are not both below 32 and the unsigned operand is at least as wide as the signed one, the
+    bit patterns are compared as unsigned, so a negative signed operand compares greater.
+    """
+    ta, tb = _as_type(ta), _as_type(tb)
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    result = _exact_compare(a, ta.frac_bits, b, tb.frac_bits)
+    if ta.signed == tb.signed:
+        return result
+    # widths after the header aligns the fraction: the operand with fewer fraction bits is widened
+    fa, fb = ta.frac_bits, tb.frac_bits
+    wa = max(ta.width + fb - fa + 1, 1) if fa < fb else ta.width
+    wb = max(tb.width + fa - fb, 1) if fa > fb else tb.width
+    w_signed, w_unsigned = (wa, wb) if ta.signed else (wb, wa)
+    if (wa < 32 and wb < 32) or w_unsigned < w_signed:
+        return result
+    if ta.signed:
+        return np.where(a < 0, np.int8(1), result)
+    return np.where(b < 0, np.int8(-1), result)
+
+
+def _exact_compare(a: np.ndarray, fa: int, b: np.ndarray, fb: int) -> np.ndarray:
+    """sign(a * 2**-fa - b * 2**-fb) without overflow."""
+    if fa < fb:
+        return -_exact_compare(b, fb, a, fa)
+    d = fa - fb
+    # a < b * 2**d  <=>  floor(a / 2**d) < b, and equality needs the dropped bits to be zero
+    fl = a >> d
+    result = (fl > b).astype(np.int8) - (fl < b).astype(np.int8)
+    return np.where(result == 0, (a != (fl << d)).astype(np.int8), result)
+
+
+@dataclass(frozen=True, eq=False)
+class FixedArray:
+    """An array of raw bits with its type; arithmetic follows ap_fixed's result-type rules."""
+
+    raw: np.ndarray
+    type: FixedType
+
+    @classmethod
+    def from_float(cls, x: ArrayLike, t: TypeLike) -> FixedArray:
+        t = _as_type(t)
+        return cls(from_float(x, t), t)
+
+    def cast(self, t: TypeLike) -> FixedArray:
+        t = _as_type(t)
+        return FixedArray(cast(self.raw, self.type, t), t)
+
+    def to_float(self) -> np.ndarray:
+        return to_float(self.raw, self.type)
+
+    def __add__(self, other: FixedArray) -> FixedArray:
+        return FixedArray(*add(self.raw, self.type, other.raw, other.type))
+
+    def __sub__(self, other: FixedArray) -> FixedArray:
+        return FixedArray(*sub(self.raw, self.type, other.raw, other.type))
+
+    def __mul__(self, other: FixedArray) -> FixedArray:
+        return FixedArray(*mul(self.raw, self.type, other.raw, other.type))
+
+    def __lshift__(self, n: int) -> FixedArray:
+        return FixedArray(shift_left(self.raw, self.type, n), self.type)
+
+    def __rshift__(self, n: int) -> FixedArray:
+        return FixedArray(shift_right(self.raw, self.type, n), self.type)
+
+    def __repr__(self) -> str:
+        return f"FixedArray({self.type}, raw={self.raw!r})"

@@ -1,0 +1,1 @@
+"""Firmware: hls4ml projects, C-simulation, generated RTL, and the compiled ap_types reference."""

@@ -1,0 +1,1 @@
+"""TensorFlow / QKeras / tfmot models: training, distillation and export to the emulator and hls4ml."""

@@ -1,0 +1,141 @@
+"""Type matrices and input values for comparing emulator.fixed with the compiled ap_types reference."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emulator.fixed import (
+    MAX_SIGNED_WIDTH,
+    MAX_UNSIGNED_WIDTH,
+    FixedType,
+    OMode,
+    QMode,
+    ap_int,
+    ap_uint,
+    from_float,
+)
+from firmware.ap_types import RefCase
+
+WIDTHS = (1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 18, 24, 25, 31, 32, 33, 40, 48, 52, 53, 54, 55, 60, 62, 63, 64)
+I_KINDS = ("negative", "zero", "inside", "equal", "above")
+
+
+def _int_bits(kind: str, width: int, rng: np.random.Generator) -> int:
+    if kind == "negative":
+        return -int(rng.integers(1, 9))
+    if kind == "zero":
+        return 0
+    if kind == "inside":
+        return int(rng.integers(1, width)) if width > 1 else 1
+    if kind == "equal":
+        return width
+    return width + int(rng.integers(1, 11))
+
+
+def type_matrix(per_combo: int, seed: int) -> list[FixedType]:
+    """Types for every (Q, O, signedness): ``per_combo`` each, cycling the position of I relative to W
+    (below 0, 0, inside, = W, above W) and spreading W over 1..64; WRAP also gets N = 1..3 saturation bits."""
+    rng = np.random.default_rng(seed)
+    types = []
+    combo = 0
+    for q in QMode:
+        for o in OMode:
+            for signed in (True, False):
+                limit = MAX_SIGNED_WIDTH if signed else MAX_UNSIGNED_WIDTH
+                pool = [w for w in WIDTHS if w <= limit]
+                for j in range(per_combo):
+                    width = pool[(combo * 7 + j * 11 + int(rng.integers(0, 3))) % len(pool)]
+                    kind = I_KINDS[(combo + j) % len(I_KINDS)]
+                    n_bits = 0
+                    if o is OMode.WRAP and j % 2 == 1 and width > 1:
+                        n_bits = int(rng.integers(1, min(3, width) + 1))
+                    types.append(FixedType(width, _int_bits(kind, width, rng), signed, q, o, n_bits))
+                combo += 1
+    return types
+
+
+def integer_types() -> list[FixedType]:
+    return [ap_int(w) for w in (1, 2, 8, 16, 33, 64)] + [ap_uint(w) for w in (1, 7, 10, 32, 63)]
+
+
+def raw_values(t: FixedType, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Edges of t's range plus random raw words, uniform and with random magnitude."""
+    lo, hi = t.raw_min, t.raw_max
+    edges = np.array(sorted({v for v in (lo, lo + 1, -1, 0, 1, 2, hi - 1, hi) if lo <= v <= hi}), dtype=np.int64)
+    uniform = rng.integers(lo, hi, size=n // 2, endpoint=True, dtype=np.int64)
+    shrink = rng.integers(0, t.width, size=n - n // 2 - edges.size).astype(np.int64)
+    scaled = rng.integers(lo, hi, size=shrink.size, endpoint=True, dtype=np.int64) >> shrink
+    return np.concatenate([edges, uniform, scaled])
+
+
+def double_values(t: FixedType, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Doubles that probe every rounding and overflow path of a cast into t.
+
+    Edge raws (min, max, just past either, far past) with offsets of 0, +-1/4, +-1/2 (ties), +-3/4 LSB;
+    special doubles (+-0, +-inf, subnormals, huge); random values on a grid 2**-8 finer than the LSB over 1.25x
+    the range (ties occur); log-uniform magnitudes from far below the LSB to far above the range.
+    """
+    lo, hi, f = t.raw_min, t.raw_max, t.frac_bits
+    anchors = [lo, lo + 1, -1, 0, 1, hi - 1, hi, hi + 1, lo - 1, 2 * hi + 2, 2 * lo - 2, hi + (1 << 12), lo - (1 << 12)]
+    offsets = np.array([0.0, 0.25, -0.25, 0.5, -0.5, 0.75, -0.75])
+    edge = (np.array(anchors, dtype=np.float64)[:, None] + offsets[None, :]).ravel()
+    edge = np.ldexp(edge, -f)
+    tiny = np.nextafter(0.0, 1.0)
+    special = np.array([0.0, -0.0, np.inf, -np.inf, tiny, -tiny, 1e-300, -1e-300, 1e300, -1e300, 1.0, -1.0, 0.5, -0.5])
+    n_grid = (n - edge.size - special.size) // 2
+    span = (hi - lo) * 1.25 + 8
+    grid = np.round(rng.uniform(lo - span / 8, hi + span / 8, n_grid) * 256) / 256
+    grid = np.ldexp(grid, -f)
+    n_log = n - edge.size - special.size - n_grid
+    expo = rng.uniform(-f - 12, t.int_bits + 12, n_log)
+    logu = np.ldexp(rng.uniform(1.0, 2.0, n_log), np.floor(expo).astype(np.int64)) * rng.choice([-1.0, 1.0], n_log)
+    return np.concatenate([edge, special, grid, logu])
+
+
+def shift_amounts(t: FixedType, size: int, rng: np.random.Generator) -> np.ndarray:
+    return rng.integers(0, t.width + 3, size=size, dtype=np.int64)
+
+
+def default_cases(seed: int = 20261124) -> list[RefCase]:
+    """The default-set matrix: every (Q, O, S) from double, plus casts, arithmetic, shifts, compares."""
+    rng = np.random.default_rng(seed)
+    conv = type_matrix(per_combo=4, seed=seed)
+    ints = integer_types()
+    cases = [RefCase("from_double", (t,)) for t in conv + ints]
+    # casts: fixed -> fixed across all modes, plus fixed <-> ap_int
+    for dst in conv:
+        src = conv[int(rng.integers(0, len(conv)))]
+        cases.append(RefCase("cast", (src, dst)))
+    defined = [t for t in conv if t.int_bits >= 0]  # to_ap_int_base is undefined for I < 0
+    for i, it in enumerate(ints):
+        cases += [RefCase("cast", (defined[(i * 37) % len(defined)], it)), RefCase("cast", (it, conv[i * 13]))]
+    small = [t for t in type_matrix(per_combo=1, seed=seed + 1) if t.width <= 31] + ints[:3] + ints[6:9]
+    for op in ("add", "sub", "mul"):
+        for j in range(30):
+            a = small[int(rng.integers(0, len(small)))]
+            b = small[int(rng.integers(0, len(small)))]
+            if op == "mul" and a.width + b.width > MAX_UNSIGNED_WIDTH:
+                continue
+            cases.append(RefCase(op, (a, b)))
+    for t in conv[::7]:
+        cases += [RefCase("shl", (t,)), RefCase("shr", (t,)), RefCase("to_double", (t,))]
+    for t in conv[3::9]:
+        cases.append(RefCase("cmp", (t, conv[int(rng.integers(0, len(conv)))])))
+    return cases
+
+
+def case_inputs(case: RefCase, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
+    """Inputs for a reference case: doubles for from_double, raw words otherwise."""
+    t = case.types
+    if case.op == "from_double":
+        return double_values(t[0], n, rng), None
+    a = raw_values(t[0], n, rng)
+    if case.op in ("cast", "to_double"):
+        return a, None
+    if case.op in ("shl", "shr"):
+        return a, shift_amounts(t[0], a.size, rng)
+    b = raw_values(t[1], a.size, rng)
+    if case.op == "cmp":  # make equal values common: b takes a's value where it is representable
+        same = from_float(np.ldexp(a[::3].astype(np.float64), -t[0].frac_bits), t[1])
+        b[::3] = same
+    return a, b
