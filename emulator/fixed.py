@@ -19,7 +19,6 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
-from typing import Union
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -110,8 +109,7 @@ class FixedType:
         if not 1 <= self.width <= limit:
             kind = "signed" if self.signed else "unsigned"
             raise ValueError(
-                f"{self}: width {self.width} out of range; {kind} raw values must fit int64, "
-                f"so 1 <= W <= {limit}"
+                f"{self}: width {self.width} out of range; {kind} raw values must fit int64, so 1 <= W <= {limit}"
             )
         if not 0 <= self.n_bits <= self.width:
             raise ValueError(f"{self}: saturation bits N={self.n_bits} must be within 0..{self.width}")
@@ -213,7 +211,7 @@ def parse(text: str) -> FixedType:
         raise ValueError(f"cannot parse precision {text!r}: {err}") from None
 
 
-TypeLike = Union[FixedType, str]
+TypeLike = FixedType | str
 
 
 def _as_type(t: TypeLike) -> FixedType:

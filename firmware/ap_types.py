@@ -106,7 +106,8 @@ def _case_source(i: int, case: RefCase) -> str:
     elif case.op == "to_double":
         body = (
             "  const int64_t* a = (const int64_t*)a_; double* out = (double*)out_;\n"
-            f"  for (int64_t i = 0; i < n; ++i) {{ {t[0]} v; set_raw<{_ws(t[0])}>(v, a[i]); out[i] = v.to_double(); }}\n"
+            f"  for (int64_t i = 0; i < n; ++i) {{ {t[0]} v; set_raw<{_ws(t[0])}>(v, a[i]);\n"
+            "    out[i] = v.to_double(); }\n"
         )
     elif case.op == "cast":
         body = (
@@ -187,7 +188,7 @@ def build_library(cases: Sequence[RefCase], *, chunks: int | None = None) -> Pat
             return subprocess.run(cmd, capture_output=True, text=True)
 
         with ThreadPoolExecutor(n_chunks) as pool:
-            for obj, res in zip(objects, pool.map(compile_one, objects)):
+            for obj, res in zip(objects, pool.map(compile_one, objects), strict=True):
                 if res.returncode:
                     raise RuntimeError(f"g++ failed on {obj.with_suffix('.cpp').name}:\n{res.stderr[-4000:]}")
         tmp_lib = target.with_name(f".{target.name}.{os.getpid()}.tmp")

@@ -9,9 +9,9 @@ import pytest
 
 from emulator.fixed import QMode
 from firmware.ap_types import ApTypesLibrary, RefCase
+from firmware.fixed_check import case_inputs, default_cases, double_values, emulate, type_matrix
 
-from .conftest import assert_raw_equal, emulate
-from .fixed_cases import case_inputs, default_cases, double_values, type_matrix
+from .conftest import assert_raw_equal
 
 CASES = default_cases()
 N_DEFAULT = 4000

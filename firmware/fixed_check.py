@@ -1,9 +1,16 @@
-"""Type matrices and input values for comparing emulator.fixed with the compiled ap_types reference."""
+"""Check emulator.fixed against the compiled ap_types reference: type matrices, probing inputs, comparison.
+
+Used by the test suite and by ``l1t selfcheck``, which runs the same comparison on the user's own hls4ml.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 
+import emulator.fixed as fx
 from emulator.fixed import (
     MAX_SIGNED_WIDTH,
     MAX_UNSIGNED_WIDTH,
@@ -14,7 +21,7 @@ from emulator.fixed import (
     ap_uint,
     from_float,
 )
-from firmware.ap_types import RefCase
+from firmware.ap_types import ApTypesLibrary, RefCase
 
 WIDTHS = (1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 18, 24, 25, 31, 32, 33, 40, 48, 52, 53, 54, 55, 60, 62, 63, 64)
 I_KINDS = ("negative", "zero", "inside", "equal", "above")
@@ -111,7 +118,7 @@ def default_cases(seed: int = 20261124) -> list[RefCase]:
         cases += [RefCase("cast", (defined[(i * 37) % len(defined)], it)), RefCase("cast", (it, conv[i * 13]))]
     small = [t for t in type_matrix(per_combo=1, seed=seed + 1) if t.width <= 31] + ints[:3] + ints[6:9]
     for op in ("add", "sub", "mul"):
-        for j in range(30):
+        for _ in range(30):
             a = small[int(rng.integers(0, len(small)))]
             b = small[int(rng.integers(0, len(small)))]
             if op == "mul" and a.width + b.width > MAX_UNSIGNED_WIDTH:
@@ -121,6 +128,10 @@ def default_cases(seed: int = 20261124) -> list[RefCase]:
         cases += [RefCase("shl", (t,)), RefCase("shr", (t,)), RefCase("to_double", (t,))]
     for t in conv[3::9]:
         cases.append(RefCase("cmp", (t, conv[int(rng.integers(0, len(conv)))])))
+    # mixed signedness around the 32-bit threshold of the header's usual-arithmetic-conversion rule
+    for wa, ia, wb, ib in ((40, 10, 40, 20), (33, 3, 16, 8), (8, 4, 8, 2), (31, 5, 31, 9), (16, 2, 48, 40)):
+        cases += [RefCase("cmp", (FixedType(wa, ia), FixedType(wb, ib, False)))]
+        cases += [RefCase("cmp", (FixedType(wb, ib, False), FixedType(wa, ia)))]
     return cases
 
 
@@ -139,3 +150,75 @@ def case_inputs(case: RefCase, n: int, rng: np.random.Generator) -> tuple[np.nda
         same = from_float(np.ldexp(a[::3].astype(np.float64), -t[0].frac_bits), t[1])
         b[::3] = same
     return a, b
+
+
+def emulate(case: RefCase, a: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+    """The emulator's answer for a reference case."""
+    t = case.types
+    if case.op == "from_double":
+        return fx.from_float(a, t[0])
+    if case.op == "to_double":
+        return fx.to_float(a, t[0])
+    if case.op == "cast":
+        return fx.cast(a, t[0], t[1])
+    if case.op == "shl":
+        return fx.shift_left(a, t[0], b)
+    if case.op == "shr":
+        return fx.shift_right(a, t[0], b)
+    if case.op == "cmp":
+        return fx.compare(a, t[0], b, t[1]).astype(np.int64)
+    return {"add": fx.add, "sub": fx.sub, "mul": fx.mul}[case.op](a, t[0], b, t[1])[0]
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """The first difference between the reference and the emulator on one case."""
+
+    case: RefCase
+    count: int
+    total: int
+    index: int
+    inputs: tuple
+    expected: object
+    got: object
+
+    def __str__(self) -> str:
+        shown = ", ".join(repr(x) for x in self.inputs)
+        return (
+            f"{self.case.op}{tuple(str(t) for t in self.case.types)}: {self.count} of {self.total} differ; "
+            f"first at index {self.index}: input(s) {shown}: ap_types {self.expected!r}, emulator {self.got!r}"
+        )
+
+
+def find_mismatch(case: RefCase, inputs: tuple, expected: np.ndarray, got: np.ndarray) -> Mismatch | None:
+    """Compare raw bits (float outputs by their bit patterns); None when every element is equal."""
+    if expected.dtype.kind == "f":
+        same = expected.view(np.int64) == np.asarray(got, dtype=np.float64).view(np.int64)
+    else:
+        same = expected == got
+    if same.all():
+        return None
+    bad = np.flatnonzero(~same)
+    i = int(bad[0])
+    shown = tuple(x[i].item() for x in inputs if x is not None)
+    return Mismatch(case, int(bad.size), int(same.size), i, shown, expected[i].item(), np.asarray(got)[i].item())
+
+
+def run_check(
+    cases: list[RefCase],
+    n: int,
+    seed: int,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[int, list[Mismatch]]:
+    """Run every case on ``n`` probing inputs against the compiled headers; returns (values compared, mismatches)."""
+    lib = ApTypesLibrary(cases)
+    compared, mismatches = 0, []
+    for index, case in enumerate(cases):
+        a, b = case_inputs(case, n, np.random.default_rng([seed, index]))
+        found = find_mismatch(case, (a, b), lib.run(index, a, b), emulate(case, a, b))
+        compared += a.size
+        if found is not None:
+            mismatches.append(found)
+        if progress is not None:
+            progress(index + 1)
+    return compared, mismatches

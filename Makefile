@@ -1,0 +1,55 @@
+# l1t: `make demo` runs the main job, `make test` the test suite; both set everything up first (idempotent).
+PYTHON  ?= python3
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.l1t-setup
+SYSTEM_PACKAGES := g++ iverilog yosys
+PYTEST_ARGS ?=
+
+.PHONY: setup system-packages test test-all demo bench lint format clean
+
+setup: system-packages $(STAMP)
+
+# Debian packages for the HDL side and the C++ reference. Installed when running as root; otherwise the exact
+# command is printed and everything that does not need them still works (those tests skip with the tool's name).
+system-packages:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "l1t setup: installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else \
+	  echo "l1t setup: missing system tools:$$missing"; \
+	  echo "l1t setup: install them with: sudo apt-get install -y$$missing"; \
+	fi
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; \
+	  sys.exit(0 if (3, 10) <= v <= (3, 11) else f"l1t needs Python 3.10 or 3.11 (TensorFlow 2.15); {sys.executable} is {v[0]}.{v[1]}")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[all]'
+	touch $(STAMP)
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-all: setup
+	$(PY) -m pytest -m "slow or not slow" $(PYTEST_ARGS)
+
+demo: setup
+	$(VENV)/bin/l1t demo
+
+bench: setup
+	$(PY) bench/fixed.py
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
