@@ -156,10 +156,11 @@ def _compiler_version(cxx: str) -> str:
     return subprocess.run([cxx, "--version"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
 
 
-def build_library(cases: Sequence[RefCase], *, chunks: int | None = None) -> Path:
+def build_library(cases: Sequence[RefCase], *, chunks: int | None = None, optimize: str = "-O1") -> Path:
     """Compile the cases into a shared library (cached) and return its path.
 
-    The source is split into ``chunks`` translation units compiled in parallel (default: one per core).
+    The source is split into ``chunks`` translation units compiled in parallel (default: one per core);
+    ``optimize`` is the g++ optimization flag (benchmarks use -O2, checks -O1 to compile faster).
     """
     include = ap_types_include()
     cxx = _compiler()
@@ -167,7 +168,7 @@ def build_library(cases: Sequence[RefCase], *, chunks: int | None = None) -> Pat
     # NDEBUG: ap_private.h asserts when a cast reads a "rounding bit" past the source MSB (a cast that drops
     # more fraction bits than the source has); the header then uses the sign bit instead, which is the
     # behaviour of the synthesized logic and of the emulator.
-    flags = ["-O1", "-std=c++14", "-fPIC", "-w", "-DNDEBUG", f"-I{include}"]
+    flags = [optimize, "-std=c++14", "-fPIC", "-w", "-DNDEBUG", f"-I{include}"]
     key = hashlib.sha256(
         "\n".join([_PRELUDE, *sources, str(include), _compiler_version(cxx), *flags]).encode()
     ).hexdigest()[:20]
@@ -202,9 +203,9 @@ def build_library(cases: Sequence[RefCase], *, chunks: int | None = None) -> Pat
 class ApTypesLibrary:
     """Callable reference: ``lib.run(i, a, b)`` runs case ``i`` of the list it was built from."""
 
-    def __init__(self, cases: Sequence[RefCase], *, chunks: int | None = None) -> None:
+    def __init__(self, cases: Sequence[RefCase], *, chunks: int | None = None, optimize: str = "-O1") -> None:
         self.cases = list(cases)
-        self.path = build_library(self.cases, chunks=chunks)
+        self.path = build_library(self.cases, chunks=chunks, optimize=optimize)
         self._lib = ctypes.CDLL(str(self.path))
 
     def run(self, index: int, a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
