@@ -135,3 +135,22 @@ def test_compare_is_exact_for_same_signedness() -> None:
     assert got.tolist() == exact
     a[::4] = b[::4] << 18
     assert (fx.compare(a[::4], ta, b[::4], tb) == 0).all()
+
+
+def test_parses_every_spelling_hls4ml_emits() -> None:
+    """hls4ml's precision objects, as str() and as the C++ definition its Vivado/Vitis backends write."""
+    types = pytest.importorskip("hls4ml.model.types")
+    fpga_types = pytest.importorskip("hls4ml.backends.fpga.fpga_types")
+    rnd, sat = types.RoundingMode, types.SaturationMode
+    cases = [
+        (types.FixedPrecisionType(16, 6), ap_fixed(16, 6)),
+        (types.FixedPrecisionType(10, 6, False, rnd.RND_CONV, sat.SAT), ap_ufixed(10, 6, "RND_CONV", "SAT")),
+        (types.FixedPrecisionType(12, 4, True, rnd.RND, sat.WRAP, 2), ap_fixed(12, 4, "RND", n_bits=2)),
+        (types.FixedPrecisionType(18, 8, True, rnd.RND_ZERO, sat.SAT_SYM), ap_fixed(18, 8, "RND_ZERO", "SAT_SYM")),
+        (types.IntegerPrecisionType(8), ap_int(8)),
+        (types.IntegerPrecisionType(10, False), ap_uint(10)),
+    ]
+    for precision, expected in cases:
+        cpp = fpga_types.APTypeConverter().convert(precision).definition_cpp()
+        assert parse(str(precision)) == expected, str(precision)
+        assert parse(cpp) == expected, cpp
