@@ -47,6 +47,7 @@ __all__ = [
     "sub",
     "sub_type",
     "to_float",
+    "wrap",
 ]
 
 MAX_SIGNED_WIDTH = 64
@@ -255,8 +256,8 @@ def _round_shift(m: np.ndarray, k: np.ndarray | int, q: QMode) -> np.ndarray:
     return r + inc
 
 
-def _wrap(v: np.ndarray, t: FixedType) -> np.ndarray:
-    """The low W bits of v, sign-extended for signed types."""
+def wrap(v: np.ndarray, t: FixedType) -> np.ndarray:
+    """The low W bits of raw words v (an int64 array), sign-extended for signed types: AP_WRAP without rounding."""
     drop = 64 - t.width
     if drop == 0:
         return v
@@ -300,7 +301,7 @@ def _overflow(v: np.ndarray, fits: np.ndarray | None, m: np.ndarray, t: FixedTyp
         over = np.where(fits, over, m > 0)
         under = np.where(fits, under, m < 0)
     if t.o_mode is OMode.WRAP:
-        raw = _wrap(v, t)
+        raw = wrap(v, t)
         if t.n_bits:
             raw = _wrap_saturation_bits(raw, over, under, t)
         return raw
@@ -326,7 +327,7 @@ def _wrap_saturation_bits(raw: np.ndarray, over: np.ndarray, under: np.ndarray, 
     sign_bit = 1 << (t.width - 1)
     kept = raw & _i64(((1 << 64) - 1) ^ top)
     forced = np.where(under, kept | _i64(sign_bit), kept | _i64(top ^ sign_bit))
-    return np.where(hit, _wrap(forced, t), raw)
+    return np.where(hit, wrap(forced, t), raw)
 
 
 def from_float(x: ArrayLike, t: TypeLike) -> np.ndarray:
@@ -362,7 +363,7 @@ def _int_from_double(man: np.ndarray, k: np.ndarray, negative: np.ndarray, t: Fi
     """
     mag = np.where(k >= 54, np.where(negative, -1, 0), man >> np.clip(k, 0, 63))
     mag = np.where(k < 0, man << np.minimum(-k, 64), mag)
-    return _wrap(np.where(negative, -mag, mag), t)
+    return wrap(np.where(negative, -mag, mag), t)
 
 
 def cast(raw: ArrayLike, src: TypeLike, dst: TypeLike) -> np.ndarray:
@@ -370,7 +371,7 @@ def cast(raw: ArrayLike, src: TypeLike, dst: TypeLike) -> np.ndarray:
     src, dst = _as_type(src), _as_type(dst)
     raw = np.asarray(raw, dtype=np.int64)
     if dst.integer:
-        return _wrap(_to_int_base(raw, src), dst)
+        return wrap(_to_int_base(raw, src), dst)
     return _convert(raw, src.frac_bits - dst.frac_bits, dst)
 
 
@@ -388,7 +389,7 @@ def _to_int_base(raw: np.ndarray, t: FixedType) -> np.ndarray:
     fraction = raw & ((1 << t.frac_bits) - 1) if t.frac_bits < t.width else raw
     ipart = raw >> t.frac_bits if t.int_bits > 0 else np.zeros_like(raw)
     ipart = ipart + ((raw < 0) & (fraction != 0))
-    return _wrap(ipart, FixedType(width, width, t.signed, integer=True))
+    return wrap(ipart, FixedType(width, width, t.signed, integer=True))
 
 
 def to_float(raw: ArrayLike, t: TypeLike) -> np.ndarray:
@@ -471,7 +472,7 @@ def shift_left(raw: ArrayLike, t: TypeLike, n: ArrayLike) -> np.ndarray:
     """
     t = _as_type(t)
     raw, n = np.asarray(raw, dtype=np.int64), np.asarray(n, dtype=np.int64)
-    left = _wrap(raw << np.maximum(n, 0), t)
+    left = wrap(raw << np.maximum(n, 0), t)
     return np.where(n < 0, raw >> np.maximum(-n, 0), left) if (n < 0).any() else left
 
 

@@ -22,7 +22,17 @@ import numpy as np
 
 from emulator.fixed import FixedType, add_type, mul_type, sub_type
 
-__all__ = ["ApTypesLibrary", "RefCase", "ToolMissing", "ap_types_include", "build_library", "cache_dir"]
+__all__ = [
+    "PRELUDE",
+    "ApTypesLibrary",
+    "RefCase",
+    "ToolMissing",
+    "ap_types_include",
+    "build_library",
+    "cache_dir",
+    "compile_shared",
+    "cpp_raw_args",
+]
 
 OPS = ("from_double", "cast", "add", "sub", "mul", "to_double", "shl", "shr", "cmp")
 
@@ -71,7 +81,7 @@ class RefCase:
         return self.types[1] if self.op == "cast" else None
 
 
-_PRELUDE = """\
+PRELUDE = """\
 #include <cstdint>
 #include "ap_fixed.h"
 #include "ap_int.h"
@@ -89,7 +99,8 @@ template <class R> static inline void type_info(int32_t* info, int iwidth) {
 """
 
 
-def _ws(t: FixedType) -> str:
+def cpp_raw_args(t: FixedType) -> str:
+    """Template arguments ``W, S`` of ``raw_of``/``set_raw`` for a type."""
     return f"{t.width}, {'true' if t.signed else 'false'}"
 
 
@@ -101,41 +112,41 @@ def _case_source(i: int, case: RefCase) -> str:
     if case.op == "from_double":
         body = (
             "  const double* a = (const double*)a_; int64_t* out = (int64_t*)out_;\n"
-            f"  for (int64_t i = 0; i < n; ++i) {{ {t[0]} v = a[i]; out[i] = raw_of<{_ws(t[0])}>(v); }}\n"
+            f"  for (int64_t i = 0; i < n; ++i) {{ {t[0]} v = a[i]; out[i] = raw_of<{cpp_raw_args(t[0])}>(v); }}\n"
         )
     elif case.op == "to_double":
         body = (
             "  const int64_t* a = (const int64_t*)a_; double* out = (double*)out_;\n"
-            f"  for (int64_t i = 0; i < n; ++i) {{ {t[0]} v; set_raw<{_ws(t[0])}>(v, a[i]);\n"
+            f"  for (int64_t i = 0; i < n; ++i) {{ {t[0]} v; set_raw<{cpp_raw_args(t[0])}>(v, a[i]);\n"
             "    out[i] = v.to_double(); }\n"
         )
     elif case.op == "cast":
         body = (
             "  const int64_t* a = (const int64_t*)a_; int64_t* out = (int64_t*)out_;\n"
-            f"  for (int64_t i = 0; i < n; ++i) {{ {t[0]} v; set_raw<{_ws(t[0])}>(v, a[i]);\n"
-            f"    {t[1]} r = v; out[i] = raw_of<{_ws(t[1])}>(r); }}\n"
+            f"  for (int64_t i = 0; i < n; ++i) {{ {t[0]} v; set_raw<{cpp_raw_args(t[0])}>(v, a[i]);\n"
+            f"    {t[1]} r = v; out[i] = raw_of<{cpp_raw_args(t[1])}>(r); }}\n"
         )
     elif case.op in ("shl", "shr"):
         sym = "<<" if case.op == "shl" else ">>"
         body = (
             "  const int64_t* a = (const int64_t*)a_; const int64_t* b = (const int64_t*)b_;\n"
             "  int64_t* out = (int64_t*)out_;\n"
-            f"  for (int64_t i = 0; i < n; ++i) {{ {t[0]} v; set_raw<{_ws(t[0])}>(v, a[i]);\n"
-            f"    {t[0]} r = v {sym} (int)b[i]; out[i] = raw_of<{_ws(t[0])}>(r); }}\n"
+            f"  for (int64_t i = 0; i < n; ++i) {{ {t[0]} v; set_raw<{cpp_raw_args(t[0])}>(v, a[i]);\n"
+            f"    {t[0]} r = v {sym} (int)b[i]; out[i] = raw_of<{cpp_raw_args(t[0])}>(r); }}\n"
         )
     else:
         load = (
             "  const int64_t* a = (const int64_t*)a_; const int64_t* b = (const int64_t*)b_;\n"
             "  int64_t* out = (int64_t*)out_;\n"
-            f"  for (int64_t i = 0; i < n; ++i) {{ {t[0]} x; set_raw<{_ws(t[0])}>(x, a[i]);\n"
-            f"    {t[1]} y; set_raw<{_ws(t[1])}>(y, b[i]);\n"
+            f"  for (int64_t i = 0; i < n; ++i) {{ {t[0]} x; set_raw<{cpp_raw_args(t[0])}>(x, a[i]);\n"
+            f"    {t[1]} y; set_raw<{cpp_raw_args(t[1])}>(y, b[i]);\n"
         )
         if case.op == "cmp":
             body = load + "    out[i] = (x < y) ? -1 : ((x > y) ? 1 : 0); }\n"
         else:
             rt = case.result_type
             sym = {"add": "+", "sub": "-", "mul": "*"}[case.op]
-            body = load + f"    out[i] = raw_of<{_ws(rt)}>(x {sym} y); }}\n"
+            body = load + f"    out[i] = raw_of<{cpp_raw_args(rt)}>(x {sym} y); }}\n"
             iw = "R::width" if rt.integer else "R::iwidth"
             body += (
                 "}\n"
@@ -156,32 +167,36 @@ def _compiler_version(cxx: str) -> str:
     return subprocess.run([cxx, "--version"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
 
 
-def build_library(cases: Sequence[RefCase], *, chunks: int | None = None, optimize: str = "-O1") -> Path:
-    """Compile the cases into a shared library (cached) and return its path.
+def compile_shared(
+    parts: Sequence[str],
+    *,
+    includes: Sequence[Path] = (),
+    chunks: int | None = None,
+    optimize: str = "-O1",
+    prefix: str = "l1t",
+) -> Path:
+    """Compile C++ (each part prefixed by ``PRELUDE``) into a cached shared library; returns its path.
 
-    The source is split into ``chunks`` translation units compiled in parallel (default: one per core);
-    ``optimize`` is the g++ optimization flag (benchmarks use -O2, checks -O1 to compile faster).
+    Parts are spread over ``chunks`` translation units compiled in parallel (default: one per core). The include
+    path always holds hls4ml's ap_types. ``optimize`` is the g++ optimization flag.
     """
     include = ap_types_include()
     cxx = _compiler()
-    sources = [_case_source(i, c) for i, c in enumerate(cases)]
     # NDEBUG: ap_private.h asserts when a cast reads a "rounding bit" past the source MSB (a cast that drops
     # more fraction bits than the source has); the header then uses the sign bit instead, which is the
     # behaviour of the synthesized logic and of the emulator.
-    flags = [optimize, "-std=c++14", "-fPIC", "-w", "-DNDEBUG", f"-I{include}"]
-    key = hashlib.sha256(
-        "\n".join([_PRELUDE, *sources, str(include), _compiler_version(cxx), *flags]).encode()
-    ).hexdigest()[:20]
-    target = cache_dir() / f"ap_types_ref_{key}.so"
+    flags = [optimize, "-std=c++14", "-fPIC", "-w", "-DNDEBUG", f"-I{include}", *(f"-I{p}" for p in includes)]
+    key = hashlib.sha256("\n".join([PRELUDE, *parts, _compiler_version(cxx), *flags]).encode()).hexdigest()[:20]
+    target = cache_dir() / f"{prefix}_{key}.so"
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    n_chunks = max(1, min(chunks or os.cpu_count() or 1, len(sources)))
-    with tempfile.TemporaryDirectory(prefix="l1t-aptypes-") as tmp:
+    n_chunks = max(1, min(chunks or os.cpu_count() or 1, len(parts)))
+    with tempfile.TemporaryDirectory(prefix="l1t-cxx-") as tmp:
         objects = []
         for c in range(n_chunks):
-            src = Path(tmp) / f"ref_{c}.cpp"
-            src.write_text(_PRELUDE + "".join(sources[c::n_chunks]))
+            src = Path(tmp) / f"part_{c}.cpp"
+            src.write_text(PRELUDE + "".join(parts[c::n_chunks]))
             objects.append(src.with_suffix(".o"))
 
         def compile_one(obj: Path) -> subprocess.CompletedProcess:
@@ -195,9 +210,15 @@ def build_library(cases: Sequence[RefCase], *, chunks: int | None = None, optimi
         tmp_lib = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         res = subprocess.run([cxx, "-shared", *map(str, objects), "-o", str(tmp_lib)], capture_output=True, text=True)
         if res.returncode:
-            raise RuntimeError(f"linking the reference library failed:\n{res.stderr[-4000:]}")
+            raise RuntimeError(f"linking {target.name} failed:\n{res.stderr[-4000:]}")
         tmp_lib.replace(target)
     return target
+
+
+def build_library(cases: Sequence[RefCase], *, chunks: int | None = None, optimize: str = "-O1") -> Path:
+    """Compile reference cases into a cached shared library (see :func:`compile_shared`)."""
+    parts = [_case_source(i, c) for i, c in enumerate(cases)]
+    return compile_shared(parts, chunks=chunks, optimize=optimize, prefix="ap_types_ref")
 
 
 class ApTypesLibrary:

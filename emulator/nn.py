@@ -1,0 +1,407 @@
+"""Fixed-point executor of exported networks with the semantics of hls4ml's io_parallel / Latency C++.
+
+A network spec is a directory with ``spec.json`` (graph, per-layer precisions read from hls4ml after its
+optimizer passes) and ``arrays.npz`` (raw integer weights and lookup tables). :class:`Network` runs batches of
+events as raw integer arrays, layer by layer, with no Python loop over events.
+
+Each op is one handler registered by name (``@handler("dense")``); adding a layer type means adding one
+function. Specs naming an op without a handler fail at load with the layer's name and op.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+import emulator.fixed as fx
+from emulator.fixed import FixedType, OMode
+
+__all__ = [
+    "SPEC_FORMAT",
+    "SPEC_VERSION",
+    "Layer",
+    "Network",
+    "SpecError",
+    "TraceDifference",
+    "compare_traces",
+    "handler",
+]
+
+SPEC_FORMAT = "l1t.nn-spec"
+SPEC_VERSION = 1
+
+
+class SpecError(ValueError):
+    """A network spec is malformed, of another version, or uses an op without a handler."""
+
+
+@dataclass
+class Layer:
+    """One layer of a spec: op, inputs, output shape, precisions (``*_t``), attributes and raw arrays."""
+
+    name: str
+    op: str
+    inputs: list[str]
+    shape: tuple[int, ...]
+    types: dict[str, FixedType]
+    attrs: dict[str, Any] = field(default_factory=dict)
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def result_t(self) -> FixedType:
+        return self.types["result_t"]
+
+
+Handler = Callable[[Layer, list[np.ndarray], list[FixedType]], np.ndarray]
+_HANDLERS: dict[str, Handler] = {}
+
+
+def handler(op: str) -> Callable[[Handler], Handler]:
+    """Register the function computing ``op``: ``fn(layer, inputs, input_types) -> raw output``."""
+
+    def register(fn: Handler) -> Handler:
+        _HANDLERS[op] = fn
+        return fn
+
+    return register
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Dense and the integer dot product
+# ------------------------------------------------------------------------------------------------------------
+
+
+def _max_abs_raw(t: FixedType) -> int:
+    return max(-t.raw_min, t.raw_max)
+
+
+def integer_matmul(x: np.ndarray, w: np.ndarray, x_type: FixedType) -> np.ndarray:
+    """Exact ``x @ w`` on raw integers (x: (..., n), w: (n, m)); modulo 2**64 where it cannot be exact.
+
+    Every partial sum of any order is bounded by max|x| * max_j sum_i |w_ij|. Below 2**24 float32 BLAS holds it
+    exactly, below 2**53 float64 BLAS does; otherwise numpy's int64 matmul is used, which wraps modulo 2**64 (so
+    results reduced modulo 2**W, W <= 64, are still exact).
+    """
+    bound = _max_abs_raw(x_type) * int(np.abs(w).sum(axis=0).max(initial=0))
+    if bound < 2**24:
+        return (x.astype(np.float32) @ w.astype(np.float32)).astype(np.int64)
+    if bound < 2**53:
+        return (x.astype(np.float64) @ w.astype(np.float64)).astype(np.int64)
+    return x @ w
+
+
+def _accumulate_products(
+    x: np.ndarray, x_t: FixedType, w: np.ndarray, w_t: FixedType, acc: np.ndarray, acc_t: FixedType
+) -> np.ndarray:
+    """hls4ml's dense_latency: each product cast to accum_t, then ``acc += mult`` in index order.
+
+    With a wrapping accumulator that holds every product exactly, the casts commute with the sum, so one exact
+    integer matmul and a final wrap give the same bits. Otherwise (saturating or rounding accum_t) the products and
+    partial sums are cast one input at a time, vectorized over events and outputs.
+    """
+    p_t = fx.mul_type(x_t, w_t)
+    shift = acc_t.frac_bits - p_t.frac_bits
+    if acc_t.o_mode is OMode.WRAP and acc_t.n_bits == 0 and shift >= 0:
+        return fx.wrap(acc + (integer_matmul(x, w, x_t) << shift), acc_t)
+    for i in range(x.shape[-1]):
+        product = fx.cast(x[..., i, None] * w[i], p_t, acc_t)
+        total, total_t = fx.add(acc, acc_t, product, acc_t)
+        acc = fx.cast(total, total_t, acc_t)
+    return acc
+
+
+@handler("dense")
+def _dense(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    (x,), (x_t,) = inputs, in_types
+    acc_t = layer.types["accum_t"]
+    bias = fx.cast(layer.arrays["bias"], layer.types["bias_t"], acc_t)
+    acc = np.broadcast_to(bias, (*x.shape[:-1], bias.size))
+    acc = _accumulate_products(x, x_t, layer.arrays["weight"], layer.types["weight_t"], acc, acc_t)
+    return fx.cast(acc, acc_t, layer.result_t)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Activations (nnet_activation.h)
+# ------------------------------------------------------------------------------------------------------------
+
+
+@handler("linear")
+def _linear(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    return fx.cast(inputs[0], in_types[0], layer.result_t)
+
+
+@handler("relu")
+def _relu(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    (x,), (x_t,) = inputs, in_types
+    return np.where(x > 0, fx.cast(x, x_t, layer.result_t), 0)
+
+
+@handler("leaky_relu")
+def _leaky_relu(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    (x,), (x_t,) = inputs, in_types
+    alpha, alpha_t = layer.arrays["alpha"], layer.types["param_t"]
+    scaled, scaled_t = fx.mul(alpha, alpha_t, x, x_t)
+    return np.where(x > 0, fx.cast(x, x_t, layer.result_t), fx.cast(scaled, scaled_t, layer.result_t))
+
+
+def _table_index(x: np.ndarray, x_t: FixedType, size: int, span: int) -> np.ndarray:
+    """``int(x * size / span) + size / 2`` clamped to the table, as nnet::sigmoid/tanh compute it.
+
+    The product and quotient are exact ap_fixed values truncated toward zero by the conversion to int, so the
+    index is trunc(raw * size / (span * 2**F)); |raw * size| stays far below 2**63 for widths hls4ml uses.
+    """
+    num = x * size
+    den_shift = x_t.frac_bits + int(np.log2(span))
+    if den_shift >= 0:
+        q = np.where(num < 0, -((-num) >> den_shift), num >> den_shift)
+    else:
+        q = num << -den_shift
+    return np.clip(q + (span // 2) * size // span, 0, size - 1)
+
+
+def _table_activation(span: int) -> Handler:
+    def run(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+        (x,), (x_t,) = inputs, in_types
+        table = layer.arrays["table"]
+        index = _table_index(x, x_t, table.size, span)
+        return fx.cast(table[index], layer.types["table_t"], layer.result_t)
+
+    return run
+
+
+handler("sigmoid")(_table_activation(16))
+handler("tanh")(_table_activation(8))
+
+
+def _top_bits(x: np.ndarray, t: FixedType, size: int) -> np.ndarray:
+    """softmax_idx_from_real_val: the top ceil(log2(size)) bits of the raw word, as unsigned."""
+    n = int(np.ceil(np.log2(size)))
+    return (fx.wrap(x, FixedType(t.width, t.width, False, integer=True)) >> (t.width - n)) & ((1 << n) - 1)
+
+
+def _tree_reduce(values: list[np.ndarray], op: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+    """nnet::reduce: balanced binary tree, left part the largest power of two below n."""
+    n = len(values)
+    if n == 1:
+        return values[0]
+    left = 1 << int(np.floor(np.log2(n - 1))) if n > 1 else 0
+    return op(_tree_reduce(values[:left], op), _tree_reduce(values[left:], op))
+
+
+@handler("softmax")
+def _softmax(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    """softmax_stable / softmax_latency over the last axis (n_slice = its length)."""
+    (x,), (x_t,) = inputs, in_types
+    t = layer.types
+    exp_table, inv_table = layer.arrays["exp_table"], layer.arrays["inv_table"]
+    if layer.attrs["implementation"] == "stable":
+        x_max = _tree_reduce(list(np.moveaxis(x, -1, 0)), np.maximum)
+        diff, diff_t = fx.sub(x_max[..., None], x_t, x, x_t)
+        norm = fx.cast(diff, diff_t, t["inp_norm_t"])
+        index = _top_bits(norm, t["inp_norm_t"], exp_table.size)
+    else:
+        index = _top_bits(x, x_t, exp_table.size)
+    acc_t = t["accum_t"]
+    exp_res = fx.cast(exp_table[index], t["exp_table_t"], acc_t)
+
+    def add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return fx.cast(*fx.add(a, acc_t, b, acc_t), acc_t)
+
+    exp_sum = fx.cast(_tree_reduce(list(np.moveaxis(exp_res, -1, 0)), add), acc_t, t["inv_inp_t"])
+    inv = inv_table[_top_bits(exp_sum, t["inv_inp_t"], inv_table.size)]
+    prod, prod_t = fx.mul(exp_res, acc_t, inv[..., None], t["inv_table_t"])
+    return fx.cast(prod, prod_t, layer.result_t)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Normalization, merges, reshapes
+# ------------------------------------------------------------------------------------------------------------
+
+
+@handler("batchnorm")
+def _batchnorm(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    """nnet::normalize: product(x, scale) + bias, cast to res_T; scale/bias per channel (last axis)."""
+    (x,), (x_t,) = inputs, in_types
+    scale = layer.arrays["scale"].reshape(x.shape[1:]) if layer.attrs["n_filt"] == -1 else layer.arrays["scale"]
+    bias = layer.arrays["bias"].reshape(x.shape[1:]) if layer.attrs["n_filt"] == -1 else layer.arrays["bias"]
+    prod, prod_t = fx.mul(x, x_t, scale, layer.types["scale_t"])
+    total, total_t = fx.add(prod, prod_t, bias, layer.types["bias_t"])
+    return fx.cast(total, total_t, layer.result_t)
+
+
+def _binary_merge(op: Callable) -> Handler:
+    def run(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+        value, value_t = op(inputs[0], in_types[0], inputs[1], in_types[1])
+        return fx.cast(value, value_t, layer.result_t)
+
+    return run
+
+
+handler("add")(_binary_merge(fx.add))
+handler("subtract")(_binary_merge(fx.sub))
+handler("multiply")(_binary_merge(fx.mul))
+
+
+@handler("concatenate")
+def _concatenate(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    axis = int(layer.attrs["axis"])
+    axis = axis if axis < 0 else axis + 1  # spec axes exclude the event axis
+    parts = [fx.cast(x, t, layer.result_t) for x, t in zip(inputs, in_types, strict=True)]
+    return np.concatenate(parts, axis=axis)
+
+
+@handler("reshape")
+def _reshape(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    """Reshape/Flatten: io_parallel arrays are flat in C order, so only the shape changes."""
+    return fx.cast(inputs[0].reshape(inputs[0].shape[0], *layer.shape), in_types[0], layer.result_t)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Network
+# ------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TraceDifference:
+    """First difference between two traces: layer (in execution order), flat neuron index, event, values."""
+
+    layer: str
+    event: int
+    neuron: int
+    expected: float
+    got: float
+    n_events: int
+
+    def __str__(self) -> str:
+        return (
+            f"first difference in layer {self.layer!r}, neuron {self.neuron}, event {self.event}: "
+            f"expected {self.expected!r}, got {self.got!r} ({self.n_events} events differ in this layer)"
+        )
+
+
+class Network:
+    """A loaded spec; ``run`` and ``trace`` take float or raw inputs and return raw outputs."""
+
+    def __init__(self, spec: dict[str, Any], arrays: dict[str, np.ndarray], source: str = "<memory>") -> None:
+        self.source = source
+        if spec.get("format") != SPEC_FORMAT:
+            raise SpecError(f"{source}: not an l1t network spec (format {spec.get('format')!r})")
+        if spec.get("version") != SPEC_VERSION:
+            raise SpecError(f"{source}: spec version {spec.get('version')!r}, this l1t reads version {SPEC_VERSION}")
+        self.spec = spec
+        try:
+            self.inputs = [(i["name"], tuple(i["shape"]), fx.parse(i["type"])) for i in spec["inputs"]]
+            self.output_names = list(spec["outputs"])
+            self.layers = [self._layer(entry, arrays) for entry in spec["layers"]]
+        except (KeyError, TypeError) as err:
+            raise SpecError(f"{source}: malformed spec, missing or bad field {err}") from None
+        self.types = {name: t for name, _, t in self.inputs} | {layer.name: layer.result_t for layer in self.layers}
+        known = set(self.types)
+        for layer in self.layers:
+            missing = [i for i in layer.inputs if i not in known]
+            if missing:
+                raise SpecError(f"{source}: layer {layer.name!r} reads unknown input(s) {missing}")
+        for name in self.output_names:
+            if name not in known:
+                raise SpecError(f"{source}: output {name!r} is not a layer of the spec")
+
+    def _layer(self, entry: dict[str, Any], arrays: dict[str, np.ndarray]) -> Layer:
+        name, op = entry["name"], entry["op"]
+        if op not in _HANDLERS:
+            raise SpecError(
+                f"{self.source}: layer {name!r} has op {op!r}, which the emulator does not support "
+                f"(supported: {', '.join(sorted(_HANDLERS))})"
+            )
+        try:
+            types = {k: fx.parse(v) for k, v in entry["types"].items()}
+        except ValueError as err:
+            raise SpecError(f"{self.source}: layer {name!r}: {err}") from None
+        own = {}
+        for key, array_name in entry.get("arrays", {}).items():
+            if array_name not in arrays:
+                raise SpecError(f"{self.source}: layer {name!r} needs array {array_name!r}, absent from arrays.npz")
+            own[key] = np.asarray(arrays[array_name], dtype=np.int64)
+        return Layer(name, op, list(entry["inputs"]), tuple(entry["shape"]), types, entry.get("attrs", {}), own)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Network:
+        """Load ``spec.json`` + ``arrays.npz`` from a spec directory."""
+        path = Path(path)
+        spec_file, arrays_file = path / "spec.json", path / "arrays.npz"
+        for f in (spec_file, arrays_file):
+            if not f.is_file():
+                raise SpecError(f"{path}: missing {f.name}; export a model with models.export first")
+        try:
+            spec = json.loads(spec_file.read_text())
+        except json.JSONDecodeError as err:
+            raise SpecError(f"{spec_file}: invalid JSON ({err})") from None
+        with np.load(arrays_file) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        return cls(spec, arrays, source=str(path))
+
+    @property
+    def output_types(self) -> dict[str, FixedType]:
+        return {name: self.types[name] for name in self.output_names}
+
+    def quantize(self, x: ArrayLike | dict[str, ArrayLike]) -> dict[str, np.ndarray]:
+        """Float inputs -> raw input words, as hls4ml's bridge does (``input_t(double)``); shapes are checked."""
+        given = x if isinstance(x, dict) else {self.inputs[0][0]: x}
+        out = {}
+        for name, shape, t in self.inputs:
+            if name not in given:
+                raise ValueError(f"{self.source}: input {name!r} not given")
+            value = np.asarray(given[name], dtype=np.float64)
+            value = value.reshape(value.shape[0], *shape) if value.ndim >= 1 and value.size else value
+            if value.shape[1:] != shape:
+                raise ValueError(f"{self.source}: input {name!r} has shape {value.shape[1:]}, expected {shape}")
+            out[name] = fx.from_float(value, t)
+        return out
+
+    def trace(self, x: ArrayLike | dict[str, ArrayLike], *, raw: bool = False) -> dict[str, np.ndarray]:
+        """Every layer's raw output (event axis first), in execution order."""
+        values = (
+            dict(x)
+            if raw and isinstance(x, dict)
+            else ({self.inputs[0][0]: np.asarray(x, dtype=np.int64)} if raw else self.quantize(x))
+        )
+        for layer in self.layers:
+            ins = [values[i] for i in layer.inputs]
+            values[layer.name] = _HANDLERS[layer.op](layer, ins, [self.types[i] for i in layer.inputs])
+        return values
+
+    def run(self, x: ArrayLike | dict[str, ArrayLike], *, raw: bool = False) -> dict[str, np.ndarray]:
+        """Raw outputs of the network, by output name, flattened per event as hls4ml returns them."""
+        values = self.trace(x, raw=raw)
+        return {name: values[name].reshape(values[name].shape[0], -1) for name in self.output_names}
+
+    def run_float(self, x: ArrayLike | dict[str, ArrayLike]) -> dict[str, np.ndarray]:
+        """Outputs as float64 values (exact for widths up to 53 bits)."""
+        out = self.run(x)
+        return {name: fx.to_float(v, self.types[name]) for name, v in out.items()}
+
+
+def compare_traces(
+    expected: dict[str, np.ndarray], got: dict[str, np.ndarray], order: list[str]
+) -> TraceDifference | None:
+    """The first layer (in ``order``) and neuron where two traces differ, or None if every layer agrees.
+
+    Both traces hold one array per layer with the event axis first; they are compared flat per event.
+    """
+    for name in order:
+        if name not in expected or name not in got:
+            continue
+        e = np.asarray(expected[name]).reshape(len(expected[name]), -1)
+        g = np.asarray(got[name]).reshape(len(got[name]), -1)
+        diff = e != g
+        if diff.any():
+            event, neuron = (int(v) for v in np.argwhere(diff)[0])
+            return TraceDifference(
+                name, event, neuron, e[event, neuron].item(), g[event, neuron].item(), int(diff.any(axis=1).sum())
+            )
+    return None

@@ -1,0 +1,114 @@
+"""Lookup tables of hls4ml activations, computed by hls4ml's own C++ (``nnet_activation.h``) and read back raw.
+
+hls4ml fills its sigmoid/tanh/softmax tables at run time with single-precision libm calls. Re-deriving them in
+numpy risks one-ulp differences that flip table entries, so each table-driven layer's own rendered config
+(``config_cpp``, with its typedefs) is compiled with g++ against the installed hls4ml templates, the table
+initialiser hls4ml itself calls is run, and the raw words are returned.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emulator.fixed import FixedType, parse
+from firmware.ap_types import compile_shared, cpp_raw_args
+
+__all__ = ["TableRequest", "compute_tables", "nnet_include", "table_requests"]
+
+
+def nnet_include() -> Path:
+    """Directory holding hls4ml's ``nnet_utils`` headers (Vivado/Vitis templates)."""
+    import hls4ml
+
+    return Path(hls4ml.__file__).parent / "templates" / "vivado"
+
+
+@dataclass(frozen=True)
+class TableRequest:
+    """One table of one layer: the C++ that fills it and the type of its entries."""
+
+    layer: str
+    table: str
+    size: int
+    entry_type: FixedType
+    fill: str  # C++ statement filling ``t`` of type ``entry_type[size]`` inside the layer's namespace
+
+
+def _typedefs(layer: Any) -> list[str]:
+    defs = {}
+    for named in layer.types.values():
+        defs[named.name] = named.definition_cpp()
+    for var in (layer.get_input_variable(),):
+        defs.setdefault(var.type.name, var.type.definition_cpp())
+    return list(defs.values())
+
+
+def table_requests(layer: Any) -> list[TableRequest]:
+    """Tables an hls4ml layer uses (empty for layers without tables)."""
+    activation = str(layer.get_attr("activation", "")).lower()
+    if activation == "softmax":
+        impl = str(layer.get_attr("implementation", "stable")).lower()
+        exp_t = parse(layer.types["exp_table_t"].precision.definition_cpp())
+        inv_t = parse(layer.types["inv_table_t"].precision.definition_cpp())
+        n_exp, n_inv = int(layer.get_attr("exp_table_size")), int(layer.get_attr("inv_table_size"))
+        if impl == "stable":
+            exp_fill = "nnet::init_exp_table<typename CFG::inp_norm_t, CFG>(t, true);"
+        elif impl == "latency":
+            exp_fill = f"nnet::init_exp_table<{layer.get_input_variable().type.name}, CFG>(t);"
+        else:
+            raise NotImplementedError(f"layer {layer.name!r}: softmax implementation {impl!r} is not supported")
+        return [
+            TableRequest(layer.name, "exp_table", n_exp, exp_t, exp_fill),
+            TableRequest(
+                layer.name, "inv_table", n_inv, inv_t, "nnet::init_invert_table<typename CFG::inv_inp_t, CFG>(t);"
+            ),
+        ]
+    if activation in ("sigmoid", "tanh"):
+        table_t = parse(layer.types["table_t"].precision.definition_cpp())
+        size = int(layer.get_attr("table_size"))
+        return [TableRequest(layer.name, "table", size, table_t, f"nnet::init_{activation}_table<CFG, {size}>(t);")]
+    return []
+
+
+def _source(index: int, req: TableRequest, layer: Any) -> str:
+    config = layer.get_attr("config_cpp")
+    if config is None:
+        raise RuntimeError(f"layer {layer.name!r} has no rendered config; convert the model with hls4ml first")
+    struct = re.search(r"struct\s+(\w+)", config)
+    if struct is None:
+        raise RuntimeError(f"layer {layer.name!r}: cannot find the config struct in {config[:200]!r}")
+    ns = f"l1t_table_{index}"
+    body = "\n".join(_typedefs(layer)) + "\n" + config
+    return (
+        f'#include "nnet_utils/nnet_activation.h"\nnamespace {ns} {{\n{body}\n}}\n'
+        f'extern "C" void table_{index}(int64_t* out) {{\n'
+        f"  typedef {ns}::{struct.group(1)} CFG;\n"
+        f"  static {_entry_typedef(req)} t[{req.size}];\n"
+        f"  using namespace {ns};\n  {req.fill}\n"
+        f"  for (int i = 0; i < {req.size}; ++i) out[i] = raw_of<{cpp_raw_args(req.entry_type)}>(t[i]);\n}}\n"
+    )
+
+
+def _entry_typedef(req: TableRequest) -> str:
+    return {"table": "CFG::table_t", "exp_table": "CFG::exp_table_t", "inv_table": "CFG::inv_table_t"}[req.table]
+
+
+def compute_tables(layers: list[Any]) -> dict[tuple[str, str], np.ndarray]:
+    """Raw contents of every table of the given hls4ml layers, keyed by (layer name, table name)."""
+    requests = [(req, layer) for layer in layers for req in table_requests(layer)]
+    if not requests:
+        return {}
+    parts = [_source(i, req, layer) for i, (req, layer) in enumerate(requests)]
+    lib = ctypes.CDLL(str(compile_shared(parts, includes=[nnet_include()], prefix="hls_tables")))
+    out = {}
+    for i, (req, _) in enumerate(requests):
+        raw = np.empty(req.size, dtype=np.int64)
+        getattr(lib, f"table_{i}")(ctypes.c_void_p(raw.ctypes.data))
+        out[(req.layer, req.table)] = raw
+    return out
