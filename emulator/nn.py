@@ -126,6 +126,75 @@ def _dense(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) ->
     return fx.cast(acc, acc_t, layer.result_t)
 
 
+def _patches(
+    x: np.ndarray,
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...],
+    pads: tuple[int, ...],
+    pad_value: int,
+    out: tuple[int, ...],
+) -> np.ndarray:
+    """Sliding windows of a channels-last batch x (N, *spatial, C), padded with ``pad_value``.
+
+    Returns (N, *out, *kernel, C): position first, then kernel offsets, then channel (hls4ml's im2col order).
+    """
+    spatial = len(kernel)
+    width = [(0, 0)] + [(pads[2 * d], pads[2 * d + 1]) for d in range(spatial)] + [(0, 0)]
+    padded = np.pad(x, width, constant_values=pad_value)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, kernel, axis=tuple(range(1, spatial + 1)))
+    index = (slice(None), *(slice(0, o * st, st) for o, st in zip(out, stride, strict=True)))
+    windows = windows[index]  # (N, *out, C, *kernel)
+    return np.moveaxis(windows, 1 + spatial, -1)
+
+
+def _conv(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    """conv_1d/2d_latency_cl: im2col, then dense_latency's arithmetic per output position."""
+    (x,), (x_t,) = inputs, in_types
+    a = layer.attrs
+    kernel, stride, pads = tuple(a["kernel"]), tuple(a["stride"]), tuple(a["pads"])
+    cols = _patches(x, kernel, stride, pads, 0, tuple(layer.shape[:-1]))
+    cols = cols.reshape(*cols.shape[: 1 + len(kernel)], -1)
+    acc_t = layer.types["accum_t"]
+    bias = fx.cast(layer.arrays["bias"], layer.types["bias_t"], acc_t)
+    acc = np.broadcast_to(bias, (*cols.shape[:-1], bias.size))
+    acc = _accumulate_products(cols, x_t, layer.arrays["weight"], layer.types["weight_t"], acc, acc_t)
+    return fx.cast(acc, acc_t, layer.result_t)
+
+
+handler("conv1d")(_conv)
+handler("conv2d")(_conv)
+
+
+@handler("pool")
+def _pool(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    """pooling1d_cl / pooling2d_cl: max or average over each window; padded cells are left out of averages."""
+    (x,), (x_t,) = inputs, in_types
+    a = layer.attrs
+    kernel, stride, pads = tuple(a["kernel"]), tuple(a["stride"]), tuple(a["pads"])
+    out = tuple(layer.shape[:-1])
+    acc_t = layer.types["accum_t"]
+    if a["mode"] == "max":
+        pad = x_t.raw_min if x_t.signed else 1 << (x_t.width - 1)  # pad_val: a word with only the MSB set
+        windows = _patches(x, kernel, stride, pads, pad, out)
+        best = windows.reshape(*windows.shape[: 1 + len(kernel)], -1, windows.shape[-1]).max(axis=-2)
+        return fx.cast(fx.cast(best, x_t, acc_t), acc_t, layer.result_t)
+    windows = _patches(x, kernel, stride, pads, 0, out)
+    cells = windows.reshape(*windows.shape[: 1 + len(kernel)], -1, windows.shape[-1])
+    acc = np.zeros(cells.shape[:-2] + cells.shape[-1:], dtype=np.int64)
+    for k in range(cells.shape[-2]):  # y += x[i], in window order
+        acc = fx.cast(*fx.add(acc, acc_t, cells[..., k, :], x_t), acc_t)
+    if a["count_pad"]:
+        count = np.full(out, int(np.prod(kernel)))
+    else:
+        inside = np.pad(
+            np.ones(tuple(x.shape[1:-1]), dtype=np.int64), [(pads[2 * d], pads[2 * d + 1]) for d in range(len(kernel))]
+        )
+        count = _patches(inside[None, ..., None], kernel, stride, (0,) * len(pads), 0, out).reshape(*out, -1).sum(-1)
+    count = count[..., None]
+    quotient = np.where(acc < 0, -((-acc) // count), acc // count)  # sdiv/udiv: truncation toward zero
+    return fx.cast(fx.cast(quotient, acc_t, acc_t), acc_t, layer.result_t)
+
+
 # ------------------------------------------------------------------------------------------------------------
 # Activations (nnet_activation.h)
 # ------------------------------------------------------------------------------------------------------------
@@ -379,6 +448,19 @@ class Network:
         """Raw outputs of the network, by output name, flattened per event as hls4ml returns them."""
         values = self.trace(x, raw=raw)
         return {name: values[name].reshape(values[name].shape[0], -1) for name in self.output_names}
+
+    def raw_trace(self, values: dict[str, ArrayLike]) -> dict[str, np.ndarray]:
+        """Float per-layer values (e.g. ``hls_model.trace`` with float64 inputs) as raw words of each layer's type."""
+        out = {}
+        for name, v in values.items():
+            if name in self.types:
+                v = np.asarray(v, dtype=np.float64)
+                out[name] = fx.from_float(v.reshape(v.shape[0], -1), self.types[name])
+        return out
+
+    @property
+    def layer_names(self) -> list[str]:
+        return [layer.name for layer in self.layers]
 
     def run_float(self, x: ArrayLike | dict[str, ArrayLike]) -> dict[str, np.ndarray]:
         """Outputs as float64 values (exact for widths up to 53 bits)."""

@@ -19,7 +19,7 @@ import numpy as np
 from emulator.fixed import FixedType, parse
 from firmware.ap_types import compile_shared, cpp_raw_args
 
-__all__ = ["TableRequest", "compute_tables", "nnet_include", "table_requests"]
+__all__ = ["RenderedConfig", "TableRequest", "compute_tables", "nnet_include", "rendered_config", "table_requests"]
 
 
 def nnet_include() -> Path:
@@ -27,6 +27,32 @@ def nnet_include() -> Path:
     import hls4ml
 
     return Path(hls4ml.__file__).parent / "templates" / "vivado"
+
+
+@dataclass(frozen=True)
+class RenderedConfig:
+    """Typedefs and integer constants of a layer's rendered C++ config struct (what its C++ is compiled with)."""
+
+    struct: str
+    types: dict[str, FixedType]
+    constants: dict[str, str]
+
+
+def rendered_config(layer: Any) -> RenderedConfig:
+    """Parse ``layer.get_attr('config_cpp')``; typedefs of named types resolve through the layer's own types."""
+    config = layer.get_attr("config_cpp")
+    struct = re.search(r"struct\s+(\w+)", config or "")
+    if struct is None:
+        raise RuntimeError(f"layer {layer.name!r} has no rendered config; convert the model with hls4ml first")
+    named = {t.name: t.precision for t in layer.types.values()}
+    named[layer.get_input_variable().type.name] = layer.get_input_variable().type.precision
+    types = {}
+    for value, alias in re.findall(r"typedef\s+([^;]+?)\s+(\w+)\s*;", config):
+        value = value.strip()
+        precision = named.get(value)
+        types[alias] = parse(precision.definition_cpp() if precision is not None else value)
+    constants = dict(re.findall(r"static\s+(?:const|constexpr)\s+[\w:]+\s+(\w+)\s*=\s*([^;]+);", config))
+    return RenderedConfig(struct.group(1), types, {k: v.strip() for k, v in constants.items()})
 
 
 @dataclass(frozen=True)
@@ -51,12 +77,14 @@ def _typedefs(layer: Any) -> list[str]:
 
 def table_requests(layer: Any) -> list[TableRequest]:
     """Tables an hls4ml layer uses (empty for layers without tables)."""
+    if not any(cls.__name__ == "Activation" for cls in type(layer).__mro__):
+        return []  # e.g. a Dense layer keeps its Keras activation name, but hls4ml runs it as a separate layer
     activation = str(layer.get_attr("activation", "")).lower()
     if activation == "softmax":
-        impl = str(layer.get_attr("implementation", "stable")).lower()
-        exp_t = parse(layer.types["exp_table_t"].precision.definition_cpp())
-        inv_t = parse(layer.types["inv_table_t"].precision.definition_cpp())
-        n_exp, n_inv = int(layer.get_attr("exp_table_size")), int(layer.get_attr("inv_table_size"))
+        cfg = rendered_config(layer)
+        impl = cfg.constants["implementation"].rsplit("::", 1)[-1]
+        exp_t, inv_t = cfg.types["exp_table_t"], cfg.types["inv_table_t"]
+        n_exp, n_inv = int(cfg.constants["exp_table_size"]), int(cfg.constants["inv_table_size"])
         if impl == "stable":
             exp_fill = "nnet::init_exp_table<typename CFG::inp_norm_t, CFG>(t, true);"
         elif impl == "latency":
@@ -77,18 +105,13 @@ def table_requests(layer: Any) -> list[TableRequest]:
 
 
 def _source(index: int, req: TableRequest, layer: Any) -> str:
-    config = layer.get_attr("config_cpp")
-    if config is None:
-        raise RuntimeError(f"layer {layer.name!r} has no rendered config; convert the model with hls4ml first")
-    struct = re.search(r"struct\s+(\w+)", config)
-    if struct is None:
-        raise RuntimeError(f"layer {layer.name!r}: cannot find the config struct in {config[:200]!r}")
+    struct = rendered_config(layer).struct
     ns = f"l1t_table_{index}"
-    body = "\n".join(_typedefs(layer)) + "\n" + config
+    body = "\n".join(_typedefs(layer)) + "\n" + layer.get_attr("config_cpp")
     return (
         f'#include "nnet_utils/nnet_activation.h"\nnamespace {ns} {{\n{body}\n}}\n'
         f'extern "C" void table_{index}(int64_t* out) {{\n'
-        f"  typedef {ns}::{struct.group(1)} CFG;\n"
+        f"  typedef {ns}::{struct} CFG;\n"
         f"  static {_entry_typedef(req)} t[{req.size}];\n"
         f"  using namespace {ns};\n  {req.fill}\n"
         f"  for (int i = 0; i < {req.size}; ++i) out[i] = raw_of<{cpp_raw_args(req.entry_type)}>(t[i]);\n}}\n"

@@ -18,7 +18,7 @@ import numpy as np
 
 import emulator.fixed as fx
 from emulator.nn import SPEC_FORMAT, SPEC_VERSION, Network
-from firmware.hls_tables import compute_tables
+from firmware.hls_tables import compute_tables, rendered_config
 
 __all__ = ["UnsupportedLayer", "convert", "export", "export_hls_model", "hls_config"]
 
@@ -139,6 +139,52 @@ def _dense(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     return entry
 
 
+def _geometry(layer: Any, spatial: int) -> dict[str, Any]:
+    """Kernel, stride and padding of a 1D/2D conv or pool, in (height, width) order."""
+    dims = ("height", "width")[2 - spatial :]
+    prefix = "filt" if layer.get_attr("filt_width") is not None else "pool"
+    pad_names = [("pad_top", "pad_bottom"), ("pad_left", "pad_right")][2 - spatial :]
+    return {
+        "kernel": [int(layer.get_attr(f"{prefix}_{d}")) for d in dims],
+        "stride": [int(layer.get_attr(f"stride_{d}")) for d in dims],
+        "pads": [int(layer.get_attr(p, 0)) for pair in pad_names for p in pair],
+    }
+
+
+def _conv(spatial: int) -> Exporter:
+    def export_conv(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+        if str(layer.get_attr("strategy", "latency")).lower() != "latency":
+            raise UnsupportedLayer(f"layer {layer.name!r}: only the Latency strategy is supported")
+        weight, weight_t = _weight(layer, "weight")
+        bias, bias_t = _weight(layer, "bias")
+        types = {"weight_t": weight_t, "bias_t": bias_t, "accum_t": _type(layer, "accum_t")}
+        entry = _entry(layer, f"conv{spatial}d", types, **_geometry(layer, spatial))
+        _store(arrays, entry, "weight", weight.reshape(-1, int(layer.get_attr("n_filt"))))
+        _store(arrays, entry, "bias", bias.ravel())
+        return entry
+
+    return export_conv
+
+
+_exporter("Conv1D")(_conv(1))
+_exporter("Conv2D")(_conv(2))
+
+
+def _pool(spatial: int) -> Exporter:
+    def export_pool(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+        mode = str(layer.get_attr("pool_op")).lower()
+        if mode not in ("max", "average"):
+            raise UnsupportedLayer(f"layer {layer.name!r}: pooling op {mode!r} is not supported")
+        attrs = {**_geometry(layer, spatial), "mode": mode, "count_pad": bool(layer.get_attr("count_pad", False))}
+        return _entry(layer, "pool", {"accum_t": _type(layer, "accum_t")}, **attrs)
+
+    return export_pool
+
+
+_exporter("Pooling1D")(_pool(1))
+_exporter("Pooling2D")(_pool(2))
+
+
 _SIMPLE_ACTIVATIONS = {"linear", "relu", "sigmoid", "tanh"}
 
 
@@ -154,7 +200,7 @@ def _activation(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
 @_exporter("ParametrizedActivation")
 def _parametrized_activation(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     activation = str(layer.get_attr("activation")).lower()
-    if activation != "leaky_relu":
+    if activation not in ("leaky_relu", "leakyrelu"):
         raise UnsupportedLayer(f"layer {layer.name!r}: activation {activation!r} is not supported")
     param_t = fx.parse(layer.types["param_t"].precision.definition_cpp())
     entry = _entry(layer, "leaky_relu", {"param_t": str(param_t)})
@@ -164,19 +210,15 @@ def _parametrized_activation(layer: Any, arrays: dict[str, np.ndarray]) -> dict[
 
 @_exporter("Softmax")
 def _softmax(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    impl = str(layer.get_attr("implementation", "stable")).lower()
+    """Types and sizes from the rendered config: hls4ml derives inp_norm_t (and a default accum_t) there."""
+    cfg = rendered_config(layer)
+    impl = cfg.constants["implementation"].rsplit("::", 1)[-1]
     if impl not in ("stable", "latency"):
         raise UnsupportedLayer(f"layer {layer.name!r}: softmax implementation {impl!r} is not supported")
-    if int(layer.get_attr("n_outer", 1)) != 1 or int(layer.get_attr("n_inner", 1)) != 1:
+    if int(cfg.constants.get("n_outer", "1")) != 1 or int(cfg.constants.get("n_inner", "1")) != 1:
         raise UnsupportedLayer(f"layer {layer.name!r}: softmax over a multi-dimensional input is not supported")
     keys = ["exp_table_t", "inv_table_t", "accum_t", "inv_inp_t"] + (["inp_norm_t"] if impl == "stable" else [])
-    types = {}
-    for key in keys:
-        if key in layer.types:
-            types[key] = _type(layer, key)
-        else:  # hls4ml renders inp_norm_t as a string attribute when it is not a named type
-            types[key] = str(fx.parse(str(layer.get_attr(f"{key}_str"))))
-    return _entry(layer, "softmax", types, implementation=impl)
+    return _entry(layer, "softmax", {k: str(cfg.types[k]) for k in keys}, implementation=impl)
 
 
 @_exporter("BatchNormalization")

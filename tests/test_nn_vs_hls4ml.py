@@ -1,0 +1,90 @@
+"""emulator.nn against hls4ml's C-simulation (compile + predict): raw outputs equal on every event."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("qkeras")
+pytest.importorskip("hls4ml")
+
+import emulator.fixed as fx
+from emulator.nn import Network, compare_traces
+from models.export import export, hls_config
+
+from .nn_models import ARCHITECTURES, Architecture
+
+N_DEFAULT = 10_000
+N_SLOW = 100_000
+
+
+def representable_inputs(net: Network, n: int, seed: int) -> np.ndarray:
+    """Floats exactly representable in the input type: half near zero, half over the full range, plus the edges."""
+    _, shape, t = net.inputs[0]
+    rng = np.random.default_rng(seed)
+    size = (n, *shape)
+    wide = rng.integers(t.raw_min, t.raw_max, size, endpoint=True)
+    narrow = np.clip(np.round(rng.normal(0, 2.0 / t.lsb, size)), t.raw_min, t.raw_max).astype(np.int64)
+    raw = np.where(rng.random(size) < 0.5, wide, narrow)
+    raw[0], raw[1], raw[2] = t.raw_min, t.raw_max, 0
+    return fx.to_float(raw, t)
+
+
+def hls_outputs(hls_model: Any, net: Network, x: np.ndarray) -> dict[str, np.ndarray]:
+    y = hls_model.predict(np.ascontiguousarray(x.reshape(len(x), -1)))
+    y = y if isinstance(y, list) else [y]
+    return {
+        name: fx.from_float(np.asarray(v, dtype=np.float64).reshape(len(x), -1), net.types[name])
+        for name, v in zip(net.output_names, y, strict=True)
+    }
+
+
+def assert_outputs_equal(expected: dict[str, np.ndarray], got: dict[str, np.ndarray]) -> None:
+    for name, ref in expected.items():
+        bad = np.argwhere(ref != got[name])
+        assert bad.size == 0, (
+            f"output {name!r}: {len(np.unique(bad[:, 0]))} events differ; first event {bad[0][0]}, "
+            f"neuron {bad[0][1]}: hls4ml {ref[tuple(bad[0])]}, emulator {got[name][tuple(bad[0])]}"
+        )
+
+
+@pytest.fixture(scope="module", params=ARCHITECTURES, ids=lambda a: a.name)
+def exported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    arch: Architecture = request.param
+    model = arch.build(7)
+    out: Path = tmp_path_factory.mktemp(arch.name)
+    config = hls_config(model, overrides=arch.overrides(model), trace=True)
+    net, hls_model = export(model, out / "spec", config=config)
+    hls_model.compile()
+    return arch, model, net, hls_model
+
+
+def test_bit_exact_with_hls4ml_csim(exported: tuple) -> None:
+    _, _, net, hls_model = exported
+    x = representable_inputs(net, N_DEFAULT, seed=1)
+    assert_outputs_equal(hls_outputs(hls_model, net, x), net.run(x))
+
+
+def test_trace_matches_every_layer(exported: tuple) -> None:
+    _, _, net, hls_model = exported
+    x = representable_inputs(net, 500, seed=2)
+    _, trace = hls_model.trace(np.ascontiguousarray(x.reshape(len(x), -1)))
+    assert compare_traces(net.raw_trace(trace), net.trace(x), net.layer_names) is None
+
+
+def test_spec_reloads_identically(exported: tuple) -> None:
+    _, _, net, _ = exported
+    reloaded = Network.load(net.source)
+    x = representable_inputs(net, 200, seed=3)
+    for name, v in net.run(x).items():
+        np.testing.assert_array_equal(v, reloaded.run(x)[name])
+
+
+@pytest.mark.slow
+def test_bit_exact_with_hls4ml_csim_1e5(exported: tuple) -> None:
+    _, _, net, hls_model = exported
+    x = representable_inputs(net, N_SLOW, seed=4)
+    assert_outputs_equal(hls_outputs(hls_model, net, x), net.run(x))
