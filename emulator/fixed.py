@@ -228,6 +228,24 @@ def _as_type(t: TypeLike) -> FixedType:
 # ---------------------------------------------------------------------------------------------------------
 
 
+def _increment(q: QMode, half: np.ndarray, sticky: np.ndarray, neg: np.ndarray, lsb: np.ndarray) -> np.ndarray | int:
+    """Rounding increment of mode q from the first dropped bit (half), any later dropped bit (sticky), the sign of
+    the source and the LSB of the truncated (floor) result, as quantization_adjust decides it."""
+    if q is QMode.TRN:
+        return 0
+    if q is QMode.RND:
+        return half
+    if q is QMode.RND_ZERO:
+        return half & (neg | sticky)
+    if q is QMode.RND_MIN_INF:
+        return half & sticky
+    if q is QMode.RND_INF:
+        return half & (~neg | sticky)
+    if q is QMode.RND_CONV:
+        return half & (lsb | sticky)
+    return neg & (half | sticky)  # TRN_ZERO
+
+
 def _round_shift(m: np.ndarray, k: np.ndarray | int, q: QMode) -> np.ndarray:
     """floor(m / 2**k) plus the rounding increment of ``q``; requires k >= 1.
 
@@ -240,20 +258,29 @@ def _round_shift(m: np.ndarray, k: np.ndarray | int, q: QMode) -> np.ndarray:
         return r
     half = (t & 1).astype(bool)
     sticky = m != (t << j)  # any dropped bit below "half"
-    neg = m < 0
+    return r + _increment(q, half, sticky, m < 0, (r & 1).astype(bool))
+
+
+def _round_shift_small(m: np.ndarray, k: int, q: QMode) -> np.ndarray:
+    """``_round_shift`` for a scalar 1 <= k <= 61 and |m| <= 2**61: each mode as one add and one shift.
+
+    With h = 2**(k-1): RND adds h, RND_MIN_INF h-1, RND_ZERO h-1 (+1 if negative), RND_INF h (-1 if negative),
+    RND_CONV h-1 (+1 if the kept LSB is odd), TRN_ZERO 2**k-1 if negative; |m| + 2**k stays below 2**63.
+    """
+    h = 1 << (k - 1)
+    if q is QMode.TRN:
+        return m >> k
     if q is QMode.RND:
-        inc = half
-    elif q is QMode.RND_ZERO:
-        inc = half & (neg | sticky)
-    elif q is QMode.RND_MIN_INF:
-        inc = half & sticky
-    elif q is QMode.RND_INF:
-        inc = half & (~neg | sticky)
-    elif q is QMode.RND_CONV:
-        inc = half & ((r & 1).astype(bool) | sticky)
-    else:  # TRN_ZERO
-        inc = neg & (half | sticky)
-    return r + inc
+        return (m + h) >> k
+    if q is QMode.RND_MIN_INF:
+        return (m + (h - 1)) >> k
+    if q is QMode.RND_ZERO:
+        return (m + (h - 1) + (m < 0)) >> k
+    if q is QMode.RND_INF:
+        return (m + h - (m < 0)) >> k
+    if q is QMode.RND_CONV:
+        return (m + (h - 1) + ((m >> k) & 1)) >> k
+    return (m + ((m >> 63) & ((1 << k) - 1))) >> k  # TRN_ZERO
 
 
 def wrap(v: np.ndarray, t: FixedType) -> np.ndarray:
@@ -289,12 +316,21 @@ def _convert(m: np.ndarray, k: np.ndarray | int, dst: FixedType) -> np.ndarray:
     return _overflow(v, fits, m, dst)
 
 
+def _bounds(t: FixedType) -> tuple[int, int]:
+    """Raw range a value keeps without overflow handling: SAT_SYM on a signed type excludes the minimum."""
+    if t.o_mode is OMode.SAT_SYM and t.signed:
+        return t.raw_min | 1, t.raw_max  # overflow_adjust saturates underflow to min | 1: -max, or -1 for W == 1
+    return t.raw_min, t.raw_max
+
+
 def _overflow(v: np.ndarray, fits: np.ndarray | None, m: np.ndarray, t: FixedType) -> np.ndarray:
     """Apply t's overflow mode to v, the exact value (or, where ``fits`` is False, its low 64 bits)."""
-    hi = t.raw_max
-    lo = t.raw_min
-    if t.o_mode is OMode.SAT_SYM and t.signed:
-        lo |= 1  # overflow_adjust saturates underflow to min | 1: -max, or -1 for W == 1
+    lo, hi = _bounds(t)
+    if fits is None:
+        if t.o_mode is OMode.WRAP and not t.n_bits:
+            return wrap(v, t)
+        if t.o_mode in (OMode.SAT, OMode.SAT_SYM):
+            return np.clip(v, lo, hi)
     over = v > hi
     under = v < lo
     if fits is not None:
@@ -305,8 +341,6 @@ def _overflow(v: np.ndarray, fits: np.ndarray | None, m: np.ndarray, t: FixedTyp
         if t.n_bits:
             raw = _wrap_saturation_bits(raw, over, under, t)
         return raw
-    if not (over.any() or under.any()):
-        return v
     if t.o_mode is OMode.SAT_ZERO:
         return np.where(over | under, 0, v)
     return np.where(over, hi, np.where(under, lo, v))
@@ -336,11 +370,48 @@ def from_float(x: ArrayLike, t: TypeLike) -> np.ndarray:
     NaN has no fixed-point value and raises ``ValueError`` with its position.
     """
     t = _as_type(t)
-    x = np.ascontiguousarray(x, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    if not t.integer:
+        with np.errstate(over="ignore", under="ignore"):  # such values take the bit path below
+            y = np.ldexp(x, t.frac_bits)
+        if x.size and t.frac_bits >= 0:  # scaling up never underflows: only the magnitude limits exactness
+            low, high = y.min(), y.max()  # NaN propagates into both
+            if -(2.0**62) < low and high < 2.0**62:
+                return _from_scaled_float(y, t)
+    _check_nan(x, t)
+    if not t.integer:
+        exact = (np.abs(y) < 2.0**62) & ((np.abs(y) > 2.0**-1000) | (x == 0))
+        if exact.all():
+            return _from_scaled_float(y, t)
+        if exact.any():
+            return np.where(exact, _from_scaled_float(np.where(exact, y, 0.0), t), _from_float_bits(x, t))
+    return _from_float_bits(x, t)
+
+
+def _check_nan(x: np.ndarray, t: FixedType) -> None:
     nan = np.isnan(x)
     if nan.any():
         first = tuple(int(i) for i in np.argwhere(nan)[0])
         raise ValueError(f"cannot convert NaN to {t}: {int(nan.sum())} NaN value(s), first at index {first}")
+
+
+def _from_scaled_float(y: np.ndarray, t: FixedType) -> np.ndarray:
+    """Cast of doubles already scaled by 2**F, exact for 2**-1000 < |y| < 2**62 (or y == 0).
+
+    floor(y) and y - floor(y) are exact in float64 there, so the rounding bits come from the exact fraction.
+    """
+    floor = np.floor(y)
+    r = floor.astype(np.int64)
+    if t.q_mode is not QMode.TRN:
+        frac = y - floor
+        half = frac >= 0.5
+        sticky = (frac != 0.0) & (frac != 0.5)
+        r = r + _increment(t.q_mode, half, sticky, y < 0, (r & 1).astype(bool))
+    return _overflow(r, None, r, t)
+
+
+def _from_float_bits(x: np.ndarray, t: FixedType) -> np.ndarray:
+    """Cast of doubles from their IEEE fields, as the header decodes them (any magnitude, ±inf)."""
     bits = x.view(np.uint64) if x.ndim else x.reshape(1).view(np.uint64)
     expf = ((bits >> np.uint64(52)) & np.uint64(0x7FF)).astype(np.int64)
     man = (bits & np.uint64((1 << 52) - 1)).astype(np.int64) | (1 << 52)  # implicit 1, also for subnormals
@@ -352,8 +423,7 @@ def from_float(x: ArrayLike, t: TypeLike) -> np.ndarray:
         raw = _int_from_double(man, k, negative, t)
     else:
         raw = _convert(np.where(negative, -man, man), k, t)
-    raw = np.where(zero, 0, raw)
-    return raw.reshape(x.shape)
+    return np.where(zero, 0, raw).reshape(x.shape)
 
 
 def _int_from_double(man: np.ndarray, k: np.ndarray, negative: np.ndarray, t: FixedType) -> np.ndarray:
@@ -372,7 +442,16 @@ def cast(raw: ArrayLike, src: TypeLike, dst: TypeLike) -> np.ndarray:
     raw = np.asarray(raw, dtype=np.int64)
     if dst.integer:
         return wrap(_to_int_base(raw, src), dst)
-    return _convert(raw, src.frac_bits - dst.frac_bits, dst)
+    k = src.frac_bits - dst.frac_bits
+    lo, hi = _bounds(dst)
+    if k <= 0 and -k <= 62 and lo <= src.raw_min << -k and src.raw_max << -k <= hi:
+        return raw << -k  # exact and in range: nothing to round, nothing to saturate or wrap
+    if 0 < k <= 61 and src.width <= 62:
+        rounded = _round_shift_small(raw, k, dst.q_mode)
+        if lo <= src.raw_min >> k and (src.raw_max >> k) + 1 <= hi:
+            return rounded  # rounding cannot leave the target range
+        return _overflow(rounded, None, rounded, dst)
+    return _convert(raw, k, dst)
 
 
 def _to_int_base(raw: np.ndarray, t: FixedType) -> np.ndarray:

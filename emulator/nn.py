@@ -88,12 +88,18 @@ def integer_matmul(x: np.ndarray, w: np.ndarray, x_type: FixedType) -> np.ndarra
     exactly, below 2**53 float64 BLAS does; otherwise numpy's int64 matmul is used, which wraps modulo 2**64 (so
     results reduced modulo 2**W, W <= 64, are still exact).
     """
-    bound = _max_abs_raw(x_type) * int(np.abs(w).sum(axis=0).max(initial=0))
+    dtype = _exact_dtype(x_type, w)
+    return (x.astype(dtype) @ w.astype(dtype)).astype(np.int64)
+
+
+def _exact_dtype(x_type: FixedType, w: np.ndarray) -> type:
+    """float32 / float64 if they hold every partial sum of x @ w exactly, else int64 (see integer_matmul)."""
+    bound = _max_abs_raw(x_type) * int(np.abs(w.reshape(-1, w.shape[-1])).sum(axis=0).max(initial=0))
     if bound < 2**24:
-        return (x.astype(np.float32) @ w.astype(np.float32)).astype(np.int64)
+        return np.float32
     if bound < 2**53:
-        return (x.astype(np.float64) @ w.astype(np.float64)).astype(np.int64)
-    return x @ w
+        return np.float64
+    return np.int64
 
 
 def _accumulate_products(
@@ -148,17 +154,28 @@ def _patches(
 
 
 def _conv(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
-    """conv_1d/2d_latency_cl: im2col, then dense_latency's arithmetic per output position."""
+    """conv_1d/2d_latency_cl: im2col, then dense_latency's arithmetic per output position.
+
+    With a wrapping accumulator that holds products exactly (the usual case) the sum is exact in any order, so the
+    im2col buffer is built directly in the float type that holds every partial sum exactly and multiplied by BLAS.
+    """
     (x,), (x_t,) = inputs, in_types
     a = layer.attrs
     kernel, stride, pads = tuple(a["kernel"]), tuple(a["stride"]), tuple(a["pads"])
-    cols = _patches(x, kernel, stride, pads, 0, tuple(layer.shape[:-1]))
-    cols = cols.reshape(*cols.shape[: 1 + len(kernel)], -1)
-    acc_t = layer.types["accum_t"]
+    out = tuple(layer.shape[:-1])
+    acc_t, w, w_t = layer.types["accum_t"], layer.arrays["weight"], layer.types["weight_t"]
     bias = fx.cast(layer.arrays["bias"], layer.types["bias_t"], acc_t)
+    shift = acc_t.frac_bits - fx.mul_type(x_t, w_t).frac_bits
+    if acc_t.o_mode is OMode.WRAP and acc_t.n_bits == 0 and shift >= 0:
+        dtype = _exact_dtype(x_t, w)
+        cols = _patches(x.astype(dtype), kernel, stride, pads, 0, out)
+        cols = cols.reshape(*cols.shape[: 1 + len(kernel)], -1)  # one contiguous im2col copy, then one BLAS call
+        total = (cols @ w.astype(dtype)).astype(np.int64)
+        return fx.cast(fx.wrap((total << shift) + bias, acc_t), acc_t, layer.result_t)
+    cols = _patches(x, kernel, stride, pads, 0, out)
+    cols = cols.reshape(*cols.shape[: 1 + len(kernel)], -1)
     acc = np.broadcast_to(bias, (*cols.shape[:-1], bias.size))
-    acc = _accumulate_products(cols, x_t, layer.arrays["weight"], layer.types["weight_t"], acc, acc_t)
-    return fx.cast(acc, acc_t, layer.result_t)
+    return fx.cast(_accumulate_products(cols, x_t, w, w_t, acc, acc_t), acc_t, layer.result_t)
 
 
 handler("conv1d")(_conv)
@@ -208,7 +225,7 @@ def _linear(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -
 @handler("relu")
 def _relu(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     (x,), (x_t,) = inputs, in_types
-    return np.where(x > 0, fx.cast(x, x_t, layer.result_t), 0)
+    return fx.cast(np.maximum(x, 0), x_t, layer.result_t)  # res_T(0) is 0 in every type
 
 
 @handler("leaky_relu")
@@ -444,10 +461,23 @@ class Network:
             values[layer.name] = _HANDLERS[layer.op](layer, ins, [self.types[i] for i in layer.inputs])
         return values
 
-    def run(self, x: ArrayLike | dict[str, ArrayLike], *, raw: bool = False) -> dict[str, np.ndarray]:
-        """Raw outputs of the network, by output name, flattened per event as hls4ml returns them."""
-        values = self.trace(x, raw=raw)
-        return {name: values[name].reshape(values[name].shape[0], -1) for name in self.output_names}
+    def run(
+        self, x: ArrayLike | dict[str, ArrayLike], *, raw: bool = False, chunk: int = 8192
+    ) -> dict[str, np.ndarray]:
+        """Raw outputs of the network, by output name, flattened per event as hls4ml returns them.
+
+        Events are processed ``chunk`` at a time so the intermediate arrays stay in cache (results do not depend
+        on it).
+        """
+        given = x if isinstance(x, dict) else {self.inputs[0][0]: x}
+        given = {k: np.asarray(v) for k, v in given.items()}
+        n = len(next(iter(given.values())))
+        parts = []
+        for start in range(0, max(n, 1), chunk):
+            part = {k: v[start : start + chunk] for k, v in given.items()}
+            values = self.trace(part, raw=raw)
+            parts.append({name: values[name].reshape(values[name].shape[0], -1) for name in self.output_names})
+        return {name: np.concatenate([p[name] for p in parts]) for name in self.output_names}
 
     def raw_trace(self, values: dict[str, ArrayLike]) -> dict[str, np.ndarray]:
         """Float per-layer values (e.g. ``hls_model.trace`` with float64 inputs) as raw words of each layer's type."""

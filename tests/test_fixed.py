@@ -154,3 +154,10 @@ def test_parses_every_spelling_hls4ml_emits() -> None:
         cpp = fpga_types.APTypeConverter().convert(precision).definition_cpp()
         assert parse(str(precision)) == expected, str(precision)
         assert parse(cpp) == expected, cpp
+
+
+def test_empty_and_scalar_inputs() -> None:
+    for t in (ap_fixed(8, 3), ap_fixed(8, 12), ap_int(8)):
+        assert fx.from_float(np.array([]), t).shape == (0,)
+        assert fx.from_float(1.5, t).shape == ()
+    assert fx.from_float(np.zeros((0, 3)), "ap_fixed<8,3>").shape == (0, 3)

@@ -14,8 +14,7 @@ pytest.importorskip("hls4ml")
 import emulator.fixed as fx
 from emulator.nn import Network, compare_traces
 from models.export import export, hls_config
-
-from .nn_models import ARCHITECTURES, Architecture
+from models.reference import ARCHITECTURES, Architecture
 
 N_DEFAULT = 10_000
 N_SLOW = 100_000
@@ -88,3 +87,34 @@ def test_bit_exact_with_hls4ml_csim_1e5(exported: tuple) -> None:
     _, _, net, hls_model = exported
     x = representable_inputs(net, N_SLOW, seed=4)
     assert_outputs_equal(hls_outputs(hls_model, net, x), net.run(x))
+
+
+@pytest.mark.parametrize("exported", [ARCHITECTURES[0]], ids=lambda a: a.name, indirect=True)
+def test_one_weight_lsb_is_caught(exported: tuple) -> None:
+    """The comparison sees a single-LSB change of one weight in the emulator's copy (AXOL1TL-like encoder)."""
+    _, _, net, hls_model = exported
+    x = representable_inputs(net, N_DEFAULT, seed=5)
+    expected = hls_outputs(hls_model, net, x)
+    layer = next(layer for layer in net.layers if layer.op == "dense")
+    weight = layer.arrays["weight"]
+    i, j = np.unravel_index(np.argmax(np.abs(weight)), weight.shape)
+    weight[i, j] -= 1
+    try:
+        with pytest.raises(AssertionError, match="events differ"):
+            assert_outputs_equal(expected, net.run(x))
+    finally:
+        weight[i, j] += 1
+    assert_outputs_equal(expected, net.run(x))
+
+
+def test_unsupported_layer_is_named_at_export(tmp_path: Path) -> None:
+    import tensorflow as tf
+
+    from models.export import UnsupportedLayer
+
+    x = tf.keras.Input((4, 4, 1), name="img")
+    h = tf.keras.layers.Conv2D(2, 3, padding="same", name="conv")(x)
+    y = tf.keras.layers.UpSampling2D(2, name="upsample")(h)
+    model = tf.keras.Model(x, y)
+    with pytest.raises(UnsupportedLayer, match="layer 'upsample' of type Resize"):
+        export(model, tmp_path / "spec")

@@ -1,4 +1,7 @@
-"""Test architectures, built from seeds: Keras/QKeras models with the hls4ml configuration overrides they need."""
+"""Reference architectures built from seeds (Keras/QKeras + the hls4ml overrides they need).
+
+Used by the exactness tests against hls4ml C-simulation and by the benchmarks.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,119 @@
+"""Spec validation and clear errors (no hls4ml needed), plus the executor on a hand-written spec."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import emulator.fixed as fx
+from emulator.nn import SPEC_FORMAT, SPEC_VERSION, Network, SpecError, compare_traces
+
+SPEC = {
+    "format": SPEC_FORMAT,
+    "version": SPEC_VERSION,
+    "inputs": [{"name": "x", "shape": [3], "type": "ap_fixed<8,3>"}],
+    "outputs": ["relu"],
+    "layers": [
+        {
+            "name": "fc",
+            "op": "dense",
+            "inputs": ["x"],
+            "shape": [2],
+            "types": {
+                "result_t": "ap_fixed<12,6>",
+                "weight_t": "ap_fixed<4,2>",
+                "bias_t": "ap_fixed<4,2>",
+                "accum_t": "ap_fixed<12,6>",
+            },
+            "arrays": {"weight": "fc/weight", "bias": "fc/bias"},
+        },
+        {
+            "name": "relu",
+            "op": "relu",
+            "inputs": ["fc"],
+            "shape": [2],
+            "types": {"result_t": "ap_ufixed<6,3,AP_RND,AP_SAT>"},
+        },
+    ],
+}
+ARRAYS = {"fc/weight": np.array([[1, -2], [3, 0], [-8, 7]]), "fc/bias": np.array([2, -1])}
+
+
+def test_hand_computed_dense_relu() -> None:
+    net = Network(SPEC, ARRAYS)
+    x = np.array([[1.0, 0.5, -0.25], [3.0, -4.0, 0.125]])
+    # weights (LSB 1/4): [[.25,-.5],[.75,0],[-2,1.75]], bias [.5,-.25]
+    z = x @ np.array([[0.25, -0.5], [0.75, 0.0], [-2.0, 1.75]]) + np.array([0.5, -0.25])
+    expected = np.clip(np.floor(np.maximum(z, 0) * 8 + 0.5) / 8, 0, 7.875)
+    np.testing.assert_array_equal(net.run_float(x)["relu"], expected)
+
+
+def test_round_trip_through_files(tmp_path: Path) -> None:
+    (tmp_path / "spec.json").write_text(json.dumps(SPEC))
+    np.savez(tmp_path / "arrays.npz", **ARRAYS)
+    x = np.array([[1.0, 0.5, -0.25]])
+    np.testing.assert_array_equal(Network.load(tmp_path).run(x)["relu"], Network(SPEC, ARRAYS).run(x)["relu"])
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda s: s.update(version=99), "spec version 99"),
+        (lambda s: s.update(format="other"), "not an l1t network spec"),
+        (lambda s: s["layers"][1].update(op="gelu"), "layer 'relu' has op 'gelu'.*not support"),
+        (lambda s: s["layers"][1].update(inputs=["nope"]), "unknown input"),
+        (lambda s: s["layers"][0]["types"].update(accum_t="ap_fixed<12>"), "layer 'fc'.*ap_fixed<12>"),
+        (lambda s: s["layers"][0].pop("shape"), "missing or bad field 'shape'"),
+        (lambda s: s.update(outputs=["fc2"]), "output 'fc2'"),
+    ],
+)
+def test_bad_specs_name_what_is_wrong(mutate, message: str) -> None:
+    spec = copy.deepcopy(SPEC)
+    mutate(spec)
+    with pytest.raises(SpecError, match=message):
+        Network(spec, ARRAYS)
+
+
+def test_missing_array_and_files(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="needs array 'fc/bias'"):
+        Network(SPEC, {"fc/weight": ARRAYS["fc/weight"]})
+    with pytest.raises(SpecError, match=r"missing spec\.json"):
+        Network.load(tmp_path)
+    (tmp_path / "spec.json").write_text("{not json")
+    np.savez(tmp_path / "arrays.npz", **ARRAYS)
+    with pytest.raises(SpecError, match="invalid JSON"):
+        Network.load(tmp_path)
+
+
+def test_bad_inputs() -> None:
+    net = Network(SPEC, ARRAYS)
+    with pytest.raises(ValueError, match="shape"):
+        net.run(np.zeros((4, 5)))
+    with pytest.raises(ValueError, match="NaN"):
+        net.run(np.array([[0.0, np.nan, 1.0]]))
+
+
+def test_compare_traces_names_first_layer_and_neuron() -> None:
+    a = {"fc": np.zeros((3, 2), dtype=np.int64), "relu": np.zeros((3, 2), dtype=np.int64)}
+    b = copy.deepcopy(a)
+    b["relu"][2, 1] = 5
+    b["fc"][1, 0] = -1
+    diff = compare_traces(a, b, ["fc", "relu"])
+    assert diff is not None and (diff.layer, diff.event, diff.neuron) == ("fc", 1, 0)
+    assert "layer 'fc', neuron 0, event 1" in str(diff)
+    assert compare_traces(a, copy.deepcopy(a), ["fc", "relu"]) is None
+
+
+def test_integer_matmul_paths_agree() -> None:
+    """float32, float64 and int64 paths of the exact dot product give the same integers."""
+    from emulator.nn import integer_matmul
+
+    rng = np.random.default_rng(0)
+    w = rng.integers(-(2**7), 2**7, (40, 5))
+    for t in (fx.ap_fixed(8, 3), fx.ap_fixed(30, 10), fx.ap_fixed(50, 10)):
+        x = rng.integers(t.raw_min, t.raw_max, (100, 40), endpoint=True)
+        np.testing.assert_array_equal(integer_matmul(x, w, t), x @ w)
