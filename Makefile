@@ -42,6 +42,7 @@ demo: setup
 
 bench: setup
 	$(PY) bench/fixed.py
+	$(PY) bench/nn.py
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -37,9 +37,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="timings per side; the best is kept")
     parser.add_argument("--models", nargs="*", default=["axol1tl_encoder", "cicada_student"])
     args = parser.parse_args()
-    console = Console(width=130)
+    console = Console(width=160)
     table = Table(title=f"{args.events:,} events per model (best of {args.repeat})")
-    for col in ("model", "emulator ev/s", "hls4ml predict ev/s", "Keras predict ev/s", "emu / hls4ml", "emu / Keras"):
+    columns = (
+        "model",
+        "emulator ev/s",
+        "emulator, raw in ev/s",
+        "hls4ml predict ev/s",
+        "Keras predict ev/s",
+        "emu / hls4ml",
+        "emu raw / hls4ml",
+        "emu / Keras",
+    )
+    for col in columns:
         table.add_column(col, justify="left" if col == "model" else "right")
     with tempfile.TemporaryDirectory(prefix="l1t-bench-nn-") as tmp:
         for arch in (a for a in ARCHITECTURES if a.name in args.models):
@@ -54,6 +64,8 @@ def main() -> None:
             x = fx.to_float(raw.astype(np.int64), t)
             flat = np.ascontiguousarray(x.reshape(len(x), -1))
             t_emu, emu = timed(lambda x=x, net=net: net.run(x), args.repeat)
+            raw_in = net.quantize(x)
+            t_raw, _ = timed(lambda raw_in=raw_in, net=net: net.run(raw_in, raw=True), args.repeat)
             t_hls, hls = timed(lambda flat=flat, hls_model=hls_model: hls_model.predict(flat), 1)
             t_keras, _ = timed(lambda x=x, model=model: model.predict(x, batch_size=4096, verbose=0), args.repeat)
             hls = hls if isinstance(hls, list) else [hls]
@@ -65,9 +77,11 @@ def main() -> None:
             table.add_row(
                 arch.name,
                 f"{n / t_emu:,.0f}",
+                f"{n / t_raw:,.0f}",
                 f"{n / t_hls:,.0f}",
                 f"{n / t_keras:,.0f}",
                 f"{t_hls / t_emu:.1f}x",
+                f"{t_hls / t_raw:.1f}x",
                 f"{t_keras / t_emu:.1f}x",
             )
     console.print(table)

@@ -77,24 +77,21 @@ def handler(op: str) -> Callable[[Handler], Handler]:
 # ------------------------------------------------------------------------------------------------------------
 
 
-def _max_abs_raw(t: FixedType) -> int:
-    return max(-t.raw_min, t.raw_max)
-
-
-def integer_matmul(x: np.ndarray, w: np.ndarray, x_type: FixedType) -> np.ndarray:
+def integer_matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Exact ``x @ w`` on raw integers (x: (..., n), w: (n, m)); modulo 2**64 where it cannot be exact.
 
-    Every partial sum of any order is bounded by max|x| * max_j sum_i |w_ij|. Below 2**24 float32 BLAS holds it
-    exactly, below 2**53 float64 BLAS does; otherwise numpy's int64 matmul is used, which wraps modulo 2**64 (so
-    results reduced modulo 2**W, W <= 64, are still exact).
+    Every partial sum of any order is bounded by max|x| * max_j sum_i |w_ij|, with max|x| taken over the values
+    actually present. Below 2**24 float32 BLAS holds it exactly, below 2**53 float64 BLAS does; otherwise numpy's
+    int64 matmul is used, which wraps modulo 2**64 (so results reduced modulo 2**W, W <= 64, are still exact).
     """
-    dtype = _exact_dtype(x_type, w)
+    dtype = _exact_dtype(x, w)
     return (x.astype(dtype) @ w.astype(dtype)).astype(np.int64)
 
 
-def _exact_dtype(x_type: FixedType, w: np.ndarray) -> type:
+def _exact_dtype(x: np.ndarray, w: np.ndarray) -> type:
     """float32 / float64 if they hold every partial sum of x @ w exactly, else int64 (see integer_matmul)."""
-    bound = _max_abs_raw(x_type) * int(np.abs(w.reshape(-1, w.shape[-1])).sum(axis=0).max(initial=0))
+    max_x = max(-int(x.min(initial=0)), int(x.max(initial=0)))
+    bound = max_x * int(np.abs(w.reshape(-1, w.shape[-1])).sum(axis=0).max(initial=0))
     if bound < 2**24:
         return np.float32
     if bound < 2**53:
@@ -114,7 +111,7 @@ def _accumulate_products(
     p_t = fx.mul_type(x_t, w_t)
     shift = acc_t.frac_bits - p_t.frac_bits
     if acc_t.o_mode is OMode.WRAP and acc_t.n_bits == 0 and shift >= 0:
-        return fx.wrap(acc + (integer_matmul(x, w, x_t) << shift), acc_t)
+        return fx.wrap(acc + (integer_matmul(x, w) << shift), acc_t)
     for i in range(x.shape[-1]):
         product = fx.cast(x[..., i, None] * w[i], p_t, acc_t)
         total, total_t = fx.add(acc, acc_t, product, acc_t)
@@ -167,7 +164,7 @@ def _conv(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> 
     bias = fx.cast(layer.arrays["bias"], layer.types["bias_t"], acc_t)
     shift = acc_t.frac_bits - fx.mul_type(x_t, w_t).frac_bits
     if acc_t.o_mode is OMode.WRAP and acc_t.n_bits == 0 and shift >= 0:
-        dtype = _exact_dtype(x_t, w)
+        dtype = _exact_dtype(x, w)
         cols = _patches(x.astype(dtype), kernel, stride, pads, 0, out)
         cols = cols.reshape(*cols.shape[: 1 + len(kernel)], -1)  # one contiguous im2col copy, then one BLAS call
         total = (cols @ w.astype(dtype)).astype(np.int64)
