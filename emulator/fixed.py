@@ -373,11 +373,13 @@ def from_float(x: ArrayLike, t: TypeLike) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if not t.integer:
         with np.errstate(over="ignore", under="ignore"):  # such values take the bit path below
-            y = np.ldexp(x, t.frac_bits)
+            y = _scale(x, t.frac_bits)
         if x.size and t.frac_bits >= 0:  # scaling up never underflows: only the magnitude limits exactness
             low, high = y.min(), y.max()  # NaN propagates into both
             if -(2.0**62) < low and high < 2.0**62:
-                return _from_scaled_float(y, t)
+                lo, hi = _bounds(t)
+                small = -(2.0**31) <= low and high < 2.0**31 - 1
+                return _from_scaled_float(y, t, in_range=lo <= np.floor(low) and np.floor(high) + 1 <= hi, small=small)
     _check_nan(x, t)
     if not t.integer:
         exact = (np.abs(y) < 2.0**62) & ((np.abs(y) > 2.0**-1000) | (x == 0))
@@ -395,19 +397,21 @@ def _check_nan(x: np.ndarray, t: FixedType) -> None:
         raise ValueError(f"cannot convert NaN to {t}: {int(nan.sum())} NaN value(s), first at index {first}")
 
 
-def _from_scaled_float(y: np.ndarray, t: FixedType) -> np.ndarray:
+def _from_scaled_float(y: np.ndarray, t: FixedType, in_range: bool = False, small: bool = False) -> np.ndarray:
     """Cast of doubles already scaled by 2**F, exact for 2**-1000 < |y| < 2**62 (or y == 0).
 
     floor(y) and y - floor(y) are exact in float64 there, so the rounding bits come from the exact fraction.
+    ``in_range``: the caller has shown that floor(y) + 1 cannot leave the target range, so no overflow handling.
+    ``small``: |y| < 2**31, so the conversion goes through int32 (SIMD float64 -> int32 -> int64 conversions).
     """
     floor = np.floor(y)
-    r = floor.astype(np.int64)
+    r = floor.astype(np.int32).astype(np.int64) if small else floor.astype(np.int64)
     if t.q_mode is not QMode.TRN:
         frac = y - floor
         half = frac >= 0.5
         sticky = (frac != 0.0) & (frac != 0.5)
         r = r + _increment(t.q_mode, half, sticky, y < 0, (r & 1).astype(bool))
-    return _overflow(r, None, r, t)
+    return r if in_range else _overflow(r, None, r, t)
 
 
 def _from_float_bits(x: np.ndarray, t: FixedType) -> np.ndarray:
@@ -474,7 +478,13 @@ def _to_int_base(raw: np.ndarray, t: FixedType) -> np.ndarray:
 def to_float(raw: ArrayLike, t: TypeLike) -> np.ndarray:
     """float64 value of each raw word (exact below 2**53, else round-half-even like ``to_double``)."""
     t = _as_type(t)
-    return np.ldexp(np.asarray(raw, dtype=np.int64).astype(np.float64), -t.frac_bits)
+    return _scale(np.asarray(raw, dtype=np.int64).astype(np.float64), -t.frac_bits)
+
+
+def _scale(x: np.ndarray, n: int) -> np.ndarray:
+    """x * 2**n: a multiply by an exact power of two (much faster than ldexp) while 2**n and ordinary results stay
+    normal; ldexp otherwise. Results that overflow or fall below 2**-1000 are handled by the callers."""
+    return x * (2.0**n) if abs(n) <= 1000 else np.ldexp(x, n)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -84,19 +84,37 @@ def integer_matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     actually present. Below 2**24 float32 BLAS holds it exactly, below 2**53 float64 BLAS does; otherwise numpy's
     int64 matmul is used, which wraps modulo 2**64 (so results reduced modulo 2**W, W <= 64, are still exact).
     """
-    dtype = _exact_dtype(x, w)
-    return (x.astype(dtype) @ w.astype(dtype)).astype(np.int64)
+    dtype, _ = _exact_dtype(x, w)
+    return _from_blas(_to_blas(x, dtype) @ w.astype(dtype))
 
 
-def _exact_dtype(x: np.ndarray, w: np.ndarray) -> type:
-    """float32 / float64 if they hold every partial sum of x @ w exactly, else int64 (see integer_matmul)."""
+def _exact_dtype(x: np.ndarray, w: np.ndarray) -> tuple[type, int]:
+    """(dtype, bound): float32 / float64 if they hold every partial sum of x @ w exactly, else int64; ``bound``
+    bounds |every partial sum| (see integer_matmul)."""
     max_x = max(-int(x.min(initial=0)), int(x.max(initial=0)))
     bound = max_x * int(np.abs(w.reshape(-1, w.shape[-1])).sum(axis=0).max(initial=0))
     if bound < 2**24:
-        return np.float32
+        return np.float32, bound
     if bound < 2**53:
-        return np.float64
-    return np.int64
+        return np.float64, bound
+    return np.int64, bound
+
+
+def _to_blas(x: np.ndarray, dtype: type) -> np.ndarray:
+    """Integers to the BLAS type; float32 goes through int32 (SIMD conversions; |x| < 2**24 there)."""
+    return x.astype(np.int32).astype(np.float32) if dtype is np.float32 else x.astype(dtype)
+
+
+def _from_blas(total: np.ndarray) -> np.ndarray:
+    """Exact integer-valued BLAS results back to int64 (float32 ones are below 2**24, so int32 holds them)."""
+    return total.astype(np.int32).astype(np.int64) if total.dtype == np.float32 else total.astype(np.int64)
+
+
+def _add_bias_wrapped(total: np.ndarray, bound: int, shift: int, bias: np.ndarray, acc_t: FixedType) -> np.ndarray:
+    """``wrap(total << shift + bias)`` in accum_t, skipping the wrap when the bound proves it is the identity."""
+    acc = (total << shift) + bias
+    reach = (bound << shift) + int(np.abs(bias).max(initial=0))
+    return acc if acc_t.raw_min <= -reach and reach <= acc_t.raw_max else fx.wrap(acc, acc_t)
 
 
 def _accumulate_products(
@@ -111,7 +129,9 @@ def _accumulate_products(
     p_t = fx.mul_type(x_t, w_t)
     shift = acc_t.frac_bits - p_t.frac_bits
     if acc_t.o_mode is OMode.WRAP and acc_t.n_bits == 0 and shift >= 0:
-        return fx.wrap(acc + (integer_matmul(x, w) << shift), acc_t)
+        dtype, bound = _exact_dtype(x, w)
+        total = _from_blas(_to_blas(x, dtype) @ w.astype(dtype))
+        return _add_bias_wrapped(total, bound, shift, acc, acc_t)
     for i in range(x.shape[-1]):
         product = fx.cast(x[..., i, None] * w[i], p_t, acc_t)
         total, total_t = fx.add(acc, acc_t, product, acc_t)
@@ -143,18 +163,35 @@ def _patches(
     """
     spatial = len(kernel)
     width = [(0, 0)] + [(pads[2 * d], pads[2 * d + 1]) for d in range(spatial)] + [(0, 0)]
-    padded = np.pad(x, width, constant_values=pad_value)
+    padded = np.pad(x, width, constant_values=pad_value) if any(pads) else x
     windows = np.lib.stride_tricks.sliding_window_view(padded, kernel, axis=tuple(range(1, spatial + 1)))
     index = (slice(None), *(slice(0, o * st, st) for o, st in zip(out, stride, strict=True)))
     windows = windows[index]  # (N, *out, C, *kernel)
     return np.moveaxis(windows, 1 + spatial, -1)
 
 
+def _im2col_kernel_first(
+    x: np.ndarray, kernel: tuple[int, ...], stride: tuple[int, ...], pads: tuple[int, ...], out: tuple[int, ...]
+) -> np.ndarray:
+    """im2col as (K, N, *out) with K = prod(kernel) * C in hls4ml's order (kernel offsets, then channel): one
+    contiguous copy per offset and channel, far cheaper than a strided window copy."""
+    spatial = len(kernel)
+    if any(pads):
+        x = np.pad(x, [(0, 0)] + [(pads[2 * d], pads[2 * d + 1]) for d in range(spatial)] + [(0, 0)])
+    channels = x.shape[-1]
+    cols = np.empty((int(np.prod(kernel)) * channels, x.shape[0], *out), dtype=x.dtype)
+    for k, offset in enumerate(np.ndindex(*kernel)):
+        window = (slice(None), *(slice(o, o + n * st, st) for o, n, st in zip(offset, out, stride, strict=True)))
+        for c in range(channels):
+            cols[k * channels + c] = x[(*window, c)]
+    return cols
+
+
 def _conv(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     """conv_1d/2d_latency_cl: im2col, then dense_latency's arithmetic per output position.
 
     With a wrapping accumulator that holds products exactly (the usual case) the sum is exact in any order, so the
-    im2col buffer is built directly in the float type that holds every partial sum exactly and multiplied by BLAS.
+    im2col buffer is built in the float type that holds every partial sum exactly and multiplied by BLAS.
     """
     (x,), (x_t,) = inputs, in_types
     a = layer.attrs
@@ -164,11 +201,11 @@ def _conv(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> 
     bias = fx.cast(layer.arrays["bias"], layer.types["bias_t"], acc_t)
     shift = acc_t.frac_bits - fx.mul_type(x_t, w_t).frac_bits
     if acc_t.o_mode is OMode.WRAP and acc_t.n_bits == 0 and shift >= 0:
-        dtype = _exact_dtype(x, w)
-        cols = _patches(x.astype(dtype), kernel, stride, pads, 0, out)
-        cols = cols.reshape(*cols.shape[: 1 + len(kernel)], -1)  # one contiguous im2col copy, then one BLAS call
-        total = (cols @ w.astype(dtype)).astype(np.int64)
-        return fx.cast(fx.wrap((total << shift) + bias, acc_t), acc_t, layer.result_t)
+        dtype, bound = _exact_dtype(x, w)
+        cols = _im2col_kernel_first(_to_blas(x, dtype), kernel, stride, pads, out)
+        total = cols.reshape(cols.shape[0], -1).T @ w.astype(dtype)  # one BLAS call, C-contiguous (N * out, F)
+        total = _from_blas(total.reshape(x.shape[0], *out, w.shape[-1]))
+        return fx.cast(_add_bias_wrapped(total, bound, shift, bias, acc_t), acc_t, layer.result_t)
     cols = _patches(x, kernel, stride, pads, 0, out)
     cols = cols.reshape(*cols.shape[: 1 + len(kernel)], -1)
     acc = np.broadcast_to(bias, (*cols.shape[:-1], bias.size))
