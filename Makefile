@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.l1t-setup
 SYSTEM_PACKAGES := g++ iverilog yosys
 PYTEST_ARGS ?=
 
-.PHONY: setup system-packages test test-all demo bench lint format clean
+.PHONY: setup system-packages test test-all demo bench lint format clean firmware cosim
 
 setup: system-packages $(STAMP)
 
@@ -40,9 +40,24 @@ test-all: setup
 demo: setup
 	$(VENV)/bin/l1t demo
 
+# make firmware [MODEL=axol1tl_encoder|cicada_student|path/to/model.h5]; make cosim [EVENTS=100000]
+MODEL ?= axol1tl_encoder
+FIRMWARE_DIR ?= out/firmware/$(basename $(notdir $(MODEL)))
+EVENTS ?= 100000
+ICARUS_EVENTS ?= 2000
+
+firmware: setup
+	$(VENV)/bin/l1t firmware --model $(MODEL) --out $(FIRMWARE_DIR)
+
+cosim: setup
+	test -f $(FIRMWARE_DIR)/report.json || $(VENV)/bin/l1t firmware --model $(MODEL) --out $(FIRMWARE_DIR) --no-resources
+	$(VENV)/bin/l1t cosim $(FIRMWARE_DIR) --simulator verilator --events $(EVENTS)
+	$(VENV)/bin/l1t cosim $(FIRMWARE_DIR) --simulator icarus --events $(ICARUS_EVENTS)
+
 bench: setup
 	$(PY) bench/fixed.py
 	$(PY) bench/nn.py
+	$(PY) bench/cosim.py
 
 lint: setup
 	$(VENV)/bin/ruff check .

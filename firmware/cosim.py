@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -58,6 +59,8 @@ class CosimReport:
     mismatches: int
     first: Mismatch | None
     latency: int
+    build_seconds: float = 0.0
+    sim_seconds: float = 0.0
 
     def summary(self) -> str:
         text = f"{self.simulator}: {self.events} events, {self.mismatches} mismatches"
@@ -115,6 +118,7 @@ def run_cosim(
     saved = os.environ.get("MAKEFLAGS")
     if simulator == "verilator":
         os.environ["MAKEFLAGS"] = " ".join(filter(None, [saved, VERILATOR_MAKEFLAGS]))
+    t0 = time.perf_counter()
     try:
         runner.build(sources=[source], hdl_toplevel=design.top, build_dir=sim_dir, build_args=build_args, always=True)
     finally:
@@ -122,6 +126,7 @@ def run_cosim(
             os.environ.pop("MAKEFLAGS", None)
         else:
             os.environ["MAKEFLAGS"] = saved
+    t1 = time.perf_counter()
     if result.exists():
         result.unlink()
     env = {"L1T_COSIM_CONFIG": str(cfg_file), "PYTHONPATH": os.pathsep.join([str(HDL_TESTS.parent), str(HDL_TESTS)])}
@@ -133,11 +138,13 @@ def run_cosim(
         results_xml=str(sim_dir / "results.xml"),
         extra_env=env,
     )
+    t2 = time.perf_counter()
     if not result.exists():
         raise RuntimeError(f"{simulator}: the bench produced no outputs; see {sim_dir}")
     with np.load(result) as got_npz:
         got = {p.name: got_npz[f"out/{p.name}"] for p in design.outputs}
     report = _compare(simulator, expected, got, design, net, n_events)
+    report.build_seconds, report.sim_seconds = t1 - t0, t2 - t1
     (build_dir / f"report_{simulator}.json").write_text(json.dumps(asdict(report), indent=1))
     return report
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+from pathlib import Path
 
 import cocotb
 import numpy as np
@@ -20,7 +21,7 @@ from firmware.cosim import pack_words, unpack_words
 
 @cocotb.test()
 async def stream(dut) -> None:
-    cfg = json.loads(open(os.environ["L1T_COSIM_CONFIG"]).read())
+    cfg = json.loads(Path(os.environ["L1T_COSIM_CONFIG"]).read_text())
     vectors = np.load(cfg["vectors"])
     n_events = int(cfg["events"])
     inputs = {p["name"]: pack_words(vectors[f"in/{p['name']}"], p["width"]) for p in cfg["inputs"]}

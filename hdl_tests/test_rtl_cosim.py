@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
+import re
 import shutil
 from pathlib import Path
 
@@ -99,3 +101,30 @@ def test_rtl_matches_emulator_1e5_verilator(encoder: Network, tmp_path: Path) ->
     report = run_cosim(generate(encoder), encoder, events(encoder, 100_000, 4), "verilator", tmp_path)
     assert report.mismatches == 0, report.summary()
     shutil.rmtree(tmp_path / "verilator", ignore_errors=True)
+
+
+def test_cli_firmware_and_cosim_catch_an_edited_rtl(tmp_path: Path) -> None:
+    """`l1t firmware` then `l1t cosim` pass; one constant edited in the RTL file on disk makes `l1t cosim` fail."""
+    from typer.testing import CliRunner
+
+    from l1t.cli import app
+
+    _require("verilator")
+    runner = CliRunner()
+    fw = tmp_path / "fw"
+    result = runner.invoke(app, ["firmware", "--model", "pruned_mlp", "--out", str(fw), "--no-resources"])
+    assert result.exit_code == 0, result.output
+    assert "10000 events, 0 mismatches" in result.output
+    report = json.loads((fw / "report.json").read_text())
+    assert report["latency_clocks"] >= 2 and report["hls4ml"]["vendor"]["skipped"].endswith("not found")
+    result = runner.invoke(app, ["cosim", str(fw), "--events", "3000"])
+    assert result.exit_code == 0, result.output
+    assert "verilator: 3000 events, 0 mismatches" in result.output
+    rtl = fw / "rtl" / "myproject.v"
+    text = rtl.read_text()
+    # the output layer's accumulator: earlier layers feed saturating relus that can mask a change
+    term = list(re.finditer(r"(assign \w+_acc\d+_\d+ = [^;]*?) \+ \((w_\d+ <<< \d+)\)", text))[-1]
+    rtl.write_text(text.replace(term.group(0), f"{term.group(1)} - ({term.group(2)})", 1))  # one weight's sign flipped
+    result = runner.invoke(app, ["cosim", str(fw), "--events", "3000"])
+    assert result.exit_code == 1
+    assert "mismatches; first at event 0" in result.output

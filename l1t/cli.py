@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -98,6 +99,104 @@ def selfcheck(
         f"[{colour}]{compared} values over {len(cases)} cases, {len(mismatches)} cases with mismatches[/{colour}]"
     )
     if mismatches:
+        raise typer.Exit(1)
+
+
+def _load_model(model: str):
+    """A built-in reference architecture by name, or a Keras/QKeras .h5 file."""
+    from models.reference import ARCHITECTURES
+
+    by_name = {a.name: a for a in ARCHITECTURES}
+    if model in by_name:
+        arch = by_name[model]
+        built = arch.build(1)
+        return built, arch.overrides(built)
+    path = Path(model)
+    if not path.is_file():
+        raise typer.BadParameter(f"{model!r} is neither a file nor a built-in model ({', '.join(by_name)})")
+    from qkeras.utils import load_qmodel
+
+    return load_qmodel(str(path), compile=False), {}
+
+
+@app.command()
+def firmware(
+    model: Annotated[str, typer.Option(help="Built-in reference model name or a Keras/QKeras .h5 file.")] = (
+        "axol1tl_encoder"
+    ),
+    out: Annotated[Path, typer.Option(help="Firmware directory (spec/, rtl/, hls4ml_prj/, report.json).")] = Path(
+        "out/firmware/axol1tl_encoder"
+    ),
+    clock_period: Annotated[float, typer.Option(help="Clock period in ns.")] = 5.0,
+    resources: Annotated[bool, typer.Option(help="Estimate resources with yosys synth_xilinx (minutes).")] = True,
+    seed: Seed = 1,
+) -> None:
+    """hls4ml project (C-sim checked against the emulator), generated Verilog, vendor build if present, report.json."""
+    from firmware.build import make_firmware
+    from models.export import convert, export_hls_model, hls_config
+
+    keras_model, overrides = _load_model(model)
+    console.print(f"converting {model} with hls4ml (io_parallel, Latency) into {out / 'hls4ml_prj'}")
+    hls_model = convert(
+        keras_model, out / "hls4ml_prj", config=hls_config(keras_model, overrides=overrides), clock_period=clock_period
+    )
+    net = export_hls_model(hls_model, out / "spec", source={"model": model})
+    with console.status("generating RTL, compiling C-simulation" + (", running yosys" if resources else "")):
+        report = make_firmware(net, out, hls_model=hls_model, clock_period=clock_period, resources=resources, seed=seed)
+    table = Table(title=f"firmware for {model}")
+    table.add_column("item")
+    table.add_column("value")
+    table.add_row("latency", f"{report['latency_clocks']} clocks = {report['latency_ns']} ns at {clock_period} ns")
+    table.add_row("II", "1")
+    table.add_row("resources (yosys)", json.dumps(report["resources"]))
+    csim = report["hls4ml"]["csim_vs_emulator"]
+    table.add_row("hls4ml C-sim vs emulator", f"{csim['events']} events, {csim['mismatches']} mismatches")
+    table.add_row("vendor build", json.dumps(report["hls4ml"]["vendor"]))
+    console.print(table)
+    console.print(f"wrote {out / 'report.json'}")
+    if csim["mismatches"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def cosim(
+    firmware_dir: Annotated[Path, typer.Argument(help="Directory made by `l1t firmware`.")] = Path(
+        "out/firmware/axol1tl_encoder"
+    ),
+    events: Annotated[int, typer.Option(help="Events per simulator.")] = 100_000,
+    simulator: Annotated[str, typer.Option(help="verilator, icarus or all.")] = "verilator",
+    gap: Annotated[float, typer.Option(help="Probability of an idle cycle before each vector.")] = 0.1,
+    seed: Seed = 1,
+) -> None:
+    """Regression of the firmware's RTL against the emulator under cocotb: every output bit of every event."""
+    import numpy as np
+
+    from emulator.nn import Network, SpecError
+    from firmware.cosim import run_cosim
+    from firmware.rtl import generate
+
+    try:
+        net = Network.load(firmware_dir / "spec")
+    except SpecError as err:
+        console.print(f"[red]{err}[/red]")
+        raise typer.Exit(2) from None
+    design = generate(net)
+    rtl_file = firmware_dir / "rtl" / f"{design.top}.v"
+    if not rtl_file.is_file():
+        console.print(f"[red]{rtl_file} not found; run `l1t firmware` first[/red]")
+        raise typer.Exit(2)
+    design.verilog = rtl_file.read_text()  # simulate the RTL on disk, as it would go to the board
+    sims = ["verilator", "icarus"] if simulator == "all" else [simulator]
+    name, shape, t = net.inputs[0]
+    raw = np.random.default_rng(seed).integers(t.raw_min, t.raw_max, (events, *shape), endpoint=True)
+    failed = False
+    for sim in sims:
+        with console.status(f"{sim}: building and streaming {events} events"):
+            report = run_cosim(design, net, {name: raw}, sim, firmware_dir / "cosim", gap_probability=gap, seed=seed)
+        colour = "red" if report.mismatches else "green"
+        console.print(f"[{colour}]{report.summary()}[/{colour}]")
+        failed |= report.mismatches > 0
+    if failed:
         raise typer.Exit(1)
 
 

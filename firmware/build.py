@@ -1,0 +1,124 @@
+"""``make firmware``: hls4ml project with its C-simulation checked against the emulator, generated Verilog, vendor
+build where the tools exist, and ``report.json`` (latency, II, resource estimates)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import emulator.fixed as fx
+from emulator.nn import Network
+from firmware.rtl import RtlDesign, generate
+from l1t.inventory import find_tool
+
+__all__ = ["check_csim", "make_firmware", "yosys_resources"]
+
+_YOSYS_CELLS = {
+    "LUT": r"LUT\d",
+    "FF": r"FD[A-Z]*",
+    "DSP": r"DSP48E\d?",
+    "BRAM": r"RAMB\d+\w*",
+    "CARRY": r"CARRY\d",
+}
+
+
+def yosys_resources(verilog: Path, top: str, timeout: float = 1800) -> dict[str, Any]:
+    """LUT/FF/DSP/BRAM counts from yosys ``synth_xilinx`` (an estimate; vendor synthesis differs)."""
+    tool = find_tool("yosys")
+    if not tool.usable:
+        return {"skipped": "yosys not found (apt-get install -y yosys)"}
+    with tempfile.TemporaryDirectory(prefix="l1t-yosys-") as tmp:
+        stat = Path(tmp) / "stat.txt"
+        script = f"read_verilog {verilog}; synth_xilinx -top {top} -flatten; tee -q -o {stat} stat"
+        res = subprocess.run([tool.path, "-q", "-p", script], capture_output=True, text=True, timeout=timeout)
+        if res.returncode:
+            return {"error": f"yosys failed: {res.stderr[-2000:]}"}
+        text = stat.read_text()
+    cells = {name: int(count) for name, count in re.findall(r"^\s+(\w+)\s+(\d+)\s*$", text, re.MULTILINE)}
+    out = {
+        kind: sum(c for name, c in cells.items() if re.fullmatch(pattern, name))
+        for kind, pattern in _YOSYS_CELLS.items()
+    }
+    out["tool"] = f"{tool.version}, synth_xilinx"
+    return out
+
+
+def check_csim(hls_model: Any, net: Network, events: int, seed: int) -> dict[str, Any]:
+    """Compile the hls4ml project (C-simulation) and compare its outputs with the emulator, raw, on every event."""
+    hls_model.compile()
+    name, shape, t = net.inputs[0]
+    rng = np.random.default_rng(seed)
+    raw = rng.integers(t.raw_min, t.raw_max, (events, *shape), endpoint=True)
+    x = fx.to_float(raw, t)
+    y = hls_model.predict(np.ascontiguousarray(x.reshape(events, -1)))
+    y = y if isinstance(y, list) else [y]
+    emu = net.run({name: raw}, raw=True)
+    mismatched = set()
+    for out_name, v in zip(net.output_names, y, strict=True):
+        ref = fx.from_float(np.asarray(v, dtype=np.float64).reshape(events, -1), net.types[out_name])
+        mismatched.update(int(e) for e in np.argwhere(ref != emu[out_name])[:, 0])
+    return {"events": events, "mismatches": len(mismatched)}
+
+
+def _vendor_build(hls_model: Any) -> dict[str, Any]:
+    for tool in ("vitis_hls", "vivado"):
+        if not find_tool(tool).usable:
+            return {"skipped": f"{tool} not found"}
+    report = hls_model.build(csim=False, synth=True, cosim=False, export=False)
+    return {"ran": True, "hls4ml_report": report}
+
+
+def make_firmware(
+    net: Network,
+    out_dir: str | Path,
+    *,
+    hls_model: Any | None = None,
+    clock_period: float = 5.0,
+    top: str = "myproject",
+    resources: bool = True,
+    csim_events: int = 10_000,
+    seed: int = 1,
+) -> dict[str, Any]:
+    """Write ``rtl/<top>.v`` and ``report.json`` into ``out_dir``; returns the report.
+
+    With ``hls_model`` (the hls4ml model the spec was exported from), its C-simulation is compiled and compared with
+    the emulator and the vendor build runs if vitis_hls and vivado are on PATH.
+    """
+    out_dir = Path(out_dir)
+    (out_dir / "rtl").mkdir(parents=True, exist_ok=True)
+    design: RtlDesign = generate(net, top=top)
+    verilog = out_dir / "rtl" / f"{top}.v"
+    tmp = verilog.with_name(f".{verilog.name}.tmp")
+    tmp.write_text(design.verilog)
+    os.replace(tmp, verilog)
+    report: dict[str, Any] = {
+        "top": top,
+        "clock_period_ns": clock_period,
+        "latency_clocks": design.latency,
+        "latency_ns": design.latency * clock_period,
+        "ii": 1,
+        "inputs": [{"name": p.name, "elements": p.n, "type": str(p.type)} for p in design.inputs],
+        "outputs": [{"name": p.name, "elements": p.n, "type": str(p.type)} for p in design.outputs],
+        "generator": design.stats,
+        "resources": yosys_resources(verilog, top) if resources else {"skipped": "not requested"},
+    }
+    if hls_model is not None:
+        report["hls4ml"] = {
+            "project": str(hls_model.config.get_output_dir()),
+            "csim_vs_emulator": check_csim(hls_model, net, csim_events, seed),
+            "vendor": _vendor_build(hls_model),
+        }
+    tmp = out_dir / ".report.json.tmp"
+    tmp.write_text(json.dumps(report, indent=1, default=str))
+    os.replace(tmp, out_dir / "report.json")
+    if Path(net.source).is_dir() and Path(net.source).resolve() != (out_dir / "spec").resolve():
+        shutil.copytree(net.source, out_dir / "spec", dirs_exist_ok=True)  # firmware dir = spec + RTL + report
+    return report
