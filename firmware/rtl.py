@@ -151,7 +151,7 @@ class _Module:
         return f"+ (({x} * {_lit(w, width)}) <<< {shift})"
 
 
-def _dense(m: _Module, layer: Layer, xs: list[str], x_t: FixedType) -> list[str]:
+def _dense(m: _Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
     acc_t = layer.types["accum_t"]
     if acc_t.o_mode is not OMode.WRAP or acc_t.n_bits:
         raise UnsupportedRtl(f"layer {layer.name!r}: accum_t {acc_t} is not wrapping; only AP_WRAP accumulators")
@@ -170,7 +170,45 @@ def _dense(m: _Module, layer: Layer, xs: list[str], x_t: FixedType) -> list[str]
     return outs
 
 
-def _activation(m: _Module, layer: Layer, xs: list[str], x_t: FixedType) -> list[str]:
+def _conv(m: _Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
+    """conv_1d/2d_latency_cl: per output position and filter, the dense arithmetic over its window; padded taps are
+    zero and emit no logic. Signals are channels-last, flat in C order, as in hls4ml's io_parallel arrays."""
+    acc_t = layer.types["accum_t"]
+    if acc_t.o_mode is not OMode.WRAP or acc_t.n_bits:
+        raise UnsupportedRtl(f"layer {layer.name!r}: accum_t {acc_t} is not wrapping; only AP_WRAP accumulators")
+    shift = acc_t.frac_bits - fx.mul_type(x_t, layer.types["weight_t"]).frac_bits
+    if shift < 0:
+        raise UnsupportedRtl(f"layer {layer.name!r}: accum_t {acc_t} rounds products; not generated")
+    a = layer.attrs
+    kernel, stride, pads = tuple(a["kernel"]), tuple(a["stride"]), tuple(a["pads"])
+    spatial, channels = in_shape[:-1], in_shape[-1]
+    out_pos, n_filt = layer.shape[:-1], layer.shape[-1]
+    w, width = layer.arrays["weight"], acc_t.width
+    bias = fx.cast(layer.arrays["bias"], layer.types["bias_t"], acc_t)
+    ext = [m.extend(x, x_t, width) for x in xs]
+    outs = []
+    for pos in np.ndindex(*out_pos):
+        for f in range(n_filt):
+            terms = []
+            for k, offset in enumerate(np.ndindex(*kernel)):
+                src = [p * st + o - pads[2 * d] for d, (p, st, o) in enumerate(zip(pos, stride, offset, strict=True))]
+                if any(not 0 <= s_ < n for s_, n in zip(src, spatial, strict=True)):
+                    continue  # zero padding
+                base = int(np.ravel_multi_index(src, spatial)) * channels
+                for c in range(channels):
+                    terms.append(m.constant_product(ext[base + c], int(w[k * channels + c, f]), width, shift))
+            expr = " ".join([_lit(int(bias[f]), width), *(t for t in terms if t is not None)])
+            acc = m.wire(width, expr, hint=f"{_ident(layer.name)}_acc")
+            outs.append(m.cast(acc, acc_t, layer.result_t))
+    return outs
+
+
+def _reshape(m: _Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
+    """Flatten/Reshape: the flat C-order element list is unchanged; only the type cast applies."""
+    return [m.cast(x, x_t, layer.result_t) for x in xs]
+
+
+def _activation(m: _Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
     if layer.op == "relu":
         if x_t.signed:
             xs = [m.wire(x_t.width, f"{x}[{x_t.width - 1}] ? {x_t.width}'d0 : {x}", signed=False) for x in xs]
@@ -179,7 +217,14 @@ def _activation(m: _Module, layer: Layer, xs: list[str], x_t: FixedType) -> list
     return [m.cast(x, x_t, layer.result_t) for x in xs]
 
 
-_LAYERS = {"dense": _dense, "relu": _activation, "linear": _activation}
+_LAYERS = {
+    "dense": _dense,
+    "conv1d": _conv,
+    "conv2d": _conv,
+    "reshape": _reshape,
+    "relu": _activation,
+    "linear": _activation,
+}
 
 
 def generate(net: Network, top: str = "myproject") -> RtlDesign:
@@ -189,6 +234,7 @@ def generate(net: Network, top: str = "myproject") -> RtlDesign:
     signals: dict[str, list[str]] = {}  # registered element signals of each node, at its depth
     delayed: dict[tuple[str, int], list[str]] = {}
     inputs = [Port(_ident(name), int(np.prod(shape)), t) for name, shape, t in net.inputs]
+    shapes = {name: tuple(shape) for name, shape, _ in net.inputs} | {layer.name: layer.shape for layer in net.layers}
     for (name, _, _), port in zip(net.inputs, inputs, strict=True):
         w = port.type.width
         signals[name] = [m.reg(w, f"{port.name}[{j * w + w - 1}:{j * w}]", f"{port.name}_{j}") for j in range(port.n)]
@@ -213,7 +259,7 @@ def generate(net: Network, top: str = "myproject") -> RtlDesign:
             raise UnsupportedRtl(f"layer {layer.name!r}: layers with several inputs are not generated yet")
         src = layer.inputs[0]
         d = depth[src]
-        outs = emit(m, layer, at_depth(src, d), net.types[src])
+        outs = emit(m, layer, at_depth(src, d), net.types[src], shapes[src])
         w = layer.result_t.width
         signals[layer.name] = [m.reg(w, o, f"{_ident(layer.name)}_{j}") for j, o in enumerate(outs)]
         depth[layer.name] = d + 1

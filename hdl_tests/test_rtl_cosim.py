@@ -21,7 +21,7 @@ from firmware.cosim import run_cosim
 from firmware.rtl import UnsupportedRtl, generate
 from l1t.inventory import find_tool
 from models.export import convert, export_hls_model, hls_config
-from models.reference import axol1tl_encoder
+from models.reference import axol1tl_encoder, cicada_student
 
 SIMULATORS = {"verilator": 3000, "icarus": 150}  # events per default run; Icarus is slow on wide designs
 
@@ -39,6 +39,13 @@ def encoder(tmp_path_factory: pytest.TempPathFactory) -> Network:
     out = tmp_path_factory.mktemp("axol1tl_rtl")
     hls_model = convert(model, out / "hls4ml_prj", config=hls_config(model))
     return export_hls_model(hls_model, out / "spec")
+
+
+@pytest.fixture(scope="module")
+def student(tmp_path_factory: pytest.TempPathFactory) -> Network:
+    model = cicada_student(7)
+    out = tmp_path_factory.mktemp("cicada_rtl")
+    return export_hls_model(convert(model, out / "hls4ml_prj", config=hls_config(model)), out / "spec")
 
 
 def events(net: Network, n: int, seed: int) -> dict[str, np.ndarray]:
@@ -59,6 +66,14 @@ def test_rtl_matches_emulator(encoder: Network, simulator: str, tmp_path: Path) 
     assert report.mismatches == 0, report.summary()
     assert report.events == SIMULATORS[simulator]
     assert (tmp_path / f"report_{simulator}.json").is_file()
+
+
+@pytest.mark.parametrize(("simulator", "n"), [("verilator", 1500), ("icarus", 40)])
+def test_cicada_student_rtl_matches_emulator(student: Network, simulator: str, n: int, tmp_path: Path) -> None:
+    """Conv2D (3x3, stride 2) -> relu -> flatten -> dense -> relu -> dense, every output bit."""
+    _require(simulator)
+    report = run_cosim(generate(student), student, events(student, n, 5), simulator, tmp_path, gap_probability=0.2)
+    assert report.mismatches == 0, report.summary()
 
 
 def _perturbed(net: Network, layer_index: int, **changes) -> Network:
