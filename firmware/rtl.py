@@ -151,13 +151,19 @@ class _Module:
         return f"+ (({x} * {_lit(w, width)}) <<< {shift})"
 
 
-def _dense(m: _Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
+def _accumulator(layer: Layer, x_t: FixedType) -> tuple[FixedType, int]:
+    """accum_t and the left shift aligning products to it; the generated sums need AP_WRAP and no rounding."""
     acc_t = layer.types["accum_t"]
     if acc_t.o_mode is not OMode.WRAP or acc_t.n_bits:
         raise UnsupportedRtl(f"layer {layer.name!r}: accum_t {acc_t} is not wrapping; only AP_WRAP accumulators")
     shift = acc_t.frac_bits - fx.mul_type(x_t, layer.types["weight_t"]).frac_bits
     if shift < 0:
         raise UnsupportedRtl(f"layer {layer.name!r}: accum_t {acc_t} rounds products; not generated")
+    return acc_t, shift
+
+
+def _dense(m: _Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
+    acc_t, shift = _accumulator(layer, x_t)
     w, width = layer.arrays["weight"], acc_t.width
     bias = fx.cast(layer.arrays["bias"], layer.types["bias_t"], acc_t)
     ext = [m.extend(x, x_t, width) for x in xs]
@@ -173,12 +179,7 @@ def _dense(m: _Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tu
 def _conv(m: _Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
     """conv_1d/2d_latency_cl: per output position and filter, the dense arithmetic over its window; padded taps are
     zero and emit no logic. Signals are channels-last, flat in C order, as in hls4ml's io_parallel arrays."""
-    acc_t = layer.types["accum_t"]
-    if acc_t.o_mode is not OMode.WRAP or acc_t.n_bits:
-        raise UnsupportedRtl(f"layer {layer.name!r}: accum_t {acc_t} is not wrapping; only AP_WRAP accumulators")
-    shift = acc_t.frac_bits - fx.mul_type(x_t, layer.types["weight_t"]).frac_bits
-    if shift < 0:
-        raise UnsupportedRtl(f"layer {layer.name!r}: accum_t {acc_t} rounds products; not generated")
+    acc_t, shift = _accumulator(layer, x_t)
     a = layer.attrs
     kernel, stride, pads = tuple(a["kernel"]), tuple(a["stride"]), tuple(a["pads"])
     spatial, channels = in_shape[:-1], in_shape[-1]
