@@ -86,6 +86,8 @@ def run_cosim(
     """
     from cocotb_tools.runner import get_runner
 
+    if not 0.0 <= gap_probability < 1.0:
+        raise ValueError(f"gap_probability must be in [0, 1), got {gap_probability}")
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
     source = build_dir / f"{design.top}.v"
