@@ -37,3 +37,30 @@ def test_selfcheck_passes_on_installed_headers() -> None:
     result = runner.invoke(app, ["selfcheck", "--values", "500"])
     assert result.exit_code == 0, result.output
     assert "0 cases with mismatches" in result.output
+
+
+def test_firmware_from_an_h5_file(tmp_path) -> None:
+    import pytest
+
+    pytest.importorskip("qkeras")
+    from models.reference import axol1tl_encoder
+
+    path = tmp_path / "encoder.h5"
+    with pytest.warns(UserWarning, match="HDF5"):  # Keras calls .h5 legacy; QKeras/hls4ml flows use it
+        axol1tl_encoder(3).save(path)
+    result = runner.invoke(app, ["firmware", "--model", str(path), "--out", str(tmp_path / "fw"), "--no-resources"])
+    assert result.exit_code == 0, result.output
+    assert "10000 events, 0 mismatches" in result.output
+    assert (tmp_path / "fw" / "rtl" / "myproject.v").is_file()
+
+
+def test_firmware_names_an_unknown_model(tmp_path) -> None:
+    result = runner.invoke(app, ["firmware", "--model", "no_such_model", "--out", str(tmp_path / "fw")])
+    assert result.exit_code == 2
+    assert "'no_such_model' is neither a file nor a built-in model" in result.output
+
+
+def test_cosim_names_a_missing_firmware_dir(tmp_path) -> None:
+    result = runner.invoke(app, ["cosim", str(tmp_path / "nowhere"), "--events", "10"])
+    assert result.exit_code == 2
+    assert "missing spec.json" in result.output
