@@ -314,7 +314,7 @@ def _convert(m: np.ndarray, k: np.ndarray | int, dst: FixedType) -> np.ndarray:
             fits = (v >> sl) == m
             if not shift_left.all():
                 v = np.where(shift_left, v, _round_shift(m, np.maximum(k, 1), dst.q_mode))
-    return _overflow(v, fits, m, dst)
+    return _overflow(v, dst, fits, m)
 
 
 def saturation_bounds(t: FixedType) -> tuple[int, int]:
@@ -324,8 +324,9 @@ def saturation_bounds(t: FixedType) -> tuple[int, int]:
     return t.raw_min, t.raw_max
 
 
-def _overflow(v: np.ndarray, fits: np.ndarray | None, m: np.ndarray, t: FixedType) -> np.ndarray:
-    """Apply t's overflow mode to v, the exact value (or, where ``fits`` is False, its low 64 bits)."""
+def _overflow(v: np.ndarray, t: FixedType, fits: np.ndarray | None = None, m: np.ndarray | None = None) -> np.ndarray:
+    """Apply t's overflow mode to v, the exact value (or, where ``fits`` is False, its low 64 bits; the sign of
+    the value is then that of ``m``)."""
     lo, hi = saturation_bounds(t)
     if fits is None:
         if t.o_mode is OMode.WRAP and not t.n_bits:
@@ -383,7 +384,8 @@ def from_float(x: ArrayLike, t: TypeLike) -> np.ndarray:
                 return _from_scaled_float(y, t, in_range=lo <= np.floor(low) and np.floor(high) + 1 <= hi, small=small)
     _check_nan(x, t)
     if not t.integer:
-        exact = (np.abs(y) < 2.0**62) & ((np.abs(y) > 2.0**-1000) | (x == 0))
+        magnitude = np.abs(y)
+        exact = (magnitude < 2.0**62) & ((magnitude > 2.0**-1000) | (x == 0))
         if exact.all():
             return _from_scaled_float(y, t)
         if exact.any():
@@ -412,7 +414,7 @@ def _from_scaled_float(y: np.ndarray, t: FixedType, in_range: bool = False, smal
         half = frac >= 0.5
         sticky = (frac != 0.0) & (frac != 0.5)
         r = r + _increment(t.q_mode, half, sticky, y < 0, (r & 1).astype(bool))
-    return r if in_range else _overflow(r, None, r, t)
+    return r if in_range else _overflow(r, t)
 
 
 def _from_float_bits(x: np.ndarray, t: FixedType) -> np.ndarray:
@@ -455,7 +457,7 @@ def cast(raw: ArrayLike, src: TypeLike, dst: TypeLike) -> np.ndarray:
         rounded = _round_shift_small(raw, k, dst.q_mode)
         if lo <= src.raw_min >> k and (src.raw_max >> k) + 1 <= hi:
             return rounded  # rounding cannot leave the target range
-        return _overflow(rounded, None, rounded, dst)
+        return _overflow(rounded, dst)
     return _convert(raw, k, dst)
 
 

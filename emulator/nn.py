@@ -118,6 +118,13 @@ def _add_bias_wrapped(total: np.ndarray, bound: int, shift: int, bias: np.ndarra
     return acc if acc_t.raw_min <= -reach and reach <= acc_t.raw_max else fx.wrap(acc, acc_t)
 
 
+def _exact_sum_shift(x_t: FixedType, w_t: FixedType, acc_t: FixedType) -> int | None:
+    """Left shift aligning products to accum_t when the casts commute with the sum (wrapping accum_t that holds
+    every product exactly), so one exact integer matmul and a final wrap give hls4ml's bits; else None."""
+    shift = acc_t.frac_bits - fx.mul_type(x_t, w_t).frac_bits
+    return shift if acc_t.o_mode is OMode.WRAP and acc_t.n_bits == 0 and shift >= 0 else None
+
+
 def _accumulate_products(
     x: np.ndarray, x_t: FixedType, w: np.ndarray, w_t: FixedType, acc: np.ndarray, acc_t: FixedType
 ) -> np.ndarray:
@@ -127,11 +134,11 @@ def _accumulate_products(
     integer matmul and a final wrap give the same bits. Otherwise (saturating or rounding accum_t) the products and
     partial sums are cast one input at a time, vectorized over events and outputs.
     """
-    p_t = fx.mul_type(x_t, w_t)
-    shift = acc_t.frac_bits - p_t.frac_bits
-    if acc_t.o_mode is OMode.WRAP and acc_t.n_bits == 0 and shift >= 0:
+    shift = _exact_sum_shift(x_t, w_t, acc_t)
+    if shift is not None:
         total, bound = integer_matmul(x, w)
         return _add_bias_wrapped(total, bound, shift, acc, acc_t)
+    p_t = fx.mul_type(x_t, w_t)
     for i in range(x.shape[-1]):
         product = fx.cast(x[..., i, None] * w[i], p_t, acc_t)
         total, total_t = fx.add(acc, acc_t, product, acc_t)
@@ -199,8 +206,8 @@ def _conv(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> 
     out = tuple(layer.shape[:-1])
     acc_t, w, w_t = layer.types["accum_t"], layer.arrays["weight"], layer.types["weight_t"]
     bias = fx.cast(layer.arrays["bias"], layer.types["bias_t"], acc_t)
-    shift = acc_t.frac_bits - fx.mul_type(x_t, w_t).frac_bits
-    if acc_t.o_mode is OMode.WRAP and acc_t.n_bits == 0 and shift >= 0:
+    shift = _exact_sum_shift(x_t, w_t, acc_t)
+    if shift is not None:
         dtype, bound = _exact_dtype(x, w)
         cols = _im2col_kernel_first(_to_blas(x, dtype), kernel, stride, pads, out)
         total = cols.reshape(cols.shape[0], -1).T @ w.astype(dtype)  # one BLAS call, C-contiguous (N * out, F)
@@ -243,7 +250,7 @@ def _pool(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> 
         count = _patches(inside[None, ..., None], kernel, stride, (0,) * len(pads), 0, out).reshape(*out, -1).sum(-1)
     count = count[..., None]
     quotient = np.where(acc < 0, -((-acc) // count), acc // count)  # sdiv/udiv: truncation toward zero
-    return fx.cast(fx.cast(quotient, acc_t, acc_t), acc_t, layer.result_t)
+    return fx.cast(quotient, acc_t, layer.result_t)  # |quotient| <= |acc|: it stays in accum_t
 
 
 # ------------------------------------------------------------------------------------------------------------

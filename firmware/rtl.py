@@ -204,16 +204,11 @@ def _conv(m: _Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tup
     return outs
 
 
-def _reshape(m: _Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
-    """Flatten/Reshape: the flat C-order element list is unchanged; only the type cast applies."""
-    return [m.cast(x, x_t, layer.result_t) for x in xs]
-
-
-def _activation(m: _Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
+def _elementwise(m: _Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
     if layer.op == "relu":
         if x_t.signed:
             xs = [m.wire(x_t.width, f"{x}[{x_t.width - 1}] ? {x_t.width}'d0 : {x}", signed=False) for x in xs]
-    elif layer.op != "linear":
+    elif layer.op not in ("linear", "reshape"):  # Flatten/Reshape keep the flat C-order list: only the cast
         raise UnsupportedRtl(f"layer {layer.name!r}: op {layer.op!r} is not generated yet")
     return [m.cast(x, x_t, layer.result_t) for x in xs]
 
@@ -222,9 +217,9 @@ _LAYERS = {
     "dense": _dense,
     "conv1d": _conv,
     "conv2d": _conv,
-    "reshape": _reshape,
-    "relu": _activation,
-    "linear": _activation,
+    "reshape": _elementwise,
+    "relu": _elementwise,
+    "linear": _elementwise,
 }
 
 
