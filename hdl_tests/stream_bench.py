@@ -1,7 +1,8 @@
 """cocotb bench: stream emulator-made input vectors one per clock, check every output bit against the emulator.
 
 Driven through the cocotb runner by ``firmware.cosim`` (configuration in ``$L1T_COSIM_CONFIG``). The same bench
-serves any DUT with hls4ml's ports: ap_clk, ap_rst, ap_start, packed input buses, packed outputs with _ap_vld.
+serves every DUT with hls4ml's ports (``firmware.dut``): it drives ``ap_start`` and each input bus with its
+``_ap_vld``, holds a vector until the DUT takes it (``ap_ready``), and collects outputs when ``_ap_vld`` is high.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge
+from cocotb.triggers import FallingEdge, ReadOnly
 
 from firmware.cosim import pack_words, unpack_words
 
@@ -30,19 +31,25 @@ async def stream(dut) -> None:
     first = cfg["outputs"][0]["name"]
 
     cocotb.start_soon(Clock(dut.ap_clk, 10, unit="ns").start())
+    start, ready = dut.ap_start, dut.ap_ready
+    in_valid = [getattr(dut, f"{name}_ap_vld") for name in inputs]
     dut.ap_rst.value = 1
-    dut.ap_start.value = 0
+    start.value = 0
+    for v in in_valid:
+        v.value = 0
     for _ in range(3):
         await FallingEdge(dut.ap_clk)
     dut.ap_rst.value = 0
 
-    # One loop, one trigger per clock: at each falling edge the outputs registered at the last rising edge are
-    # stable, so they are sampled, then the next vector (or an idle cycle) is driven.
+    # One loop per clock. At the falling edge the outputs registered at the last rising edge are stable: they are
+    # sampled, then the next vector (or an idle cycle) is driven. A driven vector is held until the DUT takes it:
+    # once the new values settle (ReadOnly), ap_ready says whether the coming rising edge takes it.
     valid = getattr(dut, f"{first}_ap_vld")
     out_ports = [(p["name"], getattr(dut, p["name"])) for p in cfg["outputs"]]
     in_ports = [(getattr(dut, name), words) for name, words in inputs.items()]
-    # expected cycles: n / (1 - p) vectors and idles, plus the latency; three times that ends a hung DUT
-    sent, budget = 0, int(3 * n_events / (1 - cfg["gap_probability"])) + cfg["latency"] + 100
+    # expected cycles: n * II / (1 - p) plus the latency; three times that ends a hung DUT
+    budget = int(3 * n_events * cfg["ii"] / (1 - cfg["gap_probability"])) + cfg["latency"] + 100
+    sent, holding, taken, stalls = 0, False, False, 0
     for _ in range(budget):
         await FallingEdge(dut.ap_clk)
         if int(valid.value):
@@ -50,14 +57,24 @@ async def stream(dut) -> None:
                 got[name].append(int(port.value))
         if len(got[first]) == n_events:
             break
-        if sent < n_events and rng.random() >= cfg["gap_probability"]:
-            for port, words in in_ports:
-                port.value = words[sent]
-            dut.ap_start.value = 1
-            sent += 1
+        if taken:
+            sent, holding = sent + 1, False
+        elif holding:
+            stalls += 1
+        if not holding:
+            if sent < n_events and rng.random() >= cfg["gap_probability"]:
+                for port, words in in_ports:
+                    port.value = words[sent]
+                holding = True
+            start.value = int(holding)
+            for v in in_valid:
+                v.value = int(holding)
+        if holding:
+            await ReadOnly()
+            taken = bool(int(ready.value))
         else:
-            dut.ap_start.value = 0  # idle cycle: ap_start low between vectors, or all vectors sent
+            taken = False
 
     outputs = {p["name"]: unpack_words(got[p["name"]], p["n"], p["elem_width"], p["signed"]) for p in cfg["outputs"]}
-    np.savez(cfg["result"], **{f"out/{k}": v for k, v in outputs.items()})
+    np.savez(cfg["result"], **{f"out/{k}": v for k, v in outputs.items()}, stalls=np.int64(stalls))
     assert len(got[first]) == n_events, f"{len(got[first])} outputs for {n_events} inputs"

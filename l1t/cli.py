@@ -158,46 +158,115 @@ def firmware(
         raise typer.Exit(1)
 
 
+def _duts(choice: str) -> list[str]:
+    from firmware.dut import DUT_KINDS
+
+    kinds = list(DUT_KINDS) if choice == "all" else [c.strip() for c in choice.split(",")]
+    unknown = [k for k in kinds if k not in DUT_KINDS]
+    if unknown:
+        console.print(f"[red]unknown DUT {unknown[0]!r}; choose from {', '.join(DUT_KINDS)} or all[/red]")
+        raise typer.Exit(2)
+    return kinds
+
+
+def _build_dut(kind: str, firmware_dir: Path, project: Path | None, latency: int | None, rtl_latency: int):
+    """The DUT of one kind for a firmware directory made by `l1t firmware` (raises DutUnavailable)."""
+    from firmware import hls_dpi, vendor
+    from firmware.dut import Dut, DutUnavailable
+
+    project = project or firmware_dir / "hls4ml_prj"
+    if kind == "rtl":
+        report = json.loads((firmware_dir / "report.json").read_text())
+        top = report["top"]
+        rtl_file = firmware_dir / "rtl" / f"{top}.v"
+        if not rtl_file.is_file():
+            raise DutUnavailable(f"{rtl_file} not found; run `l1t firmware` first")
+        import emulator.fixed as fx
+        from firmware.dut import Port
+
+        def ports(entries):
+            return [Port(e["name"], e["elements"], fx.parse(e["type"])) for e in entries]
+
+        # the RTL on disk, as it would go to the board
+        return Dut("rtl", top, [rtl_file], report["latency_clocks"], ports(report["inputs"]), ports(report["outputs"]))
+    if not (project / "firmware").is_dir():
+        raise DutUnavailable(f"no hls4ml project at {project}; give one with --project")
+    if kind == "hls-dpi":
+        # timing: the explicit --latency, else the project's synthesis report, else the generated RTL's
+        if latency is None and hls_dpi.read_project(project).latency is None:
+            latency = rtl_latency
+        return hls_dpi.dut(project, firmware_dir / "cosim" / "hls-dpi", latency=latency)
+    return vendor.dut(project, firmware_dir / "cosim" / "vendor")
+
+
 @app.command()
 def cosim(
     firmware_dir: Annotated[Path, typer.Argument(help="Directory made by `l1t firmware`.")] = Path(
         "out/firmware/axol1tl_encoder"
     ),
-    events: Annotated[int, typer.Option(help="Events per simulator.")] = 100_000,
-    simulator: Annotated[str, typer.Option(help="verilator, icarus or all.")] = "verilator",
+    events: Annotated[int, typer.Option(help="Events per DUT and simulator.")] = 100_000,
+    dut: Annotated[str, typer.Option(help="hls-dpi, rtl, vendor (comma-separated) or all.")] = "all",
+    simulator: Annotated[str, typer.Option(help="verilator, icarus or all.")] = "all",
+    project: Annotated[
+        Path | None, typer.Option(help="hls4ml project directory (default: FIRMWARE_DIR/hls4ml_prj).")
+    ] = None,
+    latency: Annotated[
+        int, typer.Option(help="hls-dpi latency in clocks when the project has no synthesis report (0: the RTL's).")
+    ] = 0,
     gap: Annotated[float, typer.Option(help="Probability of an idle cycle before each vector.")] = 0.1,
     seed: Seed = 1,
 ) -> None:
-    """Regression of the firmware's RTL against the emulator under cocotb: every output bit of every event."""
+    """Regression of the firmware against the emulator under cocotb, one bench for every DUT: hls4ml's C++ over DPI-C
+    (hls-dpi, Verilator only), l1t's generated Verilog (rtl), vendor-made Verilog (vendor, where the tools exist).
+    Every output bit of every event is compared; exits 1 on any mismatch."""
     import numpy as np
 
     from emulator.nn import Network, SpecError
     from firmware.cosim import run_cosim
-    from firmware.rtl import generate
+    from firmware.dut import DutUnavailable
+    from firmware.hls_dpi import ProjectError
 
     try:
         net = Network.load(firmware_dir / "spec")
     except SpecError as err:
         console.print(f"[red]{err}[/red]")
         raise typer.Exit(2) from None
-    design = generate(net)
-    rtl_file = firmware_dir / "rtl" / f"{design.top}.v"
-    if not rtl_file.is_file():
-        console.print(f"[red]{rtl_file} not found; run `l1t firmware` first[/red]")
+    if not (firmware_dir / "report.json").is_file():
+        console.print(f"[red]{firmware_dir / 'report.json'} not found; run `l1t firmware` first[/red]")
         raise typer.Exit(2)
-    design.verilog = rtl_file.read_text()  # simulate the RTL on disk, as it would go to the board
+    rtl_latency = json.loads((firmware_dir / "report.json").read_text())["latency_clocks"]
     sims = ["verilator", "icarus"] if simulator == "all" else [simulator]
     name, shape, t = net.inputs[0]
     raw = np.random.default_rng(seed).integers(t.raw_min, t.raw_max, (events, *shape), endpoint=True)
-    failed = False
-    for sim in sims:
-        with console.status(f"{sim}: building and streaming {events} events"):
-            report = run_cosim(design, net, {name: raw}, sim, firmware_dir / "cosim", gap_probability=gap, seed=seed)
-        colour = "red" if report.mismatches else "green"
-        console.print(f"[{colour}]{report.summary()}[/{colour}]")
-        failed |= report.mismatches > 0
+    failed, ran = False, 0
+    for kind in _duts(dut):
+        try:
+            the_dut = _build_dut(kind, firmware_dir, project, latency or None, rtl_latency)
+        except DutUnavailable as err:
+            console.print(f"[yellow]skipped {kind}: {err}[/yellow]")
+            continue
+        except ProjectError as err:
+            console.print(f"[red]{kind}: {err}[/red]")
+            raise typer.Exit(2) from None
+        for sim in sims:
+            try:
+                the_dut.require(sim)
+            except DutUnavailable as err:
+                console.print(f"[yellow]skipped {kind} on {sim}: {err}[/yellow]")
+                continue
+            with console.status(f"{kind} on {sim}: building and streaming {events} events"):
+                report = run_cosim(
+                    the_dut, net, {name: raw}, sim, firmware_dir / "cosim", gap_probability=gap, seed=seed
+                )
+            colour = "red" if report.mismatches else "green"
+            console.print(f"[{colour}]{report.summary()}[/{colour}]  ({events / report.sim_seconds:,.0f} events/s)")
+            failed |= report.mismatches > 0
+            ran += 1
     if failed:
         raise typer.Exit(1)
+    if not ran:
+        console.print("[red]no DUT could run[/red]")
+        raise typer.Exit(2)
 
 
 @app.command()

