@@ -40,19 +40,24 @@ test-all: setup
 demo: setup
 	$(VENV)/bin/l1t demo
 
-# make firmware [MODEL=axol1tl_encoder|cicada_student|path/to/model.h5]; make cosim [EVENTS=100000]
+# make firmware [MODEL=axol1tl_encoder|cicada_student|path/to/model.h5]
+# make cosim [MODELS="axol1tl_encoder cicada_student"] [EVENTS=100000] [DUT=all] [SIMULATOR=all]
 MODEL ?= axol1tl_encoder
+MODELS ?= axol1tl_encoder cicada_student
 FIRMWARE_DIR ?= out/firmware/$(basename $(notdir $(MODEL)))
 EVENTS ?= 100000
-ICARUS_EVENTS ?= 2000
+DUT ?= all
+SIMULATOR ?= all
 
 firmware: setup
 	$(VENV)/bin/l1t firmware --model $(MODEL) --out $(FIRMWARE_DIR)
 
 cosim: setup
-	test -f $(FIRMWARE_DIR)/report.json || $(VENV)/bin/l1t firmware --model $(MODEL) --out $(FIRMWARE_DIR) --no-resources
-	$(VENV)/bin/l1t cosim $(FIRMWARE_DIR) --simulator verilator --events $(EVENTS)
-	$(VENV)/bin/l1t cosim $(FIRMWARE_DIR) --simulator icarus --events $(ICARUS_EVENTS)
+	@for m in $(MODELS); do \
+	  fw=out/firmware/$$(basename $${m%.*}); \
+	  test -f $$fw/report.json || $(VENV)/bin/l1t firmware --model $$m --out $$fw --no-resources || exit 1; \
+	  $(VENV)/bin/l1t cosim $$fw --dut $(DUT) --simulator $(SIMULATOR) --events $(EVENTS) || exit 1; \
+	done
 
 bench: setup
 	$(PY) bench/fixed.py

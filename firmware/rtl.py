@@ -80,7 +80,7 @@ def _lit(value: int, width: int) -> str:
 class _Module:
     def __init__(self) -> None:
         self.decls: list[str] = []
-        self.body: list[str] = []
+        self.comb: list[tuple[str, str]] = []  # (variable, expression) evaluated in order once per clock
         self.regs: list[tuple[str, str]] = []  # (target, source) registered every clock
         self.count = 0
         self.stats = {"multipliers": 0, "shift_add_terms": 0, "pruned_weights": 0}
@@ -88,8 +88,8 @@ class _Module:
     def wire(self, width: int, expr: str, signed: bool = True, hint: str = "w") -> str:
         self.count += 1
         name = f"{hint}_{self.count}"
-        self.decls.append(f"  wire {'signed ' if signed else ''}[{width - 1}:0] {name};")
-        self.body.append(f"  assign {name} = {expr};")
+        self.decls.append(f"  reg {'signed ' if signed else ''}[{width - 1}:0] {name};")
+        self.comb.append((name, expr))
         return name
 
     def reg(self, width: int, source: str, hint: str) -> str:
@@ -305,8 +305,13 @@ def _assemble(
     ]
     lines.append(f"  reg [{latency - 1}:0] vld;")
     lines.append(f"  wire accept = ap_start & {' & '.join(f'{p.name}_ap_vld' for p in inputs)};")
-    lines += m.decls + m.body
+    lines += m.decls
+    # The combinational logic is computed with blocking assignments inside the clocked block, from the registers'
+    # present values: the same netlist as continuous assignments, but an event-driven simulator evaluates each
+    # expression once per clock instead of once per changed operand.
+    lines.append("  /* verilator lint_off BLKSEQ */")
     lines.append("  always @(posedge ap_clk) begin")
+    lines += [f"    {name} = {expr};" for name, expr in m.comb]
     lines.append(
         f"    vld <= ap_rst ? {latency}'d0 : {{vld[{latency - 2}:0], accept}};"
         if latency > 1
@@ -314,6 +319,7 @@ def _assemble(
     )
     lines += [f"    {target} <= {source};" for target, source in m.regs]
     lines.append("  end")
+    lines.append("  /* verilator lint_on BLKSEQ */")
     lines += [
         f"  assign ap_done = vld[{latency - 1}];",
         "  assign ap_ready = accept;",

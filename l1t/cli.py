@@ -275,11 +275,11 @@ def demo(
     seed: Seed = 1,
 ) -> None:
     """The main job on built-in defaults: tool inventory, fixed-point self-check against ap_types, firmware for the
-    AXOL1TL-like encoder (hls4ml C-sim checked), and its RTL co-simulated against the emulator on both simulators."""
+    AXOL1TL-like encoder (hls4ml C-sim checked), then hls4ml's C++ (DPI-C, Verilator) and the generated RTL (Verilator
+    and Icarus) co-simulated against the emulator under one cocotb bench."""
     info(as_json=False)
     selfcheck(values=20_000, seed=seed)
     fw = out / "axol1tl_encoder"
     firmware(model="axol1tl_encoder", out=fw, clock_period=5.0, resources=False, seed=seed)
-    cosim(firmware_dir=fw, events=20_000, simulator="verilator", gap=0.1, seed=seed)
-    cosim(firmware_dir=fw, events=200, simulator="icarus", gap=0.1, seed=seed)
+    cosim(firmware_dir=fw, events=20_000, dut="all", simulator="all", gap=0.1, seed=seed)
     console.print(f"[green]demo done[/green]: firmware, report and co-simulation reports under {fw}")
