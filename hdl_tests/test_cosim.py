@@ -122,6 +122,57 @@ def test_vendor_without_vitis_names_the_tool(encoder: Network, tmp_path: Path) -
         vendor.dut(project_of(encoder), tmp_path)
 
 
+def _vitis_style_project(net: Network, out: Path) -> Path:
+    """A copy of the hls4ml project with Verilog in Vitis's layout under <top>_prj/solution1/syn: old-style port
+    declarations, one port per output element (``layer8_out_3``, ``layer8_out_3_ap_vld``) and a csynth.xml report.
+    Its logic is l1t's generated RTL; what this exercises is the vendor path (report, ports, adapter, bench)."""
+    project = out / "hls4ml_prj"
+    shutil.copytree(project_of(net), project, ignore=shutil.ignore_patterns("*.so"))
+    top = hls_dpi.read_project(project)
+    core = generate(net, top="l1t_core")
+    syn = project / "myproject_prj" / "solution1" / "syn"
+    (syn / "verilog").mkdir(parents=True)
+    (syn / "report").mkdir(parents=True)
+    names = ["ap_clk", "ap_rst", "ap_start", "ap_done", "ap_idle", "ap_ready"]
+    decl = ["input ap_clk;", "input ap_rst;", "input ap_start;", "output ap_done;", "output ap_idle;"]
+    decl.append("output ap_ready;")
+    conns = [f".{n}({n})" for n in names]
+    for (p, _), q in zip(top.inputs, core.inputs, strict=True):
+        names += [p.name, f"{p.name}_ap_vld"]
+        decl += [f"input [{p.width - 1}:0] {p.name};", f"input {p.name}_ap_vld;"]
+        conns += [f".{q.name}({p.name})", f".{q.name}_ap_vld({p.name}_ap_vld)"]
+    body = []
+    for (p, _), q in zip(top.outputs, core.outputs, strict=True):
+        body += [f"wire [{q.width - 1}:0] {q.name}_bus;", f"wire {q.name}_vld;"]
+        conns += [f".{q.name}({q.name}_bus)", f".{q.name}_ap_vld({q.name}_vld)"]
+        w = p.type.width
+        for i in range(p.n):
+            names += [f"{p.name}_{i}", f"{p.name}_{i}_ap_vld"]
+            decl += [f"output [{w - 1}:0] {p.name}_{i};", f"output {p.name}_{i}_ap_vld;"]
+            body += [f"assign {p.name}_{i} = {q.name}_bus[{i * w + w - 1}:{i * w}];"]
+            body += [f"assign {p.name}_{i}_ap_vld = {q.name}_vld;"]
+    top_v = [f"module {top.top} ({', '.join(names)});", *decl, *body, f"l1t_core core ({', '.join(conns)});"]
+    (syn / "verilog" / f"{top.top}.v").write_text("\n".join([*top_v, "endmodule", ""]))
+    (syn / "verilog" / "l1t_core.v").write_text(core.verilog)
+    (syn / "report" / f"{top.top}_csynth.xml").write_text(
+        "<profile><PerformanceEstimates><SummaryOfOverallLatency>"
+        f"<Best-caseLatency>{core.latency}</Best-caseLatency><Worst-caseLatency>{core.latency}</Worst-caseLatency>"
+        "<Interval-min>1</Interval-min><Interval-max>1</Interval-max>"
+        "</SummaryOfOverallLatency></PerformanceEstimates></profile>"
+    )
+    return project
+
+
+@pytest.mark.parametrize("simulator", ["verilator", "icarus"])
+def test_vendor_layout_through_the_adapter(encoder: Network, simulator: str, tmp_path: Path) -> None:
+    _require(simulator)
+    project = _vitis_style_project(encoder, tmp_path)
+    dut = vendor.dut(project, tmp_path / "src")
+    assert dut.latency == generate(encoder).latency and dut.top == "l1t_myproject_vendor"
+    report = run_cosim(dut, encoder, events(encoder, 300, 8), simulator, tmp_path, gap_probability=0.2)
+    assert report.mismatches == 0, report.summary()
+
+
 def test_back_pressure_is_respected(encoder: Network, tmp_path: Path) -> None:
     """II = 2: the DUT drops ap_ready every other cycle; the bench holds each vector until it is taken."""
     dut = _dut_or_skip("hls-dpi", encoder, "verilator", tmp_path / "src", latency=3, ii=2)
