@@ -11,7 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
+from emulator.board import encode_rx, expected_tx
+from emulator.formats import pack_bits, unpack_bits
 from emulator.nn import Network
+from emulator.patterns import write_empv2
 from firmware.dut import Dut
 from l1t.inventory import tool_path
 
@@ -27,21 +30,14 @@ VERILATOR_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O2"
 
 def pack_words(raw: np.ndarray, elem_width: int) -> list[int]:
     """Each event's raw words (N, n) as one integer bus value, element 0 in the least significant bits."""
-    raw = np.asarray(raw, dtype=np.int64).reshape(len(raw), -1)
-    bits = ((raw[:, :, None] >> np.arange(elem_width)) & 1).astype(np.uint8).reshape(len(raw), -1)
-    packed = np.packbits(bits, axis=1, bitorder="little")
-    return [int.from_bytes(row.tobytes(), "little") for row in packed]
+    return [int.from_bytes(row.tobytes(), "little") for row in pack_bits(raw, elem_width)]
 
 
 def unpack_words(values: list[int], n: int, elem_width: int, signed: bool) -> np.ndarray:
     """Bus values back to raw words (N, n), sign-extended for signed types."""
     n_bytes = (n * elem_width + 7) // 8
     data = np.frombuffer(b"".join(v.to_bytes(n_bytes, "little") for v in values), dtype=np.uint8)
-    bits = np.unpackbits(data.reshape(len(values), n_bytes), axis=1, bitorder="little")[:, : n * elem_width]
-    words = (bits.reshape(len(values), n, elem_width).astype(np.int64) << np.arange(elem_width)).sum(axis=2)
-    if signed:
-        words = np.where(words >> (elem_width - 1) & 1, words - (1 << elem_width), words)
-    return words
+    return unpack_bits(data.reshape(len(values), n_bytes), n, elem_width, signed)
 
 
 @dataclass(frozen=True)
@@ -82,11 +78,14 @@ def run_cosim(
     *,
     gap_probability: float = 0.0,
     seed: int = 0,
+    patterns_dir: str | Path | None = None,
 ) -> CosimReport:
     """Build ``dut`` with ``simulator`` (verilator or icarus), stream the events, compare with the emulator.
 
     ``gap_probability`` leaves an idle cycle before a vector with that probability. Writes
-    ``report_<dut>_<simulator>.json`` (summary and first mismatch) into ``build_dir``.
+    ``report_<dut>_<simulator>.json`` (summary and first mismatch) into ``build_dir``. With ``patterns_dir``, also
+    the EMPv2 pattern files a board would take: ``rx.txt`` (the inputs streamed) and ``tx_<dut>_<simulator>.txt``
+    (the outputs the DUT produced), one packet per event.
     """
     from cocotb_tools.runner import get_runner
 
@@ -155,6 +154,12 @@ def run_cosim(
         stalls = int(got_npz["stalls"])
     report = _compare(dut, simulator, expected, got, net, n_events)
     report.stalls, report.build_seconds, report.sim_seconds = stalls, t1 - t0, t2 - t1
+    if patterns_dir is not None:
+        patterns_dir = Path(patterns_dir)
+        patterns_dir.mkdir(parents=True, exist_ok=True)
+        write_empv2(patterns_dir / "rx.txt", encode_rx(net, x_raw))
+        dut_out = {name: got[p.name] for p, name in zip(dut.outputs, net.output_names, strict=True)}
+        write_empv2(patterns_dir / f"tx_{tag}.txt", expected_tx(net, dut_out, frames=1))
     (build_dir / f"report_{tag}.json").write_text(json.dumps(asdict(report), indent=1))
     return report
 

@@ -270,11 +270,19 @@ def test_cli_firmware_and_cosim_catch_an_edited_rtl(tmp_path: Path) -> None:
     assert "10000 events, 0 mismatches" in result.output
     report = json.loads((fw / "report.json").read_text())
     assert report["latency_clocks"] >= 2 and report["hls4ml"]["vendor"]["skipped"].endswith("not found")
-    result = runner.invoke(app, ["cosim", str(fw), "--events", "3000", "--simulator", "verilator"])
+    pat = tmp_path / "patterns"
+    result = runner.invoke(
+        app, ["cosim", str(fw), "--events", "3000", "--simulator", "verilator", "--write-patterns", str(pat)]
+    )
     assert result.exit_code == 0, result.output
     assert "rtl on verilator: 3000 events, 0 mismatches" in result.output
     assert "hls-dpi on verilator: 3000 events, 0 mismatches" in result.output
     assert "skipped vendor: vitis_hls not found" in result.output or find_tool("vitis_hls").usable
+    for tx in ("tx_rtl_verilator.txt", "tx_hls-dpi_verilator.txt"):  # the simulated DUTs' outputs as board captures
+        args = ["compare", "--rx", str(pat / "rx.txt"), "--tx", str(pat / tx), "--model", str(fw / "spec")]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert "3000 events, 3000 frames, 0 mismatched frames" in " ".join(result.output.split())
     rtl = fw / "rtl" / "myproject.v"
     text = rtl.read_text()
     # the output layer's accumulator: earlier layers feed saturating relus that can mask a change

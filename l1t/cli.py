@@ -214,6 +214,9 @@ def cosim(
         int, typer.Option(help="hls-dpi latency in clocks when the project has no synthesis report (0: the RTL's).")
     ] = 0,
     gap: Annotated[float, typer.Option(help="Probability of an idle cycle before each vector.")] = 0.1,
+    write_patterns: Annotated[
+        Path | None, typer.Option(help="Write the EMPv2 rx file and each DUT's tx file here, for a board.")
+    ] = None,
     seed: Seed = 1,
 ) -> None:
     """Regression of the firmware against the emulator under cocotb, one bench for every DUT: hls4ml's C++ over DPI-C
@@ -256,7 +259,14 @@ def cosim(
                 continue
             with console.status(f"{kind} on {sim}: building and streaming {events} events"):
                 report = run_cosim(
-                    the_dut, net, {name: raw}, sim, firmware_dir / "cosim", gap_probability=gap, seed=seed
+                    the_dut,
+                    net,
+                    {name: raw},
+                    sim,
+                    firmware_dir / "cosim",
+                    gap_probability=gap,
+                    seed=seed,
+                    patterns_dir=write_patterns,
                 )
             colour = "red" if report.mismatches else "green"
             console.print(f"[{colour}]{report.summary()}[/{colour}]  ({events / report.sim_seconds:,.0f} events/s)")
@@ -267,6 +277,35 @@ def cosim(
     if not ran:
         console.print("[red]no DUT could run[/red]")
         raise typer.Exit(2)
+
+
+@app.command()
+def compare(
+    rx: Annotated[Path, typer.Option(help="EMPv2 input pattern file loaded into the board.")],
+    tx: Annotated[Path, typer.Option(help="EMPv2 output pattern file captured from the board (or a simulation).")],
+    model: Annotated[Path, typer.Option(help="Emulator spec directory (e.g. FIRMWARE_DIR/spec).")],
+    expected_out: Annotated[Path | None, typer.Option("--write-expected", help="Also write the expected tx.")] = None,
+) -> None:
+    """Board-capture regression: decode the rx file as the board's input buffers load it, run the emulator, encode
+    the expected tx links and compare them frame by frame with the captured tx. Exits 1 on any mismatch."""
+    from emulator.board import compare_tx, decode_rx, expected_tx
+    from emulator.nn import Network, SpecError
+    from emulator.patterns import PatternError, read_empv2, write_empv2
+
+    try:
+        net = Network.load(model)
+        x_raw, frames = decode_rx(net, read_empv2(rx))
+        expected = expected_tx(net, net.run(x_raw, raw=True), frames)
+        if expected_out is not None:
+            write_empv2(expected_out, expected)
+        report = compare_tx(net, expected, read_empv2(tx))
+    except (SpecError, PatternError) as err:
+        console.print(f"[red]{err}[/red]")
+        raise typer.Exit(2) from None
+    colour = "red" if report.bad_frames else "green"
+    console.print(f"[{colour}]{report.summary()}[/{colour}]")
+    if report.bad_frames:
+        raise typer.Exit(1)
 
 
 @app.command()

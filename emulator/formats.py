@@ -1,0 +1,114 @@
+"""Bit packing of hardware words: raw fixed-point arrays <-> packed buses <-> 64-bit link words.
+
+One layout serves the HDL buses and the board links: element ``j`` of an event occupies bits
+``[j*W, (j+1)*W)`` of the event's bit string (element 0 in the least significant bits). On links the bit string is
+cut into 64-bit words, word ``k`` holding bits ``[64k, 64k+64)``; an event is one packet of ``frames`` frames on
+``links`` links, word ``k`` on link ``k % links`` at frame ``k // links`` of the packet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Field", "LinkLayout", "field_at", "from_words", "pack_bits", "to_words", "unpack_bits"]
+
+
+def pack_bits(raw: np.ndarray, width: int, n_bytes: int | None = None) -> np.ndarray:
+    """Raw words (N, n) of ``width`` bits -> (N, n_bytes) uint8, little-endian bit string per event."""
+    raw = np.asarray(raw, dtype=np.int64).reshape(len(raw), -1)
+    n = raw.shape[1]
+    bits = ((raw[:, :, None] >> np.arange(width)) & 1).astype(np.uint8).reshape(len(raw), n * width)
+    packed = np.packbits(bits, axis=1, bitorder="little")
+    n_bytes = packed.shape[1] if n_bytes is None else n_bytes
+    if n_bytes < packed.shape[1]:
+        raise ValueError(f"{n} x {width} bits do not fit in {n_bytes} bytes")
+    return np.pad(packed, ((0, 0), (0, n_bytes - packed.shape[1])))
+
+
+def unpack_bits(data: np.ndarray, n: int, width: int, signed: bool) -> np.ndarray:
+    """(N, bytes) uint8 little-endian bit strings -> raw words (N, n), sign-extended for signed types."""
+    data = np.asarray(data, dtype=np.uint8).reshape(len(data), -1)
+    bits = np.unpackbits(data, axis=1, bitorder="little")[:, : n * width]
+    if bits.shape[1] < n * width:
+        raise ValueError(f"{data.shape[1]} bytes per event hold fewer than {n} x {width} bits")
+    words = (bits.reshape(len(data), n, width).astype(np.int64) << np.arange(width)).sum(axis=2)
+    if signed:
+        words = np.where(words >> (width - 1) & 1, words - (1 << width), words)
+    return words
+
+
+Field = tuple[int, int, bool]  # (elements, width, signed)
+
+
+def to_words(fields: list[tuple[np.ndarray, int]], n_words: int) -> np.ndarray:
+    """Several raw arrays (N, n_i) of width W_i, concatenated bit strings -> (N, n_words) uint64 link words."""
+    bits = [
+        np.unpackbits(pack_bits(raw, w), axis=1, bitorder="little")[
+            :, : np.asarray(raw).reshape(len(raw), -1).shape[1] * w
+        ]
+        for raw, w in fields
+    ]
+    allbits = np.concatenate(bits, axis=1)
+    if allbits.shape[1] > 64 * n_words:
+        raise ValueError(f"{allbits.shape[1]} bits do not fit in {n_words} 64-bit words")
+    allbits = np.pad(allbits, ((0, 0), (0, 64 * n_words - allbits.shape[1])))
+    return np.packbits(allbits, axis=1, bitorder="little").view("<u8").astype(np.uint64)
+
+
+def from_words(words: np.ndarray, fields: list[Field]) -> list[np.ndarray]:
+    """(N, n_words) uint64 link words -> one raw array (N, n_i) per field, in order."""
+    words = np.ascontiguousarray(np.asarray(words, dtype=np.uint64)).astype("<u8")
+    bits = np.unpackbits(words.view(np.uint8).reshape(len(words), -1), axis=1, bitorder="little")
+    out, lo = [], 0
+    for n, w, signed in fields:
+        chunk = np.packbits(bits[:, lo : lo + n * w], axis=1, bitorder="little")
+        out.append(unpack_bits(chunk, n, w, signed))
+        lo += n * w
+    if lo > bits.shape[1]:
+        raise ValueError(f"{bits.shape[1]} bits per event hold fewer than the {lo} bits of the fields")
+    return out
+
+
+def field_at(fields: list[Field], names: list[str], bit: int) -> tuple[str, int, int]:
+    """The field element holding bit ``bit`` of the concatenated string: (name, element, bit within element)."""
+    lo = 0
+    for (n, w, _), name in zip(fields, names, strict=True):
+        if bit < lo + n * w:
+            return name, (bit - lo) // w, (bit - lo) % w
+        lo += n * w
+    return "padding", 0, bit - lo
+
+
+@dataclass(frozen=True)
+class LinkLayout:
+    """Where one event's bits go on the links: ``n_words`` 64-bit words over ``links`` links in ``frames`` frames."""
+
+    n_words: int
+    links: int
+    frames: int
+
+    @classmethod
+    def for_bits(cls, bits: int, frames: int = 1) -> LinkLayout:
+        """The fewest links that carry ``bits`` per event in ``frames`` frames."""
+        if frames < 1:
+            raise ValueError(f"frames per event must be at least 1, got {frames}")
+        n_words = -(-bits // 64)
+        return cls(n_words, -(-n_words // frames), frames)
+
+    def to_frames(self, words: np.ndarray) -> np.ndarray:
+        """(N, n_words) words -> (N * frames, links) frames; unused slots are zero."""
+        slots = np.zeros((len(words), self.frames * self.links), dtype=np.uint64)
+        slots[:, : self.n_words] = words
+        return slots.reshape(len(words) * self.frames, self.links)
+
+    def from_frames(self, frames: np.ndarray) -> np.ndarray:
+        """(N * frames, links) frames -> (N, n_words) words."""
+        frames = np.asarray(frames, dtype=np.uint64)
+        if frames.shape[1] != self.links or len(frames) % self.frames:
+            raise ValueError(
+                f"{frames.shape[0]} frames x {frames.shape[1]} links do not make whole events of "
+                f"{self.frames} frames x {self.links} links"
+            )
+        return frames.reshape(-1, self.frames * self.links)[:, : self.n_words]
