@@ -280,6 +280,48 @@ def cosim(
 
 
 @app.command()
+def generate(
+    process: Annotated[str, typer.Option(help="minbias, qcd, lq_btau, a_4l, hpm_taunu, h0_tautau or darkshower.")],
+    events: Annotated[int, typer.Option(help="Crossings to generate.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output HDF5 file.")],
+    pileup: Annotated[float, typer.Option(help="Mean pileup interactions per crossing (Poisson).")] = 60.0,
+    seed: Seed = 1,
+    workers: Annotated[int, typer.Option(help="Processes.")] = 2,
+    chunk: Annotated[int, typer.Option(help="Crossings per chunk (the unit of resuming).")] = 500,
+    library: Annotated[int, typer.Option(help="Min-bias events in the pileup library.")] = 2000,
+    detector: Annotated[Path | None, typer.Option(help="Detector YAML (default configs/detector.yaml).")] = None,
+) -> None:
+    """Pythia8 events with pileup through the detector and L1 response into an l1t HDF5 event file. Resumable: an
+    interrupted run continues from its finished chunks; the file appears only when complete."""
+    from l1t.events.generate import Recipe, run
+
+    try:
+        recipe = Recipe(process, events, pileup, seed, chunk, library, str(detector) if detector else None)
+    except ValueError as err:
+        console.print(f"[red]{err}[/red]")
+        raise typer.Exit(2) from None
+    with Progress(
+        TextColumn(f"{process} x {events:,} (pileup {pileup:g})"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("chunks"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("generate", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            path = run(recipe, out, workers=workers, progress=progress)
+        except ValueError as err:
+            console.print(f"[red]{err}[/red]")
+            raise typer.Exit(2) from None
+    console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
+@app.command()
 def compare(
     rx: Annotated[Path, typer.Option(help="EMPv2 input pattern file loaded into the board.")],
     tx: Annotated[Path, typer.Option(help="EMPv2 output pattern file captured from the board (or a simulation).")],

@@ -1,0 +1,259 @@
+"""The l1t HDF5 event format (write, validating read) and the ADC2021 format (import, export).
+
+Layout, one group per stream, chunked and gzip-compressed::
+
+    /regions/et         (N, 18, 14) uint16   calo regions, hwEt LSB 0.5 GeV, 10 bits (CICADA input)
+    /objects/jets       (N, 12, 3)  int32    hwPt, hwEta, hwPhi
+    /objects/egammas    (N, 12, 4)  int32    hwPt, hwEta, hwPhi, hwIso
+    /objects/taus       (N, 12, 4)  int32    hwPt, hwEta, hwPhi, hwIso
+    /objects/muons      (N, 8, 4)   int32    hwPt, hwEta, hwPhi, hwQual
+    /sums/hw            (N, 4)      int32    hwMET, hwMETphi, hwHT, hwETT
+    /truth/npu          (N,)        int16    pileup interactions in the crossing
+    /truth/process      (N,)        uint8    index into the file attribute ``processes``
+
+File attributes: ``format`` = "l1t.events", ``version``, ``generator``, ``l1t``, ``process``, ``processes``,
+``settings`` (JSON), ``seed``, ``pileup``, ``detector`` (JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from emulator.objects import CALO, MUON
+
+__all__ = ["FORMAT", "VERSION", "DatasetError", "EventSet", "export_adc2021", "import_adc2021", "read", "write"]
+
+FORMAT = "l1t.events"
+VERSION = 1
+
+# dataset -> (shape after N, dtype, per-field (lo, hi) ranges)
+_calo4 = [(0, CALO.pt_max), (-128, 127), (0, CALO.phi_steps - 1), (0, 1)]
+SCHEMA: dict[str, tuple[tuple[int, ...], str, list[tuple[int, int]]]] = {
+    "regions/et": ((18, 14), "uint16", [(0, 1023)]),
+    "objects/jets": ((12, 3), "int32", _calo4[:3]),
+    "objects/egammas": ((12, 4), "int32", _calo4),
+    "objects/taus": ((12, 4), "int32", _calo4),
+    "objects/muons": ((8, 4), "int32", [(0, MUON.pt_max), (-256, 255), (0, MUON.phi_steps - 1), (0, 15)]),
+    "sums/hw": ((4,), "int32", [(0, 4095), (0, CALO.phi_steps - 1), (0, 4095), (0, 4095)]),
+    "truth/npu": ((), "int16", [(0, 1000)]),
+    "truth/process": ((), "uint8", [(0, 255)]),
+}
+
+
+class DatasetError(ValueError):
+    """A malformed event file; the message names the file, dataset and value."""
+
+
+@dataclass
+class EventSet:
+    """N crossings of L1 content; ``data`` keyed by the schema's dataset paths."""
+
+    data: dict[str, np.ndarray]
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.data["sums/hw"])
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self.data[key]
+
+
+def _check(name: str, a: np.ndarray, where: str) -> None:
+    shape, _, ranges = SCHEMA[name]
+    if a.ndim != 1 + len(shape) or tuple(a.shape[1:]) != shape:
+        raise DatasetError(f"{where}: dataset {name!r} has shape {a.shape}, expected (N, {', '.join(map(str, shape))})")
+    if not np.issubdtype(a.dtype, np.integer):
+        raise DatasetError(f"{where}: dataset {name!r} has dtype {a.dtype}, expected integers")
+    fields = a.reshape(len(a), -1, len(ranges))
+    for j, (lo, hi) in enumerate(ranges):
+        v = fields[..., j]
+        bad = np.argwhere((v < lo) | (v > hi))
+        if bad.size:
+            e = int(bad[0, 0])
+            value = int(v[tuple(bad[0])])
+            label = f" field {j}" if len(ranges) > 1 else ""
+            raise DatasetError(f"{where}: dataset {name!r}{label}: value {value} at event {e} outside [{lo}, {hi}]")
+
+
+def write(path: str | Path, events: EventSet, chunk: int = 4096) -> Path:
+    """Write an event set (validated first) atomically: a temporary file in the same directory, then rename."""
+    path = Path(path)
+    n = len(events)
+    for name in SCHEMA:
+        if name not in events.data:
+            raise DatasetError(f"{path}: dataset {name!r} missing from the event set")
+        if len(events.data[name]) != n:
+            raise DatasetError(f"{path}: dataset {name!r} has {len(events.data[name])} events, expected {n}")
+        _check(name, events.data[name], str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["format"] = FORMAT
+            f.attrs["version"] = VERSION
+            for k, v in events.attrs.items():
+                f.attrs[k] = json.dumps(v) if isinstance(v, dict | list) else v
+            for name, (shape, dtype, _) in SCHEMA.items():
+                f.create_dataset(
+                    name,
+                    data=events.data[name].astype(dtype),
+                    chunks=(min(chunk, max(n, 1)), *shape),
+                    compression="gzip",
+                    compression_opts=4,
+                    shuffle=True,
+                )
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def read(path: str | Path, start: int = 0, stop: int | None = None) -> EventSet:
+    """Read events [start, stop) of an l1t event file, validating format, schema and value ranges."""
+    path = Path(path)
+    try:
+        f = h5py.File(path, "r")
+    except (OSError, ValueError) as err:
+        raise DatasetError(f"{path}: not a readable HDF5 file ({err})") from err
+    with f:
+        if f.attrs.get("format") != FORMAT:
+            raise DatasetError(f"{path}: attribute 'format' is {f.attrs.get('format')!r}, expected {FORMAT!r}")
+        if int(f.attrs.get("version", -1)) != VERSION:
+            raise DatasetError(f"{path}: format version {f.attrs.get('version')!r}, this reader knows {VERSION}")
+        data, n = {}, None
+        for name in SCHEMA:
+            if name not in f:
+                raise DatasetError(f"{path}: dataset {name!r} missing")
+            try:
+                a = f[name][start:stop]
+            except (OSError, ValueError) as err:
+                raise DatasetError(f"{path}: dataset {name!r} cannot be read ({err})") from err
+            if n is not None and len(a) != n:
+                raise DatasetError(f"{path}: dataset {name!r} has {len(a)} events, 'sums/hw' has {n}")
+            _check(name, a, str(path))
+            data[name] = a
+            n = len(a) if name == "sums/hw" else n
+        attrs = {}
+        for k, v in f.attrs.items():
+            if isinstance(v, str) and v[:1] in "[{":
+                try:
+                    v = json.loads(v)
+                except json.JSONDecodeError:
+                    pass
+            attrs[k] = v.item() if isinstance(v, np.generic) else v
+    return EventSet(data, attrs)
+
+
+# ADC2021: Particles (N, 19, 4) = MET, 4 electrons, 4 muons, 10 jets x (pT, eta, phi, class); class 1 MET,
+# 2 electron, 3 muon, 4 jet; zero-padded.
+_ADC_SLOTS = (("met", 1, 1), ("egammas", 4, 2), ("muons", 4, 3), ("jets", 10, 4))
+
+
+def _to_float(hw: np.ndarray, fmt) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    pt = hw[..., 0] * fmt.pt_lsb
+    eta = hw[..., 1] * fmt.eta_lsb
+    phi = (hw[..., 2] + 0.5) * (2 * np.pi / fmt.phi_steps)
+    return pt, eta, np.where(phi > np.pi, phi - 2 * np.pi, phi)
+
+
+def export_adc2021(path: str | Path, events: EventSet) -> Path:
+    """Write the ADC2021 ``Particles`` array from hardware objects (floats at the centre of each hw bin)."""
+    n = len(events)
+    out = np.zeros((n, 19, 4), dtype=np.float32)
+    met = np.stack([events["sums/hw"][:, 0], np.zeros(n, dtype=np.int32), events["sums/hw"][:, 1]], axis=1)
+    sources = {
+        "met": (met[:, None, :], CALO),
+        "egammas": (events["objects/egammas"], CALO),
+        "muons": (events["objects/muons"], MUON),
+        "jets": (events["objects/jets"], CALO),
+    }
+    slot = 0
+    for name, count, cls in _ADC_SLOTS:
+        hw, fmt = sources[name]
+        hw = hw[:, :count]
+        pt, eta, phi = _to_float(hw, fmt)
+        if name == "met":
+            eta = np.zeros_like(eta)
+        present = hw[..., 0] > 0
+        out[:, slot : slot + count, 0] = np.where(present, pt, 0)
+        out[:, slot : slot + count, 1] = np.where(present, eta, 0)
+        out[:, slot : slot + count, 2] = np.where(present, phi, 0)
+        out[:, slot : slot + count, 3] = np.where(present, cls, 0)
+        slot += count
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as f:
+            f.create_dataset("Particles", data=out, compression="gzip")
+            f.create_dataset("Particles_Names", data=np.array([b"Pt", b"Eta", b"Phi", b"Class"]))
+            f.create_dataset(
+                "Particles_Classes",
+                data=np.array([b"MET_class_1", b"Four_Ele_class_2", b"Four_Mu_class_3", b"Ten_Jet_class_4"]),
+            )
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def import_adc2021(path: str | Path) -> EventSet:
+    """Read an ADC2021-format file into hardware objects (hw values saturate as the hardware does)."""
+    from emulator.objects import hw_eta, hw_phi, hw_pt
+
+    path = Path(path)
+    try:
+        with h5py.File(path, "r") as f:
+            if "Particles" not in f:
+                raise DatasetError(f"{path}: no dataset 'Particles' (ADC2021 format)")
+            p = np.asarray(f["Particles"][:], dtype=np.float64)
+    except OSError as err:
+        raise DatasetError(f"{path}: not a readable HDF5 file ({err})") from err
+    if p.ndim != 3 or p.shape[1:] != (19, 4):
+        raise DatasetError(f"{path}: dataset 'Particles' has shape {p.shape}, expected (N, 19, 4)")
+    if not np.all(np.isfinite(p)):
+        e, o, k = (int(i) for i in np.argwhere(~np.isfinite(p))[0])
+        raise DatasetError(f"{path}: dataset 'Particles': non-finite value at event {e}, object {o}, field {k}")
+    n = len(p)
+
+    def hw(block: np.ndarray, fmt, extra: int) -> np.ndarray:
+        present = block[..., 0] > 0
+        fields = [
+            hw_pt(block[..., 0], fmt.pt_lsb, fmt.pt_bits),
+            hw_eta(block[..., 1], fmt.eta_lsb, fmt.eta_bits),
+            hw_phi(block[..., 2], fmt.phi_steps),
+        ]
+        if extra is not None:
+            fields.append(np.full(block.shape[:-1], extra, dtype=np.int32))
+        return np.where(present[..., None], np.stack(fields, axis=-1), 0).astype(np.int32)
+
+    def pad(a: np.ndarray, k: int) -> np.ndarray:
+        return np.concatenate([a, np.zeros((n, k - a.shape[1], a.shape[2]), dtype=np.int32)], axis=1)
+
+    met = hw(p[:, 0:1], CALO, None)[:, 0]
+    data = {
+        "regions/et": np.zeros((n, 18, 14), dtype=np.uint16),  # not in ADC2021
+        "objects/jets": pad(hw(p[:, 9:19], CALO, None), 12),
+        "objects/egammas": pad(hw(p[:, 1:5], CALO, 1), 12),
+        "objects/taus": np.zeros((n, 12, 4), dtype=np.int32),
+        "objects/muons": pad(hw(p[:, 5:9], MUON, 12), 8),
+        "sums/hw": np.stack(
+            [np.minimum(met[:, 0], 4095), met[:, 2], np.zeros(n, np.int32), np.zeros(n, np.int32)], axis=1
+        ).astype(np.int32),
+        "truth/npu": np.zeros(n, dtype=np.int16),
+        "truth/process": np.zeros(n, dtype=np.uint8),
+    }
+    for name, a in data.items():
+        _check(name, a, str(path))
+    return EventSet(data, {"source": f"ADC2021 {path.name}"})

@@ -1,0 +1,157 @@
+"""Parametric detector response: particles -> calorimeter trigger towers and L1 muons; then the L1 objects.
+
+Constants come from ``configs/detector.yaml`` (documented there). Every step is vectorized over the particles of
+a whole chunk of crossings; the trigger logic itself (towers to regions, jets, e/gamma, taus, sums, sorting) is
+in ``emulator.calo`` and ``emulator.objects``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from emulator import calo
+from emulator.objects import CALO, MUON, hw_eta, hw_phi, hw_pt, sort_truncate
+from l1t.events.pythia import ParticleBlock
+
+__all__ = ["DEFAULT_CONFIG", "Detector", "L1Event"]
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "detector.yaml"
+EM_IDS = (11, 22)
+
+
+@dataclass
+class L1Event:
+    """Hardware-level content of N crossings."""
+
+    regions: np.ndarray  # (N, 18, 14) uint16: CICADA input
+    jets: np.ndarray  # (N, 12, 3) hwPt, hwEta, hwPhi
+    egammas: np.ndarray  # (N, 12, 4) hwPt, hwEta, hwPhi, hwIso
+    taus: np.ndarray  # (N, 12, 4)
+    muons: np.ndarray  # (N, 8, 4) hwPt, hwEta, hwPhi, hwQual
+    sums: np.ndarray  # (N, 4) hwMET, hwMETphi, hwHT, hwETT
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {k: getattr(self, k) for k in ("regions", "jets", "egammas", "taus", "muons", "sums")}
+
+
+class Detector:
+    """Calorimeter towers (barrel/endcap to |eta| 3, HF to 5), muon system, and the L1 calo algorithms."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        edges = np.asarray(config["tower_eta_edges"], dtype=np.float64)
+        hf = np.asarray(config["hf_eta_edges"], dtype=np.float64)
+        if edges[0] != 0 or np.any(np.diff(edges) <= 0) or hf[0] != edges[-1] or np.any(np.diff(hf) <= 0):
+            raise ValueError("detector config: tower_eta_edges must rise from 0 and hf_eta_edges continue them")
+        self.eta_edges = np.concatenate([-edges[:0:-1], edges])  # signed, barrel/endcap
+        self.hf_edges = hf
+        self.n_phi = int(config["n_phi"])
+        self.eta_centers = 0.5 * (self.eta_edges[1:] + self.eta_edges[:-1])
+        self.phi_centers = (np.arange(self.n_phi) + 0.5) * (2 * np.pi / self.n_phi)
+        self.n_eta = len(self.eta_centers)
+        self.n_hf = 2 * (len(hf) - 1)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path | None = None) -> Detector:
+        path = Path(path) if path is not None else DEFAULT_CONFIG
+        try:
+            return cls(yaml.safe_load(path.read_text()))
+        except (OSError, yaml.YAMLError, KeyError, TypeError) as err:
+            raise ValueError(f"{path}: not a valid detector config ({err})") from err
+
+    def _smear(self, e: np.ndarray, res: dict[str, float], rng: np.random.Generator) -> np.ndarray:
+        sigma = np.sqrt(res["stochastic"] ** 2 * e + (res["constant"] * e) ** 2)
+        return e + sigma * rng.standard_normal(len(e)).astype(np.float32)
+
+    def towers(self, p: ParticleBlock, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Tower ET in GeV: (EM, hadronic) on the barrel/endcap grid (N, n_eta, n_phi), and HF (N, n_hf, n_phi)."""
+        n = p.n_events
+        ev = p.event
+        absid = np.abs(p.pid)
+        reach = (p.charge == 0) | (p.pt >= self.config["charged_pt_min"])
+        calo_ok = reach & (absid != 13)  # muons leave a MIP signal: left out
+        em = np.isin(absid, EM_IDS)
+        cosh = np.cosh(p.eta.astype(np.float64))
+        e = p.pt * cosh
+        iphi = np.minimum((np.mod(p.phi, 2 * np.pi) * (self.n_phi / (2 * np.pi))).astype(np.int64), self.n_phi - 1)
+        aeta = np.abs(p.eta)
+        central = calo_ok & (aeta < self.eta_edges[-1])
+        forward = calo_ok & (aeta >= self.hf_edges[0]) & (aeta < self.hf_edges[-1])
+        out = []
+        for sel, res, grid in (
+            (central & em, self.config["ecal"], "central"),
+            (central & ~em, self.config["hcal"], "central"),
+            (forward, self.config["hf"], "forward"),
+        ):
+            et = self._smear(e[sel], res, rng) / cosh[sel]
+            if grid == "central":
+                ieta = np.searchsorted(self.eta_edges, p.eta[sel], side="right") - 1
+                shape = (n, self.n_eta, self.n_phi)
+            else:
+                side = np.searchsorted(self.hf_edges, aeta[sel], side="right") - 1
+                ieta = np.where(p.eta[sel] > 0, self.n_hf // 2 + side, self.n_hf // 2 - 1 - side)
+                shape = (n, self.n_hf, self.n_phi)
+            flat = (ev[sel] * shape[1] + ieta) * self.n_phi + iphi[sel]
+            summed = np.bincount(flat, weights=et, minlength=int(np.prod(shape))).reshape(shape)
+            out.append(np.maximum(summed, 0))
+        return out[0], out[1], out[2]
+
+    def muons(self, p: ParticleBlock, rng: np.random.Generator) -> np.ndarray:
+        """L1 muons (N, k, 4): hwPt, hwEta, hwPhi, hwQual, sorted by pT and truncated to the GT multiplicity."""
+        cfg = self.config["muon"]
+        k = self.config["multiplicity"]["muons"]
+        sel = (np.abs(p.pid) == 13) & (np.abs(p.eta) < cfg["eta_max"]) & (p.pt >= cfg["pt_min"])
+        sel &= rng.random(len(p.pid)) < cfg["efficiency"]
+        ev = p.event[sel]
+        m = int(sel.sum())
+        pt = p.pt[sel] * (1 + cfg["pt_resolution"] * rng.standard_normal(m))
+        eta = p.eta[sel] + cfg["eta_resolution"] * rng.standard_normal(m)
+        phi = p.phi[sel] + cfg["phi_resolution"] * rng.standard_normal(m)
+        fields = np.stack(
+            [
+                hw_pt(pt, MUON.pt_lsb, MUON.pt_bits),
+                hw_eta(eta, MUON.eta_lsb, MUON.eta_bits),
+                hw_phi(phi, MUON.phi_steps),
+                np.full(m, 12, dtype=np.int32),  # quality: single-muon quality as for a 3-4 station track
+            ],
+            axis=1,
+        )
+        # scatter into (N, max multiplicity) then sort and truncate
+        counts = np.bincount(ev, minlength=p.n_events)
+        width = max(int(counts.max(initial=0)), 1)
+        slot = np.arange(m) - np.repeat(np.cumsum(counts) - counts, counts)
+        dense = np.zeros((p.n_events, width, 4), dtype=np.int32)
+        dense[ev, slot] = fields
+        return sort_truncate(dense, k)
+
+    def respond(self, p: ParticleBlock, rng: np.random.Generator) -> L1Event:
+        """Particles of N crossings -> the L1 event content."""
+        em_et, had_et, hf_et = self.towers(p, rng)
+        em, had, hf = calo.tower_hw(em_et), calo.tower_hw(had_et), calo.tower_hw(hf_et)
+        total = np.minimum(em + had, (1 << calo.TOWER_ET_BITS) - 1)
+        cfg, mult = self.config, self.config["multiplicity"]
+        lsb = CALO.pt_lsb
+        jets = calo.jets(total, self.eta_centers, int(cfg["jet"]["seed"] / lsb), mult["jets"], cfg["jet"]["window"])
+        eg = cfg["egamma"]
+        egammas = calo.egammas(
+            em,
+            had,
+            self.eta_centers,
+            int(eg["seed"] / lsb),
+            mult["egammas"],
+            eg["eta_max"],
+            eg["had_over_em"],
+            eg["iso_fraction"],
+        )
+        ta = cfg["tau"]
+        taus = calo.taus(
+            total, self.eta_centers, int(ta["seed"] / lsb), mult["taus"], ta["eta_max"], ta["iso_fraction"]
+        )
+        ht_eta = int(hw_eta(np.array([cfg["ht"]["eta_max"]]), CALO.eta_lsb, CALO.eta_bits)[0])
+        sums = calo.sums(total, self.phi_centers, jets, int(cfg["ht"]["pt_min"] / lsb), ht_eta, forward=hf)
+        return L1Event(calo.regions(total), jets, egammas, taus, self.muons(p, rng), sums)
