@@ -1,0 +1,190 @@
+"""Event generation: detector response, pileup, HDF5 and ADC2021 formats, reproducibility and resuming."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from l1t.events import dataset
+from l1t.events.detector import Detector
+from l1t.events.generate import PROCESS_CODES, Recipe, _work, run
+from l1t.events.pileup import overlay
+from l1t.events.pythia import ParticleBlock
+
+pytest.importorskip("pythia8mc")
+
+
+def block(rows: list[list[tuple[int, int, float, float, float]]]) -> ParticleBlock:
+    """A particle block from per-event lists of (pid, charge, pT, eta, phi)."""
+    counts = [len(r) for r in rows]
+    a = np.array([p for r in rows for p in r], dtype=np.float64).reshape(-1, 5)
+    return ParticleBlock(
+        np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        a[:, 0].astype(np.int32),
+        a[:, 1].astype(np.int8),
+        a[:, 2].astype(np.float32),
+        a[:, 3].astype(np.float32),
+        a[:, 4].astype(np.float32),
+    )
+
+
+@pytest.fixture(scope="module")
+def detector() -> Detector:
+    return Detector.from_yaml()
+
+
+def test_photon_lands_in_its_tower_with_ecal_resolution(detector: Detector) -> None:
+    n = 4000
+    p = block([[(22, 0, 50.0, 0.5, 1.0)]] * n)
+    em, had, hf = detector.towers(p, np.random.default_rng(0))
+    ieta = np.searchsorted(detector.eta_edges, 0.5) - 1
+    iphi = int(1.0 / (2 * np.pi / 72))
+    et = em[:, ieta, iphi]
+    assert np.allclose(em.sum(axis=(1, 2)), et) and had.sum() == 0 and hf.sum() == 0
+    e = 50 * np.cosh(0.5)
+    expected_sigma = np.sqrt(0.05**2 / e + 0.01**2)
+    assert abs(et.mean() / 50 - 1) < 3 * expected_sigma / np.sqrt(n)
+    assert abs(et.std() / 50 / expected_sigma - 1) < 0.05
+
+
+def test_soft_charged_hadrons_do_not_reach_the_calorimeter(detector: Detector) -> None:
+    p = block([[(211, 1, 0.5, 0.1, 0.2), (130, 0, 0.5, 0.1, 0.2), (13, -1, 20.0, 0.3, 0.3)]])
+    em, had, _ = detector.towers(p, np.random.default_rng(1))
+    assert em.sum() == 0 and had.sum() > 0  # the K0L deposits, the 0.5 GeV pion curls up, the muon is left out
+    mu = detector.muons(p, np.random.default_rng(2))
+    assert mu.shape == (1, 8, 4) and mu[0, 0, 0] > 0 and mu[0, 1:, 0].sum() == 0
+
+
+def test_saturation_at_hardware_maxima(detector: Detector) -> None:
+    p = block([[(22, 0, 3000.0, 0.1, 0.1), (22, 0, 3000.0, 0.2, 0.1), (13, 1, 2000.0, 0.0, 0.5)]])
+    l1 = detector.respond(p, np.random.default_rng(3))
+    assert l1.regions.max() <= 1023 and l1.jets[0, 0, 0] <= 2047 and l1.egammas[0, 0, 0] <= 2047
+    assert l1.muons[0, 0, 0] == 511  # 9-bit muon hwPt saturates
+    assert l1.sums[0, 0] <= 4095
+
+
+def test_overlay_structure() -> None:
+    rng = np.random.default_rng(4)
+    lib = block([[(211, 1, 1.0 + i, 0.0, 0.0)] * (i % 3 + 1) for i in range(50)])
+    sig = block([[(11, -1, 100.0, 0.0, 0.0)]] * 20)
+    crossings, npu = overlay(lib, 20, 5.0, rng, signal=sig)
+    assert crossings.n_events == 20 and len(npu) == 20
+    counts = np.diff(crossings.offsets)
+    first = crossings.offsets[:-1]
+    assert np.all(crossings.pid[first] == 11)  # each crossing starts with its signal event
+    assert np.all((npu <= counts - 1) & (counts - 1 <= 3 * npu))  # library events hold 1 to 3 particles
+    zb, npu0 = overlay(lib, 2000, 5.0, np.random.default_rng(5))
+    assert abs(npu0.mean() - 5.0) < 0.15 and zb.n_events == 2000
+
+
+@pytest.fixture(scope="module")
+def library() -> ParticleBlock:
+    from l1t.events.pythia import generate
+
+    return generate("minbias", 150, seed=11)
+
+
+def test_pileup_scaling(detector: Detector, library: ParticleBlock) -> None:
+    """Tower ET and object multiplicities grow with pileup; ETT roughly in proportion."""
+    out = {}
+    for mu in (10, 40):
+        particles, _ = overlay(library, 300, mu, np.random.default_rng(mu))
+        l1 = detector.respond(particles, np.random.default_rng(mu + 1))
+        out[mu] = (l1.sums[:, 3].mean(), (l1.egammas[:, :, 0] > 0).sum(axis=1).mean(), l1.regions.mean())
+    ett10, eg10, reg10 = out[10]
+    ett40, eg40, reg40 = out[40]
+    assert 2.5 < ett40 / ett10 < 5.0
+    assert eg40 > eg10 and reg40 > 2.5 * reg10
+
+
+def test_objects_are_sorted(detector: Detector, library: ParticleBlock) -> None:
+    particles, _ = overlay(library, 200, 30, np.random.default_rng(6))
+    l1 = detector.respond(particles, np.random.default_rng(7))
+    for objs in (l1.jets, l1.egammas, l1.taus, l1.muons):
+        assert np.all(np.diff(objs[:, :, 0].astype(np.int64), axis=1) <= 0)
+
+
+def _small(process: str = "minbias", **kw) -> Recipe:
+    return Recipe(
+        process,
+        kw.pop("events", 60),
+        kw.pop("pileup", 8.0),
+        kw.pop("seed", 3),
+        kw.pop("chunk", 25),
+        kw.pop("library", 60),
+    )
+
+
+def test_reproducible_and_resumable(tmp_path: Path) -> None:
+    recipe = _small()
+    a = dataset.read(run(recipe, tmp_path / "a.h5", workers=1))
+    b = dataset.read(run(recipe, tmp_path / "b.h5", workers=2))
+    # an interrupted run: the library and one chunk exist; the rerun finishes the rest
+    parts = tmp_path / "c.h5.parts"
+    parts.mkdir()
+    (parts / "recipe.json").write_text(json.dumps(dataclasses.asdict(recipe)))
+    _work(recipe, 1, str(parts))
+    assert not (tmp_path / "c.h5").exists()
+    c = dataset.read(run(recipe, tmp_path / "c.h5", workers=1))
+    for name in dataset.SCHEMA:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+        np.testing.assert_array_equal(a[name], c[name], err_msg=name)
+    assert not parts.exists()
+    assert a.attrs["process"] == "minbias" and a.attrs["pileup"] == 8.0 and a.attrs["seed"] == 3
+    assert a.attrs["generator"].startswith("pythia8mc 8.317")
+    other = dataset.read(run(_small(seed=4), tmp_path / "d.h5", workers=1))
+    assert not np.array_equal(other["regions/et"], a["regions/et"])
+
+
+def test_signal_with_pileup(tmp_path: Path) -> None:
+    e = dataset.read(run(_small("a_4l", events=20, chunk=20), tmp_path / "a4l.h5", workers=1))
+    leptons = (e["objects/muons"][:, :, 0] > 0).sum(axis=1) + (e["objects/egammas"][:, :, 0] >= 20).sum(axis=1)
+    assert leptons.mean() > 1.5  # A -> ZZ -> 4 leptons
+    assert np.all(e["truth/process"] == PROCESS_CODES["a_4l"]) and e.attrs["processes"][3] == "a_4l"
+
+
+@pytest.fixture(scope="module")
+def small_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return run(_small(events=40, chunk=40), tmp_path_factory.mktemp("ev") / "zb.h5", workers=1)
+
+
+def test_bad_files_name_file_dataset_and_value(small_file: Path, tmp_path: Path) -> None:
+    truncated = tmp_path / "truncated.h5"
+    truncated.write_bytes(small_file.read_bytes()[: small_file.stat().st_size // 2])
+    with pytest.raises(dataset.DatasetError, match=r"truncated\.h5"):
+        dataset.read(truncated)
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(small_file.read_bytes())
+    with h5py.File(bad, "r+") as f:
+        f["objects/muons"][3, 0, 0] = 999
+    with pytest.raises(dataset.DatasetError, match=r"'objects/muons' field 0: value 999 at event 3 outside \[0, 511\]"):
+        dataset.read(bad)
+    with h5py.File(bad, "r+") as f:
+        del f["regions/et"]
+        f.create_dataset("regions/et", data=np.zeros((40, 14, 18), dtype=np.uint16))
+    with pytest.raises(dataset.DatasetError, match=r"'regions/et' has shape \(40, 14, 18\)"):
+        dataset.read(bad)
+    with h5py.File(bad, "r+") as f:
+        f.attrs["format"] = "other"
+    with pytest.raises(dataset.DatasetError, match="attribute 'format'"):
+        dataset.read(bad)
+
+
+def test_adc2021_round_trip(small_file: Path, tmp_path: Path) -> None:
+    e = dataset.read(small_file)
+    back = dataset.import_adc2021(dataset.export_adc2021(tmp_path / "adc.h5", e))
+    with h5py.File(tmp_path / "adc.h5") as f:
+        assert f["Particles"].shape == (40, 19, 4)
+    np.testing.assert_array_equal(back["objects/jets"][:, :10], e["objects/jets"][:, :10])
+    np.testing.assert_array_equal(back["objects/egammas"][:, :4, :3], e["objects/egammas"][:, :4, :3])
+    np.testing.assert_array_equal(back["objects/muons"][:, :4, :3], e["objects/muons"][:, :4, :3])
+    np.testing.assert_array_equal(back["sums/hw"][:, :2], e["sums/hw"][:, :2])
+    with h5py.File(tmp_path / "adc.h5", "r+") as f:
+        f["Particles"][5, 2, 1] = np.nan
+    with pytest.raises(dataset.DatasetError, match="non-finite value at event 5, object 2, field 1"):
+        dataset.import_adc2021(tmp_path / "adc.h5")
