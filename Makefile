@@ -63,6 +63,7 @@ bench: setup
 	$(PY) bench/fixed.py
 	$(PY) bench/nn.py
 	$(PY) bench/cosim.py
+	$(PY) bench/events.py
 
 lint: setup
 	$(VENV)/bin/ruff check .

