@@ -58,6 +58,7 @@ class CosimReport:
     first: Mismatch | None
     latency: int
     stalls: int = 0  # cycles a vector waited for ap_ready (back-pressure)
+    first_layer: str | None = None  # where the DUT's own per-layer trace first differs, when it can be traced
     build_seconds: float = 0.0
     sim_seconds: float = 0.0
 
@@ -66,6 +67,8 @@ class CosimReport:
         if self.first is not None:
             f = self.first
             text += f"; first at event {f.event}, {f.output}[{f.element}]: expected {f.expected}, got {f.got}"
+        if self.first_layer is not None:
+            text += f"; first differing layer: {self.first_layer}"
         return text
 
 
@@ -154,6 +157,8 @@ def run_cosim(
         stalls = int(got_npz["stalls"])
     report = _compare(dut, simulator, expected, got, net, n_events)
     report.stalls, report.build_seconds, report.sim_seconds = stalls, t1 - t0, t2 - t1
+    if report.first is not None and dut.project is not None:
+        report.first_layer = _first_layer(dut.project, net, x_raw, report.first.event)
     if patterns_dir is not None:
         patterns_dir = Path(patterns_dir)
         patterns_dir.mkdir(parents=True, exist_ok=True)
@@ -162,6 +167,20 @@ def run_cosim(
         write_empv2(patterns_dir / f"tx_{tag}.txt", expected_tx(net, dut_out, frames=1))
     (build_dir / f"report_{tag}.json").write_text(json.dumps(asdict(report), indent=1))
     return report
+
+
+def _first_layer(project: Path, net: Network, x_raw: dict[str, np.ndarray], event: int) -> str | None:
+    """Trace one event through the DUT's hls4ml project and the emulator; name the first layer and neuron that
+    differ (None if the project has no trace points, or every traced layer agrees)."""
+    from emulator.nn import compare_traces
+    from firmware.hls_trace import trace_project
+
+    one = {k: v[event : event + 1] for k, v in x_raw.items()}
+    got = trace_project(project, net, one)
+    diff = compare_traces(net.trace(one, raw=True), got, [layer.name for layer in net.layers])
+    if diff is None:
+        return None
+    return f"{diff.layer}[{diff.neuron}] (expected {diff.expected}, got {diff.got})"
 
 
 def _check_interface(dut: Dut, net: Network) -> None:

@@ -49,6 +49,7 @@ class Dut:
     simulators: tuple[str, ...] = ("verilator", "icarus")
     cpp_sources: list[Path] = field(default_factory=list)
     cflags: list[str] = field(default_factory=list)
+    project: Path | None = None  # the hls4ml project behind the DUT, when there is one (per-layer trace)
 
     def require(self, simulator: str) -> None:
         """Raise DutUnavailable if this DUT cannot run on ``simulator``."""

@@ -269,4 +269,5 @@ def dut(project_dir: str | Path, out_dir: str | Path, *, latency: int | None = N
         simulators=("verilator",),
         cpp_sources=[shim],
         cflags=[f"-I{fw}", f"-I{fw / 'ap_types'}", "-std=c++17", "-O2", "-Wno-unused-variable"],
+        project=project.directory,
     )

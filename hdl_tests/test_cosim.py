@@ -40,8 +40,8 @@ def _require(simulator: str) -> None:
 
 
 def _exported(model, out: Path) -> Network:
-    hls_model = convert(model, out / "hls4ml_prj", config=hls_config(model))
-    hls_model.write()  # the project on disk, as `l1t firmware` leaves it
+    hls_model = convert(model, out / "hls4ml_prj", config=hls_config(model, trace=True))
+    hls_model.write()  # the project on disk, with trace points, as `l1t firmware` leaves it
     return export_hls_model(hls_model, out / "spec")
 
 
@@ -235,6 +235,9 @@ def test_weight_lsb_in_hls4ml_project_is_caught(encoder: Network, tmp_path: Path
     assert report.mismatches > 0 and report.first is not None, report.summary()
     assert report.first.output == encoder.output_names[-1] and report.first.element == 0
     assert f"first at event {report.first.event}," in report.summary()
+    # the project's own trace of that event names the layer with the changed weight
+    assert report.first_layer is not None and report.first_layer.startswith(f"{layer.name}[0] ")
+    assert "first differing layer: logvar[0]" in report.summary()
 
 
 def test_unsupported_layer_is_named(encoder: Network) -> None:

@@ -138,7 +138,10 @@ def firmware(
     keras_model, overrides = _load_model(model)
     console.print(f"converting {model} with hls4ml (io_parallel, Latency) into {out / 'hls4ml_prj'}")
     hls_model = convert(
-        keras_model, out / "hls4ml_prj", config=hls_config(keras_model, overrides=overrides), clock_period=clock_period
+        keras_model,
+        out / "hls4ml_prj",
+        config=hls_config(keras_model, overrides=overrides, trace=True),
+        clock_period=clock_period,
     )
     net = export_hls_model(hls_model, out / "spec", source={"model": model})
     with console.status("generating RTL, compiling C-simulation" + (", running yosys" if resources else "")):

@@ -64,18 +64,25 @@ def convert(
     clock_period: float = 5.0,
     backend: str = "Vitis",
 ) -> Any:
-    """hls4ml model (io_parallel, Latency) of a Keras/QKeras model; not compiled."""
+    """hls4ml model (io_parallel, Latency) of a Keras/QKeras model; not compiled.
+
+    When the configuration traces layers, the project is also written with hls4ml's trace points (as
+    ``hls_model.trace`` would), so its per-layer outputs can be read from the project directory later."""
     import hls4ml
 
-    return hls4ml.converters.convert_from_keras_model(
+    config = config or hls_config(model)
+    hls_model = hls4ml.converters.convert_from_keras_model(
         model,
-        hls_config=config or hls_config(model),
+        hls_config=config,
         output_dir=str(output_dir),
         backend=backend,
         io_type="io_parallel",
         part=part,
         clock_period=clock_period,
     )
+    if any(layer.get("Trace") for layer in config.get("LayerName", {}).values()):
+        hls_model.config.trace_output = True
+    return hls_model
 
 
 # ------------------------------------------------------------------------------------------------------------
