@@ -89,6 +89,9 @@ def axol1tl_vector(met: np.ndarray, egammas: np.ndarray, muons: np.ndarray, jets
 
 
 def scale_inputs(x: np.ndarray, offset: np.ndarray, shift: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    """Firmware input scaling: ``(x - offset) >> shift`` per feature (arithmetic shift), saturated to [lo, hi]."""
+    """Firmware input scaling: ``(x - offset) >> shift`` per feature (arithmetic shift; a negative shift is a left
+    shift), saturated to [lo, hi]."""
     x = np.asarray(x, dtype=np.int64) - np.asarray(offset, dtype=np.int64)
-    return np.clip(x >> np.asarray(shift, dtype=np.int64), lo, hi)
+    shift = np.broadcast_to(np.asarray(shift, dtype=np.int64), x.shape)
+    shifted = np.where(shift >= 0, x >> np.maximum(shift, 0), x << np.maximum(-shift, 0))
+    return np.clip(shifted, lo, hi)

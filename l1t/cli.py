@@ -324,6 +324,89 @@ def generate(
     console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
+def _keras_progress(bar: Progress, description: str, epochs: int):
+    """A Keras callback driving a Rich progress bar, one task per training, one step per epoch."""
+    import tensorflow as tf
+
+    class Callback(tf.keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.task = bar.add_task(description, total=epochs)
+
+        def on_epoch_end(self, epoch, logs=None):
+            loss = (logs or {}).get("val_loss", float("nan"))
+            bar.update(self.task, advance=1, description=f"{description} (val loss {loss:.4g})")
+
+        def on_train_end(self, logs=None):
+            bar.update(self.task, completed=epochs)
+
+    return Callback()
+
+
+@app.command()
+def train(
+    model: Annotated[str, typer.Argument(help="axol1tl or cicada.")],
+    data: Annotated[Path, typer.Option(help="Zero-bias HDF5 file from `l1t generate`.")],
+    out: Annotated[Path, typer.Option(help="Output directory.")],
+    signals: Annotated[
+        list[Path] | None, typer.Option("--signal", help="Signal HDF5 file (repeatable) for the evaluation.")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="Model YAML (default configs/models/<model>.yaml).")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Override the configured epochs.")] = None,
+    seed: Seed = 1,
+) -> None:
+    """Train an anomaly detector on generated data, export its trigger network (spec, hls4ml project checked against
+    the emulator) and evaluate float, quantized and emulated scores (AUC, TPR at FPR 1e-5 and at 1 kHz)."""
+    from l1t.events.dataset import DatasetError
+    from models import training
+    from models.axol1tl import AxoConfig
+    from models.cicada import CicadaConfig
+
+    if model not in ("axol1tl", "cicada"):
+        console.print(f"[red]unknown model {model!r}; choose axol1tl or cicada[/red]")
+        raise typer.Exit(2)
+    try:
+        cfg = (AxoConfig if model == "axol1tl" else CicadaConfig).from_yaml(config, epochs=epochs)
+    except (OSError, ValueError, TypeError) as err:
+        console.print(f"[red]{config}: {err}[/red]")
+        raise typer.Exit(2) from None
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("epochs"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        epochs_n = cfg.epochs
+        callbacks = [_keras_progress(bar, "training", epochs_n)]
+        run = training.run_axol1tl if model == "axol1tl" else training.run_cicada
+        try:
+            summary = run(
+                data,
+                list(signals or []),
+                out,
+                seed=seed,
+                cfg=cfg,
+                callbacks=callbacks,
+                log=lambda m: bar.console.print(m),
+            )
+        except DatasetError as err:
+            console.print(f"[red]{err}[/red]")
+            raise typer.Exit(2) from None
+    table = Table(title=f"{model}: {summary['data']['test']} zero-bias test events")
+    for col in ("signal", "score", "AUC", "TPR @ FPR 1e-5", "TPR @ 1 kHz"):
+        table.add_column(col, justify="left" if col in ("signal", "score") else "right")
+    for sig, rows in summary["metrics"].items():
+        for name, r in rows.items():
+            table.add_row(sig, name, f"{r['auc']:.3f}", f"{r['tpr_at_fpr_1e-5']:.2%}", f"{r['tpr_at_fpr_1kHz']:.2%}")
+    console.print(table)
+    csim = summary["csim_vs_emulator"]
+    console.print(f"hls4ml C-sim vs emulator: {csim['events']} events, {csim['mismatches']} mismatches")
+    console.print(f"wrote {out / 'summary.json'}, {out / 'spec'}, {out / 'plots'}")
+    if csim["mismatches"]:
+        raise typer.Exit(1)
+
+
 @app.command()
 def compare(
     rx: Annotated[Path, typer.Option(help="EMPv2 input pattern file loaded into the board.")],

@@ -1,0 +1,296 @@
+"""``l1t train``: train on generated HDF5, export the trigger network, and evaluate float, quantized and emulated
+(bit-exact) scores side by side on zero bias and each signal.
+
+Writes into the output directory: ``model.h5`` (the trigger network, QKeras), ``model_float.h5`` (float reference),
+``spec/`` (emulator spec), ``hls4ml_prj/`` (hls4ml project, C-sim checked against the emulator on the test
+events), ``summary.json`` (configuration, sizes, sparsity, metrics), and ``plots/`` (loss curves, score
+distributions, ROC per signal).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import emulator.fixed as fx
+from emulator import scores
+from emulator.objects import axol1tl_vector
+from l1t.events import dataset
+from models import metrics
+from models.axol1tl import AxoConfig, InputScaling, object_mask, train_vae
+from models.cicada import CicadaConfig, network_inputs, teacher_target, train_student, train_teacher
+from models.export import export, hls_config
+
+__all__ = ["evaluate", "run_axol1tl", "run_cicada"]
+
+FPR_POINTS = {"fpr_1e-5": 1e-5, "fpr_1kHz": metrics.rate_fpr(1e3)}
+
+
+def _split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    idx = np.random.default_rng(seed).permutation(n)
+    a, b = int(0.6 * n), int(0.8 * n)
+    return idx[:a], idx[a:b], idx[b:]
+
+
+def _gt_vector(events: dataset.EventSet) -> np.ndarray:
+    return axol1tl_vector(
+        events["sums/hw"][:, :2], events["objects/egammas"], events["objects/muons"], events["objects/jets"]
+    )
+
+
+def _label(path: Path, events: dataset.EventSet) -> str:
+    return str(events.attrs.get("process", path.stem))
+
+
+def evaluate(background: dict[str, np.ndarray], signals: dict[str, dict[str, np.ndarray]]) -> dict[str, Any]:
+    """AUC and TPR at the FPR points, per signal and per score (score name -> zero-bias scores)."""
+    out: dict[str, Any] = {}
+    for sig, by_score in signals.items():
+        out[sig] = {}
+        for name, s in by_score.items():
+            b = background[name]
+            row = {"auc": metrics.auc(b, s)}
+            for key, fpr in FPR_POINTS.items():
+                row[f"tpr_at_{key}"], row[f"threshold_at_{key}"] = metrics.tpr_at_fpr(b, s, fpr)
+            out[sig][name] = row
+    return out
+
+
+def _sparsity(model: Any) -> dict[str, float]:
+    return {layer.name: float(np.mean(layer.get_weights()[0] == 0)) for layer in model.layers if layer.get_weights()}
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=1, default=float)
+    os.replace(tmp, path)
+
+
+def _plots(
+    out: Path,
+    histories: dict[str, dict[str, list[float]]],
+    bkg: dict[str, np.ndarray],
+    sigs: dict[str, dict[str, np.ndarray]],
+    score: str,
+) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    d = out / "plots"
+    d.mkdir(exist_ok=True)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, h in histories.items():
+        ax.plot(h["loss"], label=f"{name} train")
+        if "val_loss" in h:
+            ax.plot(h["val_loss"], "--", label=f"{name} validation")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(d / "loss.png", dpi=110)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    hi = max(np.percentile(np.concatenate([bkg[score], *[s[score] for s in sigs.values()]]), 99.9), 1e-6)
+    bins = np.linspace(0, hi, 60)
+    ax.hist(bkg[score], bins=bins, histtype="step", density=True, label="zero bias", color="k")
+    for name, s in sigs.items():
+        ax.hist(s[score], bins=bins, histtype="step", density=True, label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel(score)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(d / "scores.png", dpi=110)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, s in sigs.items():
+        fpr, tpr, _ = metrics.roc(bkg[score], s[score])
+        ax.plot(fpr, tpr, label=f"{name} (AUC {metrics.auc(bkg[score], s[score]):.3f})")
+    ax.set_xscale("log")
+    ax.set_xlabel("zero-bias acceptance (FPR)")
+    ax.set_ylabel("signal efficiency (TPR)")
+    ax.axvline(FPR_POINTS["fpr_1kHz"], color="grey", ls=":", label="1 kHz")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(d / "roc.png", dpi=110)
+    plt.close(fig)
+
+
+def _csim_check(hls_model: Any, net: Any, x_float: np.ndarray) -> dict[str, int]:
+    """hls4ml C-simulation vs the emulator on real events, raw words compared."""
+    hls_model.compile()
+    y = hls_model.predict(np.ascontiguousarray(x_float.reshape(len(x_float), -1)))
+    y = y if isinstance(y, list) else [y]
+    name, _, t = net.inputs[0]
+    emu = net.run({name: fx.from_float(x_float, t)}, raw=True)
+    bad = set()
+    for out_name, v in zip(net.output_names, y, strict=True):
+        ref = fx.from_float(np.asarray(v, dtype=np.float64).reshape(len(x_float), -1), net.types[out_name])
+        bad.update(int(e) for e in np.argwhere(ref != emu[out_name])[:, 0])
+    return {"events": len(x_float), "mismatches": len(bad)}
+
+
+def run_axol1tl(
+    data: Path,
+    signals: list[Path],
+    out: Path,
+    *,
+    seed: int = 1,
+    cfg: AxoConfig | None = None,
+    callbacks: list[Any] | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Train float and quantized+pruned VAEs on zero bias, export the encoder, evaluate Sigma mu^2 and R_z."""
+    cfg = cfg or AxoConfig.from_yaml()
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    zb = dataset.read(data)
+    x = _gt_vector(zb)
+    tr, va, te = _split(len(x), seed)
+    scaling = InputScaling.fit(x[tr], cfg.input_frac_bits)
+    raw = scaling.raw(x, cfg.input_t)
+    xf = raw / 2.0**cfg.input_frac_bits
+    mask = object_mask(x)
+    log(f"training float VAE on {len(tr)} zero-bias events")
+    enc_f, h_f = train_vae(cfg, xf[tr], mask[tr], xf[va], mask[va], quantized=False, seed=seed, callbacks=callbacks)
+    log(f"training quantized VAE, pruned to {cfg.sparsity:.0%}")
+    enc_q, h_q = train_vae(cfg, xf[tr], mask[tr], xf[va], mask[va], quantized=True, seed=seed, callbacks=callbacks)
+    enc_q.save(out / "model.h5")
+    enc_f.save(out / "model_float.h5")
+    log("exporting the encoder with hls4ml")
+    net, hls_model = export(enc_q, out / "spec", project_dir=out / "hls4ml_prj", config=hls_config(enc_q, trace=True))
+    csim = _csim_check(hls_model, net, xf[te][:5000])
+    mu_t, lv_t = net.types["mu"], net.types["logvar"]
+
+    def score_all(x_raw: np.ndarray) -> dict[str, np.ndarray]:
+        x_in = x_raw / 2.0**cfg.input_frac_bits
+        res = {}
+        for tag, model in (("float", enc_f), ("quantized", enc_q)):
+            mu, lv = (np.asarray(a, dtype=np.float64) for a in model.predict(x_in, batch_size=8192, verbose=0))
+            res[f"{tag} sum_mu2"], res[f"{tag} R_z"] = np.square(mu).sum(axis=1), scores.rz_float(mu, lv)
+        emu = net.run({"gt_inputs": x_raw}, raw=True)
+        res["emulator sum_mu2"] = fx.to_float(scores.sum_mu2(emu["mu"], mu_t), scores.SCORE_T)
+        res["emulator R_z"] = fx.to_float(scores.rz(emu["mu"], mu_t, emu["logvar"], lv_t), scores.SCORE_T)
+        return res
+
+    bkg = score_all(raw[te])
+    sigs = {}
+    for path in signals:
+        ev = dataset.read(path)
+        sigs[_label(path, ev)] = score_all(scaling.raw(_gt_vector(ev), cfg.input_t))
+    results = evaluate(bkg, sigs)
+    _plots(out, {"float": h_f, "quantized": h_q}, bkg, sigs, "emulator sum_mu2")
+    summary = {
+        "model": "axol1tl",
+        "config": dataclasses.asdict(cfg),
+        "seed": seed,
+        "data": {
+            "zero_bias": str(data),
+            "events": len(x),
+            "train": len(tr),
+            "validation": len(va),
+            "test": len(te),
+            "signals": [str(s) for s in signals],
+        },
+        "input_scaling": scaling.as_dict(),
+        "types": {
+            "input": str(cfg.input_t),
+            "mu": str(mu_t),
+            "logvar": str(lv_t),
+            "score": str(scores.SCORE_T),
+            "exp_table": {
+                "type": str(scores.EXP_TABLE_T),
+                "size": scores.EXP_TABLE_SIZE,
+                "range": [scores.EXP_TABLE_MIN, scores.EXP_TABLE_MAX],
+            },
+        },
+        "sparsity": _sparsity(enc_q),
+        "parameters": int(enc_q.count_params()),
+        "csim_vs_emulator": csim,
+        "history": {"float": h_f, "quantized": h_q},
+        "metrics": results,
+        "seconds": time.perf_counter() - t0,
+    }
+    _write_json(out / "summary.json", summary)
+    return summary
+
+
+def run_cicada(
+    data: Path,
+    signals: list[Path],
+    out: Path,
+    *,
+    seed: int = 1,
+    cfg: CicadaConfig | None = None,
+    callbacks: list[Any] | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Train the teacher on zero bias, distil it into the quantized student, export it, evaluate the scores."""
+    cfg = cfg or CicadaConfig.from_yaml()
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    zb = dataset.read(data)
+    regions = zb["regions/et"]
+    x = network_inputs(regions)
+    tr, va, te = _split(len(x), seed)
+    log(f"training the teacher on {len(tr)} zero-bias events")
+    teacher, h_t = train_teacher(cfg, x[tr], x[va], seed, callbacks)
+    y_tr, y_va = teacher_target(teacher, x[tr]), teacher_target(teacher, x[va])
+    log(f"distilling into the {cfg.student} student")
+    student, h_s = train_student(cfg, x[tr], y_tr, x[va], y_va, seed, callbacks)
+    student.save(out / "model.h5")
+    teacher.save(out / "model_float.h5")
+    config = hls_config(student, overrides={"score": {"Precision": {"result": cfg.output_type}}}, trace=True)
+    net, hls_model = export(student, out / "spec", project_dir=out / "hls4ml_prj", config=config)
+    csim = _csim_check(hls_model, net, x[te][:5000])
+    out_name = net.output_names[0]
+
+    def score_all(r: np.ndarray) -> dict[str, np.ndarray]:
+        xi = network_inputs(r)
+        emu = net.run({net.inputs[0][0]: fx.from_float(xi, net.inputs[0][2])}, raw=True)[out_name]
+        return {
+            "teacher (float)": teacher_target(teacher, xi),
+            "student (quantized)": student.predict(xi, batch_size=8192, verbose=0).reshape(-1).astype(np.float64),
+            "student (emulator)": fx.to_float(emu, net.types[out_name]).reshape(-1),
+        }
+
+    bkg = score_all(regions[te])
+    sigs = {}
+    for path in signals:
+        ev = dataset.read(path)
+        sigs[_label(path, ev)] = score_all(ev["regions/et"])
+    results = evaluate(bkg, sigs)
+    _plots(out, {"teacher": h_t, "student": h_s}, bkg, sigs, "student (emulator)")
+    summary = {
+        "model": "cicada",
+        "config": dataclasses.asdict(cfg),
+        "seed": seed,
+        "data": {
+            "zero_bias": str(data),
+            "events": len(x),
+            "train": len(tr),
+            "validation": len(va),
+            "test": len(te),
+            "signals": [str(s) for s in signals],
+        },
+        "types": {"input": str(net.inputs[0][2]), "score": str(net.types[out_name])},
+        "sparsity": _sparsity(student),
+        "parameters": {"teacher": int(teacher.count_params()), "student": int(student.count_params())},
+        "distillation_target": "log(1 + 32 * teacher MSE) per event",
+        "csim_vs_emulator": csim,
+        "history": {"teacher": h_t, "student": h_s},
+        "metrics": results,
+        "seconds": time.perf_counter() - t0,
+    }
+    _write_json(out / "summary.json", summary)
+    return summary
