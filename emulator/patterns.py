@@ -15,13 +15,13 @@ where some frame has strobe low. Reading checks every line and names the file, l
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from l1t.atomic import atomic_path
 
 __all__ = ["METADATA_LINE", "PatternError", "Patterns", "read_empv2", "write_empv2"]
 
@@ -114,14 +114,8 @@ def write_empv2(path: str | Path, patterns: Patterns) -> Path:
     rows = ["".join(r) for r in cells.tolist()]
     lines = [f"ID: {patterns.board}", METADATA_LINE, "", header]
     lines += [f"Frame {i:04d}  {row}" for i, row in enumerate(rows)]
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_path(path) as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
     return path
 
 

@@ -4,7 +4,6 @@ build where the tools exist, and ``report.json`` (latency, II, resource estimate
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -17,6 +16,7 @@ import numpy as np
 import emulator.fixed as fx
 from emulator.nn import Network
 from firmware.rtl import RtlDesign, generate
+from l1t.atomic import write_text
 from l1t.inventory import find_tool
 
 __all__ = ["check_csim", "make_firmware", "yosys_resources"]
@@ -96,9 +96,7 @@ def make_firmware(
     (out_dir / "rtl").mkdir(parents=True, exist_ok=True)
     design: RtlDesign = generate(net, top=top)
     verilog = out_dir / "rtl" / f"{top}.v"
-    tmp = verilog.with_name(f".{verilog.name}.tmp")
-    tmp.write_text(design.verilog)
-    os.replace(tmp, verilog)
+    write_text(verilog, design.verilog)
     report: dict[str, Any] = {
         "top": top,
         "clock_period_ns": clock_period,
@@ -116,9 +114,7 @@ def make_firmware(
             "csim_vs_emulator": check_csim(hls_model, net, csim_events, seed),
             "vendor": _vendor_build(hls_model),
         }
-    tmp = out_dir / ".report.json.tmp"
-    tmp.write_text(json.dumps(report, indent=1, default=str))
-    os.replace(tmp, out_dir / "report.json")
+    write_text(out_dir / "report.json", json.dumps(report, indent=1, default=str))
     if Path(net.source).is_dir() and Path(net.source).resolve() != (out_dir / "spec").resolve():
         shutil.copytree(net.source, out_dir / "spec", dirs_exist_ok=True)  # firmware dir = spec + RTL + report
     return report

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import operator
-import os
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import emulator.fixed as fx
 from firmware.dut import Dut, Port
+from l1t.atomic import write_text
 
 __all__ = ["HlsProject", "ProjectError", "dut", "read_project"]
 
@@ -235,13 +235,6 @@ def _wrapper(project: HlsProject, latency: int, ii: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write(path: Path, text: str) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-    return path
-
-
 def dut(project_dir: str | Path, out_dir: str | Path, *, latency: int | None = None, ii: int | None = None) -> Dut:
     """Write the DPI-C shim and SystemVerilog wrapper for an hls4ml project into ``out_dir``; return the DUT.
 
@@ -255,8 +248,8 @@ def dut(project_dir: str | Path, out_dir: str | Path, *, latency: int | None = N
         raise ValueError(f"latency and II must be at least 1 clock, got latency={latency}, II={ii}")
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    shim = _write(out_dir / f"{project.top}_dpi.cpp", _shim(project))
-    wrapper = _write(out_dir / f"{project.top}_dpi.sv", _wrapper(project, latency, ii))
+    shim = write_text(out_dir / f"{project.top}_dpi.cpp", _shim(project))
+    wrapper = write_text(out_dir / f"{project.top}_dpi.sv", _wrapper(project, latency, ii))
     fw = project.directory / "firmware"
     return Dut(
         "hls-dpi",

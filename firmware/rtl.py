@@ -10,7 +10,6 @@ AP_SAT, AP_SAT_ZERO, AP_SAT_SYM) into each result type.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ import emulator.fixed as fx
 from emulator.fixed import FixedType, OMode, QMode
 from emulator.nn import Layer, Network
 from firmware.dut import Dut, Port
+from l1t.atomic import write_text
 
 __all__ = ["RtlDesign", "UnsupportedRtl", "generate"]
 
@@ -42,13 +42,7 @@ class RtlDesign:
 
     def write(self, directory: str | Path) -> Path:
         """Write ``<top>.v`` into ``directory`` (atomically) and return its path."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"{self.top}.v"
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(self.verilog)
-        os.replace(tmp, path)
-        return path
+        return write_text(Path(directory) / f"{self.top}.v", self.verilog)
 
     def dut(self, directory: str | Path) -> Dut:
         """The design as a co-simulation DUT, its Verilog written into ``directory``."""

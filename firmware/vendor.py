@@ -9,13 +9,13 @@ other DUTs. Latency and II come from the C-synthesis report.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from pathlib import Path
 
 from firmware.dut import Dut, DutUnavailable, Port
 from firmware.hls_dpi import read_project
+from l1t.atomic import write_text
 from l1t.inventory import find_tool
 
 __all__ = ["adapter", "dut", "read_ports", "verilog_dir"]
@@ -147,11 +147,6 @@ def dut(project_dir: str | Path, out_dir: str | Path, *, latency: int | None = N
         outputs,
         vdir / f"{project.top}.v",
     )
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{wrapper_top}.v"
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    path = write_text(Path(out_dir) / f"{wrapper_top}.v", text)
     sources = [*sorted(vdir.glob("*.v")), path]
     return Dut("vendor", wrapper_top, sources, latency, inputs, outputs, ii=project.ii or 1)

@@ -8,8 +8,6 @@ decimal strings hls4ml writes into the project, and lookup tables from hls4ml's 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ import numpy as np
 import emulator.fixed as fx
 from emulator.nn import SPEC_FORMAT, SPEC_VERSION, Network
 from firmware.hls_tables import compute_tables, rendered_config
+from l1t.atomic import atomic_path
 
 __all__ = ["UnsupportedLayer", "convert", "export", "export_hls_model", "hls_config"]
 
@@ -310,14 +309,8 @@ def export_hls_model(hls_model: Any, out_dir: str | Path, *, source: dict[str, A
 
 def _write_atomic(path: Path, write: Callable[[Any], None]) -> None:
     """Write through a temporary file in the same directory, then rename: readers never see half a file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        write(f)
 
 
 def export(

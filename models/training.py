@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +21,7 @@ import numpy as np
 import emulator.fixed as fx
 from emulator import scores
 from emulator.objects import axol1tl_vector
+from l1t.atomic import write_text
 from l1t.events import dataset
 from models import metrics
 from models.axol1tl import AxoConfig, InputScaling, object_mask, train_vae
@@ -69,10 +68,7 @@ def _sparsity(model: Any) -> dict[str, float]:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=1, default=float)
-    os.replace(tmp, path)
+    write_text(path, json.dumps(data, indent=1, default=float))
 
 
 def _plots(

@@ -18,8 +18,6 @@ File attributes: ``format`` = "l1t.events", ``version``, ``generator``, ``l1t``,
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ import h5py
 import numpy as np
 
 from emulator.objects import CALO, MUON
+from l1t.atomic import atomic_path
 
 __all__ = ["FORMAT", "VERSION", "DatasetError", "EventSet", "export_adc2021", "import_adc2021", "read", "write"]
 
@@ -93,28 +92,20 @@ def write(path: str | Path, events: EventSet, chunk: int = 4096) -> Path:
         if len(events.data[name]) != n:
             raise DatasetError(f"{path}: dataset {name!r} has {len(events.data[name])} events, expected {n}")
         _check(name, events.data[name], str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["format"] = FORMAT
-            f.attrs["version"] = VERSION
-            for k, v in events.attrs.items():
-                f.attrs[k] = json.dumps(v) if isinstance(v, dict | list) else v
-            for name, (shape, dtype, _) in SCHEMA.items():
-                f.create_dataset(
-                    name,
-                    data=events.data[name].astype(dtype),
-                    chunks=(min(chunk, max(n, 1)), *shape),
-                    compression="gzip",
-                    compression_opts=4,
-                    shuffle=True,
-                )
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_path(path, suffix=".h5") as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["format"] = FORMAT
+        f.attrs["version"] = VERSION
+        for k, v in events.attrs.items():
+            f.attrs[k] = json.dumps(v) if isinstance(v, dict | list) else v
+        for name, (shape, dtype, _) in SCHEMA.items():
+            f.create_dataset(
+                name,
+                data=events.data[name].astype(dtype),
+                chunks=(min(chunk, max(n, 1)), *shape),
+                compression="gzip",
+                compression_opts=4,
+                shuffle=True,
+            )
     return path
 
 
@@ -191,20 +182,11 @@ def export_adc2021(path: str | Path, events: EventSet) -> Path:
         out[:, slot : slot + count, 3] = np.where(present, cls, 0)
         slot += count
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.create_dataset("Particles", data=out, compression="gzip")
-            f.create_dataset("Particles_Names", data=np.array([b"Pt", b"Eta", b"Phi", b"Class"]))
-            f.create_dataset(
-                "Particles_Classes",
-                data=np.array([b"MET_class_1", b"Four_Ele_class_2", b"Four_Mu_class_3", b"Ten_Jet_class_4"]),
-            )
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_path(path, suffix=".h5") as tmp, h5py.File(tmp, "w") as f:
+        f.create_dataset("Particles", data=out, compression="gzip")
+        f.create_dataset("Particles_Names", data=np.array([b"Pt", b"Eta", b"Phi", b"Class"]))
+        classes = [b"MET_class_1", b"Four_Ele_class_2", b"Four_Mu_class_3", b"Ten_Jet_class_4"]
+        f.create_dataset("Particles_Classes", data=np.array(classes))
     return path
 
 

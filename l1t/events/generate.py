@@ -8,8 +8,6 @@ final file is written under a temporary name and renamed, so it is never half-wr
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
@@ -17,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from l1t.atomic import atomic_path
 from l1t.events import dataset, pythia
 from l1t.events.detector import Detector
 from l1t.events.pileup import overlay
@@ -54,14 +53,8 @@ def _seeds(seed: int, key: int) -> tuple[int, np.random.Generator]:
 
 
 def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=".npz") as tmp:
         np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def _library(recipe: Recipe, parts: Path) -> ParticleBlock:
