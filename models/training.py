@@ -67,6 +67,15 @@ def _sparsity(model: Any) -> dict[str, float]:
     return {layer.name: float(np.mean(layer.get_weights()[0] == 0)) for layer in model.layers if layer.get_weights()}
 
 
+def _save_h5(model: Any, path: Path) -> None:
+    """Keras HDF5, the format hls4ml and QKeras users load; Keras's notice that it is a legacy format is silenced."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="You are saving your model as an HDF5 file")
+        model.save(path)
+
+
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     write_text(path, json.dumps(data, indent=1, default=float))
 
@@ -161,8 +170,8 @@ def run_axol1tl(
     enc_f, h_f = train_vae(cfg, xf[tr], mask[tr], xf[va], mask[va], quantized=False, seed=seed, callbacks=callbacks)
     log(f"training quantized VAE, pruned to {cfg.sparsity:.0%}")
     enc_q, h_q = train_vae(cfg, xf[tr], mask[tr], xf[va], mask[va], quantized=True, seed=seed, callbacks=callbacks)
-    enc_q.save(out / "model.h5")
-    enc_f.save(out / "model_float.h5")
+    _save_h5(enc_q, out / "model.h5")
+    _save_h5(enc_f, out / "model_float.h5")
     log("exporting the encoder with hls4ml")
     net, hls_model = export(enc_q, out / "spec", project_dir=out / "hls4ml_prj", config=hls_config(enc_q, trace=True))
     csim = _csim_check(hls_model, net, xf[te][:5000])
@@ -244,8 +253,8 @@ def run_cicada(
     y_tr, y_va = teacher_target(teacher, x[tr]), teacher_target(teacher, x[va])
     log(f"distilling into the {cfg.student} student")
     student, h_s = train_student(cfg, x[tr], y_tr, x[va], y_va, seed, callbacks)
-    student.save(out / "model.h5")
-    teacher.save(out / "model_float.h5")
+    _save_h5(student, out / "model.h5")
+    _save_h5(teacher, out / "model_float.h5")
     config = hls_config(student, overrides={"score": {"Precision": {"result": cfg.output_type}}}, trace=True)
     net, hls_model = export(student, out / "spec", project_dir=out / "hls4ml_prj", config=config)
     csim = _csim_check(hls_model, net, x[te][:5000])
