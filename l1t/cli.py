@@ -393,12 +393,24 @@ def train(
         except DatasetError as err:
             console.print(f"[red]{err}[/red]")
             raise typer.Exit(2) from None
-    table = Table(title=f"{model}: {summary['data']['test']} zero-bias test events")
+    floor = summary["data"]["fpr_floor"]
+    table = Table(
+        title=f"{model}: {summary['data']['test']} zero-bias test events (lowest resolvable FPR {floor:.1e})",
+        caption="reference rows: published results on a different data set, shown for comparison",
+    )
     for col in ("signal", "score", "AUC", "TPR @ FPR 1e-5", "TPR @ 1 kHz"):
         table.add_column(col, justify="left" if col in ("signal", "score") else "right")
     for sig, rows in summary["metrics"].items():
         for name, r in rows.items():
             table.add_row(sig, name, f"{r['auc']:.3f}", f"{r['tpr_at_fpr_1e-5']:.2%}", f"{r['tpr_at_fpr_1kHz']:.2%}")
+    for ref in summary["reference"]:
+        table.add_row(
+            "[dim]reference[/dim]",
+            f"[dim]{ref['model']}[/dim]",
+            f"[dim]{ref['auc']:.2f}[/dim]",
+            f"[dim]{ref['tpr_at_fpr_1e-5']:.2%}[/dim]",
+            "[dim]-[/dim]",
+        )
     console.print(table)
     csim = summary["csim_vs_emulator"]
     console.print(f"hls4ml C-sim vs emulator: {csim['events']} events, {csim['mismatches']} mismatches")

@@ -8,6 +8,7 @@ decimal strings hls4ml writes into the project, and lookup tables from hls4ml's 
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,9 +37,11 @@ def hls_config(
     """hls4ml configuration with per-layer ('name') granularity, optionally overridden per layer."""
     import hls4ml
 
-    config = hls4ml.utils.config_from_keras_model(
-        model, granularity="name", backend="Vitis", default_precision=default_precision
-    )
+    with warnings.catch_warnings():  # Keras 2.15 warns when QKeras quantizers are serialized as constraints
+        warnings.filterwarnings("ignore", message=r"The .keras.constraints.serialize\(\). API")
+        config = hls4ml.utils.config_from_keras_model(
+            model, granularity="name", backend="Vitis", default_precision=default_precision
+        )
     config["Model"]["Strategy"] = "Latency"
     for name, layer_cfg in (overrides or {}).items():
         if name not in config["LayerName"]:

@@ -31,6 +31,11 @@ from models.export import export, hls_config
 __all__ = ["evaluate", "run_axol1tl", "run_cicada"]
 
 FPR_POINTS = {"fpr_1e-5": 1e-5, "fpr_1kHz": metrics.rate_fpr(1e3)}
+# Published rows these results are shown next to (a different data set: a comparison, not a claim).
+REFERENCE_ROWS = [
+    {"model": "CNN VAE, R_z (seed talk)", "auc": 0.86, "tpr_at_fpr_1e-5": 0.0006},
+    {"model": "CNN AE (seed talk)", "auc": 0.96, "tpr_at_fpr_1e-5": 0.0010},
+]
 
 
 def _split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
