@@ -193,3 +193,17 @@ def test_cli_train_axol1tl_end_to_end(tmp_path: Path) -> None:
     assert (tmp_path / "run" / "spec" / "spec.json").is_file() and (tmp_path / "run" / "model.h5").is_file()
     bad = CliRunner().invoke(app, ["train", "axol1tl", "--data", str(tmp_path / "none.h5"), "--out", str(tmp_path)])
     assert bad.exit_code == 2 and "none.h5" in bad.output
+
+
+def test_cicada_mlp_student_is_bit_exact(tmp_path: Path) -> None:
+    from models.cicada import CicadaConfig, build_student, network_inputs
+    from models.export import export, hls_config
+    from models.training import _csim_check
+
+    cfg = CicadaConfig.from_yaml(student="mlp")
+    student = build_student(cfg)
+    assert [layer.name for layer in student.layers if layer.get_weights()] == ["dense1", "dense2", "score"]
+    config = hls_config(student, overrides={"score": {"Precision": {"result": cfg.output_type}}})
+    net, hls_model = export(student, tmp_path / "spec", project_dir=tmp_path / "prj", config=config)
+    x = network_inputs(np.random.default_rng(3).integers(0, 1024, (800, 18, 14)))
+    assert _csim_check(hls_model, net, x) == {"events": 800, "mismatches": 0}
