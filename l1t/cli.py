@@ -420,6 +420,79 @@ def train(
 
 
 @app.command()
+def report(
+    zero_bias: Annotated[Path, typer.Option(help="Zero-bias HDF5 file from `l1t generate`.")],
+    out: Annotated[Path, typer.Option(help="Output directory (report.html, results.json).")],
+    menu: Annotated[Path, typer.Option(help="Menu YAML.")] = Path("configs/menus/default.yaml"),
+    models: Annotated[
+        list[str] | None, typer.Option("--model", help="MODEL=RUN_DIR of `l1t train` (axol1tl=..., cicada=...).")
+    ] = None,
+    signals: Annotated[list[Path] | None, typer.Option("--signal", help="Signal HDF5 file (repeatable).")] = None,
+    bunches: Annotated[int, typer.Option(help="Colliding bunches.")] = 2544,
+) -> None:
+    """Rates and efficiencies of a menu from the emulator's bit-exact decisions: AD thresholds set from target
+    rates, pure rates and overlaps, efficiencies per seed; one self-contained HTML report plus JSON."""
+    from emulator.menu import Menu, MenuError
+    from l1t import inventory
+    from l1t.events.dataset import DatasetError, read
+    from l1t.studies import rates
+    from l1t.studies.chain import load_chain
+    from l1t.studies.report import plots, write_report
+
+    try:
+        the_menu = Menu.from_yaml(menu)
+        chains = {}
+        for spec in models or []:
+            name, sep, path = spec.partition("=")
+            if not sep:
+                raise MenuError(f"--model {spec!r}: expected MODEL=RUN_DIR")
+            chains[name] = load_chain(path)
+        needed = {s.model for s in the_menu.seeds if s.kind == "ad"}
+        missing = needed - set(chains)
+        if missing:  # AD seeds without a trained model are left out, with a note
+            console.print(f"[yellow]no --model for {sorted(missing)}: those AD seeds are left out[/yellow]")
+            the_menu.seeds = [s for s in the_menu.seeds if s.kind != "ad" or s.model in chains]
+            the_menu.working_points = {
+                k: v
+                for k, v in the_menu.working_points.items()
+                if any(s.name.startswith(f"{k}_") for s in the_menu.seeds)
+            }
+        with console.status("running the emulator chain on zero bias and signals"):
+            zb = read(zero_bias)
+            zb_scores = {m: c.score(zb.data) for m, c in chains.items()}
+            sig = {}
+            for path in signals or []:
+                ev = read(path)
+                sig[str(ev.attrs.get("process", path.stem))] = (
+                    ev.data,
+                    {m: c.score(ev.data) for m, c in chains.items()},
+                )
+            results = rates.study(the_menu, zb.data, zb_scores, sig)
+            images = plots(zb_scores, {k: v[1] for k, v in sig.items()}, results)
+    except (MenuError, DatasetError, FileNotFoundError) as err:
+        console.print(f"[red]{err}[/red]")
+        raise typer.Exit(2) from None
+    context = {
+        "menu": str(menu),
+        "zero_bias": str(zero_bias),
+        "signals": [str(s) for s in signals or []],
+        "models": models or [],
+        "bunches": bunches,
+        "l1t": __version__,
+        "packages": inventory.package_versions(),
+    }
+    path = write_report(out, results, images, context)
+    table = Table(title=f"{the_menu.name}: {results['zero_bias_events']} zero-bias crossings")
+    for col in ("seed", "rate [Hz]", "pure [Hz]"):
+        table.add_column(col, justify="left" if col == "seed" else "right")
+    for name, r in results["seeds"].items():
+        pure = f"{r['pure_rate_hz']:.4g}" if "pure_rate_hz" in r else "-"
+        table.add_row(name, f"{r['rate_hz']:.4g} ± {r['rate_err_hz']:.2g}", pure)
+    console.print(table)
+    console.print(f"report: {path.resolve()}")
+
+
+@app.command()
 def compare(
     rx: Annotated[Path, typer.Option(help="EMPv2 input pattern file loaded into the board.")],
     tx: Annotated[Path, typer.Option(help="EMPv2 output pattern file captured from the board (or a simulation).")],

@@ -1,0 +1,145 @@
+"""A GT-like trigger menu on hardware objects: seed conditions, prescales and per-event decision bits, vectorized.
+
+Classic seeds compare hwPt with thresholds converted from GeV at load (``ceil(pt / LSB)``: a seed "pT > 22 GeV"
+fires at hwPt >= 44 with the 0.5 GeV LSB) and |hwEta| with ``floor(eta_max / LSB)``. Anomaly-detection seeds
+compare a raw score word with a raw threshold (``score > threshold``), set per working point from a target rate.
+Prescale N keeps every N-th event that passes a seed (a counter per seed, starting with the first).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from emulator.objects import CALO, MUON
+
+__all__ = ["Menu", "MenuError", "Seed", "prescale"]
+
+_OBJECTS = {"muon": ("muons", MUON), "egamma": ("egammas", CALO), "tau": ("taus", CALO), "jet": ("jets", CALO)}
+_SUMS = {"met": 0, "ht": 2, "ett": 3}
+
+
+class MenuError(ValueError):
+    """A malformed menu; the message names the file, seed and field."""
+
+
+@dataclass
+class Seed:
+    name: str
+    kind: str  # single_<object>, double_<object>, met, ht, ett, always, ad
+    hw_pt: list[int] = field(default_factory=list)
+    hw_eta_max: int | None = None
+    iso: bool = False
+    prescale: int = 1
+    model: str | None = None
+    threshold: int | None = None  # AD: raw score threshold
+
+
+def _hw_pt(pt: float, lsb: float) -> int:
+    return int(np.ceil(pt / lsb - 1e-9))
+
+
+def prescale(passed: np.ndarray, n: int) -> np.ndarray:
+    """Keep every ``n``-th passing event (the 1st, (n+1)-th, ...): a per-seed counter, as the GT prescalers do."""
+    if n <= 1:
+        return passed
+    count = np.cumsum(passed) - 1
+    return passed & (count % n == 0)
+
+
+class Menu:
+    """Seeds from a YAML menu; ``decisions(events, scores)`` gives (N, seeds) bits."""
+
+    def __init__(self, config: dict[str, Any], source: str = "<menu>") -> None:
+        self.name = str(config.get("name", "menu"))
+        self.source = source
+        self.seeds: list[Seed] = []
+        self.working_points: dict[str, dict[str, float]] = {}
+        for name, c in (config.get("seeds") or {}).items():
+            self.seeds.append(self._classic(name, c))
+        for name, c in (config.get("ad_seeds") or {}).items():
+            if "model" not in c or not isinstance(c.get("working_points"), dict):
+                raise MenuError(f"{source}: AD seed {name!r} needs 'model' and 'working_points'")
+            self.working_points[name] = {str(k): float(v) for k, v in c["working_points"].items()}
+            for wp in self.working_points[name]:
+                self.seeds.append(Seed(f"{name}_{wp}", "ad", model=str(c["model"]), prescale=int(c.get("prescale", 1))))
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> Menu:
+        path = Path(path)
+        try:
+            return cls(yaml.safe_load(path.read_text()) or {}, str(path))
+        except (OSError, yaml.YAMLError) as err:
+            raise MenuError(f"{path}: cannot read the menu ({err})") from err
+
+    def _classic(self, name: str, c: dict[str, Any]) -> Seed:
+        kind = c.get("type")
+        where = f"{self.source}: seed {name!r}"
+        try:
+            presc = int(c.get("prescale", 1))
+            if kind == "always":
+                return Seed(name, kind, prescale=presc)
+            if kind in _SUMS:
+                return Seed(name, kind, [_hw_pt(float(c["pt"]), CALO.pt_lsb)], prescale=presc)
+            mult, _, obj = str(kind).partition("_")
+            if mult not in ("single", "double") or obj not in _OBJECTS:
+                raise MenuError(f"{where}: unknown type {kind!r}")
+            fmt = _OBJECTS[obj][1]
+            pts = c["pt"] if isinstance(c["pt"], list) else [c["pt"]]
+            if len(pts) != (1 if mult == "single" else 2):
+                raise MenuError(f"{where}: {kind} needs {1 if mult == 'single' else 2} pt thresholds, got {pts}")
+            eta = c.get("eta_max")
+            hw_eta = None if eta is None else int(np.floor(float(eta) / fmt.eta_lsb + 1e-9))
+            return Seed(
+                name, kind, [_hw_pt(float(p), fmt.pt_lsb) for p in pts], hw_eta, bool(c.get("iso", False)), presc
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            if isinstance(err, MenuError):
+                raise
+            raise MenuError(f"{where}: {err!r}") from err
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.seeds]
+
+    def set_threshold(self, seed: str, threshold: int) -> None:
+        next(s for s in self.seeds if s.name == seed).threshold = int(threshold)
+
+    def _condition(self, s: Seed, ev: dict[str, np.ndarray], scores: dict[str, np.ndarray] | None) -> np.ndarray:
+        n = len(ev["sums/hw"])
+        if s.kind == "always":
+            return np.ones(n, dtype=bool)
+        if s.kind in _SUMS:
+            return ev["sums/hw"][:, _SUMS[s.kind]] >= s.hw_pt[0]
+        if s.kind == "ad":
+            if scores is None or s.model not in scores:
+                raise MenuError(f"seed {s.name!r} needs the {s.model!r} score")
+            if s.threshold is None:
+                raise MenuError(f"seed {s.name!r} has no threshold yet (set from its target rate)")
+            return np.asarray(scores[s.model]) > s.threshold
+        mult, _, obj = s.kind.partition("_")
+        objs = ev[f"objects/{_OBJECTS[obj][0]}"]
+        ok = np.ones(objs.shape[:2], dtype=bool)
+        if s.hw_eta_max is not None:
+            ok &= np.abs(objs[:, :, 1]) <= s.hw_eta_max
+        if s.iso:
+            ok &= objs[:, :, 3] > 0
+        pt = np.where(ok, objs[:, :, 0], 0)
+        if mult == "single":
+            return (pt >= s.hw_pt[0]).any(axis=1)
+        top = -np.sort(-pt, axis=1)[:, :2]  # two highest qualifying objects
+        return (top[:, 0] >= s.hw_pt[0]) & (top[:, 1] >= s.hw_pt[1])
+
+    def decisions(
+        self, events: dict[str, np.ndarray], scores: dict[str, np.ndarray] | None = None, prescaled: bool = True
+    ) -> np.ndarray:
+        """Decision bits (N, seeds), in ``names`` order, prescales applied unless ``prescaled`` is False."""
+        cols = []
+        for s in self.seeds:
+            c = self._condition(s, events, scores)
+            cols.append(prescale(c, s.prescale) if prescaled else c)
+        return np.stack(cols, axis=1)

@@ -1,0 +1,1 @@
+"""Physics studies on the emulator's bit-exact decisions: rates, efficiencies, thresholds, the HTML report."""

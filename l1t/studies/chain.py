@@ -1,0 +1,68 @@
+"""The trigger chain of a trained model, from hardware objects to its raw score word, all in the emulator:
+objects -> inputs (firmware scaling) -> network (bit-exact) -> score."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import emulator.fixed as fx
+from emulator import scores
+from emulator.fixed import FixedType
+from emulator.nn import Network
+from emulator.objects import axol1tl_vector, scale_inputs
+
+__all__ = ["Chain", "load_chain"]
+
+
+@dataclass
+class Chain:
+    """``score(events)`` -> raw score words (N,) of ``score_t``."""
+
+    model: str
+    net: Network
+    score_t: FixedType
+    scaling: dict | None = None
+    score_kind: str = "sum_mu2"
+
+    def inputs(self, events: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        name, shape, t = self.net.inputs[0]
+        if self.model == "axol1tl":
+            x = axol1tl_vector(
+                events["sums/hw"][:, :2], events["objects/egammas"], events["objects/muons"], events["objects/jets"]
+            )
+            s = self.scaling
+            raw = scale_inputs(x, np.array(s["offset"]), np.array(s["shift"]) - s["frac_bits"], t.raw_min, t.raw_max)
+        else:  # cicada: hwEt / 2**5 in the input type, exact
+            from models.cicada import INPUT_SHIFT
+
+            raw = np.asarray(events["regions/et"], dtype=np.int64)[..., None] << (t.frac_bits - INPUT_SHIFT)
+        return {name: raw.reshape(len(raw), *shape)}
+
+    def score(self, events: dict[str, np.ndarray]) -> np.ndarray:
+        out = self.net.run(self.inputs(events), raw=True)
+        if self.model == "axol1tl":
+            mu_t, lv_t = self.net.types["mu"], self.net.types["logvar"]
+            if self.score_kind == "R_z":
+                return scores.rz(out["mu"], mu_t, out["logvar"], lv_t)
+            return scores.sum_mu2(out["mu"], mu_t)
+        return out[self.net.output_names[0]].reshape(-1)
+
+    def to_float(self, raw: np.ndarray) -> np.ndarray:
+        return fx.to_float(raw, self.score_t)
+
+
+def load_chain(run_dir: str | Path, score_kind: str = "sum_mu2") -> Chain:
+    """The chain of a directory written by ``l1t train``."""
+    run_dir = Path(run_dir)
+    summary_path = run_dir / "summary.json"
+    if not summary_path.is_file():
+        raise FileNotFoundError(f"{summary_path} not found: not a directory written by `l1t train`")
+    summary = json.loads(summary_path.read_text())
+    net = Network.load(run_dir / "spec")
+    if summary["model"] == "axol1tl":
+        return Chain("axol1tl", net, scores.SCORE_T, summary["input_scaling"], score_kind)
+    return Chain("cicada", net, net.types[net.output_names[0]])

@@ -1,0 +1,149 @@
+"""``l1t report``: one self-contained HTML file (plots embedded) and the raw numbers as JSON."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from l1t.atomic import write_text
+from l1t.studies.rates import rate_curve
+from models import metrics
+
+__all__ = ["plots", "write_report"]
+
+
+def _png(fig: Any) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def plots(
+    zb_scores: dict[str, np.ndarray], signal_scores: dict[str, dict[str, np.ndarray]], results: dict[str, Any]
+) -> dict[str, str]:
+    """Base64 PNGs: rate vs threshold and score distributions per AD model, ROC per model, efficiencies."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import mplhep
+
+    plt.style.use(mplhep.style.CMS)
+    out = {}
+    for model, zb in zb_scores.items():
+        fig, ax = plt.subplots(figsize=(8, 6))
+        thr, hz = rate_curve(zb)
+        ax.step(thr, hz, where="post")
+        ax.set_yscale("log")
+        ax.set_xlabel(f"{model} score threshold (raw)")
+        ax.set_ylabel("zero-bias rate [Hz]")
+        mplhep.cms.text("Simulation (l1t)", ax=ax, loc=0)
+        out[f"rate_vs_threshold_{model}"] = _png(fig)
+        plt.close(fig)
+        fig, ax = plt.subplots(figsize=(8, 6))
+        all_s = np.concatenate([zb, *[s[model] for s in signal_scores.values() if model in s]])
+        bins = np.unique(np.quantile(all_s, np.linspace(0, 1, 61)))
+        if len(bins) < 2:
+            bins = np.array([all_s.min(), all_s.min() + 1])
+        ax.hist(zb, bins=bins, histtype="step", density=True, color="k", label="zero bias")
+        for name, s in signal_scores.items():
+            if model in s:
+                ax.hist(s[model], bins=bins, histtype="step", density=True, label=name)
+        ax.set_yscale("log")
+        ax.set_xlabel(f"{model} score (raw)")
+        ax.legend(fontsize=12)
+        out[f"scores_{model}"] = _png(fig)
+        plt.close(fig)
+        fig, ax = plt.subplots(figsize=(8, 6))
+        for name, s in signal_scores.items():
+            if model in s:
+                fpr, tpr, _ = metrics.roc(zb, s[model])
+                ax.plot(fpr, tpr, label=f"{name} (AUC {metrics.auc(zb, s[model]):.3f})")
+        ax.set_xscale("log")
+        ax.set_xlabel("zero-bias acceptance")
+        ax.set_ylabel("signal efficiency")
+        ax.legend(fontsize=12)
+        out[f"roc_{model}"] = _png(fig)
+        plt.close(fig)
+    if results["signals"]:
+        fig, ax = plt.subplots(figsize=(10, 6))
+        sigs = list(results["signals"])
+        seeds = [k for k in next(iter(results["signals"].values()))["efficiency"] if "pure" not in k]
+        width = 0.8 / max(len(sigs), 1)
+        for i, name in enumerate(sigs):
+            eff = results["signals"][name]["efficiency"]
+            ax.bar(np.arange(len(seeds)) + i * width, [eff[s] for s in seeds], width, label=name)
+        ax.set_xticks(np.arange(len(seeds)) + 0.4 - width / 2, seeds, rotation=70, fontsize=10)
+        ax.set_ylabel("efficiency")
+        ax.legend(fontsize=11)
+        fig.tight_layout()
+        out["efficiencies"] = _png(fig)
+        plt.close(fig)
+    return out
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def write_report(out_dir: str | Path, results: dict[str, Any], images: dict[str, str], context: dict[str, Any]) -> Path:
+    """Write ``report.html`` (self-contained) and ``results.json`` into ``out_dir``; returns the HTML path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    seed_rows = []
+    for name, r in results["seeds"].items():
+        rate_s = f"{r['rate_hz']:.4g} ± {r['rate_err_hz']:.2g}"
+        pure = f"{r['pure_rate_hz']:.4g} ± {r['pure_rate_err_hz']:.2g}" if "pure_rate_hz" in r else "-"
+        seed_rows.append(
+            [
+                name,
+                r["kind"],
+                r["prescale"],
+                r.get("threshold_raw", "-"),
+                rate_s,
+                pure,
+                f"{r['overlap_with_classic']:.2f}" if "overlap_with_classic" in r else "-",
+            ]
+        )
+    sig_rows = []
+    for name, s in results["signals"].items():
+        for seed, eff in s["efficiency"].items():
+            sig_rows.append([name, seed, f"{eff:.4f}"])
+    ad_rows = [
+        [name, m, f"{v['auc']:.3f}", f"{v['tpr_at_fpr_1e-5']:.4f}"]
+        for name, s in results["signals"].items()
+        for m, v in s["scores"].items()
+    ]
+    imgs = "".join(
+        f'<figure><img src="data:image/png;base64,{b64}"/><figcaption>{html.escape(k)}</figcaption></figure>'
+        for k, b64 in images.items()
+    )
+    doc = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>l1t report: {html.escape(context["menu"])}</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}table{{border-collapse:collapse;margin:1em 0}}
+td,th{{border:1px solid #bbb;padding:3px 8px;text-align:right}}th{{background:#eee}}
+figure{{display:inline-block;margin:4px}}img{{width:560px}}pre{{background:#f6f6f6;padding:1em;overflow:auto}}</style></head><body>
+<h1>l1t trigger study: {html.escape(context["menu"])}</h1>
+<p>{results["zero_bias_events"]} zero-bias crossings; total menu rate {results["total_rate_hz"]:.4g} ±
+{results["total_rate_err_hz"]:.2g} Hz (classic seeds {results["classic_rate_hz"]:.4g} Hz);
+f_rev = 11245.6 Hz, {context["bunches"]} colliding bunches. Every decision is the emulator's, bit for bit.</p>
+<h2>Seeds</h2>{
+        _table(
+            ["seed", "kind", "prescale", "threshold (raw)", "rate [Hz]", "pure rate [Hz]", "overlap with classic"],
+            seed_rows,
+        )
+    }
+<h2>Signal efficiencies (no prescales)</h2>{_table(["signal", "seed", "efficiency"], sig_rows)}
+<h2>Anomaly scores</h2>{_table(["signal", "score", "AUC", "TPR at FPR 1e-5"], ad_rows)}
+<h2>Plots</h2>{imgs}
+<h2>Configuration and versions</h2><pre>{html.escape(json.dumps(context, indent=1, default=str))}</pre>
+</body></html>"""
+    write_text(out_dir / "results.json", json.dumps({"results": results, "context": context}, indent=1, default=float))
+    return write_text(out_dir / "report.html", doc)
