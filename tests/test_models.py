@@ -193,6 +193,16 @@ def test_cli_train_axol1tl_end_to_end(tmp_path: Path) -> None:
     assert (tmp_path / "run" / "spec" / "spec.json").is_file() and (tmp_path / "run" / "model.h5").is_file()
     bad = CliRunner().invoke(app, ["train", "axol1tl", "--data", str(tmp_path / "none.h5"), "--out", str(tmp_path)])
     assert bad.exit_code == 2 and "none.h5" in bad.output
+    # the trained model drives the menu's AD seeds in `l1t report`
+    rep = CliRunner().invoke(
+        app,
+        ["report", "--zero-bias", str(zb), "--out", str(tmp_path / "rep"), "--model", f"axol1tl={tmp_path / 'run'}",
+         "--signal", str(sig)],
+    )
+    assert rep.exit_code == 0, rep.output
+    assert "no --model for ['cicada']" in " ".join(rep.output.split())
+    html = (tmp_path / "rep" / "report.html").read_text()
+    assert "L1_AXO_Nominal" in html and "data:image/png;base64," in html and "L1_CICADA" not in html
 
 
 def test_cicada_mlp_student_is_bit_exact(tmp_path: Path) -> None:

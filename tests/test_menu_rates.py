@@ -1,0 +1,115 @@
+"""Menu decisions, prescales, rates, threshold inversion and the report, on constructed inputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emulator.menu import Menu, MenuError, prescale
+from l1t.studies import rates
+from l1t.studies.report import write_report
+
+SCALE = rates.F_REV_HZ * rates.N_BUNCHES
+
+
+def _events(n: int) -> dict[str, np.ndarray]:
+    return {
+        "objects/muons": np.zeros((n, 8, 4), dtype=np.int32),
+        "objects/egammas": np.zeros((n, 12, 4), dtype=np.int32),
+        "objects/taus": np.zeros((n, 12, 4), dtype=np.int32),
+        "objects/jets": np.zeros((n, 12, 3), dtype=np.int32),
+        "sums/hw": np.zeros((n, 4), dtype=np.int32),
+    }
+
+
+def test_rate_formula_and_uncertainty() -> None:
+    r, e = rates.rate(30, 1_000_000)
+    assert r == pytest.approx(SCALE * 3e-5)
+    assert e == pytest.approx(SCALE * np.sqrt(3e-5 * (1 - 3e-5) / 1e6))
+    assert rates.rate(0, 10) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("target", [1e3, 5e3, 2e4, 1e5])
+def test_threshold_hits_the_target_within_one_score_step(target: float) -> None:
+    s = np.random.default_rng(1).integers(0, 400, 200_000)  # coarse: many ties
+    t = rates.threshold_for_rate(s, target)
+    below = rates.rate(int((s > t).sum()), len(s))[0]
+    above = rates.rate(int((s > t - 1).sum()), len(s))[0]  # one score step looser
+    assert below <= target < above
+
+
+def test_prescale_keeps_every_nth_passing_event() -> None:
+    passed = np.array([1, 0, 1, 1, 0, 1, 1, 1, 1], dtype=bool)
+    np.testing.assert_array_equal(prescale(passed, 3), [1, 0, 0, 0, 0, 1, 0, 0, 1])
+    np.testing.assert_array_equal(prescale(passed, 1), passed)
+
+
+def test_classic_seed_conditions() -> None:
+    menu = Menu(
+        {
+            "seeds": {
+                "mu": {"type": "single_muon", "pt": 22.0, "eta_max": 2.4},
+                "eg2": {"type": "double_egamma", "pt": [25.0, 12.0]},
+                "met": {"type": "met", "pt": 100.0},
+                "iso": {"type": "single_egamma", "pt": 10.0, "iso": True},
+            }
+        }
+    )
+    ev = _events(5)
+    ev["objects/muons"][0, 0] = [44, 10, 0, 12]  # 22 GeV: at threshold
+    ev["objects/muons"][1, 0] = [43, 10, 0, 12]  # below
+    ev["objects/muons"][2, 0] = [100, 221, 0, 12]  # |eta| = 2.403 > 2.4
+    ev["objects/egammas"][3, :2] = [[50, 0, 0, 0], [24, 0, 0, 1]]  # 25 and 12 GeV, the second isolated
+    ev["objects/egammas"][4, :2] = [[50, 0, 0, 0], [23, 0, 0, 0]]
+    ev["sums/hw"][4, 0] = 200
+    bits = menu.decisions(ev)
+    assert menu.names == ["mu", "eg2", "met", "iso"]
+    np.testing.assert_array_equal(bits[:, 0], [1, 0, 0, 0, 0])
+    np.testing.assert_array_equal(bits[:, 1], [0, 0, 0, 1, 0])
+    np.testing.assert_array_equal(bits[:, 2], [0, 0, 0, 0, 1])
+    np.testing.assert_array_equal(bits[:, 3], [0, 0, 0, 1, 0])
+
+
+def test_bad_menus_name_the_seed() -> None:
+    with pytest.raises(MenuError, match="seed 'x': unknown type 'triple_jet'"):
+        Menu({"seeds": {"x": {"type": "triple_jet", "pt": 1}}})
+    with pytest.raises(MenuError, match="seed 'y': double_muon needs 2 pt thresholds"):
+        Menu({"seeds": {"y": {"type": "double_muon", "pt": 5}}})
+    with pytest.raises(MenuError, match="AD seed 'z' needs 'model'"):
+        Menu({"ad_seeds": {"z": {"working_points": {"A": 1}}}})
+    assert Menu.from_yaml(Path(__file__).parents[1] / "configs" / "menus" / "default.yaml").seeds
+
+
+def test_study_sets_ad_thresholds_and_pure_rates(tmp_path: Path) -> None:
+    n = 100_000
+    rng = np.random.default_rng(2)
+    zb = _events(n)
+    zb["sums/hw"][:, 0] = rng.integers(0, 300, n)
+    menu = Menu(
+        {
+            "seeds": {"met": {"type": "met", "pt": 145.0}},
+            "ad_seeds": {"AD": {"model": "m", "working_points": {"Loose": 20000, "Tight": 5000}}},
+        }
+    )
+    score = rng.integers(0, 1000, n)
+    score[zb["sums/hw"][:, 0] >= 290] += 1000  # the AD score overlaps with MET
+    sig = _events(1000)
+    sig_score = rng.integers(900, 2000, 1000)
+    out = rates.study(menu, zb, {"m": score}, {"sig": (sig, {"m": sig_score})})
+    for wp, target in (("Loose", 20000), ("Tight", 5000)):
+        row = out["seeds"][f"AD_{wp}"]
+        assert row["rate_hz"] <= target
+        assert row["pure_rate_hz"] <= row["rate_hz"]
+    tight = out["seeds"]["AD_Tight"]
+    assert tight["overlap_with_classic"] > 0.5  # mostly events MET fires on
+    eff = out["signals"]["sig"]["efficiency"]
+    assert eff["AD_Loose"] >= eff["AD_Tight"] > 0 and eff["classic_menu"] == 0
+    images = {"x": "iVBORw0KGgo="}
+    html = write_report(tmp_path, out, images, {"menu": "t", "bunches": 2544}).read_text()
+    assert "data:image/png;base64,iVBORw0KGgo=" in html and "AD_Tight" in html
+    assert "http" not in html.replace("http-equiv", "")  # self-contained: nothing fetched
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["results"]["seeds"]["AD_Tight"]["threshold_raw"] == menu.seeds[-1].threshold
