@@ -20,6 +20,7 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console()
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 Seed = Annotated[int, typer.Option(help="Random seed; every command is reproducible from it.")]
 
@@ -423,7 +424,7 @@ def train(
 def report(
     zero_bias: Annotated[Path, typer.Option(help="Zero-bias HDF5 file from `l1t generate`.")],
     out: Annotated[Path, typer.Option(help="Output directory (report.html, results.json).")],
-    menu: Annotated[Path, typer.Option(help="Menu YAML.")] = Path("configs/menus/default.yaml"),
+    menu: Annotated[Path, typer.Option(help="Menu YAML.")] = CONFIGS / "menus" / "default.yaml",
     models: Annotated[
         list[str] | None, typer.Option("--model", help="MODEL=RUN_DIR of `l1t train` (axol1tl=..., cicada=...).")
     ] = None,
@@ -530,9 +531,10 @@ def demo(
     seed: Seed = 1,
 ) -> None:
     """The main job on built-in defaults: tool inventory and fixed-point self-check; zero-bias and signal events
-    (Pythia8, pileup 60); an AXOL1TL-style VAE trained, pruned, quantized and evaluated; its firmware (hls4ml
-    project checked against the emulator, generated RTL); and hls4ml's C++ (DPI-C) and the RTL co-simulated
-    against the emulator under one cocotb bench on Verilator and Icarus."""
+    (Pythia8, pileup 60); an AXOL1TL-style VAE trained, pruned, quantized and evaluated; rates and efficiencies of
+    the default menu with its AD seeds (HTML report); its firmware (hls4ml project checked against the emulator,
+    generated RTL); and hls4ml's C++ (DPI-C) and the RTL co-simulated against the emulator on Verilator and
+    Icarus."""
     info(as_json=False)
     selfcheck(values=20_000, seed=seed)
     data = out / "data"
@@ -553,6 +555,14 @@ def demo(
             )
     run = out / "axol1tl"
     train(model="axol1tl", data=zb, out=run, signals=signals, config=None, epochs=15, seed=seed)
+    report(
+        zero_bias=zb,
+        out=out / "report",
+        menu=Path("configs/menus/default.yaml"),
+        models=[f"axol1tl={run}"],
+        signals=signals,
+        bunches=2544,
+    )
     fw = out / "firmware"
     firmware(model=str(run / "model.h5"), out=fw, clock_period=5.0, resources=False, seed=seed)
     cosim(
@@ -567,6 +577,6 @@ def demo(
         seed=seed,
     )
     console.print(
-        f"[green]demo done[/green]: events in {data}, trained model and plots in {run} "
-        f"(summary.json, plots/), firmware and co-simulation reports in {fw}"
+        f"[green]demo done[/green]: events in {data}, trained model and plots in {run}, firmware and co-simulation "
+        f"reports in {fw}; the trigger report is {(out / 'report' / 'report.html').resolve()}"
     )

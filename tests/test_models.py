@@ -196,8 +196,17 @@ def test_cli_train_axol1tl_end_to_end(tmp_path: Path) -> None:
     # the trained model drives the menu's AD seeds in `l1t report`
     rep = CliRunner().invoke(
         app,
-        ["report", "--zero-bias", str(zb), "--out", str(tmp_path / "rep"), "--model", f"axol1tl={tmp_path / 'run'}",
-         "--signal", str(sig)],
+        [
+            "report",
+            "--zero-bias",
+            str(zb),
+            "--out",
+            str(tmp_path / "rep"),
+            "--model",
+            f"axol1tl={tmp_path / 'run'}",
+            "--signal",
+            str(sig),
+        ],
     )
     assert rep.exit_code == 0, rep.output
     assert "no --model for ['cicada']" in " ".join(rep.output.split())
