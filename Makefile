@@ -64,6 +64,7 @@ bench: setup
 	$(PY) bench/nn.py
 	$(PY) bench/cosim.py
 	$(PY) bench/events.py
+	$(PY) bench/rates.py
 
 lint: setup
 	$(VENV)/bin/ruff check .

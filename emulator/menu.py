@@ -106,6 +106,16 @@ class Menu:
     def names(self) -> list[str]:
         return [s.name for s in self.seeds]
 
+    @property
+    def fields(self) -> list[str]:
+        """The event-file datasets the classic seeds read."""
+        out = {"sums/hw"}
+        for s in self.seeds:
+            obj = s.kind.partition("_")[2]
+            if obj in _OBJECTS:
+                out.add(f"objects/{_OBJECTS[obj][0]}")
+        return sorted(out)
+
     def set_threshold(self, seed: str, threshold: int) -> None:
         next(s for s in self.seeds if s.name == seed).threshold = int(threshold)
 

@@ -92,6 +92,13 @@ def scale_inputs(x: np.ndarray, offset: np.ndarray, shift: np.ndarray, lo: int, 
     """Firmware input scaling: ``(x - offset) >> shift`` per feature (arithmetic shift; a negative shift is a left
     shift), saturated to [lo, hi]."""
     x = np.asarray(x, dtype=np.int64) - np.asarray(offset, dtype=np.int64)
-    shift = np.broadcast_to(np.asarray(shift, dtype=np.int64), x.shape)
-    shifted = np.where(shift >= 0, x >> np.maximum(shift, 0), x << np.maximum(-shift, 0))
-    return np.clip(shifted, lo, hi)
+    shift = np.broadcast_to(np.asarray(shift, dtype=np.int64), x.shape[-1:])
+    right = shift >= 0
+    if right.all():
+        x = x >> shift
+    elif not right.any():
+        x = x << -shift
+    else:  # features shifted either way: each group at once
+        x[..., right] >>= shift[right]
+        x[..., ~right] <<= -shift[~right]
+    return np.clip(x, lo, hi, out=x)

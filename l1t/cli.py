@@ -430,6 +430,9 @@ def report(
     ] = None,
     signals: Annotated[list[Path] | None, typer.Option("--signal", help="Signal HDF5 file (repeatable).")] = None,
     bunches: Annotated[int, typer.Option(help="Colliding bunches.")] = 2544,
+    dask: Annotated[bool, typer.Option(help="Stream the zero-bias file in chunks on a Dask cluster.")] = False,
+    scheduler: Annotated[str | None, typer.Option(help="Address of an existing dask.distributed scheduler.")] = None,
+    chunk: Annotated[int, typer.Option(help="Crossings per Dask chunk.")] = 100_000,
 ) -> None:
     """Rates and efficiencies of a menu from the emulator's bit-exact decisions: AD thresholds set from target
     rates, pure rates and overlaps, efficiencies per seed; one self-contained HTML report plus JSON."""
@@ -439,6 +442,7 @@ def report(
     from l1t.studies import rates
     from l1t.studies.chain import load_chain
     from l1t.studies.report import plots, write_report
+    from l1t.studies.scale import study_chunked, study_fields
 
     try:
         the_menu = Menu.from_yaml(menu)
@@ -459,23 +463,33 @@ def report(
                 if any(s.name.startswith(f"{k}_") for s in the_menu.seeds)
             }
         with console.status("running the emulator chain on zero bias and signals"):
-            zb = read(zero_bias)
-            zb_scores = {m: c.score(zb.data) for m, c in chains.items()}
             sig = {}
             for path in signals or []:
                 ev = read(path)
-                sig[str(ev.attrs.get("process", path.stem))] = (
-                    ev.data,
-                    {m: c.score(ev.data) for m, c in chains.items()},
+                scored = {m: c.score(ev.data) for m, c in chains.items()}
+                sig[str(ev.attrs.get("process", path.stem))] = (ev.data, scored)
+            fields = study_fields(the_menu, chains)
+            if dask or scheduler:  # bounded memory: only counts and top-K scores leave the workers
+                zb_attrs = read(zero_bias, 0, 1, fields=["sums/hw"]).attrs
+                results = study_chunked(
+                    the_menu, zero_bias, chains, sig, chunk=chunk, scheduler=scheduler, bunches=bunches
                 )
-            results = rates.study(the_menu, zb.data, zb_scores, sig)
-            images = plots(zb_scores, {k: v[1] for k, v in sig.items()}, results)
+                images = plots({}, {}, results)
+            else:
+                zb = read(zero_bias, fields=fields)
+                zb_attrs = zb.attrs
+                zb_scores = {m: c.score(zb.data) for m, c in chains.items()}
+                results = rates.study(the_menu, zb.data, zb_scores, sig, bunches=bunches)
+                images = plots(zb_scores, {k: v[1] for k, v in sig.items()}, results)
     except (MenuError, DatasetError, FileNotFoundError) as err:
         console.print(f"[red]{err}[/red]")
         raise typer.Exit(2) from None
     context = {
         "menu": str(menu),
         "zero_bias": str(zero_bias),
+        "pileup": zb_attrs.get("pileup"),
+        "library": zb_attrs.get("library"),
+        "dask": bool(dask or scheduler),
         "signals": [str(s) for s in signals or []],
         "models": models or [],
         "bunches": bunches,

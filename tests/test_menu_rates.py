@@ -113,3 +113,78 @@ def test_study_sets_ad_thresholds_and_pure_rates(tmp_path: Path) -> None:
     assert "http" not in html.replace("http-equiv", "")  # self-contained: nothing fetched
     data = json.loads((tmp_path / "results.json").read_text())
     assert data["results"]["seeds"]["AD_Tight"]["threshold_raw"] == menu.seeds[-1].threshold
+
+
+def _synthetic_file(path: Path, n: int, seed: int) -> dict[str, np.ndarray]:
+    """A valid event file with random hardware values (the study only needs well-formed words)."""
+    from l1t.events import dataset
+
+    rng = np.random.default_rng(seed)
+    data = _events(n)
+    data["regions/et"] = rng.poisson(3, (n, 18, 14)).astype(np.uint16)
+    data["objects/muons"][:, :2, 0] = rng.integers(0, 80, (n, 2))
+    data["objects/egammas"][:, :3, 0] = rng.integers(0, 120, (n, 3))
+    data["objects/jets"][:, :4, 0] = rng.integers(0, 500, (n, 4))
+    data["sums/hw"][:, 0] = rng.integers(0, 400, n)
+    data["truth/npu"] = np.full(n, 60, dtype=np.int16)
+    data["truth/process"] = np.zeros(n, dtype=np.uint8)
+    dataset.write(path, dataset.EventSet(data, {"process": "minbias", "library": 1}))
+    return data
+
+
+def test_dask_chunked_study_equals_the_in_memory_one(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    from emulator.nn import SPEC_FORMAT, SPEC_VERSION, Network
+    from l1t.studies.chain import Chain
+    from l1t.studies.scale import study_chunked
+
+    spec = {
+        "format": SPEC_FORMAT,
+        "version": SPEC_VERSION,
+        "inputs": [{"name": "regions", "shape": [18, 14, 1], "type": "ap_fixed<16,6>"}],
+        "outputs": ["score"],
+        "layers": [
+            {
+                "name": "flat",
+                "op": "reshape",
+                "inputs": ["regions"],
+                "shape": [252],
+                "types": {"result_t": "ap_fixed<16,6>"},
+            },
+            {
+                "name": "score",
+                "op": "dense",
+                "inputs": ["flat"],
+                "shape": [1],
+                "types": {
+                    "result_t": "ap_ufixed<16,8,AP_TRN,AP_SAT>",
+                    "weight_t": "ap_fixed<8,2>",
+                    "bias_t": "ap_fixed<8,3>",
+                    "accum_t": "ap_fixed<32,16>",
+                },
+                "arrays": {"weight": "w", "bias": "b"},
+            },
+        ],
+    }
+    arrays = {"w": np.random.default_rng(3).integers(-20, 40, (252, 1)), "b": np.array([5])}
+    net = Network(spec, arrays)
+    chain = Chain("cicada", net, net.types["score"])
+    zb = _synthetic_file(tmp_path / "zb.h5", 3000, 4)
+    config = {
+        "seeds": {
+            "met": {"type": "met", "pt": 150.0},
+            "jet": {"type": "single_jet", "pt": 200.0, "prescale": 3},
+            "zb": {"type": "always", "prescale": 50},
+        },
+        "ad_seeds": {"AD": {"model": "cicada", "prescale": 2, "working_points": {"Loose": 3e6, "Tight": 5e5}}},
+    }
+    sig = _events(200)
+    sig["regions/et"] = np.random.default_rng(5).poisson(8, (200, 18, 14)).astype(np.uint16)
+    signals = {"sig": (sig, {"cicada": chain.score(sig)})}
+    mem = rates.study(Menu(config), zb, {"cicada": chain.score(zb)}, signals)
+    dsk = study_chunked(Menu(config), tmp_path / "zb.h5", {"cicada": chain}, signals, chunk=700, workers=2)
+    assert dsk["seeds"] == mem["seeds"]
+    for key in ("total_rate_hz", "classic_rate_hz", "zero_bias_events"):
+        assert dsk[key] == mem[key], key
+    assert dsk["signals"]["sig"]["efficiency"] == mem["signals"]["sig"]["efficiency"]
+    assert mem["seeds"]["AD_Tight"]["rate_hz"] > 0 and mem["seeds"]["jet"]["rate_hz"] > 0

@@ -212,6 +212,25 @@ def test_cli_train_axol1tl_end_to_end(tmp_path: Path) -> None:
     assert "no --model for ['cicada']" in " ".join(rep.output.split())
     html = (tmp_path / "rep" / "report.html").read_text()
     assert "L1_AXO_Nominal" in html and "data:image/png;base64," in html and "L1_CICADA" not in html
+    pytest.importorskip("distributed")
+    streamed = CliRunner().invoke(
+        app,
+        [
+            "report",
+            "--zero-bias",
+            str(zb),
+            "--out",
+            str(tmp_path / "rep2"),
+            "--model",
+            f"axol1tl={tmp_path / 'run'}",
+            "--dask",
+            "--chunk",
+            "150",
+        ],
+    )
+    assert streamed.exit_code == 0, streamed.output
+    in_memory = json.loads((tmp_path / "rep" / "results.json").read_text())["results"]["seeds"]
+    assert json.loads((tmp_path / "rep2" / "results.json").read_text())["results"]["seeds"] == in_memory
 
 
 def test_cicada_mlp_student_is_bit_exact(tmp_path: Path) -> None:

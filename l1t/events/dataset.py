@@ -74,6 +74,8 @@ def _check(name: str, a: np.ndarray, where: str) -> None:
     fields = a.reshape(len(a), -1, len(ranges))
     for j, (lo, hi) in enumerate(ranges):
         v = fields[..., j]
+        if v.size == 0 or (v.min() >= lo and v.max() <= hi):
+            continue
         bad = np.argwhere((v < lo) | (v > hi))
         if bad.size:
             e = int(bad[0, 0])
@@ -109,8 +111,10 @@ def write(path: str | Path, events: EventSet, chunk: int = 4096) -> Path:
     return path
 
 
-def read(path: str | Path, start: int = 0, stop: int | None = None) -> EventSet:
-    """Read events [start, stop) of an l1t event file, validating format, schema and value ranges."""
+def read(path: str | Path, start: int = 0, stop: int | None = None, fields: list[str] | None = None) -> EventSet:
+    """Read events [start, stop) of an l1t event file, validating format, schema and value ranges.
+
+    ``fields`` limits the datasets read (``sums/hw`` is always read: it defines the event count)."""
     path = Path(path)
     try:
         f = h5py.File(path, "r")
@@ -122,7 +126,11 @@ def read(path: str | Path, start: int = 0, stop: int | None = None) -> EventSet:
         if int(f.attrs.get("version", -1)) != VERSION:
             raise DatasetError(f"{path}: format version {f.attrs.get('version')!r}, this reader knows {VERSION}")
         data, n = {}, None
-        for name in SCHEMA:
+        wanted = ["sums/hw", *(f for f in (fields or SCHEMA) if f != "sums/hw")]
+        unknown = set(wanted) - set(SCHEMA)
+        if unknown:
+            raise DatasetError(f"{path}: unknown datasets requested: {sorted(unknown)}")
+        for name in wanted:
             if name not in f:
                 raise DatasetError(f"{path}: dataset {name!r} missing")
             try:
@@ -133,7 +141,7 @@ def read(path: str | Path, start: int = 0, stop: int | None = None) -> EventSet:
                 raise DatasetError(f"{path}: dataset {name!r} has {len(a)} events, 'sums/hw' has {n}")
             _check(name, a, str(path))
             data[name] = a
-            n = len(a) if name == "sums/hw" else n
+            n = len(a) if n is None else n
         attrs = {}
         for k, v in f.attrs.items():
             if isinstance(v, str) and v[:1] in "[{":

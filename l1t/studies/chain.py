@@ -28,6 +28,13 @@ class Chain:
     scaling: dict | None = None
     score_kind: str = "sum_mu2"
 
+    @property
+    def fields(self) -> list[str]:
+        """The event-file datasets the chain reads."""
+        if self.model == "axol1tl":
+            return ["sums/hw", "objects/egammas", "objects/muons", "objects/jets"]
+        return ["sums/hw", "regions/et"]
+
     def inputs(self, events: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         name, shape, t = self.net.inputs[0]
         if self.model == "axol1tl":

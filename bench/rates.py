@@ -1,0 +1,92 @@
+"""Full-chain throughput of a rate study, one run: objects -> AXOL1TL inputs (firmware scaling) -> encoder
+(bit-exact) -> sum mu^2 -> menu decisions, single process in memory vs Dask on 2 local workers over the chunked
+file. Goal: >= 2e6 crossings/s on 2 cores (one LHC second, 4e7 crossings, in <= 20 s).
+Run: ``make bench`` or ``python bench/rates.py [--events 400000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from emulator.menu import Menu
+from emulator.objects import CALO, MUON
+from emulator.scores import SCORE_T
+from l1t.events import dataset
+from l1t.studies import rates
+from l1t.studies.chain import Chain
+from l1t.studies.scale import study_chunked, study_fields
+from models.export import convert, export_hls_model, hls_config
+from models.reference import axol1tl_encoder
+
+MENU = Path(__file__).resolve().parents[1] / "configs" / "menus" / "default.yaml"
+
+
+def synthetic_events(n: int, seed: int) -> dict[str, np.ndarray]:
+    """Well-formed random hardware words (the chain's cost does not depend on the physics)."""
+    rng = np.random.default_rng(seed)
+
+    def objs(k: int, fields: int, pt_max: int, eta: int, phi: int) -> np.ndarray:
+        o = np.zeros((n, k, fields), dtype=np.int32)
+        o[:, :, 0] = np.sort(rng.integers(0, pt_max, (n, k)), axis=1)[:, ::-1]
+        o[:, :, 1] = rng.integers(-eta, eta, (n, k))
+        o[:, :, 2] = rng.integers(0, phi, (n, k))
+        return o
+
+    return {
+        "regions/et": rng.integers(0, 60, (n, 18, 14)).astype(np.uint16),
+        "objects/jets": objs(12, 3, 400, 60, CALO.phi_steps),
+        "objects/egammas": objs(12, 4, 100, 55, CALO.phi_steps),
+        "objects/taus": objs(12, 4, 100, 45, CALO.phi_steps),
+        "objects/muons": objs(8, 4, 60, 200, MUON.phi_steps),
+        "sums/hw": np.stack(
+            [rng.integers(0, 300, n), rng.integers(0, 144, n), rng.integers(0, 800, n), rng.integers(0, 4000, n)],
+            axis=1,
+        ).astype(np.int32),
+        "truth/npu": np.full(n, 60, dtype=np.int16),
+        "truth/process": np.zeros(n, dtype=np.uint8),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=400_000)
+    parser.add_argument("--chunk", type=int, default=100_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="l1t-bench-rates-") as tmp:
+        model = axol1tl_encoder(7)
+        net = export_hls_model(convert(model, Path(tmp) / "prj", config=hls_config(model)), Path(tmp) / "spec")
+        scaling = {"offset": [0] * 57, "shift": [3] * 57, "frac_bits": 10}
+        chain = Chain("axol1tl", net, SCORE_T, scaling)
+        data = synthetic_events(args.events, 1)
+        path = dataset.write(Path(tmp) / "zb.h5", dataset.EventSet(data, {"process": "minbias"}))
+        menu_cfg = Menu.from_yaml(MENU)
+        menu_cfg.seeds = [s for s in menu_cfg.seeds if s.kind != "ad" or s.model == "axol1tl"]
+        menu_cfg.working_points = {k: v for k, v in menu_cfg.working_points.items() if k == "L1_AXO"}
+        t0 = time.perf_counter()
+        ev = dataset.read(path, fields=study_fields(menu_cfg, {"axol1tl": chain}))
+        mem = rates.study(menu_cfg, ev.data, {"axol1tl": chain.score(ev.data)}, {})
+        t1 = time.perf_counter()
+        menu2 = Menu.from_yaml(MENU)
+        menu2.seeds, menu2.working_points = menu_cfg.seeds, menu_cfg.working_points
+        t2 = time.perf_counter()
+        dsk = study_chunked(menu2, path, {"axol1tl": chain}, {}, chunk=args.chunk, workers=2)
+        t3 = time.perf_counter()
+        assert dsk["seeds"] == mem["seeds"], "Dask and in-memory studies differ"
+        table = Table(title=f"rate study, AXOL1TL chain + default menu, {args.events:,} crossings (same results)")
+        for col in ("path", "crossings/s", "vs single process", "one LHC second (4e7) takes"):
+            table.add_column(col, justify="left" if col == "path" else "right")
+        for name, t in (("single process, in memory", t1 - t0), ("Dask, 2 local workers, chunked", t3 - t2)):
+            rate = args.events / t
+            table.add_row(name, f"{rate:,.0f}", f"{(t1 - t0) / t:.2f}x", f"{4e7 / rate:,.0f} s")
+        Console(width=130).print(table)
+
+
+if __name__ == "__main__":
+    main()
