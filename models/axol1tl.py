@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 import emulator.fixed as fx
 from emulator.objects import scale_inputs
+from models.config import from_yaml
+from models.pruning import prunable, stripped
 
 __all__ = ["AxoConfig", "InputScaling", "build_decoder", "build_encoder", "object_mask", "train_vae"]
 
@@ -41,11 +42,7 @@ class AxoConfig:
 
     @classmethod
     def from_yaml(cls, path: str | Path | None = None, **overrides: Any) -> AxoConfig:
-        data = yaml.safe_load(Path(path or DEFAULT_CONFIG).read_text()) or {}
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"{path or DEFAULT_CONFIG}: unknown keys {sorted(unknown)}")
-        return cls(**{**data, **{k: v for k, v in overrides.items() if v is not None}})
+        return from_yaml(cls, path or DEFAULT_CONFIG, overrides)
 
     @property
     def input_t(self) -> fx.FixedType:
@@ -174,20 +171,14 @@ def train_vae(
     tf.keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
     encoder = build_encoder(cfg, quantized)
-    cbs = list(callbacks or [])
     steps = int(np.ceil(len(x_train) / cfg.batch_size))
-    if quantized and cfg.sparsity > 0:
-        import tensorflow_model_optimization as tfmot
-
-        schedule = tfmot.sparsity.keras.PolynomialDecay(
-            0.0, cfg.sparsity, begin_step=0, end_step=steps * max(cfg.epochs // 2, 1), frequency=max(steps // 4, 1)
-        )
-        encoder = tfmot.sparsity.keras.prune_low_magnitude(encoder, pruning_schedule=schedule)
-        cbs.append(tfmot.sparsity.keras.UpdatePruningStep())
+    sparsity = cfg.sparsity if quantized else 0.0
+    encoder, cbs = prunable(encoder, sparsity, steps, cfg.epochs)
+    cbs += list(callbacks or [])
     vae = _vae_class()(encoder, build_decoder(cfg), cfg.beta)
     vae.compile(optimizer=tf.keras.optimizers.Adam(cfg.learning_rate))
     if cfg.patience > 0:  # not before the pruning schedule has reached its target
-        start = max(cfg.epochs // 2, 1) if quantized and cfg.sparsity > 0 else 0
+        start = max(cfg.epochs // 2, 1) if sparsity > 0 else 0
         cbs.append(
             tf.keras.callbacks.EarlyStopping(patience=cfg.patience, restore_best_weights=True, start_from_epoch=start)
         )
@@ -201,8 +192,4 @@ def train_vae(
         verbose=0,
         callbacks=cbs,
     )
-    if quantized and cfg.sparsity > 0:
-        import tensorflow_model_optimization as tfmot
-
-        encoder = tfmot.sparsity.keras.strip_pruning(encoder)
-    return encoder, {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    return stripped(encoder, sparsity), {k: [float(v) for v in vals] for k, vals in hist.history.items()}

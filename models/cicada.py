@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
+
+from models.config import from_yaml
+from models.pruning import prunable, stripped
 
 __all__ = ["CicadaConfig", "build_student", "build_teacher", "teacher_target", "train_student", "train_teacher"]
 
@@ -36,13 +38,10 @@ class CicadaConfig:
 
     @classmethod
     def from_yaml(cls, path: str | Path | None = None, **overrides: Any) -> CicadaConfig:
-        data = yaml.safe_load(Path(path or DEFAULT_CONFIG).read_text()) or {}
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"{path or DEFAULT_CONFIG}: unknown keys {sorted(unknown)}")
-        cfg = cls(**{**data, **{k: v for k, v in overrides.items() if v is not None and k != "teacher_epochs"}})
-        if overrides.get("teacher_epochs") is not None:
-            cfg.teacher = {**cfg.teacher, "epochs": overrides["teacher_epochs"]}
+        teacher_epochs = overrides.pop("teacher_epochs", None)
+        cfg = from_yaml(cls, path or DEFAULT_CONFIG, overrides)
+        if teacher_epochs is not None:
+            cfg.teacher = {**cfg.teacher, "epochs": teacher_epochs}
         return cfg
 
 
@@ -114,20 +113,24 @@ def _fit(
     yv: np.ndarray,
     epochs: int,
     cfg: CicadaConfig,
-    seed: int,
     callbacks: list[Any] | None,
-    loss: str = "mse",
-) -> dict[str, list[float]]:
+    sparsity: float = 0.0,
+) -> tuple[Any, dict[str, list[float]]]:
+    """Fit with MSE and early stopping (not before a pruning schedule has reached its target)."""
     import tensorflow as tf
 
-    model.compile(optimizer=tf.keras.optimizers.Adam(cfg.learning_rate), loss=loss)
-    cbs = list(callbacks or [])
+    model, cbs = prunable(model, sparsity, int(np.ceil(len(x) / cfg.batch_size)), epochs)
+    cbs += list(callbacks or [])
+    model.compile(optimizer=tf.keras.optimizers.Adam(cfg.learning_rate), loss="mse")
     if cfg.patience > 0:
-        cbs.append(tf.keras.callbacks.EarlyStopping(patience=cfg.patience, restore_best_weights=True))
+        start = max(epochs // 2, 1) if sparsity > 0 else 0
+        cbs.append(
+            tf.keras.callbacks.EarlyStopping(patience=cfg.patience, restore_best_weights=True, start_from_epoch=start)
+        )
     hist = model.fit(
         x, y, validation_data=(xv, yv), epochs=epochs, batch_size=cfg.batch_size, shuffle=True, verbose=0, callbacks=cbs
     )
-    return {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    return stripped(model, sparsity), {k: [float(v) for v in vals] for k, vals in hist.history.items()}
 
 
 def train_teacher(
@@ -137,8 +140,7 @@ def train_teacher(
 
     tf.keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-    teacher = build_teacher(cfg)
-    return teacher, _fit(teacher, x, x, xv, xv, cfg.teacher["epochs"], cfg, seed, callbacks)
+    return _fit(build_teacher(cfg), x, x, xv, xv, cfg.teacher["epochs"], cfg, callbacks)
 
 
 def train_student(
@@ -150,10 +152,9 @@ def train_student(
     seed: int,
     callbacks: list[Any] | None = None,
 ) -> tuple[Any, dict[str, list[float]]]:
-    """Knowledge distillation: regress the teacher's log-loss target with MSE."""
+    """Knowledge distillation: regress the teacher's log-loss target with MSE; pruned to ``cfg.sparsity``."""
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-    student = build_student(cfg)
-    return student, _fit(student, x, target, xv, target_v, cfg.epochs, cfg, seed, callbacks)
+    return _fit(build_student(cfg), x, target, xv, target_v, cfg.epochs, cfg, callbacks, cfg.sparsity)

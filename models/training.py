@@ -50,6 +50,19 @@ def _gt_vector(events: dataset.EventSet) -> np.ndarray:
     )
 
 
+def _data_summary(data: Path, n: int, split: tuple[np.ndarray, ...], signals: list[Path]) -> dict[str, Any]:
+    tr, va, te = split
+    return {
+        "zero_bias": str(data),
+        "events": n,
+        "train": len(tr),
+        "validation": len(va),
+        "test": len(te),
+        "fpr_floor": 1 / len(te),
+        "signals": [str(s) for s in signals],
+    }
+
+
 def _label(path: Path, events: dataset.EventSet) -> str:
     return str(events.attrs.get("process", path.stem))
 
@@ -204,15 +217,7 @@ def run_axol1tl(
         "model": "axol1tl",
         "config": dataclasses.asdict(cfg),
         "seed": seed,
-        "data": {
-            "zero_bias": str(data),
-            "events": len(x),
-            "train": len(tr),
-            "validation": len(va),
-            "test": len(te),
-            "fpr_floor": 1 / len(te),
-            "signals": [str(s) for s in signals],
-        },
+        "data": _data_summary(data, len(x), (tr, va, te), signals),
         "reference": REFERENCE_ROWS,
         "input_scaling": scaling.as_dict(),
         "types": {
@@ -287,15 +292,7 @@ def run_cicada(
         "model": "cicada",
         "config": dataclasses.asdict(cfg),
         "seed": seed,
-        "data": {
-            "zero_bias": str(data),
-            "events": len(x),
-            "train": len(tr),
-            "validation": len(va),
-            "test": len(te),
-            "fpr_floor": 1 / len(te),
-            "signals": [str(s) for s in signals],
-        },
+        "data": _data_summary(data, len(x), (tr, va, te), signals),
         "reference": REFERENCE_ROWS,
         "types": {"input": str(net.inputs[0][2]), "score": str(net.types[out_name])},
         "sparsity": _sparsity(student),

@@ -143,7 +143,7 @@ def test_cicada_distillation_target_and_student_export(tmp_path: Path) -> None:
     from models.export import export, hls_config
     from models.training import _csim_check
 
-    cfg = CicadaConfig.from_yaml(epochs=2, teacher_epochs=2, patience=0)
+    cfg = CicadaConfig.from_yaml(epochs=2, teacher_epochs=2, patience=0, sparsity=0.5)
     rng = np.random.default_rng(2)
     x = network_inputs(np.minimum(rng.poisson(6, (1200, 18, 14)), 1023))
     teacher, _ = train_teacher(cfg, x[:1000], x[1000:], seed=1)
@@ -152,6 +152,10 @@ def test_cicada_distillation_target_and_student_export(tmp_path: Path) -> None:
     np.testing.assert_allclose(target, np.log1p(32 * np.mean((recon - x) ** 2, axis=(1, 2, 3))), rtol=1e-5)
     student, hist = train_student(cfg, x[:1000], target[:1000], x[1000:], target[1000:], seed=1)
     assert len(hist["loss"]) == 2
+    for layer in student.layers:  # the student is pruned to its target
+        if layer.get_weights():
+            kernel = layer.get_weights()[0]
+            assert np.sum(kernel == 0) >= int(0.5 * kernel.size), layer.name
     config = hls_config(student, overrides={"score": {"Precision": {"result": cfg.output_type}}})
     net, hls_model = export(student, tmp_path / "spec", project_dir=tmp_path / "prj", config=config)
     assert str(net.types["score"]) == "ap_ufixed<16,8,AP_TRN,AP_SAT>"
