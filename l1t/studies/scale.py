@@ -1,7 +1,8 @@
 """The rate study over a chunked zero-bias HDF5 file with Dask: the numbers of ``rates.study``, in bounded memory.
 
-Pass 1 (parallel over chunks): each AD model's scores, of which only the chunk's K highest are kept (K bounds the
-events any working point lets through), and each classic seed's passing count. The thresholds for the target
+Pass 1 (parallel over chunks): each AD model's scores, which stay on the workers (one word per crossing and
+model), of which the chunk's K highest travel (K bounds the events any working point lets through), and each
+classic seed's passing count. The thresholds for the target
 rates follow exactly from the merged top-K lists, and so does every seed's passing count per chunk, hence the
 prescale counters' state at the start of each chunk. Pass 2 (parallel): per chunk, the prescaled decision bits
 and their counts (per seed, menu total, classic total, pure, overlap). Only counts and top-K lists travel.
@@ -34,22 +35,26 @@ def study_fields(menu: Menu, chains: dict[str, Chain]) -> list[str]:
     return sorted(set(menu.fields).union(*(c.fields for c in chains.values())))
 
 
-def _pass1(path: str, start: int, stop: int, chains: dict[str, Chain], menu: Menu, k: int) -> dict[str, Any]:
-    ev = dataset.read(path, start, stop, fields=study_fields(menu, chains))
-    top = {m: -np.sort(-c.score(ev.data))[:k] for m, c in chains.items()}
-    classic = [s for s in menu.seeds if s.kind != "ad"]
-    counts = {s.name: int(menu._condition(s, ev.data, None).sum()) for s in classic}
+def _scores(path: str, start: int, stop: int, chains: dict[str, Chain]) -> dict[str, np.ndarray]:
+    fields = sorted(set().union(*(c.fields for c in chains.values())))
+    ev = dataset.read(path, start, stop, fields=fields)
+    return {m: c.score(ev.data) for m, c in chains.items()}
+
+
+def _pass1(path: str, start: int, stop: int, scores: dict[str, np.ndarray], menu: Menu, k: int) -> dict[str, Any]:
+    ev = dataset.read(path, start, stop, fields=menu.fields)
+    top = {m: -np.sort(-s)[:k] for m, s in scores.items()}
+    counts = {s.name: int(menu._condition(s, ev.data, None).sum()) for s in menu.seeds if s.kind != "ad"}
     return {"top": top, "counts": counts}
 
 
 def _pass2(
-    path: str, start: int, stop: int, chains: dict[str, Chain], menu: Menu, offsets: dict[str, int]
+    path: str, start: int, stop: int, scores: dict[str, np.ndarray], menu: Menu, offsets: dict[str, int]
 ) -> dict[str, Any]:
-    ev = dataset.read(path, start, stop)
-    sc = {m: c.score(ev.data) for m, c in chains.items()}
+    ev = dataset.read(path, start, stop, fields=menu.fields)
     cols = []
     for s in menu.seeds:
-        passed = menu._condition(s, ev.data, sc)
+        passed = menu._condition(s, ev.data, scores)
         if s.prescale > 1:  # the stream-wide counter continues from the earlier chunks
             count = offsets[s.name] + np.cumsum(passed) - 1
             passed = passed & (count % s.prescale == 0)
@@ -78,7 +83,6 @@ def study_chunked(
     bunches: int = rates.N_BUNCHES,
 ) -> dict[str, Any]:
     """``rates.study`` over a zero-bias file in chunks on a Dask cluster; the same results."""
-    import dask
     from distributed import Client, LocalCluster
 
     path = str(zero_bias)
@@ -91,8 +95,10 @@ def study_chunked(
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
     try:
         with Client(scheduler or cluster) as client:
-            first = dask.compute(
-                *[dask.delayed(_pass1)(path, a, b, chains, menu, k) for a, b in ranges], scheduler=client.get
+            # the scores stay on the workers between the passes (one word per crossing and model)
+            held = [client.submit(_scores, path, a, b, chains, pure=False) for a, b in ranges]
+            first = client.gather(
+                [client.submit(_pass1, path, a, b, h, menu, k) for (a, b), h in zip(ranges, held, strict=True)]
             )
             # thresholds from the merged top-K lists: the (allowed + 1)-th highest score overall
             for ad, wps in menu.working_points.items():
@@ -112,13 +118,13 @@ def study_chunked(
             for c in per_chunk:
                 offsets.append(dict(running))
                 running = {name: running[name] + c[name] for name in menu.names}
-            second = dask.compute(
-                *[
-                    dask.delayed(_pass2)(path, a, b, chains, menu, off)
-                    for (a, b), off in zip(ranges, offsets, strict=True)
-                ],
-                scheduler=client.get,
+            second = client.gather(
+                [
+                    client.submit(_pass2, path, a, b, h, menu, off)
+                    for (a, b), h, off in zip(ranges, held, offsets, strict=True)
+                ]
             )
+            del held
     finally:
         if cluster is not None:
             cluster.close()
