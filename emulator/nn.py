@@ -472,6 +472,10 @@ class Network:
             arrays = {k: npz[k] for k in npz.files}
         return cls(spec, arrays, source=str(path))
 
+    def output_shape(self, name: str) -> tuple[int, ...]:
+        """Shape (without the event axis) of an output or layer."""
+        return next(layer.shape for layer in self.layers if layer.name == name)
+
     @property
     def output_types(self) -> dict[str, FixedType]:
         return {name: self.types[name] for name in self.output_names}

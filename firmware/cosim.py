@@ -185,9 +185,8 @@ def _first_layer(project: Path, net: Network, x_raw: dict[str, np.ndarray], even
 
 def _check_interface(dut: Dut, net: Network) -> None:
     """The DUT's buses must carry the network's inputs and outputs, in order, with the same element types."""
-    shapes = {layer.name: layer.shape for layer in net.layers}
     want = [("input", name, int(np.prod(shape)), t) for name, shape, t in net.inputs]
-    want += [("output", name, int(np.prod(shapes[name])), net.types[name]) for name in net.output_names]
+    want += [("output", name, int(np.prod(net.output_shape(name))), net.types[name]) for name in net.output_names]
     have = [("input", p) for p in dut.inputs] + [("output", p) for p in dut.outputs]
     if len(have) != len(want):
         raise ValueError(

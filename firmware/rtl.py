@@ -71,7 +71,7 @@ def _lit(value: int, width: int) -> str:
     return f"-{width}'sd{-value}" if value < 0 else f"{width}'sd{value}"
 
 
-class _Module:
+class Module:
     def __init__(self) -> None:
         self.decls: list[str] = []
         self.comb: list[tuple[str, str]] = []  # (variable, expression) evaluated in order once per clock
@@ -163,7 +163,7 @@ def _accumulator(layer: Layer, x_t: FixedType) -> tuple[FixedType, int]:
     return acc_t, shift
 
 
-def _dense(m: _Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
+def _dense(m: Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
     acc_t, shift = _accumulator(layer, x_t)
     w, width = layer.arrays["weight"], acc_t.width
     bias = fx.cast(layer.arrays["bias"], layer.types["bias_t"], acc_t)
@@ -177,7 +177,7 @@ def _dense(m: _Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tu
     return outs
 
 
-def _conv(m: _Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
+def _conv(m: Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
     """conv_1d/2d_latency_cl: per output position and filter, the dense arithmetic over its window; padded taps are
     zero and emit no logic. Signals are channels-last, flat in C order, as in hls4ml's io_parallel arrays."""
     acc_t, shift = _accumulator(layer, x_t)
@@ -205,7 +205,7 @@ def _conv(m: _Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tup
     return outs
 
 
-def _elementwise(m: _Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
+def _elementwise(m: Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
     if layer.op == "relu":
         if x_t.signed:
             xs = [m.wire(x_t.width, f"{x}[{x_t.width - 1}] ? {x_t.width}'d0 : {x}", signed=False) for x in xs]
@@ -226,7 +226,7 @@ _LAYERS = {
 
 def generate(net: Network, top: str = "myproject") -> RtlDesign:
     """Verilog for a network; raises UnsupportedRtl naming the first layer it cannot express."""
-    m = _Module()
+    m = Module()
     depth: dict[str, int] = {}
     signals: dict[str, list[str]] = {}  # registered element signals of each node, at its depth
     delayed: dict[tuple[str, int], list[str]] = {}
@@ -269,7 +269,7 @@ def generate(net: Network, top: str = "myproject") -> RtlDesign:
 
 
 def _assemble(
-    m: _Module,
+    m: Module,
     top: str,
     inputs: list[Port],
     outputs: list[Port],
