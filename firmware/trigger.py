@@ -9,13 +9,17 @@ conventions, so the co-simulation bench drives the top like any other DUT.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import emulator.fixed as fx
 from emulator import scores
+from emulator.nn import Network
 from emulator.trigger import GT_INPUT_T, AxoTrigger
 from firmware.dut import Port
 from firmware.rtl import Module, RtlDesign, generate
 
-__all__ = ["generate_trigger"]
+__all__ = ["from_run", "generate_trigger"]
 
 
 def _connect(port: str) -> str:
@@ -110,3 +114,19 @@ def generate_trigger(trigger: AxoTrigger, top: str = "axo_trigger") -> RtlDesign
     inputs = [Port("gt_inputs", 57, GT_INPUT_T)]
     outputs = [Port("score", 1, scores.SCORE_T), Port("trigger_bits", n_bits, fx.ap_uint(1))]
     return RtlDesign(top, nn.verilog + "\n" + text, latency, inputs, outputs, dict(nn.stats))
+
+
+def from_run(run_dir: str | Path, report_dir: str | Path, seed_prefix: str = "L1_AXO_") -> tuple[AxoTrigger, list[str]]:
+    """The trigger path of a model trained by ``l1t train axol1tl`` with the thresholds ``l1t report`` set for its
+    working points; returns (trigger, working-point names in bit order)."""
+    run_dir, report_dir = Path(run_dir), Path(report_dir)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    if summary.get("model") != "axol1tl":
+        raise ValueError(f"{run_dir}: not an AXOL1TL run (model {summary.get('model')!r})")
+    seeds = json.loads((report_dir / "results.json").read_text())["results"]["seeds"]
+    wps = [(name, row["threshold_raw"]) for name, row in seeds.items() if name.startswith(seed_prefix)]
+    if not wps:
+        raise ValueError(f"{report_dir / 'results.json'}: no {seed_prefix}* seeds with thresholds")
+    scaling = summary["input_scaling"]
+    trigger = AxoTrigger(Network.load(run_dir / "spec"), scaling["offset"], scaling["shift"], [t for _, t in wps])
+    return trigger, [name for name, _ in wps]

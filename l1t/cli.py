@@ -508,6 +508,70 @@ def report(
 
 
 @app.command()
+def trigger(
+    run: Annotated[Path, typer.Option(help="Directory of `l1t train axol1tl`.")],
+    report_dir: Annotated[Path, typer.Option("--report", help="Directory of `l1t report` (the AXO thresholds).")],
+    events_file: Annotated[Path, typer.Option("--events-file", help="HDF5 events streamed through the RTL.")],
+    out: Annotated[Path, typer.Option(help="Output directory (rtl/, report.json, cosim/).")],
+    events: Annotated[int, typer.Option(help="Events to stream.")] = 20_000,
+    simulator: Annotated[str, typer.Option(help="verilator, icarus or all.")] = "all",
+    seed: Seed = 1,
+) -> None:
+    """The AXOL1TL trigger path in RTL (input scaling -> encoder -> sum mu^2 -> one bit per working point), from a
+    trained model and the report's thresholds, co-simulated on real events against the emulator, bit for bit."""
+    import numpy as np
+
+    from emulator.objects import axol1tl_vector
+    from firmware.cosim import run_cosim
+    from firmware.trigger import from_run, generate_trigger
+    from l1t.atomic import write_text
+    from l1t.events.dataset import DatasetError, read
+
+    try:
+        the_trigger, names = from_run(run, report_dir)
+        ev = read(events_file, 0, events, fields=["sums/hw", "objects/egammas", "objects/muons", "objects/jets"])
+    except (OSError, ValueError, KeyError, DatasetError) as err:
+        console.print(f"[red]{err}[/red]")
+        raise typer.Exit(2) from None
+    x = axol1tl_vector(ev["sums/hw"][:, :2], ev["objects/egammas"], ev["objects/muons"], ev["objects/jets"])
+    design = generate_trigger(the_trigger)
+    dut = design.dut(out / "rtl")
+    write_text(
+        out / "report.json",
+        json.dumps(
+            {
+                "top": design.top,
+                "latency_clocks": design.latency,
+                "ii": 1,
+                "working_points": names,
+                "thresholds_raw": [int(t) for t in the_trigger.thresholds],
+                "score_type": str(the_trigger.types["score"]),
+            },
+            indent=1,
+        ),
+    )
+    failed = False
+    for sim in ["verilator", "icarus"] if simulator == "all" else [simulator]:
+        with console.status(f"{sim}: streaming {len(x)} events through {design.top}"):
+            rep = run_cosim(
+                dut,
+                the_trigger,
+                {"gt_inputs": np.asarray(x, dtype=np.int64)},
+                sim,
+                out / "cosim",
+                gap_probability=0.1,
+                seed=seed,
+            )
+        colour = "red" if rep.mismatches else "green"
+        console.print(f"[{colour}]{design.top} {rep.summary()}[/{colour}]")
+        failed |= rep.mismatches > 0
+    fired = the_trigger.run({"gt_inputs": x})["trigger_bits"].mean(axis=0)
+    console.print("fraction of events firing: " + ", ".join(f"{n} {f:.2e}" for n, f in zip(names, fired, strict=True)))
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
 def compare(
     rx: Annotated[Path, typer.Option(help="EMPv2 input pattern file loaded into the board.")],
     tx: Annotated[Path, typer.Option(help="EMPv2 output pattern file captured from the board (or a simulation).")],
@@ -546,7 +610,8 @@ def demo(
 ) -> None:
     """The main job on built-in defaults: tool inventory and fixed-point self-check; zero-bias and signal events
     (Pythia8, pileup 60); an AXOL1TL-style VAE trained, pruned, quantized and evaluated; rates and efficiencies of
-    the default menu with its AD seeds (HTML report); its firmware (hls4ml project checked against the emulator,
+    the default menu with its AD seeds (HTML report); the AXO trigger path in RTL co-simulated on the zero-bias
+    events; the encoder's firmware (hls4ml project checked against the emulator,
     generated RTL); and hls4ml's C++ (DPI-C) and the RTL co-simulated against the emulator on Verilator and
     Icarus."""
     info(as_json=False)
@@ -576,6 +641,15 @@ def demo(
         models=[f"axol1tl={run}"],
         signals=signals,
         bunches=2544,
+    )
+    trigger(
+        run=run,
+        report_dir=out / "report",
+        events_file=zb,
+        out=out / "trigger",
+        events=events,
+        simulator="all",
+        seed=seed,
     )
     fw = out / "firmware"
     firmware(model=str(run / "model.h5"), out=fw, clock_period=5.0, resources=False, seed=seed)

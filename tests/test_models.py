@@ -235,6 +235,29 @@ def test_cli_train_axol1tl_end_to_end(tmp_path: Path) -> None:
     assert streamed.exit_code == 0, streamed.output
     in_memory = json.loads((tmp_path / "rep" / "results.json").read_text())["results"]["seeds"]
     assert json.loads((tmp_path / "rep2" / "results.json").read_text())["results"]["seeds"] == in_memory
+    from l1t.inventory import find_tool
+
+    if find_tool("verilator").usable:  # the trigger path in RTL on the same zero-bias events
+        trig = CliRunner().invoke(
+            app,
+            [
+                "trigger",
+                "--run",
+                str(tmp_path / "run"),
+                "--report",
+                str(tmp_path / "rep"),
+                "--events-file",
+                str(zb),
+                "--out",
+                str(tmp_path / "trig"),
+                "--events",
+                "300",
+                "--simulator",
+                "verilator",
+            ],
+        )
+        assert trig.exit_code == 0, trig.output
+        assert "axo_trigger rtl on verilator: 300 events, 0 mismatches" in " ".join(trig.output.split())
 
 
 def test_cicada_mlp_student_is_bit_exact(tmp_path: Path) -> None:
