@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -131,7 +132,19 @@ def run_cosim(
         os.environ["MAKEFLAGS"] = " ".join(filter(None, [saved, VERILATOR_MAKEFLAGS]))
     t0 = time.perf_counter()
     try:
-        runner.build(sources=dut.sources, hdl_toplevel=dut.top, build_dir=sim_dir, build_args=build_args, always=True)
+        sim_dir.mkdir(parents=True, exist_ok=True)
+        build_log = sim_dir / "build.log"
+        try:
+            runner.build(
+                sources=dut.sources,
+                hdl_toplevel=dut.top,
+                build_dir=sim_dir,
+                build_args=build_args,
+                always=True,
+                log_file=build_log,
+            )
+        except (subprocess.CalledProcessError, SystemExit) as err:
+            raise RuntimeError(f"{tag}: the build failed, log in {build_log}:\n{_tail(build_log)}") from err
     finally:
         if saved is None:
             os.environ.pop("MAKEFLAGS", None)
@@ -141,6 +154,7 @@ def run_cosim(
     if result.exists():
         result.unlink()
     env = {"L1T_COSIM_CONFIG": str(cfg_file), "PYTHONPATH": os.pathsep.join([str(HDL_TESTS.parent), str(HDL_TESTS)])}
+    test_log = sim_dir / "test.log"
     runner.test(
         test_module="stream_bench",
         hdl_toplevel=dut.top,
@@ -148,10 +162,11 @@ def run_cosim(
         test_dir=HDL_TESTS,
         results_xml=str(sim_dir / "results.xml"),
         extra_env=env,
+        log_file=test_log,
     )
     t2 = time.perf_counter()
     if not result.exists():
-        raise RuntimeError(f"{tag}: the bench produced no outputs; see {sim_dir}")
+        raise RuntimeError(f"{tag}: the bench produced no outputs; log in {test_log}:\n{_tail(test_log)}")
     with np.load(result) as got_npz:
         got = {p.name: got_npz[f"out/{p.name}"] for p in dut.outputs}
         stalls = int(got_npz["stalls"])
@@ -167,6 +182,10 @@ def run_cosim(
         write_empv2(patterns_dir / f"tx_{tag}.txt", expected_tx(net, dut_out, frames=1))
     (build_dir / f"report_{tag}.json").write_text(json.dumps(asdict(report), indent=1))
     return report
+
+
+def _tail(log: Path, lines: int = 30) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.is_file() else "(no log)"
 
 
 def _first_layer(project: Path, net: Network, x_raw: dict[str, np.ndarray], event: int) -> str | None:
