@@ -31,6 +31,7 @@ def plots(
     import matplotlib
 
     matplotlib.use("Agg")
+    import hist
     import matplotlib.pyplot as plt
     import mplhep
 
@@ -44,20 +45,19 @@ def plots(
         ax.set_xlabel(f"{model} score threshold (raw)")
         ax.set_ylabel("zero-bias rate [Hz]")
         mplhep.cms.text("Simulation (l1t)", ax=ax, loc=0)
+        fig.tight_layout()
         out[f"rate_vs_threshold_{model}"] = _png(fig)
         plt.close(fig)
         fig, ax = plt.subplots(figsize=(8, 6))
-        all_s = np.concatenate([zb, *[s[model] for s in signal_scores.values() if model in s]])
-        bins = np.unique(np.quantile(all_s, np.linspace(0, 1, 61)))
-        if len(bins) < 2:
-            bins = np.array([all_s.min(), all_s.min() + 1])
-        ax.hist(zb, bins=bins, histtype="step", density=True, color="k", label="zero bias")
-        for name, s in signal_scores.items():
-            if model in s:
-                ax.hist(s[model], bins=bins, histtype="step", density=True, label=name)
+        samples = {"zero bias": zb} | {name: s[model] for name, s in signal_scores.items() if model in s}
+        top = np.log10(1 + max(float(np.max(v)) for v in samples.values())) * 1.02 + 1e-3
+        for name, values in samples.items():  # log10(1 + raw score): the tails stay visible
+            h = hist.Hist.new.Reg(60, 0, top, name="s", label=f"log10(1 + {model} score)").Double()
+            h.fill(np.log10(1 + np.asarray(values, dtype=np.float64)))
+            mplhep.histplot(h, ax=ax, density=True, yerr=False, label=name, color="k" if name == "zero bias" else None)
         ax.set_yscale("log")
-        ax.set_xlabel(f"{model} score (raw)")
         ax.legend(fontsize=12)
+        fig.tight_layout()
         out[f"scores_{model}"] = _png(fig)
         plt.close(fig)
         fig, ax = plt.subplots(figsize=(8, 6))
@@ -69,6 +69,7 @@ def plots(
         ax.set_xlabel("zero-bias acceptance")
         ax.set_ylabel("signal efficiency")
         ax.legend(fontsize=12)
+        fig.tight_layout()
         out[f"roc_{model}"] = _png(fig)
         plt.close(fig)
     if results["signals"]:
