@@ -85,8 +85,14 @@ def integer_matmul(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, int]:
     int64 matmul is used, which wraps modulo 2**64 (so results reduced modulo 2**W, W <= 64, are still exact).
     Returns the product and that bound.
     """
+    total, bound = _blas_product(x, w)
+    return _from_blas(total), bound
+
+
+def _blas_product(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, int]:
+    """``x @ w`` in the type ``_exact_dtype`` proves exact (not yet converted back to integers), and the bound."""
     dtype, bound = _exact_dtype(x, w)
-    return _from_blas(_to_blas(x, dtype) @ w.astype(dtype)), bound
+    return _to_blas(x, dtype) @ w.astype(dtype), bound
 
 
 def _exact_dtype(x: np.ndarray, w: np.ndarray) -> tuple[type, int]:
@@ -112,9 +118,18 @@ def _from_blas(total: np.ndarray) -> np.ndarray:
 
 
 def _add_bias_wrapped(total: np.ndarray, bound: int, shift: int, bias: np.ndarray, acc_t: FixedType) -> np.ndarray:
-    """``wrap(total << shift + bias)`` in accum_t, skipping the wrap when the bound proves it is the identity."""
-    acc = (total << shift) + bias
+    """``wrap(total << shift + bias)`` in accum_t from an exact BLAS (or int64) product, skipping the wrap when the
+    bound proves it is the identity. When the shifted, biased sum is still exact in the product's float type, the
+    shift (a power-of-two scale) and the bias are applied there, before the one conversion to integers."""
     reach = (bound << shift) + int(np.abs(bias).max(initial=0))
+    exact = {np.dtype(np.float32): 2**24, np.dtype(np.float64): 2**53}.get(total.dtype, 0)
+    if reach < exact:
+        if shift:
+            total *= total.dtype.type(2.0**shift)
+        total += bias.astype(total.dtype)
+        acc = _from_blas(total)
+    else:
+        acc = (_from_blas(total) << shift) + bias
     return acc if acc_t.raw_min <= -reach and reach <= acc_t.raw_max else fx.wrap(acc, acc_t)
 
 
@@ -136,7 +151,7 @@ def _accumulate_products(
     """
     shift = _exact_sum_shift(x_t, w_t, acc_t)
     if shift is not None:
-        total, bound = integer_matmul(x, w)
+        total, bound = _blas_product(x, w)
         return _add_bias_wrapped(total, bound, shift, acc, acc_t)
     p_t = fx.mul_type(x_t, w_t)
     for i in range(x.shape[-1]):
@@ -211,7 +226,7 @@ def _conv(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> 
         dtype, bound = _exact_dtype(x, w)
         cols = _im2col_kernel_first(_to_blas(x, dtype), kernel, stride, pads, out)
         total = cols.reshape(cols.shape[0], -1).T @ w.astype(dtype)  # one BLAS call, C-contiguous (N * out, F)
-        total = _from_blas(total.reshape(x.shape[0], *out, w.shape[-1]))
+        total = total.reshape(x.shape[0], *out, w.shape[-1])
         return fx.cast(_add_bias_wrapped(total, bound, shift, bias, acc_t), acc_t, layer.result_t)
     cols = _patches(x, kernel, stride, pads, 0, out)
     cols = cols.reshape(*cols.shape[: 1 + len(kernel)], -1)
