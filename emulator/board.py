@@ -1,8 +1,9 @@
 """Board-level regression: rx pattern file -> emulator -> expected tx links, compared frame by frame with a capture.
 
-The rx links carry each event's input vector as one packet (``emulator.formats`` layout: the network inputs'
-raw words concatenated, cut into 64-bit words over the fewest links that fit in the packet's frames); the tx links
-carry the network outputs the same way, one packet per event, in the order of the rx packets. A captured tx file
+``net`` is a network or any block with its interface (``emulator.trigger.AxoTrigger``: GT inputs in, score and
+trigger bits out). The rx links carry each event's input vector as one packet (``emulator.formats`` layout: the
+inputs' raw words concatenated, cut into 64-bit words over the fewest links that fit in the packet's frames); the
+tx links carry the outputs the same way, one packet per event, in the order of the rx packets. A captured tx file
 may start its packets at any frame (the board's latency): packets are found by their start/end-of-packet bits.
 """
 
@@ -22,9 +23,8 @@ __all__ = ["BoardMismatch", "BoardReport", "compare_tx", "decode_rx", "encode_rx
 
 def io_fields(net: Network) -> tuple[list[Field], list[Field]]:
     """(inputs, outputs) as (elements, width, signed) in link order."""
-    shapes = {layer.name: layer.shape for layer in net.layers}
     ins = [(int(np.prod(shape)), t.width, t.signed) for _, shape, t in net.inputs]
-    outs = [(int(np.prod(shapes[o])), net.types[o].width, net.types[o].signed) for o in net.output_names]
+    outs = [(int(np.prod(net.output_shape(o))), net.types[o].width, net.types[o].signed) for o in net.output_names]
     return ins, outs
 
 

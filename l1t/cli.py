@@ -515,6 +515,9 @@ def trigger(
     out: Annotated[Path, typer.Option(help="Output directory (rtl/, report.json, cosim/).")],
     events: Annotated[int, typer.Option(help="Events to stream.")] = 20_000,
     simulator: Annotated[str, typer.Option(help="verilator, icarus or all.")] = "all",
+    write_patterns: Annotated[
+        Path | None, typer.Option(help="Write the EMPv2 rx file and each simulation's tx file here.")
+    ] = None,
     seed: Seed = 1,
 ) -> None:
     """The AXOL1TL trigger path in RTL (input scaling -> encoder -> sum mu^2 -> one bit per working point), from a
@@ -561,6 +564,7 @@ def trigger(
                 out / "cosim",
                 gap_probability=0.1,
                 seed=seed,
+                patterns_dir=write_patterns,
             )
         colour = "red" if rep.mismatches else "green"
         console.print(f"[{colour}]{design.top} {rep.summary()}[/{colour}]")
@@ -575,23 +579,32 @@ def trigger(
 def compare(
     rx: Annotated[Path, typer.Option(help="EMPv2 input pattern file loaded into the board.")],
     tx: Annotated[Path, typer.Option(help="EMPv2 output pattern file captured from the board (or a simulation).")],
-    model: Annotated[Path, typer.Option(help="Emulator spec directory (e.g. FIRMWARE_DIR/spec).")],
+    model: Annotated[Path | None, typer.Option(help="Emulator spec directory (e.g. FIRMWARE_DIR/spec).")] = None,
+    trigger_run: Annotated[
+        Path | None, typer.Option("--trigger", help="AXOL1TL run of `l1t train`: compare the whole trigger path.")
+    ] = None,
+    report_dir: Annotated[Path | None, typer.Option("--report", help="`l1t report` directory (thresholds).")] = None,
     expected_out: Annotated[Path | None, typer.Option("--write-expected", help="Also write the expected tx.")] = None,
 ) -> None:
-    """Board-capture regression: decode the rx file as the board's input buffers load it, run the emulator, encode
-    the expected tx links and compare them frame by frame with the captured tx. Exits 1 on any mismatch."""
+    """Board-capture regression: decode the rx file as the board's input buffers load it, run the emulator (a
+    network, or with --trigger/--report the AXOL1TL trigger path: inputs -> network -> score -> trigger bits),
+    encode the expected tx links and compare them frame by frame with the captured tx. Exits 1 on any mismatch."""
     from emulator.board import compare_tx, decode_rx, expected_tx
     from emulator.nn import Network, SpecError
     from emulator.patterns import PatternError, read_empv2, write_empv2
+    from firmware.trigger import from_run
 
+    if (model is None) == (trigger_run is None) or (trigger_run is not None and report_dir is None):
+        console.print("[red]give either --model SPEC, or --trigger RUN with --report REPORT_DIR[/red]")
+        raise typer.Exit(2)
     try:
-        net = Network.load(model)
+        net = Network.load(model) if model is not None else from_run(trigger_run, report_dir)[0]
         x_raw, frames = decode_rx(net, read_empv2(rx))
         expected = expected_tx(net, net.run(x_raw, raw=True), frames)
         if expected_out is not None:
             write_empv2(expected_out, expected)
         report = compare_tx(net, expected, read_empv2(tx))
-    except (SpecError, PatternError) as err:
+    except (SpecError, PatternError, OSError, ValueError, KeyError) as err:
         console.print(f"[red]{err}[/red]")
         raise typer.Exit(2) from None
     colour = "red" if report.bad_frames else "green"
@@ -642,6 +655,7 @@ def demo(
         signals=signals,
         bunches=2544,
     )
+    patterns = out / "trigger" / "patterns"
     trigger(
         run=run,
         report_dir=out / "report",
@@ -649,7 +663,17 @@ def demo(
         out=out / "trigger",
         events=events,
         simulator="all",
+        write_patterns=patterns,
         seed=seed,
+    )
+    # the simulated RTL's tx links as a board capture, checked frame by frame against the emulated trigger path
+    compare(
+        rx=patterns / "rx.txt",
+        tx=patterns / "tx_rtl_icarus.txt",
+        model=None,
+        trigger_run=run,
+        report_dir=out / "report",
+        expected_out=patterns / "tx_expected.txt",
     )
     fw = out / "firmware"
     firmware(model=str(run / "model.h5"), out=fw, clock_period=5.0, resources=False, seed=seed)

@@ -254,10 +254,34 @@ def test_cli_train_axol1tl_end_to_end(tmp_path: Path) -> None:
                 "300",
                 "--simulator",
                 "verilator",
+                "--write-patterns",
+                str(tmp_path / "trig" / "patterns"),
             ],
         )
         assert trig.exit_code == 0, trig.output
         assert "axo_trigger rtl on verilator: 300 events, 0 mismatches" in " ".join(trig.output.split())
+        # the RTL's own outputs, as a board capture, against the emulated trigger path: clean, then one bit off
+        pat = tmp_path / "trig" / "patterns"
+        args = [
+            "compare",
+            "--rx",
+            str(pat / "rx.txt"),
+            "--tx",
+            str(pat / "tx_rtl_verilator.txt"),
+            "--trigger",
+            str(tmp_path / "run"),
+            "--report",
+            str(tmp_path / "rep"),
+        ]
+        clean = CliRunner().invoke(app, args)
+        assert clean.exit_code == 0, clean.output
+        assert "300 events, 300 frames, 0 mismatched frames" in " ".join(clean.output.split())
+        lines = (pat / "tx_rtl_verilator.txt").read_text().splitlines()
+        lines[4 + 17] = lines[4 + 17][:-1] + f"{int(lines[4 + 17][-1], 16) ^ 1:x}"  # score LSB of event 17
+        (pat / "tx_rtl_verilator.txt").write_text("\n".join(lines) + "\n")
+        bad = CliRunner().invoke(app, args)
+        assert bad.exit_code == 1
+        assert "first at frame 17, link 0 (event 17), score[0]" in " ".join(bad.output.split())
 
 
 def test_cicada_mlp_student_is_bit_exact(tmp_path: Path) -> None:
