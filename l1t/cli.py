@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +21,7 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console()
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up notices (oneDNN, CPU features) hidden
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 Seed = Annotated[int, typer.Option(help="Random seed; every command is reproducible from it.")]
