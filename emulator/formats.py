@@ -26,28 +26,37 @@ __all__ = [
 ]
 
 
+def _bits(raw: np.ndarray, width: int) -> np.ndarray:
+    """Raw words (N, n) -> their bit strings (N, n * width) as uint8 0/1, element 0's LSB first."""
+    raw = np.asarray(raw, dtype=np.int64).reshape(len(raw), -1)
+    return ((raw[:, :, None] >> np.arange(width)) & 1).astype(np.uint8).reshape(len(raw), -1)
+
+
+def _words(bits: np.ndarray, n: int, width: int, signed: bool) -> np.ndarray:
+    """Bit strings (N, >= n * width) -> raw words (N, n), sign-extended for signed types."""
+    words = (bits[:, : n * width].reshape(len(bits), n, width).astype(np.int64) << np.arange(width)).sum(axis=2)
+    if signed:
+        words = np.where(words >> (width - 1) & 1, words - (1 << width), words)
+    return words
+
+
 def pack_bits(raw: np.ndarray, width: int, n_bytes: int | None = None) -> np.ndarray:
     """Raw words (N, n) of ``width`` bits -> (N, n_bytes) uint8, little-endian bit string per event."""
-    raw = np.asarray(raw, dtype=np.int64).reshape(len(raw), -1)
-    n = raw.shape[1]
-    bits = ((raw[:, :, None] >> np.arange(width)) & 1).astype(np.uint8).reshape(len(raw), n * width)
+    bits = _bits(raw, width)
     packed = np.packbits(bits, axis=1, bitorder="little")
     n_bytes = packed.shape[1] if n_bytes is None else n_bytes
     if n_bytes < packed.shape[1]:
-        raise ValueError(f"{n} x {width} bits do not fit in {n_bytes} bytes")
+        raise ValueError(f"{bits.shape[1] // width} x {width} bits do not fit in {n_bytes} bytes")
     return np.pad(packed, ((0, 0), (0, n_bytes - packed.shape[1])))
 
 
 def unpack_bits(data: np.ndarray, n: int, width: int, signed: bool) -> np.ndarray:
     """(N, bytes) uint8 little-endian bit strings -> raw words (N, n), sign-extended for signed types."""
     data = np.asarray(data, dtype=np.uint8).reshape(len(data), -1)
-    bits = np.unpackbits(data, axis=1, bitorder="little")[:, : n * width]
+    bits = np.unpackbits(data, axis=1, bitorder="little")
     if bits.shape[1] < n * width:
         raise ValueError(f"{data.shape[1]} bytes per event hold fewer than {n} x {width} bits")
-    words = (bits.reshape(len(data), n, width).astype(np.int64) << np.arange(width)).sum(axis=2)
-    if signed:
-        words = np.where(words >> (width - 1) & 1, words - (1 << width), words)
-    return words
+    return _words(bits, n, width, signed)
 
 
 Field = tuple[int, int, bool]  # (elements, width, signed)
@@ -55,12 +64,7 @@ Field = tuple[int, int, bool]  # (elements, width, signed)
 
 def to_words(fields: list[tuple[np.ndarray, int]], n_words: int) -> np.ndarray:
     """Several raw arrays (N, n_i) of width W_i, concatenated bit strings -> (N, n_words) uint64 link words."""
-    bits = [
-        np.unpackbits(pack_bits(raw, w), axis=1, bitorder="little")[
-            :, : np.asarray(raw).reshape(len(raw), -1).shape[1] * w
-        ]
-        for raw, w in fields
-    ]
+    bits = [_bits(raw, w) for raw, w in fields]
     allbits = np.concatenate(bits, axis=1)
     if allbits.shape[1] > 64 * n_words:
         raise ValueError(f"{allbits.shape[1]} bits do not fit in {n_words} 64-bit words")
@@ -73,12 +77,13 @@ def from_words(words: np.ndarray, fields: list[Field]) -> list[np.ndarray]:
     words = np.ascontiguousarray(np.asarray(words, dtype=np.uint64)).astype("<u8")
     bits = np.unpackbits(words.view(np.uint8).reshape(len(words), -1), axis=1, bitorder="little")
     out, lo = [], 0
+    if sum(n * w for n, w, _ in fields) > bits.shape[1]:
+        raise ValueError(
+            f"{bits.shape[1]} bits per event hold fewer than the fields' {sum(n * w for n, w, _ in fields)}"
+        )
     for n, w, signed in fields:
-        chunk = np.packbits(bits[:, lo : lo + n * w], axis=1, bitorder="little")
-        out.append(unpack_bits(chunk, n, w, signed))
+        out.append(_words(bits[:, lo:], n, w, signed))
         lo += n * w
-    if lo > bits.shape[1]:
-        raise ValueError(f"{bits.shape[1]} bits per event hold fewer than the {lo} bits of the fields")
     return out
 
 
