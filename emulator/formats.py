@@ -76,11 +76,9 @@ def from_words(words: np.ndarray, fields: list[Field]) -> list[np.ndarray]:
     """(N, n_words) uint64 link words -> one raw array (N, n_i) per field, in order."""
     words = np.ascontiguousarray(np.asarray(words, dtype=np.uint64)).astype("<u8")
     bits = np.unpackbits(words.view(np.uint8).reshape(len(words), -1), axis=1, bitorder="little")
-    out, lo = [], 0
-    if sum(n * w for n, w, _ in fields) > bits.shape[1]:
-        raise ValueError(
-            f"{bits.shape[1]} bits per event hold fewer than the fields' {sum(n * w for n, w, _ in fields)}"
-        )
+    out, lo, needed = [], 0, sum(n * w for n, w, _ in fields)
+    if needed > bits.shape[1]:
+        raise ValueError(f"{bits.shape[1]} bits per event hold fewer than the fields' {needed}")
     for n, w, signed in fields:
         out.append(_words(bits[:, lo:], n, w, signed))
         lo += n * w

@@ -19,7 +19,7 @@ from firmware.rtl import RtlDesign, generate
 from l1t.atomic import write_text
 from l1t.inventory import find_tool
 
-__all__ = ["check_csim", "make_firmware", "yosys_resources"]
+__all__ = ["check_csim", "csim_mismatches", "make_firmware", "yosys_resources"]
 
 _YOSYS_CELLS = {
     "LUT": r"LUT\d",
@@ -51,21 +51,27 @@ def yosys_resources(verilog: Path, top: str, timeout: float = 1800) -> dict[str,
     return out
 
 
-def check_csim(hls_model: Any, net: Network, events: int, seed: int) -> dict[str, Any]:
-    """Compile the hls4ml project (C-simulation) and compare its outputs with the emulator, raw, on every event."""
+def csim_mismatches(hls_model: Any, net: Network, x: np.ndarray) -> dict[str, int]:
+    """Compile the hls4ml project (C-simulation), run it on float inputs ``x`` (exact in the input type), and
+    compare its outputs with the emulator's, raw, on every event."""
     hls_model.compile()
-    name, shape, t = net.inputs[0]
-    rng = np.random.default_rng(seed)
-    raw = rng.integers(t.raw_min, t.raw_max, (events, *shape), endpoint=True)
-    x = fx.to_float(raw, t)
-    y = hls_model.predict(np.ascontiguousarray(x.reshape(events, -1)))
+    events = len(x)
+    y = hls_model.predict(np.ascontiguousarray(np.asarray(x, dtype=np.float64).reshape(events, -1)))
     y = y if isinstance(y, list) else [y]
-    emu = net.run({name: raw}, raw=True)
+    name, _, t = net.inputs[0]
+    emu = net.run({name: fx.from_float(x, t)}, raw=True)
     mismatched = set()
     for out_name, v in zip(net.output_names, y, strict=True):
         ref = fx.from_float(np.asarray(v, dtype=np.float64).reshape(events, -1), net.types[out_name])
         mismatched.update(int(e) for e in np.argwhere(ref != emu[out_name])[:, 0])
     return {"events": events, "mismatches": len(mismatched)}
+
+
+def check_csim(hls_model: Any, net: Network, events: int, seed: int) -> dict[str, Any]:
+    """``csim_mismatches`` on random input words covering the input type's whole range."""
+    _, shape, t = net.inputs[0]
+    raw = np.random.default_rng(seed).integers(t.raw_min, t.raw_max, (events, *shape), endpoint=True)
+    return csim_mismatches(hls_model, net, fx.to_float(raw, t))
 
 
 def _vendor_build(hls_model: Any) -> dict[str, Any]:

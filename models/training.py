@@ -21,6 +21,7 @@ import numpy as np
 import emulator.fixed as fx
 from emulator import scores
 from emulator.objects import axol1tl_vector
+from firmware.build import csim_mismatches
 from l1t.atomic import write_text
 from l1t.events import dataset
 from models import metrics
@@ -149,20 +150,6 @@ def _plots(
     plt.close(fig)
 
 
-def _csim_check(hls_model: Any, net: Any, x_float: np.ndarray) -> dict[str, int]:
-    """hls4ml C-simulation vs the emulator on real events, raw words compared."""
-    hls_model.compile()
-    y = hls_model.predict(np.ascontiguousarray(x_float.reshape(len(x_float), -1)))
-    y = y if isinstance(y, list) else [y]
-    name, _, t = net.inputs[0]
-    emu = net.run({name: fx.from_float(x_float, t)}, raw=True)
-    bad = set()
-    for out_name, v in zip(net.output_names, y, strict=True):
-        ref = fx.from_float(np.asarray(v, dtype=np.float64).reshape(len(x_float), -1), net.types[out_name])
-        bad.update(int(e) for e in np.argwhere(ref != emu[out_name])[:, 0])
-    return {"events": len(x_float), "mismatches": len(bad)}
-
-
 def run_axol1tl(
     data: Path,
     signals: list[Path],
@@ -192,7 +179,7 @@ def run_axol1tl(
     _save_h5(enc_f, out / "model_float.h5")
     log("exporting the encoder with hls4ml")
     net, hls_model = export(enc_q, out / "spec", project_dir=out / "hls4ml_prj", config=hls_config(enc_q, trace=True))
-    csim = _csim_check(hls_model, net, xf[te][:5000])
+    csim = csim_mismatches(hls_model, net, xf[te][:5000])
     mu_t, lv_t = net.types["mu"], net.types["logvar"]
 
     def score_all(x_raw: np.ndarray) -> dict[str, np.ndarray]:
@@ -269,7 +256,7 @@ def run_cicada(
     _save_h5(teacher, out / "model_float.h5")
     config = hls_config(student, overrides={"score": {"Precision": {"result": cfg.output_type}}}, trace=True)
     net, hls_model = export(student, out / "spec", project_dir=out / "hls4ml_prj", config=config)
-    csim = _csim_check(hls_model, net, x[te][:5000])
+    csim = csim_mismatches(hls_model, net, x[te][:5000])
     out_name = net.output_names[0]
 
     def score_all(r: np.ndarray) -> dict[str, np.ndarray]:

@@ -120,14 +120,14 @@ def test_training_is_reproducible(axo) -> None:
 
 
 def test_exported_encoder_is_bit_exact_and_scores_follow(axo, tmp_path: Path) -> None:
+    from firmware.build import csim_mismatches
     from models.export import export, hls_config
-    from models.training import _csim_check
 
     _, xf, _, enc, _ = axo
     net, hls_model = export(enc, tmp_path / "spec", project_dir=tmp_path / "prj", config=hls_config(enc))
     assert net.output_names == ["mu", "logvar"]
     assert str(net.layers[0].types["weight_t"]) == "ap_fixed<6,3>"
-    assert _csim_check(hls_model, net, xf[:2000]) == {"events": 2000, "mismatches": 0}
+    assert csim_mismatches(hls_model, net, xf[:2000]) == {"events": 2000, "mismatches": 0}
     emu = net.run({"gt_inputs": fx.from_float(xf[:2000], net.inputs[0][2])}, raw=True)
     mu = fx.to_float(emu["mu"], net.types["mu"])
     lv = fx.to_float(emu["logvar"], net.types["logvar"])
@@ -139,9 +139,9 @@ def test_exported_encoder_is_bit_exact_and_scores_follow(axo, tmp_path: Path) ->
 
 
 def test_cicada_distillation_target_and_student_export(tmp_path: Path) -> None:
+    from firmware.build import csim_mismatches
     from models.cicada import CicadaConfig, network_inputs, teacher_target, train_student, train_teacher
     from models.export import export, hls_config
-    from models.training import _csim_check
 
     cfg = CicadaConfig.from_yaml(epochs=2, teacher_epochs=2, patience=0, sparsity=0.5)
     rng = np.random.default_rng(2)
@@ -159,7 +159,7 @@ def test_cicada_distillation_target_and_student_export(tmp_path: Path) -> None:
     config = hls_config(student, overrides={"score": {"Precision": {"result": cfg.output_type}}})
     net, hls_model = export(student, tmp_path / "spec", project_dir=tmp_path / "prj", config=config)
     assert str(net.types["score"]) == "ap_ufixed<16,8,AP_TRN,AP_SAT>"
-    assert _csim_check(hls_model, net, x[:1000]) == {"events": 1000, "mismatches": 0}
+    assert csim_mismatches(hls_model, net, x[:1000]) == {"events": 1000, "mismatches": 0}
 
 
 def test_cli_train_axol1tl_end_to_end(tmp_path: Path) -> None:
@@ -285,9 +285,9 @@ def test_cli_train_axol1tl_end_to_end(tmp_path: Path) -> None:
 
 
 def test_cicada_mlp_student_is_bit_exact(tmp_path: Path) -> None:
+    from firmware.build import csim_mismatches
     from models.cicada import CicadaConfig, build_student, network_inputs
     from models.export import export, hls_config
-    from models.training import _csim_check
 
     cfg = CicadaConfig.from_yaml(student="mlp")
     student = build_student(cfg)
@@ -295,4 +295,4 @@ def test_cicada_mlp_student_is_bit_exact(tmp_path: Path) -> None:
     config = hls_config(student, overrides={"score": {"Precision": {"result": cfg.output_type}}})
     net, hls_model = export(student, tmp_path / "spec", project_dir=tmp_path / "prj", config=config)
     x = network_inputs(np.random.default_rng(3).integers(0, 1024, (800, 18, 14)))
-    assert _csim_check(hls_model, net, x) == {"events": 800, "mismatches": 0}
+    assert csim_mismatches(hls_model, net, x) == {"events": 800, "mismatches": 0}
