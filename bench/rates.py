@@ -67,14 +67,13 @@ def main() -> None:
         data = synthetic_events(args.events, 1)
         path = dataset.write(Path(tmp) / "zb.h5", dataset.EventSet(data, {"process": "minbias"}))
         menu_cfg = Menu.from_yaml(MENU)
-        menu_cfg.seeds = [s for s in menu_cfg.seeds if s.kind != "ad" or s.model == "axol1tl"]
-        menu_cfg.working_points = {k: v for k, v in menu_cfg.working_points.items() if k == "L1_AXO"}
+        menu_cfg.keep_ad_models({"axol1tl"})
         t0 = time.perf_counter()
         ev = dataset.read(path, fields=study_fields(menu_cfg, {"axol1tl": chain}))
         mem = rates.study(menu_cfg, ev.data, {"axol1tl": chain.score(ev.data)}, {})
         t1 = time.perf_counter()
         menu2 = Menu.from_yaml(MENU)
-        menu2.seeds, menu2.working_points = menu_cfg.seeds, menu_cfg.working_points
+        menu2.keep_ad_models({"axol1tl"})
         from distributed import LocalCluster
 
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:

@@ -43,11 +43,13 @@ def _hw_pt(pt: float, lsb: float) -> int:
     return int(np.ceil(pt / lsb - 1e-9))
 
 
-def prescale(passed: np.ndarray, n: int) -> np.ndarray:
-    """Keep every ``n``-th passing event (the 1st, (n+1)-th, ...): a per-seed counter, as the GT prescalers do."""
+def prescale(passed: np.ndarray, n: int, start: int = 0) -> np.ndarray:
+    """Keep every ``n``-th passing event (the 1st, (n+1)-th, ...): a per-seed counter, as the GT prescalers do.
+
+    ``start`` is the counter's value at the first event (events passed before, e.g. in earlier chunks)."""
     if n <= 1:
         return passed
-    count = np.cumsum(passed) - 1
+    count = start + np.cumsum(passed) - 1
     return passed & (count % n == 0)
 
 
@@ -58,13 +60,15 @@ class Menu:
         self.name = str(config.get("name", "menu"))
         self.source = source
         self.seeds: list[Seed] = []
-        self.working_points: dict[str, dict[str, float]] = {}
+        self.working_points: dict[str, dict[str, float]] = {}  # AD seed -> working point -> target rate (Hz)
+        self.ad_models: dict[str, str] = {}  # AD seed -> the model whose score it cuts on
         for name, c in (config.get("seeds") or {}).items():
             self.seeds.append(self._classic(name, c))
         for name, c in (config.get("ad_seeds") or {}).items():
             if "model" not in c or not isinstance(c.get("working_points"), dict):
                 raise MenuError(f"{source}: AD seed {name!r} needs 'model' and 'working_points'")
             self.working_points[name] = {str(k): float(v) for k, v in c["working_points"].items()}
+            self.ad_models[name] = str(c["model"])
             for wp in self.working_points[name]:
                 self.seeds.append(Seed(f"{name}_{wp}", "ad", model=str(c["model"]), prescale=int(c.get("prescale", 1))))
 
@@ -106,6 +110,14 @@ class Menu:
     def names(self) -> list[str]:
         return [s.name for s in self.seeds]
 
+    def keep_ad_models(self, models: set[str]) -> list[str]:
+        """Drop the AD seeds whose model is not in ``models``; returns the models they needed."""
+        missing = sorted({m for m in self.ad_models.values() if m not in models})
+        self.seeds = [s for s in self.seeds if s.kind != "ad" or s.model in models]
+        self.working_points = {k: v for k, v in self.working_points.items() if self.ad_models[k] in models}
+        self.ad_models = {k: m for k, m in self.ad_models.items() if m in models}
+        return missing
+
     @property
     def fields(self) -> list[str]:
         """The event-file datasets the classic seeds read."""
@@ -119,7 +131,7 @@ class Menu:
     def set_threshold(self, seed: str, threshold: int) -> None:
         next(s for s in self.seeds if s.name == seed).threshold = int(threshold)
 
-    def _condition(self, s: Seed, ev: dict[str, np.ndarray], scores: dict[str, np.ndarray] | None) -> np.ndarray:
+    def condition(self, s: Seed, ev: dict[str, np.ndarray], scores: dict[str, np.ndarray] | None) -> np.ndarray:
         n = len(ev["sums/hw"])
         if s.kind == "always":
             return np.ones(n, dtype=bool)
@@ -145,11 +157,16 @@ class Menu:
         return (top[:, 0] >= s.hw_pt[0]) & (top[:, 1] >= s.hw_pt[1])
 
     def decisions(
-        self, events: dict[str, np.ndarray], scores: dict[str, np.ndarray] | None = None, prescaled: bool = True
+        self,
+        events: dict[str, np.ndarray],
+        scores: dict[str, np.ndarray] | None = None,
+        prescaled: bool = True,
+        counters: dict[str, int] | None = None,
     ) -> np.ndarray:
-        """Decision bits (N, seeds), in ``names`` order, prescales applied unless ``prescaled`` is False."""
+        """Decision bits (N, seeds), in ``names`` order, prescales applied unless ``prescaled`` is False;
+        ``counters`` gives each prescale counter's start (events that passed before these)."""
         cols = []
         for s in self.seeds:
-            c = self._condition(s, events, scores)
-            cols.append(prescale(c, s.prescale) if prescaled else c)
+            c = self.condition(s, events, scores)
+            cols.append(prescale(c, s.prescale, (counters or {}).get(s.name, 0)) if prescaled else c)
         return np.stack(cols, axis=1)

@@ -454,16 +454,9 @@ def report(
             if not sep:
                 raise MenuError(f"--model {spec!r}: expected MODEL=RUN_DIR")
             chains[name] = load_chain(path)
-        needed = {s.model for s in the_menu.seeds if s.kind == "ad"}
-        missing = needed - set(chains)
+        missing = the_menu.keep_ad_models(set(chains))
         if missing:  # AD seeds without a trained model are left out, with a note
-            console.print(f"[yellow]no --model for {sorted(missing)}: those AD seeds are left out[/yellow]")
-            the_menu.seeds = [s for s in the_menu.seeds if s.kind != "ad" or s.model in chains]
-            the_menu.working_points = {
-                k: v
-                for k, v in the_menu.working_points.items()
-                if any(s.name.startswith(f"{k}_") for s in the_menu.seeds)
-            }
+            console.print(f"[yellow]no --model for {missing}: those AD seeds are left out[/yellow]")
         with console.status("running the emulator chain on zero bias and signals"):
             sig = {}
             for path in signals or []:

@@ -12,7 +12,18 @@ import numpy as np
 from emulator.menu import Menu
 from models import metrics
 
-__all__ = ["F_REV_HZ", "N_BUNCHES", "rate", "rate_curve", "signal_study", "study", "threshold_for_rate"]
+__all__ = [
+    "F_REV_HZ",
+    "N_BUNCHES",
+    "count_bits",
+    "rate",
+    "rate_curve",
+    "set_thresholds",
+    "signal_study",
+    "study",
+    "summarize",
+    "threshold_for_rate",
+]
 
 F_REV_HZ = metrics.F_REV_HZ
 N_BUNCHES = metrics.COLLIDING_BUNCHES
@@ -59,28 +70,48 @@ def study(
 ) -> dict[str, Any]:
     """Set the AD thresholds from their target rates, then rates, pure rates, overlaps and efficiencies."""
     n = len(zero_bias["sums/hw"])
+    set_thresholds(menu, zb_scores, n, bunches)
+    out = summarize(menu, count_bits(menu, menu.decisions(zero_bias, zb_scores)), n, bunches)
+    out["signals"] = signal_study(menu, signals, zb_scores)
+    return out
+
+
+def set_thresholds(menu: Menu, scores: dict[str, np.ndarray], total: int, bunches: int = N_BUNCHES) -> None:
+    """Each AD working point's threshold for its target rate, from each model's zero-bias scores (all ``total``
+    of them, or only enough of the highest: see ``threshold_for_rate``)."""
     for ad, wps in menu.working_points.items():
-        model = next(s.model for s in menu.seeds if s.name.startswith(f"{ad}_"))
         for wp, target in wps.items():
-            menu.set_threshold(f"{ad}_{wp}", threshold_for_rate(zb_scores[model], target, bunches))
-    bits = menu.decisions(zero_bias, zb_scores)
+            menu.set_threshold(f"{ad}_{wp}", threshold_for_rate(scores[menu.ad_models[ad]], target, bunches, total))
+
+
+def count_bits(menu: Menu, bits: np.ndarray) -> dict[str, Any]:
+    """Counts of zero-bias decision bits (N, seeds): per seed, per seed without any classic seed (pure), per seed
+    with one (overlap), any seed (total), any classic seed. Counts of chunks add up."""
     classic = np.array([s.kind not in ("ad", "always") for s in menu.seeds])
     classic_any = bits[:, classic].any(axis=1)
+    return {
+        "seed": bits.sum(axis=0),
+        "pure": (bits & ~classic_any[:, None]).sum(axis=0),
+        "overlap": (bits & classic_any[:, None]).sum(axis=0),
+        "total": int(bits.any(axis=1).sum()),
+        "classic": int(classic_any.sum()),
+    }
+
+
+def summarize(menu: Menu, counts: dict[str, Any], n: int, bunches: int = N_BUNCHES) -> dict[str, Any]:
+    """Rates with binomial errors from ``count_bits`` counts over ``n`` zero-bias crossings; pure rates and the
+    overlap with the classic seeds for the AD seeds (thresholds as set on the menu)."""
     out: dict[str, Any] = {"zero_bias_events": n, "seeds": {}, "signals": {}}
-    r, e = rate(int(bits.any(axis=1).sum()), n, bunches)
-    out["total_rate_hz"], out["total_rate_err_hz"] = r, e
-    r, e = rate(int(classic_any.sum()), n, bunches)
-    out["classic_rate_hz"], out["classic_rate_err_hz"] = r, e
+    out["total_rate_hz"], out["total_rate_err_hz"] = rate(counts["total"], n, bunches)
+    out["classic_rate_hz"], out["classic_rate_err_hz"] = rate(counts["classic"], n, bunches)
     for j, s in enumerate(menu.seeds):
         row: dict[str, Any] = {"kind": s.kind, "prescale": s.prescale}
-        row["rate_hz"], row["rate_err_hz"] = rate(int(bits[:, j].sum()), n, bunches)
+        row["rate_hz"], row["rate_err_hz"] = rate(int(counts["seed"][j]), n, bunches)
         if s.kind == "ad":
             row["threshold_raw"] = s.threshold
-            pure = bits[:, j] & ~classic_any
-            row["pure_rate_hz"], row["pure_rate_err_hz"] = rate(int(pure.sum()), n, bunches)
-            row["overlap_with_classic"] = float((bits[:, j] & classic_any).sum() / max(bits[:, j].sum(), 1))
+            row["pure_rate_hz"], row["pure_rate_err_hz"] = rate(int(counts["pure"][j]), n, bunches)
+            row["overlap_with_classic"] = float(counts["overlap"][j] / max(counts["seed"][j], 1))
         out["seeds"][s.name] = row
-    out["signals"] = signal_study(menu, signals, zb_scores)
     return out
 
 

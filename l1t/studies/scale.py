@@ -44,31 +44,15 @@ def _scores(path: str, start: int, stop: int, chains: dict[str, Chain]) -> dict[
 def _pass1(path: str, start: int, stop: int, scores: dict[str, np.ndarray], menu: Menu, k: int) -> dict[str, Any]:
     ev = dataset.read(path, start, stop, fields=menu.fields)
     top = {m: -np.sort(-s)[:k] for m, s in scores.items()}
-    counts = {s.name: int(menu._condition(s, ev.data, None).sum()) for s in menu.seeds if s.kind != "ad"}
+    counts = {s.name: int(menu.condition(s, ev.data, None).sum()) for s in menu.seeds if s.kind != "ad"}
     return {"top": top, "counts": counts}
 
 
 def _pass2(
-    path: str, start: int, stop: int, scores: dict[str, np.ndarray], menu: Menu, offsets: dict[str, int]
+    path: str, start: int, stop: int, scores: dict[str, np.ndarray], menu: Menu, counters: dict[str, int]
 ) -> dict[str, Any]:
     ev = dataset.read(path, start, stop, fields=menu.fields)
-    cols = []
-    for s in menu.seeds:
-        passed = menu._condition(s, ev.data, scores)
-        if s.prescale > 1:  # the stream-wide counter continues from the earlier chunks
-            count = offsets[s.name] + np.cumsum(passed) - 1
-            passed = passed & (count % s.prescale == 0)
-        cols.append(passed)
-    bits = np.stack(cols, axis=1)
-    classic = np.array([s.kind not in ("ad", "always") for s in menu.seeds])
-    classic_any = bits[:, classic].any(axis=1)
-    return {
-        "seed": bits.sum(axis=0),
-        "pure": (bits & ~classic_any[:, None]).sum(axis=0),
-        "overlap": (bits & classic_any[:, None]).sum(axis=0),
-        "total": int(bits.any(axis=1).sum()),
-        "classic": int(classic_any.sum()),
-    }
+    return rates.count_bits(menu, menu.decisions(ev.data, scores, counters=counters))
 
 
 def study_chunked(
@@ -100,12 +84,9 @@ def study_chunked(
             first = client.gather(
                 [client.submit(_pass1, path, a, b, h, menu, k) for (a, b), h in zip(ranges, held, strict=True)]
             )
-            # thresholds from the merged top-K lists: the (allowed + 1)-th highest score overall
-            for ad, wps in menu.working_points.items():
-                model = next(s.model for s in menu.seeds if s.name.startswith(f"{ad}_"))
-                merged = np.concatenate([p["top"][model] for p in first])
-                for wp, target in wps.items():
-                    menu.set_threshold(f"{ad}_{wp}", rates.threshold_for_rate(merged, target, bunches, total=n))
+            # thresholds from the merged top-K lists: exact, the K highest of every chunk are all it needs
+            merged = {m: np.concatenate([p["top"][m] for p in first]) for m in chains}
+            rates.set_thresholds(menu, merged, n, bunches)
             # every seed's passing count per chunk -> the prescale counters at each chunk's start
             per_chunk = []
             for p in first:
@@ -128,19 +109,7 @@ def study_chunked(
     finally:
         if cluster is not None:
             cluster.close()
-    seed = sum(p["seed"] for p in second)
-    pure = sum(p["pure"] for p in second)
-    overlap = sum(p["overlap"] for p in second)
-    out: dict[str, Any] = {"zero_bias_events": n, "seeds": {}, "signals": {}}
-    out["total_rate_hz"], out["total_rate_err_hz"] = rates.rate(sum(p["total"] for p in second), n, bunches)
-    out["classic_rate_hz"], out["classic_rate_err_hz"] = rates.rate(sum(p["classic"] for p in second), n, bunches)
-    for j, s in enumerate(menu.seeds):
-        row: dict[str, Any] = {"kind": s.kind, "prescale": s.prescale}
-        row["rate_hz"], row["rate_err_hz"] = rates.rate(int(seed[j]), n, bunches)
-        if s.kind == "ad":
-            row["threshold_raw"] = s.threshold
-            row["pure_rate_hz"], row["pure_rate_err_hz"] = rates.rate(int(pure[j]), n, bunches)
-            row["overlap_with_classic"] = float(overlap[j] / max(seed[j], 1))
-        out["seeds"][s.name] = row
+    counts = {key: sum(p[key] for p in second) for key in second[0]}
+    out = rates.summarize(menu, counts, n, bunches)
     out["signals"] = rates.signal_study(menu, signals, {})
     return out
