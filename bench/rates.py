@@ -22,6 +22,7 @@ from l1t.events import dataset
 from l1t.studies import rates
 from l1t.studies.chain import Chain
 from l1t.studies.scale import study_chunked, study_fields
+from models.axol1tl import InputScaling
 from models.export import convert, export_hls_model, hls_config
 from models.reference import axol1tl_encoder
 
@@ -62,7 +63,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="l1t-bench-rates-") as tmp:
         model = axol1tl_encoder(7)
         net = export_hls_model(convert(model, Path(tmp) / "prj", config=hls_config(model)), Path(tmp) / "spec")
-        scaling = {"offset": [0] * 57, "shift": [3] * 57, "frac_bits": 10}
+        scaling = InputScaling(np.zeros(57, dtype=np.int64), np.full(57, 3), frac_bits=10)
         chain = Chain("axol1tl", net, SCORE_T, scaling)
         data = synthetic_events(args.events, 1)
         path = dataset.write(Path(tmp) / "zb.h5", dataset.EventSet(data, {"process": "minbias"}))

@@ -7,14 +7,18 @@ range saturate, as the hardware does. Objects are arrays (N, k, fields) with hwP
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 __all__ = [
     "AXOL1TL_LAYOUT",
     "CALO",
+    "GT_FIELDS",
     "MUON",
     "HwFormat",
     "axol1tl_vector",
+    "gt_vector",
     "hw_eta",
     "hw_phi",
     "hw_pt",
@@ -86,6 +90,16 @@ def axol1tl_vector(met: np.ndarray, egammas: np.ndarray, muons: np.ndarray, jets
     for objs, count in ((egammas, 4), (muons, 4), (jets, 10)):
         parts.append(sort_truncate(objs[:, :, :3], count))
     return np.concatenate(parts, axis=1).reshape(n, 57).astype(np.int32)
+
+
+GT_FIELDS = ("sums/hw", "objects/egammas", "objects/muons", "objects/jets")  # event-file datasets of the vector
+
+
+def gt_vector(events: Mapping[str, np.ndarray]) -> np.ndarray:
+    """``axol1tl_vector`` of event-file datasets (``GT_FIELDS``)."""
+    return axol1tl_vector(
+        events["sums/hw"][:, :2], events["objects/egammas"], events["objects/muons"], events["objects/jets"]
+    )
 
 
 def scale_inputs(x: np.ndarray, offset: np.ndarray, shift: np.ndarray, lo: int, hi: int) -> np.ndarray:

@@ -15,6 +15,7 @@ import emulator.fixed as fx
 from emulator import scores
 from emulator.fixed import FixedType, OMode, QMode
 from emulator.nn import Network
+from emulator.objects import scale_inputs
 
 __all__ = ["GT_INPUT_T", "AxoTrigger"]
 
@@ -47,8 +48,9 @@ class AxoTrigger:
         return fx.ap_fixed(18, 18 - int(self.shift[j]))
 
     def scale(self, x: np.ndarray) -> np.ndarray:
-        diff = np.asarray(x, dtype=np.int64) - self.offset
-        return np.stack([fx.cast(diff[:, j], self.diff_type(j), self.input_t) for j in range(57)], axis=1)
+        """The firmware scaling (``scale_inputs``): ``diff_type`` cast into ``input_t``, every feature at once."""
+        t = self.input_t
+        return scale_inputs(x, self.offset, self.shift - t.frac_bits, t.raw_min, t.raw_max)
 
     def run(self, x: dict[str, np.ndarray], raw: bool = True) -> dict[str, np.ndarray]:
         out = self.net.run({self.nn_input: self.scale(x["gt_inputs"])}, raw=True)

@@ -519,7 +519,7 @@ def trigger(
     trained model and the report's thresholds, co-simulated on real events against the emulator, bit for bit."""
     import numpy as np
 
-    from emulator.objects import axol1tl_vector
+    from emulator.objects import GT_FIELDS, gt_vector
     from firmware.cosim import run_cosim
     from firmware.trigger import from_run, generate_trigger
     from l1t.atomic import write_text
@@ -527,11 +527,11 @@ def trigger(
 
     try:
         the_trigger, names = from_run(run, report_dir)
-        ev = read(events_file, 0, events, fields=["sums/hw", "objects/egammas", "objects/muons", "objects/jets"])
+        ev = read(events_file, 0, events, fields=list(GT_FIELDS))
     except (OSError, ValueError, KeyError, DatasetError) as err:
         console.print(f"[red]{err}[/red]")
         raise typer.Exit(2) from None
-    x = axol1tl_vector(ev["sums/hw"][:, :2], ev["objects/egammas"], ev["objects/muons"], ev["objects/jets"])
+    x = gt_vector(ev.data)
     design = generate_trigger(the_trigger)
     dut = design.dut(out / "rtl")
     write_text(

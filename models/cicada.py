@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+import emulator.fixed as fx
 from models.config import from_yaml
 from models.pruning import prunable, stripped
 
@@ -48,6 +49,12 @@ class CicadaConfig:
 def network_inputs(regions: np.ndarray) -> np.ndarray:
     """(N, 18, 14) hwEt regions -> (N, 18, 14, 1) float network inputs (exact: hwEt / 32)."""
     return (np.asarray(regions, dtype=np.float32) / 2**INPUT_SHIFT)[..., None]
+
+
+def input_raw(regions: np.ndarray, input_t: fx.FixedType) -> np.ndarray:
+    """(N, 18, 14) hwEt regions -> raw words (N, 18, 14, 1) of the network's input type: hwEt / 2**INPUT_SHIFT,
+    exact as long as the type has at least INPUT_SHIFT fractional bits."""
+    return np.asarray(regions, dtype=np.int64)[..., None] << (input_t.frac_bits - INPUT_SHIFT)
 
 
 def build_teacher(cfg: CicadaConfig) -> Any:

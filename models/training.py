@@ -20,13 +20,13 @@ import numpy as np
 
 import emulator.fixed as fx
 from emulator import scores
-from emulator.objects import axol1tl_vector
+from emulator.objects import gt_vector
 from firmware.build import csim_mismatches
 from l1t.atomic import write_text
 from l1t.events import dataset
 from models import metrics
 from models.axol1tl import AxoConfig, InputScaling, object_mask, train_vae
-from models.cicada import CicadaConfig, network_inputs, teacher_target, train_student, train_teacher
+from models.cicada import CicadaConfig, input_raw, network_inputs, teacher_target, train_student, train_teacher
 from models.export import export, hls_config
 
 __all__ = ["evaluate", "run_axol1tl", "run_cicada"]
@@ -43,12 +43,6 @@ def _split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     idx = np.random.default_rng(seed).permutation(n)
     a, b = int(0.6 * n), int(0.8 * n)
     return idx[:a], idx[a:b], idx[b:]
-
-
-def _gt_vector(events: dataset.EventSet) -> np.ndarray:
-    return axol1tl_vector(
-        events["sums/hw"][:, :2], events["objects/egammas"], events["objects/muons"], events["objects/jets"]
-    )
 
 
 def _data_summary(data: Path, n: int, split: tuple[np.ndarray, ...], signals: list[Path]) -> dict[str, Any]:
@@ -165,7 +159,7 @@ def run_axol1tl(
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     zb = dataset.read(data)
-    x = _gt_vector(zb)
+    x = gt_vector(zb)
     tr, va, te = _split(len(x), seed)
     scaling = InputScaling.fit(x[tr], cfg.input_frac_bits)
     raw = scaling.raw(x, cfg.input_t)
@@ -197,7 +191,7 @@ def run_axol1tl(
     sigs = {}
     for path in signals:
         ev = dataset.read(path)
-        sigs[_label(path, ev)] = score_all(scaling.raw(_gt_vector(ev), cfg.input_t))
+        sigs[_label(path, ev)] = score_all(scaling.raw(gt_vector(ev), cfg.input_t))
     results = evaluate(bkg, sigs)
     _plots(out, {"float": h_f, "quantized": h_q}, bkg, sigs, "emulator sum_mu2")
     summary = {
@@ -261,7 +255,7 @@ def run_cicada(
 
     def score_all(r: np.ndarray) -> dict[str, np.ndarray]:
         xi = network_inputs(r)
-        emu = net.run({net.inputs[0][0]: fx.from_float(xi, net.inputs[0][2])}, raw=True)[out_name]
+        emu = net.run({net.inputs[0][0]: input_raw(r, net.inputs[0][2])}, raw=True)[out_name]
         return {
             "teacher (float)": teacher_target(teacher, xi),
             "student (quantized)": student.predict(xi, batch_size=8192, verbose=0).reshape(-1).astype(np.float64),

@@ -13,7 +13,9 @@ import emulator.fixed as fx
 from emulator import scores
 from emulator.fixed import FixedType
 from emulator.nn import Network
-from emulator.objects import axol1tl_vector, scale_inputs
+from emulator.objects import GT_FIELDS, gt_vector
+from models.axol1tl import InputScaling
+from models.cicada import input_raw
 
 __all__ = ["Chain", "load_chain"]
 
@@ -25,28 +27,20 @@ class Chain:
     model: str
     net: Network
     score_t: FixedType
-    scaling: dict | None = None
+    scaling: InputScaling | None = None
     score_kind: str = "sum_mu2"
 
     @property
     def fields(self) -> list[str]:
         """The event-file datasets the chain reads."""
-        if self.model == "axol1tl":
-            return ["sums/hw", "objects/egammas", "objects/muons", "objects/jets"]
-        return ["sums/hw", "regions/et"]
+        return list(GT_FIELDS) if self.model == "axol1tl" else ["sums/hw", "regions/et"]
 
     def inputs(self, events: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         name, shape, t = self.net.inputs[0]
         if self.model == "axol1tl":
-            x = axol1tl_vector(
-                events["sums/hw"][:, :2], events["objects/egammas"], events["objects/muons"], events["objects/jets"]
-            )
-            s = self.scaling
-            raw = scale_inputs(x, np.array(s["offset"]), np.array(s["shift"]) - s["frac_bits"], t.raw_min, t.raw_max)
-        else:  # cicada: hwEt / 2**5 in the input type, exact
-            from models.cicada import INPUT_SHIFT
-
-            raw = np.asarray(events["regions/et"], dtype=np.int64)[..., None] << (t.frac_bits - INPUT_SHIFT)
+            raw = self.scaling.raw(gt_vector(events), t)
+        else:
+            raw = input_raw(events["regions/et"], t)
         return {name: raw.reshape(len(raw), *shape)}
 
     def score(self, events: dict[str, np.ndarray]) -> np.ndarray:
@@ -71,5 +65,12 @@ def load_chain(run_dir: str | Path, score_kind: str = "sum_mu2") -> Chain:
     summary = json.loads(summary_path.read_text())
     net = Network.load(run_dir / "spec")
     if summary["model"] == "axol1tl":
-        return Chain("axol1tl", net, scores.SCORE_T, summary["input_scaling"], score_kind)
+        scaling = summary["input_scaling"]
+        return Chain(
+            "axol1tl",
+            net,
+            scores.SCORE_T,
+            InputScaling(np.array(scaling["offset"]), np.array(scaling["shift"]), scaling["frac_bits"]),
+            score_kind,
+        )
     return Chain("cicada", net, net.types[net.output_names[0]])
