@@ -235,14 +235,21 @@ def _wrapper(project: HlsProject, latency: int, ii: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def dut(project_dir: str | Path, out_dir: str | Path, *, latency: int | None = None, ii: int | None = None) -> Dut:
+def dut(
+    project_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    latency: int | None = None,
+    ii: int | None = None,
+    default_latency: int = 1,
+) -> Dut:
     """Write the DPI-C shim and SystemVerilog wrapper for an hls4ml project into ``out_dir``; return the DUT.
 
-    Latency (clocks from ``ap_start`` to ``ap_done``) and II come from the project's C-synthesis report when it has
-    one, else from the arguments, else 1.
+    Latency (clocks from ``ap_start`` to ``ap_done``) and II: the arguments when given, else the project's
+    C-synthesis report when it has one, else ``default_latency`` and 1.
     """
     project = read_project(project_dir)
-    latency = latency if latency is not None else project.latency if project.latency is not None else 1
+    latency = latency if latency is not None else project.latency if project.latency is not None else default_latency
     ii = ii if ii is not None else project.ii if project.ii is not None else 1
     if latency < 1 or ii < 1:
         raise ValueError(f"latency and II must be at least 1 clock, got latency={latency}, II={ii}")

@@ -197,11 +197,8 @@ def _build_dut(kind: str, firmware_dir: Path, project: Path | None, latency: int
         return Dut("rtl", top, [rtl_file], report["latency_clocks"], ports(report["inputs"]), ports(report["outputs"]))
     if not (project / "firmware").is_dir():
         raise DutUnavailable(f"no hls4ml project at {project}; give one with --project")
-    if kind == "hls-dpi":
-        # timing: the explicit --latency, else the project's synthesis report, else the generated RTL's
-        if latency is None and hls_dpi.read_project(project).latency is None:
-            latency = rtl_latency
-        return hls_dpi.dut(project, firmware_dir / "cosim" / "hls-dpi", latency=latency)
+    if kind == "hls-dpi":  # timing: --latency, else the project's synthesis report, else the generated RTL's
+        return hls_dpi.dut(project, firmware_dir / "cosim" / "hls-dpi", latency=latency, default_latency=rtl_latency)
     return vendor.dut(project, firmware_dir / "cosim" / "vendor")
 
 
