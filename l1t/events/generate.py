@@ -7,6 +7,7 @@ final file is written under a temporary name and renamed, so it is never half-wr
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -57,11 +58,23 @@ def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
         np.savez(tmp, **arrays)
 
 
-def _library(recipe: Recipe, parts: Path) -> ParticleBlock:
+def _library_path(recipe: Recipe, parts: Path) -> Path:
+    """The pileup library's file, generated (seeded from the recipe) if it is not there yet."""
     path = parts / "minbias_library.npz"
     if not path.is_file():
         py_seed, _ = _seeds(recipe.seed, 1_000_000)
         _save_npz(path, pythia.generate("minbias", recipe.library, py_seed).arrays())
+    return path
+
+
+def _load_library(path: Path) -> ParticleBlock:
+    """The library, read once per process and file version (every chunk a worker makes shares it)."""
+    st = path.stat()
+    return _read_library(str(path), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=1)
+def _read_library(path: str, mtime_ns: int, size: int) -> ParticleBlock:
     with np.load(path) as f:
         return ParticleBlock(**{k: f[k] for k in f.files})
 
@@ -96,7 +109,7 @@ def generate_chunk(recipe: Recipe, index: int, library: ParticleBlock | None, de
 
 def _work(recipe: Recipe, index: int, parts: str) -> int:
     parts_dir = Path(parts)
-    library = _library(recipe, parts_dir) if recipe.pileup > 0 else None
+    library = _load_library(_library_path(recipe, parts_dir)) if recipe.pileup > 0 else None
     detector = Detector.from_yaml(recipe.detector)
     arrays = generate_chunk(recipe, index, library, detector)
     _save_npz(parts_dir / f"chunk_{index:05d}.npz", {k.replace("/", "__"): v for k, v in arrays.items()})
@@ -121,7 +134,7 @@ def run(
     stamp.write_text(json.dumps(asdict(recipe)))
     detector = Detector.from_yaml(recipe.detector)
     if recipe.pileup > 0:
-        _library(recipe, parts)  # once, before the workers share it
+        _library_path(recipe, parts)  # generated once, before the workers share it
     n_chunks = -(-recipe.events // recipe.chunk)
     todo = [i for i in range(n_chunks) if not (parts / f"chunk_{i:05d}.npz").is_file()]
     done = n_chunks - len(todo)
