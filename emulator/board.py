@@ -1,10 +1,11 @@
 """Board-level regression: rx pattern file -> emulator -> expected tx links, compared frame by frame with a capture.
 
 ``net`` is a network or any block with its interface (``emulator.trigger.AxoTrigger``: GT inputs in, score and
-trigger bits out). The rx links carry each event's input vector as one packet (``emulator.formats`` layout: the
-inputs' raw words concatenated, cut into 64-bit words over the fewest links that fit in the packet's frames); the
-tx links carry the outputs the same way, one packet per event, in the order of the rx packets. A captured tx file
-may start its packets at any frame (the board's latency): packets are found by their start/end-of-packet bits.
+trigger bits out; ``emulator.gt.GlobalTrigger``: GT objects in, scores and algorithm bits out). The rx links
+carry each event's input vector as one packet (``emulator.formats`` layout: the inputs' raw words concatenated, cut
+into 64-bit words over the fewest links that fit in the packet's frames); the tx links carry the outputs the same
+way, one packet per event, in the order of the rx packets. A captured tx file may start
+its packets at any frame (the board's latency): packets are found by their start/end-of-packet bits.
 """
 
 from __future__ import annotations
@@ -124,6 +125,9 @@ def compare_tx(net: Network, expected: Patterns, captured: Patterns) -> BoardRep
             g_vals = formats.from_words(layout.from_frames(got[event * frames : (event + 1) * frames]), outs)
             k = list(names).index(name)
             field, exp_v, got_v = f"{name}[{element}]", int(e_vals[k][0, element]), int(g_vals[k][0, element])
+            labels = net.element_names(name) if hasattr(net, "element_names") else None
+            if labels:
+                field += f" ({labels[element]})"
         first = BoardMismatch(
             int(c_index[row]),
             captured.links[link],

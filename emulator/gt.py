@@ -1,0 +1,113 @@
+"""The Global Trigger as one board block: GT objects (and calo regions for CICADA) in, AD scores and algorithm
+bits out, bit-exact.
+
+Inputs are what the GT receives on its links: one 64-bit word per object (``formats.OBJECT_WORDS``: 8 muons,
+12 e/gammas, 12 taus, 12 jets, one word of energy sums), plus the 18 x 14 calo regions (10-bit hwEt) when a menu
+seed cuts on CICADA. Outputs are each AD model's score word, the algorithm bits before prescale
+(``algo_initial``), after prescale (``algo_final``, counters starting at the first event of the stream) and the
+final OR (``l1a``), as the GT's decision record has them. The block has a network's interface, so the board
+regression (``emulator.board``) encodes and checks its links like any other.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Protocol
+
+import numpy as np
+
+import emulator.fixed as fx
+from emulator import formats
+from emulator.fixed import FixedType
+from emulator.menu import Menu, MenuError, prescale
+
+__all__ = ["GT_OBJECTS", "GlobalTrigger", "LinkWord", "ScoreChain"]
+
+# (event-file dataset, link kind, objects per event) in link order
+GT_OBJECTS = (
+    ("objects/muons", "muons", 8),
+    ("objects/egammas", "egammas", 12),
+    ("objects/taus", "taus", 12),
+    ("objects/jets", "jets", 12),
+    ("sums/hw", "sums", 1),
+)
+REGIONS_T = fx.ap_uint(10)
+
+
+class LinkWord(NamedTuple):
+    """A raw link word that is not a fixed-point number (a packed object): only its width and sign matter."""
+
+    width: int
+    signed: bool
+
+
+OBJECT_WORD = LinkWord(64, False)
+
+
+class ScoreChain(Protocol):
+    """An AD model's chain from event-file datasets to its raw score word (``l1t.studies.chain.Chain``)."""
+
+    score_t: FixedType
+
+    @property
+    def fields(self) -> list[str]: ...
+
+    def score(self, events: dict[str, np.ndarray]) -> np.ndarray: ...
+
+
+class GlobalTrigger:
+    """A menu (AD thresholds set) and the chains of its AD models as one block on GT inputs."""
+
+    def __init__(self, menu: Menu, chains: dict[str, ScoreChain]) -> None:
+        needed = set(menu.ad_models.values())
+        if needed - set(chains):
+            raise MenuError(f"{menu.source}: no model chain for the AD seeds of {sorted(needed - set(chains))}")
+        unset = [s.name for s in menu.seeds if s.kind == "ad" and s.threshold is None]
+        if unset:
+            raise MenuError(f"{menu.source}: AD seeds without a threshold: {unset}")
+        self.menu = menu
+        self.chains = {m: chains[m] for m in sorted(needed)}
+        self.inputs = [(kind, (n,), OBJECT_WORD) for _, kind, n in GT_OBJECTS]
+        if any("regions/et" in c.fields for c in self.chains.values()):
+            self.inputs.append(("regions", (18 * 14,), REGIONS_T))
+        self.output_names = [f"score_{m}" for m in self.chains] + ["algo_initial", "algo_final", "l1a"]
+        self.types = {f"score_{m}": c.score_t for m, c in self.chains.items()}
+        self.types |= {name: fx.ap_uint(1) for name in ("algo_initial", "algo_final", "l1a")}
+
+    def output_shape(self, name: str) -> tuple[int, ...]:
+        return (len(self.menu.seeds),) if name.startswith("algo_") else (1,)
+
+    def element_names(self, name: str) -> list[str] | None:
+        """What each element of an output is (the seed of an algorithm bit), for mismatch reports."""
+        return self.menu.names if name.startswith("algo_") else None
+
+    def link_inputs(self, events: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Event-file datasets -> the block's raw inputs (object words; regions)."""
+        x = {}
+        for field, kind, n in GT_OBJECTS:
+            objs = np.asarray(events[field])
+            objs = objs[:, None, :] if kind == "sums" else objs[:, :n]
+            x[kind] = formats.pack_objects(objs, kind).astype(np.int64)
+        if any(name == "regions" for name, _, _ in self.inputs):
+            x["regions"] = np.asarray(events["regions/et"], dtype=np.int64).reshape(-1, 18 * 14)
+        return x
+
+    def events(self, x: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The block's raw inputs -> event-file datasets, as the emulator chain reads them."""
+        ev = {}
+        for field, kind, _ in GT_OBJECTS:
+            objs = formats.unpack_objects(np.asarray(x[kind], dtype=np.uint64), kind)
+            ev[field] = objs[:, 0] if kind == "sums" else objs[..., :3] if kind == "jets" else objs
+        if "regions" in x:
+            ev["regions/et"] = np.asarray(x["regions"]).reshape(-1, 18, 14).astype(np.uint16)
+        return ev
+
+    def run(self, x: dict[str, np.ndarray], raw: bool = True) -> dict[str, np.ndarray]:
+        ev = self.events(x)
+        scores = {m: c.score(ev) for m, c in self.chains.items()}
+        initial = self.menu.decisions(ev, scores, prescaled=False)
+        final = np.stack([prescale(initial[:, j], s.prescale) for j, s in enumerate(self.menu.seeds)], axis=1)
+        out = {f"score_{m}": s.astype(np.int64)[:, None] for m, s in scores.items()}
+        out["algo_initial"] = initial.astype(np.int64)
+        out["algo_final"] = final.astype(np.int64)
+        out["l1a"] = final.any(axis=1, keepdims=True).astype(np.int64)
+        return out
