@@ -284,7 +284,10 @@ def cosim(
 
 @app.command()
 def generate(
-    process: Annotated[str, typer.Option(help="minbias, qcd, lq_btau, a_4l, hpm_taunu, h0_tautau or darkshower.")],
+    process: Annotated[
+        str,
+        typer.Option(help="minbias, qcd, lq_btau, a_4l, hpm_taunu, h0_tautau, darkshower, zprime_tt or qcd_boosted."),
+    ],
     events: Annotated[int, typer.Option(help="Crossings to generate.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output HDF5 file.")],
     pileup: Annotated[float, typer.Option(help="Mean pileup interactions per crossing (Poisson).")] = 60.0,
@@ -293,13 +296,26 @@ def generate(
     chunk: Annotated[int, typer.Option(help="Crossings per chunk (the unit of resuming).")] = 500,
     library: Annotated[int, typer.Option(help="Min-bias events in the pileup library.")] = 2000,
     detector: Annotated[Path | None, typer.Option(help="Detector YAML (default configs/detector.yaml).")] = None,
+    jets: Annotated[
+        bool, typer.Option("--jets", help="Write tagger jets with tower and particle constituents (l1t.jets).")
+    ] = False,
 ) -> None:
-    """Pythia8 events with pileup through the detector and L1 response into an l1t HDF5 event file. Resumable: an
-    interrupted run continues from its finished chunks; the file appears only when complete."""
+    """Pythia8 events with pileup through the detector and L1 response into an l1t HDF5 event file (or, with
+    --jets, a jet file for taggers). Resumable: an interrupted run continues from its finished chunks; the file
+    appears only when complete."""
     from l1t.events.generate import Recipe, run
 
     try:
-        recipe = Recipe(process, events, pileup, seed, chunk, library, str(detector) if detector else None)
+        recipe = Recipe(
+            process,
+            events,
+            pileup,
+            seed,
+            chunk,
+            library,
+            str(detector) if detector else None,
+            "jets" if jets else "events",
+        )
     except ValueError as err:
         console.print(f"[red]{err}[/red]")
         raise typer.Exit(2) from None

@@ -188,3 +188,35 @@ def test_adc2021_round_trip(small_file: Path, tmp_path: Path) -> None:
         f["Particles"][5, 2, 1] = np.nan
     with pytest.raises(dataset.DatasetError, match="non-finite value at event 5, object 2, field 1"):
         dataset.import_adc2021(tmp_path / "adc.h5")
+
+
+def test_tagger_jets_with_tower_and_particle_constituents(tmp_path: Path) -> None:
+    pytest.importorskip("pythia8mc")
+    import h5py
+
+    from l1t.events import jets
+    from l1t.events.dataset import DatasetError
+    from l1t.events.generate import Recipe, run
+
+    top = run(Recipe("zprime_tt", 120, 5.0, 3, 60, 50, output="jets"), tmp_path / "top.h5", workers=1)
+    qcd = run(Recipe("qcd_boosted", 120, 5.0, 4, 60, 50, output="jets"), tmp_path / "qcd.h5", workers=1)
+    d_top, attrs = jets.read(top)
+    d_qcd, _ = jets.read(qcd)
+    assert attrs["process"] == "zprime_tt" and len(d_top["jets/label"]) > 100 and d_top["jets/label"].all()
+    assert len(d_qcd["jets/label"]) > 100 and not d_qcd["jets/label"].any()
+    for d in (d_top, d_qcd):
+        assert (d["jets/hw"][:, 0] >= jets.PT_MIN / 0.5).all()
+        towers = d["constituents/hw"]
+        assert (np.diff(towers[:, :, 0], axis=1) <= 0).all() and (towers[:, :, 3] <= towers[:, :, 0]).all()
+        assert (towers[:, 0, 0] > 0).all()
+        parts = d["particles/features"]
+        assert (np.diff(parts[:, :, 0], axis=1) <= 0).all()
+        present = parts[:, :, 0] > 0
+        assert (np.hypot(parts[:, :, 1], parts[:, :, 2])[present] < jets.RADIUS).all()
+    # boosted tops spread over more towers than QCD jets of the same pT (a three-prong decay)
+    spread = [((d["constituents/hw"][:, :, 0] > 10).sum(axis=1)).mean() for d in (d_top, d_qcd)]
+    assert spread[0] > spread[1]
+    with h5py.File(top, "r+") as f:
+        f["particles/features"][3, 2, 1] = np.nan
+    with pytest.raises(DatasetError, match=r"top.h5: dataset 'particles/features': non-finite value at jet 3"):
+        jets.read(top)

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from emulator import calo
 from l1t.atomic import atomic_path
-from l1t.events import dataset, pythia
+from l1t.events import dataset, jets, pythia
 from l1t.events.detector import Detector
 from l1t.events.pileup import overlay
 from l1t.events.pythia import PROCESSES, ParticleBlock
@@ -38,6 +39,7 @@ class Recipe:
     chunk: int = 500
     library: int = 2000  # min-bias events in the pileup library
     detector: str | None = None  # YAML path; None = configs/detector.yaml
+    output: str = "events"  # "events" (l1t.events file) or "jets" (l1t.jets file: tagger jets with constituents)
 
     def __post_init__(self) -> None:
         if self.process not in PROCESSES:
@@ -46,6 +48,8 @@ class Recipe:
             raise ValueError("events, chunk and library must be positive")
         if self.pileup < 0:
             raise ValueError(f"pileup must be >= 0, got {self.pileup}")
+        if self.output not in ("events", "jets"):
+            raise ValueError(f"output must be 'events' or 'jets', got {self.output!r}")
 
 
 def _seeds(seed: int, key: int) -> tuple[int, np.random.Generator]:
@@ -80,20 +84,30 @@ def _read_library(path: str, mtime_ns: int, size: int) -> ParticleBlock:
 
 
 def generate_chunk(recipe: Recipe, index: int, library: ParticleBlock | None, detector: Detector) -> dict:
-    """The L1 content of chunk ``index`` (crossings [index * chunk, ...)) as arrays of the file schema."""
+    """The content of chunk ``index`` (crossings [index * chunk, ...)) as arrays of the output's schema."""
     n = min(recipe.chunk, recipe.events - index * recipe.chunk)
     py_seed, rng = _seeds(recipe.seed, index)
-    if recipe.process == "minbias":
-        if recipe.pileup > 0:
-            particles, npu = overlay(library, n, recipe.pileup, rng)  # zero bias: pileup interactions only
-        else:
-            particles, npu = pythia.generate("minbias", n, py_seed), np.ones(n, dtype=np.int64)
+    signal, truth = None, None
+    if recipe.process == "minbias" and recipe.pileup > 0:
+        particles, npu = overlay(library, n, recipe.pileup, rng)  # zero bias: pileup interactions only
     else:
-        signal = pythia.generate(recipe.process, n, py_seed)
+        signal, truth = pythia.generate_with_truth(recipe.process, n, py_seed, jets.TRUTH_PID.get(recipe.process))
         if recipe.pileup > 0:
             particles, npu = overlay(library, n, recipe.pileup, rng, signal=signal)
         else:
-            particles, npu = signal, np.zeros(n, dtype=np.int64)
+            particles, npu = signal, np.full(n, int(recipe.process == "minbias"), dtype=np.int64)
+    code = PROCESS_CODES[recipe.process]
+    if recipe.output == "jets":
+        em, had, _ = detector.towers(particles, rng)
+        out = jets.jet_arrays(
+            calo.tower_hw(em),
+            calo.tower_hw(had),
+            detector.eta_centers,
+            detector.config["jet"],
+            particles if signal is None else signal,
+            truth if recipe.process in jets.TRUTH_PID else None,
+        )
+        return out | {"jets/process": np.full(len(out["jets/label"]), code, dtype=np.uint8)}
     l1 = detector.respond(particles, rng)
     return {
         "regions/et": l1.regions,
@@ -103,7 +117,7 @@ def generate_chunk(recipe: Recipe, index: int, library: ParticleBlock | None, de
         "objects/muons": l1.muons,
         "sums/hw": l1.sums,
         "truth/npu": npu.astype(np.int16),
-        "truth/process": np.full(n, PROCESS_CODES[recipe.process], dtype=np.uint8),
+        "truth/process": np.full(n, code, dtype=np.uint8),
     }
 
 
@@ -172,7 +186,10 @@ def run(
         "library": recipe.library,
         "detector": detector.config,
     }
-    dataset.write(out, dataset.EventSet(data, attrs))
+    if recipe.output == "jets":
+        jets.write(out, data, attrs)
+    else:
+        dataset.write(out, dataset.EventSet(data, attrs))
     for f in parts.iterdir():
         f.unlink()
     parts.rmdir()

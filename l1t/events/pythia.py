@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["PROCESSES", "ParticleBlock", "generate", "pythia_version"]
+__all__ = ["PROCESSES", "ParticleBlock", "generate", "generate_with_truth", "pythia_version"]
 
 # Settings per process at sqrt(s) = 13.6 TeV. Signals follow the ADC2021 set; masses where Pythia can make them.
 PROCESSES: dict[str, list[str]] = {
@@ -64,6 +64,17 @@ PROCESSES: dict[str, list[str]] = {
         "4900111:oneChannel = 1 1.0 91 1 -1",
         "4900113:oneChannel = 1 1.0 91 1 -1",
     ],
+    # boosted jets for tagging: all-hadronic t tbar from a 2 TeV Z' (tops at pT ~ 0.5-1 TeV), QCD at the same pT
+    "zprime_tt": [
+        "NewGaugeBoson:ffbar2gmZZprime = on",
+        "Zprime:gmZmode = 3",
+        "32:m0 = 2000.",
+        "32:onMode = off",
+        "32:onIfAny = 6",
+        "24:onMode = off",
+        "24:onIfAny = 1 2 3 4 5",
+    ],
+    "qcd_boosted": ["HardQCD:all = on", "PhaseSpace:pTHatMin = 500.", "PhaseSpace:pTHatMax = 1100."],
 }
 COMMON = [
     "Beams:eCM = 13600.",
@@ -128,6 +139,14 @@ class ParticleBlock:
 
 def generate(process: str, n: int, seed: int, eta_max: float = 5.0) -> ParticleBlock:
     """``n`` events of ``process`` with Pythia8, seeded (``seed`` in 1..900,000,000); visible final state."""
+    return generate_with_truth(process, n, seed, None, eta_max)[0]
+
+
+def generate_with_truth(
+    process: str, n: int, seed: int, truth_pid: int | None, eta_max: float = 5.0, n_truth: int = 2
+) -> tuple[ParticleBlock, np.ndarray]:
+    """``generate`` plus, per event, (pT, eta, phi) of up to ``n_truth`` particles with ``|id| == truth_pid`` in
+    their last copy before decay (e.g. the top quarks of a resonance), zero-padded: (n, n_truth, 3)."""
     import pythia8mc
 
     if process not in PROCESSES:
@@ -141,18 +160,28 @@ def generate(process: str, n: int, seed: int, eta_max: float = 5.0) -> ParticleB
     if not py.init():
         raise RuntimeError(f"Pythia8 failed to initialize process {process!r}")
     counts, cols = [], []
+    truth = np.zeros((n, n_truth, 3), dtype=np.float32)
     while len(counts) < n:
         if not py.next():
             continue
+        event = py.event
+        if truth_pid is not None:
+            last = [
+                (p.pT(), p.eta(), p.phi())
+                for p in event
+                if p.idAbs() == truth_pid and event[p.daughter1()].idAbs() != truth_pid
+            ][:n_truth]
+            if last:
+                truth[len(counts), : len(last)] = last
         rows = [
             (p.id(), p.charge(), p.pT(), p.eta(), p.phi())
-            for p in py.event
+            for p in event
             if p.isFinal() and abs(p.id()) not in INVISIBLE and abs(p.id()) < 4900000 and abs(p.eta()) < eta_max
         ]
         counts.append(len(rows))
         cols.extend(rows)
     a = np.array(cols, dtype=np.float64).reshape(-1, 5)
-    return ParticleBlock(
+    block = ParticleBlock(
         np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
         a[:, 0].astype(np.int32),
         np.rint(a[:, 1]).astype(np.int8),
@@ -160,3 +189,4 @@ def generate(process: str, n: int, seed: int, eta_max: float = 5.0) -> ParticleB
         a[:, 3].astype(np.float32),
         a[:, 4].astype(np.float32),
     )
+    return block, truth
