@@ -41,9 +41,9 @@ demo: setup
 	$(VENV)/bin/l1t demo
 
 # make firmware [MODEL=axol1tl_encoder|cicada_student|path/to/model.h5]
-# make cosim [MODELS="axol1tl_encoder cicada_student"] [EVENTS=100000] [DUT=all] [SIMULATOR=all]
+# make cosim [MODELS="axol1tl_encoder cicada_student l1_tagger"] [EVENTS=100000] [DUT=all] [SIMULATOR=all]
 MODEL ?= axol1tl_encoder
-MODELS ?= axol1tl_encoder cicada_student
+MODELS ?= axol1tl_encoder cicada_student l1_tagger
 FIRMWARE_DIR ?= out/firmware/$(basename $(notdir $(MODEL)))
 EVENTS ?= 100000
 DUT ?= all

@@ -358,33 +358,86 @@ def _keras_progress(bar: Progress, description: str, epochs: int):
     return Callback()
 
 
+def _train_tagger(files: list[Path], out: Path, cfg, seed: int) -> None:
+    from l1t.events.dataset import DatasetError
+    from models import training
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("epochs"), TimeElapsedColumn(),
+        console=console,
+    ) as bar:  # fmt: skip
+        try:
+            summary = training.run_tagger(
+                files,
+                out,
+                seed=seed,
+                cfg=cfg,
+                progress=lambda name, n: [_keras_progress(bar, name, n)],
+                log=lambda m: bar.console.print(m),
+            )
+        except DatasetError as err:
+            console.print(f"[red]{err}[/red]")
+            raise typer.Exit(2) from None
+    d = summary["data"]
+    table = Table(
+        title=f"jet tagging: {d['test']} test jets of {d['jets']}",
+        caption="reference row: published result on a different data set, shown for comparison",
+    )
+    for col in ("model", "AUC", "accuracy", "1/eff_B at eff_S = 0.3"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    for name, r in summary["metrics"].items():
+        table.add_row(name, f"{r['auc']:.4f}", f"{r['accuracy']:.3f}", f"{r['rejection_at_0.3']:.1f}")
+    for ref in summary["reference"]:
+        table.add_row(
+            f"[dim]{ref['model']}[/dim]",
+            f"[dim]{ref['auc']}[/dim]",
+            "[dim]-[/dim]",
+            f"[dim]{ref['rejection_at_0.3']:.0f}[/dim]",
+        )
+    console.print(table)
+    csim = summary["csim_vs_emulator"]
+    console.print(f"hls4ml C-sim vs emulator: {csim['events']} jets, {csim['mismatches']} mismatches")
+    console.print(f"wrote {out / 'summary.json'}, {out / 'spec'}, {out / 'plots'}")
+    if csim["mismatches"]:
+        raise typer.Exit(1)
+
+
 @app.command()
 def train(
-    model: Annotated[str, typer.Argument(help="axol1tl or cicada.")],
-    data: Annotated[Path, typer.Option(help="Zero-bias HDF5 file from `l1t generate`.")],
+    model: Annotated[str, typer.Argument(help="axol1tl, cicada or tagger.")],
+    data: Annotated[
+        Path, typer.Option(help="Zero-bias HDF5 file from `l1t generate` (tagger: a jet file, `generate --jets`).")
+    ],
     out: Annotated[Path, typer.Option(help="Output directory.")],
     signals: Annotated[
-        list[Path] | None, typer.Option("--signal", help="Signal HDF5 file (repeatable) for the evaluation.")
+        list[Path] | None,
+        typer.Option("--signal", help="Signal HDF5 file (repeatable): evaluation; for the tagger, signal jets."),
     ] = None,
     config: Annotated[Path | None, typer.Option(help="Model YAML (default configs/models/<model>.yaml).")] = None,
     epochs: Annotated[int | None, typer.Option(help="Override the configured epochs.")] = None,
     seed: Seed = 1,
 ) -> None:
     """Train an anomaly detector on generated data, export its trigger network (spec, hls4ml project checked against
-    the emulator) and evaluate float, quantized and emulated scores (AUC, TPR at FPR 1e-5 and at 1 kHz)."""
+    the emulator) and evaluate float, quantized and emulated scores (AUC, TPR at FPR 1e-5 and at 1 kHz); or train
+    the L1 jet tagger with its offline GNN reference and teacher (AUC, accuracy, rejection at 30% efficiency)."""
     from l1t.events.dataset import DatasetError
     from models import training
     from models.axol1tl import AxoConfig
     from models.cicada import CicadaConfig
+    from models.tagger import TaggerConfig
 
-    if model not in ("axol1tl", "cicada"):
-        console.print(f"[red]unknown model {model!r}; choose axol1tl or cicada[/red]")
+    configs = {"axol1tl": AxoConfig, "cicada": CicadaConfig, "tagger": TaggerConfig}
+    if model not in configs:
+        console.print(f"[red]unknown model {model!r}; choose axol1tl, cicada or tagger[/red]")
         raise typer.Exit(2)
     try:
-        cfg = (AxoConfig if model == "axol1tl" else CicadaConfig).from_yaml(config, epochs=epochs)
+        cfg = configs[model].from_yaml(config, epochs=epochs)
     except (OSError, ValueError, TypeError) as err:
         console.print(f"[red]{config}: {err}[/red]")
         raise typer.Exit(2) from None
+    if model == "tagger":
+        _train_tagger([data, *(signals or [])], out, cfg, seed)
+        return
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

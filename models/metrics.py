@@ -1,10 +1,11 @@
-"""ROC, AUC and TPR at a fixed FPR for anomaly scores (higher = more anomalous), exact on tied scores."""
+"""ROC, AUC, TPR at a fixed FPR and background rejection at a fixed TPR (higher score = more signal-like),
+exact on tied scores."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["auc", "rate_fpr", "roc", "tpr_at_fpr"]
+__all__ = ["auc", "rate_fpr", "rejection_at_tpr", "roc", "tpr_at_fpr"]
 
 F_REV_HZ = 11245.6
 COLLIDING_BUNCHES = 2544
@@ -38,3 +39,12 @@ def tpr_at_fpr(background: np.ndarray, signal: np.ndarray, fpr: float) -> tuple[
     allowed = int(np.floor(fpr * len(b)))  # background events that may pass
     threshold = b[len(b) - 1 - allowed] if allowed < len(b) else b[0] - 1
     return float(np.mean(np.asarray(signal) > threshold)), float(threshold)
+
+
+def rejection_at_tpr(background: np.ndarray, signal: np.ndarray, tpr: float) -> float:
+    """1 / background efficiency at the threshold that keeps a fraction ``tpr`` of the signal (score > threshold);
+    infinite when no background passes."""
+    s = np.sort(np.asarray(signal, float))
+    threshold = s[max(len(s) - int(np.ceil(tpr * len(s))) - 1, 0)]
+    eff = float(np.mean(np.asarray(background, float) > threshold))
+    return float("inf") if eff == 0 else 1 / eff

@@ -187,6 +187,23 @@ def conv1d_merge(seed: int) -> Any:
     return tf.keras.Model(x, y, name="conv1d_merge")
 
 
+def l1_tagger(seed: int) -> Any:
+    """The L1 jet tagger of ``configs/models/tagger.yaml`` (64 tower inputs -> 32 -> 16 -> logit), half of every
+    kernel zeroed as its pruning leaves it."""
+    import tensorflow as tf
+
+    from models.tagger import TaggerConfig, build_tagger
+
+    tf.keras.utils.set_random_seed(seed)
+    model = build_tagger(TaggerConfig.from_yaml())
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if layer.get_weights():
+            kernel, bias = layer.get_weights()
+            layer.set_weights([kernel * (rng.random(kernel.shape) >= 0.5), bias])
+    return model
+
+
 ARCHITECTURES = [
     Architecture("axol1tl_encoder", axol1tl_encoder),
     Architecture("cicada_student", cicada_student),
@@ -197,4 +214,5 @@ ARCHITECTURES = [
     Architecture("tables_and_norm", tables_and_norm),
     Architecture("odd_precisions", odd_precisions, odd_precision_overrides),
     Architecture("conv1d_merge", conv1d_merge),
+    Architecture("l1_tagger", l1_tagger),
 ]

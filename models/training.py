@@ -23,13 +23,17 @@ from emulator import scores
 from emulator.objects import gt_vector
 from firmware.build import csim_mismatches
 from l1t.atomic import write_text
-from l1t.events import dataset
+from l1t.events import dataset, jets
 from models import metrics
 from models.axol1tl import AxoConfig, InputScaling, object_mask, train_vae
 from models.cicada import CicadaConfig, input_raw, network_inputs, teacher_target, train_student, train_teacher
 from models.export import export, hls_config
+from models.gnn import predict_logits, train_gnn
+from models.tagger import TaggerConfig, train_tagger
+from models.tagger import input_raw as tagger_input_raw
+from models.tagger import network_inputs as tagger_inputs
 
-__all__ = ["evaluate", "run_axol1tl", "run_cicada"]
+__all__ = ["evaluate", "run_axol1tl", "run_cicada", "run_tagger"]
 
 FPR_POINTS = {"fpr_1e-5": 1e-5, "fpr_1kHz": metrics.rate_fpr(1e3)}
 # Published rows these results are shown next to (a different data set: a comparison, not a claim).
@@ -86,6 +90,7 @@ def _save_h5(model: Any, path: Path) -> None:
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="You are saving your model as an HDF5 file")
+        warnings.filterwarnings("ignore", message=r"The .keras.constraints.serialize\(\). API")  # QKeras quantizers
         model.save(path)
 
 
@@ -282,6 +287,120 @@ def run_cicada(
         "csim_vs_emulator": csim,
         "history": {"teacher": h_t, "student": h_s},
         "metrics": results,
+        "seconds": time.perf_counter() - t0,
+    }
+    _write_json(out / "summary.json", summary)
+    return summary
+
+
+# Published top-tagging row these results are shown next to (a different data set: a comparison, not a claim).
+TAGGER_REFERENCE = [{"model": "ParticleNet, top tagging (seed reference)", "auc": 0.985, "rejection_at_0.3": 1298.0}]
+TAGGER_TPR = 0.3
+
+
+def _tagger_row(z: np.ndarray, label: np.ndarray) -> dict[str, float]:
+    s, b = z[label == 1], z[label == 0]
+    return {
+        "auc": metrics.auc(b, s),
+        "accuracy": float(np.mean((z > 0) == (label == 1))),
+        f"rejection_at_{TAGGER_TPR}": metrics.rejection_at_tpr(b, s, TAGGER_TPR),
+    }
+
+
+def _tagger_plot(out: Path, scores: dict[str, np.ndarray], label: np.ndarray) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    (out / "plots").mkdir(exist_ok=True)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, z in scores.items():
+        fpr, tpr, _ = metrics.roc(z[label == 0], z[label == 1])
+        keep = fpr > 0
+        ax.plot(tpr[keep], 1 / fpr[keep], label=f"{name} (AUC {metrics.auc(z[label == 0], z[label == 1]):.3f})")
+    ax.set_yscale("log")
+    ax.set_xlabel("signal efficiency")
+    ax.set_ylabel("background rejection 1/eff")
+    ax.axvline(TAGGER_TPR, color="grey", ls=":")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "plots" / "rejection.png", dpi=110)
+    plt.close(fig)
+
+
+def run_tagger(
+    files: list[Path],
+    out: Path,
+    *,
+    seed: int = 1,
+    cfg: TaggerConfig | None = None,
+    progress: Callable[[str, int], list[Any]] | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """On jet files (``l1t generate --jets``; labels from the files): the offline GNN on particles, the L1 tagger on
+    towers trained on labels alone and distilled from the GNN; the distilled tagger is exported (spec, hls4ml project
+    checked against the emulator) and every model is evaluated on the same test jets."""
+    cfg = cfg or TaggerConfig.from_yaml()
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    parts = [jets.read(path)[0] for path in files]
+    data = {k: np.concatenate([p[k] for p in parts]) for k in jets.SCHEMA}
+    label = data["jets/label"].astype(np.float32)
+    if label.min() == label.max():
+        raise dataset.DatasetError(
+            f"{', '.join(map(str, files))}: every jet has label {int(label[0])}; give both classes"
+        )
+    particles, x = data["particles/features"], tagger_inputs(data["constituents/hw"])
+    tr, va, te = _split(len(label), seed)
+
+    def cbs(name: str, epochs: int) -> list[Any]:
+        return progress(name, epochs) if progress else []
+
+    log(f"training the GNN on {len(tr)} jets ({int(label[tr].sum())} signal)")
+    teacher, h_g = train_gnn(
+        cfg.gnn, particles[tr], label[tr], particles[va], label[va], seed, callbacks=cbs("GNN", int(cfg.gnn["epochs"]))
+    )
+    plain, h_p = train_tagger(cfg, x[tr], label[tr], x[va], label[va], seed, callbacks=cbs("L1 tagger", cfg.epochs))
+    soft = (predict_logits(teacher, particles[tr]), predict_logits(teacher, particles[va]))
+    distilled, h_d = train_tagger(
+        cfg, x[tr], label[tr], x[va], label[va], seed, teacher=soft, callbacks=cbs("L1 tagger, distilled", cfg.epochs)
+    )
+    _save_h5(distilled, out / "model.h5")
+    _save_h5(plain, out / "model_labels.h5")
+    teacher.save_weights(out / "gnn.weights.h5")
+    config = hls_config(distilled, overrides={"towers": {"Precision": {"result": cfg.input_type}}}, trace=True)
+    net, hls_model = export(distilled, out / "spec", project_dir=out / "hls4ml_prj", config=config)
+    raw = tagger_input_raw(data["constituents/hw"][te], net.inputs[0][2])
+    csim = csim_mismatches(hls_model, net, x[te][:5000])
+    emu = net.run({net.inputs[0][0]: raw}, raw=True)[net.output_names[0]]
+    scores = {
+        "GNN (float, particles)": predict_logits(teacher, particles[te]),
+        "L1 tagger, labels (quantized)": plain.predict(x[te], batch_size=8192, verbose=0).reshape(-1),
+        "L1 tagger, distilled (quantized)": distilled.predict(x[te], batch_size=8192, verbose=0).reshape(-1),
+        "L1 tagger, distilled (emulator)": fx.to_float(emu, net.types[net.output_names[0]]).reshape(-1),
+    }
+    _tagger_plot(out, scores, label[te])
+    summary = {
+        "model": "tagger",
+        "config": dataclasses.asdict(cfg),
+        "seed": seed,
+        "data": {
+            "files": [str(f) for f in files],
+            "jets": len(label),
+            "signal": int(label.sum()),
+            "train": len(tr),
+            "validation": len(va),
+            "test": len(te),
+        },
+        "reference": TAGGER_REFERENCE,
+        "types": {"input": str(net.inputs[0][2]), "logit": str(net.types[net.output_names[0]])},
+        "sparsity": _sparsity(distilled),
+        "parameters": {"gnn": int(teacher.count_params()), "tagger": int(distilled.count_params())},
+        "distillation": {"alpha": cfg.distill_alpha, "temperature": cfg.temperature},
+        "csim_vs_emulator": csim,
+        "history": {"gnn": h_g, "labels": h_p, "distilled": h_d},
+        "metrics": {name: _tagger_row(np.asarray(z, dtype=np.float64), label[te]) for name, z in scores.items()},
         "seconds": time.perf_counter() - t0,
     }
     _write_json(out / "summary.json", summary)
