@@ -299,12 +299,26 @@ def generate(
     jets: Annotated[
         bool, typer.Option("--jets", help="Write tagger jets with tower and particle constituents (l1t.jets).")
     ] = False,
+    fastsim: Annotated[
+        Path | None, typer.Option(help="Directory of `l1t train fastsim`: draw jets from it instead of Pythia8.")
+    ] = None,
 ) -> None:
     """Pythia8 events with pileup through the detector and L1 response into an l1t HDF5 event file (or, with
-    --jets, a jet file for taggers). Resumable: an interrupted run continues from its finished chunks; the file
-    appears only when complete."""
+    --jets, a jet file for taggers; with --fastsim, jets from a trained generative model). Resumable: an interrupted
+    run continues from its finished chunks; the file appears only when complete."""
     from l1t.events.generate import Recipe, run
 
+    if fastsim is not None:
+        from models.fastsim import generate_file
+
+        try:
+            with console.status(f"fast simulation: {events:,} {process} jets"):
+                path = generate_file(fastsim, process, events, seed, out)
+        except (OSError, ValueError) as err:
+            console.print(f"[red]{err}[/red]")
+            raise typer.Exit(2) from None
+        console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+        return
     try:
         recipe = Recipe(
             process,
@@ -358,6 +372,46 @@ def _keras_progress(bar: Progress, description: str, epochs: int):
     return Callback()
 
 
+def _train_fastsim(files: list[Path], out: Path, cfg, seed: int) -> None:
+    from l1t.events.dataset import DatasetError
+    from models.fastsim import run_fastsim
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("epochs"), TimeElapsedColumn(),
+        console=console,
+    ) as bar:  # fmt: skip
+        try:
+            summary = run_fastsim(
+                files, out, seed=seed, cfg=cfg, callbacks=[_keras_progress(bar, "CVAE", cfg.epochs)],
+                log=lambda m: bar.console.print(m),
+            )  # fmt: skip
+        except (DatasetError, ValueError) as err:
+            console.print(f"[red]{err}[/red]")
+            raise typer.Exit(2) from None
+    table = Table(
+        title="fast simulation fidelity vs held-out Pythia8 jets (FPD, KPD x 1e3; W1 in GeV)",
+        caption="reference rows: the FPD paper's JetNet table (other data and features), shown for comparison",
+    )
+    for col in ("process", "sample", "FPD", "KPD", "W1 pT", "W1 mass", "jets/s"):
+        table.add_column(col, justify="left" if col in ("process", "sample") else "right")
+    for process, r in summary["results"].items():
+        for name, f in r["fidelity"].items():
+            speed = r["jets_per_s"]["cvae"] if name.startswith("CVAE") else r["jets_per_s"]["pythia8_response"]
+            table.add_row(
+                process, name, f"{f['fpd_x1e3']:.2f} ± {f['fpd_err_x1e3']:.2f}",
+                f"{f['kpd_x1e3']:.2f} ± {f['kpd_err_x1e3']:.2f}", f"{f['w1_pt_gev']:.1f}", f"{f['w1_mass_gev']:.1f}",
+                f"{speed:,.0f}",
+            )  # fmt: skip
+    for ref in summary["reference"]:
+        table.add_row(
+            "[dim]JetNet g[/dim]", f"[dim]{ref['model']}[/dim]", f"[dim]{ref['fpd_x1e3']}[/dim]", *["[dim]-[/dim]"] * 4
+        )
+    console.print(table)
+    for process, r in summary["results"].items():
+        console.print(f"{process}: fast simulation {r['speed_ratio']:,.0f}x faster than Pythia8 + response")
+    console.print(f"wrote {out / 'summary.json'}, {out / 'decoder.h5'}")
+
+
 def _train_tagger(files: list[Path], out: Path, cfg, seed: int) -> None:
     from l1t.events.dataset import DatasetError
     from models import training
@@ -404,9 +458,10 @@ def _train_tagger(files: list[Path], out: Path, cfg, seed: int) -> None:
 
 @app.command()
 def train(
-    model: Annotated[str, typer.Argument(help="axol1tl, cicada or tagger.")],
+    model: Annotated[str, typer.Argument(help="axol1tl, cicada, tagger or fastsim.")],
     data: Annotated[
-        Path, typer.Option(help="Zero-bias HDF5 file from `l1t generate` (tagger: a jet file, `generate --jets`).")
+        Path,
+        typer.Option(help="Zero-bias HDF5 file from `l1t generate` (tagger, fastsim: a jet file, `generate --jets`)."),
     ],
     out: Annotated[Path, typer.Option(help="Output directory.")],
     signals: Annotated[
@@ -424,11 +479,12 @@ def train(
     from models import training
     from models.axol1tl import AxoConfig
     from models.cicada import CicadaConfig
+    from models.fastsim import FastSimConfig
     from models.tagger import TaggerConfig
 
-    configs = {"axol1tl": AxoConfig, "cicada": CicadaConfig, "tagger": TaggerConfig}
+    configs = {"axol1tl": AxoConfig, "cicada": CicadaConfig, "tagger": TaggerConfig, "fastsim": FastSimConfig}
     if model not in configs:
-        console.print(f"[red]unknown model {model!r}; choose axol1tl, cicada or tagger[/red]")
+        console.print(f"[red]unknown model {model!r}; choose axol1tl, cicada, tagger or fastsim[/red]")
         raise typer.Exit(2)
     try:
         cfg = configs[model].from_yaml(config, epochs=epochs)
@@ -437,6 +493,9 @@ def train(
         raise typer.Exit(2) from None
     if model == "tagger":
         _train_tagger([data, *(signals or [])], out, cfg, seed)
+        return
+    if model == "fastsim":
+        _train_fastsim([data, *(signals or [])], out, cfg, seed)
         return
     with Progress(
         TextColumn("{task.description}"),

@@ -14,6 +14,8 @@ Features are divided by the real sample's maximum |value| per feature before FPD
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import linalg, optimize
 
@@ -24,8 +26,13 @@ def frechet_distance(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: n
     """Fréchet (2-Wasserstein) distance squared between N(mu1, cov1) and N(mu2, cov2)."""
     mu1, mu2 = np.atleast_1d(mu1), np.atleast_1d(mu2)
     cov1, cov2 = np.atleast_2d(cov1), np.atleast_2d(cov2)
-    root = linalg.sqrtm(cov1 @ cov2)
-    if not np.isfinite(root).all():  # a singular product: regularize the diagonal
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", linalg.LinAlgWarning)
+        try:
+            root = linalg.sqrtm(cov1 @ cov2)
+        except linalg.LinAlgWarning:  # a singular product (e.g. a constant feature): regularize the diagonal
+            root = None
+    if root is None or not np.isfinite(root).all():
         eps = 1e-6 * np.eye(len(mu1))
         root = linalg.sqrtm((cov1 + eps) @ (cov2 + eps))
     diff = mu1 - mu2

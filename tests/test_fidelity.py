@@ -64,3 +64,12 @@ def test_jet_features_of_two_massless_constituents() -> None:
     f = fidelity.jet_features(pt, np.array([[0.2, -0.2, 0.0]]), np.zeros((1, 3)))
     assert f[0, 1] == pytest.approx(np.sqrt(2 * 100.0**2 * (np.cosh(0.4) - 1)))
     assert f[0, 2] == 2 and f[0, 3] == pytest.approx(0.2) and f[0, 5] == pytest.approx(0.5)
+
+
+def test_fpd_with_a_constant_feature_is_finite() -> None:
+    rng = np.random.default_rng(3)
+    real = rng.standard_normal((4000, 3))
+    gen = rng.standard_normal((4000, 3))
+    gen[:, 2] = 0.5  # a generator that always gives one value: a singular covariance
+    value, _ = fidelity.fpd(real, gen, min_samples=500, max_samples=2000, batches=4, points=3)
+    assert np.isfinite(value) and value > 0.05

@@ -100,3 +100,36 @@ def test_trained_tagger_firmware_matches_the_emulator_on_jets(
     dut = generate(net).dut(tmp_path / "rtl") if kind == "rtl" else hls_dpi.dut(tmp_path / "prj", tmp_path / "dpi")
     report = run_cosim(dut, net, raw, simulator, tmp_path / "cosim", gap_probability=0.2, seed=2)
     assert report.mismatches == 0 and report.events == len(towers), report.summary()
+
+
+def test_fastsim_trains_reports_fidelity_and_writes_jet_files(jet_files: list[Path], tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from l1t.cli import app
+    from l1t.events import jets
+
+    cfg = yaml.safe_load(Path("configs/models/fastsim.yaml").read_text())
+    cfg.update(epochs=30, patience=0, batch_size=64)
+    (tmp_path / "fastsim.yaml").write_text(yaml.safe_dump(cfg))
+    run = tmp_path / "fastsim"
+    args = ["train", "fastsim", "--data", str(jet_files[0]), "--signal", str(jet_files[1]), "--out", str(run)]
+    result = CliRunner().invoke(app, [*args, "--config", str(tmp_path / "fastsim.yaml")])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["processes"] == ["qcd_boosted", "zprime_tt"]
+    for r in summary["results"].values():
+        truth, cvae = r["fidelity"]["truth vs truth"], r["fidelity"]["CVAE vs truth"]
+        assert truth["fpd_x1e3"] < cvae["fpd_x1e3"] and set(cvae["w1_tower"]) == {"hwEt", "dIEta", "dIPhi", "hwEtEm"}
+        assert r["speed_ratio"] > 10  # one decoder pass per jet vs Pythia8 + response
+    out = tmp_path / "fast_top.h5"
+    made = CliRunner().invoke(
+        app, ["generate", "--process", "zprime_tt", "--events", "500", "-o", str(out), "--fastsim", str(run)]
+    )
+    assert made.exit_code == 0, made.output
+    data, attrs = jets.read(out)  # the schema's ranges hold for generated jets
+    assert len(data["jets/label"]) == 500 and data["jets/label"].all() and attrs["fastsim"]
+    assert (np.diff(data["constituents/hw"][:, :, 0], axis=1) <= 0).all()
+    unknown = CliRunner().invoke(
+        app, ["generate", "--process", "a_4l", "--events", "5", "-o", str(out), "--fastsim", str(run)]
+    )
+    assert unknown.exit_code == 2 and "not 'a_4l'" in unknown.output
