@@ -65,6 +65,7 @@ bench: setup
 	$(PY) bench/cosim.py
 	$(PY) bench/events.py
 	$(PY) bench/rates.py
+	$(PY) bench/fastsim.py
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -35,7 +35,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3, help="timings per side; the best is kept")
-    parser.add_argument("--models", nargs="*", default=["axol1tl_encoder", "cicada_student"])
+    parser.add_argument("--models", nargs="*", default=["axol1tl_encoder", "cicada_student", "l1_tagger"])
     args = parser.parse_args()
     console = Console(width=160)
     table = Table(title=f"{args.events:,} events per model (best of {args.repeat})")

@@ -39,6 +39,7 @@ __all__ = [
     "run_fastsim",
     "sample",
     "save",
+    "speed_reference",
     "tower_jet_features",
     "train",
 ]
@@ -214,7 +215,7 @@ def fidelity_table(reference: np.ndarray, candidates: dict[str, np.ndarray], see
     return rows
 
 
-def _speed_reference(process: str, pileup: float, n: int, seed: int) -> float:
+def speed_reference(process: str, pileup: float, n: int, seed: int) -> float:
     """Jets per second of Pythia8 + pileup + detector response + L1 jets for ``process`` (initialization and the
     pileup library excluded), measured now."""
     from l1t.events.detector import Detector
@@ -314,7 +315,7 @@ def run_fastsim(
         fast = half / (time.perf_counter() - t1)
         log(f"{process}: fidelity on {half} jets; Pythia8 + response speed on {speed_events} events")
         table = fidelity_table(ref[:half], {"truth vs truth": ref[half : 2 * half], "CVAE vs truth": generated})
-        slow = _speed_reference(process, pileup, speed_events, seed)
+        slow = speed_reference(process, pileup, speed_events, seed)
         results[process] = {"fidelity": table, "jets_per_s": {"cvae": fast, "pythia8_response": slow}}
         results[process]["speed_ratio"] = fast / slow
     summary = {
