@@ -52,6 +52,7 @@ def synthetic_events(n: int, seed: int) -> dict[str, np.ndarray]:
         ).astype(np.int32),
         "truth/npu": np.full(n, 60, dtype=np.int16),
         "truth/process": np.zeros(n, dtype=np.uint8),
+        "objects/jet_towers": np.zeros((n, 2, 16, 4), dtype=np.int32),
     }
 
 

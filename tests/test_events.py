@@ -192,11 +192,8 @@ def test_adc2021_round_trip(small_file: Path, tmp_path: Path) -> None:
 
 def test_tagger_jets_with_tower_and_particle_constituents(tmp_path: Path) -> None:
     pytest.importorskip("pythia8mc")
-    import h5py
-
     from l1t.events import jets
     from l1t.events.dataset import DatasetError
-    from l1t.events.generate import Recipe, run
 
     top = run(Recipe("zprime_tt", 120, 5.0, 3, 60, 50, output="jets"), tmp_path / "top.h5", workers=1)
     qcd = run(Recipe("qcd_boosted", 120, 5.0, 4, 60, 50, output="jets"), tmp_path / "qcd.h5", workers=1)
@@ -220,3 +217,25 @@ def test_tagger_jets_with_tower_and_particle_constituents(tmp_path: Path) -> Non
         f["particles/features"][3, 2, 1] = np.nan
     with pytest.raises(DatasetError, match=r"top.h5: dataset 'particles/features': non-finite value at jet 3"):
         jets.read(top)
+
+
+def test_event_files_carry_the_tagger_towers_of_the_two_leading_jets(tmp_path: Path) -> None:
+    pytest.importorskip("pythia8mc")
+    from l1t.events import jets
+
+    recipe = Recipe("qcd_boosted", 80, 0.0, 5, 40)
+    events = dataset.read(run(recipe, tmp_path / "ev.h5", workers=1))
+    jet_file, _ = jets.read(run(dataclasses.replace(recipe, output="jets"), tmp_path / "jets.h5", workers=1))
+    lead = events["objects/jets"][:, :2]
+    towers = events["objects/jet_towers"]
+    assert ((towers[..., 0, 0] > 0) == (lead[..., 0] > 0)).all()
+    # the same crossings through the same towers: the jet file's constituents are the event file's jet towers
+    np.testing.assert_array_equal(jet_file["constituents/hw"], towers[jets.selected(lead)])
+    np.testing.assert_array_equal(jet_file["jets/hw"], lead[jets.selected(lead)])
+    # a version-1 file (no jet towers) is still read, and asking for the towers names the version
+    with h5py.File(tmp_path / "ev.h5", "r+") as f:
+        del f["objects/jet_towers"]
+        f.attrs["version"] = 1
+    assert "objects/jet_towers" not in dataset.read(tmp_path / "ev.h5").data
+    with pytest.raises(dataset.DatasetError, match="format version 1 has no dataset 'objects/jet_towers'"):
+        dataset.read(tmp_path / "ev.h5", fields=["objects/jet_towers"])

@@ -128,6 +128,7 @@ def _synthetic_file(path: Path, n: int, seed: int) -> dict[str, np.ndarray]:
     data["sums/hw"][:, 0] = rng.integers(0, 400, n)
     data["truth/npu"] = np.full(n, 60, dtype=np.int16)
     data["truth/process"] = np.zeros(n, dtype=np.uint8)
+    data["objects/jet_towers"] = np.zeros((n, 2, 16, 4), dtype=np.int32)
     dataset.write(path, dataset.EventSet(data, {"process": "minbias", "library": 1}))
     return data
 

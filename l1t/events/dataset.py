@@ -8,6 +8,8 @@ Layout, one group per stream, chunked and gzip-compressed::
     /objects/taus       (N, 12, 4)  int32    hwPt, hwEta, hwPhi, hwIso
     /objects/muons      (N, 8, 4)   int32    hwPt, hwEta, hwPhi, hwQual
     /sums/hw            (N, 4)      int32    hwMET, hwMETphi, hwHT, hwETT
+    /objects/jet_towers (N, 2, 16, 4) int32  towers of the two leading L1 jets (dR < 0.8, highest hwEt first):
+                                             hwEt, dIEta, dIPhi, hwEtEm; the jet tagger's input (version 2)
     /truth/npu          (N,)        int16    pileup interactions in the crossing
     /truth/process      (N,)        uint8    index into the file attribute ``processes``
 
@@ -31,7 +33,8 @@ from l1t.atomic import atomic_path
 __all__ = ["FORMAT", "VERSION", "DatasetError", "EventSet", "export_adc2021", "import_adc2021", "read", "write"]
 
 FORMAT = "l1t.events"
-VERSION = 1
+VERSION = 2
+ADDED_IN = {"objects/jet_towers": 2}  # datasets newer than version 1; older files are read without them
 
 # dataset -> (shape after N, dtype, per-field (lo, hi) ranges)
 _calo4 = [(0, CALO.pt_max), (-128, 127), (0, CALO.phi_steps - 1), (0, 1)]
@@ -42,6 +45,7 @@ SCHEMA: dict[str, tuple[tuple[int, ...], str, list[tuple[int, int]]]] = {
     "objects/taus": ((12, 4), "int32", _calo4),
     "objects/muons": ((8, 4), "int32", [(0, MUON.pt_max), (-256, 255), (0, MUON.phi_steps - 1), (0, 15)]),
     "sums/hw": ((4,), "int32", [(0, 4095), (0, CALO.phi_steps - 1), (0, 4095), (0, 4095)]),
+    "objects/jet_towers": ((2, 16, 4), "int32", [(0, 511), (-9, 9), (-9, 9), (0, 511)]),
     "truth/npu": ((), "int16", [(0, 1000)]),
     "truth/process": ((), "uint8", [(0, 255)]),
 }
@@ -123,14 +127,21 @@ def read(path: str | Path, start: int = 0, stop: int | None = None, fields: list
     with f:
         if f.attrs.get("format") != FORMAT:
             raise DatasetError(f"{path}: attribute 'format' is {f.attrs.get('format')!r}, expected {FORMAT!r}")
-        if int(f.attrs.get("version", -1)) != VERSION:
-            raise DatasetError(f"{path}: format version {f.attrs.get('version')!r}, this reader knows {VERSION}")
+        version = int(f.attrs.get("version", -1))
+        if not 1 <= version <= VERSION:
+            raise DatasetError(f"{path}: format version {f.attrs.get('version')!r}, this reader knows 1 to {VERSION}")
         data, n = {}, None
-        wanted = ["sums/hw", *(f for f in (fields or SCHEMA) if f != "sums/hw")]
+        known = [name for name in SCHEMA if ADDED_IN.get(name, 1) <= version]
+        wanted = ["sums/hw", *(f for f in (fields or known) if f != "sums/hw")]
         unknown = set(wanted) - set(SCHEMA)
         if unknown:
             raise DatasetError(f"{path}: unknown datasets requested: {sorted(unknown)}")
         for name in wanted:
+            if ADDED_IN.get(name, 1) > version:
+                raise DatasetError(
+                    f"{path}: format version {version} has no dataset {name!r} (added in version {ADDED_IN[name]}); "
+                    "generate the file again"
+                )
             if name not in f:
                 raise DatasetError(f"{path}: dataset {name!r} missing")
             try:
@@ -241,6 +252,7 @@ def import_adc2021(path: str | Path) -> EventSet:
         "sums/hw": np.stack(
             [np.minimum(met[:, 0], 4095), met[:, 2], np.zeros(n, np.int32), np.zeros(n, np.int32)], axis=1
         ).astype(np.int32),
+        "objects/jet_towers": np.zeros((n, 2, 16, 4), dtype=np.int32),  # not in ADC2021
         "truth/npu": np.zeros(n, dtype=np.int16),
         "truth/process": np.zeros(n, dtype=np.uint8),
     }

@@ -16,6 +16,7 @@ import yaml
 
 from emulator import calo
 from emulator.objects import CALO, MUON, hw_eta, hw_phi, hw_pt, sort_truncate
+from l1t.events import jets as jet_tools
 from l1t.events.pythia import ParticleBlock
 
 __all__ = ["DEFAULT_CONFIG", "Detector", "L1Event"]
@@ -33,9 +34,10 @@ class L1Event:
     taus: np.ndarray  # (N, 12, 4)
     muons: np.ndarray  # (N, 8, 4) hwPt, hwEta, hwPhi, hwQual
     sums: np.ndarray  # (N, 4) hwMET, hwMETphi, hwHT, hwETT
+    jet_towers: np.ndarray  # (N, 2, 16, 4) towers of the two leading jets: hwEt, dIEta, dIPhi, hwEtEm
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {k: getattr(self, k) for k in ("regions", "jets", "egammas", "taus", "muons", "sums")}
+        return {k: getattr(self, k) for k in ("regions", "jets", "egammas", "taus", "muons", "sums", "jet_towers")}
 
 
 class Detector:
@@ -149,4 +151,8 @@ class Detector:
         )
         ht_eta = int(hw_eta(np.array([cfg["ht"]["eta_max"]]), CALO.eta_lsb, CALO.eta_bits)[0])
         sums = calo.sums(total, self.phi_centers, jets, int(cfg["ht"]["pt_min"] / lsb), ht_eta, forward=hf)
-        return L1Event(calo.regions(total), jets, egammas, taus, self.muons(p, rng), sums)
+        ev, slot = np.nonzero(jets[:, :2, 0] > 0)
+        ieta, iphi = jet_tools.seed_towers(jets[ev, slot], self.eta_centers, self.n_phi)
+        jet_towers = np.zeros((p.n_events, 2, jet_tools.N_CONSTITUENTS, 4), dtype=np.int32)
+        jet_towers[ev, slot] = jet_tools.tower_constituents(em, had, self.eta_centers, ev, ieta, iphi)
+        return L1Event(calo.regions(total), jets, egammas, taus, self.muons(p, rng), sums, jet_towers)

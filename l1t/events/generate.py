@@ -116,6 +116,7 @@ def generate_chunk(recipe: Recipe, index: int, library: ParticleBlock | None, de
         "objects/taus": l1.taus,
         "objects/muons": l1.muons,
         "sums/hw": l1.sums,
+        "objects/jet_towers": l1.jet_towers,
         "truth/npu": npu.astype(np.int16),
         "truth/process": np.full(n, code, dtype=np.uint8),
     }

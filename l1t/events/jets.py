@@ -28,14 +28,28 @@ import numpy as np
 from emulator import calo
 from emulator.objects import CALO, hw_eta
 from l1t.atomic import atomic_path
+from l1t.events import dataset
 from l1t.events.dataset import DatasetError
 from l1t.events.pythia import ParticleBlock
 
-__all__ = ["FORMAT", "KINDS", "N_CONSTITUENTS", "N_PARTICLES", "SCHEMA", "TRUTH_PID", "jet_arrays", "read", "write"]
+__all__ = [
+    "FORMAT",
+    "KINDS",
+    "N_CONSTITUENTS",
+    "N_PARTICLES",
+    "SCHEMA",
+    "TRUTH_PID",
+    "jet_arrays",
+    "read",
+    "seed_towers",
+    "selected",
+    "tower_constituents",
+    "write",
+]
 
 FORMAT = "l1t.jets"
 VERSION = 1
-N_CONSTITUENTS = 16
+N_CONSTITUENTS = dataset.SCHEMA["objects/jet_towers"][0][1]  # 16: the event files carry the same towers
 N_PARTICLES = 64
 RADIUS = 0.8
 MATCH_RADIUS = 0.6
@@ -67,6 +81,43 @@ def _dphi(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.mod(a - b + np.pi, 2 * np.pi) - np.pi
 
 
+def seed_towers(hw: np.ndarray, eta_centers: np.ndarray, n_phi: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row, column) of each L1 jet's seed tower from its (hwPt, hwEta, hwPhi) (any leading shape)."""
+    ieta = np.searchsorted(hw_eta(eta_centers, CALO.eta_lsb, CALO.eta_bits), hw[..., 1])
+    return np.minimum(ieta, len(eta_centers) - 1), (hw[..., 2] * n_phi // CALO.phi_steps).astype(np.int64)
+
+
+def tower_constituents(
+    em: np.ndarray, had: np.ndarray, eta_centers: np.ndarray, ev: np.ndarray, ieta: np.ndarray, iphi: np.ndarray
+) -> np.ndarray:
+    """Towers in dR < 0.8 of each jet (crossing ``ev``, seed tower (ieta, iphi)), the ``N_CONSTITUENTS`` of highest
+    hwEt first: (M, 16, 4) = hwEt (EM + hadronic, saturated), dIEta, dIPhi, hwEtEm; zero rows pad."""
+    total = np.minimum(em + had, (1 << calo.TOWER_ET_BITS) - 1)
+    _, n_eta, n_phi = total.shape
+    d = np.arange(-HALF, HALF + 1)
+    pe = ieta[:, None, None] + d[None, :, None]  # a (2 HALF + 1)^2 patch around each seed; phi wraps, eta is cut
+    pp = np.mod(iphi[:, None, None] + d[None, None, :], n_phi)
+    inside = (pe >= 0) & (pe < n_eta)
+    pe_c = np.clip(pe, 0, n_eta - 1)
+    et = np.where(inside, total[ev[:, None, None], pe_c, pp], 0)
+    et_em = np.where(inside, em[ev[:, None, None], pe_c, pp], 0)
+    dr = np.hypot(eta_centers[pe_c] - eta_centers[ieta][:, None, None], d[None, None, :] * (2 * np.pi / n_phi))
+    et = np.where(dr < RADIUS, et, 0).reshape(len(ev), -1)
+    order = np.argsort(-et, axis=1, kind="stable")[:, :N_CONSTITUENTS]
+    fields = [
+        np.take_along_axis(et, order, axis=1),
+        np.take_along_axis(np.broadcast_to(d[None, :, None], dr.shape).reshape(len(ev), -1), order, axis=1),
+        np.take_along_axis(np.broadcast_to(d[None, None, :], dr.shape).reshape(len(ev), -1), order, axis=1),
+        np.take_along_axis(et_em.reshape(len(ev), -1), order, axis=1),
+    ]
+    return np.stack(fields, axis=2).astype(np.int32) * (fields[0][..., None] > 0)
+
+
+def selected(hw: np.ndarray) -> np.ndarray:
+    """L1 jets a tagger takes: hwPt >= PT_MIN and |eta| <= ETA_MAX."""
+    return (hw[..., 0] >= PT_MIN / CALO.pt_lsb) & (np.abs(hw[..., 1]) <= ETA_MAX / CALO.eta_lsb)
+
+
 def jet_arrays(
     em: np.ndarray,
     had: np.ndarray,
@@ -79,42 +130,21 @@ def jet_arrays(
 
     ``truth`` (N, k, 3) holds (pT, eta, phi) of the truth particles to match, or is None (all jets label 0)."""
     total = np.minimum(em + had, (1 << calo.TOWER_ET_BITS) - 1)
-    _, n_eta, n_phi = total.shape
-    lsb = CALO.pt_lsb
-    l1 = calo.jets(total, eta_centers, int(jet_cfg["seed"] / lsb), 2, jet_cfg["window"])  # (N, 2, 3)
-    ev, slot = np.nonzero((l1[:, :, 0] >= PT_MIN / lsb) & (np.abs(l1[:, :, 1]) <= ETA_MAX / CALO.eta_lsb))
+    n_phi = total.shape[2]
+    l1 = calo.jets(total, eta_centers, int(jet_cfg["seed"] / CALO.pt_lsb), 2, jet_cfg["window"])  # (N, 2, 3)
+    ev, slot = np.nonzero(selected(l1))
     hw = l1[ev, slot]
-    ieta = np.searchsorted(hw_eta(eta_centers, CALO.eta_lsb, CALO.eta_bits), hw[:, 1])  # the seed tower's row
-    iphi = (hw[:, 2] * n_phi // CALO.phi_steps).astype(np.int64)
+    ieta, iphi = seed_towers(hw, eta_centers, n_phi)
     eta = eta_centers[ieta]
     phi = (iphi + 0.5) * (2 * np.pi / n_phi)
     label = np.zeros(len(ev), dtype=np.uint8)
     if truth is not None:
         t = truth[ev]  # (M, k, 3)
         dr = np.hypot(t[:, :, 1] - eta[:, None], _dphi(t[:, :, 2], phi[:, None]))
-        matched = ((t[:, :, 0] > 0) & (dr < MATCH_RADIUS)).any(axis=1)
-        keep = np.flatnonzero(matched)
+        keep = np.flatnonzero(((t[:, :, 0] > 0) & (dr < MATCH_RADIUS)).any(axis=1))
         ev, hw, ieta, iphi, eta, phi = ev[keep], hw[keep], ieta[keep], iphi[keep], eta[keep], phi[keep]
         label = np.ones(len(keep), dtype=np.uint8)
-
-    # towers: a (2 HALF + 1)^2 patch around each seed (phi wraps, eta padded), dR from the tower centres
-    d = np.arange(-HALF, HALF + 1)
-    pe = ieta[:, None, None] + d[None, :, None]
-    pp = np.mod(iphi[:, None, None] + d[None, None, :], n_phi)
-    inside = (pe >= 0) & (pe < n_eta)
-    pe_c = np.clip(pe, 0, n_eta - 1)
-    et = np.where(inside, total[ev[:, None, None], pe_c, pp], 0)
-    et_em = np.where(inside, em[ev[:, None, None], pe_c, pp], 0)
-    dr = np.hypot(eta_centers[pe_c] - eta[:, None, None], d[None, None, :] * (2 * np.pi / n_phi))
-    et = np.where(dr < RADIUS, et, 0).reshape(len(ev), -1)
-    order = np.argsort(-et, axis=1, kind="stable")[:, :N_CONSTITUENTS]
-    fields = [
-        np.take_along_axis(et, order, axis=1),
-        np.take_along_axis(np.broadcast_to(pe - ieta[:, None, None], dr.shape).reshape(len(ev), -1), order, axis=1),
-        np.take_along_axis(np.broadcast_to(d[None, None, :], dr.shape).reshape(len(ev), -1), order, axis=1),
-        np.take_along_axis(et_em.reshape(len(ev), -1), order, axis=1),
-    ]
-    constituents = np.stack(fields, axis=2).astype(np.int32) * (fields[0][..., None] > 0)
+    constituents = tower_constituents(em, had, eta_centers, ev, ieta, iphi)
 
     # particles: every (jet, particle of its crossing) pair inside the cone, ranked by pT within the jet
     counts = np.diff(particles.offsets)[ev]
