@@ -1,12 +1,13 @@
-"""The Global Trigger as one board block: GT objects (and calo regions for CICADA) in, AD scores and algorithm
-bits out, bit-exact.
+"""The Global Trigger as one board block: GT objects (and what the score seeds' models read) in, the models' scores
+and the algorithm bits out, bit-exact.
 
 Inputs are what the GT receives on its links: one 64-bit word per object (``formats.OBJECT_WORDS``: 8 muons,
 12 e/gammas, 12 taus, 12 jets, one word of energy sums), plus the 18 x 14 calo regions (10-bit hwEt) when a menu
-seed cuts on CICADA. Outputs are each AD model's score word, the algorithm bits before prescale
-(``algo_initial``), after prescale (``algo_final``, counters starting at the first event of the stream) and the
-final OR (``l1a``), as the GT's decision record has them. The block has a network's interface, so the board
-regression (``emulator.board``) encodes and checks its links like any other.
+seed cuts on CICADA and the towers of the two leading jets (10-bit fields) when one cuts on the jet tagger.
+Outputs are each model's score word, the algorithm bits before prescale (``algo_initial``), after prescale
+(``algo_final``, counters starting at the first event of the stream) and the final OR (``l1a``), as the GT's
+decision record has them. The block has a network's interface, so the board regression (``emulator.board``)
+encodes and checks its links like any other.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ GT_OBJECTS = (
     ("sums/hw", "sums", 1),
 )
 REGIONS_T = fx.ap_uint(10)
+JET_TOWER_T = fx.ap_int(10)  # one tower field (hwEt, dIEta, dIPhi, hwEtEm) of the two leading jets' towers
 
 
 class LinkWord(NamedTuple):
@@ -69,6 +71,8 @@ class GlobalTrigger:
         self.inputs = [(kind, (n,), OBJECT_WORD) for _, kind, n in GT_OBJECTS]
         if any("regions/et" in c.fields for c in self.chains.values()):
             self.inputs.append(("regions", (18 * 14,), REGIONS_T))
+        if any("objects/jet_towers" in c.fields for c in self.chains.values()):
+            self.inputs.append(("jet_towers", (2 * 16 * 4,), JET_TOWER_T))
         self.output_names = [f"score_{m}" for m in self.chains] + ["algo_initial", "algo_final", "l1a"]
         self.types = {f"score_{m}": c.score_t for m, c in self.chains.items()}
         self.types |= {name: fx.ap_uint(1) for name in ("algo_initial", "algo_final", "l1a")}
@@ -87,8 +91,11 @@ class GlobalTrigger:
             objs = np.asarray(events[field])
             objs = objs[:, None, :] if kind == "sums" else objs[:, :n]
             x[kind] = formats.pack_objects(objs, kind).astype(np.int64)
-        if any(name == "regions" for name, _, _ in self.inputs):
+        names = [name for name, _, _ in self.inputs]
+        if "regions" in names:
             x["regions"] = np.asarray(events["regions/et"], dtype=np.int64).reshape(-1, 18 * 14)
+        if "jet_towers" in names:
+            x["jet_towers"] = np.asarray(events["objects/jet_towers"], dtype=np.int64).reshape(-1, 2 * 16 * 4)
         return x
 
     def events(self, x: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -99,6 +106,8 @@ class GlobalTrigger:
             ev[field] = objs[:, 0] if kind == "sums" else objs[..., :3] if kind == "jets" else objs
         if "regions" in x:
             ev["regions/et"] = np.asarray(x["regions"]).reshape(-1, 18, 14).astype(np.uint16)
+        if "jet_towers" in x:
+            ev["objects/jet_towers"] = np.asarray(x["jet_towers"]).reshape(-1, 2, 16, 4).astype(np.int32)
         return ev
 
     def run(self, x: dict[str, np.ndarray], raw: bool = True) -> dict[str, np.ndarray]:

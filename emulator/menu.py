@@ -1,8 +1,9 @@
 """A GT-like trigger menu on hardware objects: seed conditions, prescales and per-event decision bits, vectorized.
 
 Classic seeds compare hwPt with thresholds converted from GeV at load (``ceil(pt / LSB)``: a seed "pT > 22 GeV"
-fires at hwPt >= 44 with the 0.5 GeV LSB) and |hwEta| with ``floor(eta_max / LSB)``. Anomaly-detection seeds
-compare a raw score word with a raw threshold (``score > threshold``), set per working point from a target rate.
+fires at hwPt >= 44 with the 0.5 GeV LSB) and |hwEta| with ``floor(eta_max / LSB)``. Score seeds (``ad_seeds``:
+anomaly detectors; ``score_seeds``: any model with a per-crossing score, e.g. the jet tagger) compare a raw score
+word with a raw threshold (``score > threshold``), set per working point from a target rate.
 Prescale N keeps every N-th event that passes a seed (a counter per seed, starting with the first).
 """
 
@@ -64,9 +65,9 @@ class Menu:
         self.ad_models: dict[str, str] = {}  # AD seed -> the model whose score it cuts on
         for name, c in (config.get("seeds") or {}).items():
             self.seeds.append(self._classic(name, c))
-        for name, c in (config.get("ad_seeds") or {}).items():
+        for name, c in {**(config.get("ad_seeds") or {}), **(config.get("score_seeds") or {})}.items():
             if "model" not in c or not isinstance(c.get("working_points"), dict):
-                raise MenuError(f"{source}: AD seed {name!r} needs 'model' and 'working_points'")
+                raise MenuError(f"{source}: score seed {name!r} needs 'model' and 'working_points'")
             self.working_points[name] = {str(k): float(v) for k, v in c["working_points"].items()}
             self.ad_models[name] = str(c["model"])
             for wp in self.working_points[name]:

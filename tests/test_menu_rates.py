@@ -78,7 +78,7 @@ def test_bad_menus_name_the_seed() -> None:
         Menu({"seeds": {"x": {"type": "triple_jet", "pt": 1}}})
     with pytest.raises(MenuError, match="seed 'y': double_muon needs 2 pt thresholds"):
         Menu({"seeds": {"y": {"type": "double_muon", "pt": 5}}})
-    with pytest.raises(MenuError, match="AD seed 'z' needs 'model'"):
+    with pytest.raises(MenuError, match="score seed 'z' needs 'model'"):
         Menu({"ad_seeds": {"z": {"working_points": {"A": 1}}}})
     assert Menu.from_yaml(Path(__file__).parents[1] / "configs" / "menus" / "default.yaml").seeds
 

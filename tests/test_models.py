@@ -213,7 +213,7 @@ def test_cli_train_axol1tl_end_to_end(tmp_path: Path) -> None:
         ],
     )
     assert rep.exit_code == 0, rep.output
-    assert "no --model for ['cicada']" in " ".join(rep.output.split())
+    assert "no --model for ['cicada', 'tagger']" in " ".join(rep.output.split())
     html = (tmp_path / "rep" / "report.html").read_text()
     assert "L1_AXO_Nominal" in html and "data:image/png;base64," in html and "L1_CICADA" not in html
     pytest.importorskip("distributed")

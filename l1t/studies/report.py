@@ -41,7 +41,8 @@ def plots(
         fig, ax = plt.subplots(figsize=(8, 6))
         thr, hz = rate_curve(zb)
         ax.step(thr, hz, where="post")
-        ax.set_yscale("log")
+        if (hz > 0).any():
+            ax.set_yscale("log")
         ax.set_xlabel(f"{model} score threshold (raw)")
         ax.set_ylabel("zero-bias rate [Hz]")
         mplhep.cms.text("Simulation (l1t)", ax=ax, loc=0)
@@ -50,10 +51,15 @@ def plots(
         plt.close(fig)
         fig, ax = plt.subplots(figsize=(8, 6))
         samples = {"zero bias": zb} | {name: s[model] for name, s in signal_scores.items() if model in s}
-        top = np.log10(1 + max(float(np.max(v)) for v in samples.values())) * 1.02 + 1e-3
-        for name, values in samples.items():  # log10(1 + raw score): the tails stay visible
-            h = hist.Hist.new.Reg(60, 0, top, name="s", label=f"log10(1 + {model} score)").Double()
-            h.fill(np.log10(1 + np.asarray(values, dtype=np.float64)))
+        lo = min(float(np.min(v)) for v in samples.values())
+        hi = max(float(np.max(v)) for v in samples.values())
+        signed = lo < 0  # a signed score (a tagger's logit) on a linear axis; others as log10(1 + score)
+        edges = (lo, hi + 1) if signed else (0, np.log10(1 + hi) * 1.02 + 1e-3)
+        label = f"{model} score (raw)" if signed else f"log10(1 + {model} score)"
+        for name, values in samples.items():  # the tails stay visible on the log y axis
+            h = hist.Hist.new.Reg(60, *edges, name="s", label=label).Double()
+            v = np.asarray(values, dtype=np.float64)
+            h.fill(v if signed else np.log10(1 + v))
             mplhep.histplot(h, ax=ax, density=True, yerr=False, label=name, color="k" if name == "zero bias" else None)
         ax.set_yscale("log")
         ax.legend(fontsize=12)
