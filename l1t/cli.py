@@ -300,7 +300,8 @@ def generate(
         bool, typer.Option("--jets", help="Write tagger jets with tower and particle constituents (l1t.jets).")
     ] = False,
     fastsim: Annotated[
-        Path | None, typer.Option(help="Directory of `l1t train fastsim`: draw jets from it instead of Pythia8.")
+        Path | None,
+        typer.Option(help="Directory of `l1t train fastsim`: crossings of two generated jets (or, with --jets, jets)."),
     ] = None,
 ) -> None:
     """Pythia8 events with pileup through the detector and L1 response into an l1t HDF5 event file (or, with
@@ -312,8 +313,8 @@ def generate(
         from models.fastsim import generate_file
 
         try:
-            with console.status(f"fast simulation: {events:,} {process} jets"):
-                path = generate_file(fastsim, process, events, seed, out)
+            with console.status(f"fast simulation: {events:,} {process} {'jets' if jets else 'crossings'}"):
+                path = generate_file(fastsim, process, events, seed, out, "jets" if jets else "events")
         except (OSError, ValueError) as err:
             console.print(f"[red]{err}[/red]")
             raise typer.Exit(2) from None
@@ -587,7 +588,10 @@ def report(
             for path in signals or []:
                 ev = read(path)
                 scored = {m: c.score(ev.data) for m, c in chains.items()}
-                sig[str(ev.attrs.get("process", path.stem))] = (ev.data, scored)
+                label = str(ev.attrs.get("process", path.stem)) + (" (fast sim)" if ev.attrs.get("fastsim") else "")
+                if label in sig:
+                    raise MenuError(f"{path}: a second {label!r} sample; give one file per process")
+                sig[label] = (ev.data, scored)
             fields = study_fields(the_menu, chains)
             if dask or scheduler:  # bounded memory: only counts and top-K scores leave the workers
                 zb_attrs = read(zero_bias, 0, 1, fields=["sums/hw"]).attrs

@@ -12,6 +12,7 @@ Pythia jets.
 Encoding (all of order one): sqrt(hwEt / 511) per tower, offsets / 9, the EM fraction hwEtEm / hwEt; for the jet
 log(hwPt) / log(2048) and hwEta / 64. Decoding inverts it, rounds to hardware integers, clips to each
 field's range, orders the towers by hwEt and zeroes towers whose hwEt rounds to zero. hwPhi is drawn uniformly.
+Whole crossings (``sample_events``) place two generated jets' towers on the tower grid and run the L1 algorithms.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ __all__ = [
     "load",
     "run_fastsim",
     "sample",
+    "sample_events",
     "save",
     "speed_reference",
     "tower_jet_features",
@@ -343,23 +345,62 @@ REFERENCE_ROWS = [
 ]
 
 
-def generate_file(run_dir: str | Path, process: str, n: int, seed: int, out: str | Path) -> Path:
-    """``n`` fast-simulated jets of ``process`` written as an ``l1t.jets`` file (no particle-level content:
-    ``particles/features`` is zero)."""
+def sample_events(decoder: Any, prior: dict[str, np.ndarray], process_index: int, n: int, seed: int, detector: Any):
+    """``n`` crossings, each two fast-simulated jets back to back in phi (a resonance's or a dijet's topology): their
+    towers are placed on the tower grid and the L1 algorithms (``Detector.trigger``) run on it, so objects, sums,
+    regions and jet towers follow as in the full simulation. Not simulated: the rest of the crossing (underlying
+    event, pileup, muons). Returns an ``L1Event``."""
+    jet_hw, towers = sample(decoder, prior, process_index, 2 * n, seed)
+    jet_hw, towers = jet_hw.reshape(n, 2, 3), towers.reshape(n, 2, N_T, 4)
+    jet_hw[:, 1, 2] = (jet_hw[:, 0, 2] + CALO.phi_steps // 2) % CALO.phi_steps
+    n_eta, n_phi = len(detector.eta_centers), detector.n_phi
+    ieta, iphi = jets.seed_towers(jet_hw, detector.eta_centers, n_phi)
+    rows = ieta[..., None] + towers[..., 1]
+    cols = np.mod(iphi[..., None] + towers[..., 2], n_phi)
+    keep = (towers[..., 0] > 0) & (rows >= 0) & (rows < n_eta)
+    ev = np.broadcast_to(np.arange(n)[:, None, None], keep.shape)
+    flat = ((ev * n_eta + rows) * n_phi + cols)[keep]
+    size = n * n_eta * n_phi
+    cap = (1 << 9) - 1  # tower hwEt is 9 bits
+    em = np.minimum(np.bincount(flat, towers[..., 3][keep], size), cap).astype(np.int32).reshape(n, n_eta, n_phi)
+    had_et = (towers[..., 0] - towers[..., 3])[keep]
+    had = np.minimum(np.bincount(flat, had_et, size), cap).astype(np.int32).reshape(n, n_eta, n_phi)
+    hf = np.zeros((n, detector.n_hf, n_phi), dtype=np.int32)
+    muons = np.zeros((n, detector.config["multiplicity"]["muons"], 4), dtype=np.int32)
+    return detector.trigger(em, had, hf, muons)
+
+
+def generate_file(
+    run_dir: str | Path, process: str, n: int, seed: int, out: str | Path, output: str = "events"
+) -> Path:
+    """``n`` fast-simulated crossings of ``process`` as an ``l1t.events`` file (``sample_events``), or with
+    ``output="jets"`` ``n`` jets as an ``l1t.jets`` file (no particle level: ``particles/features`` is zero)."""
     from l1t import __version__
+    from l1t.events import dataset
+    from l1t.events.detector import Detector
     from l1t.events.generate import PROCESS_CODES
+    from l1t.events.pythia import PROCESSES
 
     decoder, prior, processes = load(run_dir)
     if process not in processes:
         raise ValueError(f"{run_dir}: the fast simulation knows {processes}, not {process!r}")
-    jet_hw, towers = sample(decoder, prior, processes.index(process), n, seed)
-    data = {
-        "jets/hw": jet_hw,
-        "jets/label": np.full(n, int(process in jets.TRUTH_PID), dtype=np.uint8),
-        "jets/process": np.full(n, PROCESS_CODES[process], dtype=np.uint8),
-        "constituents/hw": towers,
-        "particles/features": np.zeros((n, jets.N_PARTICLES, 4), dtype=np.float32),
-    }
+    k = processes.index(process)
     attrs = {"generator": f"l1t fastsim (conditional VAE, {Path(run_dir).resolve()})", "l1t": __version__,
-             "process": process, "seed": seed, "fastsim": True}  # fmt: skip
-    return jets.write(out, data, attrs)
+             "process": process, "processes": list(PROCESSES), "seed": seed, "fastsim": True}  # fmt: skip
+    if output == "jets":
+        jet_hw, towers = sample(decoder, prior, k, n, seed)
+        data = {
+            "jets/hw": jet_hw,
+            "jets/label": np.full(n, int(process in jets.TRUTH_PID), dtype=np.uint8),
+            "jets/process": np.full(n, PROCESS_CODES[process], dtype=np.uint8),
+            "constituents/hw": towers,
+            "particles/features": np.zeros((n, jets.N_PARTICLES, 4), dtype=np.float32),
+        }
+        return jets.write(out, data, attrs)
+    detector = Detector.from_yaml()
+    l1 = sample_events(decoder, prior, k, n, seed, detector)
+    data = {f"objects/{name}": getattr(l1, name) for name in ("jets", "egammas", "taus", "muons", "jet_towers")}
+    data |= {"regions/et": l1.regions, "sums/hw": l1.sums, "truth/npu": np.zeros(n, dtype=np.int16)}
+    data["truth/process"] = np.full(n, PROCESS_CODES[process], dtype=np.uint8)
+    attrs |= {"pileup": 0.0, "detector": detector.config}
+    return dataset.write(out, dataset.EventSet(data, attrs))

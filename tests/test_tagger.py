@@ -116,40 +116,55 @@ def test_trained_tagger_firmware_matches_the_emulator_on_jets(
     assert report.mismatches == 0 and report.events == len(towers), report.summary()
 
 
-def test_fastsim_trains_reports_fidelity_and_writes_jet_files(jet_files: list[Path], tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def fastsim_run(jet_files: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`l1t train fastsim` on the small jet set, with a short training."""
     from typer.testing import CliRunner
 
     from l1t.cli import app
-    from l1t.events import jets
 
+    tmp = tmp_path_factory.mktemp("fastsim")
     cfg = yaml.safe_load(Path("configs/models/fastsim.yaml").read_text())
     cfg.update(epochs=30, patience=0, batch_size=64)
-    (tmp_path / "fastsim.yaml").write_text(yaml.safe_dump(cfg))
-    run = tmp_path / "fastsim"
+    (tmp / "fastsim.yaml").write_text(yaml.safe_dump(cfg))
+    run = tmp / "run"
     args = ["train", "fastsim", "--data", str(jet_files[0]), "--signal", str(jet_files[1]), "--out", str(run)]
-    result = CliRunner().invoke(app, [*args, "--config", str(tmp_path / "fastsim.yaml")])
+    result = CliRunner().invoke(app, [*args, "--config", str(tmp / "fastsim.yaml")])
     assert result.exit_code == 0, result.output
-    summary = json.loads((run / "summary.json").read_text())
+    return run
+
+
+def test_fastsim_reports_fidelity_and_writes_jet_and_event_files(fastsim_run: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from l1t.cli import app
+    from l1t.events import dataset, jets
+
+    summary = json.loads((fastsim_run / "summary.json").read_text())
     assert summary["processes"] == ["qcd_boosted", "zprime_tt"]
     for r in summary["results"].values():
         truth, cvae = r["fidelity"]["truth vs truth"], r["fidelity"]["CVAE vs truth"]
         assert truth["fpd_x1e3"] < cvae["fpd_x1e3"] and set(cvae["w1_tower"]) == {"hwEt", "dIEta", "dIPhi", "hwEtEm"}
         assert r["speed_ratio"] > 10  # one decoder pass per jet vs Pythia8 + response
-    out = tmp_path / "fast_top.h5"
-    made = CliRunner().invoke(
-        app, ["generate", "--process", "zprime_tt", "--events", "500", "-o", str(out), "--fastsim", str(run)]
-    )
+    gen = ["generate", "--process", "zprime_tt", "--events", "500", "--fastsim", str(fastsim_run)]
+    made = CliRunner().invoke(app, [*gen, "-o", str(tmp_path / "top_jets.h5"), "--jets"])
     assert made.exit_code == 0, made.output
-    data, attrs = jets.read(out)  # the schema's ranges hold for generated jets
+    data, attrs = jets.read(tmp_path / "top_jets.h5")  # the schema's ranges hold for generated jets
     assert len(data["jets/label"]) == 500 and data["jets/label"].all() and attrs["fastsim"]
     assert (np.diff(data["constituents/hw"][:, :, 0], axis=1) <= 0).all()
-    unknown = CliRunner().invoke(
-        app, ["generate", "--process", "a_4l", "--events", "5", "-o", str(out), "--fastsim", str(run)]
-    )
+    made = CliRunner().invoke(app, [*gen, "-o", str(tmp_path / "top.h5")])
+    assert made.exit_code == 0, made.output
+    ev = dataset.read(tmp_path / "top.h5")  # whole crossings: the L1 algorithms ran on the generated towers
+    assert len(ev) == 500 and (ev["objects/jets"][:, 1, 0] > 0).mean() > 0.8
+    assert (ev["sums/hw"][:, 2] > 0).all() and (ev["objects/jet_towers"][:, 0, 0, 0] > 0).all()
+    wrong = ["generate", "--process", "a_4l", "--events", "5", "-o", str(tmp_path / "x.h5")]
+    unknown = CliRunner().invoke(app, [*wrong, "--fastsim", str(fastsim_run)])
     assert unknown.exit_code == 2 and "not 'a_4l'" in unknown.output
 
 
-def test_tagger_seed_in_rates_report_and_the_gt_board_block(tagger_run: Path, tmp_path: Path) -> None:
+def test_tagger_seed_in_rates_report_and_the_gt_board_block(
+    tagger_run: Path, fastsim_run: Path, tmp_path: Path
+) -> None:
     from typer.testing import CliRunner
 
     from l1t.cli import app
@@ -157,7 +172,11 @@ def test_tagger_seed_in_rates_report_and_the_gt_board_block(tagger_run: Path, tm
 
     zb = run(Recipe("minbias", 400, 20.0, 21, 200, 100), tmp_path / "zb.h5", workers=2)
     top = run(Recipe("zprime_tt", 100, 20.0, 22, 100, 100), tmp_path / "top.h5", workers=1)
+    fast = tmp_path / "top_fastsim.h5"  # fast-simulated crossings are a sample like any other
+    gen = ["generate", "--process", "zprime_tt", "--events", "300", "-o", str(fast), "--fastsim", str(fastsim_run)]
+    assert CliRunner().invoke(app, gen).exit_code == 0
     args = ["report", "--zero-bias", str(zb), "--model", f"tagger={tagger_run}", "--signal", str(top)]
+    args += ["--signal", str(fast)]
     rep = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "rep")])
     assert rep.exit_code == 0, rep.output
     results = json.loads((tmp_path / "rep" / "results.json").read_text())["results"]
@@ -165,6 +184,7 @@ def test_tagger_seed_in_rates_report_and_the_gt_board_block(tagger_run: Path, tm
     assert loose["rate_hz"] <= 5000 and "threshold_raw" in loose
     eff = results["signals"]["zprime_tt"]["efficiency"]["L1_TopTag_Loose"]
     assert eff > 0.3  # boosted tops pass the tagger seed; zero bias at this threshold does not
+    assert len(results["signals"]) == 2  # the fast-simulated sample is reported next to the Pythia one
     streamed = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "rep2"), "--dask", "--chunk", "150"])
     assert streamed.exit_code == 0, streamed.output
     assert json.loads((tmp_path / "rep2" / "results.json").read_text())["results"]["seeds"] == results["seeds"]

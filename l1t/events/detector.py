@@ -129,7 +129,11 @@ class Detector:
     def respond(self, p: ParticleBlock, rng: np.random.Generator) -> L1Event:
         """Particles of N crossings -> the L1 event content."""
         em_et, had_et, hf_et = self.towers(p, rng)
-        em, had, hf = calo.tower_hw(em_et), calo.tower_hw(had_et), calo.tower_hw(hf_et)
+        hw = (calo.tower_hw(em_et), calo.tower_hw(had_et), calo.tower_hw(hf_et))
+        return self.trigger(*hw, self.muons(p, rng))
+
+    def trigger(self, em: np.ndarray, had: np.ndarray, hf: np.ndarray, muons: np.ndarray) -> L1Event:
+        """The L1 algorithms on tower hwEt (EM, hadronic on the barrel/endcap grid; HF) and the L1 muons."""
         total = np.minimum(em + had, (1 << calo.TOWER_ET_BITS) - 1)
         cfg, mult = self.config, self.config["multiplicity"]
         lsb = CALO.pt_lsb
@@ -153,6 +157,6 @@ class Detector:
         sums = calo.sums(total, self.phi_centers, jets, int(cfg["ht"]["pt_min"] / lsb), ht_eta, forward=hf)
         ev, slot = np.nonzero(jets[:, :2, 0] > 0)
         ieta, iphi = jet_tools.seed_towers(jets[ev, slot], self.eta_centers, self.n_phi)
-        jet_towers = np.zeros((p.n_events, 2, jet_tools.N_CONSTITUENTS, 4), dtype=np.int32)
+        jet_towers = np.zeros((len(total), 2, jet_tools.N_CONSTITUENTS, 4), dtype=np.int32)
         jet_towers[ev, slot] = jet_tools.tower_constituents(em, had, self.eta_centers, ev, ieta, iphi)
-        return L1Event(calo.regions(total), jets, egammas, taus, self.muons(p, rng), sums, jet_towers)
+        return L1Event(calo.regions(total), jets, egammas, taus, muons, sums, jet_towers)
