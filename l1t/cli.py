@@ -818,38 +818,54 @@ def demo(
     events: Annotated[int, typer.Option(help="Zero-bias crossings to generate (pileup 60).")] = 20_000,
     seed: Seed = 1,
 ) -> None:
-    """The main job on built-in defaults: tool inventory and fixed-point self-check; zero-bias and signal events
-    (Pythia8, pileup 60); an AXOL1TL-style VAE trained, pruned, quantized and evaluated; rates and efficiencies of
-    the default menu with its AD seeds (HTML report); the AXO trigger path in RTL co-simulated on the zero-bias
-    events; the encoder's firmware (hls4ml project checked against the emulator,
-    generated RTL); and hls4ml's C++ (DPI-C) and the RTL co-simulated against the emulator on Verilator and
-    Icarus."""
+    """The main job on built-in defaults: tool inventory and fixed-point self-check; zero-bias, signal and tagging-jet
+    samples (Pythia8, pileup 60); an AXOL1TL-style VAE trained, pruned, quantized and evaluated; the L1 jet tagger
+    with its GNN teacher, and the fast simulation with its fidelity table; rates and efficiencies of the default
+    menu with its AD and tagger seeds on Pythia and fast-simulated samples (HTML report); the AXO trigger path in
+    RTL co-simulated on the zero-bias events; the encoder's and the tagger's firmware (hls4ml project checked
+    against the emulator, generated RTL), hls4ml's C++ (DPI-C) and the RTL co-simulated against the emulator on
+    Verilator and Icarus."""
+    from l1t.events import dataset
+
     info(as_json=False)
     selfcheck(values=20_000, seed=seed)
     data = out / "data"
     zb = data / "zero_bias.h5"
-    signals = [data / f"{p}.h5" for p in ("a_4l", "h0_tautau", "lq_btau")]
-    for path, process, n in [(zb, "minbias", events)] + [(s, s.stem, max(events // 10, 500)) for s in signals]:
+    signals = [data / f"{p}.h5" for p in ("a_4l", "h0_tautau", "lq_btau", "zprime_tt")]
+    jet_files = [data / "jets_qcd_boosted.h5", data / "jets_zprime_tt.h5"]
+    samples = [(zb, "minbias", events, False)] + [(s, s.stem, max(events // 10, 500), False) for s in signals]
+    samples += [(f, f.stem[5:], max(events // 8, 500), True) for f in jet_files]
+    for k, (path, process, n, jets) in enumerate(samples):
+        if path.is_file() and not jets and dataset.read(path, 0, 1).attrs.get("version") != dataset.VERSION:
+            path.unlink()  # an older format: made again
         if not path.is_file():  # a rerun keeps finished files
             generate(
                 process=process,
                 events=n,
                 out=path,
                 pileup=60.0,
-                seed=seed,
+                seed=seed + k,
                 workers=2,
                 chunk=500,
                 library=2000,
                 detector=None,
+                jets=jets,
+                fastsim=None,
             )
-    run = out / "axol1tl"
+    run, tagger_run, fastsim_run = out / "axol1tl", out / "tagger", out / "fastsim"
     train(model="axol1tl", data=zb, out=run, signals=signals, config=None, epochs=15, seed=seed)
+    train(model="tagger", data=jet_files[0], out=tagger_run, signals=jet_files[1:], config=None, epochs=None, seed=seed)
+    train(
+        model="fastsim", data=jet_files[0], out=fastsim_run, signals=jet_files[1:], config=None, epochs=None, seed=seed
+    )
+    fast_top = data / "zprime_tt_fastsim.h5"
+    generate(process="zprime_tt", events=max(events // 10, 500), out=fast_top, seed=seed, fastsim=fastsim_run)
     report(
         zero_bias=zb,
         out=out / "report",
         menu=Path("configs/menus/default.yaml"),
-        models=[f"axol1tl={run}"],
-        signals=signals,
+        models=[f"axol1tl={run}", f"tagger={tagger_run}"],
+        signals=[*signals, fast_top],
         bunches=2544,
     )
     patterns = out / "trigger" / "patterns"
@@ -885,7 +901,21 @@ def demo(
         write_patterns=fw / "patterns",
         seed=seed,
     )
+    tagger_fw = out / "tagger_firmware"  # the tagger's firmware through the same path, on the demo's top jets
+    firmware(model=str(tagger_run / "model.h5"), out=tagger_fw, clock_period=5.0, resources=False, seed=seed)
+    cosim(
+        firmware_dir=tagger_fw,
+        events=events,
+        dut="all",
+        simulator="all",
+        project=None,
+        latency=0,
+        gap=0.1,
+        write_patterns=None,
+        seed=seed,
+    )
     console.print(
-        f"[green]demo done[/green]: events in {data}, trained model and plots in {run}, firmware and co-simulation "
-        f"reports in {fw}; the trigger report is {(out / 'report' / 'report.html').resolve()}"
+        f"[green]demo done[/green]: events in {data}, trained models and plots in {run}, {tagger_run}, "
+        f"{fastsim_run}; firmware and co-simulation reports in {fw}, {tagger_fw}; the trigger report is "
+        f"{(out / 'report' / 'report.html').resolve()}"
     )
