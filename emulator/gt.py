@@ -84,7 +84,7 @@ class GlobalTrigger:
         """What each element of an output is (the seed of an algorithm bit), for mismatch reports."""
         return self.menu.names if name.startswith("algo_") else None
 
-    def link_inputs(self, events: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def from_events(self, events: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Event-file datasets -> the block's raw inputs (object words; regions)."""
         x = {}
         for field, kind, n in GT_OBJECTS:

@@ -1,5 +1,6 @@
-"""The AXOL1TL trigger path as one bit-exact block: GT inputs -> firmware input scaling -> encoder -> sum mu^2 ->
-one trigger bit per working point (score > threshold).
+"""The AXOL1TL trigger path as one bit-exact block: GT objects -> pT sorting and truncation (4 e/gammas, 4 muons,
+10 jets after MET: the 57 inputs) -> firmware input scaling -> encoder -> sum mu^2 -> one trigger bit per working
+point (score > threshold).
 
 It has a network's interface (``inputs``, ``output_names``, ``types``, ``output_shape``, ``run``), so the same
 co-simulation bench checks the chained firmware top against it.
@@ -15,11 +16,14 @@ import emulator.fixed as fx
 from emulator import scores
 from emulator.fixed import FixedType, OMode, QMode
 from emulator.nn import Network
-from emulator.objects import scale_inputs
+from emulator.objects import axol1tl_vector, scale_inputs
 
-__all__ = ["GT_INPUT_T", "AxoTrigger"]
+__all__ = ["GT_INPUT_T", "GT_OBJECTS", "AxoTrigger"]
 
 GT_INPUT_T = fx.ap_int(16)  # one GT field (hwPt, hwEta or hwPhi) per 16-bit word
+# (input, objects): each object three words (hwPt, hwEta, hwPhi), MET's hwEta unused; how many of each the
+# encoder keeps after sorting is ``emulator.objects.AXOL1TL_LAYOUT``
+GT_OBJECTS = (("met", 1), ("egammas", 12), ("muons", 8), ("jets", 12))
 
 
 class AxoTrigger:
@@ -36,7 +40,7 @@ class AxoTrigger:
         name, _, t = net.inputs[0]
         self.nn_input = name
         self.input_t = fx.ap_fixed(t.width, t.int_bits, QMode.TRN, OMode.SAT)
-        self.inputs = [("gt_inputs", (57,), GT_INPUT_T)]
+        self.inputs = [(name, (3 * n,), GT_INPUT_T) for name, n in GT_OBJECTS]
         self.output_names = ["score", "trigger_bits"]
         self.types: dict[str, FixedType] = {"score": scores.SCORE_T, "trigger_bits": fx.ap_uint(1)}
 
@@ -52,7 +56,21 @@ class AxoTrigger:
         t = self.input_t
         return scale_inputs(x, self.offset, self.shift - t.frac_bits, t.raw_min, t.raw_max)
 
+    @staticmethod
+    def from_events(events: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The block's inputs from event-file datasets (``emulator.objects.GT_FIELDS``)."""
+        sums = np.asarray(events["sums/hw"], dtype=np.int64)
+        x = {"met": np.stack([sums[:, 0], np.zeros(len(sums), dtype=np.int64), sums[:, 1]], axis=1)}
+        for name, n in GT_OBJECTS[1:]:
+            x[name] = np.asarray(events[f"objects/{name}"], dtype=np.int64)[:, :n, :3].reshape(len(sums), 3 * n)
+        return x
+
+    def gt_vector(self, x: dict[str, np.ndarray]) -> np.ndarray:
+        """The 57 encoder inputs before scaling: objects sorted by hwPt and truncated, as the GT does."""
+        objs = {name: np.asarray(x[name], dtype=np.int64).reshape(len(x[name]), n, 3) for name, n in GT_OBJECTS}
+        return axol1tl_vector(objs["met"][:, 0, 0::2], objs["egammas"], objs["muons"], objs["jets"])
+
     def run(self, x: dict[str, np.ndarray], raw: bool = True) -> dict[str, np.ndarray]:
-        out = self.net.run({self.nn_input: self.scale(x["gt_inputs"])}, raw=True)
+        out = self.net.run({self.nn_input: self.scale(self.gt_vector(x))}, raw=True)
         score = scores.sum_mu2(out["mu"], self.net.types["mu"])
         return {"score": score[:, None], "trigger_bits": (score[:, None] > self.thresholds).astype(np.int64)}

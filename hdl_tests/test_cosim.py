@@ -298,25 +298,40 @@ def test_cli_firmware_and_cosim_catch_an_edited_rtl(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("simulator", "n"), [("verilator", 3000), ("icarus", 600)])
 def test_axol1tl_trigger_top_matches_emulator(encoder: Network, simulator: str, n: int, tmp_path: Path) -> None:
-    """Scaling -> encoder -> sum mu^2 -> trigger bits, the chained top against emulator.trigger, every bit."""
-    from emulator.trigger import AxoTrigger
+    """Sorting + scaling -> encoder -> sum mu^2 -> trigger bits, the chained top against emulator.trigger."""
+    from emulator.trigger import GT_OBJECTS, AxoTrigger
     from firmware.trigger import generate_trigger
 
     _require(simulator)
     rng = np.random.default_rng(11)
     offset = rng.integers(-20, 60, 57)
     shift = rng.integers(0, 7, 57)
-    x = np.zeros((n, 57), dtype=np.int64)
-    x[:, 0::3] = rng.integers(0, 2048, (n, 19))  # hwPt
-    x[:, 1::3] = rng.integers(-128, 128, (n, 19))  # hwEta
-    x[:, 2::3] = rng.integers(0, 576, (n, 19))  # hwPhi
-    x[0], x[1] = -(2**15), 2**15 - 1  # the input word's extremes: saturation in the scaling
+    x = {}
+    for name, k in GT_OBJECTS:  # unsorted objects; few pT values, so ties and zero or negative pT are common
+        obj = np.stack(
+            [
+                rng.choice([-3, 0, 0, 5, 5, 40, 300, 2047], (n, k)),
+                rng.integers(-128, 128, (n, k)),
+                rng.integers(0, 576, (n, k)),
+            ],
+            axis=2,
+        )
+        x[name] = obj.reshape(n, 3 * k)
+    for name in x:  # the input word's extremes: saturation in the scaling
+        x[name][0], x[name][1] = -(2**15), 2**15 - 1
     probe = AxoTrigger(encoder, offset, shift, [0])
-    s = np.sort(probe.run({"gt_inputs": x})["score"][:, 0])
+    s = np.sort(probe.run(x)["score"][:, 0])
     thresholds = [-1, int(s[n // 2]), int(s[int(0.9 * n)]), int(s[-2])]  # from accept-all to one event
     trigger = AxoTrigger(encoder, offset, shift, thresholds)
     dut = generate_trigger(trigger).dut(tmp_path / "src")
-    report = run_cosim(dut, trigger, {"gt_inputs": x}, simulator, tmp_path, gap_probability=0.2, seed=4)
+    report = run_cosim(dut, trigger, x, simulator, tmp_path, gap_probability=0.2, seed=4)
     assert report.mismatches == 0, report.summary()
-    bits = trigger.run({"gt_inputs": x})["trigger_bits"]
+    bits = trigger.run(x)["trigger_bits"]
+    if simulator == "verilator":  # an unstable sorter (swap on equal hwPt too) must be caught
+        design = generate_trigger(trigger)
+        unstable = re.sub(r"(gt_\d+ = \$signed\(\w+\[15:0\]\)) > ", r"\1 >= ", design.verilog)
+        assert unstable != design.verilog
+        bad = dataclasses.replace(design, verilog=unstable).dut(tmp_path / "unstable")
+        caught = run_cosim(bad, trigger, x, simulator, tmp_path / "fault", seed=4)
+        assert caught.mismatches > 0, caught.summary()
     assert bits[:, 0].all() and 0 < bits[:, 3].sum() < 5  # the working points really cut

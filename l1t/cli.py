@@ -646,9 +646,8 @@ def trigger(
 ) -> None:
     """The AXOL1TL trigger path in RTL (input scaling -> encoder -> sum mu^2 -> one bit per working point), from a
     trained model and the report's thresholds, co-simulated on real events against the emulator, bit for bit."""
-    import numpy as np
 
-    from emulator.objects import GT_FIELDS, gt_vector
+    from emulator.objects import GT_FIELDS
     from firmware.cosim import run_cosim
     from firmware.trigger import from_run, generate_trigger
     from l1t.atomic import write_text
@@ -660,7 +659,7 @@ def trigger(
     except (OSError, ValueError, KeyError, DatasetError) as err:
         console.print(f"[red]{err}[/red]")
         raise typer.Exit(2) from None
-    x = gt_vector(ev.data)
+    x = the_trigger.from_events(ev.data)
     design = generate_trigger(the_trigger)
     dut = design.dut(out / "rtl")
     write_text(
@@ -679,11 +678,11 @@ def trigger(
     )
     failed = False
     for sim in ["verilator", "icarus"] if simulator == "all" else [simulator]:
-        with console.status(f"{sim}: streaming {len(x)} events through {design.top}"):
+        with console.status(f"{sim}: streaming {len(ev)} events through {design.top}"):
             rep = run_cosim(
                 dut,
                 the_trigger,
-                {"gt_inputs": np.asarray(x, dtype=np.int64)},
+                x,
                 sim,
                 out / "cosim",
                 gap_probability=0.1,
@@ -693,7 +692,7 @@ def trigger(
         colour = "red" if rep.mismatches else "green"
         console.print(f"[{colour}]{design.top} {rep.summary()}[/{colour}]")
         failed |= rep.mismatches > 0
-    fired = the_trigger.run({"gt_inputs": x})["trigger_bits"].mean(axis=0)
+    fired = the_trigger.run(x)["trigger_bits"].mean(axis=0)
     console.print("fraction of events firing: " + ", ".join(f"{n} {f:.2e}" for n, f in zip(names, fired, strict=True)))
     if failed:
         raise typer.Exit(1)
@@ -759,15 +758,13 @@ def patterns(
     """Board input and expected output pattern files (EMPv2) for events of a data set: the AXOL1TL trigger path
     (--trigger) or the whole menu as the GT runs it (--menu, --ad-model)."""
     from emulator.board import encode_rx, expected_tx
-    from emulator.gt import GlobalTrigger
-    from emulator.objects import gt_vector
     from emulator.patterns import write_empv2
     from l1t.events.dataset import read
 
     try:
         block = _board_block(None, trigger_run, menu, ad_models, report_dir)
         ev = read(events_file, 0, events).data
-        x = block.link_inputs(ev) if isinstance(block, GlobalTrigger) else {"gt_inputs": gt_vector(ev)}
+        x = block.from_events(ev)
         write_empv2(out / "rx.txt", encode_rx(block, x, frames))
         write_empv2(out / "tx_expected.txt", expected_tx(block, block.run(x, raw=True), frames))
     except _BOARD_ERRORS as err:

@@ -101,7 +101,7 @@ def gt() -> tuple[GlobalTrigger, dict[str, np.ndarray]]:
 
 def test_links_round_trip_and_bits_follow_the_menu(gt) -> None:
     block, ev = gt
-    x = block.link_inputs(ev)
+    x = block.from_events(ev)
     rx = encode_rx(block, x, frames=2)
     decoded, frames = decode_rx(block, rx)
     assert frames == 2
@@ -123,7 +123,7 @@ def test_links_round_trip_and_bits_follow_the_menu(gt) -> None:
 
 def test_corrupted_algo_bit_names_the_seed(gt) -> None:
     block, ev = gt
-    x = block.link_inputs(ev)
+    x = block.from_events(ev)
     expected = expected_tx(block, block.run(x), frames=1)
     assert compare_tx(block, expected, expected).bad_frames == 0
     bit = 24 + 16 + 3  # the two score words, then algo_initial's 4th bit (L1_HTT360)
