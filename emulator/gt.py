@@ -19,7 +19,7 @@ import numpy as np
 import emulator.fixed as fx
 from emulator import formats
 from emulator.fixed import FixedType
-from emulator.menu import Menu, MenuError, prescale
+from emulator.menu import Menu, MenuError
 
 __all__ = ["GT_OBJECTS", "GlobalTrigger", "LinkWord", "ScoreChain"]
 
@@ -114,7 +114,7 @@ class GlobalTrigger:
         ev = self.events(x)
         scores = {m: c.score(ev) for m, c in self.chains.items()}
         initial = self.menu.decisions(ev, scores, prescaled=False)
-        final = np.stack([prescale(initial[:, j], s.prescale) for j, s in enumerate(self.menu.seeds)], axis=1)
+        final = self.menu.prescaled(initial)
         out = {f"score_{m}": s.astype(np.int64)[:, None] for m, s in scores.items()}
         out["algo_initial"] = initial.astype(np.int64)
         out["algo_final"] = final.astype(np.int64)

@@ -157,6 +157,12 @@ class Menu:
         top = -np.sort(-pt, axis=1)[:, :2]  # two highest qualifying objects
         return (top[:, 0] >= s.hw_pt[0]) & (top[:, 1] >= s.hw_pt[1])
 
+    def prescaled(self, passed: np.ndarray, counters: dict[str, int] | None = None) -> np.ndarray:
+        """Unprescaled bits (N, seeds) -> prescaled ones; ``counters`` gives each prescale counter's start (events
+        that passed before these)."""
+        cols = [prescale(passed[:, j], s.prescale, (counters or {}).get(s.name, 0)) for j, s in enumerate(self.seeds)]
+        return np.stack(cols, axis=1)
+
     def decisions(
         self,
         events: dict[str, np.ndarray],
@@ -166,8 +172,5 @@ class Menu:
     ) -> np.ndarray:
         """Decision bits (N, seeds), in ``names`` order, prescales applied unless ``prescaled`` is False;
         ``counters`` gives each prescale counter's start (events that passed before these)."""
-        cols = []
-        for s in self.seeds:
-            c = self.condition(s, events, scores)
-            cols.append(prescale(c, s.prescale, (counters or {}).get(s.name, 0)) if prescaled else c)
-        return np.stack(cols, axis=1)
+        passed = np.stack([self.condition(s, events, scores) for s in self.seeds], axis=1)
+        return self.prescaled(passed, counters) if prescaled else passed

@@ -1,11 +1,12 @@
 """The rate study over a chunked zero-bias HDF5 file with Dask: the numbers of ``rates.study``, in bounded memory.
 
-Pass 1 (parallel over chunks): each AD model's scores, which stay on the workers (one word per crossing and
-model), of which the chunk's K highest travel (K bounds the events any working point lets through), and each
-classic seed's passing count. The thresholds for the target
-rates follow exactly from the merged top-K lists, and so does every seed's passing count per chunk, hence the
-prescale counters' state at the start of each chunk. Pass 2 (parallel): per chunk, the prescaled decision bits
-and their counts (per seed, menu total, classic total, pure, overlap). Only counts and top-K lists travel.
+Pass 1 (parallel over chunks): each chunk is read once; each AD model's scores and the classic seeds' unprescaled
+bits stay on the workers (one word per crossing and model, one bit per crossing and seed), of which the chunk's K
+highest scores travel (K bounds the events any working point lets through), and each classic seed's passing count.
+The thresholds for the target rates follow exactly from the merged top-K lists, and so does every seed's passing
+count per chunk, hence the prescale counters' state at the start of each chunk. Pass 2 (parallel): per chunk, the
+prescaled decision bits and their counts (per seed, menu total, classic total, pure, overlap). Only counts and
+top-K lists travel.
 A local cluster runs by default; ``scheduler`` connects to an existing dask.distributed cluster.
 """
 
@@ -35,24 +36,38 @@ def study_fields(menu: Menu, chains: dict[str, Chain]) -> list[str]:
     return sorted(set(menu.fields).union(*(c.fields for c in chains.values())))
 
 
-def _scores(path: str, start: int, stop: int, chains: dict[str, Chain]) -> dict[str, np.ndarray]:
-    fields = sorted(set().union(*(c.fields for c in chains.values())))
-    ev = dataset.read(path, start, stop, fields=fields)
-    return {m: c.score(ev.data) for m, c in chains.items()}
+def _prepare(path: str, start: int, stop: int, chains: dict[str, Chain], menu: Menu) -> dict[str, Any]:
+    """What a chunk keeps on its worker between the passes: each model's score words and the classic seeds'
+    unprescaled bits (packed), read and computed once."""
+    ev = dataset.read(path, start, stop, fields=study_fields(menu, chains))
+    classic = np.stack([menu.condition(s, ev.data, None) for s in menu.seeds if s.kind != "ad"], axis=1)
+    return {"scores": {m: c.score(ev.data) for m, c in chains.items()}, "classic": np.packbits(classic, axis=1)}
 
 
-def _pass1(path: str, start: int, stop: int, scores: dict[str, np.ndarray], menu: Menu, k: int) -> dict[str, Any]:
-    ev = dataset.read(path, start, stop, fields=menu.fields)
-    top = {m: -np.sort(-s)[:k] for m, s in scores.items()}
-    counts = {s.name: int(menu.condition(s, ev.data, None).sum()) for s in menu.seeds if s.kind != "ad"}
+def _unprescaled(held: dict[str, Any], menu: Menu) -> np.ndarray:
+    """A chunk's unprescaled bits (N, seeds): classic ones as kept, AD ones from the scores and thresholds."""
+    kinds = [s.kind for s in menu.seeds]
+    classic = np.unpackbits(held["classic"], axis=1, count=sum(k != "ad" for k in kinds)).astype(bool)
+    n = len(classic)
+    cols, j = [], 0
+    for s in menu.seeds:
+        if s.kind == "ad":
+            cols.append(held["scores"][s.model] > s.threshold if s.threshold is not None else np.zeros(n, bool))
+        else:
+            cols.append(classic[:, j])
+            j += 1
+    return np.stack(cols, axis=1)
+
+
+def _pass1(held: dict[str, Any], menu: Menu, k: int) -> dict[str, Any]:
+    top = {m: -np.sort(-s)[:k] for m, s in held["scores"].items()}
+    passed = _unprescaled(held, menu)
+    counts = {s.name: int(passed[:, j].sum()) for j, s in enumerate(menu.seeds) if s.kind != "ad"}
     return {"top": top, "counts": counts}
 
 
-def _pass2(
-    path: str, start: int, stop: int, scores: dict[str, np.ndarray], menu: Menu, counters: dict[str, int]
-) -> dict[str, Any]:
-    ev = dataset.read(path, start, stop, fields=menu.fields)
-    return rates.count_bits(menu, menu.decisions(ev.data, scores, counters=counters))
+def _pass2(held: dict[str, Any], menu: Menu, counters: dict[str, int]) -> dict[str, Any]:
+    return rates.count_bits(menu, menu.prescaled(_unprescaled(held, menu), counters))
 
 
 def study_chunked(
@@ -80,10 +95,8 @@ def study_chunked(
     try:
         with Client(scheduler or cluster) as client:
             # the scores stay on the workers between the passes (one word per crossing and model)
-            held = [client.submit(_scores, path, a, b, chains, pure=False) for a, b in ranges]
-            first = client.gather(
-                [client.submit(_pass1, path, a, b, h, menu, k) for (a, b), h in zip(ranges, held, strict=True)]
-            )
+            held = [client.submit(_prepare, path, a, b, chains, menu, pure=False) for a, b in ranges]
+            first = client.gather([client.submit(_pass1, h, menu, k) for h in held])
             # thresholds from the merged top-K lists: exact, the K highest of every chunk are all it needs
             merged = {m: np.concatenate([p["top"][m] for p in first]) for m in chains}
             rates.set_thresholds(menu, merged, n, bunches)
@@ -99,12 +112,7 @@ def study_chunked(
             for c in per_chunk:
                 offsets.append(dict(running))
                 running = {name: running[name] + c[name] for name in menu.names}
-            second = client.gather(
-                [
-                    client.submit(_pass2, path, a, b, h, menu, off)
-                    for (a, b), h, off in zip(ranges, held, offsets, strict=True)
-                ]
-            )
+            second = client.gather([client.submit(_pass2, h, menu, off) for h, off in zip(held, offsets, strict=True)])
             del held
     finally:
         if cluster is not None:
