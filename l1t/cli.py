@@ -644,8 +644,9 @@ def trigger(
     ] = None,
     seed: Seed = 1,
 ) -> None:
-    """The AXOL1TL trigger path in RTL (input scaling -> encoder -> sum mu^2 -> one bit per working point), from a
-    trained model and the report's thresholds, co-simulated on real events against the emulator, bit for bit."""
+    """The AXOL1TL trigger path in RTL (GT objects -> pT sorting -> input scaling -> encoder -> sum mu^2 -> one bit
+    per working point), from a trained model and the report's thresholds, co-simulated on real events against the
+    emulator, bit for bit."""
 
     from emulator.objects import GT_FIELDS
     from firmware.cosim import run_cosim
