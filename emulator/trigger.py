@@ -1,6 +1,6 @@
 """The AXOL1TL trigger path as one bit-exact block: GT objects -> pT sorting and truncation (4 e/gammas, 4 muons,
 10 jets after MET: the 57 inputs) -> firmware input scaling -> encoder -> sum mu^2 -> one trigger bit per working
-point (score > threshold).
+point (score > threshold). The score is sum mu^2 or R_z (``emulator.scores``, with its exp table).
 
 It has a network's interface (``inputs``, ``output_names``, ``types``, ``output_shape``, ``run``), so the same
 co-simulation bench checks the chained firmware top against it.
@@ -27,10 +27,21 @@ GT_OBJECTS = (("met", 1), ("egammas", 12), ("muons", 8), ("jets", 12))
 
 
 class AxoTrigger:
-    """Scaling ``(x - offset)`` with ``shift`` fractional bits cast into the encoder's input type (AP_TRN, AP_SAT),
-    the encoder, sum mu^2 in ``scores.SCORE_T``, and ``score > threshold`` per working point."""
+    """Sorting, scaling ``(x - offset)`` with ``shift`` fractional bits cast into the encoder's input type (AP_TRN,
+    AP_SAT), the encoder, the score (``score_kind``: sum mu^2 or R_z) in ``scores.SCORE_T``, and
+    ``score > threshold`` per working point."""
 
-    def __init__(self, net: Network, offset: Sequence[int], shift: Sequence[int], thresholds: Sequence[int]) -> None:
+    def __init__(
+        self,
+        net: Network,
+        offset: Sequence[int],
+        shift: Sequence[int],
+        thresholds: Sequence[int],
+        score_kind: str = "sum_mu2",
+    ) -> None:
+        if score_kind not in ("sum_mu2", "R_z"):
+            raise ValueError(f"score must be 'sum_mu2' or 'R_z', got {score_kind!r}")
+        self.score_kind = score_kind
         self.net = net
         self.offset = np.asarray(offset, dtype=np.int64)
         self.shift = np.asarray(shift, dtype=np.int64)
@@ -72,5 +83,9 @@ class AxoTrigger:
 
     def run(self, x: dict[str, np.ndarray], raw: bool = True) -> dict[str, np.ndarray]:
         out = self.net.run({self.nn_input: self.scale(self.gt_vector(x))}, raw=True)
-        score = scores.sum_mu2(out["mu"], self.net.types["mu"])
+        mu_t = self.net.types["mu"]
+        if self.score_kind == "R_z":
+            score = scores.rz(out["mu"], mu_t, out["logvar"], self.net.types["logvar"])
+        else:
+            score = scores.sum_mu2(out["mu"], mu_t)
         return {"score": score[:, None], "trigger_bits": (score[:, None] > self.thresholds).astype(np.int64)}

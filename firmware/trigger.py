@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 import emulator.fixed as fx
 from emulator import scores
 from emulator.nn import Network
@@ -25,10 +27,44 @@ from firmware.rtl import Module, RtlDesign, generate
 __all__ = ["from_run", "generate_trigger", "sort_objects"]
 
 
-def _connect(port: str) -> str:
-    """The encoder's output connections: mu feeds the score, the other outputs are left open."""
-    bus, vld = ("mu_bus", "mu_vld") if port == "mu" else ("", "")
+def _connect(port: str, score_kind: str) -> str:
+    """The encoder's output connections: mu (and log sigma^2 for R_z) feed the score, others are left open."""
+    bus, vld = {"mu": ("mu_bus", "mu_vld"), "logvar": ("lv_bus", "") if score_kind == "R_z" else ("", "")}.get(
+        port, ("", "")
+    )
     return f"    .{port}({bus}), .{port}_ap_vld({vld}),"
+
+
+def _rz_terms(m: Module, trigger: AxoTrigger, squares: list[str]) -> tuple[list[str], fx.FixedType]:
+    """mu_i^2 x exp(-logvar_i) per latent with ``emulator.scores``' table as a ROM (1024 x 22 bits) and its index
+    computed on the raw log sigma^2 word: floor((logvar - min) * size / span), clamped; returns the exact products
+    and the type that holds their sum."""
+    lv_t, mu_t = trigger.net.types["logvar"], trigger.net.types["mu"]
+    table = scores.exp_table()
+    size, tw = scores.EXP_TABLE_SIZE, scores.EXP_TABLE_T.width
+    shift = int(np.log2(size / (scores.EXP_TABLE_MAX - scores.EXP_TABLE_MIN)))
+    offset = round(-scores.EXP_TABLE_MIN * 2**lv_t.frac_bits)
+    k = lv_t.frac_bits - shift
+    vw = max(lv_t.width, offset.bit_length()) + 2 + max(-k, 0)
+    iw = int(size - 1).bit_length()
+    m.decls.append(f"  reg [{tw - 1}:0] exp_rom [0:{size - 1}];")
+    m.decls.append("  initial begin")
+    m.decls += [f"    exp_rom[{i}] = {tw}'d{int(v)};" for i, v in enumerate(table)]
+    m.decls.append("  end")
+    grow = int(np.ceil(np.log2(max(len(squares), 1))))
+    acc_t = fx.ap_fixed(2 * mu_t.width + tw + grow, 2 * mu_t.int_bits + scores.EXP_TABLE_T.int_bits + grow)
+    terms = []
+    for j, sq in enumerate(squares):
+        lv = m.wire(lv_t.width, f"lv_bus[{(j + 1) * lv_t.width - 1}:{j * lv_t.width}]", hint="lv")
+        v = m.wire(vw, f"{m.extend(lv, lv_t, vw)} + {vw}'sd{offset}", hint="lvo")
+        full = m.wire(vw, f"{v} >>> {k}" if k >= 0 else f"{v} <<< {-k}", hint="idxf")
+        idx = m.wire(
+            iw, f"{full}[{vw - 1}] ? {iw}'d0 : ({full} > {vw}'sd{size - 1}) ? {iw}'d{size - 1} : {full}[{iw - 1}:0]",
+            signed=False, hint="idx",
+        )  # fmt: skip
+        e = m.wire(tw, f"exp_rom[{idx}]", signed=False, hint="exp")
+        terms.append(m.wire(acc_t.width, f"{sq} * $signed({{1'b0, {e}}})", hint="rz"))
+    return terms, acc_t
 
 
 def sort_objects(m: Module, bus: str, n_in: int, n_out: int, w: int) -> list[str]:
@@ -72,16 +108,19 @@ def generate_trigger(trigger: AxoTrigger, top: str = "axo_trigger") -> RtlDesign
             else f"{x} + 18'sd{-int(trigger.offset[j])}",
         )
         scaled.append(m.reg(trigger.input_t.width, m.cast(diff, trigger.diff_type(j), trigger.input_t), f"s{j}"))
-    # stage 3: sum mu^2 from the encoder's mu bus
+    # stage 3: the score from the encoder's mu bus (and log sigma^2 bus for R_z)
     mu_t = trigger.net.types["mu"]
     w = mu_t.width
     squares = []
     for j in range(mu_port.n):
         e = m.wire(w, f"mu_bus[{j * w + w - 1}:{j * w}]", hint="mu")  # signed
         squares.append(m.wire(2 * w, f"{e} * {e}", hint="sq"))
-    grow = int(mu_port.n - 1).bit_length()
-    acc_t = fx.ap_fixed(2 * w + grow, 2 * mu_t.int_bits + grow)
-    total = m.wire(acc_t.width, " + ".join(squares), hint="sum")
+    if trigger.score_kind == "R_z":
+        terms, acc_t = _rz_terms(m, trigger, squares)
+    else:
+        grow = int(mu_port.n - 1).bit_length()
+        terms, acc_t = squares, fx.ap_fixed(2 * w + grow, 2 * mu_t.int_bits + grow)
+    total = m.wire(acc_t.width, " + ".join(terms), hint="sum")
     score = m.reg(scores.SCORE_T.width, m.cast(total, acc_t, scores.SCORE_T), "score")
     # stage 4: thresholds
     sw = scores.SCORE_T.width
@@ -110,12 +149,17 @@ def generate_trigger(trigger: AxoTrigger, top: str = "axo_trigger") -> RtlDesign
         f"  wire accept = ap_start & {' & '.join(f'{name}_ap_vld' for name, _ in GT_OBJECTS)};",
         "  reg v_scaled, v_score, v_out;",
         f"  wire [{mu_port.width - 1}:0] mu_bus;",
+        *[
+            f"  wire [{p.width - 1}:0] lv_bus;"
+            for p in nn.outputs
+            if p.name == "logvar" and trigger.score_kind == "R_z"
+        ],
         "  wire mu_vld;",
         *m.decls,
         f"  {top}_nn encoder (",
         "    .ap_clk(ap_clk), .ap_rst(ap_rst), .ap_start(v_scaled), .ap_done(), .ap_idle(), .ap_ready(),",
         f"    .{nn.inputs[0].name}({{{in_bus}}}), .{nn.inputs[0].name}_ap_vld(v_scaled),",
-        *[_connect(p.name) for p in nn.outputs],
+        *[_connect(p.name, trigger.score_kind) for p in nn.outputs],
         "  );",
         "  /* verilator lint_off BLKSEQ */",
         "  always @(posedge ap_clk) begin",

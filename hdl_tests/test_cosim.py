@@ -296,8 +296,11 @@ def test_cli_firmware_and_cosim_catch_an_edited_rtl(tmp_path: Path) -> None:
     assert "mismatches; first at event 0" in result.output
 
 
+@pytest.mark.parametrize("score_kind", ["sum_mu2", "R_z"])
 @pytest.mark.parametrize(("simulator", "n"), [("verilator", 3000), ("icarus", 600)])
-def test_axol1tl_trigger_top_matches_emulator(encoder: Network, simulator: str, n: int, tmp_path: Path) -> None:
+def test_axol1tl_trigger_top_matches_emulator(
+    encoder: Network, simulator: str, n: int, score_kind: str, tmp_path: Path
+) -> None:
     """Sorting + scaling -> encoder -> sum mu^2 -> trigger bits, the chained top against emulator.trigger."""
     from emulator.trigger import GT_OBJECTS, AxoTrigger
     from firmware.trigger import generate_trigger
@@ -319,19 +322,20 @@ def test_axol1tl_trigger_top_matches_emulator(encoder: Network, simulator: str, 
         x[name] = obj.reshape(n, 3 * k)
     for name in x:  # the input word's extremes: saturation in the scaling
         x[name][0], x[name][1] = -(2**15), 2**15 - 1
-    probe = AxoTrigger(encoder, offset, shift, [0])
+    probe = AxoTrigger(encoder, offset, shift, [0], score_kind)
     s = np.sort(probe.run(x)["score"][:, 0])
-    thresholds = [-1, int(s[n // 2]), int(s[int(0.9 * n)]), int(s[-2])]  # from accept-all to one event
-    trigger = AxoTrigger(encoder, offset, shift, thresholds)
+    top = np.unique(s)[-3:]  # R_z saturates for many of these inputs: cut between the highest distinct values
+    thresholds = [-1, int(s[n // 2]), int(top[0]), int(top[1])]  # from accept-all to the top value
+    trigger = AxoTrigger(encoder, offset, shift, thresholds, score_kind)
     dut = generate_trigger(trigger).dut(tmp_path / "src")
     report = run_cosim(dut, trigger, x, simulator, tmp_path, gap_probability=0.2, seed=4)
     assert report.mismatches == 0, report.summary()
     bits = trigger.run(x)["trigger_bits"]
-    if simulator == "verilator":  # an unstable sorter (swap on equal hwPt too) must be caught
+    if simulator == "verilator" and score_kind == "sum_mu2":  # an unstable sorter (swap on equal hwPt) is caught
         design = generate_trigger(trigger)
         unstable = re.sub(r"(gt_\d+ = \$signed\(\w+\[15:0\]\)) > ", r"\1 >= ", design.verilog)
         assert unstable != design.verilog
         bad = dataclasses.replace(design, verilog=unstable).dut(tmp_path / "unstable")
         caught = run_cosim(bad, trigger, x, simulator, tmp_path / "fault", seed=4)
         assert caught.mismatches > 0, caught.summary()
-    assert bits[:, 0].all() and 0 < bits[:, 3].sum() < 5  # the working points really cut
+    assert bits[:, 0].all() and 0 < bits[:, 3].sum() < bits[:, 2].sum() < n  # the working points really cut
