@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
+import emulator.fixed as fx
 from emulator.objects import CALO, hw_eta, hw_phi
 
 __all__ = [
+    "CICADA_INPUT_SHIFT",
+    "REGION_ET_BITS",
     "TOWER_ET_BITS",
     "box_sum",
+    "cicada_input_raw",
     "clusters",
     "egammas",
     "jets",
@@ -25,6 +29,16 @@ __all__ = [
 
 TOWER_ET_BITS = 9
 REGION_ET_BITS = 10
+CICADA_INPUT_SHIFT = 5  # CICADA network input = region hwEt / 2**5: exact in ap_fixed<16,6>, no multiplier
+
+
+def cicada_input_raw(regions: np.ndarray, input_t: fx.FixedType) -> np.ndarray:
+    """(N, 18, 14) region hwEt -> raw words (N, 18, 14, 1) of a CICADA network's input type: hwEt / 2**5, exact;
+    a type that cannot hold every 10-bit region that way is refused."""
+    k = input_t.frac_bits - CICADA_INPUT_SHIFT
+    if k < 0 or ((1 << REGION_ET_BITS) - 1) << k > input_t.raw_max:
+        raise ValueError(f"{input_t} cannot hold region hwEt / 2**{CICADA_INPUT_SHIFT} exactly")
+    return np.asarray(regions, dtype=np.int64)[..., None] << k
 
 
 def tower_hw(et: np.ndarray) -> np.ndarray:

@@ -1,8 +1,9 @@
-"""The AXOL1TL trigger path as one bit-exact block: GT objects -> pT sorting and truncation (4 e/gammas, 4 muons,
+"""The AD trigger paths as bit-exact blocks. AXOL1TL: GT objects -> pT sorting and truncation (4 e/gammas, 4 muons,
 10 jets after MET: the 57 inputs) -> firmware input scaling -> encoder -> sum mu^2 -> one trigger bit per working
-point (score > threshold). The score is sum mu^2 or R_z (``emulator.scores``, with its exp table).
+point (score > threshold); the score is sum mu^2 or R_z (``emulator.scores``, with its exp table). CICADA: calo
+regions -> the student's input (a shift) -> the student -> one trigger bit per working point.
 
-It has a network's interface (``inputs``, ``output_names``, ``types``, ``output_shape``, ``run``), so the same
+Each has a network's interface (``inputs``, ``output_names``, ``types``, ``output_shape``, ``run``), so the same
 co-simulation bench checks the chained firmware top against it.
 """
 
@@ -14,11 +15,12 @@ import numpy as np
 
 import emulator.fixed as fx
 from emulator import scores
+from emulator.calo import REGION_ET_BITS, cicada_input_raw
 from emulator.fixed import FixedType, OMode, QMode
 from emulator.nn import Network
-from emulator.objects import axol1tl_vector, scale_inputs
+from emulator.objects import GT_FIELDS, axol1tl_vector, scale_inputs
 
-__all__ = ["GT_INPUT_T", "GT_OBJECTS", "AxoTrigger"]
+__all__ = ["GT_INPUT_T", "GT_OBJECTS", "AxoTrigger", "CicadaTrigger"]
 
 GT_INPUT_T = fx.ap_int(16)  # one GT field (hwPt, hwEta or hwPhi) per 16-bit word
 # (input, objects): each object three words (hwPt, hwEta, hwPhi), MET's hwEta unused; how many of each the
@@ -52,6 +54,7 @@ class AxoTrigger:
         self.nn_input = name
         self.input_t = fx.ap_fixed(t.width, t.int_bits, QMode.TRN, OMode.SAT)
         self.inputs = [(name, (3 * n,), GT_INPUT_T) for name, n in GT_OBJECTS]
+        self.fields = list(GT_FIELDS)  # the event-file datasets ``from_events`` reads
         self.output_names = ["score", "trigger_bits"]
         self.types: dict[str, FixedType] = {"score": scores.SCORE_T, "trigger_bits": fx.ap_uint(1)}
 
@@ -89,3 +92,38 @@ class AxoTrigger:
         else:
             score = scores.sum_mu2(out["mu"], mu_t)
         return {"score": score[:, None], "trigger_bits": (score[:, None] > self.thresholds).astype(np.int64)}
+
+
+class CicadaTrigger:
+    """The CICADA path: 18 x 14 region hwEt words -> the student's input (hwEt / 2**5, exact) -> the student -> its
+    score word -> ``score > threshold`` per working point."""
+
+    def __init__(self, net: Network, thresholds: Sequence[int]) -> None:
+        self.net = net
+        self.thresholds = np.asarray(thresholds, dtype=np.int64)
+        name, shape, t = net.inputs[0]
+        if int(np.prod(shape)) != 18 * 14 or len(net.output_names) != 1:
+            raise ValueError(
+                f"a CICADA network takes 18 x 14 regions and gives one score, not {shape} -> {net.output_names}"
+            )
+        cicada_input_raw(np.zeros((1, 18, 14)), t)  # refuses an input type that cannot hold the regions
+        self.nn_input, self.input_t, self.nn_output = name, t, net.output_names[0]
+        self.inputs = [("regions", (18 * 14,), fx.ap_uint(REGION_ET_BITS))]
+        self.fields = ["regions/et"]
+        self.output_names = ["score", "trigger_bits"]
+        self.types: dict[str, FixedType] = {"score": net.types[self.nn_output], "trigger_bits": fx.ap_uint(1)}
+
+    def output_shape(self, name: str) -> tuple[int, ...]:
+        return (1,) if name == "score" else (len(self.thresholds),)
+
+    @staticmethod
+    def from_events(events: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        regions = np.asarray(events["regions/et"], dtype=np.int64)
+        return {"regions": regions.reshape(len(regions), 18 * 14)}
+
+    def run(self, x: dict[str, np.ndarray], raw: bool = True) -> dict[str, np.ndarray]:
+        regions = np.asarray(x["regions"], dtype=np.int64).reshape(-1, 18, 14)
+        shape = self.net.inputs[0][1]
+        nn_in = cicada_input_raw(regions, self.input_t).reshape(len(regions), *shape)
+        score = self.net.run({self.nn_input: nn_in}, raw=True)[self.nn_output].reshape(-1, 1)
+        return {"score": score, "trigger_bits": (score > self.thresholds).astype(np.int64)}

@@ -18,21 +18,14 @@ import numpy as np
 
 import emulator.fixed as fx
 from emulator import scores
+from emulator.calo import CICADA_INPUT_SHIFT, REGION_ET_BITS
 from emulator.nn import Network
 from emulator.objects import AXOL1TL_LAYOUT
-from emulator.trigger import GT_INPUT_T, GT_OBJECTS, AxoTrigger
+from emulator.trigger import GT_INPUT_T, GT_OBJECTS, AxoTrigger, CicadaTrigger
 from firmware.dut import Port
 from firmware.rtl import Module, RtlDesign, generate
 
 __all__ = ["from_run", "generate_trigger", "sort_objects"]
-
-
-def _connect(port: str, score_kind: str) -> str:
-    """The encoder's output connections: mu (and log sigma^2 for R_z) feed the score, others are left open."""
-    bus, vld = {"mu": ("mu_bus", "mu_vld"), "logvar": ("lv_bus", "") if score_kind == "R_z" else ("", "")}.get(
-        port, ("", "")
-    )
-    return f"    .{port}({bus}), .{port}_ap_vld({vld}),"
 
 
 def _rz_terms(m: Module, trigger: AxoTrigger, squares: list[str]) -> tuple[list[str], fx.FixedType]:
@@ -55,7 +48,7 @@ def _rz_terms(m: Module, trigger: AxoTrigger, squares: list[str]) -> tuple[list[
     acc_t = fx.ap_fixed(2 * mu_t.width + tw + grow, 2 * mu_t.int_bits + scores.EXP_TABLE_T.int_bits + grow)
     terms = []
     for j, sq in enumerate(squares):
-        lv = m.wire(lv_t.width, f"lv_bus[{(j + 1) * lv_t.width - 1}:{j * lv_t.width}]", hint="lv")
+        lv = m.wire(lv_t.width, f"out_logvar[{(j + 1) * lv_t.width - 1}:{j * lv_t.width}]", hint="lv")
         v = m.wire(vw, f"{m.extend(lv, lv_t, vw)} + {vw}'sd{offset}", hint="lvo")
         full = m.wire(vw, f"{v} >>> {k}" if k >= 0 else f"{v} <<< {-k}", hint="idxf")
         idx = m.wire(
@@ -86,13 +79,9 @@ def sort_objects(m: Module, bus: str, n_in: int, n_out: int, w: int) -> list[str
     return words
 
 
-def generate_trigger(trigger: AxoTrigger, top: str = "axo_trigger") -> RtlDesign:
-    """Verilog of the chained trigger top (with the encoder module in the same file)."""
-    nn = generate(trigger.net, top=f"{top}_nn")
-    mu_port = next(p for p in nn.outputs if p.name == "mu")
-    m = Module()
+def _axo_inputs(m: Module, trigger: AxoTrigger) -> list[str]:
+    """Stage 1 of the AXOL1TL path: sorting (MET passes through, its hwEta word replaced by 0) and input scaling."""
     w_in = GT_INPUT_T.width
-    # stage 1: sorting (MET passes through, its hwEta word replaced by 0) and input scaling
     met = [m.wire(w_in, f"met[{w_in * (k + 1) - 1}:{w_in * k}]", signed=False, hint="met") for k in (0, 2)]
     words = [met[0], m.wire(w_in, f"{w_in}'d0", signed=False, hint="met"), met[1]]
     sizes = dict(GT_OBJECTS)
@@ -101,19 +90,20 @@ def generate_trigger(trigger: AxoTrigger, top: str = "axo_trigger") -> RtlDesign
     scaled = []
     for j, word in enumerate(words):
         x = m.extend(word, GT_INPUT_T, 18)
-        diff = m.wire(
-            18,
-            f"{x} - 18'sd{int(trigger.offset[j])}"
-            if trigger.offset[j] >= 0
-            else f"{x} + 18'sd{-int(trigger.offset[j])}",
-        )
+        off = int(trigger.offset[j])
+        diff = m.wire(18, f"{x} - 18'sd{off}" if off >= 0 else f"{x} + 18'sd{-off}")
         scaled.append(m.reg(trigger.input_t.width, m.cast(diff, trigger.diff_type(j), trigger.input_t), f"s{j}"))
-    # stage 3: the score from the encoder's mu bus (and log sigma^2 bus for R_z)
+    return scaled
+
+
+def _axo_score(m: Module, trigger: AxoTrigger, nn: RtlDesign) -> str:
+    """Stage 3 of the AXOL1TL path: sum mu^2 or R_z from the encoder's mu (and log sigma^2) buses, in SCORE_T."""
+    mu_port = next(p for p in nn.outputs if p.name == "mu")
     mu_t = trigger.net.types["mu"]
     w = mu_t.width
     squares = []
     for j in range(mu_port.n):
-        e = m.wire(w, f"mu_bus[{j * w + w - 1}:{j * w}]", hint="mu")  # signed
+        e = m.wire(w, f"out_mu[{j * w + w - 1}:{j * w}]", hint="mu")  # signed
         squares.append(m.wire(2 * w, f"{e} * {e}", hint="sq"))
     if trigger.score_kind == "R_z":
         terms, acc_t = _rz_terms(m, trigger, squares)
@@ -121,51 +111,84 @@ def generate_trigger(trigger: AxoTrigger, top: str = "axo_trigger") -> RtlDesign
         grow = int(mu_port.n - 1).bit_length()
         terms, acc_t = squares, fx.ap_fixed(2 * w + grow, 2 * mu_t.int_bits + grow)
     total = m.wire(acc_t.width, " + ".join(terms), hint="sum")
-    score = m.reg(scores.SCORE_T.width, m.cast(total, acc_t, scores.SCORE_T), "score")
-    # stage 4: thresholds
-    sw = scores.SCORE_T.width
+    return m.reg(scores.SCORE_T.width, m.cast(total, acc_t, scores.SCORE_T), "score")
 
-    def above(t: int) -> str:
-        if t < 0:
+
+def _cicada_inputs(m: Module, trigger: CicadaTrigger) -> list[str]:
+    """Stage 1 of the CICADA path: each 10-bit region word shifted into the student's input type (hwEt / 2**5)."""
+    t, rw = trigger.input_t, REGION_ET_BITS
+    k = t.frac_bits - CICADA_INPUT_SHIFT
+    pad = t.width - rw - k
+    words = []
+    for j in range(18 * 14):
+        parts = ([f"{pad}'d0"] if pad else []) + [f"regions[{rw * (j + 1) - 1}:{rw * j}]"] + ([f"{k}'d0"] if k else [])
+        words.append(m.reg(t.width, "{" + ", ".join(parts) + "}", f"r{j}"))
+    return words
+
+
+def generate_trigger(trigger: AxoTrigger | CicadaTrigger, top: str | None = None) -> RtlDesign:
+    """Verilog of a chained trigger top (with its network's module in the same file): stage 1 prepares the network
+    inputs (AXOL1TL: sort and scale; CICADA: shift), then the network, the score (AXOL1TL: sum mu^2 or R_z; CICADA:
+    the network's output), and one bit per working point with the score delayed alongside."""
+    axo = isinstance(trigger, AxoTrigger)
+    top = top or ("axo_trigger" if axo else "cicada_trigger")
+    nn = generate(trigger.net, top=f"{top}_nn")
+    m = Module()
+    nn_in = _axo_inputs(m, trigger) if axo else _cicada_inputs(m, trigger)
+    used = {"mu", "logvar"} if axo and trigger.score_kind == "R_z" else {"mu"} if axo else {nn.outputs[0].name}
+    first = next(p.name for p in nn.outputs if p.name in used)
+    if axo:
+        score = _axo_score(m, trigger, nn)
+    else:
+        score = m.reg(nn.outputs[0].width, f"out_{first}", "score")
+    score_t = trigger.types["score"]
+    sw = score_t.width
+
+    def above(t: int) -> str:  # score > t for every raw score word
+        if t < score_t.raw_min:
             return "1'b1"
-        return "1'b0" if t >= scores.SCORE_T.raw_max else f"({score} > {sw}'d{t})"
+        if t >= score_t.raw_max:
+            return "1'b0"
+        if score_t.signed:
+            return f"($signed({score}) > " + (f"-{sw}'sd{-t})" if t < 0 else f"{sw}'sd{t})")
+        return f"({score} > {sw}'d{t})"
 
     bits = [m.reg(1, above(int(t)), f"bit{i}") for i, t in enumerate(trigger.thresholds)]
     score_out = m.reg(sw, score, "score_out")
     latency = 1 + nn.latency + 2
     n_bits = len(bits)
-    in_bus = " , ".join(reversed(scaled))
+    ports_in = [Port(name, int(np.prod(shape)), t) for name, shape, t in trigger.inputs]
+    in_bus = " , ".join(reversed(nn_in))
     lines = [
         "`timescale 1ns / 1ps",
-        "// Generated by l1t: AXOL1TL trigger path (sort + scaling -> encoder -> sum mu^2 -> thresholds); do not edit.",
+        f"// Generated by l1t: {'AXOL1TL' if axo else 'CICADA'} trigger path ({_stages(trigger)}); do not edit.",
         f"// latency {latency} clocks, II = 1",
         f"module {top} (",
         "  input wire ap_clk,\n  input wire ap_rst,\n  input wire ap_start,",
         "  output wire ap_done,\n  output wire ap_idle,\n  output wire ap_ready,",
-        *[f"  input wire [{3 * n * w_in - 1}:0] {name},\n  input wire {name}_ap_vld," for name, n in GT_OBJECTS],
+        *[f"  input wire [{p.width - 1}:0] {p.name},\n  input wire {p.name}_ap_vld," for p in ports_in],
         f"  output wire [{sw - 1}:0] score,\n  output wire score_ap_vld,",
         f"  output wire [{n_bits - 1}:0] trigger_bits,\n  output wire trigger_bits_ap_vld",
         ");",
-        f"  wire accept = ap_start & {' & '.join(f'{name}_ap_vld' for name, _ in GT_OBJECTS)};",
+        f"  wire accept = ap_start & {' & '.join(f'{p.name}_ap_vld' for p in ports_in)};",
         "  reg v_scaled, v_score, v_out;",
-        f"  wire [{mu_port.width - 1}:0] mu_bus;",
-        *[
-            f"  wire [{p.width - 1}:0] lv_bus;"
-            for p in nn.outputs
-            if p.name == "logvar" and trigger.score_kind == "R_z"
-        ],
-        "  wire mu_vld;",
+        *[f"  wire [{p.width - 1}:0] out_{p.name};" for p in nn.outputs if p.name in used],
+        "  wire nn_vld;",
         *m.decls,
-        f"  {top}_nn encoder (",
+        f"  {top}_nn network (",
         "    .ap_clk(ap_clk), .ap_rst(ap_rst), .ap_start(v_scaled), .ap_done(), .ap_idle(), .ap_ready(),",
         f"    .{nn.inputs[0].name}({{{in_bus}}}), .{nn.inputs[0].name}_ap_vld(v_scaled),",
-        *[_connect(p.name, trigger.score_kind) for p in nn.outputs],
+        *[
+            f"    .{p.name}({'out_' + p.name if p.name in used else ''}), "
+            f".{p.name}_ap_vld({'nn_vld' if p.name == first else ''}),"
+            for p in nn.outputs
+        ],
         "  );",
         "  /* verilator lint_off BLKSEQ */",
         "  always @(posedge ap_clk) begin",
         *[f"    {name} = {expr};" for name, expr in m.comb],
         "    v_scaled <= ap_rst ? 1'b0 : accept;",
-        "    v_score <= ap_rst ? 1'b0 : mu_vld;",
+        "    v_score <= ap_rst ? 1'b0 : nn_vld;",
         "    v_out <= ap_rst ? 1'b0 : v_score;",
         *[f"    {target} <= {source};" for target, source in m.regs],
         "  end",
@@ -181,22 +204,32 @@ def generate_trigger(trigger: AxoTrigger, top: str = "axo_trigger") -> RtlDesign
         "",
     ]
     text = "\n".join(lines).replace(",\n  );", "\n  );")
-    inputs = [Port(name, 3 * n, GT_INPUT_T) for name, n in GT_OBJECTS]
-    outputs = [Port("score", 1, scores.SCORE_T), Port("trigger_bits", n_bits, fx.ap_uint(1))]
-    return RtlDesign(top, nn.verilog + "\n" + text, latency, inputs, outputs, dict(nn.stats))
+    outputs = [Port("score", 1, score_t), Port("trigger_bits", n_bits, fx.ap_uint(1))]
+    return RtlDesign(top, nn.verilog + "\n" + text, latency, ports_in, outputs, dict(nn.stats))
 
 
-def from_run(run_dir: str | Path, report_dir: str | Path, seed_prefix: str = "L1_AXO_") -> tuple[AxoTrigger, list[str]]:
-    """The trigger path of a model trained by ``l1t train axol1tl`` with the thresholds ``l1t report`` set for its
-    working points; returns (trigger, working-point names in bit order)."""
+def _stages(trigger: AxoTrigger | CicadaTrigger) -> str:
+    if isinstance(trigger, AxoTrigger):
+        return f"sort + scaling -> encoder -> {trigger.score_kind} -> thresholds"
+    return "regions shifted -> student -> thresholds"
+
+
+def from_run(run_dir: str | Path, report_dir: str | Path) -> tuple[AxoTrigger | CicadaTrigger, list[str]]:
+    """The trigger path of a model trained by ``l1t train axol1tl`` or ``cicada`` with the thresholds ``l1t report``
+    set for its working points (``L1_AXO_*`` or ``L1_CICADA_*``); returns (trigger, working-point names in bit
+    order)."""
     run_dir, report_dir = Path(run_dir), Path(report_dir)
     summary = json.loads((run_dir / "summary.json").read_text())
-    if summary.get("model") != "axol1tl":
-        raise ValueError(f"{run_dir}: not an AXOL1TL run (model {summary.get('model')!r})")
+    model = summary.get("model")
+    if model not in ("axol1tl", "cicada"):
+        raise ValueError(f"{run_dir}: not an AXOL1TL or CICADA run (model {model!r})")
+    prefix = "L1_AXO_" if model == "axol1tl" else "L1_CICADA_"
     seeds = json.loads((report_dir / "results.json").read_text())["results"]["seeds"]
-    wps = [(name, row["threshold_raw"]) for name, row in seeds.items() if name.startswith(seed_prefix)]
+    wps = [(name, row["threshold_raw"]) for name, row in seeds.items() if name.startswith(prefix)]
     if not wps:
-        raise ValueError(f"{report_dir / 'results.json'}: no {seed_prefix}* seeds with thresholds")
+        raise ValueError(f"{report_dir / 'results.json'}: no {prefix}* seeds with thresholds")
+    net, thresholds = Network.load(run_dir / "spec"), [t for _, t in wps]
+    if model == "cicada":
+        return CicadaTrigger(net, thresholds), [name for name, _ in wps]
     scaling = summary["input_scaling"]
-    trigger = AxoTrigger(Network.load(run_dir / "spec"), scaling["offset"], scaling["shift"], [t for _, t in wps])
-    return trigger, [name for name, _ in wps]
+    return AxoTrigger(net, scaling["offset"], scaling["shift"], thresholds), [name for name, _ in wps]

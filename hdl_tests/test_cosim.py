@@ -339,3 +339,34 @@ def test_axol1tl_trigger_top_matches_emulator(
         caught = run_cosim(bad, trigger, x, simulator, tmp_path / "fault", seed=4)
         assert caught.mismatches > 0, caught.summary()
     assert bits[:, 0].all() and 0 < bits[:, 3].sum() < bits[:, 2].sum() < n  # the working points really cut
+
+
+@pytest.mark.parametrize(("simulator", "n"), [("verilator", 2000), ("icarus", 300)])
+def test_cicada_trigger_top_matches_emulator(student: Network, simulator: str, n: int, tmp_path: Path) -> None:
+    """Regions shifted into the student's input -> student -> trigger bits, the chained top against the emulator."""
+    from emulator.trigger import CicadaTrigger
+    from firmware.trigger import generate_trigger
+
+    _require(simulator)
+    rng = np.random.default_rng(12)
+    regions = rng.integers(0, 1024, (n, 18 * 14)) * (rng.random((n, 18 * 14)) < 0.3)
+    regions[0], regions[1] = 0, 1023  # empty and saturated calorimeter
+    x = {"regions": regions}
+    s = np.unique(CicadaTrigger(student, [0]).run(x)["score"][:, 0])
+    trigger = CicadaTrigger(student, [int(s[0]) - 1, int(s[len(s) // 2]), int(s[-2])])  # accept-all to the top
+    dut = generate_trigger(trigger).dut(tmp_path / "src")
+    report = run_cosim(dut, trigger, x, simulator, tmp_path, gap_probability=0.2, seed=5)
+    assert report.mismatches == 0, report.summary()
+    bits = trigger.run(x)["trigger_bits"]
+    assert bits[:, 0].all() and 0 < bits[:, 2].sum() < bits[:, 1].sum() < n
+    # the same block from a `l1t train cicada` directory and a report's thresholds, as `l1t trigger` builds it
+    from firmware.trigger import from_run
+
+    run = tmp_path / "run"
+    shutil.copytree(Path(student.source), run / "spec")
+    (run / "summary.json").write_text(json.dumps({"model": "cicada"}))
+    seeds = {"L1_AXO_Nominal": {"threshold_raw": 5}, "L1_CICADA_Loose": {"threshold_raw": int(s[len(s) // 2])}}
+    (tmp_path / "results.json").write_text(json.dumps({"results": {"seeds": seeds}}))
+    built, names = from_run(run, tmp_path)
+    assert names == ["L1_CICADA_Loose"] and list(built.thresholds) == [int(s[len(s) // 2])]
+    np.testing.assert_array_equal(built.run(x)["trigger_bits"][:, 0], bits[:, 1])

@@ -633,8 +633,10 @@ def report(
 
 @app.command()
 def trigger(
-    run: Annotated[Path, typer.Option(help="Directory of `l1t train axol1tl`.")],
-    report_dir: Annotated[Path, typer.Option("--report", help="Directory of `l1t report` (the AXO thresholds).")],
+    run: Annotated[Path, typer.Option(help="Directory of `l1t train axol1tl` or `l1t train cicada`.")],
+    report_dir: Annotated[
+        Path, typer.Option("--report", help="Directory of `l1t report` (the AXO or CICADA thresholds).")
+    ],
     events_file: Annotated[Path, typer.Option("--events-file", help="HDF5 events streamed through the RTL.")],
     out: Annotated[Path, typer.Option(help="Output directory (rtl/, report.json, cosim/).")],
     events: Annotated[int, typer.Option(help="Events to stream.")] = 20_000,
@@ -644,11 +646,10 @@ def trigger(
     ] = None,
     seed: Seed = 1,
 ) -> None:
-    """The AXOL1TL trigger path in RTL (GT objects -> pT sorting -> input scaling -> encoder -> sum mu^2 -> one bit
-    per working point), from a trained model and the report's thresholds, co-simulated on real events against the
-    emulator, bit for bit."""
+    """An AD trigger path in RTL (AXOL1TL: GT objects -> pT sorting -> input scaling -> encoder -> sum mu^2; CICADA:
+    regions -> student; then one bit per working point), from a trained model and the report's thresholds,
+    co-simulated on real events against the emulator, bit for bit."""
 
-    from emulator.objects import GT_FIELDS
     from firmware.cosim import run_cosim
     from firmware.trigger import from_run, generate_trigger
     from l1t.atomic import write_text
@@ -656,7 +657,7 @@ def trigger(
 
     try:
         the_trigger, names = from_run(run, report_dir)
-        ev = read(events_file, 0, events, fields=list(GT_FIELDS))
+        ev = read(events_file, 0, events, fields=the_trigger.fields)
     except (OSError, ValueError, KeyError, DatasetError) as err:
         console.print(f"[red]{err}[/red]")
         raise typer.Exit(2) from None

@@ -13,14 +13,13 @@ from typing import Any
 
 import numpy as np
 
-import emulator.fixed as fx
+from emulator.calo import CICADA_INPUT_SHIFT as INPUT_SHIFT
 from models.config import from_yaml
 from models.pruning import prunable, stripped
 
 __all__ = ["CicadaConfig", "build_student", "build_teacher", "teacher_target", "train_student", "train_teacher"]
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "models" / "cicada.yaml"
-INPUT_SHIFT = 5  # network input = hwEt / 2**5: exact in the default input type ap_fixed<16,6>
 
 
 @dataclass
@@ -49,12 +48,6 @@ class CicadaConfig:
 def network_inputs(regions: np.ndarray) -> np.ndarray:
     """(N, 18, 14) hwEt regions -> (N, 18, 14, 1) float network inputs (exact: hwEt / 32)."""
     return (np.asarray(regions, dtype=np.float32) / 2**INPUT_SHIFT)[..., None]
-
-
-def input_raw(regions: np.ndarray, input_t: fx.FixedType) -> np.ndarray:
-    """(N, 18, 14) hwEt regions -> raw words (N, 18, 14, 1) of the network's input type: hwEt / 2**INPUT_SHIFT,
-    exact as long as the type has at least INPUT_SHIFT fractional bits."""
-    return np.asarray(regions, dtype=np.int64)[..., None] << (input_t.frac_bits - INPUT_SHIFT)
 
 
 def build_teacher(cfg: CicadaConfig) -> Any:

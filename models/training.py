@@ -20,13 +20,14 @@ import numpy as np
 
 import emulator.fixed as fx
 from emulator import scores
+from emulator.calo import cicada_input_raw
 from emulator.objects import gt_vector
 from firmware.build import csim_mismatches
 from l1t.atomic import write_text
 from l1t.events import dataset, jets
 from models import metrics
 from models.axol1tl import AxoConfig, InputScaling, object_mask, train_vae
-from models.cicada import CicadaConfig, input_raw, network_inputs, teacher_target, train_student, train_teacher
+from models.cicada import CicadaConfig, network_inputs, teacher_target, train_student, train_teacher
 from models.export import export, hls_config
 from models.gnn import predict_logits, train_gnn
 from models.tagger import TaggerConfig, train_tagger
@@ -260,7 +261,7 @@ def run_cicada(
 
     def score_all(r: np.ndarray) -> dict[str, np.ndarray]:
         xi = network_inputs(r)
-        emu = net.run({net.inputs[0][0]: input_raw(r, net.inputs[0][2])}, raw=True)[out_name]
+        emu = net.run({net.inputs[0][0]: cicada_input_raw(r, net.inputs[0][2])}, raw=True)[out_name]
         return {
             "teacher (float)": teacher_target(teacher, xi),
             "student (quantized)": student.predict(xi, batch_size=8192, verbose=0).reshape(-1).astype(np.float64),

@@ -14,12 +14,12 @@ import numpy as np
 
 import emulator.fixed as fx
 from emulator import scores
+from emulator.calo import cicada_input_raw
 from emulator.fixed import FixedType
 from emulator.nn import Network
 from emulator.objects import GT_FIELDS, gt_vector
 from l1t.events.jets import selected
 from models.axol1tl import InputScaling
-from models.cicada import input_raw
 from models.tagger import input_raw as tagger_input_raw
 
 __all__ = ["Chain", "load_chain"]
@@ -50,7 +50,7 @@ class Chain:
             towers = np.asarray(events["objects/jet_towers"])
             raw = tagger_input_raw(towers.reshape(-1, *towers.shape[2:]), t)
         else:
-            raw = input_raw(events["regions/et"], t)
+            raw = cicada_input_raw(events["regions/et"], t)
         return {name: raw.reshape(len(raw), *shape)}
 
     def score(self, events: dict[str, np.ndarray]) -> np.ndarray:
