@@ -138,6 +138,29 @@ class Module:
             expr = f"({r} > {_lit(hi, width)}) ? {hi_bits} : (({r} < {_lit(lo, width)}) ? {lo_bits} : {low_bits})"
         return self.wire(dst.width, expr, signed=False)
 
+    def constant(self, raw: int, t: FixedType) -> str:
+        """A wire holding the raw word of a constant of type t."""
+        return self.wire(t.width, f"{t.width}'d{int(raw) & ((1 << t.width) - 1)}", signed=False, hint="k")
+
+    def add(self, a: str, a_t: FixedType, b: str, b_t: FixedType, op: str = "+") -> tuple[str, FixedType]:
+        """Exact ``a + b`` (or ``a - b``) as emulator.fixed computes it: operands aligned to the result's
+        fractional bits; returns (raw word, result type)."""
+        rt = fx.add_type(a_t, b_t) if op == "+" else fx.sub_type(a_t, b_t)
+        w = rt.width + 1
+        ea, eb = self.extend(a, a_t, w), self.extend(b, b_t, w)
+        sa, sb = rt.frac_bits - a_t.frac_bits, rt.frac_bits - b_t.frac_bits
+        return self.wire(rt.width, f"({ea} <<< {sa}) {op} ({eb} <<< {sb})"), rt
+
+    def mul(self, a: str, a_t: FixedType, b: str, b_t: FixedType) -> tuple[str, FixedType]:
+        """Exact ``a * b``; returns (raw word, result type)."""
+        rt = fx.mul_type(a_t, b_t)
+        self.stats["multipliers"] += 1
+        return self.wire(rt.width, f"{self.extend(a, a_t, rt.width)} * {self.extend(b, b_t, rt.width)}"), rt
+
+    def greater(self, a: str, b: str, t: FixedType) -> str:
+        """``a > b`` for two raw words of type t."""
+        return f"($signed({a}) > $signed({b}))" if t.signed else f"($unsigned({a}) > $unsigned({b}))"
+
     def constant_product(self, x: str, w: int, width: int, shift: int) -> str | None:
         """x * w << shift modulo 2**width (x already extended to width); None for a zero weight."""
         if w == 0:
@@ -205,7 +228,104 @@ def _conv(m: Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tupl
     return outs
 
 
+def _windows(layer: Layer, in_shape: tuple[int, ...]):
+    """Per output position: the flat input indices of its window's cells (None for a padded cell)."""
+    a = layer.attrs
+    kernel, stride, pads = tuple(a["kernel"]), tuple(a["stride"]), tuple(a["pads"])
+    spatial = in_shape[:-1]
+    for pos in np.ndindex(*layer.shape[:-1]):
+        cells = []
+        for offset in np.ndindex(*kernel):
+            src = [p * st + o - pads[2 * d] for d, (p, st, o) in enumerate(zip(pos, stride, offset, strict=True))]
+            inside = all(0 <= s_ < n for s_, n in zip(src, spatial, strict=True))
+            cells.append(int(np.ravel_multi_index(src, spatial)) if inside else None)
+        yield cells
+
+
+def _pool(m: Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
+    """pooling1d_cl / pooling2d_cl: the max of each window (padded cells hold pad_val, a word with only the MSB
+    set), or the sum in accum_t cell by cell divided by the cell count (truncation toward zero)."""
+    acc_t, channels = layer.types["accum_t"], in_shape[-1]
+    outs = []
+    for cells in _windows(layer, in_shape):
+        for c in range(channels):
+            if layer.attrs["mode"] == "max":
+                pad = m.constant(x_t.raw_min if x_t.signed else 1 << (x_t.width - 1), x_t) if None in cells else ""
+                vals = [xs[i * channels + c] if i is not None else pad for i in cells]
+                best = vals[0]
+                for v in vals[1:]:
+                    best = m.wire(x_t.width, f"{m.greater(v, best, x_t)} ? {v} : {best}", signed=False, hint="max")
+                outs.append(m.cast(m.cast(best, x_t, acc_t), acc_t, layer.result_t))
+                continue
+            acc = m.constant(0, acc_t)
+            for i in cells:
+                if i is not None:  # a padded cell adds zero: the cast back into accum_t is then the identity
+                    total, total_t = m.add(acc, acc_t, xs[i * channels + c], x_t)
+                    acc = m.cast(total, total_t, acc_t)
+            count = len(cells) if layer.attrs["count_pad"] else sum(i is not None for i in cells)
+            num = f"$signed({acc})" if acc_t.signed else f"$unsigned({acc})"
+            quotient = m.wire(acc_t.width, f"{num} / {count}", signed=acc_t.signed, hint="avg")
+            outs.append(m.cast(quotient, acc_t, layer.result_t))
+    return outs
+
+
+def _batchnorm(m: Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
+    """nnet::normalize: x * scale + bias per channel (or per element), cast to the result type."""
+    scale_t, bias_t = layer.types["scale_t"], layer.types["bias_t"]
+    scale, bias = layer.arrays["scale"].reshape(-1), layer.arrays["bias"].reshape(-1)
+    per = len(scale)
+    outs = []
+    for j, x in enumerate(xs):
+        k = j % per  # channels last: element j belongs to channel j % n_filt; per element when n_filt is -1
+        prod, prod_t = m.mul(x, x_t, m.constant(int(scale[k]), scale_t), scale_t)
+        total, total_t = m.add(prod, prod_t, m.constant(int(bias[k]), bias_t), bias_t)
+        outs.append(m.cast(total, total_t, layer.result_t))
+    return outs
+
+
+def _table(m: Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
+    """nnet::sigmoid / tanh: the table as a ROM, indexed by ``int(x * size / span) + size / 2`` (truncation toward
+    zero, clamped), the entry cast to the result type."""
+    table, table_t = layer.arrays["table"], layer.types["table_t"]
+    size, span = table.size, 16 if layer.op == "sigmoid" else 8
+    den = x_t.frac_bits + int(np.log2(span))
+    rom = f"{_ident(layer.name)}_rom"
+    m.decls.append(f"  reg [{table_t.width - 1}:0] {rom} [0:{size - 1}];")
+    m.decls.append("  initial begin")
+    m.decls += [
+        f"    {rom}[{i}] = {table_t.width}'d{int(v) & ((1 << table_t.width) - 1)};" for i, v in enumerate(table)
+    ]
+    m.decls.append("  end")
+    w = x_t.width + int(size).bit_length() + max(-den, 0) + 2
+    iw = int(size - 1).bit_length()
+    outs = []
+    for x in xs:
+        num = m.wire(w, f"{m.extend(x, x_t, w)} * {_lit(size, w)}", hint="num")
+        if den >= 0:
+            q = m.wire(w, f"{num}[{w - 1}] ? -((-{num}) >>> {den}) : ({num} >>> {den})", hint="q")
+        else:
+            q = m.wire(w, f"{num} <<< {-den}", hint="q")
+        i = m.wire(w, f"{q} + {_lit((span // 2) * size // span, w)}", hint="i")
+        idx = m.wire(
+            iw, f"{i}[{w - 1}] ? {iw}'d0 : ({i} > {_lit(size - 1, w)}) ? {iw}'d{size - 1} : {i}[{iw - 1}:0]",
+            signed=False, hint="idx",
+        )  # fmt: skip
+        entry = m.wire(table_t.width, f"{rom}[{idx}]", signed=False, hint="lut")
+        outs.append(m.cast(entry, table_t, layer.result_t))
+    return outs
+
+
 def _elementwise(m: Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
+    if layer.op == "leaky_relu":
+        alpha_t = layer.types["param_t"]
+        alpha = m.constant(int(np.asarray(layer.arrays["alpha"]).reshape(-1)[0]), alpha_t)
+        outs = []
+        for x in xs:
+            scaled, scaled_t = m.mul(alpha, alpha_t, x, x_t)
+            positive = m.greater(x, m.constant(0, x_t), x_t)
+            keep, leak = m.cast(x, x_t, layer.result_t), m.cast(scaled, scaled_t, layer.result_t)
+            outs.append(m.wire(layer.result_t.width, f"{positive} ? {keep} : {leak}", signed=False))
+        return outs
     if layer.op == "relu":
         if x_t.signed:
             xs = [m.wire(x_t.width, f"{x}[{x_t.width - 1}] ? {x_t.width}'d0 : {x}", signed=False) for x in xs]
@@ -214,14 +334,39 @@ def _elementwise(m: Module, layer: Layer, xs: list[str], x_t: FixedType, in_shap
     return [m.cast(x, x_t, layer.result_t) for x in xs]
 
 
+def _merge(
+    m: Module, layer: Layer, ins: list[list[str]], types: list[FixedType], shapes: list[tuple[int, ...]]
+) -> list[str]:
+    """Add / Subtract / Multiply element by element (exact, then cast), or Concatenate along an axis."""
+    if layer.op == "concatenate":
+        axis = int(layer.attrs["axis"])
+        labels = [
+            np.stack([np.full(shape, k), np.arange(int(np.prod(shape))).reshape(shape)], axis=-1)
+            for k, shape in enumerate(shapes)
+        ]
+        order = np.concatenate(labels, axis=axis - 1 if axis < 0 else axis).reshape(-1, 2)  # labels: one more axis
+        return [m.cast(ins[k][e], types[k], layer.result_t) for k, e in order]
+    (a, b), (a_t, b_t) = ins, types
+    if layer.op == "multiply":
+        return [m.cast(*m.mul(x, a_t, y, b_t), layer.result_t) for x, y in zip(a, b, strict=True)]
+    op = "+" if layer.op == "add" else "-"
+    return [m.cast(*m.add(x, a_t, y, b_t, op), layer.result_t) for x, y in zip(a, b, strict=True)]
+
+
 _LAYERS = {
     "dense": _dense,
     "conv1d": _conv,
     "conv2d": _conv,
+    "pool": _pool,
+    "batchnorm": _batchnorm,
     "reshape": _elementwise,
     "relu": _elementwise,
+    "leaky_relu": _elementwise,
     "linear": _elementwise,
+    "sigmoid": _table,
+    "tanh": _table,
 }
+_MERGES = {"add", "subtract", "multiply", "concatenate"}
 
 
 def generate(net: Network, top: str = "myproject") -> RtlDesign:
@@ -249,14 +394,17 @@ def generate(net: Network, top: str = "myproject") -> RtlDesign:
         return sigs
 
     for layer in net.layers:
-        emit = _LAYERS.get(layer.op)
-        if emit is None:
+        d = max(depth[src] for src in layer.inputs)
+        ins = [at_depth(src, d) for src in layer.inputs]
+        types, in_shapes = [net.types[src] for src in layer.inputs], [shapes[src] for src in layer.inputs]
+        if layer.op in _MERGES:
+            outs = _merge(m, layer, ins, types, in_shapes)
+        elif layer.op not in _LAYERS:
             raise UnsupportedRtl(f"layer {layer.name!r}: op {layer.op!r} is not generated yet")
-        if len(layer.inputs) != 1:
-            raise UnsupportedRtl(f"layer {layer.name!r}: layers with several inputs are not generated yet")
-        src = layer.inputs[0]
-        d = depth[src]
-        outs = emit(m, layer, at_depth(src, d), net.types[src], shapes[src])
+        elif len(layer.inputs) != 1:
+            raise UnsupportedRtl(f"layer {layer.name!r}: op {layer.op!r} takes one input, got {len(layer.inputs)}")
+        else:
+            outs = _LAYERS[layer.op](m, layer, ins[0], types[0], in_shapes[0])
         w = layer.result_t.width
         signals[layer.name] = [m.reg(w, o, f"{_ident(layer.name)}_{j}") for j, o in enumerate(outs)]
         depth[layer.name] = d + 1
