@@ -40,7 +40,7 @@ test-all: setup
 demo: setup
 	$(VENV)/bin/l1t demo
 
-# make firmware [MODEL=axol1tl_encoder|cicada_student|path/to/model.h5]
+# make firmware [MODEL=axol1tl_encoder|cicada_student|l1_tagger|path/to/model.h5] [STAGES=n]
 # make cosim [MODELS="axol1tl_encoder cicada_student l1_tagger"] [EVENTS=100000] [DUT=all] [SIMULATOR=all]
 MODEL ?= axol1tl_encoder
 MODELS ?= axol1tl_encoder cicada_student l1_tagger
@@ -50,7 +50,7 @@ DUT ?= all
 SIMULATOR ?= all
 
 firmware: setup
-	$(VENV)/bin/l1t firmware --model $(MODEL) --out $(FIRMWARE_DIR)
+	$(VENV)/bin/l1t firmware --model $(MODEL) --out $(FIRMWARE_DIR) $(if $(STAGES),--stages $(STAGES))
 
 cosim: setup
 	@for m in $(MODELS); do \

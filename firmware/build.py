@@ -92,15 +92,17 @@ def make_firmware(
     resources: bool = True,
     csim_events: int = 10_000,
     seed: int = 1,
+    stages: int | None = None,
 ) -> dict[str, Any]:
     """Write ``rtl/<top>.v`` and ``report.json`` into ``out_dir``; returns the report.
 
     With ``hls_model`` (the hls4ml model the spec was exported from), its C-simulation is compiled and compared with
-    the emulator and the vendor build runs if vitis_hls and vivado are on PATH.
+    the emulator and the vendor build runs if vitis_hls and vivado are on PATH. ``stages``: register stages of the
+    generated RTL (``firmware.rtl.generate``; None: one per layer).
     """
     out_dir = Path(out_dir)
     (out_dir / "rtl").mkdir(parents=True, exist_ok=True)
-    design: RtlDesign = generate(net, top=top)
+    design: RtlDesign = generate(net, top=top, stages=stages)
     verilog = out_dir / "rtl" / f"{top}.v"
     write_text(verilog, design.verilog)
     report: dict[str, Any] = {

@@ -1,4 +1,6 @@
-"""Synthesizable Verilog for an emulator spec: fully parallel, one register stage per layer, II = 1.
+"""Synthesizable Verilog for an emulator spec: fully parallel, II = 1, one register stage per layer level or a
+chosen number of stages (``generate(net, stages=N)``: neighbouring levels share a clock, or output stages are
+added).
 
 Ports follow hls4ml's Verilog top: ``ap_clk``, ``ap_rst`` (synchronous, active high), ``ap_start``, ``ap_done``,
 ``ap_idle``, ``ap_ready``; one packed bus per network input and per output (element 0 in the least significant
@@ -369,8 +371,28 @@ _LAYERS = {
 _MERGES = {"add", "subtract", "multiply", "concatenate"}
 
 
-def generate(net: Network, top: str = "myproject") -> RtlDesign:
-    """Verilog for a network; raises UnsupportedRtl naming the first layer it cannot express."""
+def _registered(levels: int, stages: int | None) -> tuple[set[int], int]:
+    """Which layer levels (1 = the layers fed by the inputs, up to ``levels`` on the longest path) end in a register
+    stage, and how many stages follow the last level, for ``stages`` register stages after the input register
+    (None: one per level). Fewer stages than levels merge neighbouring levels into one clock (registers spread
+    evenly, the last level always registered); more add output stages, which synthesis retiming can move into the
+    logic."""
+    if stages is None:
+        return set(range(1, levels + 1)), 0
+    if stages < 1:
+        raise ValueError(f"stages must be at least 1, got {stages}")
+    if stages >= levels:
+        return set(range(1, levels + 1)), stages - levels
+    return {round((k + 1) * levels / stages) for k in range(stages)}, 0
+
+
+def generate(net: Network, top: str = "myproject", stages: int | None = None) -> RtlDesign:
+    """Verilog for a network with ``stages`` register stages after the input register (None: one per layer);
+    raises UnsupportedRtl naming the first layer it cannot express."""
+    level: dict[str, int] = {name: 0 for name, _, _ in net.inputs}
+    for layer in net.layers:
+        level[layer.name] = 1 + max(level[src] for src in layer.inputs)
+    registered, extra = _registered(max(level[layer.name] for layer in net.layers), stages)
     m = Module()
     depth: dict[str, int] = {}
     signals: dict[str, list[str]] = {}  # registered element signals of each node, at its depth
@@ -406,9 +428,12 @@ def generate(net: Network, top: str = "myproject") -> RtlDesign:
         else:
             outs = _LAYERS[layer.op](m, layer, ins[0], types[0], in_shapes[0])
         w = layer.result_t.width
-        signals[layer.name] = [m.reg(w, o, f"{_ident(layer.name)}_{j}") for j, o in enumerate(outs)]
-        depth[layer.name] = d + 1
-    latency = max(depth[name] for name in net.output_names)
+        if level[layer.name] in registered:
+            signals[layer.name] = [m.reg(w, o, f"{_ident(layer.name)}_{j}") for j, o in enumerate(outs)]
+            depth[layer.name] = d + 1
+        else:  # merged into the next layer's clock
+            signals[layer.name], depth[layer.name] = outs, d
+    latency = max(depth[name] for name in net.output_names) + extra
     outputs = [Port(_ident(name), len(signals[name]), net.types[name]) for name in net.output_names]
     out_sigs = {name: at_depth(name, latency) for name in net.output_names}
     return RtlDesign(

@@ -399,3 +399,17 @@ def test_generated_rtl_of_every_reference_architecture(arch, tmp_path: Path) -> 
         x = {name: rng.integers(t.raw_min, t.raw_max, (n, *shape), endpoint=True) for name, shape, t in net.inputs}
         report = run_cosim(design.dut(tmp_path / simulator), net, x, simulator, tmp_path / f"cosim_{simulator}")
         assert report.mismatches == 0 and report.events == n, report.summary()
+
+
+@pytest.mark.parametrize(("stages", "simulator"), [(2, "verilator"), (2, "icarus"), (9, "verilator")])
+def test_register_stages_are_configurable(encoder: Network, stages: int, simulator: str, tmp_path: Path) -> None:
+    """Fewer stages than layers share clocks between layers, more add output stages: the latency follows and the
+    bits do not change."""
+    _require(simulator)
+    design = generate(encoder, stages=stages)
+    assert design.latency == 1 + stages and generate(encoder).latency == 1 + 5  # mu and log sigma^2 side by side
+    n = 1000 if simulator == "verilator" else 300
+    report = run_cosim(design.dut(tmp_path / "src"), encoder, events(encoder, n, 6), simulator, tmp_path, seed=6)
+    assert report.mismatches == 0 and report.latency == 1 + stages, report.summary()
+    with pytest.raises(ValueError, match="stages must be at least 1"):
+        generate(encoder, stages=0)

@@ -133,6 +133,9 @@ def firmware(
     clock_period: Annotated[float, typer.Option(help="Clock period in ns.")] = 5.0,
     resources: Annotated[bool, typer.Option(help="Estimate resources with yosys synth_xilinx (minutes).")] = True,
     seed: Seed = 1,
+    stages: Annotated[
+        int | None, typer.Option(help="Register stages of the generated RTL (default: one per layer).")
+    ] = None,
 ) -> None:
     """hls4ml project (C-sim checked against the emulator), generated Verilog, vendor build if present, report.json."""
     from firmware.build import make_firmware
@@ -148,7 +151,9 @@ def firmware(
     )
     net = export_hls_model(hls_model, out / "spec", source={"model": model})
     with console.status("generating RTL, compiling C-simulation" + (", running yosys" if resources else "")):
-        report = make_firmware(net, out, hls_model=hls_model, clock_period=clock_period, resources=resources, seed=seed)
+        report = make_firmware(
+            net, out, hls_model=hls_model, clock_period=clock_period, resources=resources, seed=seed, stages=stages
+        )
     table = Table(title=f"firmware for {model}")
     table.add_column("item")
     table.add_column("value")
