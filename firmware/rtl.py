@@ -13,6 +13,7 @@ AP_SAT, AP_SAT_ZERO, AP_SAT_SYM) into each result type.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -285,19 +286,65 @@ def _batchnorm(m: Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape:
     return outs
 
 
+def _rom(m: Module, name: str, values: np.ndarray, t: FixedType) -> str:
+    """A ROM of a table's raw words (an initial block; synthesis infers LUT or block ROM)."""
+    m.decls.append(f"  reg [{t.width - 1}:0] {name} [0:{len(values) - 1}];")
+    m.decls.append("  initial begin")
+    m.decls += [f"    {name}[{i}] = {t.width}'d{int(v) & ((1 << t.width) - 1)};" for i, v in enumerate(values)]
+    m.decls.append("  end")
+    return name
+
+
+def _tree(values: list[str], op: Callable[[str, str], str]) -> str:
+    """nnet::reduce's balanced binary tree (left part: the largest power of two below n)."""
+    if len(values) == 1:
+        return values[0]
+    left = 1 << int(np.floor(np.log2(len(values) - 1)))
+    return op(_tree(values[:left], op), _tree(values[left:], op))
+
+
+def _softmax(m: Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
+    """softmax_stable / softmax_latency over the last axis, as nnet_activation.h computes it: exp table indexed by
+    the top bits of (max - x) or of x, the sum by nnet::reduce in accum_t, the inverse table indexed by the top bits
+    of the sum, the product cast to the result type."""
+    t = layer.types
+    exp_table, inv_table = layer.arrays["exp_table"], layer.arrays["inv_table"]
+    exp_t, inv_t, acc_t, n = t["exp_table_t"], t["inv_table_t"], t["accum_t"], in_shape[-1]
+    exp_rom = _rom(m, f"{_ident(layer.name)}_exp", exp_table, exp_t)
+    inv_rom = _rom(m, f"{_ident(layer.name)}_inv", inv_table, inv_t)
+
+    def top_bits(sig: str, st: FixedType, size: int) -> str:
+        bits = int(np.ceil(np.log2(size)))
+        return m.wire(bits, f"{sig}[{st.width - 1}:{st.width - bits}]", signed=False, hint="top")
+
+    def bigger(a: str, b: str) -> str:
+        return m.wire(x_t.width, f"{m.greater(a, b, x_t)} ? {a} : {b}", signed=False, hint="max")
+
+    def plus(a: str, b: str) -> str:
+        return m.cast(*m.add(a, acc_t, b, acc_t), acc_t)
+
+    outs = []
+    for start in range(0, len(xs), n):
+        row = xs[start : start + n]
+        if layer.attrs["implementation"] == "stable":
+            x_max, norm_t = _tree(row, bigger), t["inp_norm_t"]
+            index = [top_bits(m.cast(*m.add(x_max, x_t, x, x_t, "-"), norm_t), norm_t, exp_table.size) for x in row]
+        else:
+            index = [top_bits(x, x_t, exp_table.size) for x in row]
+        exp_res = [m.cast(m.wire(exp_t.width, f"{exp_rom}[{i}]", signed=False, hint="e"), exp_t, acc_t) for i in index]
+        total = m.cast(_tree(exp_res, plus), acc_t, t["inv_inp_t"])
+        inv = m.wire(inv_t.width, f"{inv_rom}[{top_bits(total, t['inv_inp_t'], inv_table.size)}]", signed=False)
+        outs += [m.cast(*m.mul(e, acc_t, inv, inv_t), layer.result_t) for e in exp_res]
+    return outs
+
+
 def _table(m: Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
     """nnet::sigmoid / tanh: the table as a ROM, indexed by ``int(x * size / span) + size / 2`` (truncation toward
     zero, clamped), the entry cast to the result type."""
     table, table_t = layer.arrays["table"], layer.types["table_t"]
     size, span = table.size, 16 if layer.op == "sigmoid" else 8
     den = x_t.frac_bits + int(np.log2(span))
-    rom = f"{_ident(layer.name)}_rom"
-    m.decls.append(f"  reg [{table_t.width - 1}:0] {rom} [0:{size - 1}];")
-    m.decls.append("  initial begin")
-    m.decls += [
-        f"    {rom}[{i}] = {table_t.width}'d{int(v) & ((1 << table_t.width) - 1)};" for i, v in enumerate(table)
-    ]
-    m.decls.append("  end")
+    rom = _rom(m, f"{_ident(layer.name)}_rom", table, table_t)
     w = x_t.width + int(size).bit_length() + max(-den, 0) + 2
     iw = int(size - 1).bit_length()
     outs = []
@@ -367,6 +414,7 @@ _LAYERS = {
     "linear": _elementwise,
     "sigmoid": _table,
     "tanh": _table,
+    "softmax": _softmax,
 }
 _MERGES = {"add", "subtract", "multiply", "concatenate"}
 
