@@ -81,6 +81,7 @@ class Module:
         self.regs: list[tuple[str, str]] = []  # (target, source) registered every clock
         self.count = 0
         self.stats = {"multipliers": 0, "shift_add_terms": 0, "pruned_weights": 0}
+        self.extended: dict[tuple[str, int, bool, int], str] = {}
 
     def wire(self, width: int, expr: str, signed: bool = True, hint: str = "w") -> str:
         self.count += 1
@@ -97,11 +98,16 @@ class Module:
         return name
 
     def extend(self, sig: str, t: FixedType, width: int) -> str:
-        """Sign- or zero-extend (or truncate, modulo 2**width) a raw word of type t to a signed wire."""
-        if width <= t.width:
-            return self.wire(width, f"{sig}[{width - 1}:0]")
-        fill = f"{sig}[{t.width - 1}]" if t.signed else "1'b0"
-        return self.wire(width, f"{{{{{width - t.width}{{{fill}}}}}, {sig}}}")
+        """Sign- or zero-extend (or truncate, modulo 2**width) a raw word of type t to a signed wire (one wire per
+        signal, type and width)."""
+        key = (sig, t.width, t.signed, width)
+        if key not in self.extended:
+            if width <= t.width:
+                self.extended[key] = self.wire(width, f"{sig}[{width - 1}:0]")
+            else:
+                fill = f"{sig}[{t.width - 1}]" if t.signed else "1'b0"
+                self.extended[key] = self.wire(width, f"{{{{{width - t.width}{{{fill}}}}}, {sig}}}")
+        return self.extended[key]
 
     def cast(self, sig: str, src: FixedType, dst: FixedType) -> str:
         """Raw bits of dst(src value), as emulator.fixed.cast computes them."""
@@ -178,59 +184,6 @@ class Module:
         return f"+ (({x} * {_lit(w, width)}) <<< {shift})"
 
 
-def _accumulator(layer: Layer, x_t: FixedType) -> tuple[FixedType, int]:
-    """accum_t and the left shift aligning products to it; the generated sums need AP_WRAP and no rounding."""
-    acc_t = layer.types["accum_t"]
-    if acc_t.o_mode is not OMode.WRAP or acc_t.n_bits:
-        raise UnsupportedRtl(f"layer {layer.name!r}: accum_t {acc_t} is not wrapping; only AP_WRAP accumulators")
-    shift = acc_t.frac_bits - fx.mul_type(x_t, layer.types["weight_t"]).frac_bits
-    if shift < 0:
-        raise UnsupportedRtl(f"layer {layer.name!r}: accum_t {acc_t} rounds products; not generated")
-    return acc_t, shift
-
-
-def _dense(m: Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
-    acc_t, shift = _accumulator(layer, x_t)
-    w, width = layer.arrays["weight"], acc_t.width
-    bias = fx.cast(layer.arrays["bias"], layer.types["bias_t"], acc_t)
-    ext = [m.extend(x, x_t, width) for x in xs]
-    outs = []
-    for j in range(w.shape[1]):
-        terms = [m.constant_product(ext[i], int(w[i, j]), width, shift) for i in range(w.shape[0])]
-        expr = " ".join([_lit(int(bias[j]), width), *(t for t in terms if t is not None)])
-        acc = m.wire(width, expr, hint=f"{_ident(layer.name)}_acc{j}")
-        outs.append(m.cast(acc, acc_t, layer.result_t))
-    return outs
-
-
-def _conv(m: Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
-    """conv_1d/2d_latency_cl: per output position and filter, the dense arithmetic over its window; padded taps are
-    zero and emit no logic. Signals are channels-last, flat in C order, as in hls4ml's io_parallel arrays."""
-    acc_t, shift = _accumulator(layer, x_t)
-    a = layer.attrs
-    kernel, stride, pads = tuple(a["kernel"]), tuple(a["stride"]), tuple(a["pads"])
-    spatial, channels = in_shape[:-1], in_shape[-1]
-    out_pos, n_filt = layer.shape[:-1], layer.shape[-1]
-    w, width = layer.arrays["weight"], acc_t.width
-    bias = fx.cast(layer.arrays["bias"], layer.types["bias_t"], acc_t)
-    ext = [m.extend(x, x_t, width) for x in xs]
-    outs = []
-    for pos in np.ndindex(*out_pos):
-        for f in range(n_filt):
-            terms = []
-            for k, offset in enumerate(np.ndindex(*kernel)):
-                src = [p * st + o - pads[2 * d] for d, (p, st, o) in enumerate(zip(pos, stride, offset, strict=True))]
-                if any(not 0 <= s_ < n for s_, n in zip(src, spatial, strict=True)):
-                    continue  # zero padding
-                base = int(np.ravel_multi_index(src, spatial)) * channels
-                for c in range(channels):
-                    terms.append(m.constant_product(ext[base + c], int(w[k * channels + c, f]), width, shift))
-            expr = " ".join([_lit(int(bias[f]), width), *(t for t in terms if t is not None)])
-            acc = m.wire(width, expr, hint=f"{_ident(layer.name)}_acc")
-            outs.append(m.cast(acc, acc_t, layer.result_t))
-    return outs
-
-
 def _windows(layer: Layer, in_shape: tuple[int, ...]):
     """Per output position: the flat input indices of its window's cells (None for a padded cell)."""
     a = layer.attrs
@@ -243,6 +196,61 @@ def _windows(layer: Layer, in_shape: tuple[int, ...]):
             inside = all(0 <= s_ < n for s_, n in zip(src, spatial, strict=True))
             cells.append(int(np.ravel_multi_index(src, spatial)) if inside else None)
         yield cells
+
+
+def _mac(m: Module, layer: Layer, pairs: list[tuple[str, int]], bias: int, x_t: FixedType, hint: str) -> str:
+    """One output of dense_latency: bias plus sum of x * w over ``pairs`` (input signal, raw weight), in accum_t.
+
+    A wrapping accumulator that holds every product exactly takes one modular sum of shifted constant products
+    (zero weights emit nothing); otherwise each product is cast into accum_t and added with a cast after every
+    addition, in input order, as hls4ml's loop does."""
+    acc_t, w_t = layer.types["accum_t"], layer.types["weight_t"]
+    p_t = fx.mul_type(x_t, w_t)
+    shift = acc_t.frac_bits - p_t.frac_bits
+    width = acc_t.width
+    if acc_t.o_mode is OMode.WRAP and acc_t.n_bits == 0 and shift >= 0:
+        terms = [m.constant_product(m.extend(x, x_t, width), w, width, shift) for x, w in pairs]
+        expr = " ".join([_lit(bias, width), *(t for t in terms if t is not None)])
+        return m.wire(width, expr, hint=hint)
+    acc = m.constant(bias, acc_t)
+    for x, w in pairs:
+        if w == 0:  # a zero product: cast and add leave the accumulator as it is
+            m.stats["pruned_weights"] += 1
+            continue
+        product, product_t = m.mul(x, x_t, m.constant(w, w_t), w_t)
+        acc = m.cast(*m.add(acc, acc_t, m.cast(product, product_t, acc_t), acc_t), acc_t)
+    return acc
+
+
+def _dense(m: Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
+    w, acc_t = layer.arrays["weight"], layer.types["accum_t"]
+    bias = fx.cast(layer.arrays["bias"], layer.types["bias_t"], acc_t)
+    outs = []
+    for j in range(w.shape[1]):
+        pairs = [(xs[i], int(w[i, j])) for i in range(w.shape[0])]
+        acc = _mac(m, layer, pairs, int(bias[j]), x_t, f"{_ident(layer.name)}_acc{j}")
+        outs.append(m.cast(acc, acc_t, layer.result_t))
+    return outs
+
+
+def _conv(m: Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
+    """conv_1d/2d_latency_cl: per output position and filter, the dense arithmetic over its window; padded taps are
+    zero and emit no logic. Signals are channels-last, flat in C order, as in hls4ml's io_parallel arrays."""
+    channels, n_filt = in_shape[-1], layer.shape[-1]
+    w, acc_t = layer.arrays["weight"], layer.types["accum_t"]
+    bias = fx.cast(layer.arrays["bias"], layer.types["bias_t"], acc_t)
+    outs = []
+    for cells in _windows(layer, in_shape):
+        for f in range(n_filt):
+            pairs = [
+                (xs[i * channels + c], int(w[k * channels + c, f]))
+                for k, i in enumerate(cells)
+                if i is not None  # zero padding
+                for c in range(channels)
+            ]
+            acc = _mac(m, layer, pairs, int(bias[f]), x_t, f"{_ident(layer.name)}_acc")
+            outs.append(m.cast(acc, acc_t, layer.result_t))
+    return outs
 
 
 def _pool(m: Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
