@@ -243,8 +243,8 @@ def test_weight_lsb_in_hls4ml_project_is_caught(encoder: Network, tmp_path: Path
 def test_unsupported_layer_is_named(encoder: Network) -> None:
     bad = copy.copy(encoder)
     bad.layers = list(encoder.layers)
-    bad.layers[1] = dataclasses.replace(encoder.layers[1], op="sigmoid")
-    with pytest.raises(UnsupportedRtl, match="layer 'enc0_relu': op 'sigmoid'"):
+    bad.layers[1] = dataclasses.replace(encoder.layers[1], op="upsample")
+    with pytest.raises(UnsupportedRtl, match="layer 'enc0_relu': op 'upsample'"):
         generate(bad)
 
 
