@@ -209,9 +209,14 @@ def _mac(m: Module, layer: Layer, pairs: list[tuple[str, int]], bias: int, x_t: 
     shift = acc_t.frac_bits - p_t.frac_bits
     width = acc_t.width
     if acc_t.o_mode is OMode.WRAP and acc_t.n_bits == 0 and shift >= 0:
-        terms = [m.constant_product(m.extend(x, x_t, width), w, width, shift) for x, w in pairs]
-        expr = " ".join([_lit(bias, width), *(t for t in terms if t is not None)])
-        return m.wire(width, expr, hint=hint)
+        # the sum's bound from the input type and the weights: adders no wider than the exact sum needs, the result
+        # extended to accum_t (the same bits as the modular sum at full width)
+        x_max = max(-x_t.raw_min, x_t.raw_max)
+        bound = (x_max * sum(abs(w) for _, w in pairs) << shift) + abs(bias)
+        narrow = min(width, bound.bit_length() + 1)
+        terms = [m.constant_product(m.extend(x, x_t, narrow), w, narrow, shift) for x, w in pairs]
+        total = m.wire(narrow, " ".join([_lit(bias, narrow), *(t for t in terms if t is not None)]), hint=hint)
+        return total if narrow == width else m.extend(total, fx.ap_fixed(narrow, narrow), width)
     acc = m.constant(bias, acc_t)
     for x, w in pairs:
         if w == 0:  # a zero product: cast and add leave the accumulator as it is
