@@ -378,6 +378,16 @@ def _keras_progress(bar: Progress, description: str, epochs: int):
     return Callback()
 
 
+def _training_verdict(table: Table, summary: dict, out: Path, unit: str) -> None:
+    """Print a training's table, its C-sim check and outputs; exit 1 if the C-simulation and emulator differ."""
+    console.print(table)
+    csim = summary["csim_vs_emulator"]
+    console.print(f"hls4ml C-sim vs emulator: {csim['events']} {unit}, {csim['mismatches']} mismatches")
+    console.print(f"wrote {out / 'summary.json'}, {out / 'spec'}, {out / 'plots'}")
+    if csim["mismatches"]:
+        raise typer.Exit(1)
+
+
 def _train_fastsim(files: list[Path], out: Path, cfg, seed: int) -> None:
     from l1t.events.dataset import DatasetError
     from models.fastsim import run_fastsim
@@ -454,12 +464,7 @@ def _train_tagger(files: list[Path], out: Path, cfg, seed: int) -> None:
             "[dim]-[/dim]",
             f"[dim]{ref['rejection_at_0.3']:.0f}[/dim]",
         )
-    console.print(table)
-    csim = summary["csim_vs_emulator"]
-    console.print(f"hls4ml C-sim vs emulator: {csim['events']} jets, {csim['mismatches']} mismatches")
-    console.print(f"wrote {out / 'summary.json'}, {out / 'spec'}, {out / 'plots'}")
-    if csim["mismatches"]:
-        raise typer.Exit(1)
+    _training_verdict(table, summary, out, "jets")
 
 
 @app.command()
@@ -545,12 +550,7 @@ def train(
             f"[dim]{ref['tpr_at_fpr_1e-5']:.2%}[/dim]",
             "[dim]-[/dim]",
         )
-    console.print(table)
-    csim = summary["csim_vs_emulator"]
-    console.print(f"hls4ml C-sim vs emulator: {csim['events']} events, {csim['mismatches']} mismatches")
-    console.print(f"wrote {out / 'summary.json'}, {out / 'spec'}, {out / 'plots'}")
-    if csim["mismatches"]:
-        raise typer.Exit(1)
+    _training_verdict(table, summary, out, "events")
 
 
 @app.command()

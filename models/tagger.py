@@ -45,11 +45,7 @@ class TaggerConfig:
 
     @classmethod
     def from_yaml(cls, path: str | Path | None = None, **overrides: Any) -> TaggerConfig:
-        gnn_epochs = overrides.pop("gnn_epochs", None)
-        cfg = from_yaml(cls, path or DEFAULT_CONFIG, overrides)
-        if gnn_epochs is not None:
-            cfg.gnn = {**cfg.gnn, "epochs": gnn_epochs}
-        return cfg
+        return from_yaml(cls, path or DEFAULT_CONFIG, overrides)
 
 
 def network_inputs(constituents: np.ndarray) -> np.ndarray:

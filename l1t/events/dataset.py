@@ -30,7 +30,17 @@ import numpy as np
 from emulator.objects import CALO, MUON
 from l1t.atomic import atomic_path
 
-__all__ = ["FORMAT", "VERSION", "DatasetError", "EventSet", "export_adc2021", "import_adc2021", "read", "write"]
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "DatasetError",
+    "EventSet",
+    "export_adc2021",
+    "import_adc2021",
+    "open_h5",
+    "read",
+    "write",
+]
 
 FORMAT = "l1t.events"
 VERSION = 2
@@ -115,16 +125,20 @@ def write(path: str | Path, events: EventSet, chunk: int = 4096) -> Path:
     return path
 
 
+def open_h5(path: Path) -> h5py.File:
+    """An HDF5 file opened for reading; DatasetError naming the file if it cannot be."""
+    try:
+        return h5py.File(path, "r")
+    except (OSError, ValueError) as err:
+        raise DatasetError(f"{path}: not a readable HDF5 file ({err})") from err
+
+
 def read(path: str | Path, start: int = 0, stop: int | None = None, fields: list[str] | None = None) -> EventSet:
     """Read events [start, stop) of an l1t event file, validating format, schema and value ranges.
 
     ``fields`` limits the datasets read (``sums/hw`` is always read: it defines the event count)."""
     path = Path(path)
-    try:
-        f = h5py.File(path, "r")
-    except (OSError, ValueError) as err:
-        raise DatasetError(f"{path}: not a readable HDF5 file ({err})") from err
-    with f:
+    with open_h5(path) as f:
         if f.attrs.get("format") != FORMAT:
             raise DatasetError(f"{path}: attribute 'format' is {f.attrs.get('format')!r}, expected {FORMAT!r}")
         version = int(f.attrs.get("version", -1))

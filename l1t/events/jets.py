@@ -219,11 +219,7 @@ def write(path: str | Path, data: dict[str, np.ndarray], attrs: dict[str, Any]) 
 def read(path: str | Path, start: int = 0, stop: int | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Jets [start, stop) of an ``l1t.jets`` file, validated; (datasets, attributes)."""
     path = Path(path)
-    try:
-        f = h5py.File(path, "r")
-    except (OSError, ValueError) as err:
-        raise DatasetError(f"{path}: not a readable HDF5 file ({err})") from err
-    with f:
+    with dataset.open_h5(path) as f:
         if f.attrs.get("format") != FORMAT or int(f.attrs.get("version", -1)) != VERSION:
             raise DatasetError(
                 f"{path}: format {f.attrs.get('format')!r} version {f.attrs.get('version')!r}, "
