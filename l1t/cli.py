@@ -378,6 +378,14 @@ def _keras_progress(bar: Progress, description: str, epochs: int):
     return Callback()
 
 
+def _epoch_progress() -> Progress:
+    """A Rich progress display with one bar per training, counted in epochs."""
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("epochs"), TimeElapsedColumn(),
+        console=console,
+    )  # fmt: skip
+
+
 def _training_verdict(table: Table, summary: dict, out: Path, unit: str) -> None:
     """Print a training's table, its C-sim check and outputs; exit 1 if the C-simulation and emulator differ."""
     console.print(table)
@@ -392,10 +400,7 @@ def _train_fastsim(files: list[Path], out: Path, cfg, seed: int) -> None:
     from l1t.events.dataset import DatasetError
     from models.fastsim import run_fastsim
 
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("epochs"), TimeElapsedColumn(),
-        console=console,
-    ) as bar:  # fmt: skip
+    with _epoch_progress() as bar:
         try:
             summary = run_fastsim(
                 files, out, seed=seed, cfg=cfg, callbacks=[_keras_progress(bar, "CVAE", cfg.epochs)],
@@ -432,10 +437,7 @@ def _train_tagger(files: list[Path], out: Path, cfg, seed: int) -> None:
     from l1t.events.dataset import DatasetError
     from models import training
 
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("epochs"), TimeElapsedColumn(),
-        console=console,
-    ) as bar:  # fmt: skip
+    with _epoch_progress() as bar:
         try:
             summary = training.run_tagger(
                 files,
@@ -508,14 +510,7 @@ def train(
     if model == "fastsim":
         _train_fastsim([data, *(signals or [])], out, cfg, seed)
         return
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("epochs"),
-        TimeElapsedColumn(),
-        console=console,
-    ) as bar:
+    with _epoch_progress() as bar:
         epochs_n = cfg.epochs
         callbacks = [_keras_progress(bar, "training", epochs_n)]
         run = training.run_axol1tl if model == "axol1tl" else training.run_cicada
@@ -553,6 +548,20 @@ def train(
     _training_verdict(table, summary, out, "events")
 
 
+def _chains(specs: list[str] | None, option: str) -> dict:
+    """Trigger chains of MODEL=RUN_DIR options (``l1t.studies.chain``)."""
+    from emulator.menu import MenuError
+    from l1t.studies.chain import load_chain
+
+    chains = {}
+    for spec in specs or []:
+        name, sep, path = spec.partition("=")
+        if not sep:
+            raise MenuError(f"{option} {spec!r}: expected MODEL=RUN_DIR")
+        chains[name] = load_chain(path)
+    return chains
+
+
 @app.command()
 def report(
     zero_bias: Annotated[Path, typer.Option(help="Zero-bias HDF5 file from `l1t generate`.")],
@@ -573,18 +582,12 @@ def report(
     from l1t import inventory
     from l1t.events.dataset import DatasetError, read
     from l1t.studies import rates
-    from l1t.studies.chain import load_chain
     from l1t.studies.report import plots, write_report
     from l1t.studies.scale import study_chunked, study_fields
 
     try:
         the_menu = Menu.from_yaml(menu)
-        chains = {}
-        for spec in models or []:
-            name, sep, path = spec.partition("=")
-            if not sep:
-                raise MenuError(f"--model {spec!r}: expected MODEL=RUN_DIR")
-            chains[name] = load_chain(path)
+        chains = _chains(models, "--model")
         missing = the_menu.keep_ad_models(set(chains))
         if missing:  # AD seeds without a trained model are left out, with a note
             console.print(f"[yellow]no --model for {missing}: those AD seeds are left out[/yellow]")
@@ -713,7 +716,6 @@ def _board_block(
     from emulator.menu import Menu, MenuError
     from emulator.nn import Network
     from firmware.trigger import from_run
-    from l1t.studies.chain import load_chain
 
     if sum(x is not None for x in (model, trigger_run, menu)) != 1 or (model is None and report_dir is None):
         raise MenuError("give one of --model SPEC, --trigger RUN or --menu MENU (the last two with --report DIR)")
@@ -722,12 +724,7 @@ def _board_block(
     if trigger_run is not None:
         return from_run(trigger_run, report_dir)[0]
     the_menu = Menu.from_yaml(menu)
-    chains = {}
-    for spec in models or []:
-        name, sep, path = spec.partition("=")
-        if not sep:
-            raise MenuError(f"--model {spec!r}: expected MODEL=RUN_DIR")
-        chains[name] = load_chain(path)
+    chains = _chains(models, "--ad-model")
     the_menu.keep_ad_models(set(chains))
     results = report_dir / "results.json"
     seeds = json.loads(results.read_text())["results"]["seeds"]
@@ -892,32 +889,20 @@ def demo(
         report_dir=out / "report",
         expected_out=patterns / "tx_expected.txt",
     )
-    fw = out / "firmware"
-    firmware(model=str(run / "model.h5"), out=fw, clock_period=5.0, resources=False, seed=seed)
-    cosim(
-        firmware_dir=fw,
-        events=events,
-        dut="all",
-        simulator="all",
-        project=None,
-        latency=0,
-        gap=0.1,
-        write_patterns=fw / "patterns",
-        seed=seed,
-    )
-    tagger_fw = out / "tagger_firmware"  # the tagger's firmware through the same path, on the demo's top jets
-    firmware(model=str(tagger_run / "model.h5"), out=tagger_fw, clock_period=5.0, resources=False, seed=seed)
-    cosim(
-        firmware_dir=tagger_fw,
-        events=events,
-        dut="all",
-        simulator="all",
-        project=None,
-        latency=0,
-        gap=0.1,
-        write_patterns=None,
-        seed=seed,
-    )
+    fw, tagger_fw = out / "firmware", out / "tagger_firmware"
+    for trained, firmware_dir in ((run, fw), (tagger_run, tagger_fw)):  # the encoder's and the tagger's firmware
+        firmware(model=str(trained / "model.h5"), out=firmware_dir, clock_period=5.0, resources=False, seed=seed)
+        cosim(
+            firmware_dir=firmware_dir,
+            events=events,
+            dut="all",
+            simulator="all",
+            project=None,
+            latency=0,
+            gap=0.1,
+            write_patterns=firmware_dir / "patterns",
+            seed=seed,
+        )
     console.print(
         f"[green]demo done[/green]: events in {data}, trained models and plots in {run}, {tagger_run}, "
         f"{fastsim_run}; firmware and co-simulation reports in {fw}, {tagger_fw}; the trigger report is "
