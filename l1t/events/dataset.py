@@ -35,6 +35,7 @@ __all__ = [
     "VERSION",
     "DatasetError",
     "EventSet",
+    "check_array",
     "export_adc2021",
     "import_adc2021",
     "open_h5",
@@ -79,23 +80,38 @@ class EventSet:
         return self.data[key]
 
 
-def _check(name: str, a: np.ndarray, where: str) -> None:
-    shape, _, ranges = SCHEMA[name]
+def check_array(
+    name: str, a: np.ndarray, shape: tuple[int, ...], ranges: list, where: str, row: str = "event", count: str = "N"
+) -> None:
+    """Validate one dataset of ``row``s: shape (count, *shape), integers (or finite floats for a float schema),
+    every field inside its (lo, hi); DatasetError names the file, dataset, field, value and row."""
     if a.ndim != 1 + len(shape) or tuple(a.shape[1:]) != shape:
-        raise DatasetError(f"{where}: dataset {name!r} has shape {a.shape}, expected (N, {', '.join(map(str, shape))})")
-    if not np.issubdtype(a.dtype, np.integer):
+        raise DatasetError(
+            f"{where}: dataset {name!r} has shape {a.shape}, expected ({count}, {', '.join(map(str, shape))})"
+        )
+    floating = np.issubdtype(a.dtype, np.floating)
+    if not floating and not np.issubdtype(a.dtype, np.integer):
         raise DatasetError(f"{where}: dataset {name!r} has dtype {a.dtype}, expected integers")
     fields = a.reshape(len(a), -1, len(ranges))
+    if floating and not np.isfinite(fields).all():
+        bad = np.argwhere(~np.isfinite(fields))[0]
+        raise DatasetError(f"{where}: dataset {name!r}: non-finite value at {row} {int(bad[0])}, field {int(bad[-1])}")
     for j, (lo, hi) in enumerate(ranges):
         v = fields[..., j]
         if v.size == 0 or (v.min() >= lo and v.max() <= hi):
             continue
         bad = np.argwhere((v < lo) | (v > hi))
-        if bad.size:
-            e = int(bad[0, 0])
-            value = int(v[tuple(bad[0])])
-            label = f" field {j}" if len(ranges) > 1 else ""
-            raise DatasetError(f"{where}: dataset {name!r}{label}: value {value} at event {e} outside [{lo}, {hi}]")
+        value = v[tuple(bad[0])]
+        label = f" field {j}" if len(ranges) > 1 else ""
+        raise DatasetError(
+            f"{where}: dataset {name!r}{label}: value {value if floating else int(value)} at {row} "
+            f"{int(bad[0, 0])} outside [{lo}, {hi}]"
+        )
+
+
+def _check(name: str, a: np.ndarray, where: str) -> None:
+    shape, _, ranges = SCHEMA[name]
+    check_array(name, a, shape, ranges, where)
 
 
 def write(path: str | Path, events: EventSet, chunk: int = 4096) -> Path:

@@ -176,20 +176,7 @@ def jet_arrays(
 
 def _check(name: str, a: np.ndarray, where: str) -> None:
     shape, _, ranges = SCHEMA[name]
-    if a.ndim != 1 + len(shape) or tuple(a.shape[1:]) != shape:
-        raise DatasetError(f"{where}: dataset {name!r} has shape {a.shape}, expected (M, {', '.join(map(str, shape))})")
-    fields = a.reshape(len(a), -1, len(ranges))
-    if np.issubdtype(a.dtype, np.floating) and not np.isfinite(fields).all():
-        bad = np.argwhere(~np.isfinite(fields))[0]
-        raise DatasetError(f"{where}: dataset {name!r}: non-finite value at jet {int(bad[0])}, field {int(bad[-1])}")
-    for j, (lo, hi) in enumerate(ranges):
-        v = fields[..., j]
-        bad = np.argwhere((v < lo) | (v > hi))
-        if bad.size:
-            raise DatasetError(
-                f"{where}: dataset {name!r} field {j}: value {v[tuple(bad[0])]} at jet {int(bad[0, 0])} "
-                f"outside [{lo}, {hi}]"
-            )
+    dataset.check_array(name, a, shape, ranges, where, row="jet", count="M")
 
 
 def write(path: str | Path, data: dict[str, np.ndarray], attrs: dict[str, Any]) -> Path:
