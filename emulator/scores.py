@@ -23,7 +23,9 @@ __all__ = [
     "EXP_TABLE_MIN",
     "EXP_TABLE_SIZE",
     "EXP_TABLE_T",
+    "SCORE_KINDS",
     "SCORE_T",
+    "encoder_score",
     "exp_table",
     "rz",
     "rz_bound",
@@ -85,6 +87,18 @@ def rz(mu: np.ndarray, mu_t: FixedType, logvar: np.ndarray, lv_t: FixedType) -> 
         raise ValueError(f"{mu_t} x {EXP_TABLE_T}: the R_z accumulator needs {acc_t.width} bits")
     total = (mu * mu * e).sum(axis=1)
     return fx.cast(total, fx.ap_fixed(acc_t.width, acc_t.int_bits), SCORE_T)
+
+
+SCORE_KINDS = ("sum_mu2", "R_z")
+
+
+def encoder_score(out: dict[str, np.ndarray], types: dict[str, FixedType], kind: str = "sum_mu2") -> np.ndarray:
+    """Raw SCORE_T words of an encoder's outputs (``mu``, and ``logvar`` for R_z): ``kind`` in SCORE_KINDS."""
+    if kind == "R_z":
+        return rz(out["mu"], types["mu"], out["logvar"], types["logvar"])
+    if kind != "sum_mu2":
+        raise ValueError(f"score must be one of {SCORE_KINDS}, got {kind!r}")
+    return sum_mu2(out["mu"], types["mu"])
 
 
 def rz_float(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:

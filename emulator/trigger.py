@@ -41,8 +41,8 @@ class AxoTrigger:
         thresholds: Sequence[int],
         score_kind: str = "sum_mu2",
     ) -> None:
-        if score_kind not in ("sum_mu2", "R_z"):
-            raise ValueError(f"score must be 'sum_mu2' or 'R_z', got {score_kind!r}")
+        if score_kind not in scores.SCORE_KINDS:
+            raise ValueError(f"score must be one of {scores.SCORE_KINDS}, got {score_kind!r}")
         self.score_kind = score_kind
         self.net = net
         self.offset = np.asarray(offset, dtype=np.int64)
@@ -86,11 +86,7 @@ class AxoTrigger:
 
     def run(self, x: dict[str, np.ndarray], raw: bool = True) -> dict[str, np.ndarray]:
         out = self.net.run({self.nn_input: self.scale(self.gt_vector(x))}, raw=True)
-        mu_t = self.net.types["mu"]
-        if self.score_kind == "R_z":
-            score = scores.rz(out["mu"], mu_t, out["logvar"], self.net.types["logvar"])
-        else:
-            score = scores.sum_mu2(out["mu"], mu_t)
+        score = scores.encoder_score(out, self.net.types, self.score_kind)
         return {"score": score[:, None], "trigger_bits": (score[:, None] > self.thresholds).astype(np.int64)}
 
 

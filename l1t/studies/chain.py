@@ -60,10 +60,7 @@ class Chain:
             taken = selected(np.asarray(events["objects/jets"])[:, :2])
             return np.where(taken, logit, self.score_t.raw_min).max(axis=1)
         if self.model == "axol1tl":
-            mu_t, lv_t = self.net.types["mu"], self.net.types["logvar"]
-            if self.score_kind == "R_z":
-                return scores.rz(out["mu"], mu_t, out["logvar"], lv_t)
-            return scores.sum_mu2(out["mu"], mu_t)
+            return scores.encoder_score(out, self.net.types, self.score_kind)
         return out[self.net.output_names[0]].reshape(-1)
 
     def to_float(self, raw: np.ndarray) -> np.ndarray:
