@@ -18,6 +18,7 @@ import numpy as np
 
 import emulator.fixed as fx
 from emulator import formats
+from emulator.calo import REGION_ET_BITS
 from emulator.fixed import FixedType
 from emulator.menu import Menu, MenuError
 
@@ -31,7 +32,7 @@ GT_OBJECTS = (
     ("objects/jets", "jets", 12),
     ("sums/hw", "sums", 1),
 )
-REGIONS_T = fx.ap_uint(10)
+REGIONS_T = fx.ap_uint(REGION_ET_BITS)
 JET_TOWER_T = fx.ap_int(10)  # one tower field (hwEt, dIEta, dIPhi, hwEtEm) of the two leading jets' towers
 
 
