@@ -267,21 +267,32 @@ def _round_shift_small(m: np.ndarray, k: int, q: QMode) -> np.ndarray:
 
     With h = 2**(k-1): RND adds h, RND_MIN_INF h-1, RND_ZERO h-1 (+1 if negative), RND_INF h (-1 if negative),
     RND_CONV h-1 (+1 if the kept LSB is odd), TRN_ZERO 2**k-1 if negative; |m| + 2**k stays below 2**63.
+    The sum is built in one new array, updated in place (these casts run on every layer's output).
     """
     h = 1 << (k - 1)
     if q is QMode.TRN:
         return m >> k
     if q is QMode.RND:
-        return (m + h) >> k
-    if q is QMode.RND_MIN_INF:
-        return (m + (h - 1)) >> k
-    if q is QMode.RND_ZERO:
-        return (m + (h - 1) + (m < 0)) >> k
-    if q is QMode.RND_INF:
-        return (m + h - (m < 0)) >> k
-    if q is QMode.RND_CONV:
-        return (m + (h - 1) + ((m >> k) & 1)) >> k
-    return (m + ((m >> 63) & ((1 << k) - 1))) >> k  # TRN_ZERO
+        r = m + h
+    elif q is QMode.RND_MIN_INF:
+        r = m + (h - 1)
+    elif q is QMode.RND_ZERO:
+        r = m + (h - 1)
+        r += m < 0
+    elif q is QMode.RND_INF:
+        r = m + h
+        r -= m < 0
+    elif q is QMode.RND_CONV:
+        r = m >> k
+        r &= 1
+        r += m
+        r += h - 1
+    else:  # TRN_ZERO
+        r = m >> 63
+        r &= (1 << k) - 1
+        r += m
+    r >>= k
+    return r
 
 
 def wrap(v: np.ndarray, t: FixedType) -> np.ndarray:

@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 import emulator.fixed as fx
+from emulator.allocator import keep_large_blocks
 from emulator.fixed import FixedType, OMode
 
 __all__ = [
@@ -52,6 +53,7 @@ class Layer:
     types: dict[str, FixedType]
     attrs: dict[str, Any] = field(default_factory=dict)
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    derived: dict[Any, np.ndarray] = field(default_factory=dict, repr=False)  # arrays computed once from `arrays`
 
     @property
     def result_t(self) -> FixedType:
@@ -192,28 +194,41 @@ def _patches(
     return np.moveaxis(windows, 1 + spatial, -1)
 
 
-def _im2col_kernel_first(
-    x: np.ndarray, kernel: tuple[int, ...], stride: tuple[int, ...], pads: tuple[int, ...], out: tuple[int, ...]
+def _band_weights(
+    w: np.ndarray, kernel: tuple[int, ...], stride: tuple[int, ...], rest_in: tuple[int, ...], out: tuple[int, ...]
 ) -> np.ndarray:
-    """im2col as (K, N, *out) with K = prod(kernel) * C in hls4ml's order (kernel offsets, then channel): one
-    contiguous copy per offset and channel, far cheaper than a strided window copy."""
-    spatial = len(kernel)
-    if any(pads):
-        x = np.pad(x, [(0, 0)] + [(pads[2 * d], pads[2 * d + 1]) for d in range(spatial)] + [(0, 0)])
-    channels = x.shape[-1]
-    cols = np.empty((int(np.prod(kernel)) * channels, x.shape[0], *out), dtype=x.dtype)
-    for k, offset in enumerate(np.ndindex(*kernel)):
-        window = (slice(None), *(slice(o, o + n * st, st) for o, n, st in zip(offset, out, stride, strict=True)))
-        for c in range(channels):
-            cols[k * channels + c] = x[(*window, c)]
-    return cols
+    """The kernel (K, F), K in hls4ml's order (kernel offsets, then channel), as one matrix acting on a band of
+    ``kernel[0]`` whole input rows: (kernel[0] * prod(rest_in) * C, prod(out[1:]) * F).
+
+    Column (position p along the other spatial axes, filter f) holds the kernel at the input cells that window p
+    covers and zeros elsewhere. For 1D convolutions the band is the window itself and the matrix the kernel.
+    """
+    channels, filters = w.shape[0] // int(np.prod(kernel)), w.shape[1]
+    wk = w.reshape(*kernel, channels, filters)
+    band = np.zeros((kernel[0], *rest_in, channels, *out[1:], filters), dtype=w.dtype)
+    for pos in np.ndindex(*out[1:]):
+        for offset in np.ndindex(*kernel[1:]):
+            cell = tuple(p * s + o for p, s, o in zip(pos, stride[1:], offset, strict=True))
+            band[(slice(None), *cell, slice(None), *pos, slice(None))] = wk[(slice(None), *offset)]
+    return band.reshape(kernel[0] * int(np.prod(rest_in)) * channels, -1)
+
+
+def _bands(x: np.ndarray, kernel_rows: int, row_stride: int, rows_out: int) -> np.ndarray:
+    """(N * rows_out, kernel_rows * R): for each event and output row, the ``kernel_rows`` input rows it reads,
+    each flattened (R = the rest of the row: other spatial axes and channels), in one strided copy."""
+    rows = x.reshape(x.shape[0], x.shape[1], -1)
+    windows = np.lib.stride_tricks.sliding_window_view(rows, kernel_rows, axis=1)
+    windows = windows[:, : rows_out * row_stride : row_stride]
+    return np.ascontiguousarray(np.moveaxis(windows, -1, 2)).reshape(x.shape[0] * rows_out, -1)
 
 
 def _conv(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     """conv_1d/2d_latency_cl: im2col, then dense_latency's arithmetic per output position.
 
-    With a wrapping accumulator that holds products exactly (the usual case) the sum is exact in any order, so the
-    im2col buffer is built in the float type that holds every partial sum exactly and multiplied by BLAS.
+    With a wrapping accumulator that holds products exactly (the usual case) the sum is exact in any order, so each
+    output row is one BLAS product of the input rows under the kernel (in the float type that holds every partial
+    sum exactly) with the kernel laid out as a band matrix (``_band_weights``): one copy and one matrix product per
+    layer, with no per-window gathering.
     """
     (x,), (x_t,) = inputs, in_types
     a = layer.attrs
@@ -224,10 +239,16 @@ def _conv(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> 
     shift = _exact_sum_shift(x_t, w_t, acc_t)
     if shift is not None:
         dtype, bound = _exact_dtype(x, w)
-        cols = _im2col_kernel_first(_to_blas(x, dtype), kernel, stride, pads, out)
-        total = cols.reshape(cols.shape[0], -1).T @ w.astype(dtype)  # one BLAS call, C-contiguous (N * out, F)
-        total = total.reshape(x.shape[0], *out, w.shape[-1])
-        return fx.cast(_add_bias_wrapped(total, bound, shift, bias, acc_t), acc_t, layer.result_t)
+        x = _to_blas(x, dtype)
+        if any(pads):
+            x = np.pad(x, [(0, 0)] + [(pads[2 * d], pads[2 * d + 1]) for d in range(len(kernel))] + [(0, 0)])
+        key = ("band", dtype, x.shape[2:-1])
+        if key not in layer.derived:
+            layer.derived[key] = _band_weights(w, kernel, stride, x.shape[2:-1], out).astype(dtype)
+        total = _bands(x, kernel[0], stride[0], out[0]) @ layer.derived[key]
+        total = total.reshape(x.shape[0], -1)  # (N, prod(out) * F): the bias is added along whole events
+        acc = _add_bias_wrapped(total, bound, shift, np.tile(bias, int(np.prod(out))), acc_t)
+        return fx.cast(acc.reshape(x.shape[0], *layer.shape), acc_t, layer.result_t)
     cols = _patches(x, kernel, stride, pads, 0, out)
     cols = cols.reshape(*cols.shape[: 1 + len(kernel)], -1)
     acc = np.broadcast_to(bias, (*cols.shape[:-1], bias.size))
@@ -527,8 +548,9 @@ class Network:
         """Raw outputs of the network, by output name, flattened per event as hls4ml returns them.
 
         Events are processed ``chunk`` at a time so the intermediate arrays stay in cache (results do not depend
-        on it).
+        on it). The first call tunes glibc's allocator for these temporaries (``emulator.allocator``).
         """
+        keep_large_blocks()
         given = x if isinstance(x, dict) else {self.inputs[0][0]: x}
         given = {k: np.asarray(v) for k, v in given.items()}
         n = len(next(iter(given.values())))

@@ -117,3 +117,59 @@ def test_integer_matmul_paths_agree() -> None:
     for t in (fx.ap_fixed(8, 3), fx.ap_fixed(30, 10), fx.ap_fixed(50, 10), fx.ap_fixed(62, 10)):
         x = rng.integers(t.raw_min, t.raw_max, (100, 40), endpoint=True)
         np.testing.assert_array_equal(integer_matmul(x, w)[0], x @ w)  # int64 wraps modulo 2**64 on both sides
+
+
+@pytest.mark.parametrize(
+    ("spatial", "kernel", "stride", "pads", "channels"),
+    [
+        ((18, 14), (3, 3), (2, 2), (0, 0, 0, 0), 1),  # CICADA-like
+        ((9, 11), (2, 3), (1, 2), (1, 0, 2, 1), 2),  # non-square kernel, mixed strides, asymmetric padding
+        ((7, 7), (1, 1), (1, 1), (0, 0, 0, 0), 3),
+        ((12,), (3,), (1,), (1, 1), 2),  # conv1d 'same'
+        ((13,), (4,), (3,), (0, 0), 1),
+    ],
+)
+def test_band_convolution_equals_window_sums(spatial, kernel, stride, pads, channels) -> None:
+    """The exact-path convolution (kernel as a band matrix over whole input rows) equals the plain sum over each
+    window of every product, computed here from the definition."""
+    rng = np.random.default_rng(len(spatial) * 100 + kernel[0])
+    filters = 3
+    padded = [n + pads[2 * d] + pads[2 * d + 1] for d, n in enumerate(spatial)]
+    out = [(p - k) // s + 1 for p, k, s in zip(padded, kernel, stride, strict=True)]
+    w = rng.integers(-128, 128, (int(np.prod(kernel)) * channels, filters))
+    bias = rng.integers(-8, 8, filters)
+    x_t, acc_t = fx.ap_fixed(12, 4), fx.ap_fixed(40, 20)
+    spec = {
+        "format": SPEC_FORMAT,
+        "version": SPEC_VERSION,
+        "inputs": [{"name": "x", "shape": [*spatial, channels], "type": str(x_t)}],
+        "outputs": ["conv"],
+        "layers": [
+            {
+                "name": "conv",
+                "op": f"conv{len(spatial)}d",
+                "inputs": ["x"],
+                "shape": [*out, filters],
+                "types": {
+                    "result_t": str(acc_t),
+                    "weight_t": "ap_fixed<8,2>",
+                    "bias_t": "ap_fixed<8,2>",
+                    "accum_t": str(acc_t),
+                },
+                "attrs": {"kernel": list(kernel), "stride": list(stride), "pads": list(pads)},
+                "arrays": {"weight": "w", "bias": "b"},
+            }
+        ],
+    }
+    x = rng.integers(x_t.raw_min, x_t.raw_max, (50, *spatial, channels), endpoint=True)
+    got = Network(spec, {"w": w, "b": bias}).trace({"x": x}, raw=True)["conv"]
+    xp = np.pad(x, [(0, 0)] + [(pads[2 * d], pads[2 * d + 1]) for d in range(len(spatial))] + [(0, 0)])
+    wk = w.reshape(*kernel, channels, filters)
+    expected = np.zeros((50, *out, filters), dtype=np.int64)
+    for pos in np.ndindex(*out):
+        window = tuple(slice(p * s, p * s + k) for p, s, k in zip(pos, stride, kernel, strict=True))
+        patch = xp[(slice(None), *window)]  # (N, *kernel, C)
+        expected[(slice(None), *pos)] = np.tensordot(patch, wk, axes=len(kernel) + 1)
+    # products have LSB 2**-14 (x 2**-8, weights 2**-6), the bias 2**-6, accum_t 2**-20
+    expected = (expected << (acc_t.frac_bits - 14)) + (bias << (acc_t.frac_bits - 6))
+    np.testing.assert_array_equal(got, expected)
