@@ -66,7 +66,7 @@ def main() -> None:
             t_emu, emu = timed(lambda x=x, net=net: net.run(x), args.repeat)
             raw_in = net.quantize(x)
             t_raw, _ = timed(lambda raw_in=raw_in, net=net: net.run(raw_in, raw=True), args.repeat)
-            t_hls, hls = timed(lambda flat=flat, hls_model=hls_model: hls_model.predict(flat), 1)
+            t_hls, hls = timed(lambda flat=flat, hls_model=hls_model: hls_model.predict(flat), args.repeat)
             t_keras, _ = timed(lambda x=x, model=model: model.predict(x, batch_size=4096, verbose=0), args.repeat)
             hls = hls if isinstance(hls, list) else [hls]
             for name, ref in zip(net.output_names, hls, strict=True):

@@ -417,8 +417,9 @@ def _from_scaled_float(y: np.ndarray, t: FixedType, in_range: bool = False, smal
     floor(y) and y - floor(y) are exact in float64 there, so the rounding bits come from the exact fraction.
     ``in_range``: the caller has shown that floor(y) + 1 cannot leave the target range, so no overflow handling.
     ``small``: |y| < 2**31, so the conversion goes through int32 (SIMD float64 -> int32 -> int64 conversions).
+    y is a temporary of the caller's: truncation floors it in place.
     """
-    floor = np.floor(y)
+    floor = np.floor(y, out=y) if t.q_mode is QMode.TRN and y.ndim else np.floor(y)
     r = floor.astype(np.int32).astype(np.int64) if small else floor.astype(np.int64)
     if t.q_mode is not QMode.TRN:
         frac = y - floor

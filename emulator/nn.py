@@ -91,17 +91,20 @@ def integer_matmul(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, int]:
     return _from_blas(total), bound
 
 
-def _blas_product(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, int]:
+def _blas_product(x: np.ndarray, w: np.ndarray, x_t: FixedType | None = None) -> tuple[np.ndarray, int]:
     """``x @ w`` in the type ``_exact_dtype`` proves exact (not yet converted back to integers), and the bound."""
-    dtype, bound = _exact_dtype(x, w)
+    dtype, bound = _exact_dtype(x, w, x_t)
     return _to_blas(x, dtype) @ w.astype(dtype), bound
 
 
-def _exact_dtype(x: np.ndarray, w: np.ndarray) -> tuple[type, int]:
+def _exact_dtype(x: np.ndarray, w: np.ndarray, x_t: FixedType | None = None) -> tuple[type, int]:
     """(dtype, bound): float32 / float64 if they hold every partial sum of x @ w exactly, else int64; ``bound``
-    bounds |every partial sum| (see integer_matmul)."""
-    max_x = max(-int(x.min(initial=0)), int(x.max(initial=0)))
-    bound = max_x * int(np.abs(w.reshape(-1, w.shape[-1])).sum(axis=0).max(initial=0))
+    bounds |every partial sum| (see integer_matmul). When x's type ``x_t`` alone proves float32 exact, the values
+    are not scanned."""
+    column = int(np.abs(w.reshape(-1, w.shape[-1])).sum(axis=0).max(initial=0))
+    if x_t is not None and max(-x_t.raw_min, x_t.raw_max) * column < 2**24:
+        return np.float32, max(-x_t.raw_min, x_t.raw_max) * column
+    bound = max(-int(x.min(initial=0)), int(x.max(initial=0))) * column
     if bound < 2**24:
         return np.float32, bound
     if bound < 2**53:
@@ -143,9 +146,10 @@ def _exact_sum_shift(x_t: FixedType, w_t: FixedType, acc_t: FixedType) -> int | 
 
 
 def _accumulate_products(
-    x: np.ndarray, x_t: FixedType, w: np.ndarray, w_t: FixedType, acc: np.ndarray, acc_t: FixedType
+    x: np.ndarray, x_t: FixedType, w: np.ndarray, w_t: FixedType, bias: np.ndarray, acc_t: FixedType
 ) -> np.ndarray:
-    """hls4ml's dense_latency: each product cast to accum_t, then ``acc += mult`` in index order.
+    """hls4ml's dense_latency: ``acc`` starts at the bias (already in accum_t, one per output), each product is cast
+    to accum_t, then ``acc += mult`` in index order.
 
     With a wrapping accumulator that holds every product exactly, the casts commute with the sum, so one exact
     integer matmul and a final wrap give the same bits. Otherwise (saturating or rounding accum_t) the products and
@@ -153,9 +157,10 @@ def _accumulate_products(
     """
     shift = _exact_sum_shift(x_t, w_t, acc_t)
     if shift is not None:
-        total, bound = _blas_product(x, w)
-        return _add_bias_wrapped(total, bound, shift, acc, acc_t)
+        total, bound = _blas_product(x, w, x_t)
+        return _add_bias_wrapped(total, bound, shift, bias, acc_t)
     p_t = fx.mul_type(x_t, w_t)
+    acc = np.broadcast_to(bias, (*x.shape[:-1], bias.size))
     for i in range(x.shape[-1]):
         product = fx.cast(x[..., i, None] * w[i], p_t, acc_t)
         total, total_t = fx.add(acc, acc_t, product, acc_t)
@@ -168,8 +173,7 @@ def _dense(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) ->
     (x,), (x_t,) = inputs, in_types
     acc_t = layer.types["accum_t"]
     bias = fx.cast(layer.arrays["bias"], layer.types["bias_t"], acc_t)
-    acc = np.broadcast_to(bias, (*x.shape[:-1], bias.size))
-    acc = _accumulate_products(x, x_t, layer.arrays["weight"], layer.types["weight_t"], acc, acc_t)
+    acc = _accumulate_products(x, x_t, layer.arrays["weight"], layer.types["weight_t"], bias, acc_t)
     return fx.cast(acc, acc_t, layer.result_t)
 
 
@@ -238,7 +242,7 @@ def _conv(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> 
     bias = fx.cast(layer.arrays["bias"], layer.types["bias_t"], acc_t)
     shift = _exact_sum_shift(x_t, w_t, acc_t)
     if shift is not None:
-        dtype, bound = _exact_dtype(x, w)
+        dtype, bound = _exact_dtype(x, w, x_t)
         x = _to_blas(x, dtype)
         if any(pads):
             x = np.pad(x, [(0, 0)] + [(pads[2 * d], pads[2 * d + 1]) for d in range(len(kernel))] + [(0, 0)])
@@ -251,8 +255,7 @@ def _conv(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> 
         return fx.cast(acc.reshape(x.shape[0], *layer.shape), acc_t, layer.result_t)
     cols = _patches(x, kernel, stride, pads, 0, out)
     cols = cols.reshape(*cols.shape[: 1 + len(kernel)], -1)
-    acc = np.broadcast_to(bias, (*cols.shape[:-1], bias.size))
-    return fx.cast(_accumulate_products(cols, x_t, w, w_t, acc, acc_t), acc_t, layer.result_t)
+    return fx.cast(_accumulate_products(cols, x_t, w, w_t, bias, acc_t), acc_t, layer.result_t)
 
 
 handler("conv1d")(_conv)
@@ -302,7 +305,10 @@ def _linear(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -
 @handler("relu")
 def _relu(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     (x,), (x_t,) = inputs, in_types
-    return fx.cast(np.maximum(x, 0), x_t, layer.result_t)  # res_T(0) is 0 in every type
+    out_t = layer.result_t
+    if not out_t.signed and out_t.o_mode in (OMode.SAT, OMode.SAT_SYM, OMode.SAT_ZERO):
+        return fx.cast(x, x_t, out_t)  # the cast already sends every negative value to 0
+    return fx.cast(np.maximum(x, 0), x_t, out_t)  # res_T(0) is 0 in every type
 
 
 @handler("leaky_relu")

@@ -173,3 +173,19 @@ def test_band_convolution_equals_window_sums(spatial, kernel, stride, pads, chan
     # products have LSB 2**-14 (x 2**-8, weights 2**-6), the bias 2**-6, accum_t 2**-20
     expected = (expected << (acc_t.frac_bits - 14)) + (bias << (acc_t.frac_bits - 6))
     np.testing.assert_array_equal(got, expected)
+
+
+def test_allocator_tuning_is_optional(monkeypatch) -> None:
+    """The glibc tuning is skipped when the user disables it or set malloc's own variables; else it applies."""
+    from emulator.allocator import keep_large_blocks
+
+    tune = keep_large_blocks.__wrapped__
+    monkeypatch.setenv("L1T_MALLOPT", "0")
+    assert tune() is False
+    monkeypatch.delenv("L1T_MALLOPT")
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "131072")
+    assert tune() is False
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_")
+    import platform
+
+    assert tune() is (platform.libc_ver()[0] == "glibc")
