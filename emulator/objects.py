@@ -65,11 +65,17 @@ def sort_truncate(objects: np.ndarray, n: int) -> np.ndarray:
     """Per event, the ``n`` objects of highest hwPt (field 0), in decreasing hwPt; ties keep input order.
 
     ``objects`` is (N, k, fields); entries with hwPt 0 are empty. The result is (N, n, fields), zero-padded.
+    Events already in order (the usual case: each upstream board sends its objects sorted) are only truncated;
+    the stable sort runs on the others.
     """
     objects = np.asarray(objects)
     n_ev, _k, f = objects.shape
-    order = np.argsort(-objects[:, :, 0], axis=1, kind="stable")[:, :n]
-    out = np.take_along_axis(objects, order[:, :, None], axis=1)
+    pt = objects[:, :, 0]
+    unsorted = np.flatnonzero((pt[:, 1:] > pt[:, :-1]).any(axis=1))
+    out = objects[:, :n].copy()
+    if len(unsorted):
+        order = np.argsort(-pt[unsorted], axis=1, kind="stable")[:, :n]
+        out[unsorted] = np.take_along_axis(objects[unsorted], order[:, :, None], axis=1)
     out = np.where(out[:, :, :1] > 0, out, 0)
     if out.shape[1] < n:
         out = np.concatenate([out, np.zeros((n_ev, n - out.shape[1], f), dtype=objects.dtype)], axis=1)

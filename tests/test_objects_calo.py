@@ -26,6 +26,21 @@ def test_sort_truncate_orders_by_pt_and_pads() -> None:
     assert np.all(out[0, 3:] == 0)  # empty objects are all-zero
 
 
+def test_sort_truncate_mixed_batch_matches_per_event_sort() -> None:
+    """Events already in order take the truncation shortcut, the others the stable sort: both equal a per-event
+    stable sort on decreasing hwPt, with ties (many, from a small pT range), zeros and negative words."""
+    rng = np.random.default_rng(3)
+    objs = rng.integers(-2, 6, (400, 12, 3))
+    objs[::2, :, 0] = -np.sort(-objs[::2, :, 0], axis=1)  # half the events arrive sorted
+    for n in (4, 12, 14):
+        got = sort_truncate(objs, n)
+        for event, o in enumerate(objs):
+            ranked = sorted(range(12), key=lambda i, o=o: -o[i, 0])[:n]  # Python's sort is stable
+            expected = np.zeros((n, 3), dtype=objs.dtype)
+            expected[: len(ranked)] = [o[i] if o[i, 0] > 0 else np.zeros(3, dtype=o.dtype) for i in ranked]
+            np.testing.assert_array_equal(got[event], expected, err_msg=f"event {event}, n {n}")
+
+
 def test_axol1tl_vector_layout() -> None:
     n = 3
     rng = np.random.default_rng(0)
