@@ -239,3 +239,35 @@ def test_event_files_carry_the_tagger_towers_of_the_two_leading_jets(tmp_path: P
     assert "objects/jet_towers" not in dataset.read(tmp_path / "ev.h5").data
     with pytest.raises(dataset.DatasetError, match="format version 1 has no dataset 'objects/jet_towers'"):
         dataset.read(tmp_path / "ev.h5", fields=["objects/jet_towers"])
+
+
+def test_words_stored_narrow_and_read_in_schema_types(tmp_path) -> None:
+    """Version 3 stores each dataset in the narrowest integer type of its ranges; read returns the schema's types
+    with the same values, and a version-2 file (int32 on disk) reads the same."""
+    import h5py
+
+    rng = np.random.default_rng(0)
+    n = 50
+    data = {}
+    for name, (shape, dtype, ranges) in dataset.SCHEMA.items():
+        cols = [
+            rng.integers(lo, hi, (n, *shape[:-1], 1) if len(ranges) > 1 else (n, *shape), endpoint=True)
+            for lo, hi in ranges
+        ]
+        data[name] = (np.concatenate(cols, axis=-1) if len(ranges) > 1 else cols[0]).astype(dtype)
+    path = dataset.write(tmp_path / "ev.h5", dataset.EventSet(data, {"process": "test"}))
+    with h5py.File(path) as f:
+        assert f["objects/jets"].dtype == np.int16 and f["sums/hw"].dtype == np.uint16
+        assert f.attrs["version"] == 3
+    back = dataset.read(path)
+    for name, (_, dtype, _) in dataset.SCHEMA.items():
+        assert back[name].dtype == np.dtype(dtype), name
+        np.testing.assert_array_equal(back[name], data[name], err_msg=name)
+    with h5py.File(path, "a") as f:  # the same content as a version-2 file wrote it
+        f.attrs["version"] = 2
+        for name in ("objects/jets", "sums/hw"):
+            del f[name]
+            f.create_dataset(name, data=data[name].astype(np.int32))
+    old = dataset.read(path)
+    for name in dataset.SCHEMA:
+        np.testing.assert_array_equal(old[name], data[name], err_msg=name)

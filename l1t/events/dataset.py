@@ -40,11 +40,12 @@ __all__ = [
     "import_adc2021",
     "open_h5",
     "read",
+    "storage_dtype",
     "write",
 ]
 
 FORMAT = "l1t.events"
-VERSION = 2
+VERSION = 3  # 2: objects/jet_towers; 3: words stored in the narrowest integer type of their ranges (read as before)
 ADDED_IN = {"objects/jet_towers": 2}  # datasets newer than version 1; older files are read without them
 
 # dataset -> (shape after N, dtype, per-field (lo, hi) ranges)
@@ -114,6 +115,16 @@ def _check(name: str, a: np.ndarray, where: str) -> None:
     check_array(name, a, shape, ranges, where)
 
 
+def storage_dtype(ranges: list[tuple[int, int]]) -> np.dtype:
+    """The narrowest integer type holding every field range: what a dataset is stored as on disk. Half the bytes
+    of int32 for the hardware words, so files are smaller and read faster; ``read`` returns the schema's dtype."""
+    lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
+    for t in (np.uint8, np.int8, np.uint16, np.int16, np.int32):
+        if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max:
+            return np.dtype(t)
+    return np.dtype(np.int64)
+
+
 def write(path: str | Path, events: EventSet, chunk: int = 4096) -> Path:
     """Write an event set (validated first) atomically: a temporary file in the same directory, then rename."""
     path = Path(path)
@@ -129,10 +140,10 @@ def write(path: str | Path, events: EventSet, chunk: int = 4096) -> Path:
         f.attrs["version"] = VERSION
         for k, v in events.attrs.items():
             f.attrs[k] = json.dumps(v) if isinstance(v, dict | list) else v
-        for name, (shape, dtype, _) in SCHEMA.items():
+        for name, (shape, _, ranges) in SCHEMA.items():
             f.create_dataset(
                 name,
-                data=events.data[name].astype(dtype),
+                data=events.data[name].astype(storage_dtype(ranges)),
                 chunks=(min(chunk, max(n, 1)), *shape),
                 compression="gzip",
                 compression_opts=4,
@@ -181,7 +192,7 @@ def read(path: str | Path, start: int = 0, stop: int | None = None, fields: list
             if n is not None and len(a) != n:
                 raise DatasetError(f"{path}: dataset {name!r} has {len(a)} events, 'sums/hw' has {n}")
             _check(name, a, str(path))
-            data[name] = a
+            data[name] = a.astype(SCHEMA[name][1], copy=False)
             n = len(a) if n is None else n
         attrs = {}
         for k, v in f.attrs.items():

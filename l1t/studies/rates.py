@@ -43,12 +43,13 @@ def threshold_for_rate(scores: np.ndarray, target_hz: float, bunches: int = N_BU
 
     ``scores`` may be only the highest scores of ``total`` crossings (enough of them: more than the target lets
     through); the result is the same as with all of them."""
-    s = np.sort(np.asarray(scores).reshape(-1))[::-1]
+    s = np.asarray(scores).reshape(-1)
     total = len(s) if total is None else total
     allowed = int(np.floor(target_hz / (F_REV_HZ * bunches) * total + 1e-9))
     if allowed >= len(s):
-        return int(s[-1]) - 1
-    return int(s[allowed])
+        return int(s.min()) - 1
+    k = len(s) - 1 - allowed  # the (allowed + 1)-th highest score, by selection rather than a full sort
+    return int(np.partition(s, k)[k])
 
 
 def rate_curve(scores: np.ndarray, bunches: int = N_BUNCHES, points: int = 200) -> tuple[np.ndarray, np.ndarray]:
