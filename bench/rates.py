@@ -60,6 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=400_000)
     parser.add_argument("--chunk", type=int, default=100_000)
+    parser.add_argument("--compression", default="zstd", choices=dataset.COMPRESSIONS, help="event-file codec")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="l1t-bench-rates-") as tmp:
         model = axol1tl_encoder(7)
@@ -67,7 +68,9 @@ def main() -> None:
         scaling = InputScaling(np.zeros(57, dtype=np.int64), np.full(57, 3), frac_bits=10)
         chain = Chain("axol1tl", net, SCORE_T, scaling)
         data = synthetic_events(args.events, 1)
-        path = dataset.write(Path(tmp) / "zb.h5", dataset.EventSet(data, {"process": "minbias"}))
+        path = dataset.write(
+            Path(tmp) / "zb.h5", dataset.EventSet(data, {"process": "minbias"}), compression=args.compression
+        )
         menu_cfg = Menu.from_yaml(MENU)
         menu_cfg.keep_ad_models({"axol1tl"})
         t0 = time.perf_counter()
@@ -85,7 +88,10 @@ def main() -> None:
             )
             t3 = time.perf_counter()
         assert dsk["seeds"] == mem["seeds"], "Dask and in-memory studies differ"
-        table = Table(title=f"rate study, AXOL1TL chain + default menu, {args.events:,} crossings (same results)")
+        table = Table(
+            title=f"rate study, AXOL1TL chain + default menu, {args.events:,} crossings from a {args.compression} "
+            "event file (same results)"
+        )
         for col in ("path", "crossings/s", "vs single process", "one LHC second (4e7) takes"):
             table.add_column(col, justify="left" if col == "path" else "right")
         for name, t in (("single process, in memory", t1 - t0), ("Dask, 2 local workers, chunked", t3 - t2)):

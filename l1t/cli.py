@@ -308,6 +308,10 @@ def generate(
         Path | None,
         typer.Option(help="Directory of `l1t train fastsim`: crossings of two generated jets (or, with --jets, jets)."),
     ] = None,
+    compression: Annotated[
+        str,
+        typer.Option(help="Event-file codec: zstd (default), lz4 (fastest reads), gzip (no HDF5 plugin needed), none."),
+    ] = "zstd",
 ) -> None:
     """Pythia8 events with pileup through the detector and L1 response into an l1t HDF5 event file (or, with
     --jets, a jet file for taggers; with --fastsim, jets from a trained generative model). Resumable: an interrupted
@@ -335,6 +339,7 @@ def generate(
             library,
             str(detector) if detector else None,
             "jets" if jets else "events",
+            compression,
         )
     except ValueError as err:
         console.print(f"[red]{err}[/red]")

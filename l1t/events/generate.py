@@ -40,6 +40,7 @@ class Recipe:
     library: int = 2000  # min-bias events in the pileup library
     detector: str | None = None  # YAML path; None = configs/detector.yaml
     output: str = "events"  # "events" (l1t.events file) or "jets" (l1t.jets file: tagger jets with constituents)
+    compression: str = "zstd"  # event files: one of dataset.COMPRESSIONS
 
     def __post_init__(self) -> None:
         if self.process not in PROCESSES:
@@ -50,6 +51,7 @@ class Recipe:
             raise ValueError(f"pileup must be >= 0, got {self.pileup}")
         if self.output not in ("events", "jets"):
             raise ValueError(f"output must be 'events' or 'jets', got {self.output!r}")
+        dataset.compression_options(self.compression)  # ValueError naming the choices
 
 
 def _seeds(seed: int, key: int) -> tuple[int, np.random.Generator]:
@@ -190,7 +192,7 @@ def run(
     if recipe.output == "jets":
         jets.write(out, data, attrs)
     else:
-        dataset.write(out, dataset.EventSet(data, attrs))
+        dataset.write(out, dataset.EventSet(data, attrs), compression=recipe.compression)
     for f in parts.iterdir():
         f.unlink()
     parts.rmdir()
