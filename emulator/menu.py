@@ -154,8 +154,8 @@ class Menu:
         pt = np.where(ok, objs[:, :, 0], 0)
         if mult == "single":
             return (pt >= s.hw_pt[0]).any(axis=1)
-        top = -np.sort(-pt, axis=1)[:, :2]  # two highest qualifying objects
-        return (top[:, 0] >= s.hw_pt[0]) & (top[:, 1] >= s.hw_pt[1])
+        # the two highest qualifying objects reach (t0, t1) iff one object reaches t0 and two reach t1: no sort
+        return (pt >= s.hw_pt[0]).any(axis=1) & ((pt >= s.hw_pt[1]).sum(axis=1) >= 2)
 
     def prescaled(self, passed: np.ndarray, counters: dict[str, int] | None = None) -> np.ndarray:
         """Unprescaled bits (N, seeds) -> prescaled ones; ``counters`` gives each prescale counter's start (events

@@ -53,7 +53,16 @@ class Chain:
             raw = cicada_input_raw(events["regions/et"], t)
         return {name: raw.reshape(len(raw), *shape)}
 
-    def score(self, events: dict[str, np.ndarray]) -> np.ndarray:
+    def score(self, events: dict[str, np.ndarray], chunk: int = 16_384) -> np.ndarray:
+        """Raw score words, ``chunk`` crossings at a time so every intermediate array stays in cache."""
+        n = len(events[self.fields[0]])
+        parts = [
+            self._score({f: events[f][start : start + chunk] for f in self.fields})
+            for start in range(0, max(n, 1), chunk)
+        ]
+        return np.concatenate(parts)
+
+    def _score(self, events: dict[str, np.ndarray]) -> np.ndarray:
         out = self.net.run(self.inputs(events), raw=True)
         if self.model == "tagger":
             logit = out[self.net.output_names[0]].reshape(-1, 2)
