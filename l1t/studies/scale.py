@@ -60,7 +60,8 @@ def _unprescaled(held: dict[str, Any], menu: Menu) -> np.ndarray:
 
 
 def _pass1(held: dict[str, Any], menu: Menu, k: int) -> dict[str, Any]:
-    top = {m: -np.sort(-s)[:k] for m, s in held["scores"].items()}
+    # the K highest (in any order: only counts above thresholds are taken from them)
+    top = {m: np.partition(s, len(s) - k)[len(s) - k :] if k < len(s) else s for m, s in held["scores"].items()}
     passed = _unprescaled(held, menu)
     counts = {s.name: int(passed[:, j].sum()) for j, s in enumerate(menu.seeds) if s.kind != "ad"}
     return {"top": top, "counts": counts}
