@@ -342,8 +342,8 @@ def _overflow(v: np.ndarray, t: FixedType, fits: np.ndarray | None = None, m: np
     if fits is None:
         if t.o_mode is OMode.WRAP and not t.n_bits:
             return wrap(v, t)
-        if t.o_mode in (OMode.SAT, OMode.SAT_SYM):
-            return np.clip(v, lo, hi)
+        if t.o_mode in (OMode.SAT, OMode.SAT_SYM):  # v is the caller's temporary: clipped in place
+            return np.clip(v, lo, hi, out=v) if isinstance(v, np.ndarray) and v.ndim else np.clip(v, lo, hi)
     over = v > hi
     under = v < lo
     if fits is not None:

@@ -549,7 +549,7 @@ class Network:
         return values
 
     def run(
-        self, x: ArrayLike | dict[str, ArrayLike], *, raw: bool = False, chunk: int = 8192
+        self, x: ArrayLike | dict[str, ArrayLike], *, raw: bool = False, chunk: int = 2048
     ) -> dict[str, np.ndarray]:
         """Raw outputs of the network, by output name, flattened per event as hls4ml returns them.
 
