@@ -548,15 +548,24 @@ class Network:
             values[layer.name] = _HANDLERS[layer.op](layer, ins, [self.types[i] for i in layer.inputs])
         return values
 
+    @property
+    def chunk(self) -> int:
+        """Events per step of ``run``: the power of two (1,024 to 16,384) at which the widest layer's int64
+        words fill about 2 MiB, one core's L2 cache, so each layer's temporaries stay in cache."""
+        widest = max(int(np.prod(shape)) for shape in [s for _, s, _ in self.inputs] + [la.shape for la in self.layers])
+        return int(np.clip(2 ** int(np.log2(2**21 / (8 * widest))), 1024, 16384))
+
     def run(
-        self, x: ArrayLike | dict[str, ArrayLike], *, raw: bool = False, chunk: int = 2048
+        self, x: ArrayLike | dict[str, ArrayLike], *, raw: bool = False, chunk: int | None = None
     ) -> dict[str, np.ndarray]:
         """Raw outputs of the network, by output name, flattened per event as hls4ml returns them.
 
-        Events are processed ``chunk`` at a time so the intermediate arrays stay in cache (results do not depend
-        on it). The first call tunes glibc's allocator for these temporaries (``emulator.allocator``).
+        Events are processed ``chunk`` at a time (default: ``self.chunk``) so the intermediate arrays stay in cache
+        (results do not depend on it). The first call tunes glibc's allocator for these temporaries
+        (``emulator.allocator``).
         """
         keep_large_blocks()
+        chunk = chunk or self.chunk
         given = x if isinstance(x, dict) else {self.inputs[0][0]: x}
         given = {k: np.asarray(v) for k, v in given.items()}
         n = len(next(iter(given.values())))
