@@ -102,8 +102,8 @@ def _exact_dtype(x: np.ndarray, w: np.ndarray, x_t: FixedType | None = None) -> 
     bounds |every partial sum| (see integer_matmul). When x's type ``x_t`` alone proves float32 exact, the values
     are not scanned."""
     column = int(np.abs(w.reshape(-1, w.shape[-1])).sum(axis=0).max(initial=0))
-    if x_t is not None and max(-x_t.raw_min, x_t.raw_max) * column < 2**24:
-        return np.float32, max(-x_t.raw_min, x_t.raw_max) * column
+    if x_t is not None and (by_type := max(-x_t.raw_min, x_t.raw_max) * column) < 2**24:
+        return np.float32, by_type
     bound = max(-int(x.min(initial=0)), int(x.max(initial=0))) * column
     if bound < 2**24:
         return np.float32, bound
@@ -177,6 +177,14 @@ def _dense(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) ->
     return fx.cast(acc, acc_t, layer.result_t)
 
 
+def _pad(x: np.ndarray, pads: tuple[int, ...], value: float = 0) -> np.ndarray:
+    """A channels-last batch (N, *spatial, C) padded by ``pads`` (before, after per spatial axis) with ``value``."""
+    if not any(pads):
+        return x
+    width = [(0, 0)] + [(pads[2 * d], pads[2 * d + 1]) for d in range(x.ndim - 2)] + [(0, 0)]
+    return np.pad(x, width, constant_values=value)
+
+
 def _patches(
     x: np.ndarray,
     kernel: tuple[int, ...],
@@ -190,8 +198,7 @@ def _patches(
     Returns (N, *out, *kernel, C): position first, then kernel offsets, then channel (hls4ml's im2col order).
     """
     spatial = len(kernel)
-    width = [(0, 0)] + [(pads[2 * d], pads[2 * d + 1]) for d in range(spatial)] + [(0, 0)]
-    padded = np.pad(x, width, constant_values=pad_value) if any(pads) else x
+    padded = _pad(x, pads, pad_value)
     windows = np.lib.stride_tricks.sliding_window_view(padded, kernel, axis=tuple(range(1, spatial + 1)))
     index = (slice(None), *(slice(0, o * st, st) for o, st in zip(out, stride, strict=True)))
     windows = windows[index]  # (N, *out, C, *kernel)
@@ -243,9 +250,7 @@ def _conv(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> 
     shift = _exact_sum_shift(x_t, w_t, acc_t)
     if shift is not None:
         dtype, bound = _exact_dtype(x, w, x_t)
-        x = _to_blas(x, dtype)
-        if any(pads):
-            x = np.pad(x, [(0, 0)] + [(pads[2 * d], pads[2 * d + 1]) for d in range(len(kernel))] + [(0, 0)])
+        x = _pad(_to_blas(x, dtype), pads)
         key = ("band", dtype, x.shape[2:-1])
         if key not in layer.derived:
             layer.derived[key] = _band_weights(w, kernel, stride, x.shape[2:-1], out).astype(dtype)
@@ -283,10 +288,8 @@ def _pool(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> 
     if a["count_pad"]:
         count = np.full(out, int(np.prod(kernel)))
     else:
-        inside = np.pad(
-            np.ones(tuple(x.shape[1:-1]), dtype=np.int64), [(pads[2 * d], pads[2 * d + 1]) for d in range(len(kernel))]
-        )
-        count = _patches(inside[None, ..., None], kernel, stride, (0,) * len(pads), 0, out).reshape(*out, -1).sum(-1)
+        inside = np.ones((1, *x.shape[1:-1], 1), dtype=np.int64)  # padded with 0: the cells a window really has
+        count = _patches(inside, kernel, stride, pads, 0, out).reshape(*out, -1).sum(-1)
     count = count[..., None]
     quotient = np.where(acc < 0, -((-acc) // count), acc // count)  # sdiv/udiv: truncation toward zero
     return fx.cast(quotient, acc_t, layer.result_t)  # |quotient| <= |acc|: it stays in accum_t

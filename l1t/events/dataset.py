@@ -1,6 +1,7 @@
 """The l1t HDF5 event format (write, validating read) and the ADC2021 format (import, export).
 
-Layout, one group per stream, chunked and gzip-compressed::
+Layout, one group per stream, chunked and compressed (``compression_options``; Blosc zstd by default), stored
+in the narrowest integer type of each dataset's ranges (``storage_dtype``) and read back in the types below::
 
     /regions/et         (N, 18, 14) uint16   calo regions, hwEt LSB 0.5 GeV, 10 bits (CICADA input)
     /objects/jets       (N, 12, 3)  int32    hwPt, hwEta, hwPhi
