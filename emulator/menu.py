@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 import yaml
 
@@ -52,6 +53,26 @@ def prescale(passed: np.ndarray, n: int, start: int = 0) -> np.ndarray:
         return passed
     count = start + np.cumsum(passed) - 1
     return passed & (count % n == 0)
+
+
+@numba.njit(cache=True, nogil=True)
+def _object_condition(
+    objs: np.ndarray, t0: int, t1: int, need: int, eta_max: int, iso: bool, out: np.ndarray
+) -> None:
+    """Per event: one object reaches t0 and ``need`` reach t1, an object that fails the cuts (|hwEta| <= eta_max,
+    isolated if ``iso``) counting as hwPt 0.
+
+    For a double seed (need 2) this is "the two highest qualifying objects reach (t0, t1)", for thresholds in
+    either order, without a sort; a single seed has t1 = t0 and need 1."""
+    for e in range(objs.shape[0]):
+        n0 = 0
+        n1 = 0
+        for j in range(objs.shape[1]):
+            qualifies = abs(np.int64(objs[e, j, 1])) <= eta_max and not (iso and objs[e, j, 3] <= 0)
+            pt = objs[e, j, 0] if qualifies else 0  # as a zero-padded slot
+            n0 += pt >= t0
+            n1 += pt >= t1
+        out[e] = n0 >= 1 and n1 >= need
 
 
 class Menu:
@@ -146,16 +167,13 @@ class Menu:
             return np.asarray(scores[s.model]) > s.threshold
         mult, _, obj = s.kind.partition("_")
         objs = ev[f"objects/{_OBJECTS[obj][0]}"]
-        ok = np.ones(objs.shape[:2], dtype=bool)
-        if s.hw_eta_max is not None:
-            ok &= np.abs(objs[:, :, 1]) <= s.hw_eta_max
-        if s.iso:
-            ok &= objs[:, :, 3] > 0
-        pt = np.where(ok, objs[:, :, 0], 0)
-        if mult == "single":
-            return (pt >= s.hw_pt[0]).any(axis=1)
-        # the two highest qualifying objects reach (t0, t1) iff one object reaches t0 and two reach t1: no sort
-        return (pt >= s.hw_pt[0]).any(axis=1) & ((pt >= s.hw_pt[1]).sum(axis=1) >= 2)
+        if objs.ndim != 3 or objs.shape[2] < (4 if s.iso else 2):
+            raise MenuError(f"seed {s.name!r}: objects/{_OBJECTS[obj][0]} has shape {objs.shape}")
+        out = np.empty(len(objs), dtype=bool)
+        eta_max = np.iinfo(np.int64).max if s.hw_eta_max is None else s.hw_eta_max
+        t1 = s.hw_pt[1] if mult == "double" else s.hw_pt[0]
+        _object_condition(objs, s.hw_pt[0], t1, 1 if mult == "single" else 2, eta_max, s.iso, out)
+        return out
 
     def prescaled(self, passed: np.ndarray, counters: dict[str, int] | None = None) -> np.ndarray:
         """Unprescaled bits (N, seeds) -> prescaled ones; ``counters`` gives each prescale counter's start (events

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numba
 import numpy as np
 
 __all__ = [
@@ -61,27 +62,41 @@ def hw_phi(phi: np.ndarray, steps: int) -> np.ndarray:
     return np.minimum(np.floor(x), steps - 1).astype(np.int32)
 
 
+@numba.njit(cache=True, nogil=True)
+def _sort_truncate(objects: np.ndarray, out: np.ndarray) -> None:
+    """Per event: a stable insertion sort of the object indices on decreasing hwPt (one comparison per object
+    when they arrive in order, as each upstream board sends them), then the leading ones copied, empties zeroed."""
+    n_ev, k, f = objects.shape
+    n = out.shape[1]
+    kept = min(n, k)
+    order = np.empty(k, dtype=np.int64)
+    for e in range(n_ev):
+        for j in range(k):
+            cur, i = j, j
+            while i > 0 and objects[e, order[i - 1], 0] < objects[e, cur, 0]:  # strictly lower moves: stable
+                order[i] = order[i - 1]
+                i -= 1
+            order[i] = cur
+        for j in range(n):
+            present = j < kept and objects[e, order[j], 0] > 0
+            for c in range(f):
+                out[e, j, c] = objects[e, order[j], c] if present else 0
+
+
 def sort_truncate(objects: np.ndarray, n: int, out: np.ndarray | None = None) -> np.ndarray:
     """Per event, the ``n`` objects of highest hwPt (field 0), in decreasing hwPt; ties keep input order.
 
     ``objects`` is (N, k, fields); entries with hwPt <= 0 are empty (all-zero). The result is (N, n, fields),
-    zero-padded, written into ``out`` when given. Events already in order (the usual case: each upstream board sends
-    its objects sorted) are only truncated; the stable sort runs on the others.
+    zero-padded, written into ``out`` when given (any integer dtype holding the words).
     """
     objects = np.asarray(objects)
-    n_ev, k, f = objects.shape
-    out = np.zeros((n_ev, n, f), dtype=objects.dtype) if out is None else out
-    kept = min(n, k)
-    pt = np.ascontiguousarray(objects[:, :, 0])
-    rise = np.flatnonzero(pt.reshape(-1)[1:] > pt.reshape(-1)[:-1])  # i: hwPt[i + 1] > hwPt[i], events back to back
-    unsorted = np.unique(rise[rise % k != k - 1] // k)  # rises inside an event, not across two
-    out[:, :kept] = objects[:, :kept]
-    out[:, kept:] = 0
-    if len(unsorted):
-        order = np.argsort(-pt[unsorted], axis=1, kind="stable")[:, :kept]
-        out[unsorted, :kept] = np.take_along_axis(objects[unsorted], order[:, :, None], axis=1)
-    head = out[:, :kept]
-    head *= (head[:, :, 0] > 0).repeat(f).reshape(head.shape)  # a full-shape mask: no 3-wide inner loops
+    if objects.ndim != 3:
+        raise ValueError(f"objects must be (N, k, fields), got shape {objects.shape}")
+    out = np.empty((len(objects), n, objects.shape[2]), dtype=objects.dtype) if out is None else out
+    if objects.shape[1] == 0:
+        out[...] = 0
+    else:
+        _sort_truncate(objects, out)
     return out
 
 
@@ -114,17 +129,25 @@ def gt_vector(events: Mapping[str, np.ndarray]) -> np.ndarray:
     )
 
 
+@numba.njit(cache=True, nogil=True)
+def _scale_inputs(x: np.ndarray, offset: np.ndarray, shift: np.ndarray, lo: int, hi: int, out: np.ndarray) -> None:
+    for e in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            v = np.int64(x[e, j]) - offset[j]
+            v = v >> shift[j] if shift[j] >= 0 else v << -shift[j]
+            out[e, j] = min(max(v, lo), hi)
+
+
 def scale_inputs(x: np.ndarray, offset: np.ndarray, shift: np.ndarray, lo: int, hi: int) -> np.ndarray:
     """Firmware input scaling: ``(x - offset) >> shift`` per feature (arithmetic shift; a negative shift is a left
-    shift), saturated to [lo, hi]."""
-    x = np.asarray(x, dtype=np.int64) - np.asarray(offset, dtype=np.int64)
-    shift = np.broadcast_to(np.asarray(shift, dtype=np.int64), x.shape[-1:])
-    right = shift >= 0
-    if right.all():
-        x = x >> shift
-    elif not right.any():
-        x = x << -shift
-    else:  # features shifted either way: each group at once
-        x[..., right] >>= shift[right]
-        x[..., ~right] <<= -shift[~right]
-    return np.clip(x, lo, hi, out=x)
+    shift), saturated to [lo, hi]; int64 words of x's shape (..., F)."""
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.integer):
+        x = x.astype(np.int64)
+    features = x.shape[-1:] if x.ndim else (1,)
+    offset = np.ascontiguousarray(np.broadcast_to(np.asarray(offset, dtype=np.int64), features))
+    shift = np.ascontiguousarray(np.broadcast_to(np.asarray(shift, dtype=np.int64), features))
+    rows = x.reshape(-1, features[0])
+    out = np.empty(rows.shape, dtype=np.int64)
+    _scale_inputs(rows, offset, shift, int(lo), int(hi), out)
+    return out.reshape(x.shape)

@@ -191,9 +191,9 @@ def test_dask_chunked_study_equals_the_in_memory_one(tmp_path: Path) -> None:
     assert mem["seeds"]["AD_Tight"]["rate_hz"] > 0 and mem["seeds"]["jet"]["rate_hz"] > 0
 
 
-def test_double_object_condition_equals_the_two_highest() -> None:
-    """Double seeds (counts of objects over each threshold) equal the definition on the two highest qualifying
-    objects, for thresholds in either order, with ties, eta and isolation cuts."""
+def test_object_conditions_equal_the_highest_objects() -> None:
+    """Single and double seeds (counts of objects over each threshold) equal the definition on the highest
+    qualifying objects (zero-padded), for thresholds in either order or zero, with ties, eta and isolation cuts."""
     from emulator.menu import Seed
 
     rng = np.random.default_rng(5)
@@ -209,7 +209,7 @@ def test_double_object_condition_equals_the_two_highest() -> None:
     )
     ev = {"sums/hw": np.zeros((n, 4), dtype=np.int32), "objects/egammas": eg}
     menu = Menu({})
-    for pts in ([20, 10], [10, 20], [15, 15], [0, 30]):
+    for pts in ([20, 10], [10, 20], [15, 15], [0, 30], [30, 0], [0, 0]):
         for eta, iso in ((None, False), (40, True)):
             seed = Seed("L1_DoubleEG", "double_egamma", pts, eta, iso, 1)
             ok = np.ones((n, 12), dtype=bool) if eta is None else np.abs(eg[:, :, 1]) <= eta
@@ -217,3 +217,5 @@ def test_double_object_condition_equals_the_two_highest() -> None:
             top = -np.sort(-np.where(ok, eg[:, :, 0], 0), axis=1)[:, :2]
             expected = (top[:, 0] >= pts[0]) & (top[:, 1] >= pts[1])
             np.testing.assert_array_equal(menu.condition(seed, ev, None), expected, err_msg=f"{pts} {eta} {iso}")
+            single = Seed("L1_SingleEG", "single_egamma", pts[:1], eta, iso, 1)
+            np.testing.assert_array_equal(menu.condition(single, ev, None), top[:, 0] >= pts[0], err_msg="single")

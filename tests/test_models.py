@@ -173,7 +173,7 @@ def test_cli_train_axol1tl_end_to_end(tmp_path: Path) -> None:
     sig = run(Recipe("a_4l", 60, 10.0, 2, 60, 80, compression="gzip"), tmp_path / "a4l.h5", workers=1)
     import h5py
 
-    with h5py.File(sig) as f:  # the recipe's codec reaches the file; training reads gzip and zstd files alike
+    with h5py.File(sig) as f:  # the recipe's codec reaches the file; training reads gzip and lz4hc files alike
         assert "gzip" in f["objects/jets"]._filters
     result = CliRunner().invoke(
         app,

@@ -40,7 +40,7 @@ class Recipe:
     library: int = 2000  # min-bias events in the pileup library
     detector: str | None = None  # YAML path; None = configs/detector.yaml
     output: str = "events"  # "events" (l1t.events file) or "jets" (l1t.jets file: tagger jets with constituents)
-    compression: str = "zstd"  # event files: one of dataset.COMPRESSIONS
+    compression: str = dataset.DEFAULT_COMPRESSION  # event files: one of dataset.COMPRESSIONS
 
     def __post_init__(self) -> None:
         if self.process not in PROCESSES:
