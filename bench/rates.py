@@ -61,7 +61,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=2_000_000)
     parser.add_argument("--chunk", type=int, default=250_000)
-    parser.add_argument("--compression", default=dataset.DEFAULT_COMPRESSION, choices=dataset.COMPRESSIONS, help="event-file codec")
+    parser.add_argument(
+        "--compression", default=dataset.DEFAULT_COMPRESSION, choices=dataset.COMPRESSIONS, help="event-file codec"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="l1t-bench-rates-") as tmp:
         model = axol1tl_encoder(7)

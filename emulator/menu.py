@@ -56,9 +56,7 @@ def prescale(passed: np.ndarray, n: int, start: int = 0) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def _object_condition(
-    objs: np.ndarray, t0: int, t1: int, need: int, eta_max: int, iso: bool, out: np.ndarray
-) -> None:
+def _object_condition(objs: np.ndarray, t0: int, t1: int, need: int, eta_max: int, iso: bool, out: np.ndarray) -> None:
     """Per event: one object reaches t0 and ``need`` reach t1, an object that fails the cuts (|hwEta| <= eta_max,
     isolated if ``iso``) counting as hwPt 0.
 

@@ -310,7 +310,9 @@ def generate(
     ] = None,
     compression: Annotated[
         str,
-        typer.Option(help="Event-file codec: lz4hc (default, fastest reads), zstd (smaller), gzip (no HDF5 plugin needed), none."),
+        typer.Option(
+            help="Event-file codec: lz4hc (default, fastest reads), zstd (smaller), gzip (no HDF5 plugin needed), none."
+        ),
     ] = "lz4hc",
 ) -> None:
     """Pythia8 events with pileup through the detector and L1 response into an l1t HDF5 event file (or, with

@@ -139,7 +139,8 @@ def compression_options(name: str) -> dict[str, Any]:
     codec for rate studies, which read far more than they write; ``zstd`` (Blosc, zstd level 1, bit-shuffled):
     111 B/crossing, the most compact of the fast codecs; ``gzip`` (level 4, shuffled): 98 B/crossing, readable by
     any HDF5 library without plugins, 5x slower to decode than ``lz4hc``; ``none``: 344 B/crossing. Other HDF5
-    readers find the Blosc filter with ``HDF5_PLUGIN_PATH=$(python -c 'import hdf5plugin; print(hdf5plugin.PLUGIN_PATH)')``."""
+    readers find the Blosc filter with
+    ``HDF5_PLUGIN_PATH=$(python -c 'import hdf5plugin; print(hdf5plugin.PLUGIN_PATH)')``."""
     if name == "lz4hc":
         return dict(hdf5plugin.Blosc(cname="lz4hc", clevel=5, shuffle=hdf5plugin.Blosc.SHUFFLE))
     if name == "zstd":
