@@ -20,6 +20,7 @@ import enum
 import re
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -262,37 +263,65 @@ def _round_shift(m: np.ndarray, k: np.ndarray | int, q: QMode) -> np.ndarray:
     return r + _increment(q, half, sticky, m < 0, (r & 1).astype(bool))
 
 
-def _round_shift_small(m: np.ndarray, k: int, q: QMode) -> np.ndarray:
-    """``_round_shift`` for a scalar 1 <= k <= 61 and |m| <= 2**61: each mode as one add and one shift.
+_Q_CODE = {
+    QMode.TRN: 0,
+    QMode.TRN_ZERO: 1,
+    QMode.RND: 2,
+    QMode.RND_ZERO: 3,
+    QMode.RND_MIN_INF: 4,
+    QMode.RND_INF: 5,
+    QMode.RND_CONV: 6,
+}
+_KEEP, _CLIP, _WRAP = 0, 1, 2  # what _cast_words does after rounding
 
-    With h = 2**(k-1): RND adds h, RND_MIN_INF h-1, RND_ZERO h-1 (+1 if negative), RND_INF h (-1 if negative),
-    RND_CONV h-1 (+1 if the kept LSB is odd), TRN_ZERO 2**k-1 if negative; |m| + 2**k stays below 2**63.
-    The sum is built in one new array, updated in place (these casts run on every layer's output).
-    """
-    h = 1 << (k - 1)
-    if q is QMode.TRN:
-        return m >> k
-    if q is QMode.RND:
-        r = m + h
-    elif q is QMode.RND_MIN_INF:
-        r = m + (h - 1)
-    elif q is QMode.RND_ZERO:
-        r = m + (h - 1)
-        r += m < 0
-    elif q is QMode.RND_INF:
-        r = m + h
-        r -= m < 0
-    elif q is QMode.RND_CONV:
-        r = m >> k
-        r &= 1
-        r += m
-        r += h - 1
-    else:  # TRN_ZERO
-        r = m >> 63
-        r &= (1 << k) - 1
-        r += m
-    r >>= k
-    return r
+
+@numba.njit(cache=True, nogil=True)
+def _cast_words(
+    m: np.ndarray, k: int, q: int, after: int, lo: int, hi: int, mask: int, half: int, out: np.ndarray
+) -> None:
+    """out = m * 2**-k rounded by mode ``q`` (a ``_Q_CODE``), then kept, clipped to [lo, hi] or wrapped to the
+    word ``mask`` (``half`` = its sign bit for a signed type, 0 otherwise); 1 <= k <= 61 and |m| <= 2**61.
+
+    Each rounding mode is one add and one arithmetic shift (h = 2**(k-1)): RND adds h, RND_MIN_INF h-1, RND_ZERO
+    h-1 (+1 if negative), RND_INF h (-1 if negative), RND_CONV h-1 (+1 if the kept LSB is odd), TRN_ZERO 2**k-1 if
+    negative, TRN nothing; |m| + 2**k stays below 2**63. One pass, no temporaries."""
+    h = np.int64(1) << (k - 1)
+    for i in range(m.size):
+        v = m[i]
+        if q == 1:  # TRN_ZERO
+            v += (v >> 63) & ((h << 1) - 1)
+        elif q == 2:  # RND
+            v += h
+        elif q == 3:  # RND_ZERO
+            v += h - 1 + (v < 0)
+        elif q == 4:  # RND_MIN_INF
+            v += h - 1
+        elif q == 5:  # RND_INF
+            v += h - (v < 0)
+        elif q == 6:  # RND_CONV
+            v += ((v >> k) & 1) + h - 1
+        v >>= k
+        if after == 1:
+            v = min(max(v, lo), hi)
+        elif after == 2:
+            v &= mask
+            if half and v >= half:
+                v -= half
+                v -= half
+        out[i] = v
+
+
+def _round_cast(raw: np.ndarray, k: int, dst: FixedType, after: int) -> np.ndarray:
+    """``_cast_words`` over an int64 array of any shape (1 <= k <= 61, |raw| <= 2**61)."""
+    lo, hi = saturation_bounds(dst)
+    mask, half = 0, 0
+    if after == _WRAP:  # dst.width < 64
+        mask = (1 << dst.width) - 1
+        half = 1 << (dst.width - 1) if dst.signed else 0
+    flat = np.ascontiguousarray(raw).reshape(-1)
+    out = np.empty_like(flat)
+    _cast_words(flat, k, _Q_CODE[dst.q_mode], after, lo, hi, mask, half, out)
+    return out.reshape(np.shape(raw))
 
 
 def wrap(v: np.ndarray, t: FixedType) -> np.ndarray:
@@ -466,10 +495,13 @@ def cast(raw: ArrayLike, src: TypeLike, dst: TypeLike) -> np.ndarray:
     if k <= 0 and -k <= 62 and lo <= src.raw_min << -k and src.raw_max << -k <= hi:
         return raw << -k  # exact and in range: nothing to round, nothing to saturate or wrap
     if 0 < k <= 61 and src.width <= 62:
-        rounded = _round_shift_small(raw, k, dst.q_mode)
         if lo <= src.raw_min >> k and (src.raw_max >> k) + 1 <= hi:
-            return rounded  # rounding cannot leave the target range
-        return _overflow(rounded, dst)
+            return _round_cast(raw, k, dst, _KEEP)  # rounding cannot leave the target range
+        if dst.o_mode in (OMode.SAT, OMode.SAT_SYM):
+            return _round_cast(raw, k, dst, _CLIP)
+        if dst.o_mode is OMode.WRAP and not dst.n_bits and dst.width < 64:
+            return _round_cast(raw, k, dst, _WRAP)
+        return _overflow(_round_cast(raw, k, dst, _KEEP), dst)
     return _convert(raw, k, dst)
 
 

@@ -271,6 +271,39 @@ def test_words_stored_narrow_and_read_in_schema_types(tmp_path) -> None:
     old = dataset.read(path)
     for name in dataset.SCHEMA:
         np.testing.assert_array_equal(old[name], data[name], err_msg=name)
+    blocks = [{k: v.copy() for k, v in b.items()} for b in dataset.read_blocks(path, 3, 47, block=8)]
+    assert [len(b["sums/hw"]) for b in blocks] == [8, 8, 8, 8, 8, 4]
+    for name in dataset.SCHEMA:  # streamed blocks of a version-2 file: the same words in schema types
+        joined = np.concatenate([b[name] for b in blocks])
+        assert joined.dtype == np.dtype(dataset.SCHEMA[name][1]), name
+        np.testing.assert_array_equal(joined, data[name][3:47], err_msg=name)
+
+
+def test_read_blocks_streams_the_file_in_reused_buffers(small_file: Path, tmp_path: Path) -> None:
+    """Blocks of any size join into ``read``'s arrays; they reuse one buffer per dataset; a bad value is named
+    by its event number in the file, not in the block."""
+    whole = dataset.read(small_file, fields=["objects/jets", "objects/muons"])
+    n = len(whole)
+    for block in (1, 7, n, 4 * n):
+        parts = [
+            {k: v.copy() for k, v in b.items()}
+            for b in dataset.read_blocks(small_file, fields=list(whole.data), block=block)
+        ]
+        assert sorted(parts[0]) == ["objects/jets", "objects/muons", "sums/hw"]
+        for name in parts[0]:
+            np.testing.assert_array_equal(np.concatenate([p[name] for p in parts]), whole[name], err_msg=name)
+    stream = dataset.read_blocks(small_file, fields=["objects/jets"], block=5)
+    first = next(stream)["objects/jets"]
+    second = next(stream)["objects/jets"]
+    assert np.shares_memory(first, second)
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(small_file.read_bytes())
+    with h5py.File(bad, "r+") as f:
+        f["objects/muons"][13, 0, 0] = 999
+    with pytest.raises(dataset.DatasetError, match=r"bad\.h5: dataset 'objects/muons' field 0: value 999 at event 13 "):
+        list(dataset.read_blocks(bad, block=5))
+    with pytest.raises(dataset.DatasetError, match="at event 13 "):
+        dataset.read(bad, 10, 20)
 
 
 @pytest.mark.parametrize("codec", dataset.COMPRESSIONS)

@@ -161,3 +161,31 @@ def test_empty_and_scalar_inputs() -> None:
         assert fx.from_float(np.array([]), t).shape == (0,)
         assert fx.from_float(1.5, t).shape == ()
     assert fx.from_float(np.zeros((0, 3)), "ap_fixed<8,3>").shape == (0, 3)
+
+
+@pytest.mark.parametrize("q", list(QMode))
+@pytest.mark.parametrize("o", [*OMode, "wrap_n2"])
+@pytest.mark.parametrize("signed", [True, False])
+def test_compiled_cast_equals_the_general_conversion(q: QMode, o: OMode | str, signed: bool) -> None:
+    """``cast``'s compiled one-pass kernel (scalar shift, words <= 62 bits) gives the bits of the general
+    conversion (array shifts, rounding from the dropped bits, then the overflow mode) for every mode, with values
+    in range, at the rounding ties and far beyond the target."""
+    rng = np.random.default_rng(7)
+    src = ap_fixed(40, 20)
+    n_bits = 2 if o == "wrap_n2" else 0
+    mode = OMode.WRAP if o == "wrap_n2" else o
+    for dst in (
+        fx.FixedType(10, 4, signed, q, mode, n_bits),
+        fx.FixedType(30, 17, signed, q, mode, n_bits),
+        fx.FixedType(7, -2, signed, q, mode, n_bits),
+    ):
+        k = src.frac_bits - dst.frac_bits
+        raw = np.concatenate(
+            [
+                rng.integers(src.raw_min, src.raw_max, 4000),
+                rng.integers(-(2**12), 2**12, 4000),
+                (rng.integers(-500, 500, 1000) << k) + (1 << (k - 1)),  # exact ties
+                [src.raw_min, src.raw_max, 0, -1, 1],
+            ]
+        )
+        np.testing.assert_array_equal(fx.cast(raw, src, dst), fx._convert(raw, k, dst), err_msg=str(dst))

@@ -219,3 +219,26 @@ def test_object_conditions_equal_the_highest_objects() -> None:
             np.testing.assert_array_equal(menu.condition(seed, ev, None), expected, err_msg=f"{pts} {eta} {iso}")
             single = Seed("L1_SingleEG", "single_egamma", pts[:1], eta, iso, 1)
             np.testing.assert_array_equal(menu.condition(single, ev, None), top[:, 0] >= pts[0], err_msg="single")
+
+
+def test_bit_counts_equal_their_definitions() -> None:
+    """Per-seed, pure, overlap, total and classic counts of decision bits, against the set definitions (the
+    always-firing zero-bias seed and AD seeds are not classic)."""
+    menu = Menu(
+        {
+            "seeds": {
+                "mu": {"type": "single_muon", "pt": 22.0},
+                "zb": {"type": "always"},
+                "ht": {"type": "ht", "pt": 1},
+            },
+            "ad_seeds": {"AXO": {"model": "axol1tl", "working_points": {"L": 1.0, "T": 0.5}}},
+        }
+    )
+    rng = np.random.default_rng(4)
+    bits = rng.random((5000, 5)) < [0.1, 0.02, 0.3, 0.2, 0.05]
+    got = rates.count_bits(menu, bits)
+    classic_any = bits[:, [0, 2]].any(axis=1)
+    np.testing.assert_array_equal(got["seed"], bits.sum(axis=0))
+    np.testing.assert_array_equal(got["pure"], (bits & ~classic_any[:, None]).sum(axis=0))
+    np.testing.assert_array_equal(got["overlap"], (bits & classic_any[:, None]).sum(axis=0))
+    assert got["total"] == bits.any(axis=1).sum() and got["classic"] == classic_any.sum()

@@ -21,6 +21,7 @@ File attributes: ``format`` = "l1t.events", ``version``, ``generator``, ``l1t``,
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from l1t.atomic import atomic_path
 
 __all__ = [
     "COMPRESSIONS",
+    "DEFAULT_COMPRESSION",
     "FORMAT",
     "VERSION",
     "DatasetError",
@@ -44,6 +46,7 @@ __all__ = [
     "import_adc2021",
     "open_h5",
     "read",
+    "read_blocks",
     "storage_dtype",
     "write",
 ]
@@ -86,10 +89,18 @@ class EventSet:
 
 
 def check_array(
-    name: str, a: np.ndarray, shape: tuple[int, ...], ranges: list, where: str, row: str = "event", count: str = "N"
+    name: str,
+    a: np.ndarray,
+    shape: tuple[int, ...],
+    ranges: list,
+    where: str,
+    row: str = "event",
+    count: str = "N",
+    first: int = 0,
 ) -> None:
     """Validate one dataset of ``row``s: shape (count, *shape), integers (or finite floats for a float schema),
-    every field inside its (lo, hi); DatasetError names the file, dataset, field, value and row."""
+    every field inside its (lo, hi); DatasetError names the file, dataset, field, value and row (``a[0]`` being
+    row ``first`` of the file)."""
     if a.ndim != 1 + len(shape) or tuple(a.shape[1:]) != shape:
         raise DatasetError(
             f"{where}: dataset {name!r} has shape {a.shape}, expected ({count}, {', '.join(map(str, shape))})"
@@ -100,7 +111,9 @@ def check_array(
     fields = a.reshape(len(a), -1, len(ranges))
     if floating and not np.isfinite(fields).all():
         bad = np.argwhere(~np.isfinite(fields))[0]
-        raise DatasetError(f"{where}: dataset {name!r}: non-finite value at {row} {int(bad[0])}, field {int(bad[-1])}")
+        raise DatasetError(
+            f"{where}: dataset {name!r}: non-finite value at {row} {first + int(bad[0])}, field {int(bad[-1])}"
+        )
     for j, (lo, hi) in enumerate(ranges):
         v = fields[..., j]
         if v.size == 0 or (v.min() >= lo and v.max() <= hi):
@@ -110,13 +123,13 @@ def check_array(
         label = f" field {j}" if len(ranges) > 1 else ""
         raise DatasetError(
             f"{where}: dataset {name!r}{label}: value {value if floating else int(value)} at {row} "
-            f"{int(bad[0, 0])} outside [{lo}, {hi}]"
+            f"{first + int(bad[0, 0])} outside [{lo}, {hi}]"
         )
 
 
-def _check(name: str, a: np.ndarray, where: str) -> None:
+def _check(name: str, a: np.ndarray, where: str, first: int = 0) -> None:
     shape, _, ranges = SCHEMA[name]
-    check_array(name, a, shape, ranges, where)
+    check_array(name, a, shape, ranges, where, first=first)
 
 
 def storage_dtype(ranges: list[tuple[int, int]]) -> np.dtype:
@@ -187,49 +200,89 @@ def open_h5(path: Path) -> h5py.File:
         raise DatasetError(f"{path}: not a readable HDF5 file ({err})") from err
 
 
+def _wanted(f: h5py.File, path: Path, fields: list[str] | None) -> list[str]:
+    """The datasets to read (``sums/hw`` first: it defines the event count), after checking format and version."""
+    if f.attrs.get("format") != FORMAT:
+        raise DatasetError(f"{path}: attribute 'format' is {f.attrs.get('format')!r}, expected {FORMAT!r}")
+    version = int(f.attrs.get("version", -1))
+    if not 1 <= version <= VERSION:
+        raise DatasetError(f"{path}: format version {f.attrs.get('version')!r}, this reader knows 1 to {VERSION}")
+    known = [name for name in SCHEMA if ADDED_IN.get(name, 1) <= version]
+    wanted = ["sums/hw", *(f for f in (fields or known) if f != "sums/hw")]
+    unknown = set(wanted) - set(SCHEMA)
+    if unknown:
+        raise DatasetError(f"{path}: unknown datasets requested: {sorted(unknown)}")
+    for name in wanted:
+        if ADDED_IN.get(name, 1) > version:
+            raise DatasetError(
+                f"{path}: format version {version} has no dataset {name!r} (added in version {ADDED_IN[name]}); "
+                "generate the file again"
+            )
+        if name not in f:
+            raise DatasetError(f"{path}: dataset {name!r} missing")
+    return wanted
+
+
+def _attrs(f: h5py.File) -> dict[str, Any]:
+    attrs = {}
+    for k, v in f.attrs.items():
+        if isinstance(v, str) and v[:1] in "[{":
+            try:
+                v = json.loads(v)
+            except json.JSONDecodeError:
+                pass
+        attrs[k] = v.item() if isinstance(v, np.generic) else v
+    return attrs
+
+
 def read(path: str | Path, start: int = 0, stop: int | None = None, fields: list[str] | None = None) -> EventSet:
     """Read events [start, stop) of an l1t event file, validating format, schema and value ranges.
 
     ``fields`` limits the datasets read (``sums/hw`` is always read: it defines the event count)."""
     path = Path(path)
     with open_h5(path) as f:
-        if f.attrs.get("format") != FORMAT:
-            raise DatasetError(f"{path}: attribute 'format' is {f.attrs.get('format')!r}, expected {FORMAT!r}")
-        version = int(f.attrs.get("version", -1))
-        if not 1 <= version <= VERSION:
-            raise DatasetError(f"{path}: format version {f.attrs.get('version')!r}, this reader knows 1 to {VERSION}")
         data, n = {}, None
-        known = [name for name in SCHEMA if ADDED_IN.get(name, 1) <= version]
-        wanted = ["sums/hw", *(f for f in (fields or known) if f != "sums/hw")]
-        unknown = set(wanted) - set(SCHEMA)
-        if unknown:
-            raise DatasetError(f"{path}: unknown datasets requested: {sorted(unknown)}")
-        for name in wanted:
-            if ADDED_IN.get(name, 1) > version:
-                raise DatasetError(
-                    f"{path}: format version {version} has no dataset {name!r} (added in version {ADDED_IN[name]}); "
-                    "generate the file again"
-                )
-            if name not in f:
-                raise DatasetError(f"{path}: dataset {name!r} missing")
+        for name in _wanted(f, path, fields):
             try:
                 a = f[name][start:stop]
             except (OSError, ValueError) as err:
                 raise DatasetError(f"{path}: dataset {name!r} cannot be read ({err})") from err
             if n is not None and len(a) != n:
                 raise DatasetError(f"{path}: dataset {name!r} has {len(a)} events, 'sums/hw' has {n}")
-            _check(name, a, str(path))
+            _check(name, a, str(path), start)
             data[name] = a.astype(SCHEMA[name][1], copy=False)
             n = len(a) if n is None else n
-        attrs = {}
-        for k, v in f.attrs.items():
-            if isinstance(v, str) and v[:1] in "[{":
+        return EventSet(data, _attrs(f))
+
+
+def read_blocks(
+    path: str | Path, start: int = 0, stop: int | None = None, fields: list[str] | None = None, block: int = 16_384
+) -> Iterator[dict[str, np.ndarray]]:
+    """Events [start, stop) as consecutive blocks of ``block`` crossings (the last one shorter), each validated
+    as ``read`` validates: a stream over a file of any size in a few MB.
+
+    The arrays of a block are views of buffers the next block overwrites (no allocation per block, so memory
+    stays warm in cache): copy what must outlive the step."""
+    path = Path(path)
+    with open_h5(path) as f:
+        wanted = _wanted(f, path, fields)
+        total = len(f["sums/hw"])
+        stop = total if stop is None else min(stop, total)
+        for name in wanted:
+            if len(f[name]) != total:
+                raise DatasetError(f"{path}: dataset {name!r} has {len(f[name])} events, 'sums/hw' has {total}")
+        stored = {name: np.empty((block, *f[name].shape[1:]), dtype=f[name].dtype) for name in wanted}
+        out = {name: np.empty((block, *SCHEMA[name][0]), dtype=SCHEMA[name][1]) for name in wanted}
+        for a in range(start, stop, block):
+            m = min(block, stop - a)
+            for name in wanted:
                 try:
-                    v = json.loads(v)
-                except json.JSONDecodeError:
-                    pass
-            attrs[k] = v.item() if isinstance(v, np.generic) else v
-    return EventSet(data, attrs)
+                    f[name].read_direct(stored[name], np.s_[a : a + m], np.s_[:m])
+                except (OSError, ValueError, TypeError) as err:
+                    raise DatasetError(f"{path}: dataset {name!r} cannot be read ({err})") from err
+                _check(name, stored[name][:m], str(path), a)
+                np.copyto(out[name][:m], stored[name][:m], casting="unsafe")
+            yield {name: out[name][:m] for name in wanted}
 
 
 # ADC2021: Particles (N, 19, 4) = MET, 4 electrons, 4 muons, 10 jets x (pT, eta, phi, class); class 1 MET,

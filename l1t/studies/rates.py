@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numba
 import numpy as np
 
 from emulator.menu import Menu
@@ -85,18 +86,36 @@ def set_thresholds(menu: Menu, scores: dict[str, np.ndarray], total: int, bunche
             menu.set_threshold(f"{ad}_{wp}", threshold_for_rate(scores[menu.ad_models[ad]], target, bunches, total))
 
 
+@numba.njit(cache=True, nogil=True)
+def _count_bits(bits: np.ndarray, classic: np.ndarray, seed: np.ndarray, pure: np.ndarray) -> tuple[int, int]:
+    """One pass over (N, seeds) bits: per-seed and pure counts (added into ``seed``/``pure``), any-seed and
+    any-classic-seed counts (returned)."""
+    total = 0
+    classic_total = 0
+    for e in range(bits.shape[0]):
+        fired = False
+        fired_classic = False
+        for j in range(bits.shape[1]):
+            if bits[e, j]:
+                fired = True
+                fired_classic |= classic[j]
+        total += fired
+        classic_total += fired_classic
+        for j in range(bits.shape[1]):
+            if bits[e, j]:
+                seed[j] += 1
+                pure[j] += not fired_classic
+    return total, classic_total
+
+
 def count_bits(menu: Menu, bits: np.ndarray) -> dict[str, Any]:
     """Counts of zero-bias decision bits (N, seeds): per seed, per seed without any classic seed (pure), per seed
     with one (overlap), any seed (total), any classic seed. Counts of chunks add up."""
-    classic = np.array([s.kind not in ("ad", "always") for s in menu.seeds])
-    classic_any = bits[:, classic].any(axis=1)
-    return {
-        "seed": bits.sum(axis=0),
-        "pure": (bits & ~classic_any[:, None]).sum(axis=0),
-        "overlap": (bits & classic_any[:, None]).sum(axis=0),
-        "total": int(bits.any(axis=1).sum()),
-        "classic": int(classic_any.sum()),
-    }
+    classic = np.array([s.kind not in ("ad", "always") for s in menu.seeds], dtype=bool)
+    seed = np.zeros(len(menu.seeds), dtype=np.int64)
+    pure = np.zeros(len(menu.seeds), dtype=np.int64)
+    total, classic_total = _count_bits(np.ascontiguousarray(bits, dtype=bool), classic, seed, pure)
+    return {"seed": seed, "pure": pure, "overlap": seed - pure, "total": total, "classic": classic_total}
 
 
 def summarize(menu: Menu, counts: dict[str, Any], n: int, bunches: int = N_BUNCHES) -> dict[str, Any]:

@@ -38,10 +38,15 @@ def study_fields(menu: Menu, chains: dict[str, Chain]) -> list[str]:
 
 def _prepare(path: str, start: int, stop: int, chains: dict[str, Chain], menu: Menu) -> dict[str, Any]:
     """What a chunk keeps on its worker between the passes: each model's score words and the classic seeds'
-    unprescaled bits (packed), read and computed once."""
-    ev = dataset.read(path, start, stop, fields=study_fields(menu, chains))
-    classic = np.stack([menu.condition(s, ev.data, None) for s in menu.seeds if s.kind != "ad"], axis=1)
-    return {"scores": {m: c.score(ev.data) for m, c in chains.items()}, "classic": np.packbits(classic, axis=1)}
+    unprescaled bits (packed), read and computed once, in cache-sized blocks of the file."""
+    scores: dict[str, list[np.ndarray]] = {m: [] for m in chains}
+    classic = []
+    for ev in dataset.read_blocks(path, start, stop, fields=study_fields(menu, chains)):
+        bits = np.stack([menu.condition(s, ev, None) for s in menu.seeds if s.kind != "ad"], axis=1)
+        classic.append(np.packbits(bits, axis=1))
+        for m, c in chains.items():
+            scores[m].append(c.score(ev))
+    return {"scores": {m: np.concatenate(s) for m, s in scores.items()}, "classic": np.concatenate(classic)}
 
 
 def _unprescaled(held: dict[str, Any], menu: Menu) -> np.ndarray:
