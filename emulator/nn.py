@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -53,7 +54,19 @@ class Layer:
     types: dict[str, FixedType]
     attrs: dict[str, Any] = field(default_factory=dict)
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
-    derived: dict[Any, np.ndarray] = field(default_factory=dict, repr=False)  # arrays computed once from `arrays`
+    derived: dict[Any, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for a in self.arrays.values():  # derived arrays are cached: replace an array to change it, never edit it
+            a.flags.writeable = False
+
+    def derive(self, key: Any, source: str, make: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """``make(arrays[source])``, computed once per ``key`` and again whenever ``arrays[source]`` is replaced."""
+        array = self.arrays[source]
+        hit = self.derived.get(key)
+        if hit is None or hit[0] is not array:
+            hit = self.derived[key] = (array, make(array))
+        return hit[1]
 
     @property
     def result_t(self) -> FixedType:
@@ -91,10 +104,14 @@ def integer_matmul(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, int]:
     return _from_blas(total), bound
 
 
-def _blas_product(x: np.ndarray, w: np.ndarray, x_t: FixedType | None = None) -> tuple[np.ndarray, int]:
-    """``x @ w`` in the type ``_exact_dtype`` proves exact (not yet converted back to integers), and the bound."""
+def _blas_product(
+    x: np.ndarray, w: np.ndarray, x_t: FixedType | None = None, layer: Layer | None = None
+) -> tuple[np.ndarray, int]:
+    """``x @ w`` in the type ``_exact_dtype`` proves exact (not yet converted back to integers), and the bound.
+    With the ``layer`` whose weight w is, w is converted to each BLAS type once."""
     dtype, bound = _exact_dtype(x, w, x_t)
-    return _to_blas(x, dtype) @ w.astype(dtype), bound
+    w_blas = w.astype(dtype) if layer is None else layer.derive(("blas", dtype), "weight", lambda a: a.astype(dtype))
+    return _to_blas(x, dtype) @ w_blas, bound
 
 
 def _exact_dtype(x: np.ndarray, w: np.ndarray, x_t: FixedType | None = None) -> tuple[type, int]:
@@ -112,9 +129,26 @@ def _exact_dtype(x: np.ndarray, w: np.ndarray, x_t: FixedType | None = None) -> 
     return np.int64, bound
 
 
+@numba.njit(cache=True, nogil=True)
+def _words_to_float32(x: np.ndarray, out: np.ndarray) -> None:
+    for i in range(x.size):
+        out[i] = np.float32(np.int32(x[i]))
+
+
 def _to_blas(x: np.ndarray, dtype: type) -> np.ndarray:
-    """Integers to the BLAS type; float32 goes through int32 (SIMD conversions; |x| < 2**24 there)."""
-    return x.astype(np.int32).astype(np.float32) if dtype is np.float32 else x.astype(dtype)
+    """Integers to the BLAS type; to float32 in one compiled pass through int32 (|x| < 2**24 there)."""
+    if dtype is not np.float32:
+        return x.astype(dtype)
+    out = np.empty(x.shape, dtype=np.float32)
+    _words_to_float32(np.ascontiguousarray(x).reshape(-1), out.reshape(-1))
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _biased_words(total: np.ndarray, scale: float, bias: np.ndarray, out: np.ndarray) -> None:
+    for r in range(total.shape[0]):
+        for j in range(total.shape[1]):
+            out[r, j] = np.int64(total[r, j] * scale + bias[j])
 
 
 def _from_blas(total: np.ndarray) -> np.ndarray:
@@ -128,11 +162,10 @@ def _add_bias_wrapped(total: np.ndarray, bound: int, shift: int, bias: np.ndarra
     shift (a power-of-two scale) and the bias are applied there, before the one conversion to integers."""
     reach = (bound << shift) + int(np.abs(bias).max(initial=0))
     exact = {np.dtype(np.float32): 2**24, np.dtype(np.float64): 2**53}.get(total.dtype, 0)
-    if reach < exact:
-        if shift:
-            total *= total.dtype.type(2.0**shift)
-        total += bias.astype(total.dtype)
-        acc = _from_blas(total)
+    if reach < exact:  # total * 2**shift + bias is an exact float: one compiled pass to int64
+        acc = np.empty(total.shape, dtype=np.int64)
+        rows = (-1, total.shape[-1])
+        _biased_words(total.reshape(rows), 2.0**shift, bias.astype(total.dtype), acc.reshape(rows))
     else:
         acc = (_from_blas(total) << shift) + bias
     return acc if acc_t.raw_min <= -reach and reach <= acc_t.raw_max else fx.wrap(acc, acc_t)
@@ -146,7 +179,13 @@ def _exact_sum_shift(x_t: FixedType, w_t: FixedType, acc_t: FixedType) -> int | 
 
 
 def _accumulate_products(
-    x: np.ndarray, x_t: FixedType, w: np.ndarray, w_t: FixedType, bias: np.ndarray, acc_t: FixedType
+    x: np.ndarray,
+    x_t: FixedType,
+    w: np.ndarray,
+    w_t: FixedType,
+    bias: np.ndarray,
+    acc_t: FixedType,
+    layer: Layer | None = None,
 ) -> np.ndarray:
     """hls4ml's dense_latency: ``acc`` starts at the bias (already in accum_t, one per output), each product is cast
     to accum_t, then ``acc += mult`` in index order.
@@ -157,7 +196,7 @@ def _accumulate_products(
     """
     shift = _exact_sum_shift(x_t, w_t, acc_t)
     if shift is not None:
-        total, bound = _blas_product(x, w, x_t)
+        total, bound = _blas_product(x, w, x_t, layer)
         return _add_bias_wrapped(total, bound, shift, bias, acc_t)
     p_t = fx.mul_type(x_t, w_t)
     acc = np.broadcast_to(bias, (*x.shape[:-1], bias.size))
@@ -173,7 +212,8 @@ def _dense(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) ->
     (x,), (x_t,) = inputs, in_types
     acc_t = layer.types["accum_t"]
     bias = fx.cast(layer.arrays["bias"], layer.types["bias_t"], acc_t)
-    acc = _accumulate_products(x, x_t, layer.arrays["weight"], layer.types["weight_t"], bias, acc_t)
+    w, w_t = layer.arrays["weight"], layer.types["weight_t"]
+    acc = _accumulate_products(x, x_t, w, w_t, bias, acc_t, layer)
     return fx.cast(acc, acc_t, layer.result_t)
 
 
@@ -251,10 +291,11 @@ def _conv(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> 
     if shift is not None:
         dtype, bound = _exact_dtype(x, w, x_t)
         x = _pad(_to_blas(x, dtype), pads)
-        key = ("band", dtype, x.shape[2:-1])
-        if key not in layer.derived:
-            layer.derived[key] = _band_weights(w, kernel, stride, x.shape[2:-1], out).astype(dtype)
-        total = _bands(x, kernel[0], stride[0], out[0]) @ layer.derived[key]
+        rest = x.shape[2:-1]
+        band = layer.derive(
+            ("band", dtype, rest), "weight", lambda a: _band_weights(a, kernel, stride, rest, out).astype(dtype)
+        )
+        total = _bands(x, kernel[0], stride[0], out[0]) @ band
         total = total.reshape(x.shape[0], -1)  # (N, prod(out) * F): the bias is added along whole events
         acc = _add_bias_wrapped(total, bound, shift, np.tile(bias, int(np.prod(out))), acc_t)
         return fx.cast(acc.reshape(x.shape[0], *layer.shape), acc_t, layer.result_t)

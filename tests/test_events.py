@@ -304,6 +304,23 @@ def test_read_blocks_streams_the_file_in_reused_buffers(small_file: Path, tmp_pa
         list(dataset.read_blocks(bad, block=5))
     with pytest.raises(dataset.DatasetError, match="at event 13 "):
         dataset.read(bad, 10, 20)
+    with h5py.File(bad, "r+") as f:  # every field has its own range: eta below, phi above
+        f["objects/muons"][13, 0, 0] = 10
+        f["objects/muons"][17, 7, 1] = -300
+        f["objects/jets"][21, 11, 2] = 144
+    with pytest.raises(dataset.DatasetError, match=r"'objects/muons' field 1: value -300 at event 17 outside"):
+        list(dataset.read_blocks(bad, block=4))
+    with pytest.raises(dataset.DatasetError, match=r"'objects/jets' field 2: value 144 at event 21 outside"):
+        list(dataset.read_blocks(bad, 18, None, ["objects/jets"], block=3))
+    with h5py.File(bad, "r+") as f:
+        del f["objects/jets"]
+        f.create_dataset("objects/jets", data=np.zeros((n, 12, 3), dtype=np.float32))
+        del f["objects/taus"]
+        f.create_dataset("objects/taus", data=np.zeros((n, 12, 3), dtype=np.int16))
+    with pytest.raises(dataset.DatasetError, match=r"'objects/jets' has dtype float32, expected integers"):
+        list(dataset.read_blocks(bad, fields=["objects/jets"]))
+    with pytest.raises(dataset.DatasetError, match=r"'objects/taus' has shape \(\d+, 12, 3\), expected \(N, 12, 4\)"):
+        list(dataset.read_blocks(bad, fields=["objects/taus"]))
 
 
 @pytest.mark.parametrize("codec", dataset.COMPRESSIONS)

@@ -28,6 +28,7 @@ from typing import Any
 
 import h5py
 import hdf5plugin  # registers the Blosc filter: files written with lz4hc/zstd read anywhere it is installed
+import numba
 import numpy as np
 
 from emulator.objects import CALO, MUON
@@ -255,6 +256,35 @@ def read(path: str | Path, start: int = 0, stop: int | None = None, fields: list
         return EventSet(data, _attrs(f))
 
 
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _widen_in_range(a: np.ndarray, lo: np.ndarray, span: np.ndarray, out: np.ndarray) -> bool:
+    """out = a (flat, into the schema's type) in one pass; True if every word lies in its field's range, i.e.
+    (word - lo) taken unsigned <= span = hi - lo. lo and span are the field ranges tiled to a period that is a
+    multiple of the field count; each position of the period keeps its own flag, so the loop is SIMD code."""
+    period = lo.size
+    rows = a.size // period
+    body = rows * period
+    a2, out2 = a[:body].reshape(rows, period), out[:body].reshape(rows, period)
+    bad = np.zeros(period, dtype=np.uint32)
+    for r in range(rows):
+        for i in range(period):
+            v = np.int32(a2[r, i])
+            out2[r, i] = v
+            bad[i] |= np.uint32(np.uint32(v - lo[i]) > span[i])
+    for i in range(body, a.size):  # the tail, shorter than a period
+        v = np.int32(a[i])
+        out[i] = v
+        bad[0] |= np.uint32(np.uint32(v - lo[i - body]) > span[i - body])
+    return bad.max() == 0
+
+
+def _tiled_ranges(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(lo, span) of ``_widen_in_range`` for a dataset: its field ranges repeated over 64 to 127 words."""
+    ranges = np.array(SCHEMA[name][2], dtype=np.int64)
+    tiles = 64 // len(ranges) + 1
+    return np.tile(ranges[:, 0], tiles).astype(np.int32), np.tile(ranges[:, 1] - ranges[:, 0], tiles).astype(np.uint32)
+
+
 def read_blocks(
     path: str | Path, start: int = 0, stop: int | None = None, fields: list[str] | None = None, block: int = 16_384
 ) -> Iterator[dict[str, np.ndarray]]:
@@ -269,10 +299,18 @@ def read_blocks(
         total = len(f["sums/hw"])
         stop = total if stop is None else min(stop, total)
         for name in wanted:
-            if len(f[name]) != total:
-                raise DatasetError(f"{path}: dataset {name!r} has {len(f[name])} events, 'sums/hw' has {total}")
+            d, shape = f[name], SCHEMA[name][0]
+            if len(d) != total:
+                raise DatasetError(f"{path}: dataset {name!r} has {len(d)} events, 'sums/hw' has {total}")
+            if d.shape[1:] != shape:
+                raise DatasetError(
+                    f"{path}: dataset {name!r} has shape {d.shape}, expected (N, {', '.join(map(str, shape))})"
+                )
+            if d.dtype.kind not in "iu" or d.dtype.itemsize > 4:
+                raise DatasetError(f"{path}: dataset {name!r} has dtype {d.dtype}, expected integers of <= 32 bits")
         stored = {name: np.empty((block, *f[name].shape[1:]), dtype=f[name].dtype) for name in wanted}
         out = {name: np.empty((block, *SCHEMA[name][0]), dtype=SCHEMA[name][1]) for name in wanted}
+        bounds = {name: _tiled_ranges(name) for name in wanted}
         for a in range(start, stop, block):
             m = min(block, stop - a)
             for name in wanted:
@@ -280,8 +318,9 @@ def read_blocks(
                     f[name].read_direct(stored[name], np.s_[a : a + m], np.s_[:m])
                 except (OSError, ValueError, TypeError) as err:
                     raise DatasetError(f"{path}: dataset {name!r} cannot be read ({err})") from err
-                _check(name, stored[name][:m], str(path), a)
-                np.copyto(out[name][:m], stored[name][:m], casting="unsafe")
+                lo, hi = bounds[name]
+                if not _widen_in_range(stored[name][:m].reshape(-1), lo, hi, out[name][:m].reshape(-1)):
+                    _check(name, stored[name][:m], str(path), a)  # names the dataset, field, value and event
             yield {name: out[name][:m] for name in wanted}
 
 
