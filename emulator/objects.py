@@ -62,25 +62,40 @@ def hw_phi(phi: np.ndarray, steps: int) -> np.ndarray:
     return np.minimum(np.floor(x), steps - 1).astype(np.int32)
 
 
-@numba.njit(cache=True, nogil=True)
-def _sort_truncate(objects: np.ndarray, out: np.ndarray) -> None:
-    """Per event: a stable insertion sort of the object indices on decreasing hwPt (one comparison per object
-    when they arrive in order, as each upstream board sends them), then the leading ones copied, empties zeroed."""
-    n_ev, k, f = objects.shape
-    n = out.shape[1]
+@numba.njit(cache=True, nogil=True, inline="always")
+def _leading(objects: np.ndarray, e: int, fields: int, out: np.ndarray, slot: int, n: int, order: np.ndarray) -> None:
+    """Event e: its ``n`` leading objects (first ``fields`` fields) into ``out[e, slot : slot + n]``, empties
+    zeroed, in the order of a stable sort on decreasing hwPt. Objects that arrive in order (as each upstream board
+    sends them) are copied directly; otherwise an insertion sort orders their indices."""
+    k = objects.shape[1]
     kept = min(n, k)
-    order = np.empty(k, dtype=np.int64)
-    for e in range(n_ev):
-        for j in range(k):
+    in_order = True
+    for j in range(1, k):
+        in_order &= objects[e, j, 0] <= objects[e, j - 1, 0]
+    for j in range(k):
+        order[j] = j
+    if not in_order:
+        for j in range(1, k):
             cur, i = j, j
             while i > 0 and objects[e, order[i - 1], 0] < objects[e, cur, 0]:  # strictly lower moves: stable
                 order[i] = order[i - 1]
                 i -= 1
             order[i] = cur
-        for j in range(n):
-            present = j < kept and objects[e, order[j], 0] > 0
-            for c in range(f):
-                out[e, j, c] = objects[e, order[j], c] if present else 0
+    for j in range(kept):
+        src = order[j]
+        present = objects[e, src, 0] > 0
+        for c in range(fields):
+            out[e, slot + j, c] = objects[e, src, c] * present
+    for j in range(kept, n):
+        for c in range(fields):
+            out[e, slot + j, c] = 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _sort_truncate(objects: np.ndarray, out: np.ndarray) -> None:
+    order = np.empty(objects.shape[1], dtype=np.int64)
+    for e in range(objects.shape[0]):
+        _leading(objects, e, objects.shape[2], out, 0, out.shape[1], order)
 
 
 def sort_truncate(objects: np.ndarray, n: int, out: np.ndarray | None = None) -> np.ndarray:
@@ -104,18 +119,31 @@ def sort_truncate(objects: np.ndarray, n: int, out: np.ndarray | None = None) ->
 AXOL1TL_LAYOUT = (("met", 1), ("egammas", 4), ("muons", 4), ("jets", 10))
 
 
-def axol1tl_vector(met: np.ndarray, egammas: np.ndarray, muons: np.ndarray, jets: np.ndarray) -> np.ndarray:
-    """The 57-integer AXOL1TL input: MET (hwPt, 0, hwPhi), 4 egammas, 4 muons, 10 jets, pT-ordered, zero-padded.
+@numba.njit(cache=True, nogil=True)
+def _axol1tl_vector(met: np.ndarray, egammas: np.ndarray, muons: np.ndarray, jets: np.ndarray, out: np.ndarray) -> None:
+    order = np.empty(max(egammas.shape[1], muons.shape[1], jets.shape[1]), dtype=np.int64)
+    for e in range(out.shape[0]):
+        out[e, 0, 0], out[e, 0, 1], out[e, 0, 2] = met[e, 0], 0, met[e, 1]
+        _leading(egammas, e, 3, out, 1, 4, order)
+        _leading(muons, e, 3, out, 5, 4, order)
+        _leading(jets, e, 3, out, 9, 10, order)
 
-    ``met`` is (N, 2) = (hwPt, hwPhi); the object arrays are sorted (N, k, >= 3) with (hwPt, hwEta, hwPhi) first.
+
+def axol1tl_vector(met: np.ndarray, egammas: np.ndarray, muons: np.ndarray, jets: np.ndarray) -> np.ndarray:
+    """The 57-integer AXOL1TL input: MET (hwPt, 0, hwPhi), 4 egammas, 4 muons, 10 jets, pT-ordered, zero-padded
+    (``sort_truncate`` per family), one pass over the events.
+
+    ``met`` is (N, 2) = (hwPt, hwPhi); the object arrays are (N, k >= 1, >= 3) with (hwPt, hwEta, hwPhi) first.
     """
-    n = len(met)
-    out = np.empty((n, 19, 3), dtype=np.int32)  # one slot per object, filled in place
-    out[:, 0, 0], out[:, 0, 1], out[:, 0, 2] = met[:, 0], 0, met[:, 1]
-    slot = 1
-    for objs, count in ((egammas, 4), (muons, 4), (jets, 10)):
-        sort_truncate(objs[:, :, :3], count, out[:, slot : slot + count])
-        slot += count
+    arrays = [np.asarray(a) for a in (met, egammas, muons, jets)]
+    n = len(arrays[0])
+    for name, a in zip(("met", "egammas", "muons", "jets"), arrays, strict=True):
+        if len(a) != n or a.ndim != (2 if name == "met" else 3) or a.shape[-1] < (2 if name == "met" else 3):
+            raise ValueError(f"axol1tl_vector: {name} has shape {a.shape} (events: {n})")
+        if name != "met" and a.shape[1] == 0:
+            raise ValueError(f"axol1tl_vector: {name} has no object slots")
+    out = np.empty((n, 19, 3), dtype=np.int32)
+    _axol1tl_vector(*arrays, out)
     return out.reshape(n, 57)
 
 

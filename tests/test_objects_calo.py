@@ -59,6 +59,20 @@ def test_axol1tl_vector_layout() -> None:
         np.testing.assert_array_equal(v[e, 27:57:3], sorted(jets[e, :, 0], reverse=True)[:10])
 
 
+def test_axol1tl_vector_is_sort_truncate_per_family() -> None:
+    """The one-pass vector equals ``sort_truncate`` of each family: sorted and unsorted events, ties, empty slots,
+    fewer slots than the vector takes (2 muons for 4 places)."""
+    rng = np.random.default_rng(2)
+    n = 500
+    met = np.stack([rng.integers(0, 4096, n), rng.integers(0, 144, n)], axis=1)
+    eg, mu, jets = (rng.integers(-1, 6, (n, k, f)) for k, f in ((12, 4), (2, 4), (12, 3)))
+    jets[::3, :, 0] = -np.sort(-jets[::3, :, 0], axis=1)
+    v = axol1tl_vector(met, eg, mu, jets).reshape(n, 19, 3)
+    np.testing.assert_array_equal(v[:, 1:5], sort_truncate(eg[:, :, :3], 4))
+    np.testing.assert_array_equal(v[:, 5:9], sort_truncate(mu[:, :, :3], 4))
+    np.testing.assert_array_equal(v[:, 9:19], sort_truncate(jets, 10))
+
+
 def test_scale_inputs_shift_and_saturate() -> None:
     x = np.array([[0, 100, -50]])
     np.testing.assert_array_equal(scale_inputs(x, [10, 0, 0], [1, 2, 3], -8, 20), [[-5, 20, -7]])
