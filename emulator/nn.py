@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike
 
 import emulator.fixed as fx
 from emulator.allocator import keep_large_blocks
+from emulator.blas import serial_blas
 from emulator.fixed import FixedType, OMode
 
 __all__ = [
@@ -606,7 +607,7 @@ class Network:
 
         Events are processed ``chunk`` at a time (default: ``self.chunk``) so the intermediate arrays stay in cache
         (results do not depend on it). The first call tunes glibc's allocator for these temporaries
-        (``emulator.allocator``).
+        (``emulator.allocator``); BLAS runs on one thread meanwhile (``emulator.blas``).
         """
         keep_large_blocks()
         chunk = chunk or self.chunk
@@ -614,10 +615,11 @@ class Network:
         given = {k: np.asarray(v) for k, v in given.items()}
         n = len(next(iter(given.values())))
         parts = []
-        for start in range(0, max(n, 1), chunk):
-            part = {k: v[start : start + chunk] for k, v in given.items()}
-            values = self.trace(part, raw=raw)
-            parts.append({name: values[name].reshape(values[name].shape[0], -1) for name in self.output_names})
+        with serial_blas():
+            for start in range(0, max(n, 1), chunk):
+                part = {k: v[start : start + chunk] for k, v in given.items()}
+                values = self.trace(part, raw=raw)
+                parts.append({name: values[name].reshape(values[name].shape[0], -1) for name in self.output_names})
         return {name: np.concatenate([p[name] for p in parts]) for name in self.output_names}
 
     def raw_trace(self, values: dict[str, ArrayLike]) -> dict[str, np.ndarray]:

@@ -189,3 +189,23 @@ def test_allocator_tuning_is_optional(monkeypatch) -> None:
     import platform
 
     assert tune() is (platform.libc_ver()[0] == "glibc")
+
+
+def test_serial_blas_limits_inside_and_restores(monkeypatch) -> None:
+    """Inside ``serial_blas`` every BLAS library runs one thread; outside, the process's setting is back; with
+    L1T_BLAS_THREADS=0 nothing changes."""
+    from threadpoolctl import threadpool_info
+
+    from emulator.blas import serial_blas
+
+    def blas_threads() -> list[int]:
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+    before = blas_threads()
+    assert before, "numpy's BLAS is loaded"
+    with serial_blas():
+        assert blas_threads() == [1] * len(before)
+    assert blas_threads() == before
+    monkeypatch.setenv("L1T_BLAS_THREADS", "0")
+    with serial_blas():
+        assert blas_threads() == before
