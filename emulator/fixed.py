@@ -539,22 +539,20 @@ def _scale(x: np.ndarray, n: int) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _result_type(width: int, int_bits: int, signed: bool, integer: bool, what: str) -> FixedType:
+def _result_type(width: int, int_bits: int, signed: bool, a: FixedType, op: str, b: FixedType) -> FixedType:
     limit = MAX_SIGNED_WIDTH if signed else MAX_UNSIGNED_WIDTH
     if width > limit:
         raise ValueError(
-            f"{what} needs a {width}-bit {'signed' if signed else 'unsigned'} raw word, past the int64 "
+            f"{a} {op} {b} needs a {width}-bit {'signed' if signed else 'unsigned'} raw word, past the int64 "
             f"limit of {limit} bits; cast the operands to narrower types first"
         )
-    return FixedType(width, int_bits, signed, integer=integer)
+    return FixedType(width, int_bits, signed, integer=a.integer and b.integer)
 
 
 def mul_type(a: TypeLike, b: TypeLike) -> FixedType:
     """Type of ``a * b``: W = Wa + Wb, I = Ia + Ib, signed if either is."""
     a, b = _as_type(a), _as_type(b)
-    return _result_type(
-        a.width + b.width, a.int_bits + b.int_bits, a.signed or b.signed, a.integer and b.integer, f"{a} * {b}"
-    )
+    return _result_type(a.width + b.width, a.int_bits + b.int_bits, a.signed or b.signed, a, "*", b)
 
 
 def _plus_int_bits(a: FixedType, b: FixedType) -> int:
@@ -566,7 +564,7 @@ def add_type(a: TypeLike, b: TypeLike) -> FixedType:
     a, b = _as_type(a), _as_type(b)
     i = _plus_int_bits(a, b)
     f = max(a.frac_bits, b.frac_bits)
-    return _result_type(i + f, i, a.signed or b.signed, a.integer and b.integer, f"{a} + {b}")
+    return _result_type(i + f, i, a.signed or b.signed, a, "+", b)
 
 
 def sub_type(a: TypeLike, b: TypeLike) -> FixedType:
@@ -574,7 +572,7 @@ def sub_type(a: TypeLike, b: TypeLike) -> FixedType:
     a, b = _as_type(a), _as_type(b)
     i = _plus_int_bits(a, b)
     f = max(a.frac_bits, b.frac_bits)
-    return _result_type(i + f, i, True, a.integer and b.integer, f"{a} - {b}")
+    return _result_type(i + f, i, True, a, "-", b)
 
 
 def _aligned(raw: ArrayLike, t: FixedType, frac_bits: int) -> np.ndarray:

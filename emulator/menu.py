@@ -56,21 +56,32 @@ def prescale(passed: np.ndarray, n: int, start: int = 0) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def _object_condition(objs: np.ndarray, t0: int, t1: int, need: int, eta_max: int, iso: bool, out: np.ndarray) -> None:
-    """Per event: one object reaches t0 and ``need`` reach t1, an object that fails the cuts (|hwEta| <= eta_max,
-    isolated if ``iso``) counting as hwPt 0.
+def _object_conditions(
+    objs: np.ndarray,
+    t0: np.ndarray,
+    t1: np.ndarray,
+    need: np.ndarray,
+    eta_max: np.ndarray,
+    iso: np.ndarray,
+    out: np.ndarray,
+    cols: np.ndarray,
+) -> None:
+    """Seeds s of one object family, per event: one object reaches t0[s] and need[s] reach t1[s], an object that
+    fails the seed's cuts (|hwEta| <= eta_max[s], isolated if iso[s]) counting as hwPt 0; into out[:, cols[s]].
 
     For a double seed (need 2) this is "the two highest qualifying objects reach (t0, t1)", for thresholds in
-    either order, without a sort; a single seed has t1 = t0 and need 1."""
+    either order, without a sort; a single seed has t1 = t0 and need 1. The event's objects are read once for all
+    the family's seeds."""
     for e in range(objs.shape[0]):
-        n0 = 0
-        n1 = 0
-        for j in range(objs.shape[1]):
-            qualifies = abs(np.int64(objs[e, j, 1])) <= eta_max and not (iso and objs[e, j, 3] <= 0)
-            pt = objs[e, j, 0] if qualifies else 0  # as a zero-padded slot
-            n0 += pt >= t0
-            n1 += pt >= t1
-        out[e] = n0 >= 1 and n1 >= need
+        for s in range(t0.size):
+            n0 = 0
+            n1 = 0
+            for j in range(objs.shape[1]):
+                qualifies = abs(np.int64(objs[e, j, 1])) <= eta_max[s] and not (iso[s] and objs[e, j, 3] <= 0)
+                pt = objs[e, j, 0] if qualifies else 0  # as a zero-padded slot
+                n0 += pt >= t0[s]
+                n1 += pt >= t1[s]
+            out[e, cols[s]] = n0 >= 1 and n1 >= need[s]
 
 
 class Menu:
@@ -152,25 +163,44 @@ class Menu:
         next(s for s in self.seeds if s.name == seed).threshold = int(threshold)
 
     def condition(self, s: Seed, ev: dict[str, np.ndarray], scores: dict[str, np.ndarray] | None) -> np.ndarray:
-        n = len(ev["sums/hw"])
-        if s.kind == "always":
-            return np.ones(n, dtype=bool)
-        if s.kind in _SUMS:
-            return ev["sums/hw"][:, _SUMS[s.kind]] >= s.hw_pt[0]
-        if s.kind == "ad":
-            if scores is None or s.model not in scores:
-                raise MenuError(f"seed {s.name!r} needs the {s.model!r} score")
-            if s.threshold is None:
-                raise MenuError(f"seed {s.name!r} has no threshold yet (set from its target rate)")
-            return np.asarray(scores[s.model]) > s.threshold
-        mult, _, obj = s.kind.partition("_")
-        objs = ev[f"objects/{_OBJECTS[obj][0]}"]
-        if objs.ndim != 3 or objs.shape[2] < (4 if s.iso else 2):
-            raise MenuError(f"seed {s.name!r}: objects/{_OBJECTS[obj][0]} has shape {objs.shape}")
-        out = np.empty(len(objs), dtype=bool)
-        eta_max = np.iinfo(np.int64).max if s.hw_eta_max is None else s.hw_eta_max
-        t1 = s.hw_pt[1] if mult == "double" else s.hw_pt[0]
-        _object_condition(objs, s.hw_pt[0], t1, 1 if mult == "single" else 2, eta_max, s.iso, out)
+        """One seed's unprescaled bits (N,)."""
+        return self.conditions([s], ev, scores)[:, 0]
+
+    def conditions(
+        self, seeds: list[Seed], ev: dict[str, np.ndarray], scores: dict[str, np.ndarray] | None
+    ) -> np.ndarray:
+        """Unprescaled bits (N, len(seeds)); the object seeds of each family in one pass over its objects."""
+        out = np.empty((len(ev["sums/hw"]), len(seeds)), dtype=bool)
+        families: dict[str, list[int]] = {}
+        for j, s in enumerate(seeds):
+            if s.kind == "always":
+                out[:, j] = True
+            elif s.kind in _SUMS:
+                out[:, j] = ev["sums/hw"][:, _SUMS[s.kind]] >= s.hw_pt[0]
+            elif s.kind == "ad":
+                if scores is None or s.model not in scores:
+                    raise MenuError(f"seed {s.name!r} needs the {s.model!r} score")
+                if s.threshold is None:
+                    raise MenuError(f"seed {s.name!r} has no threshold yet (set from its target rate)")
+                out[:, j] = np.asarray(scores[s.model]) > s.threshold
+            else:
+                families.setdefault(_OBJECTS[s.kind.partition("_")[2]][0], []).append(j)
+        for family, cols in families.items():
+            objs = ev[f"objects/{family}"]
+            group = [seeds[j] for j in cols]
+            if objs.ndim != 3 or objs.shape[2] < (4 if any(s.iso for s in group) else 2):
+                raise MenuError(f"seed {group[0].name!r}: objects/{family} has shape {objs.shape}")
+            double = np.array([s.kind.startswith("double") for s in group])
+            _object_conditions(
+                objs,
+                np.array([s.hw_pt[0] for s in group], dtype=np.int64),
+                np.array([s.hw_pt[-1] for s in group], dtype=np.int64),
+                np.where(double, 2, 1).astype(np.int64),
+                np.array([np.iinfo(np.int64).max if s.hw_eta_max is None else s.hw_eta_max for s in group]),
+                np.array([s.iso for s in group], dtype=bool),
+                out,
+                np.array(cols, dtype=np.int64),
+            )
         return out
 
     def prescaled(self, passed: np.ndarray, counters: dict[str, int] | None = None) -> np.ndarray:
@@ -188,5 +218,5 @@ class Menu:
     ) -> np.ndarray:
         """Decision bits (N, seeds), in ``names`` order, prescales applied unless ``prescaled`` is False;
         ``counters`` gives each prescale counter's start (events that passed before these)."""
-        passed = np.stack([self.condition(s, events, scores) for s in self.seeds], axis=1)
+        passed = self.conditions(self.seeds, events, scores)
         return self.prescaled(passed, counters) if prescaled else passed

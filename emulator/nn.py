@@ -620,6 +620,8 @@ class Network:
                 part = {k: v[start : start + chunk] for k, v in given.items()}
                 values = self.trace(part, raw=raw)
                 parts.append({name: values[name].reshape(values[name].shape[0], -1) for name in self.output_names})
+        if len(parts) == 1:
+            return parts[0]
         return {name: np.concatenate([p[name] for p in parts]) for name in self.output_names}
 
     def raw_trace(self, values: dict[str, ArrayLike]) -> dict[str, np.ndarray]:

@@ -209,6 +209,7 @@ def test_object_conditions_equal_the_highest_objects() -> None:
     )
     ev = {"sums/hw": np.zeros((n, 4), dtype=np.int32), "objects/egammas": eg}
     menu = Menu({})
+    seeds, columns = [], []
     for pts in ([20, 10], [10, 20], [15, 15], [0, 30], [30, 0], [0, 0]):
         for eta, iso in ((None, False), (40, True)):
             seed = Seed("L1_DoubleEG", "double_egamma", pts, eta, iso, 1)
@@ -219,6 +220,14 @@ def test_object_conditions_equal_the_highest_objects() -> None:
             np.testing.assert_array_equal(menu.condition(seed, ev, None), expected, err_msg=f"{pts} {eta} {iso}")
             single = Seed("L1_SingleEG", "single_egamma", pts[:1], eta, iso, 1)
             np.testing.assert_array_equal(menu.condition(single, ev, None), top[:, 0] >= pts[0], err_msg="single")
+            seeds += [seed, single]
+            columns += [expected, top[:, 0] >= pts[0]]
+    ev["objects/muons"] = eg[:, :8]  # a second family and a sum seed among them, in one call
+    seeds.insert(3, Seed("L1_SingleMu", "single_muon", [25], 30, False, 1))
+    columns.insert(3, (np.where(np.abs(eg[:, :8, 1]) <= 30, eg[:, :8, 0], 0) >= 25).any(axis=1))
+    seeds.insert(6, Seed("L1_HTT", "ht", [1]))
+    columns.insert(6, np.zeros(n, dtype=bool))
+    np.testing.assert_array_equal(menu.conditions(seeds, ev, None), np.stack(columns, axis=1))
 
 
 def test_bit_counts_equal_their_definitions() -> None:

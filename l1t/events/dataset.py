@@ -21,7 +21,7 @@ File attributes: ``format`` = "l1t.events", ``version``, ``generator``, ``l1t``,
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -236,26 +236,6 @@ def _attrs(f: h5py.File) -> dict[str, Any]:
     return attrs
 
 
-def read(path: str | Path, start: int = 0, stop: int | None = None, fields: list[str] | None = None) -> EventSet:
-    """Read events [start, stop) of an l1t event file, validating format, schema and value ranges.
-
-    ``fields`` limits the datasets read (``sums/hw`` is always read: it defines the event count)."""
-    path = Path(path)
-    with open_h5(path) as f:
-        data, n = {}, None
-        for name in _wanted(f, path, fields):
-            try:
-                a = f[name][start:stop]
-            except (OSError, ValueError) as err:
-                raise DatasetError(f"{path}: dataset {name!r} cannot be read ({err})") from err
-            if n is not None and len(a) != n:
-                raise DatasetError(f"{path}: dataset {name!r} has {len(a)} events, 'sums/hw' has {n}")
-            _check(name, a, str(path), start)
-            data[name] = a.astype(SCHEMA[name][1], copy=False)
-            n = len(a) if n is None else n
-        return EventSet(data, _attrs(f))
-
-
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _widen_in_range(a: np.ndarray, lo: np.ndarray, span: np.ndarray, out: np.ndarray) -> bool:
     """out = a (flat, into the schema's type) in one pass; True if every word lies in its field's range, i.e.
@@ -285,6 +265,68 @@ def _tiled_ranges(name: str) -> tuple[np.ndarray, np.ndarray]:
     return np.tile(ranges[:, 0], tiles).astype(np.int32), np.tile(ranges[:, 1] - ranges[:, 0], tiles).astype(np.uint32)
 
 
+def _validated(f: h5py.File, path: Path, fields: list[str] | None) -> tuple[list[str], int]:
+    """The datasets to read and the file's event count, after checking format, version, lengths, shapes and
+    storage types (the values are checked as they are read)."""
+    wanted = _wanted(f, path, fields)
+    total = len(f["sums/hw"])
+    for name in wanted:
+        d, shape = f[name], SCHEMA[name][0]
+        if len(d) != total:
+            raise DatasetError(f"{path}: dataset {name!r} has {len(d)} events, 'sums/hw' has {total}")
+        if d.shape[1:] != shape:
+            raise DatasetError(
+                f"{path}: dataset {name!r} has shape {d.shape}, expected (N, {', '.join(map(str, shape))})"
+            )
+        if d.dtype.kind not in "iu" or d.dtype.itemsize > 4:
+            raise DatasetError(f"{path}: dataset {name!r} has dtype {d.dtype}, expected integers of <= 32 bits")
+    return wanted, total
+
+
+def _stream(
+    f: h5py.File,
+    path: Path,
+    wanted: list[str],
+    start: int,
+    stop: int,
+    block: int,
+    target: Callable[[str, int, int], np.ndarray],
+) -> Iterator[tuple[int, int]]:
+    """Events [start, stop) block by block: each dataset's stored words are decoded into one reused buffer, then
+    widened and range-checked in one pass into ``target(name, first, count)`` (a C-contiguous array of the schema's
+    type); yields (first, count) once every dataset of the block is in place."""
+    stored = {name: np.empty((min(block, max(stop - start, 1)), *f[name].shape[1:]), f[name].dtype) for name in wanted}
+    bounds = {name: _tiled_ranges(name) for name in wanted}
+    for a in range(start, stop, block):
+        m = min(block, stop - a)
+        for name in wanted:
+            try:
+                f[name].read_direct(stored[name], np.s_[a : a + m], np.s_[:m])
+            except (OSError, ValueError, TypeError) as err:
+                raise DatasetError(f"{path}: dataset {name!r} cannot be read ({err})") from err
+            lo, span = bounds[name]
+            if not _widen_in_range(stored[name][:m].reshape(-1), lo, span, target(name, a, m).reshape(-1)):
+                _check(name, stored[name][:m], str(path), a)  # names the dataset, field, value and event
+        yield a, m
+
+
+def read(path: str | Path, start: int = 0, stop: int | None = None, fields: list[str] | None = None) -> EventSet:
+    """Read events [start, stop) of an l1t event file, validating format, schema and value ranges.
+
+    ``fields`` limits the datasets read (``sums/hw`` is always read: it defines the event count)."""
+    path = Path(path)
+    with open_h5(path) as f:
+        wanted, total = _validated(f, path, fields)
+        start, stop, _ = slice(start, stop).indices(total)
+        n = max(stop - start, 0)
+        data = {name: np.empty((n, *SCHEMA[name][0]), dtype=SCHEMA[name][1]) for name in wanted}
+        for _ in _stream(
+            f, path, wanted, start, stop, 65_536, lambda name, a, m: data[name][a - start : a - start + m]
+        ):
+            pass
+        return EventSet(data, _attrs(f))
+
+
 def read_blocks(
     path: str | Path, start: int = 0, stop: int | None = None, fields: list[str] | None = None, block: int = 16_384
 ) -> Iterator[dict[str, np.ndarray]]:
@@ -295,32 +337,10 @@ def read_blocks(
     stays warm in cache): copy what must outlive the step."""
     path = Path(path)
     with open_h5(path) as f:
-        wanted = _wanted(f, path, fields)
-        total = len(f["sums/hw"])
-        stop = total if stop is None else min(stop, total)
-        for name in wanted:
-            d, shape = f[name], SCHEMA[name][0]
-            if len(d) != total:
-                raise DatasetError(f"{path}: dataset {name!r} has {len(d)} events, 'sums/hw' has {total}")
-            if d.shape[1:] != shape:
-                raise DatasetError(
-                    f"{path}: dataset {name!r} has shape {d.shape}, expected (N, {', '.join(map(str, shape))})"
-                )
-            if d.dtype.kind not in "iu" or d.dtype.itemsize > 4:
-                raise DatasetError(f"{path}: dataset {name!r} has dtype {d.dtype}, expected integers of <= 32 bits")
-        stored = {name: np.empty((block, *f[name].shape[1:]), dtype=f[name].dtype) for name in wanted}
+        wanted, total = _validated(f, path, fields)
+        start, stop, _ = slice(start, stop).indices(total)
         out = {name: np.empty((block, *SCHEMA[name][0]), dtype=SCHEMA[name][1]) for name in wanted}
-        bounds = {name: _tiled_ranges(name) for name in wanted}
-        for a in range(start, stop, block):
-            m = min(block, stop - a)
-            for name in wanted:
-                try:
-                    f[name].read_direct(stored[name], np.s_[a : a + m], np.s_[:m])
-                except (OSError, ValueError, TypeError) as err:
-                    raise DatasetError(f"{path}: dataset {name!r} cannot be read ({err})") from err
-                lo, hi = bounds[name]
-                if not _widen_in_range(stored[name][:m].reshape(-1), lo, hi, out[name][:m].reshape(-1)):
-                    _check(name, stored[name][:m], str(path), a)  # names the dataset, field, value and event
+        for _, m in _stream(f, path, wanted, start, stop, block, lambda name, a, m: out[name][:m]):
             yield {name: out[name][:m] for name in wanted}
 
 

@@ -56,9 +56,10 @@ class Chain:
     def score(self, events: dict[str, np.ndarray], chunk: int = 16_384) -> np.ndarray:
         """Raw score words, ``chunk`` crossings at a time so every intermediate array stays in cache."""
         n = len(events[self.fields[0]])
+        if n <= chunk:
+            return self._score(events)
         parts = [
-            self._score({f: events[f][start : start + chunk] for f in self.fields})
-            for start in range(0, max(n, 1), chunk)
+            self._score({f: events[f][start : start + chunk] for f in self.fields}) for start in range(0, n, chunk)
         ]
         return np.concatenate(parts)
 

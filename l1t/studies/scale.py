@@ -42,7 +42,7 @@ def _prepare(path: str, start: int, stop: int, chains: dict[str, Chain], menu: M
     scores: dict[str, list[np.ndarray]] = {m: [] for m in chains}
     classic = []
     for ev in dataset.read_blocks(path, start, stop, fields=study_fields(menu, chains)):
-        bits = np.stack([menu.condition(s, ev, None) for s in menu.seeds if s.kind != "ad"], axis=1)
+        bits = menu.conditions([s for s in menu.seeds if s.kind != "ad"], ev, None)
         classic.append(np.packbits(bits, axis=1))
         for m, c in chains.items():
             scores[m].append(c.score(ev))
