@@ -70,9 +70,18 @@ def _object_conditions(
     fails the seed's cuts (|hwEta| <= eta_max[s], isolated if iso[s]) counting as hwPt 0; into out[:, cols[s]].
 
     For a double seed (need 2) this is "the two highest qualifying objects reach (t0, t1)", for thresholds in
-    either order, without a sort; a single seed has t1 = t0 and need 1. The event's objects are read once for all
-    the family's seeds."""
+    either order, without a sort; a single seed has t1 = t0 and need 1. An event whose highest hwPt is below every
+    (positive) threshold fires none of them: on zero bias that is nearly every event, decided in one scan."""
+    lowest = min(t0.min(), t1.min()) if t0.size else 0
     for e in range(objs.shape[0]):
+        if lowest > 0:
+            top = objs[e, 0, 0]
+            for j in range(1, objs.shape[1]):
+                top = max(top, objs[e, j, 0])
+            if top < lowest:
+                for s in range(t0.size):
+                    out[e, cols[s]] = False
+                continue
         for s in range(t0.size):
             n0 = 0
             n1 = 0

@@ -210,7 +210,7 @@ def test_object_conditions_equal_the_highest_objects() -> None:
     ev = {"sums/hw": np.zeros((n, 4), dtype=np.int32), "objects/egammas": eg}
     menu = Menu({})
     seeds, columns = [], []
-    for pts in ([20, 10], [10, 20], [15, 15], [0, 30], [30, 0], [0, 0]):
+    for pts in ([20, 10], [10, 20], [15, 15], [0, 30], [30, 0], [0, 0], [38, 36], [39, 39]):  # high: shortcut
         for eta, iso in ((None, False), (40, True)):
             seed = Seed("L1_DoubleEG", "double_egamma", pts, eta, iso, 1)
             ok = np.ones((n, 12), dtype=bool) if eta is None else np.abs(eg[:, :, 1]) <= eta
