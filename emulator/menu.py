@@ -215,8 +215,11 @@ class Menu:
     def prescaled(self, passed: np.ndarray, counters: dict[str, int] | None = None) -> np.ndarray:
         """Unprescaled bits (N, seeds) -> prescaled ones; ``counters`` gives each prescale counter's start (events
         that passed before these)."""
-        cols = [prescale(passed[:, j], s.prescale, (counters or {}).get(s.name, 0)) for j, s in enumerate(self.seeds)]
-        return np.stack(cols, axis=1)
+        out = passed.copy()
+        for j, s in enumerate(self.seeds):
+            if s.prescale > 1:
+                out[:, j] = prescale(passed[:, j], s.prescale, (counters or {}).get(s.name, 0))
+        return out
 
     def decisions(
         self,

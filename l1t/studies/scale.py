@@ -37,39 +37,40 @@ def study_fields(menu: Menu, chains: dict[str, Chain]) -> list[str]:
 
 
 def _prepare(path: str, start: int, stop: int, chains: dict[str, Chain], menu: Menu) -> dict[str, Any]:
-    """What a chunk keeps on its worker between the passes: each model's score words and the classic seeds'
-    unprescaled bits (packed), read and computed once, in cache-sized blocks of the file."""
+    """What a chunk keeps on its worker between the passes: each model's score words, the classic seeds'
+    unprescaled bits (packed) and their passing counts, read and computed once, in cache-sized blocks of the file."""
+    classic_seeds = [s for s in menu.seeds if s.kind != "ad"]
     scores: dict[str, list[np.ndarray]] = {m: [] for m in chains}
-    classic = []
+    classic, counts = [], np.zeros(len(classic_seeds), dtype=np.int64)
     for ev in dataset.read_blocks(path, start, stop, fields=study_fields(menu, chains)):
-        bits = menu.conditions([s for s in menu.seeds if s.kind != "ad"], ev, None)
+        bits = menu.conditions(classic_seeds, ev, None)
+        counts += np.count_nonzero(bits, axis=0)
         classic.append(np.packbits(bits, axis=1))
         for m, c in chains.items():
             scores[m].append(c.score(ev))
-    return {"scores": {m: np.concatenate(s) for m, s in scores.items()}, "classic": np.concatenate(classic)}
+    return {
+        "scores": {m: np.concatenate(s) for m, s in scores.items()},
+        "classic": np.concatenate(classic),
+        "classic_counts": {s.name: int(c) for s, c in zip(classic_seeds, counts, strict=True)},
+    }
 
 
 def _unprescaled(held: dict[str, Any], menu: Menu) -> np.ndarray:
     """A chunk's unprescaled bits (N, seeds): classic ones as kept, AD ones from the scores and thresholds."""
-    kinds = [s.kind for s in menu.seeds]
-    classic = np.unpackbits(held["classic"], axis=1, count=sum(k != "ad" for k in kinds)).astype(bool)
-    n = len(classic)
-    cols, j = [], 0
-    for s in menu.seeds:
-        if s.kind == "ad":
-            cols.append(held["scores"][s.model] > s.threshold if s.threshold is not None else np.zeros(n, bool))
-        else:
-            cols.append(classic[:, j])
-            j += 1
-    return np.stack(cols, axis=1)
+    ad = np.array([s.kind == "ad" for s in menu.seeds], dtype=bool)
+    n = len(held["classic"])
+    out = np.empty((n, len(menu.seeds)), dtype=bool)
+    out[:, ~ad] = np.unpackbits(held["classic"], axis=1, count=int((~ad).sum()))
+    for j in np.flatnonzero(ad):
+        s = menu.seeds[j]
+        out[:, j] = held["scores"][s.model] > s.threshold if s.threshold is not None else False
+    return out
 
 
 def _pass1(held: dict[str, Any], menu: Menu, k: int) -> dict[str, Any]:
     # the K highest (in any order: only counts above thresholds are taken from them)
     top = {m: np.partition(s, len(s) - k)[len(s) - k :] if k < len(s) else s for m, s in held["scores"].items()}
-    passed = _unprescaled(held, menu)
-    counts = {s.name: int(passed[:, j].sum()) for j, s in enumerate(menu.seeds) if s.kind != "ad"}
-    return {"top": top, "counts": counts}
+    return {"top": top, "counts": held["classic_counts"]}
 
 
 def _pass2(held: dict[str, Any], menu: Menu, counters: dict[str, int]) -> dict[str, Any]:
