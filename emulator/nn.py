@@ -215,7 +215,7 @@ def _dense(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) ->
     bias = fx.cast(layer.arrays["bias"], layer.types["bias_t"], acc_t)
     w, w_t = layer.arrays["weight"], layer.types["weight_t"]
     acc = _accumulate_products(x, x_t, w, w_t, bias, acc_t, layer)
-    return fx.cast(acc, acc_t, layer.result_t)
+    return acc if acc_t == layer.result_t else fx.cast(acc, acc_t, layer.result_t)
 
 
 def _pad(x: np.ndarray, pads: tuple[int, ...], value: float = 0) -> np.ndarray:

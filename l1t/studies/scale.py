@@ -44,7 +44,8 @@ def _prepare(path: str, start: int, stop: int, chains: dict[str, Chain], menu: M
     classic, counts = [], np.zeros(len(classic_seeds), dtype=np.int64)
     for ev in dataset.read_blocks(path, start, stop, fields=study_fields(menu, chains)):
         bits = menu.conditions(classic_seeds, ev, None)
-        counts += np.count_nonzero(bits, axis=0)
+        if classic_seeds:  # per seed: the column of each set bit
+            counts += np.bincount(np.flatnonzero(bits) % len(classic_seeds), minlength=len(classic_seeds))
         classic.append(np.packbits(bits, axis=1))
         for m, c in chains.items():
             scores[m].append(c.score(ev))
