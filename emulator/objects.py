@@ -108,10 +108,7 @@ def sort_truncate(objects: np.ndarray, n: int, out: np.ndarray | None = None) ->
     if objects.ndim != 3:
         raise ValueError(f"objects must be (N, k, fields), got shape {objects.shape}")
     out = np.empty((len(objects), n, objects.shape[2]), dtype=objects.dtype) if out is None else out
-    if objects.shape[1] == 0:
-        out[...] = 0
-    else:
-        _sort_truncate(objects, out)
+    _sort_truncate(objects, out)
     return out
 
 
@@ -120,31 +117,39 @@ AXOL1TL_LAYOUT = (("met", 1), ("egammas", 4), ("muons", 4), ("jets", 10))
 
 
 @numba.njit(cache=True, nogil=True)
-def _axol1tl_vector(met: np.ndarray, egammas: np.ndarray, muons: np.ndarray, jets: np.ndarray, out: np.ndarray) -> None:
+def _axol1tl_vector(
+    met: np.ndarray,
+    egammas: np.ndarray,
+    muons: np.ndarray,
+    jets: np.ndarray,
+    n_egammas: int,
+    n_muons: int,
+    n_jets: int,
+    out: np.ndarray,
+) -> None:
     order = np.empty(max(egammas.shape[1], muons.shape[1], jets.shape[1]), dtype=np.int64)
     for e in range(out.shape[0]):
         out[e, 0, 0], out[e, 0, 1], out[e, 0, 2] = met[e, 0], 0, met[e, 1]
-        _leading(egammas, e, 3, out, 1, 4, order)
-        _leading(muons, e, 3, out, 5, 4, order)
-        _leading(jets, e, 3, out, 9, 10, order)
+        _leading(egammas, e, 3, out, 1, n_egammas, order)
+        _leading(muons, e, 3, out, 1 + n_egammas, n_muons, order)
+        _leading(jets, e, 3, out, 1 + n_egammas + n_muons, n_jets, order)
 
 
 def axol1tl_vector(met: np.ndarray, egammas: np.ndarray, muons: np.ndarray, jets: np.ndarray) -> np.ndarray:
     """The 57-integer AXOL1TL input: MET (hwPt, 0, hwPhi), 4 egammas, 4 muons, 10 jets, pT-ordered, zero-padded
     (``sort_truncate`` per family), one pass over the events.
 
-    ``met`` is (N, 2) = (hwPt, hwPhi); the object arrays are (N, k >= 1, >= 3) with (hwPt, hwEta, hwPhi) first.
+    ``met`` is (N, 2) = (hwPt, hwPhi); the object arrays are (N, k, >= 3) with (hwPt, hwEta, hwPhi) first.
     """
     arrays = [np.asarray(a) for a in (met, egammas, muons, jets)]
     n = len(arrays[0])
     for name, a in zip(("met", "egammas", "muons", "jets"), arrays, strict=True):
         if len(a) != n or a.ndim != (2 if name == "met" else 3) or a.shape[-1] < (2 if name == "met" else 3):
             raise ValueError(f"axol1tl_vector: {name} has shape {a.shape} (events: {n})")
-        if name != "met" and a.shape[1] == 0:
-            raise ValueError(f"axol1tl_vector: {name} has no object slots")
-    out = np.empty((n, 19, 3), dtype=np.int32)
-    _axol1tl_vector(*arrays, out)
-    return out.reshape(n, 57)
+    counts = [count for _, count in AXOL1TL_LAYOUT[1:]]  # e/gammas, muons, jets after the MET slot
+    out = np.empty((n, 1 + sum(counts), 3), dtype=np.int32)
+    _axol1tl_vector(*arrays, *counts, out)
+    return out.reshape(n, -1)
 
 
 GT_FIELDS = ("sums/hw", "objects/egammas", "objects/muons", "objects/jets")  # event-file datasets of the vector
