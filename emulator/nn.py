@@ -55,13 +55,13 @@ class Layer:
     types: dict[str, FixedType]
     attrs: dict[str, Any] = field(default_factory=dict)
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
-    derived: dict[Any, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+    derived: dict[Any, tuple[np.ndarray, Any]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for a in self.arrays.values():  # derived arrays are cached: replace an array to change it, never edit it
             a.flags.writeable = False
 
-    def derive(self, key: Any, source: str, make: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    def derive(self, key: Any, source: str, make: Callable[[np.ndarray], Any]) -> Any:
         """``make(arrays[source])``, computed once per ``key`` and again whenever ``arrays[source]`` is replaced."""
         array = self.arrays[source]
         hit = self.derived.get(key)
@@ -110,16 +110,23 @@ def _blas_product(
 ) -> tuple[np.ndarray, int]:
     """``x @ w`` in the type ``_exact_dtype`` proves exact (not yet converted back to integers), and the bound.
     With the ``layer`` whose weight w is, w is converted to each BLAS type once."""
-    dtype, bound = _exact_dtype(x, w, x_t)
+    dtype, bound = _exact_dtype(x, w, x_t, layer)
     w_blas = w.astype(dtype) if layer is None else layer.derive(("blas", dtype), "weight", lambda a: a.astype(dtype))
     return _to_blas(x, dtype) @ w_blas, bound
 
 
-def _exact_dtype(x: np.ndarray, w: np.ndarray, x_t: FixedType | None = None) -> tuple[type, int]:
+def _column_bound(w: np.ndarray) -> int:
+    """max_j sum_i |w_ij|: the largest sum of weight magnitudes feeding one output."""
+    return int(np.abs(w.reshape(-1, w.shape[-1])).sum(axis=0).max(initial=0))
+
+
+def _exact_dtype(
+    x: np.ndarray, w: np.ndarray, x_t: FixedType | None = None, layer: Layer | None = None
+) -> tuple[type, int]:
     """(dtype, bound): float32 / float64 if they hold every partial sum of x @ w exactly, else int64; ``bound``
     bounds |every partial sum| (see integer_matmul). When x's type ``x_t`` alone proves float32 exact, the values
-    are not scanned."""
-    column = int(np.abs(w.reshape(-1, w.shape[-1])).sum(axis=0).max(initial=0))
+    are not scanned. With the ``layer`` whose weight w is, w's column bound is computed once."""
+    column = _column_bound(w) if layer is None else layer.derive(("column",), "weight", _column_bound)
     if x_t is not None and (by_type := max(-x_t.raw_min, x_t.raw_max) * column) < 2**24:
         return np.float32, by_type
     bound = max(-int(x.min(initial=0)), int(x.max(initial=0))) * column
@@ -290,7 +297,7 @@ def _conv(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> 
     bias = fx.cast(layer.arrays["bias"], layer.types["bias_t"], acc_t)
     shift = _exact_sum_shift(x_t, w_t, acc_t)
     if shift is not None:
-        dtype, bound = _exact_dtype(x, w, x_t)
+        dtype, bound = _exact_dtype(x, w, x_t, layer)
         x = _pad(_to_blas(x, dtype), pads)
         rest = x.shape[2:-1]
         band = layer.derive(
