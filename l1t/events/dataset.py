@@ -89,6 +89,14 @@ class EventSet:
         return self.data[key]
 
 
+def _check_shape(name: str, actual: tuple[int, ...], shape: tuple[int, ...], where: str, count: str = "N") -> None:
+    """DatasetError naming the file and dataset unless ``actual`` is (count, *shape)."""
+    if len(actual) != 1 + len(shape) or tuple(actual[1:]) != shape:
+        raise DatasetError(
+            f"{where}: dataset {name!r} has shape {actual}, expected ({count}, {', '.join(map(str, shape))})"
+        )
+
+
 def check_array(
     name: str,
     a: np.ndarray,
@@ -102,10 +110,7 @@ def check_array(
     """Validate one dataset of ``row``s: shape (count, *shape), integers (or finite floats for a float schema),
     every field inside its (lo, hi); DatasetError names the file, dataset, field, value and row (``a[0]`` being
     row ``first`` of the file)."""
-    if a.ndim != 1 + len(shape) or tuple(a.shape[1:]) != shape:
-        raise DatasetError(
-            f"{where}: dataset {name!r} has shape {a.shape}, expected ({count}, {', '.join(map(str, shape))})"
-        )
+    _check_shape(name, a.shape, shape, where, count)
     floating = np.issubdtype(a.dtype, np.floating)
     if not floating and not np.issubdtype(a.dtype, np.integer):
         raise DatasetError(f"{where}: dataset {name!r} has dtype {a.dtype}, expected integers")
@@ -272,13 +277,10 @@ def _validated(f: h5py.File, path: Path, fields: list[str] | None) -> tuple[list
     wanted = _wanted(f, path, fields)
     total = len(f["sums/hw"])
     for name in wanted:
-        d, shape = f[name], SCHEMA[name][0]
+        d = f[name]
         if len(d) != total:
             raise DatasetError(f"{path}: dataset {name!r} has {len(d)} events, 'sums/hw' has {total}")
-        if d.shape[1:] != shape:
-            raise DatasetError(
-                f"{path}: dataset {name!r} has shape {d.shape}, expected (N, {', '.join(map(str, shape))})"
-            )
+        _check_shape(name, d.shape, SCHEMA[name][0], str(path))
         if d.dtype.kind not in "iu" or d.dtype.itemsize > 4:
             raise DatasetError(f"{path}: dataset {name!r} has dtype {d.dtype}, expected integers of <= 32 bits")
     return wanted, total
