@@ -10,18 +10,27 @@ on two cores. Parallel work belongs a level up (Dask workers over event chunks).
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
+import sys
 from collections.abc import Iterator
+from typing import Any
 
 __all__ = ["serial_blas"]
 
 
-@functools.cache
-def _controller():  # threadpoolctl inspects the loaded libraries once per process
+_CONTROLLER: dict[int, Any] = {}
+
+
+def _controller() -> Any:
+    """threadpoolctl's view of the loaded BLAS libraries, inspected again whenever modules were imported since
+    (an import can load another BLAS: numba's first compilation brings in SciPy's OpenBLAS)."""
     from threadpoolctl import ThreadpoolController
 
-    return ThreadpoolController()
+    loaded = len(sys.modules)
+    if loaded not in _CONTROLLER:
+        _CONTROLLER.clear()
+        _CONTROLLER[loaded] = ThreadpoolController()
+    return _CONTROLLER[loaded]
 
 
 @contextlib.contextmanager

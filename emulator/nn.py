@@ -37,7 +37,8 @@ __all__ = [
 ]
 
 SPEC_FORMAT = "l1t.nn-spec"
-SPEC_VERSION = 1
+SPEC_VERSION = 2  # 2: a concatenate's ``axis`` counts the axes of one event (0 .. ndim - 1), as ``shape`` does
+READABLE_VERSIONS = (1, 2)
 
 
 class SpecError(ValueError):
@@ -82,6 +83,8 @@ def handler(op: str) -> Callable[[Handler], Handler]:
     """Register the function computing ``op``: ``fn(layer, inputs, input_types) -> raw output``."""
 
     def register(fn: Handler) -> Handler:
+        if op in _HANDLERS:
+            raise ValueError(f"op {op!r} already has a handler ({_HANDLERS[op].__qualname__})")
         _HANDLERS[op] = fn
         return fn
 
@@ -471,10 +474,9 @@ handler("multiply")(_binary_merge(fx.mul))
 
 @handler("concatenate")
 def _concatenate(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
-    axis = int(layer.attrs["axis"])
-    axis = axis if axis < 0 else axis + 1  # spec axes exclude the event axis
+    """concatenate1d/2d/3d: each part cast to res_T (``res[i] = data[j]``), joined along one axis of the event."""
     parts = [fx.cast(x, t, layer.result_t) for x, t in zip(inputs, in_types, strict=True)]
-    return np.concatenate(parts, axis=axis)
+    return np.concatenate(parts, axis=1 + int(layer.attrs["axis"]))  # the batch axis comes first
 
 
 @handler("reshape")
@@ -513,8 +515,11 @@ class Network:
         self.source = source
         if spec.get("format") != SPEC_FORMAT:
             raise SpecError(f"{source}: not an l1t network spec (format {spec.get('format')!r})")
-        if spec.get("version") != SPEC_VERSION:
-            raise SpecError(f"{source}: spec version {spec.get('version')!r}, this l1t reads version {SPEC_VERSION}")
+        if spec.get("version") not in READABLE_VERSIONS:
+            raise SpecError(
+                f"{source}: spec version {spec.get('version')!r}, this l1t reads versions {READABLE_VERSIONS}"
+            )
+        spec = _upgrade(spec, source)
         self.spec = spec
         try:
             self.inputs = [(i["name"], tuple(i["shape"]), fx.parse(i["type"])) for i in spec["inputs"]]
@@ -531,6 +536,8 @@ class Network:
         for name in self.output_names:
             if name not in known:
                 raise SpecError(f"{source}: output {name!r} is not a layer of the spec")
+        for layer in self.layers:
+            _check_layer(layer, self.types, source)
 
     def _layer(self, entry: dict[str, Any], arrays: dict[str, np.ndarray]) -> Layer:
         name, op = entry["name"], entry["op"]
@@ -648,6 +655,50 @@ class Network:
         """Outputs as float64 values (exact for widths up to 53 bits)."""
         out = self.run(x)
         return {name: fx.to_float(v, self.types[name]) for name, v in out.items()}
+
+
+def _upgrade(spec: dict[str, Any], source: str) -> dict[str, Any]:
+    """A version-1 spec in version 2's terms. Version 1 stored a concatenate's Keras axis (the batch axis counted,
+    negative axes from the end); version 2 stores the axis within one event."""
+    if spec["version"] == SPEC_VERSION:
+        return spec
+    layers = []
+    for entry in spec.get("layers", []):
+        if entry.get("op") == "concatenate":
+            axis, ndim = int(entry["attrs"]["axis"]), len(entry["shape"])
+            if axis == 0:
+                raise SpecError(f"{source}: layer {entry['name']!r} concatenates along the batch axis")
+            entry = {**entry, "attrs": {**entry["attrs"], "axis": axis - 1 if axis > 0 else axis + ndim}}
+        layers.append(entry)
+    return {**spec, "version": SPEC_VERSION, "layers": layers}
+
+
+_PRODUCT_TYPES: dict[str, Callable[[Layer, list[FixedType]], None]] = {
+    "dense": lambda layer, ins: fx.mul_type(ins[0], layer.types["weight_t"]),
+    "conv1d": lambda layer, ins: fx.mul_type(ins[0], layer.types["weight_t"]),
+    "conv2d": lambda layer, ins: fx.mul_type(ins[0], layer.types["weight_t"]),
+    "batchnorm": lambda layer, ins: fx.add_type(fx.mul_type(ins[0], layer.types["scale_t"]), layer.types["bias_t"]),
+    "add": lambda layer, ins: fx.add_type(*ins),
+    "subtract": lambda layer, ins: fx.sub_type(*ins),
+    "multiply": lambda layer, ins: fx.mul_type(*ins),
+}
+
+
+def _check_layer(layer: Layer, types: dict[str, FixedType], source: str) -> None:
+    """Refuse at load what a handler would otherwise compute on the wrong axis, or could not hold in int64 words
+    (a full-precision product or sum wider than 64 bits)."""
+    if layer.op in _PRODUCT_TYPES:
+        try:
+            _PRODUCT_TYPES[layer.op](layer, [types[i] for i in layer.inputs])
+        except ValueError as err:
+            raise SpecError(f"{source}: layer {layer.name!r}: {err}") from None
+    if layer.op == "concatenate":
+        axis, ndim = layer.attrs.get("axis"), len(layer.shape)
+        if not isinstance(axis, int) or not 0 <= axis < ndim or ndim > 3:
+            raise SpecError(
+                f"{source}: layer {layer.name!r}: concatenate axis {axis!r} is not an axis of its {ndim}-d output "
+                "(hls4ml concatenates 1-, 2- and 3-d tensors)"
+            )
 
 
 def compare_traces(

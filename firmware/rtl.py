@@ -406,7 +406,7 @@ def _merge(
             np.stack([np.full(shape, k), np.arange(int(np.prod(shape))).reshape(shape)], axis=-1)
             for k, shape in enumerate(shapes)
         ]
-        order = np.concatenate(labels, axis=axis - 1 if axis < 0 else axis).reshape(-1, 2)  # labels: one more axis
+        order = np.concatenate(labels, axis=axis).reshape(-1, 2)  # the spec's axis is one of the event's axes
         return [m.cast(ins[k][e], types[k], layer.result_t) for k, e in order]
     (a, b), (a_t, b_t) = ins, types
     if layer.op == "multiply":

@@ -8,6 +8,7 @@ decimal strings hls4ml writes into the project, and lookup tables from hls4ml's 
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -88,7 +89,8 @@ def convert(
 
 
 # ------------------------------------------------------------------------------------------------------------
-# hls4ml layer -> spec entry, one function per hls4ml layer class (looked up along the class hierarchy)
+# hls4ml layer -> spec entry, one function per hls4ml layer class, looked up by the layer's exact class: a
+# subclass (DepthwiseConv2D of Conv2D, Dot of Merge) computes something else and needs its own exporter.
 # ------------------------------------------------------------------------------------------------------------
 
 Exporter = Callable[[Any, dict[str, np.ndarray]], dict[str, Any]]
@@ -98,22 +100,84 @@ _EXPORTERS: dict[str, Exporter] = {}
 def _exporter(*class_names: str) -> Callable[[Exporter], Exporter]:
     def register(fn: Exporter) -> Exporter:
         for name in class_names:
+            if name in _EXPORTERS:
+                raise ValueError(f"hls4ml layer class {name!r} already has an exporter")
             _EXPORTERS[name] = fn
         return fn
 
     return register
 
 
+def layer_class(layer: Any) -> str:
+    """The hls4ml layer class of ``layer``: its own class, or the one a backend wrapped (``VitisDense`` -> Dense)."""
+    return next(cls.__name__ for cls in type(layer).__mro__ if "_wrapped" not in cls.__dict__)
+
+
+def _parse(layer: Any, definition: str, what: str) -> fx.FixedType:
+    try:
+        return fx.parse(definition)
+    except ValueError as err:
+        raise UnsupportedLayer(f"layer {layer.name!r}: {what} {definition}: {err}") from None
+
+
 def _type(layer: Any, key: str) -> str:
-    return str(fx.parse(layer.types[key].precision.definition_cpp()))
+    return str(_parse(layer, layer.types[key].precision.definition_cpp(), key))
+
+
+_EXPONENT = re.compile(r"\{\s*([01])(?:\.0*)?\s*,\s*(-?\d+)(?:\.0*)?\s*\}")
 
 
 def _weight(layer: Any, key: str) -> tuple[np.ndarray, str]:
-    """Raw words of a weight exactly as C-sim sees them: hls4ml's decimal strings, parsed, cast to weight_t."""
+    """Raw words of a weight exactly as C-sim sees them: hls4ml's decimal strings, parsed, cast to weight_t.
+
+    Power-of-two weights (QKeras ``quantized_po2``, written as ``{sign, exponent}``) become the exact fixed-point
+    values ±2**exponent in the narrowest type holding them all, where ``_po2_weight`` proves hls4ml's
+    shift-based product computes exactly those products."""
     var = layer.weights[key]
-    t = fx.parse(var.type.precision.definition_cpp())
+    if _is_exponent(var):
+        return _po2_weight(layer, key, var)
+    t = _parse(layer, var.type.precision.definition_cpp(), f"{key} type")
     values = np.array([float(s) for s in var], dtype=np.float64)
     return fx.from_float(values, t).reshape(var.data.shape), str(t)
+
+
+_MULTIPLICANDS = ("weight", "scale")  # the weights nnet::product multiplies the input by (dense/conv, normalize)
+
+
+def _is_exponent(var: Any) -> bool:
+    """A weight stored as {sign, exponent} pairs (hls4ml's ExponentType, or a backend's type derived from it)."""
+    from hls4ml.model.types import ExponentType
+
+    return isinstance(var.type, ExponentType)
+
+
+def _po2_weight(layer: Any, key: str, var: Any) -> tuple[np.ndarray, str]:
+    """nnet::product::weight_exponential computes ``r_T(x) << e`` (negated for sign 0) in
+    r_T = ap_fixed<2 (We + Wx), We + Wx>, dropping bits shifted out on either side. The weights are returned as the
+    exact values ±2**e; refused unless r_T holds every x * 2**e exactly (and its negation), so that the emulator's
+    exact products are hls4ml's."""
+    exponent_t = _parse(layer, var.type.precision.definition_cpp(), f"{key} exponent type")
+    words = [str(s).strip() for s in var]
+    parsed = [_EXPONENT.fullmatch(w) for w in words]
+    bad = next((w for w, m in zip(words, parsed, strict=True) if m is None), None)
+    if key not in _MULTIPLICANDS or bad is not None:
+        raise UnsupportedLayer(f"layer {layer.name!r}: power-of-two {key} {bad or words[0]!r} is not supported")
+    sign = np.array([int(m.group(1)) for m in parsed], dtype=np.int64)
+    exponent = np.array([int(m.group(2)) for m in parsed], dtype=np.int64)
+    lo, hi = int(exponent.min()), int(exponent.max())
+    if lo < exponent_t.raw_min or hi > exponent_t.raw_max:
+        raise UnsupportedLayer(f"layer {layer.name!r}: a weight exponent in [{lo}, {hi}] overflows {exponent_t}")
+    x_t = _parse(layer, layer.get_input_variable().type.precision.definition_cpp(), "input type")
+    r_bits = exponent_t.width + x_t.width  # integer and fractional bits of r_T
+    x_int = x_t.int_bits + (0 if x_t.signed else 1)  # integer bits of a signed type holding every x
+    if x_t.frac_bits + max(-lo, 0) > r_bits or x_int + max(hi, 0) >= r_bits:
+        raise UnsupportedLayer(
+            f"layer {layer.name!r}: power-of-two product of {x_t} by 2**[{lo}, {hi}] loses bits in hls4ml's "
+            f"ap_fixed<{2 * r_bits},{r_bits}> product type"
+        )
+    t = fx.FixedType(max(hi, 0) + 2 + max(-lo, 0), max(hi, 0) + 2, True)  # ±2**e exactly, for every e in [lo, hi]
+    raw = np.where(sign == 1, 1, -1) << (exponent + t.frac_bits)
+    return raw.reshape(var.data.shape), str(t)
 
 
 def _entry(layer: Any, op: str, types: dict[str, str], **attrs: Any) -> dict[str, Any]:
@@ -134,13 +198,36 @@ def _store(arrays: dict[str, np.ndarray], entry: dict[str, Any], key: str, value
     entry.setdefault("arrays", {})[key] = name
 
 
-@_exporter("Dense")
-def _dense(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    product = layer.get_attr("product_type", "mult")
-    if str(layer.get_attr("strategy", "latency")).lower() != "latency" or product not in ("mult", None):
-        raise UnsupportedLayer(f"layer {layer.name!r}: only Latency dense with plain multiplications is supported")
+def _product_weights(layer: Any) -> tuple[np.ndarray, str, np.ndarray, str]:
+    """Weight and bias of a Latency dense/conv layer (refusing other strategies and products), as raw words."""
+    if str(layer.get_attr("strategy", "latency")).lower() != "latency":
+        raise UnsupportedLayer(f"layer {layer.name!r}: only the Latency strategy is supported")
     weight, weight_t = _weight(layer, "weight")
     bias, bias_t = _weight(layer, "bias")
+    _check_product(layer, "weight")
+    return weight, weight_t, bias, bias_t
+
+
+def _check_product(layer: Any, key: str) -> None:
+    """Refuse products other than ``mult`` and ``weight_exponential`` (exact for the weights ``_po2_weight``
+    accepted), and a product that does not match how the weight is stored."""
+    product = _product_kind(layer)
+    if product not in ("mult", "weight_exponential"):
+        raise UnsupportedLayer(f"layer {layer.name!r}: product {product!r} is not supported")
+    if (product == "weight_exponential") != _is_exponent(layer.weights[key]):
+        raise UnsupportedLayer(f"layer {layer.name!r}: product {product!r} with {key} type {layer.weights[key].type}")
+
+
+def _product_kind(layer: Any) -> str:
+    """The nnet::product the layer's C++ multiplies with (``mult`` unless hls4ml chose another)."""
+    config = layer.get_attr("config_cpp") or ""
+    found = re.search(r"using\s+product\s*=\s*nnet::product::(\w+)", config)
+    return found.group(1) if found else str(layer.get_attr("product_type", None) or "mult")
+
+
+@_exporter("Dense")
+def _dense(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    weight, weight_t, bias, bias_t = _product_weights(layer)
     types = {"weight_t": weight_t, "bias_t": bias_t, "accum_t": _type(layer, "accum_t")}
     entry = _entry(layer, "dense", types)
     _store(arrays, entry, "weight", weight.reshape(int(layer.get_attr("n_in")), int(layer.get_attr("n_out"))))
@@ -160,14 +247,26 @@ def _geometry(layer: Any, spatial: int) -> dict[str, Any]:
     }
 
 
-def _conv(spatial: int) -> Exporter:
+def _conv(spatial: int, depthwise: bool = False) -> Exporter:
+    """conv_{1,2}d_latency_cl; depthwise: depthwise_conv_{1,2}d_latency_cl, whose per-channel sums over the window
+    (products cast to accum_t, bias first, kernel offsets in order) are a convolution with a kernel that is zero
+    between different channels: adding a zero product to an accum_t value leaves it unchanged in every mode."""
+
     def export_conv(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-        if str(layer.get_attr("strategy", "latency")).lower() != "latency":
-            raise UnsupportedLayer(f"layer {layer.name!r}: only the Latency strategy is supported")
-        weight, weight_t = _weight(layer, "weight")
-        bias, bias_t = _weight(layer, "bias")
+        if str(layer.get_attr("data_format", "channels_last")) != "channels_last":
+            raise UnsupportedLayer(f"layer {layer.name!r}: only channels_last convolutions are supported")
+        if int(layer.get_attr("dilation", 1) or 1) != 1:
+            raise UnsupportedLayer(f"layer {layer.name!r}: dilated convolutions are not supported")
+        weight, weight_t, bias, bias_t = _product_weights(layer)
         types = {"weight_t": weight_t, "bias_t": bias_t, "accum_t": _type(layer, "accum_t")}
         entry = _entry(layer, f"conv{spatial}d", types, **_geometry(layer, spatial))
+        channels = int(layer.get_attr("n_chan"))
+        if depthwise:
+            if int(layer.get_attr("depth_multiplier", 1)) != 1:
+                raise UnsupportedLayer(f"layer {layer.name!r}: depthwise convolution with depth_multiplier != 1")
+            per_channel = weight.reshape(-1, channels)  # (kernel offsets, channel)
+            weight = np.zeros((*per_channel.shape, channels), dtype=np.int64)
+            weight[:, np.arange(channels), np.arange(channels)] = per_channel
         _store(arrays, entry, "weight", weight.reshape(-1, int(layer.get_attr("n_filt"))))
         _store(arrays, entry, "bias", bias.ravel())
         return entry
@@ -175,8 +274,10 @@ def _conv(spatial: int) -> Exporter:
     return export_conv
 
 
-_exporter("Conv1D")(_conv(1))
-_exporter("Conv2D")(_conv(2))
+_exporter("Conv1D", "PointwiseConv1D")(_conv(1))
+_exporter("Conv2D", "Conv2DBatchnorm", "PointwiseConv2D")(_conv(2))
+_exporter("DepthwiseConv1D")(_conv(1, depthwise=True))
+_exporter("DepthwiseConv2D")(_conv(2, depthwise=True))
 
 
 def _pool(spatial: int) -> Exporter:
@@ -230,10 +331,12 @@ def _softmax(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     return _entry(layer, "softmax", {k: str(cfg.types[k]) for k in keys}, implementation=impl)
 
 
-@_exporter("BatchNormalization")
+@_exporter("BatchNormalization", "ApplyAlpha")
 def _batchnorm(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """nnet::normalize: ``product(x, scale) + bias`` per element, cast to res_T (ApplyAlpha is the same function)."""
     scale, scale_t = _weight(layer, "scale")
     bias, bias_t = _weight(layer, "bias")
+    _check_product(layer, "scale")
     entry = _entry(layer, "batchnorm", {"scale_t": scale_t, "bias_t": bias_t}, n_filt=int(layer.get_attr("n_filt")))
     _store(arrays, entry, "scale", scale.ravel())
     _store(arrays, entry, "bias", bias.ravel())
@@ -250,7 +353,11 @@ def _merge(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
 
 @_exporter("Concatenate")
 def _concatenate(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    return _entry(layer, "concatenate", {}, axis=int(layer.get_attr("axis")))
+    """hls4ml keeps the Keras axis (batch axis counted, negative from the end); the spec stores the event's axis."""
+    axis, ndim = int(layer.get_attr("axis")), len(layer.get_output_variable().shape)
+    if axis == 0 or not -ndim <= axis <= ndim:
+        raise UnsupportedLayer(f"layer {layer.name!r}: concatenate along axis {axis} of a {ndim}-d input")
+    return _entry(layer, "concatenate", {}, axis=axis - 1 if axis > 0 else axis + ndim)
 
 
 @_exporter("Reshape")
@@ -259,13 +366,13 @@ def _reshape(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
 
 
 def _export_layer(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    for cls in type(layer).__mro__:
-        if cls.__name__ in _EXPORTERS:
-            return _EXPORTERS[cls.__name__](layer, arrays)
-    raise UnsupportedLayer(
-        f"layer {layer.name!r} of type {getattr(layer, 'class_name', type(layer).__name__)} is not supported by the "
-        f"emulator (supported hls4ml layers: {', '.join(sorted(_EXPORTERS))})"
-    )
+    kind = layer_class(layer)
+    if kind not in _EXPORTERS:
+        raise UnsupportedLayer(
+            f"layer {layer.name!r} of type {kind} is not supported by the emulator "
+            f"(supported hls4ml layers: {', '.join(sorted(_EXPORTERS))})"
+        )
+    return _EXPORTERS[kind](layer, arrays)
 
 
 def export_hls_model(hls_model: Any, out_dir: str | Path, *, source: dict[str, Any] | None = None) -> Network:

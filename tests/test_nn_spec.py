@@ -69,6 +69,7 @@ def test_round_trip_through_files(tmp_path: Path) -> None:
         (lambda s: s["layers"][0]["types"].update(accum_t="ap_fixed<12>"), "layer 'fc'.*ap_fixed<12>"),
         (lambda s: s["layers"][0].pop("shape"), "missing or bad field 'shape'"),
         (lambda s: s.update(outputs=["fc2"]), "output 'fc2'"),
+        (lambda s: s["layers"][0]["types"].update(weight_t="ap_fixed<60,2>"), "layer 'fc'.*68-bit"),
     ],
 )
 def test_bad_specs_name_what_is_wrong(mutate, message: str) -> None:
@@ -76,6 +77,36 @@ def test_bad_specs_name_what_is_wrong(mutate, message: str) -> None:
     mutate(spec)
     with pytest.raises(SpecError, match=message):
         Network(spec, ARRAYS)
+
+
+CONCAT = {
+    "format": SPEC_FORMAT,
+    "version": SPEC_VERSION,
+    "inputs": [{"name": "a", "shape": [2, 3], "type": "ap_int<8>"}, {"name": "b", "shape": [2, 3], "type": "ap_int<8>"}],
+    "outputs": ["cat"],
+    "layers": [
+        {"name": "cat", "op": "concatenate", "inputs": ["a", "b"], "shape": [4, 3], "types": {"result_t": "ap_int<8>"}}
+    ],
+}
+
+
+@pytest.mark.parametrize(("version", "axis", "numpy_axis"), [(2, 0, 1), (2, 1, 2), (1, 1, 1), (1, 2, 2), (1, -1, 2)])
+def test_concatenate_axis_and_version_1_specs(version: int, axis: int, numpy_axis: int) -> None:
+    """Version 2 stores the event's axis; version 1 specs (the Keras axis, batch counted) still load correctly."""
+    shape = [4, 3] if numpy_axis == 1 else [2, 6]
+    spec = copy.deepcopy(CONCAT) | {"version": version}
+    spec["layers"][0].update(shape=shape, attrs={"axis": axis})
+    a, b = np.arange(12).reshape(2, 2, 3), -np.arange(12).reshape(2, 2, 3)
+    out = Network(spec, {}).run({"a": a, "b": b}, raw=True)["cat"]
+    np.testing.assert_array_equal(out, np.concatenate([a, b], axis=numpy_axis).reshape(2, -1))
+
+
+@pytest.mark.parametrize("axis", [2, -1, 1.0])
+def test_concatenate_axis_outside_the_event_is_refused(axis: object) -> None:
+    spec = copy.deepcopy(CONCAT)
+    spec["layers"][0]["attrs"] = {"axis": axis}
+    with pytest.raises(SpecError, match="layer 'cat': concatenate axis"):
+        Network(spec, {})
 
 
 def test_missing_array_and_files(tmp_path: Path) -> None:
