@@ -175,8 +175,8 @@ def test_wide_precision_is_refused_naming_the_layer(tmp_path: Path) -> None:
 
     def build() -> Any:
         L = _layers()
-        chain = [L.DepthwiseConv2D(3, name="dw_a"), L.DepthwiseConv2D(2, name="dw_b"), L.DepthwiseConv2D(2, name="dw_c")]
-        return _model([(8, 8, 3)], lambda x: chain[2](chain[1](chain[0](x))))
+        a, b, c = (L.DepthwiseConv2D(k, name=f"dw_{n}") for k, n in ((3, "a"), (2, "b"), (2, "c")))
+        return _model([(8, 8, 3)], lambda x: c(b(a(x))))
 
     import hls4ml
 

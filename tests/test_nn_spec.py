@@ -82,7 +82,7 @@ def test_bad_specs_name_what_is_wrong(mutate, message: str) -> None:
 CONCAT = {
     "format": SPEC_FORMAT,
     "version": SPEC_VERSION,
-    "inputs": [{"name": "a", "shape": [2, 3], "type": "ap_int<8>"}, {"name": "b", "shape": [2, 3], "type": "ap_int<8>"}],
+    "inputs": [{"name": n, "shape": [2, 3], "type": "ap_int<8>"} for n in "ab"],
     "outputs": ["cat"],
     "layers": [
         {"name": "cat", "op": "concatenate", "inputs": ["a", "b"], "shape": [4, 3], "types": {"result_t": "ap_int<8>"}}
