@@ -20,12 +20,12 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-import emulator.fixed as fx
-from firmware import hls_dpi
-from firmware.cosim import run_cosim
-from firmware.rtl import generate
-from models.export import convert, export_hls_model, hls_config
-from models.reference import axol1tl_encoder
+import l1t.emulator.fixed as fx
+from l1t.firmware import hls_dpi
+from l1t.firmware.cosim import run_cosim
+from l1t.firmware.rtl import generate
+from l1t.models.export import convert, export_hls_model, hls_config
+from l1t.models.reference import axol1tl_encoder
 
 
 def cxx_alone(project_dir: Path, work: Path, n: int) -> float:

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from l1t.events import jets
 from l1t.events.generate import Recipe, run
-from models import fastsim
+from l1t.models import fastsim
 
 
 def main() -> None:

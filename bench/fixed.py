@@ -1,4 +1,4 @@
-"""Throughput of emulator.fixed casts against the same casts in compiled C++ (hls4ml's ap_fixed.h, g++ -O2).
+"""Throughput of l1t.emulator.fixed casts against the same casts in compiled C++ (hls4ml's ap_fixed.h, g++ -O2).
 
 Both sides convert the same arrays in one run; the ratio is numpy time / C++ time per element (goal <= 3).
 Run: ``make bench`` or ``python bench/fixed.py [--n 2000000] [--repeat 5]``.
@@ -14,8 +14,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-import emulator.fixed as fx
-from firmware.ap_types import ApTypesLibrary, RefCase
+import l1t.emulator.fixed as fx
+from l1t.firmware.ap_types import ApTypesLibrary, RefCase
 
 CASES = [
     RefCase("from_double", (fx.parse("ap_fixed<16,6,AP_RND_CONV,AP_SAT>"),)),

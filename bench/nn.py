@@ -17,9 +17,10 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-import emulator.fixed as fx
-from models.export import export, hls_config
-from models.reference import ARCHITECTURES
+import l1t.emulator.fixed as fx
+from l1t.emulator.allocator import keep_large_blocks
+from l1t.models.export import export, hls_config
+from l1t.models.reference import ARCHITECTURES
 
 
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
@@ -89,4 +90,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    keep_large_blocks()  # as the l1t command does
     main()

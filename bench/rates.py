@@ -16,18 +16,20 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from emulator.menu import Menu
-from emulator.objects import CALO, MUON
-from emulator.scores import SCORE_T
+from l1t import configs
+from l1t.emulator.allocator import keep_large_blocks
+from l1t.emulator.menu import Menu
+from l1t.emulator.objects import CALO, MUON
+from l1t.emulator.scores import SCORE_T
 from l1t.events import dataset
+from l1t.models.axol1tl import InputScaling
+from l1t.models.export import convert, export_hls_model, hls_config
+from l1t.models.reference import axol1tl_encoder
 from l1t.studies import rates
 from l1t.studies.chain import Chain
 from l1t.studies.scale import study_chunked, study_fields
-from models.axol1tl import InputScaling
-from models.export import convert, export_hls_model, hls_config
-from models.reference import axol1tl_encoder
 
-MENU = Path(__file__).resolve().parents[1] / "configs" / "menus" / "default.yaml"
+MENU = configs.path("menus", "default.yaml")
 
 
 def synthetic_events(n: int, seed: int) -> dict[str, np.ndarray]:
@@ -129,4 +131,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    keep_large_blocks()  # as the l1t command does
     main()

@@ -1,8 +1,8 @@
 """Board-level regression: rx pattern file -> emulator -> expected tx links, compared frame by frame with a capture.
 
-``net`` is a network or any block with its interface (``emulator.trigger.AxoTrigger``: GT inputs in, score and
-trigger bits out; ``emulator.gt.GlobalTrigger``: GT objects in, scores and algorithm bits out). The rx links
-carry each event's input vector as one packet (``emulator.formats`` layout: the inputs' raw words concatenated, cut
+``net`` is a network or any block with its interface (``l1t.emulator.trigger.AxoTrigger``: GT inputs in, score and
+trigger bits out; ``l1t.emulator.gt.GlobalTrigger``: GT objects in, scores and algorithm bits out). The rx links
+carry each event's input vector as one packet (``l1t.emulator.formats`` layout: the inputs' raw words concatenated, cut
 into 64-bit words over the fewest links that fit in the packet's frames); the tx links carry the outputs the same
 way, one packet per event, in the order of the rx packets. A captured tx file may start
 its packets at any frame (the board's latency): packets are found by their start/end-of-packet bits.
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emulator import formats
-from emulator.formats import Field, LinkLayout
-from emulator.nn import Network
-from emulator.patterns import PatternError, Patterns
+from l1t.emulator import formats
+from l1t.emulator.formats import Field, LinkLayout
+from l1t.emulator.nn import Network
+from l1t.emulator.patterns import PatternError, Patterns
 
 __all__ = ["BoardMismatch", "BoardReport", "compare_tx", "decode_rx", "encode_rx", "expected_tx", "io_fields"]
 

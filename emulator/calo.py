@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-import emulator.fixed as fx
-from emulator.objects import CALO, hw_eta, hw_phi
+import l1t.emulator.fixed as fx
+from l1t.emulator.objects import CALO, hw_eta, hw_phi
 
 __all__ = [
     "CICADA_INPUT_SHIFT",

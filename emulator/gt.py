@@ -6,7 +6,7 @@ Inputs are what the GT receives on its links: one 64-bit word per object (``form
 seed cuts on CICADA and the towers of the two leading jets (10-bit fields) when one cuts on the jet tagger.
 Outputs are each model's score word, the algorithm bits before prescale (``algo_initial``), after prescale
 (``algo_final``, counters starting at the first event of the stream) and the final OR (``l1a``), as the GT's
-decision record has them. The block has a network's interface, so the board regression (``emulator.board``)
+decision record has them. The block has a network's interface, so the board regression (``l1t.emulator.board``)
 encodes and checks its links like any other.
 """
 
@@ -16,11 +16,11 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
-import emulator.fixed as fx
-from emulator import formats
-from emulator.calo import REGION_ET_BITS
-from emulator.fixed import FixedType
-from emulator.menu import Menu, MenuError
+import l1t.emulator.fixed as fx
+from l1t.emulator import formats
+from l1t.emulator.calo import REGION_ET_BITS
+from l1t.emulator.fixed import FixedType
+from l1t.emulator.menu import Menu, MenuError
 
 __all__ = ["GT_OBJECTS", "GlobalTrigger", "LinkWord", "ScoreChain"]
 

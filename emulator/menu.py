@@ -17,7 +17,7 @@ import numba
 import numpy as np
 import yaml
 
-from emulator.objects import CALO, MUON
+from l1t.emulator.objects import CALO, MUON
 
 __all__ = ["Menu", "MenuError", "Seed", "prescale"]
 

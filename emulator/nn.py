@@ -20,10 +20,9 @@ import numba
 import numpy as np
 from numpy.typing import ArrayLike
 
-import emulator.fixed as fx
-from emulator.allocator import keep_large_blocks
-from emulator.blas import serial_blas
-from emulator.fixed import FixedType, OMode
+import l1t.emulator.fixed as fx
+from l1t.emulator.blas import serial_blas
+from l1t.emulator.fixed import FixedType, OMode
 
 __all__ = [
     "SPEC_FORMAT",
@@ -564,7 +563,7 @@ class Network:
         spec_file, arrays_file = path / "spec.json", path / "arrays.npz"
         for f in (spec_file, arrays_file):
             if not f.is_file():
-                raise SpecError(f"{path}: missing {f.name}; export a model with models.export first")
+                raise SpecError(f"{path}: missing {f.name}; export a model with l1t.models.export first")
         try:
             spec = json.loads(spec_file.read_text())
         except json.JSONDecodeError as err:
@@ -620,10 +619,10 @@ class Network:
         """Raw outputs of the network, by output name, flattened per event as hls4ml returns them.
 
         Events are processed ``chunk`` at a time (default: ``self.chunk``) so the intermediate arrays stay in cache
-        (results do not depend on it). The first call tunes glibc's allocator for these temporaries
-        (``emulator.allocator``); BLAS runs on one thread meanwhile (``emulator.blas``).
+        (results do not depend on it). BLAS runs on one thread meanwhile (``l1t.emulator.blas``; restored after).
+        Applications that run many chunks also keep the temporaries' blocks in the heap
+        (``l1t.emulator.allocator.keep_large_blocks``, a process-wide choice the ``l1t`` command makes).
         """
-        keep_large_blocks()
         chunk = chunk or self.chunk
         given = x if isinstance(x, dict) else {self.inputs[0][0]: x}
         given = {k: np.asarray(v) for k, v in given.items()}

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-import emulator.fixed as fx
-from emulator.fixed import FixedType, OMode, QMode
+import l1t.emulator.fixed as fx
+from l1t.emulator.fixed import FixedType, OMode, QMode
 
 __all__ = [
     "EXP_TABLE_MAX",

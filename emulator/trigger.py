@@ -1,6 +1,6 @@
 """The AD trigger paths as bit-exact blocks. AXOL1TL: GT objects -> pT sorting and truncation (4 e/gammas, 4 muons,
 10 jets after MET: the 57 inputs) -> firmware input scaling -> encoder -> sum mu^2 -> one trigger bit per working
-point (score > threshold); the score is sum mu^2 or R_z (``emulator.scores``, with its exp table). CICADA: calo
+point (score > threshold); the score is sum mu^2 or R_z (``l1t.emulator.scores``, with its exp table). CICADA: calo
 regions -> the student's input (a shift) -> the student -> one trigger bit per working point.
 
 Each has a network's interface (``inputs``, ``output_names``, ``types``, ``output_shape``, ``run``), so the same
@@ -13,18 +13,18 @@ from collections.abc import Sequence
 
 import numpy as np
 
-import emulator.fixed as fx
-from emulator import scores
-from emulator.calo import REGION_ET_BITS, cicada_input_raw
-from emulator.fixed import FixedType, OMode, QMode
-from emulator.nn import Network
-from emulator.objects import GT_FIELDS, axol1tl_vector, scale_inputs
+import l1t.emulator.fixed as fx
+from l1t.emulator import scores
+from l1t.emulator.calo import REGION_ET_BITS, cicada_input_raw
+from l1t.emulator.fixed import FixedType, OMode, QMode
+from l1t.emulator.nn import Network
+from l1t.emulator.objects import GT_FIELDS, axol1tl_vector, scale_inputs
 
 __all__ = ["GT_INPUT_T", "GT_OBJECTS", "AxoTrigger", "CicadaTrigger"]
 
 GT_INPUT_T = fx.ap_int(16)  # one GT field (hwPt, hwEta or hwPhi) per 16-bit word
 # (input, objects): each object three words (hwPt, hwEta, hwPhi), MET's hwEta unused; how many of each the
-# encoder keeps after sorting is ``emulator.objects.AXOL1TL_LAYOUT``
+# encoder keeps after sorting is ``l1t.emulator.objects.AXOL1TL_LAYOUT``
 GT_OBJECTS = (("met", 1), ("egammas", 12), ("muons", 8), ("jets", 12))
 
 
@@ -72,7 +72,7 @@ class AxoTrigger:
 
     @staticmethod
     def from_events(events: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """The block's inputs from event-file datasets (``emulator.objects.GT_FIELDS``)."""
+        """The block's inputs from event-file datasets (``l1t.emulator.objects.GT_FIELDS``)."""
         sums = np.asarray(events["sums/hw"], dtype=np.int64)
         x = {"met": np.stack([sums[:, 0], np.zeros(len(sums), dtype=np.int64), sums[:, 1]], axis=1)}
         for name, n in GT_OBJECTS[1:]:

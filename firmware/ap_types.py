@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emulator.fixed import FixedType, add_type, mul_type, sub_type
+from l1t.emulator.fixed import FixedType, add_type, mul_type, sub_type
 
 __all__ = [
     "PRELUDE",

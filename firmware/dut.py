@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from emulator.fixed import FixedType
+from l1t.emulator.fixed import FixedType
 
 __all__ = ["DUT_KINDS", "Dut", "DutUnavailable", "Port"]
 

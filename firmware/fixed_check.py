@@ -1,4 +1,4 @@
-"""Check emulator.fixed against the compiled ap_types reference: type matrices, probing inputs, comparison.
+"""Check l1t.emulator.fixed against the compiled ap_types reference: type matrices, probing inputs, comparison.
 
 Used by the test suite and by ``l1t selfcheck``, which runs the same comparison on the user's own hls4ml.
 """
@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import emulator.fixed as fx
-from emulator.fixed import (
+import l1t.emulator.fixed as fx
+from l1t.emulator.fixed import (
     MAX_SIGNED_WIDTH,
     MAX_UNSIGNED_WIDTH,
     FixedType,
@@ -21,7 +21,7 @@ from emulator.fixed import (
     ap_uint,
     from_float,
 )
-from firmware.ap_types import ApTypesLibrary, RefCase
+from l1t.firmware.ap_types import ApTypesLibrary, RefCase
 
 WIDTHS = (1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 18, 24, 25, 31, 32, 33, 40, 48, 52, 53, 54, 55, 60, 62, 63, 64)
 I_KINDS = ("negative", "zero", "inside", "equal", "above")

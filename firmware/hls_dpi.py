@@ -17,9 +17,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-import emulator.fixed as fx
-from firmware.dut import Dut, Port
+import l1t.emulator.fixed as fx
 from l1t.atomic import write_text
+from l1t.firmware.dut import Dut, Port
 
 __all__ = ["HlsProject", "ProjectError", "dut", "read_project"]
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-import emulator.fixed as fx
-from emulator.nn import Network
-from firmware.hls_dpi import read_project
+import l1t.emulator.fixed as fx
+from l1t.emulator.nn import Network
+from l1t.firmware.hls_dpi import read_project
 
 __all__ = ["trace_project"]
 

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-import emulator.fixed as fx
-from emulator.fixed import FixedType, OMode, QMode
-from emulator.nn import Layer, Network
-from firmware.dut import Dut, Port
+import l1t.emulator.fixed as fx
 from l1t.atomic import write_text
+from l1t.emulator.fixed import FixedType, OMode, QMode
+from l1t.emulator.nn import Layer, Network
+from l1t.firmware.dut import Dut, Port
 
 __all__ = ["RtlDesign", "UnsupportedRtl", "generate"]
 
@@ -110,7 +110,7 @@ class Module:
         return self.extended[key]
 
     def cast(self, sig: str, src: FixedType, dst: FixedType) -> str:
-        """Raw bits of dst(src value), as emulator.fixed.cast computes them."""
+        """Raw bits of dst(src value), as l1t.emulator.fixed.cast computes them."""
         if dst.integer or src.integer:
             raise UnsupportedRtl(f"casts to or from ap_int types ({src} -> {dst}) are not generated")
         if dst.o_mode is OMode.WRAP and dst.n_bits:
@@ -152,7 +152,7 @@ class Module:
         return self.wire(t.width, f"{t.width}'d{int(raw) & ((1 << t.width) - 1)}", signed=False, hint="k")
 
     def add(self, a: str, a_t: FixedType, b: str, b_t: FixedType, op: str = "+") -> tuple[str, FixedType]:
-        """Exact ``a + b`` (or ``a - b``) as emulator.fixed computes it: operands aligned to the result's
+        """Exact ``a + b`` (or ``a - b``) as l1t.emulator.fixed computes it: operands aligned to the result's
         fractional bits; returns (raw word, result type)."""
         rt = fx.add_type(a_t, b_t) if op == "+" else fx.sub_type(a_t, b_t)
         w = rt.width + 1

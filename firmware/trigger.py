@@ -1,9 +1,9 @@
 """Verilog for the AXOL1TL trigger path around the generated network: the GT-object sorter, input scaling, sum
-mu^2, thresholds, and a top that chains them (``emulator.trigger.AxoTrigger`` is its bit-exact reference).
+mu^2, thresholds, and a top that chains them (``l1t.emulator.trigger.AxoTrigger`` is its bit-exact reference).
 
 Stages, one register each: sorting and scaling (per object family an odd-even transposition network on hwPt,
 stable, keeping the 4 e/gammas, 4 muons and 10 jets of highest hwPt, objects with hwPt <= 0 zeroed; then per
-feature ``x - offset`` cast into the encoder's input type, AP_TRN, AP_SAT), the encoder (``firmware.rtl``, its
+feature ``x - offset`` cast into the encoder's input type, AP_TRN, AP_SAT), the encoder (``l1t.firmware.rtl``, its
 own latency), the score (exact squares, exact sum, cast into ``SCORE_T``), and the thresholds (one bit per working
 point, the score delayed alongside). Ports follow hls4ml's conventions, so the co-simulation bench drives the top
 like any other DUT.
@@ -16,20 +16,20 @@ from pathlib import Path
 
 import numpy as np
 
-import emulator.fixed as fx
-from emulator import scores
-from emulator.calo import CICADA_INPUT_SHIFT, REGION_ET_BITS
-from emulator.nn import Network
-from emulator.objects import AXOL1TL_LAYOUT
-from emulator.trigger import GT_INPUT_T, GT_OBJECTS, AxoTrigger, CicadaTrigger
-from firmware.dut import Port
-from firmware.rtl import Module, RtlDesign, generate
+import l1t.emulator.fixed as fx
+from l1t.emulator import scores
+from l1t.emulator.calo import CICADA_INPUT_SHIFT, REGION_ET_BITS
+from l1t.emulator.nn import Network
+from l1t.emulator.objects import AXOL1TL_LAYOUT
+from l1t.emulator.trigger import GT_INPUT_T, GT_OBJECTS, AxoTrigger, CicadaTrigger
+from l1t.firmware.dut import Port
+from l1t.firmware.rtl import Module, RtlDesign, generate
 
 __all__ = ["from_run", "generate_trigger", "sort_objects"]
 
 
 def _rz_terms(m: Module, trigger: AxoTrigger, squares: list[str]) -> tuple[list[str], fx.FixedType]:
-    """mu_i^2 x exp(-logvar_i) per latent with ``emulator.scores``' table as a ROM (1024 x 22 bits) and its index
+    """mu_i^2 x exp(-logvar_i) per latent with ``l1t.emulator.scores``' table as a ROM (1024 x 22 bits) and its index
     computed on the raw log sigma^2 word: floor((logvar - min) * size / span), clamped; returns the exact products
     and the type that holds their sum."""
     lv_t, mu_t = trigger.net.types["logvar"], trigger.net.types["mu"]
@@ -62,7 +62,7 @@ def _rz_terms(m: Module, trigger: AxoTrigger, squares: list[str]) -> tuple[list[
 
 def sort_objects(m: Module, bus: str, n_in: int, n_out: int, w: int) -> list[str]:
     """The ``n_out`` objects of highest hwPt from ``n_in`` packed objects (three ``w``-bit words each, hwPt lowest),
-    as ``emulator.objects.sort_truncate`` orders them: an odd-even transposition network of adjacent
+    as ``l1t.emulator.objects.sort_truncate`` orders them: an odd-even transposition network of adjacent
     compare-exchanges that swap only on a strictly higher hwPt (stable: ties keep input order); then objects with
     hwPt <= 0 are zeroed. Returns 3 * n_out word signals (hwPt, hwEta, hwPhi per object)."""
     objs = [m.wire(3 * w, f"{bus}[{3 * w * (i + 1) - 1}:{3 * w * i}]", signed=False, hint="obj") for i in range(n_in)]

@@ -13,9 +13,9 @@ import re
 import subprocess
 from pathlib import Path
 
-from firmware.dut import Dut, DutUnavailable, Port
-from firmware.hls_dpi import read_project
 from l1t.atomic import write_text
+from l1t.firmware.dut import Dut, DutUnavailable, Port
+from l1t.firmware.hls_dpi import read_project
 from l1t.inventory import find_tool
 
 __all__ = ["adapter", "dut", "read_ports", "verilog_dir"]

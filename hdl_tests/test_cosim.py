@@ -19,15 +19,15 @@ import pytest
 pytest.importorskip("cocotb")
 pytest.importorskip("hls4ml")
 
-from emulator.fixed import QMode
-from emulator.nn import Network
-from firmware import hls_dpi, vendor
-from firmware.cosim import run_cosim
-from firmware.dut import Dut, DutUnavailable
-from firmware.rtl import UnsupportedRtl, generate
+from l1t.emulator.fixed import QMode
+from l1t.emulator.nn import Network
+from l1t.firmware import hls_dpi, vendor
+from l1t.firmware.cosim import run_cosim
+from l1t.firmware.dut import Dut, DutUnavailable
+from l1t.firmware.rtl import UnsupportedRtl, generate
 from l1t.inventory import find_tool
-from models.export import convert, export_hls_model, hls_config
-from models.reference import ARCHITECTURES, axol1tl_encoder, cicada_student
+from l1t.models.export import convert, export_hls_model, hls_config
+from l1t.models.reference import ARCHITECTURES, axol1tl_encoder, cicada_student
 
 SIMULATORS = {"verilator": 3000, "icarus": 1000}  # events per default run
 
@@ -301,9 +301,9 @@ def test_cli_firmware_and_cosim_catch_an_edited_rtl(tmp_path: Path) -> None:
 def test_axol1tl_trigger_top_matches_emulator(
     encoder: Network, simulator: str, n: int, score_kind: str, tmp_path: Path
 ) -> None:
-    """Sorting + scaling -> encoder -> sum mu^2 -> trigger bits, the chained top against emulator.trigger."""
-    from emulator.trigger import GT_OBJECTS, AxoTrigger
-    from firmware.trigger import generate_trigger
+    """Sorting + scaling -> encoder -> sum mu^2 -> trigger bits, the chained top against l1t.emulator.trigger."""
+    from l1t.emulator.trigger import GT_OBJECTS, AxoTrigger
+    from l1t.firmware.trigger import generate_trigger
 
     _require(simulator)
     rng = np.random.default_rng(11)
@@ -344,8 +344,8 @@ def test_axol1tl_trigger_top_matches_emulator(
 @pytest.mark.parametrize(("simulator", "n"), [("verilator", 2000), ("icarus", 300)])
 def test_cicada_trigger_top_matches_emulator(student: Network, simulator: str, n: int, tmp_path: Path) -> None:
     """Regions shifted into the student's input -> student -> trigger bits, the chained top against the emulator."""
-    from emulator.trigger import CicadaTrigger
-    from firmware.trigger import generate_trigger
+    from l1t.emulator.trigger import CicadaTrigger
+    from l1t.firmware.trigger import generate_trigger
 
     _require(simulator)
     rng = np.random.default_rng(12)
@@ -360,7 +360,7 @@ def test_cicada_trigger_top_matches_emulator(student: Network, simulator: str, n
     bits = trigger.run(x)["trigger_bits"]
     assert bits[:, 0].all() and 0 < bits[:, 2].sum() < bits[:, 1].sum() < n
     # the same block from a `l1t train cicada` directory and a report's thresholds, as `l1t trigger` builds it
-    from firmware.trigger import from_run
+    from l1t.firmware.trigger import from_run
 
     run = tmp_path / "run"
     shutil.copytree(Path(student.source), run / "spec")

@@ -12,8 +12,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from l1t import __version__
+from l1t import __version__, configs
+from l1t.emulator.allocator import keep_large_blocks
 from l1t.inventory import inventory
+
+DEFAULT_MENU = configs.path("menus", "default.yaml")
 
 app = typer.Typer(
     help="Bit-accurate Level-1 trigger emulation, its networks, their firmware, and emulator-vs-firmware regression.",
@@ -22,7 +25,6 @@ app = typer.Typer(
 )
 console = Console()
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up notices (oneDNN, CPU features) hidden
-CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 Seed = Annotated[int, typer.Option(help="Random seed; every command is reproducible from it.")]
 
@@ -40,6 +42,7 @@ def main(
     ] = False,
 ) -> None:
     """l1t: emulator, models, firmware and co-simulation for L1 trigger algorithms."""
+    keep_large_blocks()  # the emulator's chunked temporaries stay in the heap (process-wide: the application's choice)
 
 
 @app.command()
@@ -74,9 +77,9 @@ def selfcheck(
     values: Annotated[int, typer.Option(help="Probing values per case.")] = 20_000,
     seed: Seed = 1,
 ) -> None:
-    """Compare emulator.fixed with the ap_types headers of the installed hls4ml, compiled with g++, bit for bit."""
-    from firmware.ap_types import ToolMissing
-    from firmware.fixed_check import default_cases, run_check
+    """Compare l1t.emulator.fixed with the ap_types headers of the installed hls4ml, compiled with g++, bit for bit."""
+    from l1t.firmware.ap_types import ToolMissing
+    from l1t.firmware.fixed_check import default_cases, run_check
 
     cases = default_cases()
     console.print(f"compiling {len(cases)} reference cases against hls4ml's ap_types (cached after the first run)")
@@ -107,7 +110,7 @@ def selfcheck(
 
 def _load_model(model: str):
     """A built-in reference architecture by name, or a Keras/QKeras .h5 file."""
-    from models.reference import ARCHITECTURES
+    from l1t.models.reference import ARCHITECTURES
 
     by_name = {a.name: a for a in ARCHITECTURES}
     if model in by_name:
@@ -138,8 +141,8 @@ def firmware(
     ] = None,
 ) -> None:
     """hls4ml project (C-sim checked against the emulator), generated Verilog, vendor build if present, report.json."""
-    from firmware.build import make_firmware
-    from models.export import convert, export_hls_model, hls_config
+    from l1t.firmware.build import make_firmware
+    from l1t.models.export import convert, export_hls_model, hls_config
 
     keras_model, overrides = _load_model(model)
     console.print(f"converting {model} with hls4ml (io_parallel, Latency) into {out / 'hls4ml_prj'}")
@@ -170,7 +173,7 @@ def firmware(
 
 
 def _duts(choice: str) -> list[str]:
-    from firmware.dut import DUT_KINDS
+    from l1t.firmware.dut import DUT_KINDS
 
     kinds = list(DUT_KINDS) if choice == "all" else [c.strip() for c in choice.split(",")]
     unknown = [k for k in kinds if k not in DUT_KINDS]
@@ -182,8 +185,8 @@ def _duts(choice: str) -> list[str]:
 
 def _build_dut(kind: str, firmware_dir: Path, project: Path | None, latency: int | None, rtl_latency: int):
     """The DUT of one kind for a firmware directory made by `l1t firmware` (raises DutUnavailable)."""
-    from firmware import hls_dpi, vendor
-    from firmware.dut import Dut, DutUnavailable
+    from l1t.firmware import hls_dpi, vendor
+    from l1t.firmware.dut import Dut, DutUnavailable
 
     project = project or firmware_dir / "hls4ml_prj"
     if kind == "rtl":
@@ -192,8 +195,8 @@ def _build_dut(kind: str, firmware_dir: Path, project: Path | None, latency: int
         rtl_file = firmware_dir / "rtl" / f"{top}.v"
         if not rtl_file.is_file():
             raise DutUnavailable(f"{rtl_file} not found; run `l1t firmware` first")
-        import emulator.fixed as fx
-        from firmware.dut import Port
+        import l1t.emulator.fixed as fx
+        from l1t.firmware.dut import Port
 
         def ports(entries):
             return [Port(e["name"], e["elements"], fx.parse(e["type"])) for e in entries]
@@ -232,10 +235,10 @@ def cosim(
     Every output bit of every event is compared; exits 1 on any mismatch."""
     import numpy as np
 
-    from emulator.nn import Network, SpecError
-    from firmware.cosim import run_cosim
-    from firmware.dut import DutUnavailable
-    from firmware.hls_dpi import ProjectError
+    from l1t.emulator.nn import Network, SpecError
+    from l1t.firmware.cosim import run_cosim
+    from l1t.firmware.dut import DutUnavailable
+    from l1t.firmware.hls_dpi import ProjectError
 
     try:
         net = Network.load(firmware_dir / "spec")
@@ -321,7 +324,7 @@ def generate(
     from l1t.events.generate import Recipe, run
 
     if fastsim is not None:
-        from models.fastsim import generate_file
+        from l1t.models.fastsim import generate_file
 
         try:
             with console.status(f"fast simulation: {events:,} {process} {'jets' if jets else 'crossings'}"):
@@ -405,7 +408,7 @@ def _training_verdict(table: Table, summary: dict, out: Path, unit: str) -> None
 
 def _train_fastsim(files: list[Path], out: Path, cfg, seed: int) -> None:
     from l1t.events.dataset import DatasetError
-    from models.fastsim import run_fastsim
+    from l1t.models.fastsim import run_fastsim
 
     with _epoch_progress() as bar:
         try:
@@ -442,7 +445,7 @@ def _train_fastsim(files: list[Path], out: Path, cfg, seed: int) -> None:
 
 def _train_tagger(files: list[Path], out: Path, cfg, seed: int) -> None:
     from l1t.events.dataset import DatasetError
-    from models import training
+    from l1t.models import training
 
     with _epoch_progress() as bar:
         try:
@@ -496,11 +499,11 @@ def train(
     the emulator) and evaluate float, quantized and emulated scores (AUC, TPR at FPR 1e-5 and at 1 kHz); or train
     the L1 jet tagger with its offline GNN reference and teacher (AUC, accuracy, rejection at 30% efficiency)."""
     from l1t.events.dataset import DatasetError
-    from models import training
-    from models.axol1tl import AxoConfig
-    from models.cicada import CicadaConfig
-    from models.fastsim import FastSimConfig
-    from models.tagger import TaggerConfig
+    from l1t.models import training
+    from l1t.models.axol1tl import AxoConfig
+    from l1t.models.cicada import CicadaConfig
+    from l1t.models.fastsim import FastSimConfig
+    from l1t.models.tagger import TaggerConfig
 
     configs = {"axol1tl": AxoConfig, "cicada": CicadaConfig, "tagger": TaggerConfig, "fastsim": FastSimConfig}
     if model not in configs:
@@ -557,7 +560,7 @@ def train(
 
 def _chains(specs: list[str] | None, option: str) -> dict:
     """Trigger chains of MODEL=RUN_DIR options (``l1t.studies.chain``)."""
-    from emulator.menu import MenuError
+    from l1t.emulator.menu import MenuError
     from l1t.studies.chain import load_chain
 
     chains = {}
@@ -573,7 +576,7 @@ def _chains(specs: list[str] | None, option: str) -> dict:
 def report(
     zero_bias: Annotated[Path, typer.Option(help="Zero-bias HDF5 file from `l1t generate`.")],
     out: Annotated[Path, typer.Option(help="Output directory (report.html, results.json).")],
-    menu: Annotated[Path, typer.Option(help="Menu YAML.")] = CONFIGS / "menus" / "default.yaml",
+    menu: Annotated[Path, typer.Option(help="Menu YAML.")] = DEFAULT_MENU,
     models: Annotated[
         list[str] | None, typer.Option("--model", help="MODEL=RUN_DIR of `l1t train` (axol1tl=..., cicada=...).")
     ] = None,
@@ -585,8 +588,8 @@ def report(
 ) -> None:
     """Rates and efficiencies of a menu from the emulator's bit-exact decisions: AD thresholds set from target
     rates, pure rates and overlaps, efficiencies per seed; one self-contained HTML report plus JSON."""
-    from emulator.menu import Menu, MenuError
     from l1t import inventory
+    from l1t.emulator.menu import Menu, MenuError
     from l1t.events.dataset import DatasetError, read
     from l1t.studies import rates
     from l1t.studies.report import plots, write_report
@@ -665,10 +668,10 @@ def trigger(
     regions -> student; then one bit per working point), from a trained model and the report's thresholds,
     co-simulated on real events against the emulator, bit for bit."""
 
-    from firmware.cosim import run_cosim
-    from firmware.trigger import from_run, generate_trigger
     from l1t.atomic import write_text
     from l1t.events.dataset import DatasetError, read
+    from l1t.firmware.cosim import run_cosim
+    from l1t.firmware.trigger import from_run, generate_trigger
 
     try:
         the_trigger, names = from_run(run, report_dir)
@@ -719,10 +722,10 @@ def _board_block(
     model: Path | None, trigger_run: Path | None, menu: Path | None, models: list[str] | None, report_dir: Path | None
 ):
     """The emulated block a board runs: a network spec, the AXOL1TL trigger path, or a whole menu (GT)."""
-    from emulator.gt import GlobalTrigger
-    from emulator.menu import Menu, MenuError
-    from emulator.nn import Network
-    from firmware.trigger import from_run
+    from l1t.emulator.gt import GlobalTrigger
+    from l1t.emulator.menu import Menu, MenuError
+    from l1t.emulator.nn import Network
+    from l1t.firmware.trigger import from_run
 
     if sum(x is not None for x in (model, trigger_run, menu)) != 1 or (model is None and report_dir is None):
         raise MenuError("give one of --model SPEC, --trigger RUN or --menu MENU (the last two with --report DIR)")
@@ -768,8 +771,8 @@ def patterns(
 ) -> None:
     """Board input and expected output pattern files (EMPv2) for events of a data set: the AXOL1TL trigger path
     (--trigger) or the whole menu as the GT runs it (--menu, --ad-model)."""
-    from emulator.board import encode_rx, expected_tx
-    from emulator.patterns import write_empv2
+    from l1t.emulator.board import encode_rx, expected_tx
+    from l1t.emulator.patterns import write_empv2
     from l1t.events.dataset import read
 
     try:
@@ -799,8 +802,8 @@ def compare(
     network; with --trigger the AXOL1TL trigger path: inputs -> network -> score -> trigger bits; with --menu the
     GT: objects -> AD scores -> every seed's bit before and after prescale -> L1A), encode the expected tx links and
     compare them frame by frame with the captured tx. Exits 1 on any mismatch."""
-    from emulator.board import compare_tx, decode_rx, expected_tx
-    from emulator.patterns import read_empv2, write_empv2
+    from l1t.emulator.board import compare_tx, decode_rx, expected_tx
+    from l1t.emulator.patterns import read_empv2, write_empv2
 
     try:
         block = _board_block(model, trigger_run, menu, ad_models, report_dir)
@@ -871,7 +874,7 @@ def demo(
     report(
         zero_bias=zb,
         out=out / "report",
-        menu=Path("configs/menus/default.yaml"),
+        menu=DEFAULT_MENU,
         models=[f"axol1tl={run}", f"tagger={tagger_run}"],
         signals=[*signals, fast_top],
         bunches=2544,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -66,6 +68,22 @@ def tool_path() -> str:
         extra.append(str(vbin))
     current = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p not in extra]
     return os.pathsep.join([*extra, *current])
+
+
+@contextlib.contextmanager
+def tool_environment(**variables: str) -> Iterator[None]:
+    """Within the block, PATH is ``tool_path()`` and ``variables`` are set; the process's values come back after."""
+    changes = {"PATH": tool_path(), **variables}
+    saved = {k: os.environ.get(k) for k in changes}
+    os.environ.update(changes)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def find_tool(name: str) -> Tool:

@@ -14,14 +14,15 @@ from typing import Any
 
 import numpy as np
 
-import emulator.fixed as fx
-from emulator.objects import scale_inputs
-from models.config import from_yaml
-from models.pruning import prunable, stripped
+import l1t.emulator.fixed as fx
+from l1t import configs
+from l1t.emulator.objects import scale_inputs
+from l1t.models.config import from_yaml
+from l1t.models.pruning import prunable, stripped
 
 __all__ = ["AxoConfig", "InputScaling", "build_decoder", "build_encoder", "object_mask", "train_vae"]
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "models" / "axol1tl.yaml"
+DEFAULT_CONFIG = configs.path("models", "axol1tl.yaml")
 
 
 @dataclass

@@ -13,13 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from emulator.calo import CICADA_INPUT_SHIFT as INPUT_SHIFT
-from models.config import from_yaml
-from models.pruning import prunable, stripped
+from l1t import configs
+from l1t.emulator.calo import CICADA_INPUT_SHIFT as INPUT_SHIFT
+from l1t.models.config import from_yaml
+from l1t.models.pruning import prunable, stripped
 
 __all__ = ["CicadaConfig", "build_student", "build_teacher", "teacher_target", "train_student", "train_teacher"]
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "models" / "cicada.yaml"
+DEFAULT_CONFIG = configs.path("models", "cicada.yaml")
 
 
 @dataclass

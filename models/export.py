@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-import emulator.fixed as fx
-from emulator.nn import SPEC_FORMAT, SPEC_VERSION, Network
-from firmware.hls_tables import compute_tables, rendered_config
+import l1t.emulator.fixed as fx
 from l1t.atomic import atomic_path
+from l1t.emulator.nn import SPEC_FORMAT, SPEC_VERSION, Network
+from l1t.firmware.hls_tables import compute_tables, rendered_config
 
 __all__ = ["UnsupportedLayer", "convert", "export", "export_hls_model", "hls_config"]
 

@@ -24,10 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from emulator.objects import CALO
+from l1t import configs
+from l1t.emulator.objects import CALO
 from l1t.events import jets
-from models import fidelity
-from models.config import from_yaml
+from l1t.models import fidelity
+from l1t.models.config import from_yaml
 
 __all__ = [
     "FastSimConfig",
@@ -46,7 +47,7 @@ __all__ = [
     "train",
 ]
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "models" / "fastsim.yaml"
+DEFAULT_CONFIG = configs.path("models", "fastsim.yaml")
 N_T = jets.N_CONSTITUENTS
 N_FEATURES = 2 + 4 * N_T
 ET_MAX = 511

@@ -192,7 +192,7 @@ def l1_tagger(seed: int) -> Any:
     kernel zeroed as its pruning leaves it."""
     import tensorflow as tf
 
-    from models.tagger import TaggerConfig, build_tagger
+    from l1t.models.tagger import TaggerConfig, build_tagger
 
     tf.keras.utils.set_random_seed(seed)
     model = build_tagger(TaggerConfig.from_yaml())

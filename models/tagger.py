@@ -1,5 +1,5 @@
 """L1 jet tagger: a quantized, pruned MLP on the 16 highest-hwEt towers of an L1 jet, trained on labels alone or
-distilled from the offline GNN (``models.gnn``).
+distilled from the offline GNN (``l1t.models.gnn``).
 
 Each tower (hwEt, dIEta, dIPhi, hwEtEm) enters as its raw word times a power of two (``INPUT_SHIFTS``: hwEt / 64,
 offsets / 8), so the firmware's input is the link word shifted, with no multiplier. The output is the logit (a
@@ -14,14 +14,15 @@ from typing import Any
 
 import numpy as np
 
-import emulator.fixed as fx
-from emulator.objects import scale_inputs
-from models.config import from_yaml
-from models.pruning import prunable, stripped
+import l1t.emulator.fixed as fx
+from l1t import configs
+from l1t.emulator.objects import scale_inputs
+from l1t.models.config import from_yaml
+from l1t.models.pruning import prunable, stripped
 
 __all__ = ["INPUT_SHIFTS", "TaggerConfig", "build_tagger", "input_raw", "network_inputs", "train_tagger"]
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "models" / "tagger.yaml"
+DEFAULT_CONFIG = configs.path("models", "tagger.yaml")
 INPUT_SHIFTS = np.array([6, 3, 3, 6])  # per tower field: network input = raw / 2**shift
 
 

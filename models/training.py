@@ -18,21 +18,21 @@ from typing import Any
 
 import numpy as np
 
-import emulator.fixed as fx
-from emulator import scores
-from emulator.calo import cicada_input_raw
-from emulator.objects import gt_vector
-from firmware.build import csim_mismatches
+import l1t.emulator.fixed as fx
 from l1t.atomic import write_text
+from l1t.emulator import scores
+from l1t.emulator.calo import cicada_input_raw
+from l1t.emulator.objects import gt_vector
 from l1t.events import dataset, jets
-from models import metrics
-from models.axol1tl import AxoConfig, InputScaling, object_mask, train_vae
-from models.cicada import CicadaConfig, network_inputs, teacher_target, train_student, train_teacher
-from models.export import export, hls_config
-from models.gnn import predict_logits, train_gnn
-from models.tagger import TaggerConfig, train_tagger
-from models.tagger import input_raw as tagger_input_raw
-from models.tagger import network_inputs as tagger_inputs
+from l1t.firmware.build import csim_mismatches
+from l1t.models import metrics
+from l1t.models.axol1tl import AxoConfig, InputScaling, object_mask, train_vae
+from l1t.models.cicada import CicadaConfig, network_inputs, teacher_target, train_student, train_teacher
+from l1t.models.export import export, hls_config
+from l1t.models.gnn import predict_logits, train_gnn
+from l1t.models.tagger import TaggerConfig, train_tagger
+from l1t.models.tagger import input_raw as tagger_input_raw
+from l1t.models.tagger import network_inputs as tagger_inputs
 
 __all__ = ["evaluate", "run_axol1tl", "run_cicada", "run_tagger"]
 

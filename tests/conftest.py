@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from firmware.ap_types import RefCase
-from firmware.fixed_check import find_mismatch
+from l1t.firmware.ap_types import RefCase
+from l1t.firmware.fixed_check import find_mismatch
 
 
 def assert_raw_equal(case: RefCase, inputs: tuple, expected: np.ndarray, got: np.ndarray) -> None:

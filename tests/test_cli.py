@@ -43,7 +43,7 @@ def test_firmware_from_an_h5_file(tmp_path) -> None:
     import pytest
 
     pytest.importorskip("qkeras")
-    from models.reference import axol1tl_encoder
+    from l1t.models.reference import axol1tl_encoder
 
     path = tmp_path / "encoder.h5"
     with pytest.warns(UserWarning, match="HDF5"):  # Keras calls .h5 legacy; QKeras/hls4ml flows use it

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models import fidelity
+from l1t.models import fidelity
 
 
 def test_frechet_distance_closed_form() -> None:

@@ -1,4 +1,4 @@
-"""emulator.fixed: types, parsing, errors and the array API (bit-exactness is in test_fixed_vs_ap_types)."""
+"""l1t.emulator.fixed: types, parsing, errors and the array API (bit-exactness is in test_fixed_vs_ap_types)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-import emulator.fixed as fx
-from emulator.fixed import FixedArray, OMode, QMode, ap_fixed, ap_int, ap_ufixed, ap_uint, parse
+import l1t.emulator.fixed as fx
+from l1t.emulator.fixed import FixedArray, OMode, QMode, ap_fixed, ap_int, ap_ufixed, ap_uint, parse
 
 
 @pytest.mark.parametrize(

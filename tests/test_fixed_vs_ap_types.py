@@ -1,4 +1,4 @@
-"""emulator.fixed against the ap_types headers shipped with hls4ml, compiled with g++: raw bits equal."""
+"""l1t.emulator.fixed against the ap_types headers shipped with hls4ml, compiled with g++: raw bits equal."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from emulator.fixed import QMode
-from firmware.ap_types import ApTypesLibrary, RefCase
-from firmware.fixed_check import case_inputs, default_cases, double_values, emulate, type_matrix
+from l1t.emulator.fixed import QMode
+from l1t.firmware.ap_types import ApTypesLibrary, RefCase
+from l1t.firmware.fixed_check import case_inputs, default_cases, double_values, emulate, type_matrix
 
 from .conftest import assert_raw_equal
 

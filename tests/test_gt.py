@@ -7,14 +7,14 @@ import dataclasses
 import numpy as np
 import pytest
 
-from emulator import fixed as fx
-from emulator import scores
-from emulator.board import compare_tx, decode_rx, encode_rx, expected_tx
-from emulator.gt import GlobalTrigger
-from emulator.menu import Menu, MenuError
-from emulator.nn import SPEC_FORMAT, SPEC_VERSION, Network
+from l1t.emulator import fixed as fx
+from l1t.emulator import scores
+from l1t.emulator.board import compare_tx, decode_rx, encode_rx, expected_tx
+from l1t.emulator.gt import GlobalTrigger
+from l1t.emulator.menu import Menu, MenuError
+from l1t.emulator.nn import SPEC_FORMAT, SPEC_VERSION, Network
+from l1t.models.axol1tl import InputScaling
 from l1t.studies.chain import Chain
-from models.axol1tl import InputScaling
 
 
 def _dense(name: str, n_in: int, n_out: int, result: str) -> dict:

@@ -17,9 +17,9 @@ import pytest
 pytest.importorskip("qkeras")
 pytest.importorskip("hls4ml")
 
-import emulator.fixed as fx
-from emulator.nn import Network
-from models.export import UnsupportedLayer, export, hls_config
+import l1t.emulator.fixed as fx
+from l1t.emulator.nn import Network
+from l1t.models.export import UnsupportedLayer, export, hls_config
 
 N_EVENTS = 2_000
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emulator.menu import Menu, MenuError, prescale
+from l1t.emulator.menu import Menu, MenuError, prescale
 from l1t.studies import rates
 from l1t.studies.report import write_report
 
@@ -135,7 +135,7 @@ def _synthetic_file(path: Path, n: int, seed: int) -> dict[str, np.ndarray]:
 
 def test_dask_chunked_study_equals_the_in_memory_one(tmp_path: Path) -> None:
     pytest.importorskip("distributed")
-    from emulator.nn import SPEC_FORMAT, SPEC_VERSION, Network
+    from l1t.emulator.nn import SPEC_FORMAT, SPEC_VERSION, Network
     from l1t.studies.chain import Chain
     from l1t.studies.scale import study_chunked
 
@@ -194,7 +194,7 @@ def test_dask_chunked_study_equals_the_in_memory_one(tmp_path: Path) -> None:
 def test_object_conditions_equal_the_highest_objects() -> None:
     """Single and double seeds (counts of objects over each threshold) equal the definition on the highest
     qualifying objects (zero-padded), for thresholds in either order or zero, with ties, eta and isolation cuts."""
-    from emulator.menu import Seed
+    from l1t.emulator.menu import Seed
 
     rng = np.random.default_rng(5)
     n = 2000

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import emulator.fixed as fx
-from emulator import scores
-from models import metrics
+import l1t.emulator.fixed as fx
+from l1t import configs
+from l1t.emulator import scores
+from l1t.models import metrics
 
 MU_T = fx.ap_fixed(19, 11)
 LV_T = fx.ap_fixed(19, 11)
@@ -62,7 +63,7 @@ def test_metrics_on_constructed_scores() -> None:
 
 
 def test_input_scaling_is_the_firmware_shift() -> None:
-    from models.axol1tl import InputScaling
+    from l1t.models.axol1tl import InputScaling
 
     x = np.array([[0, 100, 7], [40, -3, 1000]])
     sc = InputScaling(np.array([10, 0, 0]), np.array([0, 3, 12]), frac_bits=10)
@@ -87,7 +88,7 @@ def _gt_like(n: int, seed: int) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def axo(tmp_path_factory: pytest.TempPathFactory):
-    from models.axol1tl import AxoConfig, InputScaling, object_mask, train_vae
+    from l1t.models.axol1tl import AxoConfig, InputScaling, object_mask, train_vae
 
     cfg = AxoConfig.from_yaml(epochs=4, batch_size=128, patience=0)
     x = _gt_like(3000, 1)
@@ -111,7 +112,7 @@ def test_pruning_reaches_its_target_and_quantizers_apply(axo) -> None:
 
 
 def test_training_is_reproducible(axo) -> None:
-    from models.axol1tl import train_vae
+    from l1t.models.axol1tl import train_vae
 
     cfg, xf, m, enc, _ = axo
     again, _ = train_vae(cfg, xf[:2500], m[:2500], xf[2500:], m[2500:], quantized=True, seed=3)
@@ -120,8 +121,8 @@ def test_training_is_reproducible(axo) -> None:
 
 
 def test_exported_encoder_is_bit_exact_and_scores_follow(axo, tmp_path: Path) -> None:
-    from firmware.build import csim_mismatches
-    from models.export import export, hls_config
+    from l1t.firmware.build import csim_mismatches
+    from l1t.models.export import export, hls_config
 
     _, xf, _, enc, _ = axo
     net, hls_model = export(enc, tmp_path / "spec", project_dir=tmp_path / "prj", config=hls_config(enc))
@@ -139,9 +140,9 @@ def test_exported_encoder_is_bit_exact_and_scores_follow(axo, tmp_path: Path) ->
 
 
 def test_cicada_distillation_target_and_student_export(tmp_path: Path) -> None:
-    from firmware.build import csim_mismatches
-    from models.cicada import CicadaConfig, network_inputs, teacher_target, train_student, train_teacher
-    from models.export import export, hls_config
+    from l1t.firmware.build import csim_mismatches
+    from l1t.models.cicada import CicadaConfig, network_inputs, teacher_target, train_student, train_teacher
+    from l1t.models.export import export, hls_config
 
     cfg = CicadaConfig.from_yaml(epochs=2, teacher_epochs=2, patience=0, sparsity=0.5)
     rng = np.random.default_rng(2)
@@ -242,11 +243,11 @@ def test_cli_train_axol1tl_end_to_end(tmp_path: Path) -> None:
     # the whole menu as the GT runs it: board patterns from the events, then the board regression on them
     import dataclasses
 
-    from emulator.patterns import read_empv2, write_empv2
+    from l1t.emulator.patterns import read_empv2, write_empv2
 
     gt = [
         "--menu",
-        "configs/menus/default.yaml",
+        str(configs.path("menus", "default.yaml")),
         "--ad-model",
         f"axol1tl={tmp_path / 'run'}",
         "--report",
@@ -317,9 +318,9 @@ def test_cli_train_axol1tl_end_to_end(tmp_path: Path) -> None:
 
 
 def test_cicada_mlp_student_is_bit_exact(tmp_path: Path) -> None:
-    from firmware.build import csim_mismatches
-    from models.cicada import CicadaConfig, build_student, network_inputs
-    from models.export import export, hls_config
+    from l1t.firmware.build import csim_mismatches
+    from l1t.models.cicada import CicadaConfig, build_student, network_inputs
+    from l1t.models.export import export, hls_config
 
     cfg = CicadaConfig.from_yaml(student="mlp")
     student = build_student(cfg)

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import emulator.fixed as fx
-from emulator.nn import SPEC_FORMAT, SPEC_VERSION, Network, SpecError, compare_traces
+import l1t.emulator.fixed as fx
+from l1t.emulator.nn import SPEC_FORMAT, SPEC_VERSION, Network, SpecError, compare_traces
 
 SPEC = {
     "format": SPEC_FORMAT,
@@ -141,7 +141,7 @@ def test_compare_traces_names_first_layer_and_neuron() -> None:
 
 def test_integer_matmul_paths_agree() -> None:
     """float32, float64 and int64 paths of the exact dot product give the same integers."""
-    from emulator.nn import integer_matmul
+    from l1t.emulator.nn import integer_matmul
 
     rng = np.random.default_rng(0)
     w = rng.integers(-(2**7), 2**7, (40, 5))
@@ -208,7 +208,7 @@ def test_band_convolution_equals_window_sums(spatial, kernel, stride, pads, chan
 
 def test_allocator_tuning_is_optional(monkeypatch) -> None:
     """The glibc tuning is skipped when the user disables it or set malloc's own variables; else it applies."""
-    from emulator.allocator import keep_large_blocks
+    from l1t.emulator.allocator import keep_large_blocks
 
     tune = keep_large_blocks.__wrapped__
     monkeypatch.setenv("L1T_MALLOPT", "0")
@@ -227,7 +227,7 @@ def test_serial_blas_limits_inside_and_restores(monkeypatch) -> None:
     L1T_BLAS_THREADS=0 nothing changes."""
     from threadpoolctl import threadpool_info
 
-    from emulator.blas import serial_blas
+    from l1t.emulator.blas import serial_blas
 
     def blas_threads() -> list[int]:
         return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]

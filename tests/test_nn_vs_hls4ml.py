@@ -1,4 +1,4 @@
-"""emulator.nn against hls4ml's C-simulation (compile + predict): raw outputs equal on every event."""
+"""l1t.emulator.nn against hls4ml's C-simulation (compile + predict): raw outputs equal on every event."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pytest
 pytest.importorskip("qkeras")
 pytest.importorskip("hls4ml")
 
-import emulator.fixed as fx
-from emulator.nn import Network, compare_traces
-from models.export import export, hls_config
-from models.reference import ARCHITECTURES, Architecture
+import l1t.emulator.fixed as fx
+from l1t.emulator.nn import Network, compare_traces
+from l1t.models.export import export, hls_config
+from l1t.models.reference import ARCHITECTURES, Architecture
 
 N_DEFAULT = 10_000
 N_SLOW = 100_000
@@ -115,7 +115,7 @@ def test_one_weight_lsb_is_caught(exported: tuple) -> None:
 def test_unsupported_layer_is_named_at_export(tmp_path: Path) -> None:
     import tensorflow as tf
 
-    from models.export import UnsupportedLayer
+    from l1t.models.export import UnsupportedLayer
 
     x = tf.keras.Input((4, 4, 1), name="img")
     h = tf.keras.layers.Conv2D(2, 3, padding="same", name="conv")(x)

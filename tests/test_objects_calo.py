@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emulator import calo
-from emulator.objects import CALO, MUON, axol1tl_vector, hw_eta, hw_phi, hw_pt, scale_inputs, sort_truncate
+from l1t.emulator import calo
+from l1t.emulator.objects import CALO, MUON, axol1tl_vector, hw_eta, hw_phi, hw_pt, scale_inputs, sort_truncate
 
 
 def test_hw_quantization_and_saturation() -> None:

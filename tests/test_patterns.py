@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from emulator import formats
-from emulator.board import compare_tx, decode_rx, encode_rx, expected_tx
-from emulator.formats import LinkLayout
-from emulator.nn import SPEC_FORMAT, SPEC_VERSION, Network
-from emulator.patterns import PatternError, Patterns, read_empv2, write_empv2
+from l1t.emulator import formats
+from l1t.emulator.board import compare_tx, decode_rx, encode_rx, expected_tx
+from l1t.emulator.formats import LinkLayout
+from l1t.emulator.nn import SPEC_FORMAT, SPEC_VERSION, Network
+from l1t.emulator.patterns import PatternError, Patterns, read_empv2, write_empv2
 
 
 def _dense(name: str, n_out: int) -> dict:

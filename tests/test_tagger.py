@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 import yaml
 
+from l1t import configs
+
 pytest.importorskip("pythia8mc")
 pytest.importorskip("hls4ml")
 
@@ -27,8 +29,8 @@ def jet_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 def test_gnn_beats_a_random_baseline(jet_files: list[Path]) -> None:
     from l1t.events import jets
-    from models import metrics
-    from models.gnn import predict_logits, train_gnn
+    from l1t.models import metrics
+    from l1t.models.gnn import predict_logits, train_gnn
 
     parts = [jets.read(f)[0] for f in jet_files]
     p = np.concatenate([d["particles/features"] for d in parts])
@@ -49,7 +51,7 @@ def tagger_run(jet_files: list[Path], tmp_path_factory: pytest.TempPathFactory) 
     from l1t.cli import app
 
     tmp = tmp_path_factory.mktemp("tagger")
-    cfg = yaml.safe_load(Path("configs/models/tagger.yaml").read_text())
+    cfg = yaml.safe_load(configs.path("models", "tagger.yaml").read_text())
     cfg.update(epochs=10, batch_size=32, patience=0, gnn={**cfg["gnn"], "epochs": 3, "channels": [16, 16]})
     (tmp / "tagger.yaml").write_text(yaml.safe_dump(cfg))
     run = tmp / "run"
@@ -92,13 +94,13 @@ def test_trained_tagger_firmware_matches_the_emulator_on_jets(
     jet_files: list[Path], tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, kind: str, simulator: str
 ) -> None:
     pytest.importorskip("cocotb")
-    from firmware import hls_dpi
-    from firmware.cosim import run_cosim
-    from firmware.rtl import generate
     from l1t.events import jets
+    from l1t.firmware import hls_dpi
+    from l1t.firmware.cosim import run_cosim
+    from l1t.firmware.rtl import generate
     from l1t.inventory import find_tool
-    from models.export import export, hls_config
-    from models.tagger import TaggerConfig, input_raw, network_inputs, train_tagger
+    from l1t.models.export import export, hls_config
+    from l1t.models.tagger import TaggerConfig, input_raw, network_inputs, train_tagger
 
     if not find_tool("verilator" if simulator == "verilator" else "iverilog").usable:
         pytest.skip(f"{simulator} not found")
@@ -124,7 +126,7 @@ def fastsim_run(jet_files: list[Path], tmp_path_factory: pytest.TempPathFactory)
     from l1t.cli import app
 
     tmp = tmp_path_factory.mktemp("fastsim")
-    cfg = yaml.safe_load(Path("configs/models/fastsim.yaml").read_text())
+    cfg = yaml.safe_load(configs.path("models", "fastsim.yaml").read_text())
     cfg.update(epochs=30, patience=0, batch_size=64)
     (tmp / "fastsim.yaml").write_text(yaml.safe_dump(cfg))
     run = tmp / "run"
@@ -191,7 +193,7 @@ def test_tagger_seed_in_rates_report_and_the_gt_board_block(
     # the menu with the tagger seed as a board block: its rx carries the jets' towers; clean round trip
     gt = [
         "--menu",
-        "configs/menus/default.yaml",
+        str(configs.path("menus", "default.yaml")),
         "--ad-model",
         f"tagger={tagger_run}",
         "--report",

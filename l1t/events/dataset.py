@@ -31,8 +31,8 @@ import hdf5plugin  # registers the Blosc filter: files written with lz4hc/zstd r
 import numba
 import numpy as np
 
-from emulator.objects import CALO, MUON
 from l1t.atomic import atomic_path
+from l1t.emulator.objects import CALO, MUON
 
 __all__ = [
     "COMPRESSIONS",
@@ -394,7 +394,7 @@ def export_adc2021(path: str | Path, events: EventSet) -> Path:
 
 def import_adc2021(path: str | Path) -> EventSet:
     """Read an ADC2021-format file into hardware objects (hw values saturate as the hardware does)."""
-    from emulator.objects import hw_eta, hw_phi, hw_pt
+    from l1t.emulator.objects import hw_eta, hw_phi, hw_pt
 
     path = Path(path)
     try:

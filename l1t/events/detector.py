@@ -2,7 +2,7 @@
 
 Constants come from ``configs/detector.yaml`` (documented there). Every step is vectorized over the particles of
 a whole chunk of crossings; the trigger logic itself (towers to regions, jets, e/gamma, taus, sums, sorting) is
-in ``emulator.calo`` and ``emulator.objects``.
+in ``l1t.emulator.calo`` and ``l1t.emulator.objects``.
 """
 
 from __future__ import annotations
@@ -14,14 +14,15 @@ from typing import Any
 import numpy as np
 import yaml
 
-from emulator import calo
-from emulator.objects import CALO, MUON, hw_eta, hw_phi, hw_pt, sort_truncate
+from l1t import configs
+from l1t.emulator import calo
+from l1t.emulator.objects import CALO, MUON, hw_eta, hw_phi, hw_pt, sort_truncate
 from l1t.events import jets as jet_tools
 from l1t.events.pythia import ParticleBlock
 
 __all__ = ["DEFAULT_CONFIG", "Detector", "L1Event"]
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "detector.yaml"
+DEFAULT_CONFIG = configs.path("detector.yaml")
 
 
 @dataclass

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from emulator import calo
 from l1t.atomic import atomic_path
+from l1t.emulator import calo
 from l1t.events import dataset, jets, pythia
 from l1t.events.detector import Detector
 from l1t.events.pileup import overlay

@@ -1,6 +1,6 @@
 """Boosted jets with constituents, at L1 granularity (trigger towers) and at particle level, for jet taggers.
 
-Per crossing, the two highest-pT L1 jets (``emulator.calo.jets`` on the detector's towers) with |eta| < 2.4 and
+Per crossing, the two highest-pT L1 jets (``l1t.emulator.calo.jets`` on the detector's towers) with |eta| < 2.4 and
 pT >= ``PT_MIN`` are kept. In samples with a truth particle (the tops of ``zprime_tt``) a jet is labelled 1 when
 one lies within dR < 0.6 of its axis, and jets without one are dropped; the other samples give label-0 jets.
 
@@ -25,9 +25,9 @@ from typing import Any
 import h5py
 import numpy as np
 
-from emulator import calo
-from emulator.objects import CALO, hw_eta
 from l1t.atomic import atomic_path
+from l1t.emulator import calo
+from l1t.emulator.objects import CALO, hw_eta
 from l1t.events import dataset
 from l1t.events.dataset import DatasetError
 from l1t.events.pythia import ParticleBlock

@@ -12,15 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
-import emulator.fixed as fx
-from emulator import scores
-from emulator.calo import cicada_input_raw
-from emulator.fixed import FixedType
-from emulator.nn import Network
-from emulator.objects import GT_FIELDS, gt_vector
+import l1t.emulator.fixed as fx
+from l1t.emulator import scores
+from l1t.emulator.calo import cicada_input_raw
+from l1t.emulator.fixed import FixedType
+from l1t.emulator.nn import Network
+from l1t.emulator.objects import GT_FIELDS, gt_vector
 from l1t.events.jets import selected
-from models.axol1tl import InputScaling
-from models.tagger import input_raw as tagger_input_raw
+from l1t.models.axol1tl import InputScaling
+from l1t.models.tagger import input_raw as tagger_input_raw
 
 __all__ = ["Chain", "load_chain"]
 

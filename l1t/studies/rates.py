@@ -10,8 +10,8 @@ from typing import Any
 import numba
 import numpy as np
 
-from emulator.menu import Menu
-from models import metrics
+from l1t.emulator.menu import Menu
+from l1t.models import metrics
 
 __all__ = [
     "F_REV_HZ",

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from l1t.atomic import write_text
+from l1t.models import metrics
 from l1t.studies.rates import rate_curve
-from models import metrics
 
 __all__ = ["plots", "write_report"]
 

@@ -18,7 +18,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from emulator.menu import Menu
+from l1t.emulator.allocator import keep_large_blocks
+from l1t.emulator.menu import Menu
 from l1t.events import dataset
 from l1t.studies import rates
 from l1t.studies.chain import Chain
@@ -102,6 +103,8 @@ def study_chunked(
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
     try:
         with Client(scheduler or cluster) as client:
+            if cluster is not None:  # workers this study started: their allocator keeps the chunks' temporaries
+                client.run(keep_large_blocks)
             # the scores stay on the workers between the passes (one word per crossing and model)
             held = [client.submit(_prepare, path, a, b, chains, menu, pure=False) for a, b in ranges]
             first = client.gather([client.submit(_pass1, h, menu, k) for h in held])

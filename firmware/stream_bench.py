@@ -1,7 +1,7 @@
 """cocotb bench: stream emulator-made input vectors one per clock, check every output bit against the emulator.
 
-Driven through the cocotb runner by ``firmware.cosim`` (configuration in ``$L1T_COSIM_CONFIG``). The same bench
-serves every DUT with hls4ml's ports (``firmware.dut``): it drives ``ap_start`` and each input bus with its
+Driven through the cocotb runner by ``l1t.firmware.cosim`` (configuration in ``$L1T_COSIM_CONFIG``). The same bench
+serves every DUT with hls4ml's ports (``l1t.firmware.dut``): it drives ``ap_start`` and each input bus with its
 ``_ap_vld``, holds a vector until the DUT takes it (``ap_ready``), and collects outputs when ``_ap_vld`` is high.
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly
 
-from firmware.cosim import pack_words, unpack_words
+from l1t.firmware.cosim import pack_words, unpack_words
 
 
 @cocotb.test()
