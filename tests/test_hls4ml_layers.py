@@ -84,22 +84,13 @@ def concat_axis(shape: tuple[int, ...], axis: int, flatten: bool = False) -> Cal
     return build
 
 
-def depthwise(spatial: int, **kw: Any) -> Callable[[], Any]:
+def window_conv(kind: str, spatial: int, *args: Any, **kw: Any) -> Callable[[], Any]:
+    """A ``{kind}Conv{spatial}D`` layer (Depthwise, Separable) with a 3-wide kernel on a 3-channel input."""
+
     def build() -> Any:
-        L = _layers()
+        layer = getattr(_layers(), f"{kind}Conv{spatial}D")
         shape = (9, 3) if spatial == 1 else (7, 6, 3)
-        layer = L.DepthwiseConv1D if spatial == 1 else L.DepthwiseConv2D
-        return _model([shape], lambda x: layer(3, name="dw", **kw)(x))
-
-    return build
-
-
-def separable(spatial: int, **kw: Any) -> Callable[[], Any]:
-    def build() -> Any:
-        L = _layers()
-        shape = (9, 3) if spatial == 1 else (7, 6, 3)
-        layer = L.SeparableConv1D if spatial == 1 else L.SeparableConv2D
-        return _model([shape], lambda x: layer(4, 3, name="sep", **kw)(x))
+        return _model([shape], lambda x: layer(*args, 3, name=kind.lower(), **kw)(x))
 
     return build
 
@@ -132,11 +123,11 @@ CASES = [
     ("concat-3d-axis1", concat_axis((2, 3, 4), 1), "ap_fixed<16,6>"),
     ("concat-3d-axis2", concat_axis((2, 3, 4), 2), "ap_fixed<16,6>"),
     ("concat-3d-axis3", concat_axis((2, 3, 4), 3), "ap_fixed<16,6>"),
-    ("depthwise1d", depthwise(1), "ap_fixed<12,5>"),
-    ("depthwise2d", depthwise(2), "ap_fixed<12,5>"),
-    ("depthwise2d-same-stride2", depthwise(2, padding="same", strides=2), "ap_fixed<12,5>"),
-    ("separable1d", separable(1), "ap_fixed<10,4>"),
-    ("separable2d", separable(2, padding="same"), "ap_fixed<10,4>"),
+    ("depthwise1d", window_conv("Depthwise", 1), "ap_fixed<12,5>"),
+    ("depthwise2d", window_conv("Depthwise", 2), "ap_fixed<12,5>"),
+    ("depthwise2d-same-stride2", window_conv("Depthwise", 2, padding="same", strides=2), "ap_fixed<12,5>"),
+    ("separable1d", window_conv("Separable", 1, 4), "ap_fixed<10,4>"),
+    ("separable2d", window_conv("Separable", 2, 4, padding="same"), "ap_fixed<10,4>"),
     ("qdense-quantized_po2", q_dense("po2"), "ap_fixed<16,6>"),
     ("qdense-alpha-auto_po2", q_dense("auto_po2"), "ap_fixed<16,6>"),
 ]
@@ -157,7 +148,7 @@ def test_layer_bit_exact_with_csim(row: str, build: Callable[[], Any], precision
 
 def test_harness_sees_one_flipped_lsb(tmp_path: Path) -> None:
     """The comparison is not vacuous: one weight changed by one LSB in the emulator's copy is reported."""
-    net, hls_model = _convert(depthwise(2), "ap_fixed<12,5>", tmp_path)
+    net, hls_model = _convert(window_conv("Depthwise", 2), "ap_fixed<12,5>", tmp_path)
     hls_model.compile()
     words = random_words(net, N_EVENTS, seed=12)
     assert csim_differences(hls_model, net, words) == []
