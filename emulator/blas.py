@@ -18,7 +18,7 @@ from typing import Any
 __all__ = ["serial_blas"]
 
 
-_CONTROLLER: dict[int, Any] = {}
+_CONTROLLER: list[tuple[int, Any]] = []  # (number of imported modules when inspected, the controller)
 
 
 def _controller() -> Any:
@@ -26,11 +26,9 @@ def _controller() -> Any:
     (an import can load another BLAS: numba's first compilation brings in SciPy's OpenBLAS)."""
     from threadpoolctl import ThreadpoolController
 
-    loaded = len(sys.modules)
-    if loaded not in _CONTROLLER:
-        _CONTROLLER.clear()
-        _CONTROLLER[loaded] = ThreadpoolController()
-    return _CONTROLLER[loaded]
+    if not _CONTROLLER or _CONTROLLER[0][0] != len(sys.modules):
+        _CONTROLLER[:] = [(len(sys.modules), ThreadpoolController())]
+    return _CONTROLLER[0][1]
 
 
 @contextlib.contextmanager

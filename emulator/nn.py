@@ -75,19 +75,30 @@ class Layer:
 
 
 Handler = Callable[[Layer, list[np.ndarray], list[FixedType]], np.ndarray]
+Check = Callable[[Layer, list[FixedType]], None]
 _HANDLERS: dict[str, Handler] = {}
+_CHECKS: dict[str, Check] = {}
 
 
-def handler(op: str) -> Callable[[Handler], Handler]:
-    """Register the function computing ``op``: ``fn(layer, inputs, input_types) -> raw output``."""
+def handler(op: str, check: Check | None = None) -> Callable[[Handler], Handler]:
+    """Register the function computing ``op``: ``fn(layer, inputs, input_types) -> raw output``, and optionally
+    ``check(layer, input_types)``, run at load, which raises ValueError for a layer the function cannot compute
+    exactly (e.g. a full-precision product wider than int64)."""
 
     def register(fn: Handler) -> Handler:
         if op in _HANDLERS:
             raise ValueError(f"op {op!r} already has a handler ({_HANDLERS[op].__qualname__})")
         _HANDLERS[op] = fn
+        if check is not None:
+            _CHECKS[op] = check
         return fn
 
     return register
+
+
+def _product_fits(layer: Layer, in_types: list[FixedType]) -> None:
+    """x * weight_t in full precision (every product a dense or convolution forms) holds in an int64 word."""
+    fx.mul_type(in_types[0], layer.types["weight_t"])
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -217,7 +228,7 @@ def _accumulate_products(
     return acc
 
 
-@handler("dense")
+@handler("dense", _product_fits)
 def _dense(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     (x,), (x_t,) = inputs, in_types
     acc_t = layer.types["accum_t"]
@@ -314,8 +325,8 @@ def _conv(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> 
     return fx.cast(_accumulate_products(cols, x_t, w, w_t, bias, acc_t), acc_t, layer.result_t)
 
 
-handler("conv1d")(_conv)
-handler("conv2d")(_conv)
+handler("conv1d", _product_fits)(_conv)
+handler("conv2d", _product_fits)(_conv)
 
 
 @handler("pool")
@@ -447,7 +458,11 @@ def _softmax(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) 
 # ------------------------------------------------------------------------------------------------------------
 
 
-@handler("batchnorm")
+def _normalize_fits(layer: Layer, in_types: list[FixedType]) -> None:
+    fx.add_type(fx.mul_type(in_types[0], layer.types["scale_t"]), layer.types["bias_t"])
+
+
+@handler("batchnorm", _normalize_fits)
 def _batchnorm(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     """nnet::normalize: product(x, scale) + bias, cast to res_T; scale/bias per channel (last axis)."""
     (x,), (x_t,) = inputs, in_types
@@ -458,6 +473,13 @@ def _batchnorm(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]
     return fx.cast(total, total_t, layer.result_t)
 
 
+def _merge_fits(op_type: Callable[[FixedType, FixedType], FixedType]) -> Check:
+    def check(layer: Layer, in_types: list[FixedType]) -> None:
+        op_type(*in_types)
+
+    return check
+
+
 def _binary_merge(op: Callable) -> Handler:
     def run(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
         value, value_t = op(inputs[0], in_types[0], inputs[1], in_types[1])
@@ -466,12 +488,21 @@ def _binary_merge(op: Callable) -> Handler:
     return run
 
 
-handler("add")(_binary_merge(fx.add))
-handler("subtract")(_binary_merge(fx.sub))
-handler("multiply")(_binary_merge(fx.mul))
+handler("add", _merge_fits(fx.add_type))(_binary_merge(fx.add))
+handler("subtract", _merge_fits(fx.sub_type))(_binary_merge(fx.sub))
+handler("multiply", _merge_fits(fx.mul_type))(_binary_merge(fx.mul))
 
 
-@handler("concatenate")
+def _concatenate_axis(layer: Layer, in_types: list[FixedType]) -> None:
+    axis, ndim = layer.attrs.get("axis"), len(layer.shape)
+    if not isinstance(axis, int) or not 0 <= axis < ndim or ndim > 3:
+        raise ValueError(
+            f"concatenate axis {axis!r} is not an axis of its {ndim}-d output (hls4ml concatenates 1-, 2- and 3-d "
+            "tensors)"
+        )
+
+
+@handler("concatenate", _concatenate_axis)
 def _concatenate(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     """concatenate1d/2d/3d: each part cast to res_T (``res[i] = data[j]``), joined along one axis of the event."""
     parts = [fx.cast(x, t, layer.result_t) for x, t in zip(inputs, in_types, strict=True)]
@@ -536,7 +567,11 @@ class Network:
             if name not in known:
                 raise SpecError(f"{source}: output {name!r} is not a layer of the spec")
         for layer in self.layers:
-            _check_layer(layer, self.types, source)
+            if layer.op in _CHECKS:
+                try:
+                    _CHECKS[layer.op](layer, [self.types[i] for i in layer.inputs])
+                except ValueError as err:
+                    raise SpecError(f"{source}: layer {layer.name!r}: {err}") from None
 
     def _layer(self, entry: dict[str, Any], arrays: dict[str, np.ndarray]) -> Layer:
         name, op = entry["name"], entry["op"]
@@ -670,34 +705,6 @@ def _upgrade(spec: dict[str, Any], source: str) -> dict[str, Any]:
             entry = {**entry, "attrs": {**entry["attrs"], "axis": axis - 1 if axis > 0 else axis + ndim}}
         layers.append(entry)
     return {**spec, "version": SPEC_VERSION, "layers": layers}
-
-
-_PRODUCT_TYPES: dict[str, Callable[[Layer, list[FixedType]], None]] = {
-    "dense": lambda layer, ins: fx.mul_type(ins[0], layer.types["weight_t"]),
-    "conv1d": lambda layer, ins: fx.mul_type(ins[0], layer.types["weight_t"]),
-    "conv2d": lambda layer, ins: fx.mul_type(ins[0], layer.types["weight_t"]),
-    "batchnorm": lambda layer, ins: fx.add_type(fx.mul_type(ins[0], layer.types["scale_t"]), layer.types["bias_t"]),
-    "add": lambda layer, ins: fx.add_type(*ins),
-    "subtract": lambda layer, ins: fx.sub_type(*ins),
-    "multiply": lambda layer, ins: fx.mul_type(*ins),
-}
-
-
-def _check_layer(layer: Layer, types: dict[str, FixedType], source: str) -> None:
-    """Refuse at load what a handler would otherwise compute on the wrong axis, or could not hold in int64 words
-    (a full-precision product or sum wider than 64 bits)."""
-    if layer.op in _PRODUCT_TYPES:
-        try:
-            _PRODUCT_TYPES[layer.op](layer, [types[i] for i in layer.inputs])
-        except ValueError as err:
-            raise SpecError(f"{source}: layer {layer.name!r}: {err}") from None
-    if layer.op == "concatenate":
-        axis, ndim = layer.attrs.get("axis"), len(layer.shape)
-        if not isinstance(axis, int) or not 0 <= axis < ndim or ndim > 3:
-            raise SpecError(
-                f"{source}: layer {layer.name!r}: concatenate axis {axis!r} is not an axis of its {ndim}-d output "
-                "(hls4ml concatenates 1-, 2- and 3-d tensors)"
-            )
 
 
 def compare_traces(

@@ -312,7 +312,7 @@ def _parametrized_activation(layer: Any, arrays: dict[str, np.ndarray]) -> dict[
     activation = str(layer.get_attr("activation")).lower()
     if activation not in ("leaky_relu", "leakyrelu"):
         raise UnsupportedLayer(f"layer {layer.name!r}: activation {activation!r} is not supported")
-    param_t = fx.parse(layer.types["param_t"].precision.definition_cpp())
+    param_t = fx.parse(_type(layer, "param_t"))
     entry = _entry(layer, "leaky_relu", {"param_t": str(param_t)})
     _store(arrays, entry, "alpha", fx.from_float(float(layer.get_attr("activ_param")), param_t))
     return entry
