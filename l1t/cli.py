@@ -445,7 +445,7 @@ def _train_fastsim(files: list[Path], out: Path, cfg, seed: int) -> None:
 
 def _train_tagger(files: list[Path], out: Path, cfg, seed: int) -> None:
     from l1t.events.dataset import DatasetError
-    from l1t.models import training
+    from l1t.pipelines import training
 
     with _epoch_progress() as bar:
         try:
@@ -499,11 +499,11 @@ def train(
     the emulator) and evaluate float, quantized and emulated scores (AUC, TPR at FPR 1e-5 and at 1 kHz); or train
     the L1 jet tagger with its offline GNN reference and teacher (AUC, accuracy, rejection at 30% efficiency)."""
     from l1t.events.dataset import DatasetError
-    from l1t.models import training
     from l1t.models.axol1tl import AxoConfig
     from l1t.models.cicada import CicadaConfig
     from l1t.models.fastsim import FastSimConfig
     from l1t.models.tagger import TaggerConfig
+    from l1t.pipelines import training
 
     configs = {"axol1tl": AxoConfig, "cicada": CicadaConfig, "tagger": TaggerConfig, "fastsim": FastSimConfig}
     if model not in configs:

@@ -1,1 +1,2 @@
-"""TensorFlow / QKeras / tfmot models: training, distillation and export to the emulator and hls4ml."""
+"""TensorFlow / QKeras / tfmot models: definitions, training on arrays, distillation and export to the emulator
+and hls4ml."""

@@ -14,20 +14,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = {"emulator": "l1t.emulator", "models": "l1t.models", "firmware": "l1t.firmware", "l1t": "l1t"}
-APPLICATION = ("l1t.cli", "l1t.events", "l1t.studies")
+APPLICATION = ("l1t.cli", "l1t.events", "l1t.pipelines", "l1t.studies")
 FRAMEWORKS = ("tensorflow", "tensorflow_model_optimization", "qkeras", "hls4ml", "cocotb", "cocotb_tools", "da4ml")
 FORBIDDEN = {
     "l1t.emulator": ("l1t.models", "l1t.firmware", *APPLICATION, *FRAMEWORKS, "matplotlib", "dask", "distributed"),
     "l1t.firmware": ("l1t.models", *APPLICATION),
     "l1t.models": ("l1t.firmware", *APPLICATION),
 }
-# Imports that still cross the rule, each to be removed by moving the code to its layer (the per-model pipelines
-# that read event files and run generators belong to the application; the hls4ml table compiler and the C-sim
-# comparison are shared by models and firmware). The test fails when one of them disappears, so the list only shrinks.
+# Imports that still cross the rule, each to be removed by moving the code to its layer (the fast simulation's
+# generation pipeline runs Pythia and writes event files, an application job; the hls4ml table compiler is shared by
+# models and firmware). The test fails when one of them disappears, so the list only shrinks.
 KNOWN = {
     ("l1t.models.export", "l1t.firmware.hls_tables"),
-    ("l1t.models.training", "l1t.firmware.build"),
-    ("l1t.models.training", "l1t.events"),
     ("l1t.models.fastsim", "l1t.events"),
     ("l1t.models.fastsim", "l1t.events.detector"),
     ("l1t.models.fastsim", "l1t.events.generate"),
