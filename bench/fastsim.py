@@ -18,6 +18,7 @@ from rich.table import Table
 from l1t.events import jets
 from l1t.events.generate import Recipe, run
 from l1t.models import fastsim
+from l1t.pipelines.fastsim import speed_reference
 
 
 def main() -> None:
@@ -41,7 +42,7 @@ def main() -> None:
     for col in ("process", "Pythia8 + response [jets/s]", "CVAE [jets/s]", "ratio"):
         table.add_column(col, justify="left" if col == "process" else "right")
     for k, process in enumerate(processes):
-        slow = fastsim.speed_reference(process, args.pileup, args.events, seed=5)
+        slow = speed_reference(process, args.pileup, args.events, seed=5)
         fastsim.sample(decoder, prior, k, 1000, seed=1)  # warm-up
         t0 = time.perf_counter()
         fastsim.sample(decoder, prior, k, args.jets, seed=2)

@@ -13,8 +13,13 @@ from l1t.emulator.objects import CALO, hw_eta, hw_phi
 
 __all__ = [
     "CICADA_INPUT_SHIFT",
+    "JET_TOWERS",
+    "JET_TOWER_HALF",
     "REGION_ET_BITS",
+    "TAGGER_JET_ETA_MAX",
+    "TAGGER_JET_PT_MIN",
     "TOWER_ET_BITS",
+    "TOWER_ET_MAX",
     "box_sum",
     "cicada_input_raw",
     "clusters",
@@ -28,7 +33,14 @@ __all__ = [
 ]
 
 TOWER_ET_BITS = 9
+TOWER_ET_MAX = (1 << TOWER_ET_BITS) - 1
 REGION_ET_BITS = 10
+# The towers an L1 jet carries for the tagger: the JET_TOWERS of highest hwEt within dR < 0.8 of the seed, as
+# (hwEt, dIEta, dIPhi, hwEtEm) with offsets within JET_TOWER_HALF towers of the seed (0.8 / 0.087 rounded up).
+JET_TOWERS = 16
+JET_TOWER_HALF = 9
+TAGGER_JET_PT_MIN = 200.0  # GeV: the L1 jets a tagger takes have pT >= this and |eta| <= TAGGER_JET_ETA_MAX
+TAGGER_JET_ETA_MAX = 2.4
 CICADA_INPUT_SHIFT = 5  # CICADA network input = region hwEt / 2**5: exact in ap_fixed<16,6>, no multiplier
 
 

@@ -78,7 +78,7 @@ def selfcheck(
     seed: Seed = 1,
 ) -> None:
     """Compare l1t.emulator.fixed with the ap_types headers of the installed hls4ml, compiled with g++, bit for bit."""
-    from l1t.firmware.ap_types import ToolMissing
+    from l1t.cpp import ToolMissing
     from l1t.firmware.fixed_check import default_cases, run_check
 
     cases = default_cases()
@@ -324,7 +324,7 @@ def generate(
     from l1t.events.generate import Recipe, run
 
     if fastsim is not None:
-        from l1t.models.fastsim import generate_file
+        from l1t.pipelines.fastsim import generate_file
 
         try:
             with console.status(f"fast simulation: {events:,} {process} {'jets' if jets else 'crossings'}"):
@@ -408,7 +408,7 @@ def _training_verdict(table: Table, summary: dict, out: Path, unit: str) -> None
 
 def _train_fastsim(files: list[Path], out: Path, cfg, seed: int) -> None:
     from l1t.events.dataset import DatasetError
-    from l1t.models.fastsim import run_fastsim
+    from l1t.pipelines.fastsim import run_fastsim
 
     with _epoch_progress() as bar:
         try:

@@ -19,7 +19,7 @@ import numpy as np
 import l1t.emulator.fixed as fx
 from l1t.atomic import atomic_path
 from l1t.emulator.nn import SPEC_FORMAT, SPEC_VERSION, Network
-from l1t.firmware.hls_tables import compute_tables, rendered_config
+from l1t.models.hls_tables import compute_tables, rendered_config
 
 __all__ = ["UnsupportedLayer", "convert", "export", "export_hls_model", "hls_config"]
 

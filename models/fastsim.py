@@ -12,7 +12,8 @@ Pythia jets.
 Encoding (all of order one): sqrt(hwEt / 511) per tower, offsets / 9, the EM fraction hwEtEm / hwEt; for the jet
 log(hwPt) / log(2048) and hwEta / 64. Decoding inverts it, rounds to hardware integers, clips to each
 field's range, orders the towers by hwEt and zeroes towers whose hwEt rounds to zero. hwPhi is drawn uniformly.
-Whole crossings (``sample_events``) place two generated jets' towers on the tower grid and run the L1 algorithms.
+Whole crossings (``l1t.pipelines.fastsim.sample_events``) place two generated jets' towers on the tower grid and run
+the L1 algorithms; training runs and generated files are made there too.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from l1t import configs
+from l1t.emulator import calo
 from l1t.emulator.objects import CALO
-from l1t.events import jets
 from l1t.models import fidelity
 from l1t.models.config import from_yaml
 
@@ -36,21 +37,17 @@ __all__ = [
     "decode",
     "encode",
     "fidelity_table",
-    "generate_file",
     "load",
-    "run_fastsim",
     "sample",
-    "sample_events",
     "save",
-    "speed_reference",
     "tower_jet_features",
     "train",
 ]
 
 DEFAULT_CONFIG = configs.path("models", "fastsim.yaml")
-N_T = jets.N_CONSTITUENTS
+N_T = calo.JET_TOWERS
 N_FEATURES = 2 + 4 * N_T
-ET_MAX = 511
+ET_MAX = calo.TOWER_ET_MAX
 TOWER_DETA = 0.087  # barrel tower size in eta and phi (2 pi / 72)
 TOWER_DPHI = 2 * np.pi / 72
 
@@ -75,7 +72,9 @@ def encode(jet_hw: np.ndarray, towers: np.ndarray) -> np.ndarray:
     t = np.asarray(towers, dtype=np.float64)
     et = t[..., 0]
     frac = np.divide(t[..., 3], et, out=np.zeros_like(et), where=et > 0)
-    per_tower = np.stack([np.sqrt(et / ET_MAX), t[..., 1] / 9, t[..., 2] / 9, frac], axis=-1)
+    per_tower = np.stack(
+        [np.sqrt(et / ET_MAX), t[..., 1] / calo.JET_TOWER_HALF, t[..., 2] / calo.JET_TOWER_HALF, frac], axis=-1
+    )
     jet = np.stack([np.log(np.maximum(jet_hw[:, 0], 1)) / np.log(2048), jet_hw[:, 1] / 64], axis=1)
     return np.concatenate([jet, per_tower.reshape(len(t), -1)], axis=1).astype(np.float32)
 
@@ -85,14 +84,15 @@ def decode(features: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, 
     ``l1t.jets`` schema."""
     f = np.asarray(features, dtype=np.float64)
     m = len(f)
-    pt = np.clip(np.rint(np.exp(f[:, 0] * np.log(2048))), jets.PT_MIN / CALO.pt_lsb, CALO.pt_max)
-    eta_lim = int(jets.ETA_MAX / CALO.eta_lsb)
+    pt = np.clip(np.rint(np.exp(f[:, 0] * np.log(2048))), calo.TAGGER_JET_PT_MIN / CALO.pt_lsb, CALO.pt_max)
+    eta_lim = int(calo.TAGGER_JET_ETA_MAX / CALO.eta_lsb)
     eta = np.clip(np.rint(f[:, 1] * 64), -eta_lim, eta_lim)
     phi = rng.integers(0, CALO.phi_steps, m)
     t = f[:, 2:].reshape(m, N_T, 4)
     et = np.clip(np.rint(np.clip(t[..., 0], 0, 1) ** 2 * ET_MAX), 0, ET_MAX)
-    d_eta = np.clip(np.rint(t[..., 1] * 9), -jets.HALF, jets.HALF)
-    d_phi = np.clip(np.rint(t[..., 2] * 9), -jets.HALF, jets.HALF)
+    half = calo.JET_TOWER_HALF
+    d_eta = np.clip(np.rint(t[..., 1] * half), -half, half)
+    d_phi = np.clip(np.rint(t[..., 2] * half), -half, half)
     em = np.clip(np.rint(np.clip(t[..., 3], 0, 1) * et), 0, et)
     towers = np.stack([et, d_eta, d_phi, em], axis=-1) * (et[..., None] > 0)
     order = np.argsort(-towers[..., 0], axis=1, kind="stable")
@@ -218,22 +218,6 @@ def fidelity_table(reference: np.ndarray, candidates: dict[str, np.ndarray], see
     return rows
 
 
-def speed_reference(process: str, pileup: float, n: int, seed: int) -> float:
-    """Jets per second of Pythia8 + pileup + detector response + L1 jets for ``process`` (initialization and the
-    pileup library excluded), measured now."""
-    from l1t.events.detector import Detector
-    from l1t.events.generate import Recipe, generate_chunk
-    from l1t.events.pythia import generate as pythia_generate
-
-    recipe = Recipe(process, n, pileup, seed, n, 200, output="jets")
-    library = pythia_generate("minbias", 200, seed) if pileup > 0 else None
-    detector = Detector.from_yaml()
-    generate_chunk(Recipe(process, 5, pileup, seed, 5, 200, output="jets"), 0, library, detector)  # warm-up
-    t0 = time.perf_counter()
-    made = generate_chunk(recipe, 0, library, detector)
-    return len(made["jets/label"]) / (time.perf_counter() - t0)
-
-
 def save(out: Path, decoder: Any, prior: dict[str, np.ndarray], processes: list[str], cfg: FastSimConfig) -> None:
     """``decoder.h5``, ``prior.npz`` and ``fastsim.json`` (processes in condition order, configuration)."""
     import json
@@ -264,144 +248,3 @@ def load(run_dir: str | Path) -> tuple[Any, dict[str, np.ndarray], list[str]]:
         prior = {k: f[k] for k in f.files}
     decoder = tf.keras.models.load_model(run_dir / "decoder.h5", compile=False)
     return decoder, prior, json.loads(meta.read_text())["processes"]
-
-
-def run_fastsim(
-    files: list[Path],
-    out: Path,
-    *,
-    seed: int = 1,
-    cfg: FastSimConfig | None = None,
-    callbacks: list[Any] | None = None,
-    speed_events: int = 300,
-    log: Any = print,
-) -> dict[str, Any]:
-    """Train the CVAE on jet files (one process each), then per process: the fidelity table of generated vs
-    held-out Pythia jets with the truth-vs-truth baseline, and the speed of generation vs Pythia8 + response."""
-    import json
-
-    from l1t.atomic import write_text
-
-    cfg = cfg or FastSimConfig.from_yaml()
-    t0 = time.perf_counter()
-    samples = []
-    for path in files:
-        data, attrs = jets.read(path)
-        samples.append((str(attrs.get("process", path.stem)), float(attrs.get("pileup", 0.0)), data))
-    processes = [p for p, _, _ in samples]
-    if len(set(processes)) != len(processes):
-        raise ValueError(f"one jet file per process, got {processes}")
-    xs, conds, tests = [], [], []
-    for k, (_, _, data) in enumerate(samples):
-        x = encode(data["jets/hw"], data["constituents/hw"])
-        idx = np.random.default_rng(seed + k).permutation(len(x))
-        n_test = len(x) // 2  # held out: two halves of it make the truth-vs-truth baseline
-        tests.append(data["constituents/hw"][idx[:n_test]])
-        train_idx = idx[n_test:]
-        xs.append(x[train_idx])
-        c = np.zeros((len(train_idx), len(samples)), dtype=np.float32)
-        c[:, k] = 1
-        conds.append(c)
-    x, cond = np.concatenate(xs), np.concatenate(conds)
-    order = np.random.default_rng(seed).permutation(len(x))
-    n_val = len(x) // 5
-    va, tr = order[:n_val], order[n_val:]
-    log(f"training the CVAE on {len(tr)} jets of {', '.join(processes)}")
-    decoder, prior, history = train(cfg, x[tr], cond[tr], x[va], cond[va], seed, callbacks)
-    save(out, decoder, prior, processes, cfg)
-    results = {}
-    for k, (process, pileup, _) in enumerate(samples):
-        ref = tests[k]
-        half = len(ref) // 2
-        _, generated = sample(decoder, prior, k, half, seed + 100 + k)
-        t1 = time.perf_counter()  # speed on a batch large enough that per-call overheads do not count
-        sample(decoder, prior, k, 20_000, seed + 200 + k)
-        fast = 20_000 / (time.perf_counter() - t1)
-        log(f"{process}: fidelity on {half} jets; Pythia8 + response speed on {speed_events} events")
-        table = fidelity_table(ref[:half], {"truth vs truth": ref[half : 2 * half], "CVAE vs truth": generated})
-        slow = speed_reference(process, pileup, speed_events, seed)
-        results[process] = {"fidelity": table, "jets_per_s": {"cvae": fast, "pythia8_response": slow}}
-        results[process]["speed_ratio"] = fast / slow
-    summary = {
-        "model": "fastsim",
-        "generator": "conditional VAE, ex-post Gaussian latent per process",
-        "config": asdict(cfg),
-        "processes": processes,
-        "files": [str(f) for f in files],
-        "seed": seed,
-        "reference": REFERENCE_ROWS,
-        "history": history,
-        "results": results,
-        "seconds": time.perf_counter() - t0,
-    }
-    write_text(out / "summary.json", json.dumps(summary, indent=1, default=float))
-    return summary
-
-
-# The FPD paper's gluon-jet table (JetNet, x 1e3; a different data set and feature set: a comparison, not a claim).
-REFERENCE_ROWS = [
-    {"model": "Truth (FPD paper)", "fpd_x1e3": 0.08},
-    {"model": "MPGAN (FPD paper)", "fpd_x1e3": 0.30},
-    {"model": "GAPT (FPD paper)", "fpd_x1e3": 0.66},
-]
-
-
-def sample_events(decoder: Any, prior: dict[str, np.ndarray], process_index: int, n: int, seed: int, detector: Any):
-    """``n`` crossings, each two fast-simulated jets back to back in phi (a resonance's or a dijet's topology): their
-    towers are placed on the tower grid and the L1 algorithms (``Detector.trigger``) run on it, so objects, sums,
-    regions and jet towers follow as in the full simulation. Not simulated: the rest of the crossing (underlying
-    event, pileup, muons). Returns an ``L1Event``."""
-    jet_hw, towers = sample(decoder, prior, process_index, 2 * n, seed)
-    jet_hw, towers = jet_hw.reshape(n, 2, 3), towers.reshape(n, 2, N_T, 4)
-    jet_hw[:, 1, 2] = (jet_hw[:, 0, 2] + CALO.phi_steps // 2) % CALO.phi_steps
-    n_eta, n_phi = len(detector.eta_centers), detector.n_phi
-    ieta, iphi = jets.seed_towers(jet_hw, detector.eta_centers, n_phi)
-    rows = ieta[..., None] + towers[..., 1]
-    cols = np.mod(iphi[..., None] + towers[..., 2], n_phi)
-    keep = (towers[..., 0] > 0) & (rows >= 0) & (rows < n_eta)
-    ev = np.broadcast_to(np.arange(n)[:, None, None], keep.shape)
-    flat = ((ev * n_eta + rows) * n_phi + cols)[keep]
-    size = n * n_eta * n_phi
-    cap = (1 << 9) - 1  # tower hwEt is 9 bits
-    em = np.minimum(np.bincount(flat, towers[..., 3][keep], size), cap).astype(np.int32).reshape(n, n_eta, n_phi)
-    had_et = (towers[..., 0] - towers[..., 3])[keep]
-    had = np.minimum(np.bincount(flat, had_et, size), cap).astype(np.int32).reshape(n, n_eta, n_phi)
-    hf = np.zeros((n, detector.n_hf, n_phi), dtype=np.int32)
-    muons = np.zeros((n, detector.config["multiplicity"]["muons"], 4), dtype=np.int32)
-    return detector.trigger(em, had, hf, muons)
-
-
-def generate_file(
-    run_dir: str | Path, process: str, n: int, seed: int, out: str | Path, output: str = "events"
-) -> Path:
-    """``n`` fast-simulated crossings of ``process`` as an ``l1t.events`` file (``sample_events``), or with
-    ``output="jets"`` ``n`` jets as an ``l1t.jets`` file (no particle level: ``particles/features`` is zero)."""
-    from l1t import __version__
-    from l1t.events import dataset
-    from l1t.events.detector import Detector
-    from l1t.events.generate import PROCESS_CODES
-    from l1t.events.pythia import PROCESSES
-
-    decoder, prior, processes = load(run_dir)
-    if process not in processes:
-        raise ValueError(f"{run_dir}: the fast simulation knows {processes}, not {process!r}")
-    k = processes.index(process)
-    attrs = {"generator": f"l1t fastsim (conditional VAE, {Path(run_dir).resolve()})", "l1t": __version__,
-             "process": process, "processes": list(PROCESSES), "seed": seed, "fastsim": True}  # fmt: skip
-    if output == "jets":
-        jet_hw, towers = sample(decoder, prior, k, n, seed)
-        data = {
-            "jets/hw": jet_hw,
-            "jets/label": np.full(n, int(process in jets.TRUTH_PID), dtype=np.uint8),
-            "jets/process": np.full(n, PROCESS_CODES[process], dtype=np.uint8),
-            "constituents/hw": towers,
-            "particles/features": np.zeros((n, jets.N_PARTICLES, 4), dtype=np.float32),
-        }
-        return jets.write(out, data, attrs)
-    detector = Detector.from_yaml()
-    l1 = sample_events(decoder, prior, k, n, seed, detector)
-    data = {f"objects/{name}": getattr(l1, name) for name in ("jets", "egammas", "taus", "muons", "jet_towers")}
-    data |= {"regions/et": l1.regions, "sums/hw": l1.sums, "truth/npu": np.zeros(n, dtype=np.int16)}
-    data["truth/process"] = np.full(n, PROCESS_CODES[process], dtype=np.uint8)
-    attrs |= {"pileup": 0.0, "detector": detector.config}
-    return dataset.write(out, dataset.EventSet(data, attrs))

@@ -10,6 +10,7 @@ import h5py
 import numpy as np
 import pytest
 
+from l1t.emulator import calo
 from l1t.events import dataset
 from l1t.events.detector import Detector
 from l1t.events.generate import PROCESS_CODES, Recipe, _work, run
@@ -202,7 +203,7 @@ def test_tagger_jets_with_tower_and_particle_constituents(tmp_path: Path) -> Non
     assert attrs["process"] == "zprime_tt" and len(d_top["jets/label"]) > 100 and d_top["jets/label"].all()
     assert len(d_qcd["jets/label"]) > 100 and not d_qcd["jets/label"].any()
     for d in (d_top, d_qcd):
-        assert (d["jets/hw"][:, 0] >= jets.PT_MIN / 0.5).all()
+        assert (d["jets/hw"][:, 0] >= calo.TAGGER_JET_PT_MIN / 0.5).all()
         towers = d["constituents/hw"]
         assert (np.diff(towers[:, :, 0], axis=1) <= 0).all() and (towers[:, :, 3] <= towers[:, :, 0]).all()
         assert (towers[:, 0, 0] > 0).all()

@@ -32,6 +32,7 @@ import numba
 import numpy as np
 
 from l1t.atomic import atomic_path
+from l1t.emulator import calo
 from l1t.emulator.objects import CALO, MUON
 
 __all__ = [
@@ -65,7 +66,11 @@ SCHEMA: dict[str, tuple[tuple[int, ...], str, list[tuple[int, int]]]] = {
     "objects/taus": ((12, 4), "int32", _calo4),
     "objects/muons": ((8, 4), "int32", [(0, MUON.pt_max), (-256, 255), (0, MUON.phi_steps - 1), (0, 15)]),
     "sums/hw": ((4,), "int32", [(0, 4095), (0, CALO.phi_steps - 1), (0, 4095), (0, 4095)]),
-    "objects/jet_towers": ((2, 16, 4), "int32", [(0, 511), (-9, 9), (-9, 9), (0, 511)]),
+    "objects/jet_towers": (
+        (2, calo.JET_TOWERS, 4),
+        "int32",
+        [(0, calo.TOWER_ET_MAX), *[(-calo.JET_TOWER_HALF, calo.JET_TOWER_HALF)] * 2, (0, calo.TOWER_ET_MAX)],
+    ),
     "truth/npu": ((), "int16", [(0, 1000)]),
     "truth/process": ((), "uint8", [(0, 255)]),
 }
@@ -435,7 +440,7 @@ def import_adc2021(path: str | Path) -> EventSet:
         "sums/hw": np.stack(
             [np.minimum(met[:, 0], 4095), met[:, 2], np.zeros(n, np.int32), np.zeros(n, np.int32)], axis=1
         ).astype(np.int32),
-        "objects/jet_towers": np.zeros((n, 2, 16, 4), dtype=np.int32),  # not in ADC2021
+        "objects/jet_towers": np.zeros((n, 2, calo.JET_TOWERS, 4), dtype=np.int32),  # not in ADC2021
         "truth/npu": np.zeros(n, dtype=np.int16),
         "truth/process": np.zeros(n, dtype=np.uint8),
     }

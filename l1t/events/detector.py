@@ -158,6 +158,6 @@ class Detector:
         sums = calo.sums(total, self.phi_centers, jets, int(cfg["ht"]["pt_min"] / lsb), ht_eta, forward=hf)
         ev, slot = np.nonzero(jets[:, :2, 0] > 0)
         ieta, iphi = jet_tools.seed_towers(jets[ev, slot], self.eta_centers, self.n_phi)
-        jet_towers = np.zeros((len(total), 2, jet_tools.N_CONSTITUENTS, 4), dtype=np.int32)
+        jet_towers = np.zeros((len(total), 2, calo.JET_TOWERS, 4), dtype=np.int32)
         jet_towers[ev, slot] = jet_tools.tower_constituents(em, had, self.eta_centers, ev, ieta, iphi)
         return L1Event(calo.regions(total), jets, egammas, taus, muons, sums, jet_towers)

@@ -1,8 +1,9 @@
 """Boosted jets with constituents, at L1 granularity (trigger towers) and at particle level, for jet taggers.
 
-Per crossing, the two highest-pT L1 jets (``l1t.emulator.calo.jets`` on the detector's towers) with |eta| < 2.4 and
-pT >= ``PT_MIN`` are kept. In samples with a truth particle (the tops of ``zprime_tt``) a jet is labelled 1 when
-one lies within dR < 0.6 of its axis, and jets without one are dropped; the other samples give label-0 jets.
+Per crossing, the two highest-pT L1 jets (``l1t.emulator.calo.jets`` on the detector's towers) that a tagger takes
+(``calo.TAGGER_JET_PT_MIN``, ``calo.TAGGER_JET_ETA_MAX``) are kept. In samples with a truth particle (the tops of
+``zprime_tt``) a jet is labelled 1 when one lies within dR < 0.6 of its axis, and jets without one are dropped; the
+other samples give label-0 jets.
 
 HDF5 layout (format ``l1t.jets``), M jets::
 
@@ -35,7 +36,6 @@ from l1t.events.pythia import ParticleBlock
 __all__ = [
     "FORMAT",
     "KINDS",
-    "N_CONSTITUENTS",
     "N_PARTICLES",
     "SCHEMA",
     "TRUTH_PID",
@@ -49,13 +49,9 @@ __all__ = [
 
 FORMAT = "l1t.jets"
 VERSION = 1
-N_CONSTITUENTS = dataset.SCHEMA["objects/jet_towers"][0][1]  # 16: the event files carry the same towers
 N_PARTICLES = 64
 RADIUS = 0.8
 MATCH_RADIUS = 0.6
-PT_MIN = 200.0  # GeV, L1 jet pT
-ETA_MAX = 2.4
-HALF = 9  # towers either side of the seed searched for constituents (0.8 / 0.087 rounded up)
 TRUTH_PID = {"zprime_tt": 6}  # process -> the truth particle a signal jet is matched to
 KINDS = ("charged hadron", "neutral hadron", "photon", "electron", "muon")
 
@@ -64,9 +60,9 @@ SCHEMA: dict[str, tuple[tuple[int, ...], str, list[tuple[float, float]]]] = {
     "jets/label": ((), "uint8", [(0, 1)]),
     "jets/process": ((), "uint8", [(0, 255)]),
     "constituents/hw": (
-        (N_CONSTITUENTS, 4),
+        (calo.JET_TOWERS, 4),
         "int32",
-        [(0, (1 << calo.TOWER_ET_BITS) - 1), (-HALF, HALF), (-HALF, HALF), (0, (1 << calo.TOWER_ET_BITS) - 1)],
+        [(0, calo.TOWER_ET_MAX), *[(-calo.JET_TOWER_HALF, calo.JET_TOWER_HALF)] * 2, (0, calo.TOWER_ET_MAX)],
     ),
     "particles/features": ((N_PARTICLES, 4), "float32", [(0, 14000), (-RADIUS, RADIUS), (-RADIUS, RADIUS), (0, 4)]),
 }
@@ -90,12 +86,12 @@ def seed_towers(hw: np.ndarray, eta_centers: np.ndarray, n_phi: int) -> tuple[np
 def tower_constituents(
     em: np.ndarray, had: np.ndarray, eta_centers: np.ndarray, ev: np.ndarray, ieta: np.ndarray, iphi: np.ndarray
 ) -> np.ndarray:
-    """Towers in dR < 0.8 of each jet (crossing ``ev``, seed tower (ieta, iphi)), the ``N_CONSTITUENTS`` of highest
+    """Towers in dR < 0.8 of each jet (crossing ``ev``, seed tower (ieta, iphi)), the ``calo.JET_TOWERS`` of highest
     hwEt first: (M, 16, 4) = hwEt (EM + hadronic, saturated), dIEta, dIPhi, hwEtEm; zero rows pad."""
     total = np.minimum(em + had, (1 << calo.TOWER_ET_BITS) - 1)
     _, n_eta, n_phi = total.shape
-    d = np.arange(-HALF, HALF + 1)
-    pe = ieta[:, None, None] + d[None, :, None]  # a (2 HALF + 1)^2 patch around each seed; phi wraps, eta is cut
+    d = np.arange(-calo.JET_TOWER_HALF, calo.JET_TOWER_HALF + 1)
+    pe = ieta[:, None, None] + d[None, :, None]  # a square patch around each seed; phi wraps, eta is cut
     pp = np.mod(iphi[:, None, None] + d[None, None, :], n_phi)
     inside = (pe >= 0) & (pe < n_eta)
     pe_c = np.clip(pe, 0, n_eta - 1)
@@ -103,7 +99,7 @@ def tower_constituents(
     et_em = np.where(inside, em[ev[:, None, None], pe_c, pp], 0)
     dr = np.hypot(eta_centers[pe_c] - eta_centers[ieta][:, None, None], d[None, None, :] * (2 * np.pi / n_phi))
     et = np.where(dr < RADIUS, et, 0).reshape(len(ev), -1)
-    order = np.argsort(-et, axis=1, kind="stable")[:, :N_CONSTITUENTS]
+    order = np.argsort(-et, axis=1, kind="stable")[:, : calo.JET_TOWERS]
     fields = [
         np.take_along_axis(et, order, axis=1),
         np.take_along_axis(np.broadcast_to(d[None, :, None], dr.shape).reshape(len(ev), -1), order, axis=1),
@@ -114,8 +110,9 @@ def tower_constituents(
 
 
 def selected(hw: np.ndarray) -> np.ndarray:
-    """L1 jets a tagger takes: hwPt >= PT_MIN and |eta| <= ETA_MAX."""
-    return (hw[..., 0] >= PT_MIN / CALO.pt_lsb) & (np.abs(hw[..., 1]) <= ETA_MAX / CALO.eta_lsb)
+    """L1 jets a tagger takes: pT >= TAGGER_JET_PT_MIN and |eta| <= TAGGER_JET_ETA_MAX (``emulator.calo``)."""
+    pt_ok = hw[..., 0] >= calo.TAGGER_JET_PT_MIN / CALO.pt_lsb
+    return pt_ok & (np.abs(hw[..., 1]) <= calo.TAGGER_JET_ETA_MAX / CALO.eta_lsb)
 
 
 def jet_arrays(

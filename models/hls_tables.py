@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from l1t.cpp import compile_shared, cpp_raw_args
 from l1t.emulator.fixed import FixedType, parse
-from l1t.firmware.ap_types import compile_shared, cpp_raw_args
 
 __all__ = ["RenderedConfig", "TableRequest", "compute_tables", "nnet_include", "rendered_config", "table_requests"]
 

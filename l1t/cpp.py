@@ -1,0 +1,126 @@
+"""g++ against the ``ap_types`` headers that ship inside hls4ml: C++ sources compiled into a cached shared library.
+
+Used by every layer that needs hls4ml's own arithmetic as ground truth (the fixed-point reference, activation tables).
+Libraries are cached by the hash of their source, the header directory and the compiler version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from l1t.emulator.fixed import FixedType
+
+__all__ = ["PRELUDE", "ToolMissing", "ap_types_include", "cache_dir", "compile_shared", "cpp_raw_args"]
+
+
+class ToolMissing(RuntimeError):
+    """A required external tool or package is not installed."""
+
+
+def ap_types_include() -> Path:
+    """The ``ap_types`` include directory of the installed hls4ml package."""
+    try:
+        import hls4ml
+    except ImportError as err:
+        raise ToolMissing(f"hls4ml is not installed ({err}); run `make setup`") from None
+    path = Path(hls4ml.__file__).parent / "templates" / "vivado" / "ap_types"
+    if not (path / "ap_fixed.h").is_file():
+        raise ToolMissing(f"hls4ml {hls4ml.__version__} has no ap_types headers at {path}")
+    return path
+
+
+def cache_dir() -> Path:
+    """Where compiled reference libraries are kept (``$L1T_CACHE`` or ``~/.cache/l1t``)."""
+    root = os.environ.get("L1T_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "l1t"
+    return Path(root)
+
+
+PRELUDE = """\
+#include <cstdint>
+#include "ap_fixed.h"
+#include "ap_int.h"
+
+template <int W, bool S, class T> static inline int64_t raw_of(const T& v) {
+  ap_int_base<W, S> r; r.V = v.V; return r.to_int64();
+}
+template <int W, bool S, class T> static inline void set_raw(T& v, int64_t x) {
+  ap_int_base<W, S> r = (ap_slong)x; v.V = r.V;
+}
+template <class R> static inline void type_info(int32_t* info, int iwidth) {
+  R ones; ones.V = -1;
+  info[0] = R::width; info[1] = iwidth; info[2] = ones.to_double() < 0;
+}
+"""
+
+
+def cpp_raw_args(t: FixedType) -> str:
+    """Template arguments ``W, S`` of ``raw_of``/``set_raw`` for a type."""
+    return f"{t.width}, {'true' if t.signed else 'false'}"
+
+
+def _compiler() -> str:
+    cxx = os.environ.get("CXX", "g++")
+    if shutil.which(cxx) is None:
+        raise ToolMissing(f"C++ compiler {cxx!r} not found; install it with `apt-get install -y g++`")
+    return cxx
+
+
+def _compiler_version(cxx: str) -> str:
+    return subprocess.run([cxx, "--version"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
+
+
+def compile_shared(
+    parts: Sequence[str],
+    *,
+    includes: Sequence[Path] = (),
+    chunks: int | None = None,
+    optimize: str = "-O1",
+    prefix: str = "l1t",
+) -> Path:
+    """Compile C++ (each part prefixed by ``PRELUDE``) into a cached shared library; returns its path.
+
+    Parts are spread over ``chunks`` translation units compiled in parallel (default: one per core). The include
+    path always holds hls4ml's ap_types. ``optimize`` is the g++ optimization flag.
+    """
+    include = ap_types_include()
+    cxx = _compiler()
+    # NDEBUG: ap_private.h asserts when a cast reads a "rounding bit" past the source MSB (a cast that drops
+    # more fraction bits than the source has); the header then uses the sign bit instead, which is the
+    # behaviour of the synthesized logic and of the emulator.
+    flags = [optimize, "-std=c++14", "-fPIC", "-w", "-DNDEBUG", f"-I{include}", *(f"-I{p}" for p in includes)]
+    key = hashlib.sha256("\n".join([PRELUDE, *parts, _compiler_version(cxx), *flags]).encode()).hexdigest()[:20]
+    target = cache_dir() / f"{prefix}_{key}.so"
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    n_chunks = max(1, min(chunks or os.cpu_count() or 1, len(parts)))
+    with tempfile.TemporaryDirectory(prefix="l1t-cxx-") as tmp:
+        objects = []
+        for c in range(n_chunks):
+            src = Path(tmp) / f"part_{c}.cpp"
+            src.write_text(PRELUDE + "".join(parts[c::n_chunks]))
+            objects.append(src.with_suffix(".o"))
+
+        def compile_one(obj: Path) -> subprocess.CompletedProcess:
+            cmd = [cxx, *flags, "-c", str(obj.with_suffix(".cpp")), "-o", str(obj)]
+            return subprocess.run(cmd, capture_output=True, text=True)
+
+        with ThreadPoolExecutor(n_chunks) as pool:
+            for obj, res in zip(objects, pool.map(compile_one, objects), strict=True):
+                if res.returncode:
+                    raise RuntimeError(f"g++ failed on {obj.with_suffix('.cpp').name}:\n{res.stderr[-4000:]}")
+        tmp_lib = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        res = subprocess.run([cxx, "-shared", *map(str, objects), "-o", str(tmp_lib)], capture_output=True, text=True)
+        if res.returncode:
+            raise RuntimeError(f"linking {target.name} failed:\n{res.stderr[-4000:]}")
+        tmp_lib.replace(target)
+    return target
