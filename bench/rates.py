@@ -18,15 +18,13 @@ from rich.table import Table
 
 from l1t import configs
 from l1t.emulator.allocator import keep_large_blocks
+from l1t.emulator.chains import AxoChain
 from l1t.emulator.menu import Menu
-from l1t.emulator.objects import CALO, MUON
-from l1t.emulator.scores import SCORE_T
+from l1t.emulator.objects import AXOL1TL_INPUTS, CALO, MUON, InputScaling
 from l1t.events import dataset
-from l1t.models.axol1tl import InputScaling
 from l1t.models.export import convert, export_hls_model, hls_config
 from l1t.models.reference import axol1tl_encoder
 from l1t.studies import rates
-from l1t.studies.chain import Chain
 from l1t.studies.scale import study_chunked, study_fields
 
 MENU = configs.path("menus", "default.yaml")
@@ -83,8 +81,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="l1t-bench-rates-") as tmp:
         model = axol1tl_encoder(7)
         net = export_hls_model(convert(model, Path(tmp) / "prj", config=hls_config(model)), Path(tmp) / "spec")
-        scaling = InputScaling(np.zeros(57, dtype=np.int64), np.full(57, 3), frac_bits=10)
-        chain = Chain("axol1tl", net, SCORE_T, scaling)
+        scaling = InputScaling(np.zeros(AXOL1TL_INPUTS, dtype=np.int64), np.full(AXOL1TL_INPUTS, 3), frac_bits=10)
+        chain = AxoChain(net, scaling)
         data = synthetic_events(args.events, 1)
         path = dataset.write(
             Path(tmp) / "zb.h5", dataset.EventSet(data, {"process": "minbias"}), compression=args.compression

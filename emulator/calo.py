@@ -9,13 +9,18 @@ from __future__ import annotations
 import numpy as np
 
 import l1t.emulator.fixed as fx
-from l1t.emulator.objects import CALO, hw_eta, hw_phi
+from l1t.emulator.objects import CALO, hw_eta, hw_phi, scale_inputs
 
 __all__ = [
     "CICADA_INPUT_SHIFT",
     "JET_TOWERS",
     "JET_TOWER_HALF",
     "REGION_ET_BITS",
+    "REGION_ET_MAX",
+    "REGION_GRID",
+    "REGION_WORDS",
+    "TAGGER_INPUTS",
+    "TAGGER_INPUT_SHIFTS",
     "TAGGER_JET_ETA_MAX",
     "TAGGER_JET_PT_MIN",
     "TOWER_ET_BITS",
@@ -28,6 +33,8 @@ __all__ = [
     "local_maxima",
     "regions",
     "sums",
+    "tagger_input_raw",
+    "tagger_jets",
     "taus",
     "tower_hw",
 ]
@@ -35,6 +42,9 @@ __all__ = [
 TOWER_ET_BITS = 9
 TOWER_ET_MAX = (1 << TOWER_ET_BITS) - 1
 REGION_ET_BITS = 10
+REGION_ET_MAX = (1 << REGION_ET_BITS) - 1
+REGION_GRID = (18, 14)  # CICADA's input: calo regions of 4 x 4 towers, (phi, eta) over the 72 x 56 barrel/endcap
+REGION_WORDS = REGION_GRID[0] * REGION_GRID[1]
 # The towers an L1 jet carries for the tagger: the JET_TOWERS of highest hwEt within dR < 0.8 of the seed, as
 # (hwEt, dIEta, dIPhi, hwEtEm) with offsets within JET_TOWER_HALF towers of the seed (0.8 / 0.087 rounded up).
 JET_TOWERS = 16
@@ -42,20 +52,37 @@ JET_TOWER_HALF = 9
 TAGGER_JET_PT_MIN = 200.0  # GeV: the L1 jets a tagger takes have pT >= this and |eta| <= TAGGER_JET_ETA_MAX
 TAGGER_JET_ETA_MAX = 2.4
 CICADA_INPUT_SHIFT = 5  # CICADA network input = region hwEt / 2**5: exact in ap_fixed<16,6>, no multiplier
+# The tagger's input per tower field (hwEt, dIEta, dIPhi, hwEtEm): the word / 2**shift, a wire shift in firmware
+TAGGER_INPUT_SHIFTS = np.array([6, 3, 3, 6])
+TAGGER_INPUTS = JET_TOWERS * len(TAGGER_INPUT_SHIFTS)
 
 
 def cicada_input_raw(regions: np.ndarray, input_t: fx.FixedType) -> np.ndarray:
-    """(N, 18, 14) region hwEt -> raw words (N, 18, 14, 1) of a CICADA network's input type: hwEt / 2**5, exact;
-    a type that cannot hold every 10-bit region that way is refused."""
+    """(N, *REGION_GRID) region hwEt -> raw words (N, *REGION_GRID, 1) of a CICADA network's input type:
+    hwEt / 2**CICADA_INPUT_SHIFT, exact; a type that cannot hold every 10-bit region that way is refused."""
     k = input_t.frac_bits - CICADA_INPUT_SHIFT
-    if k < 0 or ((1 << REGION_ET_BITS) - 1) << k > input_t.raw_max:
+    if k < 0 or REGION_ET_MAX << k > input_t.raw_max:
         raise ValueError(f"{input_t} cannot hold region hwEt / 2**{CICADA_INPUT_SHIFT} exactly")
     return np.asarray(regions, dtype=np.int64)[..., None] << k
 
 
+def tagger_input_raw(towers: np.ndarray, input_t: fx.FixedType) -> np.ndarray:
+    """(M, JET_TOWERS, 4) jet tower words -> raw words (M, TAGGER_INPUTS) of the tagger's input type: each field
+    / 2**TAGGER_INPUT_SHIFTS (exact when the type has enough fractional bits; saturated otherwise)."""
+    towers = np.asarray(towers, dtype=np.int64)
+    shifts = np.tile(TAGGER_INPUT_SHIFTS - input_t.frac_bits, towers.shape[1])
+    return scale_inputs(towers.reshape(len(towers), -1), 0, shifts, input_t.raw_min, input_t.raw_max)
+
+
+def tagger_jets(hw: np.ndarray) -> np.ndarray:
+    """Which L1 jets (hwPt, hwEta, ...) a tagger takes: pT >= TAGGER_JET_PT_MIN and |eta| <= TAGGER_JET_ETA_MAX."""
+    pt_ok = hw[..., 0] >= TAGGER_JET_PT_MIN / CALO.pt_lsb
+    return pt_ok & (np.abs(hw[..., 1]) <= TAGGER_JET_ETA_MAX / CALO.eta_lsb)
+
+
 def tower_hw(et: np.ndarray) -> np.ndarray:
     """Tower ET in GeV -> hwEt: floor(ET / 0.5 GeV), saturated at 9 bits."""
-    return np.clip(np.floor(et / CALO.pt_lsb), 0, (1 << TOWER_ET_BITS) - 1).astype(np.int32)
+    return np.clip(np.floor(et / CALO.pt_lsb), 0, TOWER_ET_MAX).astype(np.int32)
 
 
 def regions(towers: np.ndarray, size: int = 4) -> np.ndarray:
@@ -67,7 +94,7 @@ def regions(towers: np.ndarray, size: int = 4) -> np.ndarray:
     if n_eta % size or n_phi % size:
         raise ValueError(f"{n_eta} x {n_phi} towers do not tile into {size} x {size} regions")
     s = towers.astype(np.int64).reshape(n, n_eta // size, size, n_phi // size, size).sum(axis=(2, 4))
-    return np.minimum(s, (1 << REGION_ET_BITS) - 1).astype(np.uint16).transpose(0, 2, 1)
+    return np.minimum(s, REGION_ET_MAX).astype(np.uint16).transpose(0, 2, 1)
 
 
 def box_sum(towers: np.ndarray, size: int) -> np.ndarray:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
+    "GT_CAPACITY",
     "OBJECT_WORDS",
     "Field",
     "LinkLayout",
@@ -136,6 +137,10 @@ OBJECT_WORDS: dict[str, list[tuple[int, bool]]] = {
     "muons": [(9, False), (9, True), (10, False), (4, False)],  # hwPt, hwEta, hwPhi, hwQual
     "sums": [(12, False), (8, False), (12, False), (12, False)],  # hwMET, hwMETphi, hwHT, hwETT
 }
+
+
+# Objects per event the GT receives of each kind (one OBJECT_WORDS word each), in link order; the sums are one word
+GT_CAPACITY = {"muons": 8, "egammas": 12, "taus": 12, "jets": 12, "sums": 1}
 
 
 def pack_objects(objects: np.ndarray, kind: str) -> np.ndarray:

@@ -12,25 +12,22 @@ encodes and checks its links like any other.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
 import numpy as np
 
 import l1t.emulator.fixed as fx
 from l1t.emulator import formats
-from l1t.emulator.calo import REGION_ET_BITS
+from l1t.emulator.calo import REGION_ET_BITS, REGION_GRID, REGION_WORDS
 from l1t.emulator.fixed import FixedType
 from l1t.emulator.menu import Menu, MenuError
 
-__all__ = ["GT_OBJECTS", "GlobalTrigger", "LinkWord", "ScoreChain"]
+__all__ = ["GT_LINKS", "GlobalTrigger", "LinkWord", "ScoreChain"]
 
 # (event-file dataset, link kind, objects per event) in link order
-GT_OBJECTS = (
-    ("objects/muons", "muons", 8),
-    ("objects/egammas", "egammas", 12),
-    ("objects/taus", "taus", 12),
-    ("objects/jets", "jets", 12),
-    ("sums/hw", "sums", 1),
+GT_LINKS = tuple(
+    ("sums/hw" if kind == "sums" else f"objects/{kind}", kind, n) for kind, n in formats.GT_CAPACITY.items()
 )
 REGIONS_T = fx.ap_uint(REGION_ET_BITS)
 JET_TOWER_T = fx.ap_int(10)  # one tower field (hwEt, dIEta, dIPhi, hwEtEm) of the two leading jets' towers
@@ -47,12 +44,12 @@ OBJECT_WORD = LinkWord(64, False)
 
 
 class ScoreChain(Protocol):
-    """An AD model's chain from event-file datasets to its raw score word (``l1t.studies.chain.Chain``)."""
+    """A model's chain from event-file datasets to its raw score word (``l1t.emulator.chains``)."""
 
     score_t: FixedType
 
     @property
-    def fields(self) -> list[str]: ...
+    def fields(self) -> Sequence[str]: ...
 
     def score(self, events: dict[str, np.ndarray]) -> np.ndarray: ...
 
@@ -69,9 +66,9 @@ class GlobalTrigger:
             raise MenuError(f"{menu.source}: AD seeds without a threshold: {unset}")
         self.menu = menu
         self.chains = {m: chains[m] for m in sorted(needed)}
-        self.inputs = [(kind, (n,), OBJECT_WORD) for _, kind, n in GT_OBJECTS]
+        self.inputs = [(kind, (n,), OBJECT_WORD) for _, kind, n in GT_LINKS]
         if any("regions/et" in c.fields for c in self.chains.values()):
-            self.inputs.append(("regions", (18 * 14,), REGIONS_T))
+            self.inputs.append(("regions", (REGION_WORDS,), REGIONS_T))
         if any("objects/jet_towers" in c.fields for c in self.chains.values()):
             self.inputs.append(("jet_towers", (2 * 16 * 4,), JET_TOWER_T))
         self.output_names = [f"score_{m}" for m in self.chains] + ["algo_initial", "algo_final", "l1a"]
@@ -88,13 +85,13 @@ class GlobalTrigger:
     def from_events(self, events: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Event-file datasets -> the block's raw inputs (object words; regions)."""
         x = {}
-        for field, kind, n in GT_OBJECTS:
+        for field, kind, n in GT_LINKS:
             objs = np.asarray(events[field])
             objs = objs[:, None, :] if kind == "sums" else objs[:, :n]
             x[kind] = formats.pack_objects(objs, kind).astype(np.int64)
         names = [name for name, _, _ in self.inputs]
         if "regions" in names:
-            x["regions"] = np.asarray(events["regions/et"], dtype=np.int64).reshape(-1, 18 * 14)
+            x["regions"] = np.asarray(events["regions/et"], dtype=np.int64).reshape(-1, REGION_WORDS)
         if "jet_towers" in names:
             x["jet_towers"] = np.asarray(events["objects/jet_towers"], dtype=np.int64).reshape(-1, 2 * 16 * 4)
         return x
@@ -102,11 +99,11 @@ class GlobalTrigger:
     def events(self, x: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The block's raw inputs -> event-file datasets, as the emulator chain reads them."""
         ev = {}
-        for field, kind, _ in GT_OBJECTS:
+        for field, kind, _ in GT_LINKS:
             objs = formats.unpack_objects(np.asarray(x[kind], dtype=np.uint64), kind)
             ev[field] = objs[:, 0] if kind == "sums" else objs[..., :3] if kind == "jets" else objs
         if "regions" in x:
-            ev["regions/et"] = np.asarray(x["regions"]).reshape(-1, 18, 14).astype(np.uint16)
+            ev["regions/et"] = np.asarray(x["regions"]).reshape(-1, *REGION_GRID).astype(np.uint16)
         if "jet_towers" in x:
             ev["objects/jet_towers"] = np.asarray(x["jet_towers"]).reshape(-1, 2, 16, 4).astype(np.int32)
         return ev

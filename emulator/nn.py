@@ -33,6 +33,7 @@ __all__ = [
     "TraceDifference",
     "compare_traces",
     "handler",
+    "supported_ops",
 ]
 
 SPEC_FORMAT = "l1t.nn-spec"
@@ -94,6 +95,11 @@ def handler(op: str, check: Check | None = None) -> Callable[[Handler], Handler]
         return fn
 
     return register
+
+
+def supported_ops() -> frozenset[str]:
+    """The ops with a registered handler: the spec vocabulary ``Network`` runs."""
+    return frozenset(_HANDLERS)
 
 
 def _product_fits(layer: Layer, in_types: list[FixedType]) -> None:

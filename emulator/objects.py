@@ -8,16 +8,23 @@ range saturate, as the hardware does. Objects are arrays (N, k, fields) with hwP
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numba
 import numpy as np
 
+from l1t.emulator.fixed import FixedType
+
 __all__ = [
+    "AXOL1TL_INPUTS",
     "AXOL1TL_LAYOUT",
+    "AXOL1TL_OBJECTS",
     "CALO",
     "GT_FIELDS",
     "MUON",
     "HwFormat",
+    "InputScaling",
     "axol1tl_vector",
     "gt_vector",
     "hw_eta",
@@ -112,8 +119,10 @@ def sort_truncate(objects: np.ndarray, n: int, out: np.ndarray | None = None) ->
     return out
 
 
-# (object, count) in the order of the 57 AXOL1TL inputs, each object contributing (hwPt, hwEta, hwPhi)
+# (object, count) in the order of the AXOL1TL inputs, each object contributing (hwPt, hwEta, hwPhi)
 AXOL1TL_LAYOUT = (("met", 1), ("egammas", 4), ("muons", 4), ("jets", 10))
+AXOL1TL_OBJECTS = sum(n for _, n in AXOL1TL_LAYOUT)
+AXOL1TL_INPUTS = 3 * AXOL1TL_OBJECTS  # 57
 
 
 @numba.njit(cache=True, nogil=True)
@@ -136,7 +145,8 @@ def _axol1tl_vector(
 
 
 def axol1tl_vector(met: np.ndarray, egammas: np.ndarray, muons: np.ndarray, jets: np.ndarray) -> np.ndarray:
-    """The 57-integer AXOL1TL input: MET (hwPt, 0, hwPhi), 4 egammas, 4 muons, 10 jets, pT-ordered, zero-padded
+    """The AXOL1TL input (``AXOL1TL_INPUTS`` integers): MET (hwPt, 0, hwPhi), 4 egammas, 4 muons, 10 jets,
+    pT-ordered, zero-padded
     (``sort_truncate`` per family), one pass over the events.
 
     ``met`` is (N, 2) = (hwPt, hwPhi); the object arrays are (N, k, >= 3) with (hwPt, hwEta, hwPhi) first.
@@ -184,3 +194,41 @@ def scale_inputs(x: np.ndarray, offset: np.ndarray, shift: np.ndarray, lo: int, 
     out = np.empty(rows.shape, dtype=np.int64)
     _scale_inputs(rows, offset, shift, int(lo), int(hi), out)
     return out.reshape(x.shape)
+
+
+@dataclass
+class InputScaling:
+    """The AXOL1TL firmware's input scaling per feature: ``raw = sat((x - offset) >> (shift - F))`` in the encoder's
+    input type, F = ``frac_bits`` (``scale_inputs``)."""
+
+    offset: np.ndarray  # (AXOL1TL_INPUTS,) int
+    shift: np.ndarray  # (AXOL1TL_INPUTS,) int, power-of-two exponent of the feature's spread
+    frac_bits: int
+
+    def __post_init__(self) -> None:
+        self.offset = np.asarray(self.offset, dtype=np.int64)
+        self.shift = np.asarray(self.shift, dtype=np.int64)
+        if self.offset.shape != (AXOL1TL_INPUTS,) or self.shift.shape != (AXOL1TL_INPUTS,):
+            raise ValueError(
+                f"AXOL1TL input scaling needs {AXOL1TL_INPUTS} offsets and shifts, "
+                f"got {self.offset.shape} and {self.shift.shape}"
+            )
+
+    @classmethod
+    def fit(cls, x: np.ndarray, frac_bits: int) -> InputScaling:
+        """Offsets at the mean, shifts at ceil(log2 std) (>= 0) of the training inputs."""
+        x = np.asarray(x, dtype=np.float64)
+        offset = np.rint(x.mean(axis=0)).astype(np.int64)
+        shift = np.maximum(np.ceil(np.log2(np.maximum(x.std(axis=0), 1.0))), 0).astype(np.int64)
+        return cls(offset, shift, frac_bits)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> InputScaling:
+        return cls(np.asarray(d["offset"]), np.asarray(d["shift"]), int(d["frac_bits"]))
+
+    def raw(self, x: np.ndarray, t: FixedType) -> np.ndarray:
+        """Raw input words (N, AXOL1TL_INPUTS) of type t."""
+        return scale_inputs(x, self.offset, self.shift - self.frac_bits, t.raw_min, t.raw_max)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"offset": self.offset.tolist(), "shift": self.shift.tolist(), "frac_bits": self.frac_bits}

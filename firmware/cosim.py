@@ -17,6 +17,7 @@ from l1t.emulator.board import encode_rx, expected_tx
 from l1t.emulator.formats import pack_bits, unpack_bits
 from l1t.emulator.nn import Network
 from l1t.emulator.patterns import write_empv2
+from l1t.extras import require
 from l1t.firmware.dut import Dut
 from l1t.inventory import tool_environment
 
@@ -93,6 +94,7 @@ def run_cosim(
     the EMPv2 pattern files a board would take: ``rx.txt`` (the inputs streamed) and ``tx_<dut>_<simulator>.txt``
     (the outputs the DUT produced), one packet per event.
     """
+    require("hdl", "co-simulation")
     from cocotb_tools.runner import get_runner
 
     if not 0.0 <= gap_probability < 1.0:

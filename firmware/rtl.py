@@ -25,7 +25,7 @@ from l1t.emulator.fixed import FixedType, OMode, QMode
 from l1t.emulator.nn import Layer, Network
 from l1t.firmware.dut import Dut, Port
 
-__all__ = ["RtlDesign", "UnsupportedRtl", "generate"]
+__all__ = ["RtlDesign", "UnsupportedRtl", "generate", "generated_ops"]
 
 
 class UnsupportedRtl(ValueError):
@@ -430,6 +430,11 @@ _LAYERS = {
     "softmax": _softmax,
 }
 _MERGES = {"add", "subtract", "multiply", "concatenate"}
+
+
+def generated_ops() -> frozenset[str]:
+    """The emulator ops this generator writes Verilog for; any other op is refused naming the layer."""
+    return frozenset(_LAYERS) | _MERGES
 
 
 def _registered(levels: int, stages: int | None) -> tuple[set[int], int]:

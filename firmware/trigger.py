@@ -11,21 +11,17 @@ like any other DUT.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 
 import l1t.emulator.fixed as fx
 from l1t.emulator import scores
-from l1t.emulator.calo import CICADA_INPUT_SHIFT, REGION_ET_BITS
-from l1t.emulator.nn import Network
+from l1t.emulator.calo import CICADA_INPUT_SHIFT, REGION_ET_BITS, REGION_WORDS
 from l1t.emulator.objects import AXOL1TL_LAYOUT
-from l1t.emulator.trigger import GT_INPUT_T, GT_OBJECTS, AxoTrigger, CicadaTrigger
+from l1t.emulator.trigger import AXO_TRIGGER_INPUTS, GT_INPUT_T, AxoTrigger, CicadaTrigger
 from l1t.firmware.dut import Port
 from l1t.firmware.rtl import Module, RtlDesign, generate
 
-__all__ = ["from_run", "generate_trigger", "sort_objects"]
+__all__ = ["generate_trigger", "sort_objects"]
 
 
 def _rz_terms(m: Module, trigger: AxoTrigger, squares: list[str]) -> tuple[list[str], fx.FixedType]:
@@ -84,7 +80,7 @@ def _axo_inputs(m: Module, trigger: AxoTrigger) -> list[str]:
     w_in = GT_INPUT_T.width
     met = [m.wire(w_in, f"met[{w_in * (k + 1) - 1}:{w_in * k}]", signed=False, hint="met") for k in (0, 2)]
     words = [met[0], m.wire(w_in, f"{w_in}'d0", signed=False, hint="met"), met[1]]
-    sizes = dict(GT_OBJECTS)
+    sizes = dict(AXO_TRIGGER_INPUTS)
     for name, kept in AXOL1TL_LAYOUT[1:]:
         words += sort_objects(m, name, sizes[name], kept, w_in)
     scaled = []
@@ -120,7 +116,7 @@ def _cicada_inputs(m: Module, trigger: CicadaTrigger) -> list[str]:
     k = t.frac_bits - CICADA_INPUT_SHIFT
     pad = t.width - rw - k
     words = []
-    for j in range(18 * 14):
+    for j in range(REGION_WORDS):
         parts = ([f"{pad}'d0"] if pad else []) + [f"regions[{rw * (j + 1) - 1}:{rw * j}]"] + ([f"{k}'d0"] if k else [])
         words.append(m.reg(t.width, "{" + ", ".join(parts) + "}", f"r{j}"))
     return words
@@ -212,24 +208,3 @@ def _stages(trigger: AxoTrigger | CicadaTrigger) -> str:
     if isinstance(trigger, AxoTrigger):
         return f"sort + scaling -> encoder -> {trigger.score_kind} -> thresholds"
     return "regions shifted -> student -> thresholds"
-
-
-def from_run(run_dir: str | Path, report_dir: str | Path) -> tuple[AxoTrigger | CicadaTrigger, list[str]]:
-    """The trigger path of a model trained by ``l1t train axol1tl`` or ``cicada`` with the thresholds ``l1t report``
-    set for its working points (``L1_AXO_*`` or ``L1_CICADA_*``); returns (trigger, working-point names in bit
-    order)."""
-    run_dir, report_dir = Path(run_dir), Path(report_dir)
-    summary = json.loads((run_dir / "summary.json").read_text())
-    model = summary.get("model")
-    if model not in ("axol1tl", "cicada"):
-        raise ValueError(f"{run_dir}: not an AXOL1TL or CICADA run (model {model!r})")
-    prefix = "L1_AXO_" if model == "axol1tl" else "L1_CICADA_"
-    seeds = json.loads((report_dir / "results.json").read_text())["results"]["seeds"]
-    wps = [(name, row["threshold_raw"]) for name, row in seeds.items() if name.startswith(prefix)]
-    if not wps:
-        raise ValueError(f"{report_dir / 'results.json'}: no {prefix}* seeds with thresholds")
-    net, thresholds = Network.load(run_dir / "spec"), [t for _, t in wps]
-    if model == "cicada":
-        return CicadaTrigger(net, thresholds), [name for name, _ in wps]
-    scaling = summary["input_scaling"]
-    return AxoTrigger(net, scaling["offset"], scaling["shift"], thresholds), [name for name, _ in wps]

@@ -14,10 +14,7 @@ import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from l1t.emulator.fixed import FixedType
+from typing import Protocol
 
 __all__ = ["PRELUDE", "ToolMissing", "ap_types_include", "cache_dir", "compile_shared", "cpp_raw_args"]
 
@@ -62,8 +59,13 @@ template <class R> static inline void type_info(int32_t* info, int iwidth) {
 """
 
 
-def cpp_raw_args(t: FixedType) -> str:
-    """Template arguments ``W, S`` of ``raw_of``/``set_raw`` for a type."""
+class _Word(Protocol):
+    width: int
+    signed: bool
+
+
+def cpp_raw_args(t: _Word) -> str:
+    """Template arguments ``W, S`` of ``raw_of``/``set_raw`` for a type (a ``FixedType``: its width and sign)."""
     return f"{t.width}, {'true' if t.signed else 'false'}"
 
 

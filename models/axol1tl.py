@@ -1,9 +1,9 @@
-"""AXOL1TL-style VAE on the 57 GT inputs: quantized, pruned encoder (mu and log sigma^2 heads) for the trigger,
-float decoder for training only. Scores: sum mu^2 (as AXOL1TL in CMS) and R_z = sum mu^2 / sigma^2.
+"""AXOL1TL-style VAE on the GT inputs (``AXOL1TL_INPUTS``): quantized, pruned encoder (mu and log sigma^2 heads)
+for the trigger, float decoder for training only. Scores: sum mu^2 (as AXOL1TL in CMS) and R_z = sum mu^2 / sigma^2.
 
-Inputs reach the network as the firmware makes them (``InputScaling``): per feature ``(x - offset) >> shift`` into
-``ap_fixed<16, 16 - F>``, with a power-of-two shift close to the feature's spread; the Keras model trains on exactly
-those values, so float, quantized and emulated networks see the same inputs.
+Inputs reach the network as the firmware makes them (``l1t.emulator.objects.InputScaling``): per feature
+``(x - offset) >> shift`` into ``ap_fixed<16, 16 - F>``, with a power-of-two shift close to the feature's spread; the
+Keras model trains on exactly those values, so float, quantized and emulated networks see the same inputs.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ import numpy as np
 
 import l1t.emulator.fixed as fx
 from l1t import configs
-from l1t.emulator.objects import scale_inputs
+from l1t.emulator.objects import AXOL1TL_INPUTS, AXOL1TL_OBJECTS
+from l1t.extras import require
 from l1t.models.config import from_yaml
 from l1t.models.pruning import prunable, stripped
 
-__all__ = ["AxoConfig", "InputScaling", "build_decoder", "build_encoder", "object_mask", "train_vae"]
+__all__ = ["AxoConfig", "build_decoder", "build_encoder", "object_mask", "train_vae"]
 
 DEFAULT_CONFIG = configs.path("models", "axol1tl.yaml")
 
@@ -50,44 +51,22 @@ class AxoConfig:
         return fx.ap_fixed(16, 16 - self.input_frac_bits)
 
 
-@dataclass
-class InputScaling:
-    """Firmware input scaling per feature: ``raw = sat((x - offset) >> (shift - F))`` in the input type."""
-
-    offset: np.ndarray  # (57,) int
-    shift: np.ndarray  # (57,) int, power-of-two exponent of the feature's spread
-    frac_bits: int
-
-    @classmethod
-    def fit(cls, x: np.ndarray, frac_bits: int) -> InputScaling:
-        """Offsets at the mean, shifts at ceil(log2 std) (>= 0) of the training inputs."""
-        x = np.asarray(x, dtype=np.float64)
-        offset = np.rint(x.mean(axis=0)).astype(np.int64)
-        shift = np.maximum(np.ceil(np.log2(np.maximum(x.std(axis=0), 1.0))), 0).astype(np.int64)
-        return cls(offset, shift, frac_bits)
-
-    def raw(self, x: np.ndarray, t: fx.FixedType) -> np.ndarray:
-        """Raw input words (N, 57) of type t."""
-        return scale_inputs(x, self.offset, self.shift - self.frac_bits, t.raw_min, t.raw_max)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"offset": self.offset.tolist(), "shift": self.shift.tolist(), "frac_bits": self.frac_bits}
-
-
 def object_mask(x: np.ndarray) -> np.ndarray:
-    """1 for the features of present objects (hwPt > 0; MET always), 0 for zero padding: (N, 57) float32."""
-    present = np.asarray(x).reshape(len(x), 19, 3)[:, :, :1] > 0
+    """1 for the features of present objects (hwPt > 0; MET always), 0 for zero padding: (N, AXOL1TL_INPUTS) float32."""
+    present = np.asarray(x).reshape(len(x), AXOL1TL_OBJECTS, 3)[:, :, :1] > 0
     present[:, 0] = True
-    return np.repeat(present, 3, axis=2).reshape(len(x), 57).astype(np.float32)
+    return np.repeat(present, 3, axis=2).reshape(len(x), AXOL1TL_INPUTS).astype(np.float32)
 
 
 def build_encoder(cfg: AxoConfig, quantized: bool = True) -> Any:
-    """Encoder 57 -> hidden -> (mu, logvar); QKeras quantizers when ``quantized``."""
+    """Encoder AXOL1TL_INPUTS -> hidden -> (mu, logvar); QKeras quantizers when ``quantized``."""
+    require("ml", "the AXOL1TL model")
     import tensorflow as tf
 
-    x = tf.keras.Input((57,), name="gt_inputs")
+    x = tf.keras.Input((AXOL1TL_INPUTS,), name="gt_inputs")
     h = x
     if quantized:
+        require("ml", "the AXOL1TL model")
         from qkeras import QActivation, QDense, quantized_bits, quantized_relu
 
         wq = quantized_bits(*cfg.weight_bits, alpha=1)
@@ -106,16 +85,18 @@ def build_encoder(cfg: AxoConfig, quantized: bool = True) -> Any:
 
 
 def build_decoder(cfg: AxoConfig) -> Any:
+    require("ml", "the AXOL1TL model")
     import tensorflow as tf
 
     z = tf.keras.Input((cfg.latent,), name="z")
     h = z
     for i, n in enumerate(cfg.decoder):
         h = tf.keras.layers.Dense(n, activation="relu", name=f"dec{i}")(h)
-    return tf.keras.Model(z, tf.keras.layers.Dense(57, name="recon")(h), name="axol1tl_decoder")
+    return tf.keras.Model(z, tf.keras.layers.Dense(AXOL1TL_INPUTS, name="recon")(h), name="axol1tl_decoder")
 
 
 def _vae_class() -> type:
+    require("ml", "the AXOL1TL model")
     import tensorflow as tf
 
     class VAE(tf.keras.Model):
@@ -167,6 +148,7 @@ def train_vae(
     """Train a VAE (quantized and pruned to ``cfg.sparsity`` when ``quantized``); returns (encoder, history).
 
     The returned encoder has the pruning wrappers stripped (its zero weights stay zero)."""
+    require("ml", "the AXOL1TL model")
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(seed)

@@ -15,6 +15,8 @@ import numpy as np
 
 from l1t import configs
 from l1t.emulator.calo import CICADA_INPUT_SHIFT as INPUT_SHIFT
+from l1t.emulator.calo import REGION_GRID
+from l1t.extras import require
 from l1t.models.config import from_yaml
 from l1t.models.pruning import prunable, stripped
 
@@ -47,16 +49,17 @@ class CicadaConfig:
 
 
 def network_inputs(regions: np.ndarray) -> np.ndarray:
-    """(N, 18, 14) hwEt regions -> (N, 18, 14, 1) float network inputs (exact: hwEt / 32)."""
+    """(N, *REGION_GRID) hwEt regions -> (N, *REGION_GRID, 1) float network inputs (exact: hwEt / 32)."""
     return (np.asarray(regions, dtype=np.float32) / 2**INPUT_SHIFT)[..., None]
 
 
 def build_teacher(cfg: CicadaConfig) -> Any:
     """Convolutional autoencoder: Conv-Pool blocks, dense bottleneck, mirrored decoder to 18 x 14."""
+    require("ml", "the CICADA models")
     import tensorflow as tf
 
     layers = tf.keras.layers
-    x = tf.keras.Input((18, 14, 1), name="regions")
+    x = tf.keras.Input((*REGION_GRID, 1), name="regions")
     h = x
     for i, f in enumerate(cfg.teacher["filters"]):
         h = layers.Conv2D(f, 3, padding="same", activation="relu", name=f"t_conv{i}")(h)
@@ -83,12 +86,13 @@ def teacher_target(teacher: Any, x: np.ndarray, batch_size: int = 4096) -> np.nd
 
 def build_student(cfg: CicadaConfig) -> Any:
     """Quantized student: 'cnn' (Conv2D 3 filters 3x3 stride 2 -> Dense 20 -> Dense 1) or 'mlp' (16 -> 16 -> 1)."""
+    require("ml", "the CICADA models")
     import tensorflow as tf
     from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
 
     wq, bq = quantized_bits(*cfg.weight_bits, alpha=1), quantized_bits(*cfg.bias_bits, alpha=1)
     act = quantized_relu(*cfg.activation_bits)
-    x = tf.keras.Input((18, 14, 1), name="regions")
+    x = tf.keras.Input((*REGION_GRID, 1), name="regions")
     if cfg.student == "cnn":
         h = QConv2D(3, (3, 3), strides=2, kernel_quantizer=wq, bias_quantizer=bq, name="conv")(x)
         h = QActivation(act, name="conv_relu")(h)
@@ -118,6 +122,7 @@ def _fit(
     sparsity: float = 0.0,
 ) -> tuple[Any, dict[str, list[float]]]:
     """Fit with MSE and early stopping (not before a pruning schedule has reached its target)."""
+    require("ml", "the CICADA models")
     import tensorflow as tf
 
     model, cbs = prunable(model, sparsity, int(np.ceil(len(x) / cfg.batch_size)), epochs)
@@ -137,6 +142,7 @@ def _fit(
 def train_teacher(
     cfg: CicadaConfig, x: np.ndarray, xv: np.ndarray, seed: int, callbacks: list[Any] | None = None
 ) -> tuple[Any, dict[str, list[float]]]:
+    require("ml", "the CICADA models")
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(seed)
@@ -154,6 +160,7 @@ def train_student(
     callbacks: list[Any] | None = None,
 ) -> tuple[Any, dict[str, list[float]]]:
     """Knowledge distillation: regress the teacher's log-loss target with MSE; pruned to ``cfg.sparsity``."""
+    require("ml", "the CICADA models")
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(seed)

@@ -19,9 +19,10 @@ import numpy as np
 import l1t.emulator.fixed as fx
 from l1t.atomic import atomic_path
 from l1t.emulator.nn import SPEC_FORMAT, SPEC_VERSION, Network
+from l1t.extras import require
 from l1t.models.hls_tables import compute_tables, rendered_config
 
-__all__ = ["UnsupportedLayer", "convert", "export", "export_hls_model", "hls_config"]
+__all__ = ["UnsupportedLayer", "convert", "export", "export_hls_model", "exported_layers", "hls_config"]
 
 
 class UnsupportedLayer(ValueError):
@@ -36,6 +37,7 @@ def hls_config(
     trace: bool = False,
 ) -> dict[str, Any]:
     """hls4ml configuration with per-layer ('name') granularity, optionally overridden per layer."""
+    require("ml", "hls4ml conversion")
     import hls4ml
 
     with warnings.catch_warnings():  # Keras 2.15 warns when QKeras quantizers are serialized as constraints
@@ -71,6 +73,7 @@ def convert(
 
     When the configuration traces layers, the project is also written with hls4ml's trace points (as
     ``hls_model.trace`` would), so its per-layer outputs can be read from the project directory later."""
+    require("ml", "hls4ml conversion")
     import hls4ml
 
     config = config or hls_config(model)
@@ -95,6 +98,11 @@ def convert(
 
 Exporter = Callable[[Any, dict[str, np.ndarray]], dict[str, Any]]
 _EXPORTERS: dict[str, Exporter] = {}
+
+
+def exported_layers() -> frozenset[str]:
+    """The hls4ml layer classes the exporter reads; any other is refused naming the layer and its class."""
+    return frozenset(_EXPORTERS)
 
 
 def _exporter(*class_names: str) -> Callable[[Exporter], Exporter]:
@@ -377,6 +385,7 @@ def _export_layer(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
 
 def export_hls_model(hls_model: Any, out_dir: str | Path, *, source: dict[str, Any] | None = None) -> Network:
     """Write the spec of an already converted hls4ml model to ``out_dir`` (atomically) and return it loaded."""
+    require("ml", "hls4ml conversion")
     import hls4ml
 
     from l1t import __version__

@@ -28,6 +28,7 @@ import numpy as np
 from l1t import configs
 from l1t.emulator import calo
 from l1t.emulator.objects import CALO
+from l1t.extras import require
 from l1t.models import fidelity
 from l1t.models.config import from_yaml
 
@@ -102,6 +103,7 @@ def decode(features: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, 
 
 def build_cvae(cfg: FastSimConfig, n_classes: int) -> tuple[Any, Any]:
     """(trainable CVAE with its KL loss added, decoder (z, condition) -> features)."""
+    require("ml", "the fast simulation model")
     import tensorflow as tf
 
     layers = tf.keras.layers
@@ -143,6 +145,7 @@ def train(
     """Fit the CVAE (summed squared error + beta KL); returns (decoder, latent prior per process, history).
 
     The prior holds, per process (condition column), the mean and covariance of the encoder's mu on ``x``."""
+    require("ml", "the fast simulation model")
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(seed)
@@ -238,6 +241,7 @@ def load(run_dir: str | Path) -> tuple[Any, dict[str, np.ndarray], list[str]]:
     """(decoder, prior, processes) of a directory written by ``l1t train fastsim``."""
     import json
 
+    require("ml", "the fast simulation model")
     import tensorflow as tf
 
     run_dir = Path(run_dir)

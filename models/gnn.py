@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from l1t.extras import require
+
 __all__ = ["build_gnn", "graph_inputs", "predict_logits", "train_gnn"]
 
 N_KINDS = 5
@@ -33,6 +35,7 @@ def graph_inputs(particles: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _edge_conv(k: int, channels: int, name: str) -> Any:
+    require("ml", "the GNN")
     import tensorflow as tf
 
     class EdgeConv(tf.keras.layers.Layer):
@@ -59,6 +62,7 @@ def _edge_conv(k: int, channels: int, name: str) -> Any:
 
 def build_gnn(cfg: dict[str, Any], n: int = 64, n_features: int = 4 + N_KINDS) -> Any:
     """EdgeConv blocks (``cfg['channels']``), masked global average, a dense layer, the logit."""
+    require("ml", "the GNN")
     import tensorflow as tf
 
     points = tf.keras.Input((n, 2), name="points")
@@ -87,6 +91,7 @@ def train_gnn(
     callbacks: list[Any] | None = None,
 ) -> tuple[Any, dict[str, list[float]]]:
     """Binary cross-entropy on logits, Adam, early stopping on the validation loss."""
+    require("ml", "the GNN")
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(seed)

@@ -18,12 +18,14 @@ import numpy as np
 
 from l1t.cpp import compile_shared, cpp_raw_args
 from l1t.emulator.fixed import FixedType, parse
+from l1t.extras import require
 
 __all__ = ["RenderedConfig", "TableRequest", "compute_tables", "nnet_include", "rendered_config", "table_requests"]
 
 
 def nnet_include() -> Path:
     """Directory holding hls4ml's ``nnet_utils`` headers (Vivado/Vitis templates)."""
+    require("ml", "hls4ml's activation tables")
     import hls4ml
 
     return Path(hls4ml.__file__).parent / "templates" / "vivado"

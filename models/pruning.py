@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from l1t.extras import require
+
 __all__ = ["prunable", "stripped"]
 
 
@@ -14,6 +16,7 @@ def prunable(model: Any, sparsity: float, steps_per_epoch: int, epochs: int) -> 
     (tfmot's default frequency of 100 steps would never reach the target in a short training)."""
     if sparsity <= 0:
         return model, []
+    require("ml", "pruning")
     import tensorflow_model_optimization as tfmot
 
     schedule = tfmot.sparsity.keras.PolynomialDecay(
@@ -32,6 +35,7 @@ def stripped(model: Any, sparsity: float) -> Any:
     """The model without pruning wrappers (its zero weights stay zero)."""
     if sparsity <= 0:
         return model
+    require("ml", "pruning")
     import tensorflow_model_optimization as tfmot
 
     return tfmot.sparsity.keras.strip_pruning(model)

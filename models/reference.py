@@ -5,14 +5,15 @@ Used by the exactness tests against hls4ml C-simulation and by the benchmarks.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from l1t.emulator.calo import REGION_GRID
+from l1t.emulator.objects import AXOL1TL_INPUTS
+from l1t.extras import require
 
 
 @dataclass
@@ -23,18 +24,20 @@ class Architecture:
 
 
 def _q(bits: int, integer: int) -> Any:
+    require("ml", "the reference models")
     from qkeras import quantized_bits
 
     return quantized_bits(bits, integer, alpha=1)
 
 
 def axol1tl_encoder(seed: int) -> Any:
-    """57 -> 32 -> 16 -> mu(8), log sigma^2(8), QKeras <6,3> weights, <10,7> biases, quantized_relu."""
+    """AXOL1TL_INPUTS (57) -> 32 -> 16 -> mu(8), log sigma^2(8), QKeras <6,3> weights, <10,7> biases, quantized_relu."""
+    require("ml", "the reference models")
     import tensorflow as tf
     from qkeras import QActivation, QDense, quantized_relu
 
     tf.keras.utils.set_random_seed(seed)
-    x = tf.keras.Input((57,), name="gt_inputs")
+    x = tf.keras.Input((AXOL1TL_INPUTS,), name="gt_inputs")
     h = x
     for i, n in enumerate((32, 16)):
         h = QDense(n, kernel_quantizer=_q(6, 2), bias_quantizer=_q(10, 6), name=f"enc{i}")(h)
@@ -45,12 +48,13 @@ def axol1tl_encoder(seed: int) -> Any:
 
 
 def cicada_student(seed: int) -> Any:
-    """18x14x1 regions -> Conv2D 3 filters 3x3 stride 2 -> Dense 20 -> Dense 1 (QKeras)."""
+    """REGION_GRID (18 x 14) x 1 regions -> Conv2D 3 filters 3x3 stride 2 -> Dense 20 -> Dense 1 (QKeras)."""
+    require("ml", "the reference models")
     import tensorflow as tf
     from qkeras import QActivation, QConv2D, QDense, quantized_relu
 
     tf.keras.utils.set_random_seed(seed)
-    x = tf.keras.Input((18, 14, 1), name="regions")
+    x = tf.keras.Input((*REGION_GRID, 1), name="regions")
     h = QConv2D(3, (3, 3), strides=2, kernel_quantizer=_q(8, 2), bias_quantizer=_q(8, 3), name="conv")(x)
     h = QActivation(quantized_relu(10, 6), name="conv_relu")(h)
     h = tf.keras.layers.Flatten(name="flat")(h)
@@ -62,6 +66,7 @@ def cicada_student(seed: int) -> Any:
 
 def cnn_autoencoder(seed: int) -> Any:
     """Float Keras CNN autoencoder: same/valid convs, average and max pooling, dense bottleneck, reshape."""
+    require("ml", "the reference models")
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(seed)
@@ -79,6 +84,7 @@ def cnn_autoencoder(seed: int) -> Any:
 
 def pruned_mlp(seed: int) -> Any:
     """QKeras MLP pruned to 60% zeros with tfmot (short training, pruning every step), then stripped."""
+    require("ml", "the reference models")
     import tensorflow as tf
     import tensorflow_model_optimization as tfmot
     from qkeras import QActivation, QDense, quantized_relu
@@ -101,6 +107,7 @@ def pruned_mlp(seed: int) -> Any:
 
 
 def softmax_classifier(seed: int) -> Any:
+    require("ml", "the reference models")
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(seed)
@@ -119,6 +126,7 @@ def softmax_latency_overrides(model: Any) -> dict[str, dict[str, Any]]:
 
 def tables_and_norm(seed: int) -> Any:
     """Dense -> BatchNorm -> LeakyReLU -> Dense -> tanh -> Dense -> sigmoid (float Keras)."""
+    require("ml", "the reference models")
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(seed)
@@ -137,6 +145,7 @@ def tables_and_norm(seed: int) -> Any:
 
 
 def odd_precisions(seed: int) -> Any:
+    require("ml", "the reference models")
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(seed)
@@ -172,6 +181,7 @@ def odd_precision_overrides(model: Any) -> dict[str, dict[str, Any]]:
 
 def conv1d_merge(seed: int) -> Any:
     """Conv1D branches merged by Add, pooled, and concatenated with a dense branch."""
+    require("ml", "the reference models")
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(seed)
@@ -190,6 +200,7 @@ def conv1d_merge(seed: int) -> Any:
 def l1_tagger(seed: int) -> Any:
     """The L1 jet tagger of ``configs/models/tagger.yaml`` (64 tower inputs -> 32 -> 16 -> logit), half of every
     kernel zeroed as its pruning leaves it."""
+    require("ml", "the reference models")
     import tensorflow as tf
 
     from l1t.models.tagger import TaggerConfig, build_tagger

@@ -1,9 +1,9 @@
-"""L1 jet tagger: a quantized, pruned MLP on the 16 highest-hwEt towers of an L1 jet, trained on labels alone or
-distilled from the offline GNN (``l1t.models.gnn``).
+"""L1 jet tagger: a quantized, pruned MLP on the JET_TOWERS (16) highest-hwEt towers of an L1 jet, trained on labels
+alone or distilled from the offline GNN (``l1t.models.gnn``).
 
-Each tower (hwEt, dIEta, dIPhi, hwEtEm) enters as its raw word times a power of two (``INPUT_SHIFTS``: hwEt / 64,
-offsets / 8), so the firmware's input is the link word shifted, with no multiplier. The output is the logit (a
-linear QDense): the trigger cuts on it directly.
+Each tower (hwEt, dIEta, dIPhi, hwEtEm) enters as its raw word times a power of two (``TAGGER_INPUT_SHIFTS`` in
+``l1t.emulator.calo``: hwEt / 64, offsets / 8), so the firmware's input is the link word shifted, with no multiplier.
+The output is the logit (a linear QDense): the trigger cuts on it directly.
 """
 
 from __future__ import annotations
@@ -14,16 +14,15 @@ from typing import Any
 
 import numpy as np
 
-import l1t.emulator.fixed as fx
 from l1t import configs
-from l1t.emulator.objects import scale_inputs
+from l1t.emulator.calo import TAGGER_INPUT_SHIFTS, TAGGER_INPUTS
+from l1t.extras import require
 from l1t.models.config import from_yaml
 from l1t.models.pruning import prunable, stripped
 
-__all__ = ["INPUT_SHIFTS", "TaggerConfig", "build_tagger", "input_raw", "network_inputs", "train_tagger"]
+__all__ = ["TaggerConfig", "build_tagger", "network_inputs", "train_tagger"]
 
 DEFAULT_CONFIG = configs.path("models", "tagger.yaml")
-INPUT_SHIFTS = np.array([6, 3, 3, 6])  # per tower field: network input = raw / 2**shift
 
 
 @dataclass
@@ -50,21 +49,14 @@ class TaggerConfig:
 
 
 def network_inputs(constituents: np.ndarray) -> np.ndarray:
-    """(M, 16, 4) tower words -> (M, 64) float inputs (exact: raw / 2**shift)."""
-    c = np.asarray(constituents, dtype=np.float32) / (2.0**INPUT_SHIFTS)
+    """(M, JET_TOWERS, 4) tower words -> (M, TAGGER_INPUTS) float inputs (exact: raw / 2**shift)."""
+    c = np.asarray(constituents, dtype=np.float32) / (2.0**TAGGER_INPUT_SHIFTS)
     return c.reshape(len(c), -1)
 
 
-def input_raw(constituents: np.ndarray, input_t: fx.FixedType) -> np.ndarray:
-    """(M, 16, 4) tower words -> raw words (M, 64) of the network's input type (exact when it has enough
-    fractional bits; saturated otherwise)."""
-    shifts = np.tile(INPUT_SHIFTS - input_t.frac_bits, constituents.shape[1])
-    c = np.asarray(constituents, dtype=np.int64).reshape(len(constituents), -1)
-    return scale_inputs(c, 0, shifts, input_t.raw_min, input_t.raw_max)
-
-
-def build_tagger(cfg: TaggerConfig, n_inputs: int = 64) -> Any:
+def build_tagger(cfg: TaggerConfig, n_inputs: int = TAGGER_INPUTS) -> Any:
     """QKeras MLP: QDense + quantized_relu per hidden layer, then the logit."""
+    require("ml", "the jet tagger")
     import tensorflow as tf
     from qkeras import QActivation, QDense, quantized_bits, quantized_relu
 
@@ -80,6 +72,7 @@ def build_tagger(cfg: TaggerConfig, n_inputs: int = 64) -> Any:
 
 def distillation_loss(alpha: float, temperature: float) -> Any:
     """``alpha`` x BCE(label, sigmoid(z)) + (1 - alpha) T^2 BCE(teacher, sigmoid(z / T)); y = (label, teacher)."""
+    require("ml", "the jet tagger")
     import tensorflow as tf
 
     def loss(y: Any, z: Any) -> Any:
@@ -102,6 +95,7 @@ def train_tagger(
 ) -> tuple[Any, dict[str, list[float]]]:
     """Train on labels alone, or with ``teacher`` = (train, validation) teacher logits, distilled; pruned to
     ``cfg.sparsity`` (reached by half the epochs, early stopping only after)."""
+    require("ml", "the jet tagger")
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(seed)

@@ -231,8 +231,8 @@ def test_event_files_carry_the_tagger_towers_of_the_two_leading_jets(tmp_path: P
     towers = events["objects/jet_towers"]
     assert ((towers[..., 0, 0] > 0) == (lead[..., 0] > 0)).all()
     # the same crossings through the same towers: the jet file's constituents are the event file's jet towers
-    np.testing.assert_array_equal(jet_file["constituents/hw"], towers[jets.selected(lead)])
-    np.testing.assert_array_equal(jet_file["jets/hw"], lead[jets.selected(lead)])
+    np.testing.assert_array_equal(jet_file["constituents/hw"], towers[calo.tagger_jets(lead)])
+    np.testing.assert_array_equal(jet_file["jets/hw"], lead[calo.tagger_jets(lead)])
     # a version-1 file (no jet towers) is still read, and asking for the towers names the version
     with h5py.File(tmp_path / "ev.h5", "r+") as f:
         del f["objects/jet_towers"]

@@ -7,14 +7,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-from l1t.emulator import fixed as fx
-from l1t.emulator import scores
 from l1t.emulator.board import compare_tx, decode_rx, encode_rx, expected_tx
+from l1t.emulator.chains import AxoChain, CicadaChain
 from l1t.emulator.gt import GlobalTrigger
 from l1t.emulator.menu import Menu, MenuError
 from l1t.emulator.nn import SPEC_FORMAT, SPEC_VERSION, Network
-from l1t.models.axol1tl import InputScaling
-from l1t.studies.chain import Chain
+from l1t.emulator.objects import InputScaling
 
 
 def _dense(name: str, n_in: int, n_out: int, result: str) -> dict:
@@ -84,10 +82,10 @@ def gt() -> tuple[GlobalTrigger, dict[str, np.ndarray]]:
     rng = np.random.default_rng(11)
     axo = _net({"mu": (4, "ap_fixed<16,8>"), "logvar": (4, "ap_fixed<16,8>")}, 57, "ap_fixed<10,5>", 31, rng)
     cicada = _net({"score": (1, "ap_ufixed<16,8,AP_TRN,AP_SAT>")}, 252, "ap_ufixed<10,5>", 2, rng)
-    scaling = InputScaling(rng.integers(0, 20, 57), rng.integers(0, 5, 57), 3)
+    scaling = InputScaling(rng.integers(0, 20, 57), rng.integers(0, 5, 57), 5)  # the input type ap_fixed<10,5>
     chains = {
-        "axol1tl": Chain("axol1tl", axo, scores.SCORE_T, scaling),
-        "cicada": Chain("cicada", cicada, fx.ap_ufixed(16, 8)),
+        "axol1tl": AxoChain(axo, scaling),
+        "cicada": CicadaChain(cicada),
     }
     ev = _events(3000, rng)
     menu = Menu(MENU)

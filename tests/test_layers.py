@@ -2,7 +2,8 @@
 
 Every module of the l1t namespace is parsed (imports inside functions included). The emulator imports nothing above
 it and no ML/HDL framework; firmware and models never import the application or each other. Utilities every layer
-uses sit at the bottom: ``l1t`` itself (version), ``l1t.atomic``, ``l1t.inventory``, ``l1t.configs``, ``l1t.cpp``.
+uses sit at the bottom and import no layer: ``l1t`` itself (version), ``l1t.atomic``, ``l1t.inventory``,
+``l1t.configs``, ``l1t.cpp``, ``l1t.extras``.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = {"emulator": "l1t.emulator", "models": "l1t.models", "firmware": "l1t.firmware", "l1t": "l1t"}
-APPLICATION = ("l1t.cli", "l1t.events", "l1t.pipelines", "l1t.studies")
+APPLICATION = ("l1t.cli", "l1t.kinds", "l1t.events", "l1t.pipelines", "l1t.studies")
+BOTTOM = ("l1t", "l1t.atomic", "l1t.inventory", "l1t.configs", "l1t.cpp", "l1t.extras")
 FRAMEWORKS = ("tensorflow", "tensorflow_model_optimization", "qkeras", "hls4ml", "cocotb", "cocotb_tools", "da4ml")
 FORBIDDEN = {
     "l1t.emulator": ("l1t.models", "l1t.firmware", *APPLICATION, *FRAMEWORKS, "matplotlib", "dask", "distributed"),
     "l1t.firmware": ("l1t.models", *APPLICATION),
     "l1t.models": ("l1t.firmware", *APPLICATION),
+    "bottom": ("l1t.emulator", "l1t.models", "l1t.firmware", *APPLICATION),
 }
 
 
@@ -45,6 +48,8 @@ def _imports(module: str, path: Path) -> set[str]:
 
 
 def _layer(module: str) -> str | None:
+    if module in BOTTOM:
+        return "bottom"
     return next((layer for layer in FORBIDDEN if module == layer or module.startswith(layer + ".")), None)
 
 

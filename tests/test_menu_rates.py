@@ -135,8 +135,8 @@ def _synthetic_file(path: Path, n: int, seed: int) -> dict[str, np.ndarray]:
 
 def test_dask_chunked_study_equals_the_in_memory_one(tmp_path: Path) -> None:
     pytest.importorskip("distributed")
+    from l1t.emulator.chains import CicadaChain
     from l1t.emulator.nn import SPEC_FORMAT, SPEC_VERSION, Network
-    from l1t.studies.chain import Chain
     from l1t.studies.scale import study_chunked
 
     spec = {
@@ -169,7 +169,7 @@ def test_dask_chunked_study_equals_the_in_memory_one(tmp_path: Path) -> None:
     }
     arrays = {"w": np.random.default_rng(3).integers(-20, 40, (252, 1)), "b": np.array([5])}
     net = Network(spec, arrays)
-    chain = Chain("cicada", net, net.types["score"])
+    chain = CicadaChain(net)
     zb = _synthetic_file(tmp_path / "zb.h5", 3000, 4)
     config = {
         "seeds": {

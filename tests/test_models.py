@@ -63,7 +63,7 @@ def test_metrics_on_constructed_scores() -> None:
 
 
 def test_input_scaling_is_the_firmware_shift() -> None:
-    from l1t.models.axol1tl import InputScaling
+    from l1t.emulator.objects import InputScaling
 
     x = np.array([[0, 100, 7], [40, -3, 1000]])
     sc = InputScaling(np.array([10, 0, 0]), np.array([0, 3, 12]), frac_bits=10)
@@ -88,7 +88,8 @@ def _gt_like(n: int, seed: int) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def axo(tmp_path_factory: pytest.TempPathFactory):
-    from l1t.models.axol1tl import AxoConfig, InputScaling, object_mask, train_vae
+    from l1t.emulator.objects import InputScaling
+    from l1t.models.axol1tl import AxoConfig, object_mask, train_vae
 
     cfg = AxoConfig.from_yaml(epochs=4, batch_size=128, patience=0)
     x = _gt_like(3000, 1)

@@ -94,13 +94,14 @@ def test_trained_tagger_firmware_matches_the_emulator_on_jets(
     jet_files: list[Path], tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, kind: str, simulator: str
 ) -> None:
     pytest.importorskip("cocotb")
+    from l1t.emulator.calo import tagger_input_raw
     from l1t.events import jets
     from l1t.firmware import hls_dpi
     from l1t.firmware.cosim import run_cosim
     from l1t.firmware.rtl import generate
     from l1t.inventory import find_tool
     from l1t.models.export import export, hls_config
-    from l1t.models.tagger import TaggerConfig, input_raw, network_inputs, train_tagger
+    from l1t.models.tagger import TaggerConfig, network_inputs, train_tagger
 
     if not find_tool("verilator" if simulator == "verilator" else "iverilog").usable:
         pytest.skip(f"{simulator} not found")
@@ -112,7 +113,7 @@ def test_trained_tagger_firmware_matches_the_emulator_on_jets(
     model, _ = train_tagger(cfg, x, y, x[:200], y[:200], seed=5)
     net, hls_model = export(model, tmp_path / "spec", project_dir=tmp_path / "prj", config=hls_config(model))
     hls_model.write()
-    raw = {net.inputs[0][0]: input_raw(towers, net.inputs[0][2])}
+    raw = {net.inputs[0][0]: tagger_input_raw(towers, net.inputs[0][2])}
     dut = generate(net).dut(tmp_path / "rtl") if kind == "rtl" else hls_dpi.dut(tmp_path / "prj", tmp_path / "dpi")
     report = run_cosim(dut, net, raw, simulator, tmp_path / "cosim", gap_probability=0.2, seed=2)
     assert report.mismatches == 0 and report.events == len(towers), report.summary()

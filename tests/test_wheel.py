@@ -19,6 +19,20 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+_ZERO_BIAS = """
+import numpy as np
+from l1t.events import dataset
+rng = np.random.default_rng(1)
+n = 500
+data = {{}}
+for name, (shape, dtype, ranges) in dataset.SCHEMA.items():
+    lo = np.array([r[0] for r in ranges]); hi = np.array([r[1] for r in ranges])
+    a = rng.integers(lo, hi, (n, *shape[:-1], len(ranges)) if len(ranges) > 1 else (n, *shape), endpoint=True)
+    data[name] = a.astype(dtype)
+dataset.write({path!r}, dataset.EventSet(data, {{"process": "minbias"}}))
+"""
+
+
 def _run(args: list[str], cwd: Path, timeout: int = 1800) -> str:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
@@ -67,3 +81,7 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> None:
     _run([l1t, "firmware", "--model", "axol1tl_encoder", "--out", str(fw), "--no-resources"], work)
     out = _run([l1t, "cosim", str(fw), "--dut", "rtl", "--simulator", "icarus", "--events", "200"], work)
     assert "0 mismatches" in out, out
+    zb = work / "zb.h5"  # a tiny zero-bias file written by the installed package, then the default menu's report
+    _run([str(python), "-c", _ZERO_BIAS.format(path=str(zb))], work)
+    out = _run([l1t, "report", "--zero-bias", str(zb), "--out", str(work / "report")], work)
+    assert (work / "report" / "report.html").is_file() and "L1_SingleMu22" in out, out

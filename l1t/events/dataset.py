@@ -33,6 +33,7 @@ import numpy as np
 
 from l1t.atomic import atomic_path
 from l1t.emulator import calo
+from l1t.emulator.formats import GT_CAPACITY
 from l1t.emulator.objects import CALO, MUON
 
 __all__ = [
@@ -60,11 +61,15 @@ ADDED_IN = {"objects/jet_towers": 2}  # datasets newer than version 1; older fil
 # dataset -> (shape after N, dtype, per-field (lo, hi) ranges)
 _calo4 = [(0, CALO.pt_max), (-128, 127), (0, CALO.phi_steps - 1), (0, 1)]
 SCHEMA: dict[str, tuple[tuple[int, ...], str, list[tuple[int, int]]]] = {
-    "regions/et": ((18, 14), "uint16", [(0, 1023)]),
-    "objects/jets": ((12, 3), "int32", _calo4[:3]),
-    "objects/egammas": ((12, 4), "int32", _calo4),
-    "objects/taus": ((12, 4), "int32", _calo4),
-    "objects/muons": ((8, 4), "int32", [(0, MUON.pt_max), (-256, 255), (0, MUON.phi_steps - 1), (0, 15)]),
+    "regions/et": (calo.REGION_GRID, "uint16", [(0, calo.REGION_ET_MAX)]),
+    "objects/jets": ((GT_CAPACITY["jets"], 3), "int32", _calo4[:3]),
+    "objects/egammas": ((GT_CAPACITY["egammas"], 4), "int32", _calo4),
+    "objects/taus": ((GT_CAPACITY["taus"], 4), "int32", _calo4),
+    "objects/muons": (
+        (GT_CAPACITY["muons"], 4),
+        "int32",
+        [(0, MUON.pt_max), (-256, 255), (0, MUON.phi_steps - 1), (0, 15)],
+    ),
     "sums/hw": ((4,), "int32", [(0, 4095), (0, CALO.phi_steps - 1), (0, 4095), (0, 4095)]),
     "objects/jet_towers": (
         (2, calo.JET_TOWERS, 4),
@@ -432,11 +437,11 @@ def import_adc2021(path: str | Path) -> EventSet:
 
     met = hw(p[:, 0:1], CALO, None)[:, 0]
     data = {
-        "regions/et": np.zeros((n, 18, 14), dtype=np.uint16),  # not in ADC2021
-        "objects/jets": pad(hw(p[:, 9:19], CALO, None), 12),
-        "objects/egammas": pad(hw(p[:, 1:5], CALO, 1), 12),
-        "objects/taus": np.zeros((n, 12, 4), dtype=np.int32),
-        "objects/muons": pad(hw(p[:, 5:9], MUON, 12), 8),
+        "regions/et": np.zeros((n, *calo.REGION_GRID), dtype=np.uint16),  # not in ADC2021
+        "objects/jets": pad(hw(p[:, 9:19], CALO, None), GT_CAPACITY["jets"]),
+        "objects/egammas": pad(hw(p[:, 1:5], CALO, 1), GT_CAPACITY["egammas"]),
+        "objects/taus": np.zeros((n, GT_CAPACITY["taus"], 4), dtype=np.int32),
+        "objects/muons": pad(hw(p[:, 5:9], MUON, 12), GT_CAPACITY["muons"]),
         "sums/hw": np.stack(
             [np.minimum(met[:, 0], 4095), met[:, 2], np.zeros(n, np.int32), np.zeros(n, np.int32)], axis=1
         ).astype(np.int32),

@@ -42,7 +42,6 @@ __all__ = [
     "jet_arrays",
     "read",
     "seed_towers",
-    "selected",
     "tower_constituents",
     "write",
 ]
@@ -109,12 +108,6 @@ def tower_constituents(
     return np.stack(fields, axis=2).astype(np.int32) * (fields[0][..., None] > 0)
 
 
-def selected(hw: np.ndarray) -> np.ndarray:
-    """L1 jets a tagger takes: pT >= TAGGER_JET_PT_MIN and |eta| <= TAGGER_JET_ETA_MAX (``emulator.calo``)."""
-    pt_ok = hw[..., 0] >= calo.TAGGER_JET_PT_MIN / CALO.pt_lsb
-    return pt_ok & (np.abs(hw[..., 1]) <= calo.TAGGER_JET_ETA_MAX / CALO.eta_lsb)
-
-
 def jet_arrays(
     em: np.ndarray,
     had: np.ndarray,
@@ -129,7 +122,7 @@ def jet_arrays(
     total = np.minimum(em + had, (1 << calo.TOWER_ET_BITS) - 1)
     n_phi = total.shape[2]
     l1 = calo.jets(total, eta_centers, int(jet_cfg["seed"] / CALO.pt_lsb), 2, jet_cfg["window"])  # (N, 2, 3)
-    ev, slot = np.nonzero(selected(l1))
+    ev, slot = np.nonzero(calo.tagger_jets(l1))
     hw = l1[ev, slot]
     ieta, iphi = seed_towers(hw, eta_centers, n_phi)
     eta = eta_centers[ieta]

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from l1t.extras import require
+
 __all__ = ["PROCESSES", "ParticleBlock", "generate", "generate_with_truth", "pythia_version"]
 
 # Settings per process at sqrt(s) = 13.6 TeV. Signals follow the ADC2021 set; masses where Pythia can make them.
@@ -147,6 +149,7 @@ def generate_with_truth(
 ) -> tuple[ParticleBlock, np.ndarray]:
     """``generate`` plus, per event, (pT, eta, phi) of up to ``n_truth`` particles with ``|id| == truth_pid`` in
     their last copy before decay (e.g. the top quarks of a resonance), zero-padded: (n, n_truth, 3)."""
+    require("events", "Pythia8 generation")
     import pythia8mc
 
     if process not in PROCESSES:

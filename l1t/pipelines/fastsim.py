@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from l1t.events.generate import PROCESS_CODES, Recipe, generate_chunk
 from l1t.events.pythia import PROCESSES
 from l1t.events.pythia import generate as pythia_generate
 from l1t.models.fastsim import FastSimConfig, encode, fidelity_table, load, sample, save, train
+from l1t.pipelines import TrainingProgress, callbacks
 
 __all__ = ["generate_file", "run_fastsim", "sample_events", "speed_reference"]
 
@@ -44,9 +46,9 @@ def run_fastsim(
     *,
     seed: int = 1,
     cfg: FastSimConfig | None = None,
-    callbacks: list[Any] | None = None,
+    progress: TrainingProgress | None = None,
     speed_events: int = 300,
-    log: Any = print,
+    log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Train the CVAE on jet files (one process each), then per process: the fidelity table of generated vs
     held-out Pythia jets with the truth-vs-truth baseline, and the speed of generation vs Pythia8 + response."""
@@ -75,7 +77,8 @@ def run_fastsim(
     n_val = len(x) // 5
     va, tr = order[:n_val], order[n_val:]
     log(f"training the CVAE on {len(tr)} jets of {', '.join(processes)}")
-    decoder, prior, history = train(cfg, x[tr], cond[tr], x[va], cond[va], seed, callbacks)
+    cbs = callbacks(progress, "CVAE", cfg.epochs)
+    decoder, prior, history = train(cfg, x[tr], cond[tr], x[va], cond[va], seed, cbs)
     save(out, decoder, prior, processes, cfg)
     results = {}
     for k, (process, pileup, _) in enumerate(samples):

@@ -21,18 +21,18 @@ import numpy as np
 import l1t.emulator.fixed as fx
 from l1t.atomic import write_text
 from l1t.emulator import scores
-from l1t.emulator.calo import cicada_input_raw
-from l1t.emulator.objects import gt_vector
+from l1t.emulator.calo import cicada_input_raw, tagger_input_raw
+from l1t.emulator.objects import InputScaling, gt_vector
 from l1t.events import dataset, jets
 from l1t.firmware.build import csim_mismatches
 from l1t.models import metrics
-from l1t.models.axol1tl import AxoConfig, InputScaling, object_mask, train_vae
+from l1t.models.axol1tl import AxoConfig, object_mask, train_vae
 from l1t.models.cicada import CicadaConfig, network_inputs, teacher_target, train_student, train_teacher
 from l1t.models.export import export, hls_config
 from l1t.models.gnn import predict_logits, train_gnn
 from l1t.models.tagger import TaggerConfig, train_tagger
-from l1t.models.tagger import input_raw as tagger_input_raw
 from l1t.models.tagger import network_inputs as tagger_inputs
+from l1t.pipelines import TrainingProgress, callbacks
 
 __all__ = ["evaluate", "run_axol1tl", "run_cicada", "run_tagger"]
 
@@ -99,6 +99,14 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     write_text(path, json.dumps(data, indent=1, default=float))
 
 
+def _axes(size: tuple[float, float]) -> tuple[Any, Any]:
+    """A figure outside pyplot (no backend or global state touched) and its axes."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size)
+    return fig, fig.add_subplot()
+
+
 def _plots(
     out: Path,
     histories: dict[str, dict[str, list[float]]],
@@ -106,14 +114,9 @@ def _plots(
     sigs: dict[str, dict[str, np.ndarray]],
     score: str,
 ) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     d = out / "plots"
     d.mkdir(exist_ok=True)
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = _axes((6, 4))
     for name, h in histories.items():
         ax.plot(h["loss"], label=f"{name} train")
         if "val_loss" in h:
@@ -123,8 +126,7 @@ def _plots(
     ax.legend()
     fig.tight_layout()
     fig.savefig(d / "loss.png", dpi=110)
-    plt.close(fig)
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = _axes((6, 4))
     hi = max(np.percentile(np.concatenate([bkg[score], *[s[score] for s in sigs.values()]]), 99.9), 1e-6)
     bins = np.linspace(0, hi, 60)
     ax.hist(bkg[score], bins=bins, histtype="step", density=True, label="zero bias", color="k")
@@ -135,8 +137,7 @@ def _plots(
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(d / "scores.png", dpi=110)
-    plt.close(fig)
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = _axes((6, 4))
     for name, s in sigs.items():
         fpr, tpr, _ = metrics.roc(bkg[score], s[score])
         ax.plot(fpr, tpr, label=f"{name} (AUC {metrics.auc(bkg[score], s[score]):.3f})")
@@ -147,20 +148,20 @@ def _plots(
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(d / "roc.png", dpi=110)
-    plt.close(fig)
 
 
 def run_axol1tl(
-    data: Path,
-    signals: list[Path],
+    files: list[Path],
     out: Path,
     *,
     seed: int = 1,
     cfg: AxoConfig | None = None,
-    callbacks: list[Any] | None = None,
+    progress: TrainingProgress | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Train float and quantized+pruned VAEs on zero bias, export the encoder, evaluate Sigma mu^2 and R_z."""
+    """Train float and quantized+pruned VAEs on zero bias (``files[0]``), export the encoder, evaluate Sigma mu^2 and
+    R_z on it and on each signal (``files[1:]``)."""
+    data, signals = files[0], list(files[1:])
     cfg = cfg or AxoConfig.from_yaml()
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -172,9 +173,15 @@ def run_axol1tl(
     xf = raw / 2.0**cfg.input_frac_bits
     mask = object_mask(x)
     log(f"training float VAE on {len(tr)} zero-bias events")
-    enc_f, h_f = train_vae(cfg, xf[tr], mask[tr], xf[va], mask[va], quantized=False, seed=seed, callbacks=callbacks)
+    enc_f, h_f = train_vae(
+        cfg, xf[tr], mask[tr], xf[va], mask[va], quantized=False, seed=seed,
+        callbacks=callbacks(progress, "float VAE", cfg.epochs),
+    )  # fmt: skip
     log(f"training quantized VAE, pruned to {cfg.sparsity:.0%}")
-    enc_q, h_q = train_vae(cfg, xf[tr], mask[tr], xf[va], mask[va], quantized=True, seed=seed, callbacks=callbacks)
+    enc_q, h_q = train_vae(
+        cfg, xf[tr], mask[tr], xf[va], mask[va], quantized=True, seed=seed,
+        callbacks=callbacks(progress, "quantized VAE", cfg.epochs),
+    )  # fmt: skip
     _save_h5(enc_q, out / "model.h5")
     _save_h5(enc_f, out / "model_float.h5")
     log("exporting the encoder with hls4ml")
@@ -230,16 +237,17 @@ def run_axol1tl(
 
 
 def run_cicada(
-    data: Path,
-    signals: list[Path],
+    files: list[Path],
     out: Path,
     *,
     seed: int = 1,
     cfg: CicadaConfig | None = None,
-    callbacks: list[Any] | None = None,
+    progress: TrainingProgress | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Train the teacher on zero bias, distil it into the quantized student, export it, evaluate the scores."""
+    """Train the teacher on zero bias (``files[0]``), distil it into the quantized student, export it, evaluate the
+    scores on it and on each signal (``files[1:]``)."""
+    data, signals = files[0], list(files[1:])
     cfg = cfg or CicadaConfig.from_yaml()
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -248,10 +256,10 @@ def run_cicada(
     x = network_inputs(regions)
     tr, va, te = _split(len(x), seed)
     log(f"training the teacher on {len(tr)} zero-bias events")
-    teacher, h_t = train_teacher(cfg, x[tr], x[va], seed, callbacks)
+    teacher, h_t = train_teacher(cfg, x[tr], x[va], seed, callbacks(progress, "teacher", int(cfg.teacher["epochs"])))
     y_tr, y_va = teacher_target(teacher, x[tr]), teacher_target(teacher, x[va])
     log(f"distilling into the {cfg.student} student")
-    student, h_s = train_student(cfg, x[tr], y_tr, x[va], y_va, seed, callbacks)
+    student, h_s = train_student(cfg, x[tr], y_tr, x[va], y_va, seed, callbacks(progress, "student", cfg.epochs))
     _save_h5(student, out / "model.h5")
     _save_h5(teacher, out / "model_float.h5")
     config = hls_config(student, overrides={"score": {"Precision": {"result": cfg.output_type}}}, trace=True)
@@ -309,13 +317,8 @@ def _tagger_row(z: np.ndarray, label: np.ndarray) -> dict[str, float]:
 
 
 def _tagger_plot(out: Path, scores: dict[str, np.ndarray], label: np.ndarray) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     (out / "plots").mkdir(exist_ok=True)
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = _axes((6, 4))
     for name, z in scores.items():
         fpr, tpr, _ = metrics.roc(z[label == 0], z[label == 1])
         keep = fpr > 0
@@ -327,7 +330,6 @@ def _tagger_plot(out: Path, scores: dict[str, np.ndarray], label: np.ndarray) ->
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "plots" / "rejection.png", dpi=110)
-    plt.close(fig)
 
 
 def run_tagger(
@@ -336,7 +338,7 @@ def run_tagger(
     *,
     seed: int = 1,
     cfg: TaggerConfig | None = None,
-    progress: Callable[[str, int], list[Any]] | None = None,
+    progress: TrainingProgress | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """On jet files (``l1t generate --jets``; labels from the files): the offline GNN on particles, the L1 tagger on
@@ -355,18 +357,14 @@ def run_tagger(
     particles, x = data["particles/features"], tagger_inputs(data["constituents/hw"])
     tr, va, te = _split(len(label), seed)
 
-    def cbs(name: str, epochs: int) -> list[Any]:
-        return progress(name, epochs) if progress else []
-
     log(f"training the GNN on {len(tr)} jets ({int(label[tr].sum())} signal)")
-    teacher, h_g = train_gnn(
-        cfg.gnn, particles[tr], label[tr], particles[va], label[va], seed, callbacks=cbs("GNN", int(cfg.gnn["epochs"]))
-    )
-    plain, h_p = train_tagger(cfg, x[tr], label[tr], x[va], label[va], seed, callbacks=cbs("L1 tagger", cfg.epochs))
+    cbs = callbacks(progress, "GNN", int(cfg.gnn["epochs"]))
+    teacher, h_g = train_gnn(cfg.gnn, particles[tr], label[tr], particles[va], label[va], seed, callbacks=cbs)
+    cbs = callbacks(progress, "L1 tagger", cfg.epochs)
+    plain, h_p = train_tagger(cfg, x[tr], label[tr], x[va], label[va], seed, callbacks=cbs)
     soft = (predict_logits(teacher, particles[tr]), predict_logits(teacher, particles[va]))
-    distilled, h_d = train_tagger(
-        cfg, x[tr], label[tr], x[va], label[va], seed, teacher=soft, callbacks=cbs("L1 tagger, distilled", cfg.epochs)
-    )
+    cbs = callbacks(progress, "L1 tagger, distilled", cfg.epochs)
+    distilled, h_d = train_tagger(cfg, x[tr], label[tr], x[va], label[va], seed, teacher=soft, callbacks=cbs)
     _save_h5(distilled, out / "model.h5")
     _save_h5(plain, out / "model_labels.h5")
     teacher.save_weights(out / "gnn.weights.h5")

@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 
 from l1t.atomic import write_text
+from l1t.extras import require
 from l1t.models import metrics
-from l1t.studies.rates import rate_curve
+from l1t.studies.rates import F_REV_HZ, rate_curve
 
 __all__ = ["plots", "write_report"]
 
@@ -28,17 +29,32 @@ def plots(
     zb_scores: dict[str, np.ndarray], signal_scores: dict[str, dict[str, np.ndarray]], results: dict[str, Any]
 ) -> dict[str, str]:
     """Base64 PNGs: rate vs threshold and score distributions per AD model, ROC per model, efficiencies."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import hist
-    import matplotlib.pyplot as plt
+    require("studies", "the report's plots")
+    import matplotlib.style
     import mplhep
 
-    plt.style.use(mplhep.style.CMS)
+    with matplotlib.style.context(mplhep.style.CMS):
+        return _plots(zb_scores, signal_scores, results)
+
+
+def _axes(size: tuple[float, float]) -> tuple[Any, Any]:
+    """A figure outside pyplot (no backend or global state touched) and its axes."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size)
+    return fig, fig.add_subplot()
+
+
+def _plots(
+    zb_scores: dict[str, np.ndarray], signal_scores: dict[str, dict[str, np.ndarray]], results: dict[str, Any]
+) -> dict[str, str]:
+    require("studies", "the report's plots")
+    import hist
+    import mplhep
+
     out = {}
     for model, zb in zb_scores.items():
-        fig, ax = plt.subplots(figsize=(8, 6))
+        fig, ax = _axes((8, 6))
         thr, hz = rate_curve(zb)
         ax.step(thr, hz, where="post")
         if (hz > 0).any():
@@ -48,8 +64,7 @@ def plots(
         mplhep.cms.text("Simulation (l1t)", ax=ax, loc=0)
         fig.tight_layout()
         out[f"rate_vs_threshold_{model}"] = _png(fig)
-        plt.close(fig)
-        fig, ax = plt.subplots(figsize=(8, 6))
+        fig, ax = _axes((8, 6))
         samples = {"zero bias": zb} | {name: s[model] for name, s in signal_scores.items() if model in s}
         lo = min(float(np.min(v)) for v in samples.values())
         hi = max(float(np.max(v)) for v in samples.values())
@@ -65,8 +80,7 @@ def plots(
         ax.legend(fontsize=12)
         fig.tight_layout()
         out[f"scores_{model}"] = _png(fig)
-        plt.close(fig)
-        fig, ax = plt.subplots(figsize=(8, 6))
+        fig, ax = _axes((8, 6))
         for name, s in signal_scores.items():
             if model in s:
                 fpr, tpr, _ = metrics.roc(zb, s[model])
@@ -77,9 +91,8 @@ def plots(
         ax.legend(fontsize=12)
         fig.tight_layout()
         out[f"roc_{model}"] = _png(fig)
-        plt.close(fig)
     if results["signals"]:
-        fig, ax = plt.subplots(figsize=(10, 6))
+        fig, ax = _axes((10, 6))
         sigs = list(results["signals"])
         seeds = [k for k in next(iter(results["signals"].values()))["efficiency"] if "pure" not in k]
         width = 0.8 / max(len(sigs), 1)
@@ -91,7 +104,6 @@ def plots(
         ax.legend(fontsize=11)
         fig.tight_layout()
         out["efficiencies"] = _png(fig)
-        plt.close(fig)
     return out
 
 
@@ -140,7 +152,7 @@ figure{{display:inline-block;margin:4px}}img{{width:560px}}pre{{background:#f6f6
 <h1>l1t trigger study: {html.escape(context["menu"])}</h1>
 <p>{results["zero_bias_events"]} zero-bias crossings; total menu rate {results["total_rate_hz"]:.4g} ±
 {results["total_rate_err_hz"]:.2g} Hz (classic seeds {results["classic_rate_hz"]:.4g} Hz);
-f_rev = 11245.6 Hz, {context["bunches"]} colliding bunches. Every decision is the emulator's, bit for bit.</p>
+f_rev = {F_REV_HZ} Hz, {context["bunches"]} colliding bunches. Every decision is the emulator's, bit for bit.</p>
 <h2>Seeds</h2>{
         _table(
             ["seed", "kind", "prescale", "threshold (raw)", "rate [Hz]", "pure rate [Hz]", "overlap with classic"],

@@ -19,10 +19,11 @@ import h5py
 import numpy as np
 
 from l1t.emulator.allocator import keep_large_blocks
+from l1t.emulator.gt import ScoreChain
 from l1t.emulator.menu import Menu
 from l1t.events import dataset
+from l1t.extras import require
 from l1t.studies import rates
-from l1t.studies.chain import Chain
 
 __all__ = ["chunk_ranges", "study_chunked", "study_fields"]
 
@@ -33,11 +34,11 @@ def chunk_ranges(path: str | Path, chunk: int) -> list[tuple[int, int]]:
     return [(a, min(a + chunk, n)) for a in range(0, n, chunk)]
 
 
-def study_fields(menu: Menu, chains: dict[str, Chain]) -> list[str]:
+def study_fields(menu: Menu, chains: dict[str, ScoreChain]) -> list[str]:
     return sorted(set(menu.fields).union(*(c.fields for c in chains.values())))
 
 
-def _prepare(path: str, start: int, stop: int, chains: dict[str, Chain], menu: Menu) -> dict[str, Any]:
+def _prepare(path: str, start: int, stop: int, chains: dict[str, ScoreChain], menu: Menu) -> dict[str, Any]:
     """What a chunk keeps on its worker between the passes: each model's score words, the classic seeds'
     unprescaled bits (packed) and their passing counts, read and computed once, in cache-sized blocks of the file."""
     classic_seeds = [s for s in menu.seeds if s.kind != "ad"]
@@ -82,7 +83,7 @@ def _pass2(held: dict[str, Any], menu: Menu, counters: dict[str, int]) -> dict[s
 def study_chunked(
     menu: Menu,
     zero_bias: str | Path,
-    chains: dict[str, Chain],
+    chains: dict[str, ScoreChain],
     signals: dict[str, tuple[dict[str, np.ndarray], dict[str, np.ndarray]]],
     *,
     chunk: int = 100_000,
@@ -91,6 +92,7 @@ def study_chunked(
     bunches: int = rates.N_BUNCHES,
 ) -> dict[str, Any]:
     """``rates.study`` over a zero-bias file in chunks on a Dask cluster; the same results."""
+    require("studies", "the Dask study")
     from distributed import Client, LocalCluster
 
     path = str(zero_bias)

@@ -1,0 +1,97 @@
+"""``l1t generate``: Pythia8 crossings with pileup through the detector into event files, or fast-simulated ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from l1t.cli._app import Seed, console, fail
+
+if TYPE_CHECKING:
+    from l1t.events.generate import Recipe
+
+
+def generate(
+    process: Annotated[
+        str,
+        typer.Option(help="minbias, qcd, lq_btau, a_4l, hpm_taunu, h0_tautau, darkshower, zprime_tt or qcd_boosted."),
+    ],
+    events: Annotated[int, typer.Option(help="Crossings to generate.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output HDF5 file.")],
+    pileup: Annotated[float, typer.Option(help="Mean pileup interactions per crossing (Poisson).")] = 60.0,
+    seed: Seed = 1,
+    workers: Annotated[int, typer.Option(help="Processes.")] = 2,
+    chunk: Annotated[int, typer.Option(help="Crossings per chunk (the unit of resuming).")] = 500,
+    library: Annotated[int, typer.Option(help="Min-bias events in the pileup library.")] = 2000,
+    detector: Annotated[Path | None, typer.Option(help="Detector YAML (default configs/detector.yaml).")] = None,
+    jets: Annotated[
+        bool, typer.Option("--jets", help="Write tagger jets with tower and particle constituents (l1t.jets).")
+    ] = False,
+    fastsim: Annotated[
+        Path | None,
+        typer.Option(help="Directory of `l1t train fastsim`: crossings of two generated jets (or, with --jets, jets)."),
+    ] = None,
+    compression: Annotated[
+        str,
+        typer.Option(
+            help="Event-file codec: lz4hc (default, fastest reads), zstd (smaller), gzip (no HDF5 plugin needed), none."
+        ),
+    ] = "lz4hc",
+) -> None:
+    """Pythia8 events with pileup through the detector and L1 response into an l1t HDF5 event file (or, with
+    --jets, a jet file for taggers; with --fastsim, jets from a trained generative model). Resumable: an interrupted
+    run continues from its finished chunks; the file appears only when complete."""
+    from l1t.events.generate import Recipe
+
+    kind = "jets" if jets else "events"
+    if fastsim is not None:
+        generate_fastsim(fastsim, process, events, seed, out, kind)
+        return
+    try:
+        recipe = Recipe(
+            process, events, pileup, seed, chunk, library, str(detector) if detector else None, kind, compression
+        )
+    except ValueError as err:
+        fail(err)
+    generate_pythia(recipe, out, workers)
+
+
+def generate_pythia(recipe: Recipe, out: Path, workers: int) -> Path:
+    """Run a generation ``Recipe`` with a progress bar counted in chunks."""
+    from l1t.events.generate import run
+
+    with Progress(
+        TextColumn(f"{recipe.process} x {recipe.events:,} (pileup {recipe.pileup:g})"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("chunks"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("generate", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            path = run(recipe, out, workers=workers, progress=progress)
+        except ValueError as err:
+            fail(err)
+    console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return path
+
+
+def generate_fastsim(run_dir: Path, process: str, events: int, seed: int, out: Path, kind: str) -> Path:
+    """Fast-simulated jets or crossings of a trained ``fastsim`` model into ``out``."""
+    from l1t.pipelines.fastsim import generate_file
+
+    try:
+        with console.status(f"fast simulation: {events:,} {process} {'jets' if kind == 'jets' else 'crossings'}"):
+            path = generate_file(run_dir, process, events, seed, out, kind)
+    except (OSError, ValueError) as err:
+        fail(err)
+    console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return path

@@ -1,0 +1,48 @@
+"""The CICADA kind: a student distilled from a calo-region autoencoder; score its output; seeds ``L1_CICADA_*``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from l1t.emulator.chains import CicadaChain
+from l1t.emulator.trigger import CicadaTrigger
+from l1t.kinds._base import ModelKind, Run, register
+from l1t.kinds._tables import ad_table
+from l1t.models.cicada import CicadaConfig
+
+
+def _train(files: list[Path], out: Path, **options: Any) -> dict[str, Any]:
+    from l1t.pipelines.training import run_cicada
+
+    return run_cicada(files, out, **options)
+
+
+def _chain(run: Run, score_kind: str) -> CicadaChain:
+    return CicadaChain(run.network())
+
+
+def _trigger(run: Run, thresholds: Sequence[int], score_kind: str) -> CicadaTrigger:
+    return CicadaTrigger(run.network(), thresholds)
+
+
+def _rtl(trigger: CicadaTrigger) -> Any:
+    from l1t.firmware.trigger import generate_trigger
+
+    return generate_trigger(trigger)
+
+
+KIND = register(
+    ModelKind(
+        "cicada",
+        "calo-region student distilled from an autoencoder (zero-bias file; signals evaluate)",
+        CicadaConfig,
+        _train,
+        ad_table,
+        chain=_chain,
+        trigger=_trigger,
+        seed_prefix="L1_CICADA_",
+        trigger_rtl=_rtl,
+    )
+)

@@ -1,0 +1,53 @@
+"""``l1t firmware``: a built-in reference model or a Keras/QKeras file -> hls4ml project (C-sim checked against the
+emulator) -> emulator spec -> generated RTL, vendor build where the tools exist, ``report.json``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+__all__ = ["build_firmware", "load_keras_model"]
+
+
+def load_keras_model(model: str) -> tuple[Any, dict[str, Any]]:
+    """A built-in reference architecture by name (with its hls4ml overrides), or a Keras/QKeras .h5 file."""
+    from l1t.models.reference import ARCHITECTURES
+
+    by_name = {a.name: a for a in ARCHITECTURES}
+    if model in by_name:
+        arch = by_name[model]
+        built = arch.build(1)
+        return built, arch.overrides(built)
+    path = Path(model)
+    if not path.is_file():
+        raise FileNotFoundError(f"{model!r} is neither a file nor a built-in model ({', '.join(by_name)})")
+    from qkeras.utils import load_qmodel
+
+    return load_qmodel(str(path), compile=False), {}
+
+
+def build_firmware(
+    model: str,
+    out: Path,
+    *,
+    clock_period: float = 5.0,
+    resources: bool = True,
+    seed: int = 1,
+    stages: int | None = None,
+) -> dict[str, Any]:
+    """Convert ``model`` with hls4ml (io_parallel, Latency) into ``out/hls4ml_prj``, export ``out/spec`` and make the
+    firmware directory (``l1t.firmware.build.make_firmware``); returns its report."""
+    from l1t.firmware.build import make_firmware
+    from l1t.models.export import convert, export_hls_model, hls_config
+
+    keras_model, overrides = load_keras_model(model)
+    hls_model = convert(
+        keras_model,
+        out / "hls4ml_prj",
+        config=hls_config(keras_model, overrides=overrides, trace=True),
+        clock_period=clock_period,
+    )
+    net = export_hls_model(hls_model, out / "spec", source={"model": model})
+    return make_firmware(
+        net, out, hls_model=hls_model, clock_period=clock_period, resources=resources, seed=seed, stages=stages
+    )
