@@ -302,7 +302,7 @@ def test_axol1tl_trigger_top_matches_emulator(
     encoder: Network, simulator: str, n: int, score_kind: str, tmp_path: Path
 ) -> None:
     """Sorting + scaling -> encoder -> sum mu^2 -> trigger bits, the chained top against l1t.emulator.trigger."""
-    from l1t.emulator.trigger import GT_OBJECTS, AxoTrigger
+    from l1t.emulator.trigger import AXO_TRIGGER_INPUTS, AxoTrigger
     from l1t.firmware.trigger import generate_trigger
 
     _require(simulator)
@@ -310,7 +310,7 @@ def test_axol1tl_trigger_top_matches_emulator(
     offset = rng.integers(-20, 60, 57)
     shift = rng.integers(0, 7, 57)
     x = {}
-    for name, k in GT_OBJECTS:  # unsorted objects; few pT values, so ties and zero or negative pT are common
+    for name, k in AXO_TRIGGER_INPUTS:  # unsorted objects; few pT values, so ties and zero or negative pT are common
         obj = np.stack(
             [
                 rng.choice([-3, 0, 0, 5, 5, 40, 300, 2047], (n, k)),
@@ -360,16 +360,16 @@ def test_cicada_trigger_top_matches_emulator(student: Network, simulator: str, n
     bits = trigger.run(x)["trigger_bits"]
     assert bits[:, 0].all() and 0 < bits[:, 2].sum() < bits[:, 1].sum() < n
     # the same block from a `l1t train cicada` directory and a report's thresholds, as `l1t trigger` builds it
-    from l1t.firmware.trigger import from_run
+    from l1t.kinds import load_trigger
 
     run = tmp_path / "run"
     shutil.copytree(Path(student.source), run / "spec")
     (run / "summary.json").write_text(json.dumps({"model": "cicada"}))
     seeds = {"L1_AXO_Nominal": {"threshold_raw": 5}, "L1_CICADA_Loose": {"threshold_raw": int(s[len(s) // 2])}}
     (tmp_path / "results.json").write_text(json.dumps({"results": {"seeds": seeds}}))
-    built, names = from_run(run, tmp_path)
-    assert names == ["L1_CICADA_Loose"] and list(built.thresholds) == [int(s[len(s) // 2])]
-    np.testing.assert_array_equal(built.run(x)["trigger_bits"][:, 0], bits[:, 1])
+    path = load_trigger(run, tmp_path)
+    assert path.names == ["L1_CICADA_Loose"] and list(path.block.thresholds) == [int(s[len(s) // 2])]
+    np.testing.assert_array_equal(path.block.run(x)["trigger_bits"][:, 0], bits[:, 1])
 
 
 ICARUS_TOO = {"cnn_autoencoder", "conv1d_merge", "tables_and_norm", "softmax_stable", "odd_precisions"}

@@ -63,10 +63,10 @@ def test_metrics_on_constructed_scores() -> None:
 
 
 def test_input_scaling_is_the_firmware_shift() -> None:
-    from l1t.emulator.objects import InputScaling
+    from l1t.emulator.objects import AXOL1TL_INPUTS, InputScaling
 
-    x = np.array([[0, 100, 7], [40, -3, 1000]])
-    sc = InputScaling(np.array([10, 0, 0]), np.array([0, 3, 12]), frac_bits=10)
+    x = np.resize(np.array([[0, 100, 7], [40, -3, 1000]]), (2, AXOL1TL_INPUTS))
+    sc = InputScaling(np.resize([10, 0, 0], AXOL1TL_INPUTS), np.resize([0, 3, 12], AXOL1TL_INPUTS), frac_bits=10)
     t = fx.ap_fixed(16, 6)
     raw = sc.raw(x, t)
     expected = np.clip(np.floor((x - sc.offset) * 2.0 ** (10 - sc.shift)), t.raw_min, t.raw_max)
@@ -219,7 +219,7 @@ def test_cli_train_axol1tl_end_to_end(tmp_path: Path) -> None:
         ],
     )
     assert rep.exit_code == 0, rep.output
-    assert "no --model for ['cicada', 'tagger']" in " ".join(rep.output.split())
+    assert "no model for ['cicada', 'tagger']" in " ".join(rep.output.split())
     html = (tmp_path / "rep" / "report.html").read_text()
     assert "L1_AXO_Nominal" in html and "data:image/png;base64," in html and "L1_CICADA" not in html
     pytest.importorskip("distributed")

@@ -33,6 +33,7 @@ from l1t.models.gnn import predict_logits, train_gnn
 from l1t.models.tagger import TaggerConfig, train_tagger
 from l1t.models.tagger import network_inputs as tagger_inputs
 from l1t.pipelines import TrainingProgress, callbacks
+from l1t.studies.figures import axes
 
 __all__ = ["evaluate", "run_axol1tl", "run_cicada", "run_tagger"]
 
@@ -99,14 +100,6 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     write_text(path, json.dumps(data, indent=1, default=float))
 
 
-def _axes(size: tuple[float, float]) -> tuple[Any, Any]:
-    """A figure outside pyplot (no backend or global state touched) and its axes."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=size)
-    return fig, fig.add_subplot()
-
-
 def _plots(
     out: Path,
     histories: dict[str, dict[str, list[float]]],
@@ -116,7 +109,7 @@ def _plots(
 ) -> None:
     d = out / "plots"
     d.mkdir(exist_ok=True)
-    fig, ax = _axes((6, 4))
+    fig, ax = axes((6, 4))
     for name, h in histories.items():
         ax.plot(h["loss"], label=f"{name} train")
         if "val_loss" in h:
@@ -126,7 +119,7 @@ def _plots(
     ax.legend()
     fig.tight_layout()
     fig.savefig(d / "loss.png", dpi=110)
-    fig, ax = _axes((6, 4))
+    fig, ax = axes((6, 4))
     hi = max(np.percentile(np.concatenate([bkg[score], *[s[score] for s in sigs.values()]]), 99.9), 1e-6)
     bins = np.linspace(0, hi, 60)
     ax.hist(bkg[score], bins=bins, histtype="step", density=True, label="zero bias", color="k")
@@ -137,7 +130,7 @@ def _plots(
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(d / "scores.png", dpi=110)
-    fig, ax = _axes((6, 4))
+    fig, ax = axes((6, 4))
     for name, s in sigs.items():
         fpr, tpr, _ = metrics.roc(bkg[score], s[score])
         ax.plot(fpr, tpr, label=f"{name} (AUC {metrics.auc(bkg[score], s[score]):.3f})")
@@ -318,7 +311,7 @@ def _tagger_row(z: np.ndarray, label: np.ndarray) -> dict[str, float]:
 
 def _tagger_plot(out: Path, scores: dict[str, np.ndarray], label: np.ndarray) -> None:
     (out / "plots").mkdir(exist_ok=True)
-    fig, ax = _axes((6, 4))
+    fig, ax = axes((6, 4))
     for name, z in scores.items():
         fpr, tpr, _ = metrics.roc(z[label == 0], z[label == 1])
         keep = fpr > 0

@@ -14,6 +14,7 @@ import numpy as np
 from l1t.atomic import write_text
 from l1t.extras import require
 from l1t.models import metrics
+from l1t.studies.figures import axes
 from l1t.studies.rates import F_REV_HZ, rate_curve
 
 __all__ = ["plots", "write_report"]
@@ -37,14 +38,6 @@ def plots(
         return _plots(zb_scores, signal_scores, results)
 
 
-def _axes(size: tuple[float, float]) -> tuple[Any, Any]:
-    """A figure outside pyplot (no backend or global state touched) and its axes."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=size)
-    return fig, fig.add_subplot()
-
-
 def _plots(
     zb_scores: dict[str, np.ndarray], signal_scores: dict[str, dict[str, np.ndarray]], results: dict[str, Any]
 ) -> dict[str, str]:
@@ -54,7 +47,7 @@ def _plots(
 
     out = {}
     for model, zb in zb_scores.items():
-        fig, ax = _axes((8, 6))
+        fig, ax = axes((8, 6))
         thr, hz = rate_curve(zb)
         ax.step(thr, hz, where="post")
         if (hz > 0).any():
@@ -64,7 +57,7 @@ def _plots(
         mplhep.cms.text("Simulation (l1t)", ax=ax, loc=0)
         fig.tight_layout()
         out[f"rate_vs_threshold_{model}"] = _png(fig)
-        fig, ax = _axes((8, 6))
+        fig, ax = axes((8, 6))
         samples = {"zero bias": zb} | {name: s[model] for name, s in signal_scores.items() if model in s}
         lo = min(float(np.min(v)) for v in samples.values())
         hi = max(float(np.max(v)) for v in samples.values())
@@ -80,7 +73,7 @@ def _plots(
         ax.legend(fontsize=12)
         fig.tight_layout()
         out[f"scores_{model}"] = _png(fig)
-        fig, ax = _axes((8, 6))
+        fig, ax = axes((8, 6))
         for name, s in signal_scores.items():
             if model in s:
                 fpr, tpr, _ = metrics.roc(zb, s[model])
@@ -92,7 +85,7 @@ def _plots(
         fig.tight_layout()
         out[f"roc_{model}"] = _png(fig)
     if results["signals"]:
-        fig, ax = _axes((10, 6))
+        fig, ax = axes((10, 6))
         sigs = list(results["signals"])
         seeds = [k for k in next(iter(results["signals"].values()))["efficiency"] if "pure" not in k]
         width = 0.8 / max(len(sigs), 1)
