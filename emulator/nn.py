@@ -341,13 +341,14 @@ def _pool(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> 
     (x,), (x_t,) = inputs, in_types
     a = layer.attrs
     kernel, stride, pads = tuple(a["kernel"]), tuple(a["stride"]), tuple(a["pads"])
-    out = tuple(layer.shape[:-1])
+    spatial = x.shape[1:-1]  # a global pooling's output drops these axes: its windows cover them once
+    out = tuple((spatial[i] + pads[2 * i] + pads[2 * i + 1] - kernel[i]) // stride[i] + 1 for i in range(len(kernel)))
     acc_t = layer.types["accum_t"]
     if a["mode"] == "max":
         pad = x_t.raw_min if x_t.signed else 1 << (x_t.width - 1)  # pad_val: a word with only the MSB set
         windows = _patches(x, kernel, stride, pads, pad, out)
         best = windows.reshape(*windows.shape[: 1 + len(kernel)], -1, windows.shape[-1]).max(axis=-2)
-        return fx.cast(fx.cast(best, x_t, acc_t), acc_t, layer.result_t)
+        return fx.cast(fx.cast(best, x_t, acc_t), acc_t, layer.result_t).reshape(len(x), *layer.shape)
     windows = _patches(x, kernel, stride, pads, 0, out)
     cells = windows.reshape(*windows.shape[: 1 + len(kernel)], -1, windows.shape[-1])
     acc = np.zeros(cells.shape[:-2] + cells.shape[-1:], dtype=np.int64)
@@ -360,7 +361,8 @@ def _pool(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> 
         count = _patches(inside, kernel, stride, pads, 0, out).reshape(*out, -1).sum(-1)
     count = count[..., None]
     quotient = np.where(acc < 0, -((-acc) // count), acc // count)  # sdiv/udiv: truncation toward zero
-    return fx.cast(quotient, acc_t, layer.result_t)  # |quotient| <= |acc|: it stays in accum_t
+    # |quotient| <= |acc|: it stays in accum_t
+    return fx.cast(quotient, acc_t, layer.result_t).reshape(len(x), *layer.shape)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -417,6 +419,121 @@ def _table_activation(span: int) -> Handler:
 
 handler("sigmoid")(_table_activation(16))
 handler("tanh")(_table_activation(8))
+handler("softplus")(_table_activation(16))
+handler("softsign")(_table_activation(16))
+
+
+def _negative_table_index(x: np.ndarray, x_t: FixedType, size: int) -> np.ndarray:
+    """``int(x * size / -8)`` for x < 0, clamped to the table, as nnet::elu/selu compute it: the exact quotient is
+    positive, so both truncations toward zero are one floor."""
+    num = -np.minimum(x, 0) * size
+    shift = x_t.frac_bits + 3
+    q = num >> shift if shift >= 0 else num << -shift
+    return np.minimum(q, size - 1)
+
+
+@handler("elu")
+def _elu(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    """nnet::elu: x for x >= 0, else ``alpha * elu_table[index]`` (alpha an ap_uint<1> 1 for plain ELU)."""
+    (x,), (x_t,) = inputs, in_types
+    table, table_t = layer.arrays["table"], layer.types["table_t"]
+    scaled, scaled_t = fx.mul(layer.arrays["alpha"], layer.types["param_t"], table, table_t)
+    negative = fx.cast(scaled, scaled_t, layer.result_t)[_negative_table_index(x, x_t, table.size)]
+    return np.where(x >= 0, fx.cast(x, x_t, layer.result_t), negative)
+
+
+SELU_LAMBDA_T = fx.ap_ufixed(16, 1)  # nnet::selu's ``selu_const_t``
+SELU_LAMBDA = 1.0507009873554805
+
+
+@handler("selu")
+def _selu(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    """nnet::selu: ``lambda * x`` (lambda in ap_ufixed<16,1>) for x >= 0, else ``selu_table[index]``."""
+    (x,), (x_t,) = inputs, in_types
+    table, table_t = layer.arrays["table"], layer.types["table_t"]
+    lam = fx.from_float(SELU_LAMBDA, SELU_LAMBDA_T)
+    positive = fx.cast(*fx.mul(x, x_t, lam, SELU_LAMBDA_T), layer.result_t)
+    negative = fx.cast(table, table_t, layer.result_t)[_negative_table_index(x, x_t, table.size)]
+    return np.where(x >= 0, positive, negative)
+
+
+@handler("prelu")
+def _prelu(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    """nnet::prelu: x for x > 0, else ``alpha[i] * x`` with one alpha per element."""
+    (x,), (x_t,) = inputs, in_types
+    flat = x.reshape(len(x), -1)
+    scaled, scaled_t = fx.mul(flat, x_t, layer.arrays["alpha"], layer.types["param_t"])
+    out = np.where(flat > 0, fx.cast(flat, x_t, layer.result_t), fx.cast(scaled, scaled_t, layer.result_t))
+    return out.reshape(x.shape)
+
+
+def _hard_sigmoid_raw(layer: Layer, x: np.ndarray, x_t: FixedType) -> tuple[np.ndarray, FixedType]:
+    """``slope * x + shift`` in full precision, then 1 above 1 and 0 below 0 (``datareg = 1`` assigns the int 1 to
+    that type)."""
+    v, v_t = fx.add(*fx.mul(x, x_t, layer.arrays["slope"], layer.types["slope_t"]), layer.arrays["shift"],
+                    layer.types["shift_t"])  # fmt: skip
+    one = fx.cast(np.int64(1), fx.ap_int(32), v_t)
+    return np.where(v > (1 << v_t.frac_bits), one, np.maximum(v, 0)), v_t
+
+
+def _hard_fits(layer: Layer, in_types: list[FixedType]) -> None:
+    v_t = fx.add_type(fx.mul_type(in_types[0], layer.types["slope_t"]), layer.types["shift_t"])
+    FixedType(v_t.width + 2, v_t.int_bits + 2, True)  # 2 v - 1 of hard_tanh
+
+
+@handler("hard_sigmoid", _hard_fits)
+def _hard_sigmoid(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    return fx.cast(*_hard_sigmoid_raw(layer, inputs[0], in_types[0]), layer.result_t)
+
+
+@handler("hard_tanh", _hard_fits)
+def _hard_tanh(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    """nnet::hard_tanh: ``2 * sigmoid - 1`` of the clamped hard sigmoid, exact, cast to res_T."""
+    v, v_t = _hard_sigmoid_raw(layer, inputs[0], in_types[0])
+    return fx.cast(2 * v - (1 << v_t.frac_bits), FixedType(v_t.width + 2, v_t.int_bits + 2, True), layer.result_t)
+
+
+def _per_channel(layer: Layer, key: str, x: np.ndarray) -> np.ndarray:
+    """A per-channel array broadcast over an event's elements (``n_filt`` = -1: one value per element)."""
+    values = layer.arrays[key]
+    return values.reshape(x.shape[1:]) if layer.attrs["n_filt"] == -1 else values
+
+
+@handler("bn_binary_tanh")
+def _bn_binary_tanh(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    """normalize_binary_tanh: 1 where x >= threshold (both in the input type), else 0, as ap_uint<1>."""
+    x = inputs[0]
+    return (x >= _per_channel(layer, "threshold", x)).astype(np.int64)
+
+
+@handler("bn_ternary_tanh")
+def _bn_ternary_tanh(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    """normalize_ternary_tanh: 1 above threshold_hi, -1 at or below threshold_lo, else 0, as ap_int<2>."""
+    x = inputs[0]
+    hi, lo = _per_channel(layer, "threshold_hi", x), _per_channel(layer, "threshold_lo", x)
+    return np.where(x > hi, 1, np.where(x <= lo, -1, 0)).astype(np.int64)
+
+
+_SIGN_T = fx.ap_int(2)  # the int constants -1, 0, 1 nnet::binary_tanh and ternary_tanh assign
+
+
+@handler("binary_tanh")
+def _binary_tanh(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    """+1 for x >= 0, else -1, cast to res_T; into exactly ap_uint<1>, -1 becomes 0 (``binary_cast``)."""
+    x, res_t = inputs[0], layer.result_t
+    if res_t == fx.ap_uint(1):
+        return (x >= 0).astype(np.int64)
+    return fx.cast(np.where(x >= 0, 1, -1), _SIGN_T, res_t)
+
+
+@handler("ternary_tanh")
+def _ternary_tanh(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    """``2 * x`` stored back in the input type, then +1 above 1, 0 in (-1, 1], -1 below, cast to res_T."""
+    (x,), (x_t,) = inputs, in_types
+    doubled = fx.cast(2 * x, FixedType(x_t.width + 1, x_t.int_bits + 1, x_t.signed), x_t)
+    one = 1 << x_t.frac_bits
+    sign = np.where(doubled > one, 1, np.where(doubled > -one, 0, -1))
+    return fx.cast(sign, _SIGN_T, layer.result_t)
 
 
 def _top_bits(x: np.ndarray, t: FixedType, size: int) -> np.ndarray:
@@ -472,8 +589,7 @@ def _normalize_fits(layer: Layer, in_types: list[FixedType]) -> None:
 def _batchnorm(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     """nnet::normalize: product(x, scale) + bias, cast to res_T; scale/bias per channel (last axis)."""
     (x,), (x_t,) = inputs, in_types
-    scale = layer.arrays["scale"].reshape(x.shape[1:]) if layer.attrs["n_filt"] == -1 else layer.arrays["scale"]
-    bias = layer.arrays["bias"].reshape(x.shape[1:]) if layer.attrs["n_filt"] == -1 else layer.arrays["bias"]
+    scale, bias = _per_channel(layer, "scale", x), _per_channel(layer, "bias", x)
     prod, prod_t = fx.mul(x, x_t, scale, layer.types["scale_t"])
     total, total_t = fx.add(prod, prod_t, bias, layer.types["bias_t"])
     return fx.cast(total, total_t, layer.result_t)
@@ -486,17 +602,75 @@ def _merge_fits(op_type: Callable[[FixedType, FixedType], FixedType]) -> Check:
     return check
 
 
+def _merge_operands(layer: Layer, inputs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The two inputs as hls4ml's merges read them: flat, element ``i`` of the output taking ``data1[i % n1]`` and
+    ``data2[i % n2]`` (the smaller input repeats)."""
+    n = int(np.prod(layer.shape))
+    flat = [x.reshape(len(x), -1) for x in inputs]
+    return tuple(f if f.shape[1] == n else f[:, np.arange(n) % f.shape[1]] for f in flat)
+
+
 def _binary_merge(op: Callable) -> Handler:
     def run(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
-        value, value_t = op(inputs[0], in_types[0], inputs[1], in_types[1])
-        return fx.cast(value, value_t, layer.result_t)
+        a, b = _merge_operands(layer, inputs)
+        value, value_t = op(a, in_types[0], b, in_types[1])
+        return fx.cast(value, value_t, layer.result_t).reshape(len(a), *layer.shape)
 
     return run
+
+
+def _average(a: np.ndarray, a_t: FixedType, b: np.ndarray, b_t: FixedType) -> tuple[np.ndarray, FixedType]:
+    """``(a + b) * ap_ufixed<1,0>(0.5)``: the exact sum with one more fractional bit."""
+    total, total_t = fx.add(a, a_t, b, b_t)
+    return total, FixedType(total_t.width + 1, total_t.int_bits, total_t.signed)
+
+
+def _average_type(a_t: FixedType, b_t: FixedType) -> FixedType:
+    t = fx.add_type(a_t, b_t)
+    return FixedType(t.width + 1, t.int_bits, t.signed)
+
+
+def _select(pick_first: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Callable:
+    """maximum/minimum: ``data1 > data2 ? static_cast<res_T>(data1) : static_cast<res_T>(data2)``. Both operands are
+    held exactly in their sum's type, where the comparison and the chosen value are the same as in their own."""
+
+    def op(a: np.ndarray, a_t: FixedType, b: np.ndarray, b_t: FixedType) -> tuple[np.ndarray, FixedType]:
+        common = fx.add_type(a_t, b_t)
+        a_c, b_c = fx.cast(a, a_t, common), fx.cast(b, b_t, common)
+        return np.where(pick_first(a_c, b_c), a_c, b_c), common
+
+    return op
 
 
 handler("add", _merge_fits(fx.add_type))(_binary_merge(fx.add))
 handler("subtract", _merge_fits(fx.sub_type))(_binary_merge(fx.sub))
 handler("multiply", _merge_fits(fx.mul_type))(_binary_merge(fx.mul))
+handler("average", _merge_fits(_average_type))(_binary_merge(_average))
+handler("maximum", _merge_fits(fx.add_type))(_binary_merge(_select(np.greater)))
+handler("minimum", _merge_fits(fx.add_type))(_binary_merge(_select(np.less)))
+
+
+def _dot_fits(layer: Layer, in_types: list[FixedType]) -> None:
+    fx.mul_type(*in_types)
+
+
+@handler("dot", _dot_fits)
+def _dot(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    """dot1d: ``mult[i] = product(a[i], b[i])`` cast to accum_t, ``acc += mult[i]`` in index order from 0 in accum_t,
+    ``res = acc`` cast to res_T. A vector with itself (a squared norm) is the same function."""
+    (a, b), (a_t, b_t) = inputs, in_types
+    acc_t = layer.types["accum_t"]
+    p_t = fx.mul_type(a_t, b_t)
+    n = a.shape[-1]
+    shift = _exact_sum_shift(a_t, b_t, acc_t)
+    if shift is not None and p_t.width + shift + int(n).bit_length() <= 63:  # wrap(exact sum) in int64
+        acc = fx.wrap((a * b).sum(axis=-1, keepdims=True) << shift, acc_t)
+    else:
+        acc = np.zeros((len(a), 1), dtype=np.int64)
+        for i in range(n):
+            product = fx.cast(a[:, i, None] * b[:, i, None], p_t, acc_t)
+            acc = fx.cast(*fx.add(acc, acc_t, product, acc_t), acc_t)
+    return fx.cast(acc, acc_t, layer.result_t)
 
 
 def _concatenate_axis(layer: Layer, in_types: list[FixedType]) -> None:
@@ -513,6 +687,26 @@ def _concatenate(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedTyp
     """concatenate1d/2d/3d: each part cast to res_T (``res[i] = data[j]``), joined along one axis of the event."""
     parts = [fx.cast(x, t, layer.result_t) for x, t in zip(inputs, in_types, strict=True)]
     return np.concatenate(parts, axis=1 + int(layer.attrs["axis"]))  # the batch axis comes first
+
+
+def _gather_fits(layer: Layer, in_types: list[FixedType]) -> None:
+    index = layer.arrays["index"]
+    if index.shape != (int(np.prod(layer.shape)),):
+        raise ValueError(f"gather index of shape {index.shape} for an output of shape {tuple(layer.shape)}")
+
+
+@handler("gather", _gather_fits)
+def _gather(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    """Data movement (zero padding, cropping, nearest-neighbour resizing, transposition): output element ``j`` of an
+    event is its input element ``index[j]`` (both flat in C order) cast to res_T, or 0 where ``index[j] < 0``."""
+    (x,), (x_t,) = inputs, in_types
+    flat, index = x.reshape(len(x), -1), layer.arrays["index"]
+    if index.max(initial=-1) >= flat.shape[1]:
+        raise ValueError(f"layer {layer.name!r}: gather index {int(index.max())} of an input of {flat.shape[1]} values")
+    out = flat[:, np.maximum(index, 0)]
+    if (index < 0).any():
+        out = np.where(index < 0, 0, out)
+    return fx.cast(out, x_t, layer.result_t).reshape(len(x), *layer.shape)
 
 
 @handler("reshape")

@@ -20,7 +20,7 @@ import l1t.emulator.fixed as fx
 from l1t.atomic import atomic_path
 from l1t.emulator.nn import SPEC_FORMAT, SPEC_VERSION, Network
 from l1t.extras import require
-from l1t.models.hls_tables import compute_tables, rendered_config
+from l1t.models.hls_tables import TABLE_ACTIVATIONS, compute_tables, rendered_config
 
 __all__ = ["UnsupportedLayer", "convert", "export", "export_hls_model", "exported_layers", "hls_config"]
 
@@ -303,26 +303,85 @@ _exporter("Pooling1D")(_pool(1))
 _exporter("Pooling2D")(_pool(2))
 
 
-_SIMPLE_ACTIVATIONS = {"linear", "relu", "sigmoid", "tanh"}
+# Activation names -> emulator op; those in TABLE_ACTIVATIONS also carry their table (hls_tables)
+_ACTIVATIONS = {
+    "linear": "linear",
+    "relu": "relu",
+    "binary_tanh": "binary_tanh",
+    "ternary_tanh": "ternary_tanh",
+    **{name: name for name in TABLE_ACTIVATIONS},
+}
+_PLAIN_ELU_ALPHA_T = fx.ap_uint(1)  # nnet::elu without a parameter calls the parametrized one with ap_uint<1>(1.0)
 
 
-@_exporter("Activation")
+@_exporter("Activation", "TernaryTanh")
 def _activation(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     activation = str(layer.get_attr("activation")).lower()
-    if activation not in _SIMPLE_ACTIVATIONS:
+    if activation not in _ACTIVATIONS:
         raise UnsupportedLayer(f"layer {layer.name!r}: activation {activation!r} is not supported")
-    types = {"table_t": _type(layer, "table_t")} if activation in ("sigmoid", "tanh") else {}
-    return _entry(layer, activation, types)
+    types = {"table_t": _type(layer, "table_t")} if activation in TABLE_ACTIVATIONS else {}
+    if activation == "elu":
+        types["param_t"] = str(_PLAIN_ELU_ALPHA_T)
+    entry = _entry(layer, _ACTIVATIONS[activation], types)
+    if activation == "elu":
+        _store(arrays, entry, "alpha", fx.from_float(1.0, _PLAIN_ELU_ALPHA_T))
+    return entry
 
 
 @_exporter("ParametrizedActivation")
 def _parametrized_activation(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    activation = str(layer.get_attr("activation")).lower()
-    if activation not in ("leaky_relu", "leakyrelu"):
+    """leaky_relu and elu with their parameter, the literal hls4ml writes converted to param_t."""
+    activation = {"leakyrelu": "leaky_relu"}.get(*[str(layer.get_attr("activation")).lower()] * 2)
+    if activation not in ("leaky_relu", "elu"):
         raise UnsupportedLayer(f"layer {layer.name!r}: activation {activation!r} is not supported")
     param_t = fx.parse(_type(layer, "param_t"))
-    entry = _entry(layer, "leaky_relu", {"param_t": str(param_t)})
-    _store(arrays, entry, "alpha", fx.from_float(float(layer.get_attr("activ_param")), param_t))
+    types = {"param_t": str(param_t)} | ({"table_t": _type(layer, "table_t")} if activation == "elu" else {})
+    entry = _entry(layer, activation, types)
+    _store(arrays, entry, "alpha", fx.from_float(float(layer.get_attr("activ_param", 1.0)), param_t))
+    return entry
+
+
+@_exporter("PReLU")
+def _prelu(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    alpha, alpha_t = _weight(layer, "param")
+    n_in = int(layer.get_attr("n_in"))
+    if alpha.size != n_in:
+        raise UnsupportedLayer(f"layer {layer.name!r}: {alpha.size} PReLU parameters for {n_in} inputs")
+    entry = _entry(layer, "prelu", {"param_t": alpha_t})
+    _store(arrays, entry, "alpha", alpha.ravel())
+    return entry
+
+
+@_exporter("HardActivation")
+def _hard_activation(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """hard_sigmoid / hard_tanh (Keras, and QKeras quantized_sigmoid / quantized_tanh): slope and shift are the
+    config's constants, the literals hls4ml writes converted to slope_t and shift_t."""
+    activation = str(layer.get_attr("activation")).lower()
+    if activation not in ("hard_sigmoid", "hard_tanh"):
+        raise UnsupportedLayer(f"layer {layer.name!r}: activation {activation!r} is not supported")
+    types = {key: _type(layer, key) for key in ("slope_t", "shift_t")}
+    entry = _entry(layer, activation, types)
+    for key in ("slope", "shift"):
+        _store(arrays, entry, key, fx.from_float(float(layer.get_attr(key)), fx.parse(types[f"{key}_t"])))
+    return entry
+
+
+@_exporter("BatchNormalizationQuantizedTanh")
+def _bn_quantized_tanh(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """normalize_binary_tanh / normalize_ternary_tanh: batch normalization fused with a binary or ternary
+    activation into per-channel thresholds on the input (in the input type)."""
+    quantize = int(layer.get_attr("quantize"))
+    if quantize not in (2, 3):
+        raise UnsupportedLayer(f"layer {layer.name!r}: quantize={quantize} is not supported")
+    keys = ["threshold"] if quantize == 2 else ["threshold_hi", "threshold_lo"]
+    entry = _entry(layer, "bn_binary_tanh" if quantize == 2 else "bn_ternary_tanh", {},
+                   n_filt=int(layer.get_attr("n_filt")))  # fmt: skip
+    x_t = _parse(layer, layer.get_input_variable().type.precision.definition_cpp(), "input type")
+    for key in keys:
+        raw, t = _weight(layer, key)
+        if fx.parse(t) != x_t:  # the C++ passes them as data_T arrays
+            raise UnsupportedLayer(f"layer {layer.name!r}: {key} of type {t}, input {x_t}")
+        _store(arrays, entry, key, raw.ravel())
     return entry
 
 
@@ -351,12 +410,128 @@ def _batchnorm(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     return entry
 
 
+_MERGE_OPS = ("add", "subtract", "multiply", "average", "maximum", "minimum")
+
+
 @_exporter("Merge")
 def _merge(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     op = str(layer.get_attr("op")).lower()
-    if op not in ("add", "subtract", "multiply"):
+    if op not in _MERGE_OPS:
         raise UnsupportedLayer(f"layer {layer.name!r}: merge op {op!r} is not supported")
     return _entry(layer, op, {})
+
+
+@_exporter("Dot")
+def _dot(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """nnet::dot1d of two vectors (hls4ml's only Dot)."""
+    product = _product_kind(layer)
+    if product != "mult":
+        raise UnsupportedLayer(f"layer {layer.name!r}: dot product {product!r} is not supported")
+    return _entry(layer, "dot", {"accum_t": _type(layer, "accum_t")})
+
+
+def _input_shape(layer: Any) -> tuple[int, ...]:
+    return tuple(int(d) for d in layer.get_input_variable().shape)
+
+
+def _channels_last(layer: Any) -> None:
+    if str(layer.get_attr("data_format", "channels_last")) != "channels_last":
+        raise UnsupportedLayer(f"layer {layer.name!r}: only channels_last is supported")
+
+
+def _gather(layer: Any, arrays: dict[str, np.ndarray], index: np.ndarray) -> dict[str, Any]:
+    """A data-movement layer as the input element each output element takes (-1: a zero)."""
+    if tuple(index.shape) != tuple(int(d) for d in layer.get_output_variable().shape):
+        raise UnsupportedLayer(f"layer {layer.name!r}: output shape {index.shape} differs from hls4ml's")
+    entry = _entry(layer, "gather", {})
+    _store(arrays, entry, "index", index.ravel())
+    return entry
+
+
+def _positions(layer: Any) -> np.ndarray:
+    """Flat C-order position of every input element, in the input's shape."""
+    shape = _input_shape(layer)
+    return np.arange(int(np.prod(shape))).reshape(shape)
+
+
+def _padding(spatial: int) -> Exporter:
+    """zeropad1d_cl / zeropad2d_cl: zeros around the image, every element cast to res_T."""
+
+    def export_padding(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+        _channels_last(layer)
+        sides = [("pad_top", "pad_bottom"), ("pad_left", "pad_right")][2 - spatial :]
+        widths = [(int(layer.get_attr(a)), int(layer.get_attr(b))) for a, b in sides] + [(0, 0)]
+        return _gather(layer, arrays, np.pad(_positions(layer), widths, constant_values=-1))
+
+    return export_padding
+
+
+def _cropping(spatial: int) -> Exporter:
+    """cropping1d_cl / cropping2d_cl: the image without its cropped borders."""
+
+    def export_cropping(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+        _channels_last(layer)
+        sides = [("crop_top", "crop_bottom"), ("crop_left", "crop_right")][2 - spatial :]
+        positions = _positions(layer)
+        cut = tuple(
+            slice(int(layer.get_attr(a)), positions.shape[k] - int(layer.get_attr(b))) for k, (a, b) in enumerate(sides)
+        )
+        return _gather(layer, arrays, positions[cut])
+
+    return export_cropping
+
+
+_exporter("ZeroPadding1D")(_padding(1))
+_exporter("ZeroPadding2D")(_padding(2))
+_exporter("Cropping1D")(_cropping(1))
+_exporter("Cropping2D")(_cropping(2))
+
+
+@_exporter("Resize")
+def _resize(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """resize_nearest (UpSampling1D/2D): output pixel (i, j) takes input pixel ((i * y_ratio) >> 16,
+    (j * x_ratio) >> 16) with ratio = (in << 16) / out + 1, the integer arithmetic of nnet_image.h."""
+    _channels_last(layer)
+    if str(layer.get_attr("algorithm", "nearest")) != "nearest":
+        raise UnsupportedLayer(f"layer {layer.name!r}: resize algorithm {layer.get_attr('algorithm')!r}")
+    height, width = int(layer.get_attr("in_height", 1)), int(layer.get_attr("in_width"))
+    new_height, new_width = int(layer.get_attr("out_height", 1)), int(layer.get_attr("out_width"))
+    channels = int(layer.get_attr("n_chan"))
+    y = (np.arange(new_height) * (((height << 16) // new_height) + 1)) >> 16
+    x = (np.arange(new_width) * (((width << 16) // new_width) + 1)) >> 16
+    pixel = (y[:, None] * width + x[None, :]) * channels
+    index = pixel[:, :, None] + np.arange(channels)
+    return _gather(layer, arrays, index.reshape(layer.get_output_variable().shape))
+
+
+@_exporter("Transpose")
+def _transpose(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """nnet::transpose: output element i takes the input element the permutation sends to it."""
+    perm = [int(p) for p in layer.get_attr("perm")]
+    positions = _positions(layer)
+    if sorted(perm) != list(range(positions.ndim)):
+        raise UnsupportedLayer(f"layer {layer.name!r}: permutation {perm} of a {positions.ndim}-d input")
+    return _gather(layer, arrays, positions.transpose(perm))
+
+
+def _global_pool(spatial: int) -> Exporter:
+    """global_pooling1d_cl / global_pooling2d_cl: pooling1d/2d's arithmetic with one window over the whole image
+    (keepdims changes only the Keras shape: hls4ml's output is the n_filt values either way)."""
+
+    def export_global_pool(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+        _channels_last(layer)
+        mode = str(layer.get_attr("pool_op")).lower()
+        if mode not in ("max", "average"):
+            raise UnsupportedLayer(f"layer {layer.name!r}: pooling op {mode!r} is not supported")
+        kernel = list(_input_shape(layer)[:-1])
+        attrs = {"kernel": kernel, "stride": kernel, "pads": [0] * (2 * spatial), "mode": mode, "count_pad": False}
+        return _entry(layer, "pool", {"accum_t": _type(layer, "accum_t")}, **attrs)
+
+    return export_global_pool
+
+
+_exporter("GlobalPooling1D")(_global_pool(1))
+_exporter("GlobalPooling2D")(_global_pool(2))
 
 
 @_exporter("Concatenate")

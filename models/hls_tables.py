@@ -20,7 +20,15 @@ from l1t.cpp import compile_shared, cpp_raw_args
 from l1t.emulator.fixed import FixedType, parse
 from l1t.extras import require
 
-__all__ = ["RenderedConfig", "TableRequest", "compute_tables", "nnet_include", "rendered_config", "table_requests"]
+__all__ = [
+    "TABLE_ACTIVATIONS",
+    "RenderedConfig",
+    "TableRequest",
+    "compute_tables",
+    "nnet_include",
+    "rendered_config",
+    "table_requests",
+]
 
 
 def nnet_include() -> Path:
@@ -77,6 +85,10 @@ def _typedefs(layer: Any) -> list[str]:
     return list(defs.values())
 
 
+# activations hls4ml computes through one table filled by ``nnet::init_<activation>_table``
+TABLE_ACTIVATIONS = ("sigmoid", "tanh", "softplus", "softsign", "elu", "selu")
+
+
 def table_requests(layer: Any) -> list[TableRequest]:
     """Tables an hls4ml layer uses (empty for layers without tables)."""
     if not any(cls.__name__ == "Activation" for cls in type(layer).__mro__):
@@ -99,7 +111,7 @@ def table_requests(layer: Any) -> list[TableRequest]:
                 layer.name, "inv_table", n_inv, inv_t, "nnet::init_invert_table<typename CFG::inv_inp_t, CFG>(t);"
             ),
         ]
-    if activation in ("sigmoid", "tanh"):
+    if activation in TABLE_ACTIVATIONS:
         table_t = parse(layer.types["table_t"].precision.definition_cpp())
         size = int(layer.get_attr("table_size"))
         return [TableRequest(layer.name, "table", size, table_t, f"nnet::init_{activation}_table<CFG, {size}>(t);")]

@@ -113,6 +113,103 @@ def q_dense(kernel: str) -> Callable[[], Any]:
     return build
 
 
+def branches(shapes: list[tuple[int, ...]], *make: Callable[..., Any]) -> Callable[[], Any]:
+    """One model whose outputs are several layers on the same inputs: one hls4ml compile checks them all, and a
+    difference is reported by the output's (the layer's) name."""
+
+    def build() -> Any:
+        return _model(shapes, lambda *xs: [m(*xs) for m in make])
+
+    return build
+
+
+def movement(spatial: int) -> Callable[[], Any]:
+    """Padding, cropping, upsampling, permutation and global pooling (keepdims too) of one 1D or 2D image."""
+    L = _layers
+    if spatial == 1:
+        return branches(
+            [(7, 3)],
+            lambda x: L().ZeroPadding1D((2, 1), name="pad")(x),
+            lambda x: L().Cropping1D((1, 2), name="crop")(x),
+            lambda x: L().UpSampling1D(3, name="up")(x),
+            lambda x: L().Permute((2, 1), name="perm")(x),
+            lambda x: L().GlobalAveragePooling1D(keepdims=True, name="gavg")(x),
+            lambda x: L().GlobalMaxPooling1D(name="gmax")(x),
+        )
+    return branches(
+        [(5, 4, 3)],
+        lambda x: L().ZeroPadding2D(((1, 2), (0, 1)), name="pad")(x),
+        lambda x: L().Cropping2D(((1, 0), (1, 2)), name="crop")(x),
+        lambda x: L().UpSampling2D((2, 3), name="up")(x),
+        lambda x: L().Permute((2, 3, 1), name="perm")(x),
+        lambda x: L().GlobalAveragePooling2D(name="gavg")(x),
+        lambda x: L().GlobalMaxPooling2D(keepdims=True, name="gmax")(x),
+    )
+
+
+def merges() -> Callable[[], Any]:
+    """Average, Maximum, Minimum and Dot of two vectors, and the dot product of a vector with itself."""
+    L = _layers
+    return branches(
+        [(6,), (6,)],
+        lambda a, b: L().Average(name="avg")([a, b]),
+        lambda a, b: L().Maximum(name="max")([a, b]),
+        lambda a, b: L().Minimum(name="min")([a, b]),
+        lambda a, b: L().Dot(axes=1, name="dot")([a, b]),
+        lambda a, b: L().Dot(axes=1, name="norm2")([a, a]),
+    )
+
+
+def activations() -> Callable[[], Any]:
+    """Table-driven and piecewise activations, each on its own branch."""
+    import tensorflow as tf
+
+    L = _layers
+    alpha = tf.keras.initializers.RandomUniform(-1.0, 1.0, seed=3)
+    return branches(
+        [(8,)],
+        *[lambda x, a=a: L().Activation(a, name=a)(x) for a in ("softplus", "softsign", "elu", "selu", "hard_sigmoid")],
+        lambda x: L().ELU(alpha=0.7, name="elu_alpha")(x),
+        lambda x: L().PReLU(alpha_initializer=alpha, name="prelu")(x),
+    )
+
+
+def qkeras_activations() -> Callable[[], Any]:
+    """QKeras activations as hls4ml maps them: quantized_tanh/sigmoid to hard_tanh/sigmoid, binary and ternary
+    tanh, quantized_bits to a linear cast."""
+    from qkeras import QActivation
+
+    return branches(
+        [(8,)],
+        *[
+            lambda x, q=q, n=n: QActivation(q, name=n)(x)
+            for q, n in (
+                ("quantized_tanh(8, 2)", "qtanh"),
+                ("quantized_sigmoid(8)", "qsigmoid"),
+                ("binary_tanh", "binary"),
+                ("ternary_tanh", "ternary"),
+                ("quantized_bits(6, 2, alpha=1)", "qbits"),
+            )
+        ],
+    )
+
+
+def bn_quantized_tanh(activation: str) -> Callable[[], Any]:
+    """BatchNormalization followed by a binary or ternary tanh: hls4ml fuses them into thresholds."""
+    import tensorflow as tf
+    from qkeras import QActivation
+
+    def build() -> Any:
+        init = tf.keras.initializers.RandomUniform(-1.0, 1.0, seed=5)
+        bn = _layers().BatchNormalization(
+            name="bn", beta_initializer=init, gamma_initializer=tf.keras.initializers.RandomUniform(0.5, 2.0, seed=6),
+            moving_mean_initializer=init, moving_variance_initializer=tf.keras.initializers.Constant(1.5),
+        )  # fmt: skip
+        return _model([(6, 3)], lambda x: QActivation(activation, name="act")(bn(x)))
+
+    return build
+
+
 # (row id, model builder, default precision): each a construct that failed or returned wrong numbers before.
 CASES = [
     ("concat-2d-axis1", concat_axis((4, 5), 1), "ap_fixed<16,6>"),
@@ -130,6 +227,14 @@ CASES = [
     ("separable2d", window_conv("Separable", 2, 4, padding="same"), "ap_fixed<10,4>"),
     ("qdense-quantized_po2", q_dense("po2"), "ap_fixed<16,6>"),
     ("qdense-alpha-auto_po2", q_dense("auto_po2"), "ap_fixed<16,6>"),
+    ("movement-1d", movement(1), "ap_fixed<10,4>"),
+    ("movement-2d", movement(2), "ap_fixed<10,4>"),
+    ("merges", merges(), "ap_fixed<10,4>"),
+    ("activations", activations(), "ap_fixed<12,4>"),
+    ("activations-narrow-saturating", activations(), "ap_fixed<8,3,AP_RND,AP_SAT>"),
+    ("qkeras-activations", qkeras_activations(), "ap_fixed<12,4>"),
+    ("bn-binary-tanh", bn_quantized_tanh("binary_tanh"), "ap_fixed<12,4>"),
+    ("bn-ternary-tanh", bn_quantized_tanh("ternary_tanh"), "ap_fixed<12,4>"),
 ]
 
 
@@ -177,11 +282,18 @@ def test_wide_precision_is_refused_naming_the_layer(tmp_path: Path) -> None:
         export(model, tmp_path / "spec", project_dir=tmp_path / "prj", config=config)
 
 
-def test_unhandled_subclass_is_refused(tmp_path: Path) -> None:
-    """A layer class whose parent has an exporter (PReLU of Activation) is refused by name, never run as its parent."""
+def test_unhandled_layers_are_refused_by_name(tmp_path: Path) -> None:
+    """A layer class without an exporter, and an unsupported variant of a supported one, are refused naming the
+    layer (never run as a parent class or a neighbouring variant)."""
 
-    def build() -> Any:
-        return _model([(4,)], lambda x: _layers().PReLU(name="prelu")(x))
+    def bilinear() -> Any:
+        return _model([(4, 4, 2)], lambda x: _layers().UpSampling2D(2, interpolation="bilinear", name="up")(x))
 
-    with pytest.raises(UnsupportedLayer, match="layer 'prelu' of type PReLU"):
-        _convert(build, "ap_fixed<16,6>", tmp_path)
+    with pytest.raises(UnsupportedLayer, match="layer 'up': resize algorithm 'bilinear'"):
+        _convert(bilinear, "ap_fixed<16,6>", tmp_path / "a")
+
+    def thresholded() -> Any:
+        return _model([(4,)], lambda x: _layers().ThresholdedReLU(0.5, name="trelu")(x))
+
+    with pytest.raises(UnsupportedLayer, match="layer 'trelu'"):
+        _convert(thresholded, "ap_fixed<16,6>", tmp_path / "b")
