@@ -22,7 +22,16 @@ from l1t.emulator.nn import SPEC_FORMAT, SPEC_VERSION, Network
 from l1t.extras import require
 from l1t.models.hls_tables import TABLE_ACTIVATIONS, compute_tables, rendered_config
 
-__all__ = ["UnsupportedLayer", "convert", "export", "export_hls_model", "exported_layers", "hls_config"]
+__all__ = [
+    "SUPPORTED_IO",
+    "SUPPORTED_STRATEGIES",
+    "UnsupportedLayer",
+    "convert",
+    "export",
+    "export_hls_model",
+    "exported_layers",
+    "hls_config",
+]
 
 
 class UnsupportedLayer(ValueError):
@@ -98,6 +107,8 @@ def convert(
 
 Exporter = Callable[[Any, dict[str, np.ndarray]], dict[str, Any]]
 _EXPORTERS: dict[str, Exporter] = {}
+SUPPORTED_IO = ("io_parallel",)  # others are refused at export
+SUPPORTED_STRATEGIES = ("Latency",)
 
 
 def exported_layers() -> frozenset[str]:
@@ -208,8 +219,9 @@ def _store(arrays: dict[str, np.ndarray], entry: dict[str, Any], key: str, value
 
 def _product_weights(layer: Any) -> tuple[np.ndarray, str, np.ndarray, str]:
     """Weight and bias of a Latency dense/conv layer (refusing other strategies and products), as raw words."""
-    if str(layer.get_attr("strategy", "latency")).lower() != "latency":
-        raise UnsupportedLayer(f"layer {layer.name!r}: only the Latency strategy is supported")
+    strategy = str(layer.get_attr("strategy", "latency"))
+    if strategy.lower() not in {s.lower() for s in SUPPORTED_STRATEGIES}:
+        raise UnsupportedLayer(f"layer {layer.name!r}: strategy {strategy!r} (supported: {SUPPORTED_STRATEGIES})")
     weight, weight_t = _weight(layer, "weight")
     bias, bias_t = _weight(layer, "bias")
     _check_product(layer, "weight")
@@ -565,8 +577,9 @@ def export_hls_model(hls_model: Any, out_dir: str | Path, *, source: dict[str, A
 
     from l1t import __version__
 
-    if str(hls_model.config.get_config_value("IOType")) != "io_parallel":
-        raise ValueError("only io_parallel hls4ml models can be exported")
+    io_type = str(hls_model.config.get_config_value("IOType"))
+    if io_type not in SUPPORTED_IO:
+        raise UnsupportedLayer(f"{hls_model.config.get_output_dir()}: io type {io_type!r} (supported: {SUPPORTED_IO})")
     arrays: dict[str, np.ndarray] = {}
     inputs, layers = [], []
     input_names = set(hls_model.inputs)

@@ -72,3 +72,17 @@ def test_a_missing_extra_is_named_by_the_library_and_the_cli(monkeypatch, tmp_pa
     )
     assert result.exit_code == 2 and "pip install 'l1t[events]'" in " ".join(result.output.split()), result.output
     assert not (tmp_path / "x.h5").exists()
+
+
+def test_info_layers_lists_the_registries() -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from l1t.cli import app
+
+    result = CliRunner().invoke(app, ["info", "--layers", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data["emulator_ops"]) == nn.supported_ops() and set(data["rtl_ops"]) == rtl.generated_ops()
+    assert {"Dense", "GlobalPooling2D", "Dot", "Transpose"} <= set(data["hls4ml_layers"])

@@ -14,13 +14,44 @@ from l1t.cli._app import Seed, console, fail
 from l1t.inventory import inventory
 
 
-def info(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
-    """Versions of the toolchain and which external tools are present and usable."""
+def info(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    layers: Annotated[bool, typer.Option("--layers", help="The layers l1t models, from its registries.")] = False,
+) -> None:
+    """Versions of the toolchain and which external tools are present and usable; with --layers, what the emulator,
+    the exporter and the RTL generator support."""
+    if layers:
+        show_layers(as_json)
+        return
     data = inventory()
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return
     show_inventory(data)
+
+
+def show_layers(as_json: bool) -> None:
+    """The hls4ml layer classes the exporter reads, the emulator's ops and those the RTL generator writes."""
+    from l1t.emulator.nn import supported_ops
+    from l1t.firmware.rtl import generated_ops
+    from l1t.models.export import SUPPORTED_IO, SUPPORTED_STRATEGIES, exported_layers
+
+    data = {
+        "hls4ml_layers": sorted(exported_layers()),
+        "io_types": list(SUPPORTED_IO),
+        "strategies": list(SUPPORTED_STRATEGIES),
+        "emulator_ops": sorted(supported_ops()),
+        "rtl_ops": sorted(generated_ops()),
+    }
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    table = Table(title="what l1t models (anything else is refused at export or RTL generation, naming the layer)")
+    table.add_column("registry")
+    table.add_column("entries")
+    for key, values in data.items():
+        table.add_row(key.replace("_", " "), ", ".join(values))
+    console.print(table)
 
 
 def show_inventory(data: dict) -> None:
