@@ -25,6 +25,7 @@ from l1t.emulator.blas import serial_blas
 from l1t.emulator.fixed import FixedType, OMode
 
 __all__ = [
+    "SELU_LAMBDA_T",
     "SPEC_FORMAT",
     "SPEC_VERSION",
     "Layer",
@@ -442,17 +443,18 @@ def _elu(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> n
     return np.where(x >= 0, fx.cast(x, x_t, layer.result_t), negative)
 
 
-SELU_LAMBDA_T = fx.ap_ufixed(16, 1)  # nnet::selu's ``selu_const_t``
+SELU_LAMBDA_T = fx.ap_ufixed(16, 1)  # nnet::selu's ``selu_const_t`` (io_parallel)
 SELU_LAMBDA = 1.0507009873554805
 
 
 @handler("selu")
 def _selu(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
-    """nnet::selu: ``lambda * x`` (lambda in ap_ufixed<16,1>) for x >= 0, else ``selu_table[index]``."""
+    """nnet::selu: ``lambda * x`` for x >= 0 with lambda converted to ``lambda_t`` (ap_ufixed<16,1> in io_parallel,
+    the input type in io_stream), else ``selu_table[index]``."""
     (x,), (x_t,) = inputs, in_types
     table, table_t = layer.arrays["table"], layer.types["table_t"]
-    lam = fx.from_float(SELU_LAMBDA, SELU_LAMBDA_T)
-    positive = fx.cast(*fx.mul(x, x_t, lam, SELU_LAMBDA_T), layer.result_t)
+    lambda_t = layer.types.get("lambda_t", SELU_LAMBDA_T)
+    positive = fx.cast(*fx.mul(x, x_t, fx.from_float(SELU_LAMBDA, lambda_t), lambda_t), layer.result_t)
     negative = fx.cast(table, table_t, layer.result_t)[_negative_table_index(x, x_t, table.size)]
     return np.where(x >= 0, positive, negative)
 

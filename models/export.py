@@ -18,7 +18,7 @@ import numpy as np
 
 import l1t.emulator.fixed as fx
 from l1t.atomic import atomic_path
-from l1t.emulator.nn import SPEC_FORMAT, SPEC_VERSION, Network
+from l1t.emulator.nn import SELU_LAMBDA_T, SPEC_FORMAT, SPEC_VERSION, Network
 from l1t.extras import require
 from l1t.models.hls_tables import TABLE_ACTIVATIONS, compute_tables, rendered_config
 
@@ -77,8 +77,9 @@ def convert(
     part: str = "xcvu13p-flga2577-2-e",
     clock_period: float = 5.0,
     backend: str = "Vitis",
+    io_type: str = "io_parallel",
 ) -> Any:
-    """hls4ml model (io_parallel, Latency) of a Keras/QKeras model; not compiled.
+    """hls4ml model of a Keras/QKeras model (io_parallel unless ``io_type`` says otherwise); not compiled.
 
     When the configuration traces layers, the project is also written with hls4ml's trace points (as
     ``hls_model.trace`` would), so its per-layer outputs can be read from the project directory later."""
@@ -91,7 +92,7 @@ def convert(
         hls_config=config,
         output_dir=str(output_dir),
         backend=backend,
-        io_type="io_parallel",
+        io_type=io_type,
         part=part,
         clock_period=clock_period,
     )
@@ -107,8 +108,10 @@ def convert(
 
 Exporter = Callable[[Any, dict[str, np.ndarray]], dict[str, Any]]
 _EXPORTERS: dict[str, Exporter] = {}
-SUPPORTED_IO = ("io_parallel",)  # others are refused at export
-SUPPORTED_STRATEGIES = ("Latency",)
+SUPPORTED_IO = ("io_parallel", "io_stream")  # io_stream: the layer classes of STREAM_PROVEN
+# Resource and ResourceUnrolled sum the same cast products in another order: exported where the accumulator makes
+# the order irrelevant (``_order_free``), refused otherwise
+SUPPORTED_STRATEGIES = ("Latency", "Resource", "ResourceUnrolled")
 
 
 def exported_layers() -> frozenset[str]:
@@ -217,15 +220,45 @@ def _store(arrays: dict[str, np.ndarray], entry: dict[str, Any], key: str, value
     entry.setdefault("arrays", {})[key] = name
 
 
-def _product_weights(layer: Any) -> tuple[np.ndarray, str, np.ndarray, str]:
-    """Weight and bias of a Latency dense/conv layer (refusing other strategies and products), as raw words."""
+def _strategy(layer: Any) -> str:
+    """The layer's strategy as ``SUPPORTED_STRATEGIES`` spells it; others are refused."""
     strategy = str(layer.get_attr("strategy", "latency"))
-    if strategy.lower() not in {s.lower() for s in SUPPORTED_STRATEGIES}:
+    known = {s.lower(): s for s in SUPPORTED_STRATEGIES}
+    key = strategy.lower().replace("_", "")  # hls4ml spells ResourceUnrolled 'resource_unrolled' internally
+    if key not in known:
         raise UnsupportedLayer(f"layer {layer.name!r}: strategy {strategy!r} (supported: {SUPPORTED_STRATEGIES})")
+    return known[key]
+
+
+def _order_free(layer: Any, weight_t: str) -> bool:
+    """Whether the accumulation order cannot change the result: a wrapping accum_t (no saturation bits) with at
+    least the products' fractional bits makes each cast a reduction modulo 2**W, and a sum of such residues is the
+    residue of the sum, in any order."""
+    acc_t = fx.parse(_type(layer, "accum_t"))
+    x_t = _parse(layer, layer.get_input_variable().type.precision.definition_cpp(), "input type")
+    product_t = fx.mul_type(x_t, fx.parse(weight_t))
+    return acc_t.o_mode is fx.OMode.WRAP and acc_t.n_bits == 0 and acc_t.frac_bits >= product_t.frac_bits
+
+
+def _product_weights(layer: Any) -> tuple[np.ndarray, str, np.ndarray, str, dict[str, Any]]:
+    """Weight and bias of a dense/conv layer as raw words, weight in (inputs, outputs) order, and the strategy
+    attributes for the spec. Resource strategies store the weights transposed (outputs first): undone here; they
+    are accepted only where the accumulation order does not matter."""
+    strategy = _strategy(layer)
     weight, weight_t = _weight(layer, "weight")
     bias, bias_t = _weight(layer, "bias")
     _check_product(layer, "weight")
-    return weight, weight_t, bias, bias_t
+    if strategy != "Latency":
+        if not _order_free(layer, weight_t):
+            raise UnsupportedLayer(
+                f"layer {layer.name!r}: {strategy} strategy with accum_t {_type(layer, 'accum_t')}: its summation "
+                "order differs from Latency's and only a wrapping accumulator holding every product is exact in any "
+                "order"
+            )
+        if layer.get_attr("_weights_transposed", False):
+            weight = np.moveaxis(weight, 0, -1)  # (outputs, ...) -> (..., outputs)
+    attrs = {"strategy": strategy, "reuse_factor": int(layer.get_attr("reuse_factor", 1))}
+    return weight, weight_t, bias, bias_t, attrs
 
 
 def _check_product(layer: Any, key: str) -> None:
@@ -247,9 +280,9 @@ def _product_kind(layer: Any) -> str:
 
 @_exporter("Dense")
 def _dense(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    weight, weight_t, bias, bias_t = _product_weights(layer)
+    weight, weight_t, bias, bias_t, strategy = _product_weights(layer)
     types = {"weight_t": weight_t, "bias_t": bias_t, "accum_t": _type(layer, "accum_t")}
-    entry = _entry(layer, "dense", types)
+    entry = _entry(layer, "dense", types, **strategy)
     _store(arrays, entry, "weight", weight.reshape(int(layer.get_attr("n_in")), int(layer.get_attr("n_out"))))
     _store(arrays, entry, "bias", bias)
     return entry
@@ -277,11 +310,13 @@ def _conv(spatial: int, depthwise: bool = False) -> Exporter:
             raise UnsupportedLayer(f"layer {layer.name!r}: only channels_last convolutions are supported")
         if int(layer.get_attr("dilation", 1) or 1) != 1:
             raise UnsupportedLayer(f"layer {layer.name!r}: dilated convolutions are not supported")
-        weight, weight_t, bias, bias_t = _product_weights(layer)
+        weight, weight_t, bias, bias_t, strategy = _product_weights(layer)
         types = {"weight_t": weight_t, "bias_t": bias_t, "accum_t": _type(layer, "accum_t")}
-        entry = _entry(layer, f"conv{spatial}d", types, **_geometry(layer, spatial))
+        entry = _entry(layer, f"conv{spatial}d", types, **_geometry(layer, spatial), **strategy)
         channels = int(layer.get_attr("n_chan"))
         if depthwise:
+            if strategy["strategy"] != "Latency":
+                raise UnsupportedLayer(f"layer {layer.name!r}: depthwise convolution with {strategy['strategy']}")
             if int(layer.get_attr("depth_multiplier", 1)) != 1:
                 raise UnsupportedLayer(f"layer {layer.name!r}: depthwise convolution with depth_multiplier != 1")
             per_channel = weight.reshape(-1, channels)  # (kernel offsets, channel)
@@ -334,6 +369,9 @@ def _activation(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     types = {"table_t": _type(layer, "table_t")} if activation in TABLE_ACTIVATIONS else {}
     if activation == "elu":
         types["param_t"] = str(_PLAIN_ELU_ALPHA_T)
+    if activation == "selu":  # lambda is an ap_ufixed<16,1> in io_parallel, the input's own type in io_stream
+        stream = str(layer.model.config.get_config_value("IOType")) == "io_stream"
+        types["lambda_t"] = _type_of_input(layer) if stream else str(SELU_LAMBDA_T)
     entry = _entry(layer, _ACTIVATIONS[activation], types)
     if activation == "elu":
         _store(arrays, entry, "alpha", fx.from_float(1.0, _PLAIN_ELU_ALPHA_T))
@@ -440,6 +478,10 @@ def _dot(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     if product != "mult":
         raise UnsupportedLayer(f"layer {layer.name!r}: dot product {product!r} is not supported")
     return _entry(layer, "dot", {"accum_t": _type(layer, "accum_t")})
+
+
+def _type_of_input(layer: Any) -> str:
+    return str(_parse(layer, layer.get_input_variable().type.precision.definition_cpp(), "input type"))
 
 
 def _input_shape(layer: Any) -> tuple[int, ...]:
@@ -570,6 +612,36 @@ def _export_layer(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     return _EXPORTERS[kind](layer, arrays)
 
 
+# hls4ml layer classes whose io_stream C++ is proven bit-exact against the emulator (tests/test_hls4ml_layers.py runs
+# every coverage row in io_stream too); any other class in an io_stream model is refused naming the layer. Stream
+# convolutions and dense layers traverse their sums in their own order: accepted where that order cannot matter.
+STREAM_PROVEN = frozenset(
+    {
+        "Activation", "ApplyAlpha", "BatchNormalization", "BatchNormalizationQuantizedTanh", "Clone", "Concatenate",
+        "Conv1D", "Conv2D", "Cropping1D", "Cropping2D", "Dense", "DepthwiseConv1D", "DepthwiseConv2D",
+        "GlobalPooling1D", "GlobalPooling2D", "HardActivation", "Merge", "ParametrizedActivation", "PointwiseConv1D",
+        "PointwiseConv2D", "Pooling1D", "Pooling2D", "PReLU", "Reshape", "Resize", "Softmax", "Transpose",
+        "ZeroPadding1D", "ZeroPadding2D",
+    }
+)  # fmt: skip
+_SUMMING = {"Dense", "Conv1D", "Conv2D", "DepthwiseConv1D", "DepthwiseConv2D", "PointwiseConv1D", "PointwiseConv2D"}
+
+
+def _check_stream(layer: Any) -> None:
+    kind = layer_class(layer)
+    if kind not in STREAM_PROVEN:
+        raise UnsupportedLayer(f"layer {layer.name!r} of type {kind}: not proven bit-exact in io_stream")
+    if kind in ("Pooling1D", "Pooling2D"):  # the stream kernels assert on anything else (C-sim aborts)
+        geometry = _geometry(layer, int(kind[-2]))
+        if any(geometry["pads"]) or geometry["stride"] != geometry["kernel"]:
+            raise UnsupportedLayer(f"layer {layer.name!r}: io_stream pooling needs stride == pool size and no padding")
+    if kind in _SUMMING and not _order_free(layer, _weight(layer, "weight")[1]):
+        raise UnsupportedLayer(
+            f"layer {layer.name!r}: io_stream {kind} with accum_t {_type(layer, 'accum_t')}: its summation order "
+            "is its own, and only a wrapping accumulator holding every product is exact in any order"
+        )
+
+
 def export_hls_model(hls_model: Any, out_dir: str | Path, *, source: dict[str, Any] | None = None) -> Network:
     """Write the spec of an already converted hls4ml model to ``out_dir`` (atomically) and return it loaded."""
     require("ml", "hls4ml conversion")
@@ -583,12 +655,24 @@ def export_hls_model(hls_model: Any, out_dir: str | Path, *, source: dict[str, A
     arrays: dict[str, np.ndarray] = {}
     inputs, layers = [], []
     input_names = set(hls_model.inputs)
+    copies: dict[str, str] = {}  # io_stream Clone outputs -> the value they copy
+
+    def source_of(name: str) -> str:
+        return copies.get(name, name)
+
     for layer in hls_model.get_layers():
         if layer.name in input_names:
             var = layer.get_output_variable()
             inputs.append({"name": layer.name, "shape": [int(d) for d in var.shape], "type": _type(layer, "result_t")})
             continue
-        layers.append(_export_layer(layer, arrays))
+        if io_type == "io_stream":
+            _check_stream(layer)
+        if layer_class(layer) == "Clone":  # clone_stream: each output an element-wise copy of the input stream
+            copies.update({out: source_of(layer.inputs[0]) for out in layer.outputs})
+            continue
+        entry = _export_layer(layer, arrays)
+        entry["inputs"] = [source_of(name) for name in entry["inputs"]]
+        layers.append(entry)
     for (layer_name, table), raw in compute_tables(list(hls_model.get_layers())).items():
         entry = next(e for e in layers if e["name"] == layer_name)
         _store(arrays, entry, table, raw)
@@ -598,13 +682,13 @@ def export_hls_model(hls_model: Any, out_dir: str | Path, *, source: dict[str, A
         "created_by": {"l1t": __version__, "hls4ml": hls4ml.__version__},
         "project": {
             "backend": str(hls_model.config.get_config_value("Backend")),
-            "io_type": "io_parallel",
-            "strategy": "Latency",
+            "io_type": io_type,
+            "strategy": str(hls_model.config.get_config_value("Strategy")),
             "output_dir": str(hls_model.config.get_output_dir()),
         },
         "source": source or {},
         "inputs": inputs,
-        "outputs": list(hls_model.outputs),
+        "outputs": [source_of(name) for name in hls_model.outputs],
         "layers": layers,
     }
     out_dir = Path(out_dir)
@@ -626,9 +710,10 @@ def export(
     *,
     project_dir: str | Path | None = None,
     config: dict[str, Any] | None = None,
+    io_type: str = "io_parallel",
 ) -> tuple[Network, Any]:
     """Convert a Keras/QKeras model with hls4ml and export its spec; returns (network, hls4ml model)."""
     project_dir = Path(project_dir) if project_dir is not None else Path(out_dir) / "hls4ml_prj"
-    hls_model = convert(model, project_dir, config=config)
+    hls_model = convert(model, project_dir, config=config, io_type=io_type)
     network = export_hls_model(hls_model, out_dir, source={"keras_model": getattr(model, "name", None)})
     return network, hls_model

@@ -123,7 +123,7 @@ def _source(index: int, req: TableRequest, layer: Any) -> str:
     ns = f"l1t_table_{index}"
     body = "\n".join(_typedefs(layer)) + "\n" + layer.get_attr("config_cpp")
     return (
-        f'#include "nnet_utils/nnet_activation.h"\nnamespace {ns} {{\n{body}\n}}\n'
+        f'#include "nnet_utils/nnet_types.h"\n#include "nnet_utils/nnet_activation.h"\nnamespace {ns} {{\n{body}\n}}\n'
         f'extern "C" void table_{index}(int64_t* out) {{\n'
         f"  typedef {ns}::{struct} CFG;\n"
         f"  static {_entry_typedef(req)} t[{req.size}];\n"

@@ -147,14 +147,39 @@ def movement(spatial: int) -> Callable[[], Any]:
     )
 
 
+def pooling() -> Callable[[], Any]:
+    """Max and average pooling, batch normalization, and a dense softmax head."""
+    import tensorflow as tf
+
+    def build() -> Any:
+        L = _layers()
+        init = tf.keras.initializers.RandomUniform(-1.0, 1.0, seed=7)
+        x = tf.keras.Input((6, 6, 2), name="in0")
+        bn = L.BatchNormalization(name="bn", beta_initializer=init, gamma_initializer=init)(x)
+        maxed = L.MaxPooling2D(2, name="maxpool")(bn)
+        averaged = L.AveragePooling2D(3, name="avgpool")(x)
+        head = L.Activation("softmax", name="probs")(L.Dense(5, name="head")(L.Flatten(name="flat")(maxed)))
+        return tf.keras.Model(x, [maxed, averaged, head])
+
+    return build
+
+
 def merges() -> Callable[[], Any]:
-    """Average, Maximum, Minimum and Dot of two vectors, and the dot product of a vector with itself."""
+    """Average, Maximum and Minimum of two vectors."""
     L = _layers
     return branches(
         [(6,), (6,)],
         lambda a, b: L().Average(name="avg")([a, b]),
         lambda a, b: L().Maximum(name="max")([a, b]),
         lambda a, b: L().Minimum(name="min")([a, b]),
+    )
+
+
+def dots() -> Callable[[], Any]:
+    """Dot of two vectors, and of a vector with itself (a squared norm)."""
+    L = _layers
+    return branches(
+        [(6,), (6,)],
         lambda a, b: L().Dot(axes=1, name="dot")([a, b]),
         lambda a, b: L().Dot(axes=1, name="norm2")([a, a]),
     )
@@ -227,9 +252,11 @@ CASES = [
     ("separable2d", window_conv("Separable", 2, 4, padding="same"), "ap_fixed<10,4>"),
     ("qdense-quantized_po2", q_dense("po2"), "ap_fixed<16,6>"),
     ("qdense-alpha-auto_po2", q_dense("auto_po2"), "ap_fixed<16,6>"),
+    ("pooling-norm-softmax", pooling(), "ap_fixed<10,4>"),
     ("movement-1d", movement(1), "ap_fixed<10,4>"),
     ("movement-2d", movement(2), "ap_fixed<10,4>"),
     ("merges", merges(), "ap_fixed<10,4>"),
+    ("dots", dots(), "ap_fixed<10,4>"),
     ("activations", activations(), "ap_fixed<12,4>"),
     ("activations-narrow-saturating", activations(), "ap_fixed<8,3,AP_RND,AP_SAT>"),
     ("qkeras-activations", qkeras_activations(), "ap_fixed<12,4>"),
@@ -238,7 +265,7 @@ CASES = [
 ]
 
 
-def _convert(build: Callable[[], Any], precision: str, out: Path) -> tuple[Network, Any]:
+def _convert(build: Callable[[], Any], precision: str, out: Path, io_type: str = "io_parallel") -> tuple[Network, Any]:
     model = build()
     # hls4ml 1.3 cannot infer a Dot layer's accum_t ('auto' fails an assertion): it is given explicitly
     dots = {
@@ -247,14 +274,91 @@ def _convert(build: Callable[[], Any], precision: str, out: Path) -> tuple[Netwo
         if type(layer).__name__ == "Dot"
     }
     config = hls_config(model, default_precision=precision, overrides=dots)
-    return export(model, out / "spec", project_dir=out / "prj", config=config)
+    return export(model, out / "spec", project_dir=out / "prj", config=config, io_type=io_type)
 
 
+# rows hls4ml itself cannot build in io_stream (its C++ does not compile): (row, reason)
+STREAM_BROKEN = {"bn-ternary-tanh": "normalize_ternary_tanh has no io_stream overload taking its thresholds"}
+
+
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
 @pytest.mark.parametrize(("row", "build", "precision"), CASES, ids=[c[0] for c in CASES])
-def test_layer_bit_exact_with_csim(row: str, build: Callable[[], Any], precision: str, tmp_path: Path) -> None:
-    net, hls_model = _convert(build, precision, tmp_path)
+def test_layer_bit_exact_with_csim(
+    row: str, build: Callable[[], Any], precision: str, io_type: str, tmp_path: Path
+) -> None:
+    """Every row in both io types: bit-exact, or (io_stream) refused at export naming a layer not proven there."""
+    if io_type == "io_stream" and row in STREAM_BROKEN:
+        pytest.skip(f"hls4ml: {STREAM_BROKEN[row]}")
+    try:
+        net, hls_model = _convert(build, precision, tmp_path, io_type)
+    except UnsupportedLayer as err:
+        assert io_type == "io_stream" and "not proven bit-exact in io_stream" in str(err), err
+        return
+    assert net.spec["project"]["io_type"] == io_type
     hls_model.compile()
     assert csim_differences(hls_model, net, random_words(net, N_EVENTS, seed=11)) == []
+
+
+def dense_stack() -> Any:
+    """Dense -> relu -> Dense: a multi-input sum per output and a second layer fed by the first."""
+    L = _layers()
+    return _model([(10,)], lambda x: L.Dense(5, name="d2")(L.ReLU(name="r")(L.Dense(8, name="d1")(x))))
+
+
+def conv_stack(spatial: int) -> Callable[[], Any]:
+    def build() -> Any:
+        L = _layers()
+        conv = getattr(L, f"Conv{spatial}D")
+        shape = (9, 3) if spatial == 1 else (6, 5, 2)
+        return _model([shape], lambda x: conv(4, 3, padding="same", name="c2")(conv(3, 2, name="c1")(x)))
+
+    return build
+
+
+# (row id, builder, default precision, strategy, reuse factor)
+STRATEGIES = [
+    ("dense-resource-rf1", dense_stack, "ap_fixed<12,4>", "Resource", 1),
+    ("dense-resource-rf4", dense_stack, "ap_fixed<12,4>", "Resource", 4),
+    ("dense-resource-rf-above-n_in", dense_stack, "ap_fixed<12,4>", "Resource", 20),
+    ("dense-resource-unrolled-rf2", dense_stack, "ap_fixed<12,4>", "ResourceUnrolled", 2),
+    ("conv1d-resource-rf3", conv_stack(1), "ap_fixed<12,4>", "Resource", 3),
+    ("conv2d-resource-rf2", conv_stack(2), "ap_fixed<12,4>", "Resource", 2),
+    ("dense-resource-rf4-io_stream", dense_stack, "ap_fixed<12,4>", "Resource", 4),
+    ("conv2d-resource-rf2-io_stream", conv_stack(2), "ap_fixed<12,4>", "Resource", 2),
+]
+
+
+def _with_strategy(config: dict[str, Any], strategy: str, reuse: int) -> dict[str, Any]:
+    config["Model"].update(Strategy=strategy, ReuseFactor=reuse)
+    for layer_cfg in config["LayerName"].values():
+        layer_cfg.update(Strategy=strategy, ReuseFactor=reuse)
+    return config
+
+
+@pytest.mark.parametrize(("row", "build", "precision", "strategy", "reuse"), STRATEGIES, ids=[s[0] for s in STRATEGIES])
+def test_strategy_bit_exact_with_csim(
+    row: str, build: Callable[[], Any], precision: str, strategy: str, reuse: int, tmp_path: Path
+) -> None:
+    model = build()
+    config = _with_strategy(hls_config(model, default_precision=precision), strategy, reuse)
+    io_type = "io_stream" if row.endswith("io_stream") else "io_parallel"
+    net, hls_model = export(model, tmp_path / "spec", project_dir=tmp_path / "prj", config=config, io_type=io_type)
+    assert {layer.attrs.get("strategy") for layer in net.layers if layer.op in ("dense", "conv1d", "conv2d")} == {
+        strategy
+    }
+    hls_model.compile()
+    assert csim_differences(hls_model, net, random_words(net, N_EVENTS, seed=13)) == []
+
+
+def test_resource_strategy_with_an_order_dependent_accumulator_is_refused(tmp_path: Path) -> None:
+    """A saturating accum_t makes the sum depend on its order, which Resource changes: refused, naming the layer."""
+    model = dense_stack()
+    config = _with_strategy(hls_config(model, default_precision="ap_fixed<12,4>"), "Resource", 2)
+    config["LayerName"]["d1"]["Precision"]["accum"] = "ap_fixed<14,6,AP_TRN,AP_SAT>"
+    with pytest.raises(
+        UnsupportedLayer, match=r"layer 'd1': Resource strategy with accum_t ap_fixed<14,6,AP_TRN,AP_SAT>"
+    ):
+        export(model, tmp_path / "spec", project_dir=tmp_path / "prj", config=config)
 
 
 def test_harness_sees_one_flipped_lsb(tmp_path: Path) -> None:

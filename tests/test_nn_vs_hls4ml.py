@@ -117,9 +117,9 @@ def test_unsupported_layer_is_named_at_export(tmp_path: Path) -> None:
 
     from l1t.models.export import UnsupportedLayer
 
-    x = tf.keras.Input((4, 4, 1), name="img")
-    h = tf.keras.layers.Conv2D(2, 3, padding="same", name="conv")(x)
-    y = tf.keras.layers.UpSampling2D(2, name="upsample")(h)
+    x = tf.keras.Input((4, 3), name="seq")
+    h = tf.keras.layers.Conv1D(2, 3, padding="same", name="conv")(x)
+    y = tf.keras.layers.SimpleRNN(3, name="rnn")(h)
     model = tf.keras.Model(x, y)
-    with pytest.raises(UnsupportedLayer, match="layer 'upsample' of type Resize"):
+    with pytest.raises(UnsupportedLayer, match="layer 'rnn' of type SimpleRNN"):
         export(model, tmp_path / "spec")

@@ -34,24 +34,43 @@ def firmware(
     stages: Annotated[
         int | None, typer.Option(help="Register stages of the generated RTL (default: one per layer).")
     ] = None,
+    io_type: Annotated[str, typer.Option(help="hls4ml io type: io_parallel or io_stream.")] = "io_parallel",
+    strategy: Annotated[str, typer.Option(help="hls4ml strategy: Latency, Resource or ResourceUnrolled.")] = "Latency",
+    reuse_factor: Annotated[int, typer.Option(help="hls4ml reuse factor of every layer.")] = 1,
 ) -> None:
     """hls4ml project (C-sim checked against the emulator), generated Verilog, vendor build if present, report.json."""
-    make_firmware(model, out, clock_period=clock_period, resources=resources, seed=seed, stages=stages)
+    make_firmware(
+        model, out, clock_period=clock_period, resources=resources, seed=seed, stages=stages,
+        io_type=io_type, strategy=strategy, reuse_factor=reuse_factor,
+    )  # fmt: skip
 
 
 def make_firmware(
-    model: str, out: Path, *, clock_period: float, resources: bool, seed: int, stages: int | None
+    model: str,
+    out: Path,
+    *,
+    clock_period: float,
+    resources: bool,
+    seed: int,
+    stages: int | None,
+    io_type: str = "io_parallel",
+    strategy: str = "Latency",
+    reuse_factor: int = 1,
 ) -> None:
-    """Build and summarize a firmware directory; exits 1 when the C-simulation and the emulator differ."""
+    """Build and summarize a firmware directory; exits 1 when the C-simulation and the emulator differ, 2 when the
+    model or its project cannot be emulated or generated exactly (the message names the layer)."""
+    from l1t.firmware.rtl import UnsupportedRtl
+    from l1t.models.export import UnsupportedLayer
     from l1t.pipelines.firmware import build_firmware
 
-    console.print(f"converting {model} with hls4ml (io_parallel, Latency) into {out / 'hls4ml_prj'}")
+    console.print(f"converting {model} with hls4ml ({io_type}, {strategy}) into {out / 'hls4ml_prj'}")
     try:
         with console.status("converting, generating RTL, compiling C-simulation" + (", yosys" if resources else "")):
             report = build_firmware(
-                model, out, clock_period=clock_period, resources=resources, seed=seed, stages=stages
-            )
-    except FileNotFoundError as err:
+                model, out, clock_period=clock_period, resources=resources, seed=seed, stages=stages,
+                io_type=io_type, strategy=strategy, reuse_factor=reuse_factor,
+            )  # fmt: skip
+    except (FileNotFoundError, UnsupportedLayer, UnsupportedRtl) as err:
         fail(err)
     table = Table(title=f"firmware for {model}")
     table.add_column("item")

@@ -34,19 +34,23 @@ def build_firmware(
     resources: bool = True,
     seed: int = 1,
     stages: int | None = None,
+    io_type: str = "io_parallel",
+    strategy: str = "Latency",
+    reuse_factor: int = 1,
 ) -> dict[str, Any]:
-    """Convert ``model`` with hls4ml (io_parallel, Latency) into ``out/hls4ml_prj``, export ``out/spec`` and make the
-    firmware directory (``l1t.firmware.build.make_firmware``); returns its report."""
+    """Convert ``model`` with hls4ml (``io_type``; every layer with ``strategy`` and ``reuse_factor``) into
+    ``out/hls4ml_prj``, export ``out/spec`` and make the firmware directory (``l1t.firmware.build.make_firmware``);
+    returns its report. The exporter refuses, naming the layer, what it cannot emulate exactly."""
     from l1t.firmware.build import make_firmware
     from l1t.models.export import convert, export_hls_model, hls_config
 
     keras_model, overrides = load_keras_model(model)
-    hls_model = convert(
-        keras_model,
-        out / "hls4ml_prj",
-        config=hls_config(keras_model, overrides=overrides, trace=True),
-        clock_period=clock_period,
-    )
+    config = hls_config(keras_model, overrides=overrides, trace=True)
+    config["Model"].update(Strategy=strategy, ReuseFactor=reuse_factor)
+    for layer_cfg in config["LayerName"].values():
+        layer_cfg.setdefault("Strategy", strategy)
+        layer_cfg.setdefault("ReuseFactor", reuse_factor)
+    hls_model = convert(keras_model, out / "hls4ml_prj", config=config, clock_period=clock_period, io_type=io_type)
     net = export_hls_model(hls_model, out / "spec", source={"model": model})
     return make_firmware(
         net, out, hls_model=hls_model, clock_period=clock_period, resources=resources, seed=seed, stages=stages
