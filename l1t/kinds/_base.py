@@ -25,6 +25,7 @@ __all__ = [
     "load_trigger",
     "read_run",
     "register",
+    "trigger_rtl",
 ]
 
 
@@ -72,6 +73,13 @@ class ModelKind:
 
 
 KINDS: dict[str, ModelKind] = {}
+
+
+def trigger_rtl(block: Any) -> Any:
+    """The RTL design of an emulated trigger path (``l1t.firmware.trigger.generate_trigger``)."""
+    from l1t.firmware.trigger import generate_trigger
+
+    return generate_trigger(block)
 
 
 def register(kind: ModelKind) -> ModelKind:

@@ -8,7 +8,7 @@ from typing import Any
 
 from l1t.emulator.chains import AxoChain
 from l1t.emulator.trigger import AxoTrigger
-from l1t.kinds._base import ModelKind, Run, register
+from l1t.kinds._base import ModelKind, Run, register, trigger_rtl
 from l1t.kinds._tables import ad_table
 from l1t.models.axol1tl import AxoConfig
 
@@ -28,12 +28,6 @@ def _trigger(run: Run, thresholds: Sequence[int], score_kind: str) -> AxoTrigger
     return AxoTrigger(run.network(), scaling.offset, scaling.shift, thresholds, score_kind)
 
 
-def _rtl(trigger: AxoTrigger) -> Any:
-    from l1t.firmware.trigger import generate_trigger
-
-    return generate_trigger(trigger)
-
-
 KIND = register(
     ModelKind(
         "axol1tl",
@@ -44,6 +38,6 @@ KIND = register(
         chain=_chain,
         trigger=_trigger,
         seed_prefix="L1_AXO_",
-        trigger_rtl=_rtl,
+        trigger_rtl=trigger_rtl,
     )
 )

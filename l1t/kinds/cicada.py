@@ -8,7 +8,7 @@ from typing import Any
 
 from l1t.emulator.chains import CicadaChain
 from l1t.emulator.trigger import CicadaTrigger
-from l1t.kinds._base import ModelKind, Run, register
+from l1t.kinds._base import ModelKind, Run, register, trigger_rtl
 from l1t.kinds._tables import ad_table
 from l1t.models.cicada import CicadaConfig
 
@@ -27,12 +27,6 @@ def _trigger(run: Run, thresholds: Sequence[int], score_kind: str) -> CicadaTrig
     return CicadaTrigger(run.network(), thresholds)
 
 
-def _rtl(trigger: CicadaTrigger) -> Any:
-    from l1t.firmware.trigger import generate_trigger
-
-    return generate_trigger(trigger)
-
-
 KIND = register(
     ModelKind(
         "cicada",
@@ -43,6 +37,6 @@ KIND = register(
         chain=_chain,
         trigger=_trigger,
         seed_prefix="L1_CICADA_",
-        trigger_rtl=_rtl,
+        trigger_rtl=trigger_rtl,
     )
 )
