@@ -19,6 +19,8 @@ __all__ = [
     "REGION_ET_MAX",
     "REGION_GRID",
     "REGION_WORDS",
+    "SUM_ET_BITS",
+    "SUM_ET_MAX",
     "TAGGER_INPUTS",
     "TAGGER_INPUT_SHIFTS",
     "TAGGER_JET_ETA_MAX",
@@ -42,6 +44,8 @@ __all__ = [
 TOWER_ET_BITS = 9
 TOWER_ET_MAX = (1 << TOWER_ET_BITS) - 1
 REGION_ET_BITS = 10
+SUM_ET_BITS = 12  # hwMET, hwHT and hwETT words of the energy sums
+SUM_ET_MAX = (1 << SUM_ET_BITS) - 1
 REGION_ET_MAX = (1 << REGION_ET_BITS) - 1
 REGION_GRID = (18, 14)  # CICADA's input: calo regions of 4 x 4 towers, (phi, eta) over the 72 x 56 barrel/endcap
 REGION_WORDS = REGION_GRID[0] * REGION_GRID[1]
@@ -218,9 +222,9 @@ def sums(
     all_towers = towers if forward is None else np.concatenate([towers, forward], axis=1)
     et = all_towers.sum(axis=1).astype(np.float64)  # (N, n_phi): ET per phi column
     ex, ey = -(et * np.cos(phi_centers)).sum(axis=1), -(et * np.sin(phi_centers)).sum(axis=1)
-    met = np.minimum(np.floor(np.hypot(ex, ey)), 4095).astype(np.int64)
+    met = np.minimum(np.floor(np.hypot(ex, ey)), SUM_ET_MAX).astype(np.int64)
     met_phi = hw_phi(np.arctan2(ey, ex), CALO.phi_steps)
     sel = (jets_hw[:, :, 0] >= ht_min) & (np.abs(jets_hw[:, :, 1]) <= ht_eta_max)
-    ht = np.minimum(np.where(sel, jets_hw[:, :, 0], 0).sum(axis=1), 4095)
-    ett = np.minimum(towers.sum(axis=(1, 2)), 4095)
+    ht = np.minimum(np.where(sel, jets_hw[:, :, 0], 0).sum(axis=1), SUM_ET_MAX)
+    ett = np.minimum(towers.sum(axis=(1, 2)), SUM_ET_MAX)
     return np.stack([met, met_phi, ht, ett], axis=1).astype(np.int32)

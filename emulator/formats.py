@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from l1t.emulator.calo import SUM_ET_BITS
+
 __all__ = [
     "GT_CAPACITY",
     "OBJECT_WORDS",
@@ -135,7 +137,12 @@ OBJECT_WORDS: dict[str, list[tuple[int, bool]]] = {
     "egammas": [(11, False), (8, True), (8, False), (2, False)],  # + hwIso
     "taus": [(11, False), (8, True), (8, False), (2, False)],
     "muons": [(9, False), (9, True), (10, False), (4, False)],  # hwPt, hwEta, hwPhi, hwQual
-    "sums": [(12, False), (8, False), (12, False), (12, False)],  # hwMET, hwMETphi, hwHT, hwETT
+    "sums": [
+        (SUM_ET_BITS, False),
+        (8, False),
+        (SUM_ET_BITS, False),
+        (SUM_ET_BITS, False),
+    ],  # hwMET, hwMETphi, hwHT, hwETT
 }
 
 

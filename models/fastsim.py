@@ -9,8 +9,8 @@ the encoder's means on the training jets ("ex-post density estimation", Ghosh et
 N(0, 1). Its known weakness, smoothed tails, is what the fidelity table (FPD, KPD, W1) measures against held-out
 Pythia jets.
 
-Encoding (all of order one): sqrt(hwEt / 511) per tower, offsets / 9, the EM fraction hwEtEm / hwEt; for the jet
-log(hwPt) / log(2048) and hwEta / 64. Decoding inverts it, rounds to hardware integers, clips to each
+Encoding (all of order one): sqrt(hwEt / TOWER_ET_MAX) per tower, offsets / 9, the EM fraction hwEtEm / hwEt; for the
+jet log(hwPt) / log(2048) and hwEta / 64. Decoding inverts it, rounds to hardware integers, clips to each
 field's range, orders the towers by hwEt and zeroes towers whose hwEt rounds to zero. hwPhi is drawn uniformly.
 Whole crossings (``l1t.pipelines.fastsim.sample_events``) place two generated jets' towers on the tower grid and run
 the L1 algorithms; training runs and generated files are made there too.

@@ -70,7 +70,11 @@ SCHEMA: dict[str, tuple[tuple[int, ...], str, list[tuple[int, int]]]] = {
         "int32",
         [(0, MUON.pt_max), (-256, 255), (0, MUON.phi_steps - 1), (0, 15)],
     ),
-    "sums/hw": ((4,), "int32", [(0, 4095), (0, CALO.phi_steps - 1), (0, 4095), (0, 4095)]),
+    "sums/hw": (
+        (4,),
+        "int32",
+        [(0, calo.SUM_ET_MAX), (0, CALO.phi_steps - 1), (0, calo.SUM_ET_MAX), (0, calo.SUM_ET_MAX)],
+    ),
     "objects/jet_towers": (
         (2, calo.JET_TOWERS, 4),
         "int32",
@@ -443,7 +447,7 @@ def import_adc2021(path: str | Path) -> EventSet:
         "objects/taus": np.zeros((n, GT_CAPACITY["taus"], 4), dtype=np.int32),
         "objects/muons": pad(hw(p[:, 5:9], MUON, 12), GT_CAPACITY["muons"]),
         "sums/hw": np.stack(
-            [np.minimum(met[:, 0], 4095), met[:, 2], np.zeros(n, np.int32), np.zeros(n, np.int32)], axis=1
+            [np.minimum(met[:, 0], calo.SUM_ET_MAX), met[:, 2], np.zeros(n, np.int32), np.zeros(n, np.int32)], axis=1
         ).astype(np.int32),
         "objects/jet_towers": np.zeros((n, 2, calo.JET_TOWERS, 4), dtype=np.int32),  # not in ADC2021
         "truth/npu": np.zeros(n, dtype=np.int16),
