@@ -711,6 +711,26 @@ def _gather(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -
     return fx.cast(out, x_t, layer.result_t).reshape(len(x), *layer.shape)
 
 
+@handler("embedding")
+def _embedding(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    """nnet::embedding: ``res[j * n_out + i] = embeddings[data[j] * n_out + i]``, the index the exact value converted
+    to int (truncated toward zero), the entry cast to res_T. An index outside the table reads past it in C++: refused
+    naming the layer, event and value."""
+    (x,), (x_t,) = inputs, in_types
+    table, n_out = layer.arrays["embeddings"], int(layer.shape[-1])
+    exact = x.reshape(len(x), -1, 1) * n_out + (np.arange(n_out) << x_t.frac_bits)  # value * 2**F
+    f = x_t.frac_bits
+    index = np.where(exact < 0, -((-exact) >> f), exact >> f) if f >= 0 else exact << -f
+    bad = np.argwhere((index < 0) | (index >= table.size))
+    if bad.size:
+        e, j, _ = bad[0]
+        value = fx.to_float(x.reshape(len(x), -1)[e, j], x_t)
+        raise ValueError(
+            f"layer {layer.name!r}: event {e}, input {j} = {value} is outside its {table.size // n_out} rows"
+        )
+    return fx.cast(table[index], layer.types["embeddings_t"], layer.result_t).reshape(len(x), *layer.shape)
+
+
 @handler("reshape")
 def _reshape(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     """Reshape/Flatten: io_parallel arrays are flat in C order, so only the shape changes."""

@@ -484,6 +484,14 @@ def _type_of_input(layer: Any) -> str:
     return str(_parse(layer, layer.get_input_variable().type.precision.definition_cpp(), "input type"))
 
 
+@_exporter("Embedding")
+def _embedding(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    table, table_t = _weight(layer, "embeddings")
+    entry = _entry(layer, "embedding", {"embeddings_t": table_t})
+    _store(arrays, entry, "embeddings", table.ravel())
+    return entry
+
+
 def _input_shape(layer: Any) -> tuple[int, ...]:
     return tuple(int(d) for d in layer.get_input_variable().shape)
 

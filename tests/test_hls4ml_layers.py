@@ -7,6 +7,7 @@ plus the extremes). Constructs the emulator does not model must be refused at ex
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from l1t.emulator.nn import Network
 from l1t.models.export import UnsupportedLayer, export, hls_config
 
 N_EVENTS = 2_000
+N_EVENTS_SLOW = 100_000  # `make test-all`
 
 
 def random_words(net: Network, n: int, seed: int) -> dict[str, np.ndarray]:
@@ -281,10 +283,11 @@ def _convert(build: Callable[[], Any], precision: str, out: Path, io_type: str =
 STREAM_BROKEN = {"bn-ternary-tanh": "normalize_ternary_tanh has no io_stream overload taking its thresholds"}
 
 
+@pytest.mark.parametrize("events", [N_EVENTS, pytest.param(N_EVENTS_SLOW, marks=pytest.mark.slow, id="1e5")])
 @pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
 @pytest.mark.parametrize(("row", "build", "precision"), CASES, ids=[c[0] for c in CASES])
 def test_layer_bit_exact_with_csim(
-    row: str, build: Callable[[], Any], precision: str, io_type: str, tmp_path: Path
+    row: str, build: Callable[[], Any], precision: str, io_type: str, events: int, tmp_path: Path
 ) -> None:
     """Every row in both io types: bit-exact, or (io_stream) refused at export naming a layer not proven there."""
     if io_type == "io_stream" and row in STREAM_BROKEN:
@@ -296,7 +299,7 @@ def test_layer_bit_exact_with_csim(
         return
     assert net.spec["project"]["io_type"] == io_type
     hls_model.compile()
-    assert csim_differences(hls_model, net, random_words(net, N_EVENTS, seed=11)) == []
+    assert csim_differences(hls_model, net, random_words(net, events, seed=11)) == []
 
 
 def dense_stack() -> Any:
@@ -359,6 +362,34 @@ def test_resource_strategy_with_an_order_dependent_accumulator_is_refused(tmp_pa
         UnsupportedLayer, match=r"layer 'd1': Resource strategy with accum_t ap_fixed<14,6,AP_TRN,AP_SAT>"
     ):
         export(model, tmp_path / "spec", project_dir=tmp_path / "prj", config=config)
+
+
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+def test_embedding_bit_exact_with_csim(io_type: str, tmp_path: Path) -> None:
+    """Every index of a 4-bit input into a 16-row table (io_stream: refused, not proven there)."""
+
+    def build() -> Any:
+        return _model([(5,)], lambda x: _layers().Embedding(16, 3, name="embed")(x))
+
+    model = build()
+    config = hls_config(
+        model, default_precision="ap_fixed<10,3>", overrides={"in0": {"Precision": {"result": "ap_uint<4>"}}}
+    )
+    if io_type == "io_stream":
+        with pytest.raises(
+            UnsupportedLayer, match="layer 'embed' of type Embedding: not proven bit-exact in io_stream"
+        ):
+            export(model, tmp_path / "spec", project_dir=tmp_path / "prj", config=config, io_type=io_type)
+        return
+    net, hls_model = export(model, tmp_path / "spec", project_dir=tmp_path / "prj", config=config)
+    hls_model.compile()
+    assert csim_differences(hls_model, net, random_words(net, N_EVENTS, seed=14)) == []
+    spec = json.loads((tmp_path / "spec" / "spec.json").read_text())  # a 5-bit input can address row 16
+    spec["inputs"][0]["type"] = "ap_uint<5>"
+    with np.load(tmp_path / "spec" / "arrays.npz") as f:
+        wider = Network(spec, dict(f))
+    with pytest.raises(ValueError, match=r"layer 'embed': event 0, input 0 = 16\.0 is outside its 16 rows"):
+        wider.run({"in0": np.full((1, 5), 16)}, raw=True)
 
 
 def test_harness_sees_one_flipped_lsb(tmp_path: Path) -> None:
