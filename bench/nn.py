@@ -1,6 +1,7 @@
 """Events/s of the emulator, hls4ml C-simulation (``hls_model.predict``) and Keras ``predict`` on the same events.
 
-One run, side by side, on the AXOL1TL-like encoder and the CICADA-like student; the emulator's outputs are checked
+One run, side by side, on the AXOL1TL-like encoder, the CICADA-like student, the L1 tagger and a depthwise-separable
+CNN; the emulator's outputs are checked
 against hls4ml on every benchmarked event. Goal: emulator >= 50x hls4ml predict.
 Run: ``make bench`` or ``python bench/nn.py [--events 100000]``.
 """
@@ -36,7 +37,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3, help="timings per side; the best is kept")
-    parser.add_argument("--models", nargs="*", default=["axol1tl_encoder", "cicada_student", "l1_tagger"])
+    parser.add_argument(
+        "--models", nargs="*", default=["axol1tl_encoder", "cicada_student", "l1_tagger", "depthwise_cnn"]
+    )
     args = parser.parse_args()
     console = Console(width=160)
     table = Table(title=f"{args.events:,} events per model (best of {args.repeat})")

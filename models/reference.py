@@ -215,6 +215,20 @@ def l1_tagger(seed: int) -> Any:
     return model
 
 
+def depthwise_cnn(seed: int) -> Any:
+    """Depthwise-separable image network: DepthwiseConv2D 3x3 -> relu -> pointwise Conv2D -> relu -> Dense."""
+    require("ml", "the reference models")
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(seed)
+    x = tf.keras.Input((8, 8, 3), name="image")
+    h = tf.keras.layers.DepthwiseConv2D(3, activation="relu", name="dw")(x)
+    h = tf.keras.layers.Conv2D(6, 1, activation="relu", name="pw")(h)
+    h = tf.keras.layers.Flatten(name="flat")(h)
+    y = tf.keras.layers.Dense(4, name="out")(h)
+    return tf.keras.Model(x, y, name="depthwise_cnn")
+
+
 ARCHITECTURES = [
     Architecture("axol1tl_encoder", axol1tl_encoder),
     Architecture("cicada_student", cicada_student),
@@ -226,4 +240,5 @@ ARCHITECTURES = [
     Architecture("odd_precisions", odd_precisions, odd_precision_overrides),
     Architecture("conv1d_merge", conv1d_merge),
     Architecture("l1_tagger", l1_tagger),
+    Architecture("depthwise_cnn", depthwise_cnn),
 ]
