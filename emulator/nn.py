@@ -731,6 +731,61 @@ def _embedding(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]
     return fx.cast(table[index], layer.types["embeddings_t"], layer.result_t).reshape(len(x), *layer.shape)
 
 
+_RECURRENT_SPANS = {"sigmoid": 16, "tanh": 8}  # the table activations of nnet::activation (relu needs no table)
+
+
+def _recurrent_activation(
+    kind: str, x: np.ndarray, x_t: FixedType, table: np.ndarray | None, table_t: FixedType, out_t: FixedType
+) -> np.ndarray:
+    """nnet::activation::{sigmoid, tanh, relu} as nnet_recr_activations.h calls them: the table index from the input
+    type, the entry cast to the output type."""
+    if kind == "relu":
+        return fx.cast(np.maximum(x, 0), x_t, out_t)
+    return fx.cast(table[_table_index(x, x_t, table.size, _RECURRENT_SPANS[kind])], table_t, out_t)
+
+
+def _lstm_fits(layer: Layer, in_types: list[FixedType]) -> None:
+    acc_t, res_t = layer.types["accum_t"], layer.result_t
+    for kind in (layer.attrs["activation"], layer.attrs["recurrent_activation"]):
+        if kind not in ("relu", *_RECURRENT_SPANS):
+            raise ValueError(f"recurrent activation {kind!r} is not one of nnet::activation's")
+    fx.mul_type(in_types[0], layer.types["weight_t"])
+    fx.mul_type(res_t, layer.types["recurrent_weight_t"])
+    fx.add_type(fx.mul_type(acc_t, acc_t), fx.mul_type(res_t, acc_t))  # the cell state update, exact
+
+
+@handler("lstm", _lstm_fits)
+def _lstm(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    """nnet::lstm_stack with lstm_static (state zeroed at the first step of every event): per step, two dense_latency
+    products into accum_t (input and recurrent weights, Keras gate order i, f, c, o), their sum cast to accum_t, the
+    recurrent activation on i, f, o and the activation on c (accum_t -> accum_t), ``s = c * i + s * f`` exact and cast
+    to res_T, ``h = o * act(s)`` with act's index from res_T, cast to res_T. Returns every step's h or the last."""
+    (x,), (x_t,) = inputs, in_types
+    a, ar = layer.arrays, layer.attrs
+    acc_t, res_t, n = layer.types["accum_t"], layer.result_t, int(ar["n_state"])
+    bias = fx.cast(a["bias"], layer.types["bias_t"], acc_t)
+    recurrent_bias = fx.cast(a["recurrent_bias"], layer.types["recurrent_bias_t"], acc_t)
+    recr, act = ar["recurrent_activation"], ar["activation"]
+    recr_table, table = a.get("recurrent_table"), a.get("table")
+    recr_table_t, table_t = layer.types.get("recurrent_table_t", acc_t), layer.types.get("table_t", acc_t)
+    h = np.zeros((len(x), n), dtype=np.int64)
+    s = np.zeros((len(x), n), dtype=np.int64)
+    steps = []
+    for t in range(x.shape[1]):
+        pre = _accumulate_products(x[:, t], x_t, a["weight"], layer.types["weight_t"], bias, acc_t)
+        pre_r = _accumulate_products(h, res_t, a["recurrent_weight"], layer.types["recurrent_weight_t"],
+                                     recurrent_bias, acc_t)  # fmt: skip
+        gates = fx.cast(*fx.add(pre, acc_t, pre_r, acc_t), acc_t)
+        ifo = np.concatenate([gates[:, : 2 * n], gates[:, 3 * n :]], axis=1)
+        ifo = _recurrent_activation(recr, ifo, acc_t, recr_table, recr_table_t, acc_t)
+        c = _recurrent_activation(act, gates[:, 2 * n : 3 * n], acc_t, table, table_t, acc_t)
+        i, f, o = ifo[:, :n], ifo[:, n : 2 * n], ifo[:, 2 * n :]
+        s = fx.cast(*fx.add(*fx.mul(c, acc_t, i, acc_t), *fx.mul(s, res_t, f, acc_t)), res_t)
+        h = fx.cast(*fx.mul(o, acc_t, _recurrent_activation(act, s, res_t, table, table_t, acc_t), acc_t), res_t)
+        steps.append(h)
+    return np.stack(steps, axis=1) if ar["return_sequences"] else h
+
+
 @handler("reshape")
 def _reshape(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     """Reshape/Flatten: io_parallel arrays are flat in C order, so only the shape changes."""

@@ -74,6 +74,7 @@ class TableRequest:
     size: int
     entry_type: FixedType
     fill: str  # C++ statement filling ``t`` of type ``entry_type[size]`` inside the layer's namespace
+    struct: str | None = None  # the config struct ``CFG`` names (None: the layer's first)
 
 
 def _typedefs(layer: Any) -> list[str]:
@@ -91,6 +92,8 @@ TABLE_ACTIVATIONS = ("sigmoid", "tanh", "softplus", "softsign", "elu", "selu")
 
 def table_requests(layer: Any) -> list[TableRequest]:
     """Tables an hls4ml layer uses (empty for layers without tables)."""
+    if any(cls.__name__ == "LSTM" for cls in type(layer).__mro__):
+        return _recurrent_tables(layer)
     if not any(cls.__name__ == "Activation" for cls in type(layer).__mro__):
         return []  # e.g. a Dense layer keeps its Keras activation name, but hls4ml runs it as a separate layer
     activation = str(layer.get_attr("activation", "")).lower()
@@ -118,12 +121,27 @@ def table_requests(layer: Any) -> list[TableRequest]:
     return []
 
 
+def _recurrent_tables(layer: Any) -> list[TableRequest]:
+    """An LSTM's two activation tables: the recurrent one (``<act>_config<index>_recr``) and the cell's
+    (``<act>_config<index>``), both of the layer's table_t."""
+    table_t = parse(layer.types["table_t"].precision.definition_cpp())
+    size, index = int(layer.get_attr("table_size")), layer.get_attr("index")
+    requests = []
+    for key, attr, suffix in (("recurrent_table", "recurrent_activation", "_recr"), ("table", "activation", "")):
+        activation = str(layer.get_attr(attr)).lower()
+        if activation in ("sigmoid", "tanh"):
+            struct = f"{activation}_config{index}{suffix}"
+            fill = f"nnet::init_{activation}_table<CFG, {size}>(t);"
+            requests.append(TableRequest(layer.name, key, size, table_t, fill, struct))
+    return requests
+
+
 def _source(index: int, req: TableRequest, layer: Any) -> str:
-    struct = rendered_config(layer).struct
+    struct = req.struct or rendered_config(layer).struct
     ns = f"l1t_table_{index}"
     body = "\n".join(_typedefs(layer)) + "\n" + layer.get_attr("config_cpp")
     return (
-        f'#include "nnet_utils/nnet_types.h"\n#include "nnet_utils/nnet_activation.h"\nnamespace {ns} {{\n{body}\n}}\n'
+        f'#include "nnet_utils/nnet_types.h"\n#include "nnet_utils/nnet_recurrent.h"\nnamespace {ns} {{\n{body}\n}}\n'
         f'extern "C" void table_{index}(int64_t* out) {{\n'
         f"  typedef {ns}::{struct} CFG;\n"
         f"  static {_entry_typedef(req)} t[{req.size}];\n"
@@ -133,7 +151,8 @@ def _source(index: int, req: TableRequest, layer: Any) -> str:
 
 
 def _entry_typedef(req: TableRequest) -> str:
-    return {"table": "CFG::table_t", "exp_table": "CFG::exp_table_t", "inv_table": "CFG::inv_table_t"}[req.table]
+    typedefs = {"table": "CFG::table_t", "recurrent_table": "CFG::table_t"}
+    return {**typedefs, "exp_table": "CFG::exp_table_t", "inv_table": "CFG::inv_table_t"}[req.table]
 
 
 def compute_tables(layers: list[Any]) -> dict[tuple[str, str], np.ndarray]:
