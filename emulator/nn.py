@@ -786,6 +786,44 @@ def _lstm(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> 
     return np.stack(steps, axis=1) if ar["return_sequences"] else h
 
 
+def _gru_fits(layer: Layer, in_types: list[FixedType]) -> None:
+    _lstm_fits(layer, in_types)
+    acc_t, res_t = layer.types["accum_t"], layer.result_t
+    one_minus_z = fx.sub_type(fx.ap_int(32), acc_t)
+    fx.add_type(fx.mul_type(acc_t, one_minus_z), fx.mul_type(res_t, acc_t))  # the state update, exact
+
+
+@handler("gru", _gru_fits)
+def _gru(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    """nnet::gru_stack with gru_static (Keras order z, r, h): per step, the two dense_latency products into accum_t,
+    ``z, r = recurrent_act(x_zr + h_zr)``, ``c = act(x_h + (r * h_h))`` (each sum and product cast to accum_t), and
+    ``h = c * (1 - z) + h * z`` exact, cast to res_T."""
+    (x,), (x_t,) = inputs, in_types
+    a, ar = layer.arrays, layer.attrs
+    acc_t, res_t, n = layer.types["accum_t"], layer.result_t, int(ar["n_state"])
+    bias = fx.cast(a["bias"], layer.types["bias_t"], acc_t)
+    recurrent_bias = fx.cast(a["recurrent_bias"], layer.types["recurrent_bias_t"], acc_t)
+    recr_table, table = a.get("recurrent_table"), a.get("table")
+    recr_table_t, table_t = layer.types.get("recurrent_table_t", acc_t), layer.types.get("table_t", acc_t)
+    one_t = fx.ap_int(32)
+    h = np.zeros((len(x), n), dtype=np.int64)
+    steps = []
+    for t in range(x.shape[1]):
+        pre = _accumulate_products(x[:, t], x_t, a["weight"], layer.types["weight_t"], bias, acc_t)
+        pre_r = _accumulate_products(h, res_t, a["recurrent_weight"], layer.types["recurrent_weight_t"],
+                                     recurrent_bias, acc_t)  # fmt: skip
+        zr = fx.cast(*fx.add(pre[:, : 2 * n], acc_t, pre_r[:, : 2 * n], acc_t), acc_t)
+        zr = _recurrent_activation(ar["recurrent_activation"], zr, acc_t, recr_table, recr_table_t, acc_t)
+        z, r = zr[:, :n], zr[:, n:]
+        gated = fx.cast(*fx.mul(r, acc_t, pre_r[:, 2 * n :], acc_t), acc_t)
+        c = fx.cast(*fx.add(pre[:, 2 * n :], acc_t, gated, acc_t), acc_t)
+        c = _recurrent_activation(ar["activation"], c, acc_t, table, table_t, acc_t)
+        keep, keep_t = fx.sub(np.ones_like(z), one_t, z, acc_t)
+        h = fx.cast(*fx.add(*fx.mul(c, acc_t, keep, keep_t), *fx.mul(h, res_t, z, acc_t)), res_t)
+        steps.append(h)
+    return np.stack(steps, axis=1) if ar["return_sequences"] else h
+
+
 @handler("reshape")
 def _reshape(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     """Reshape/Flatten: io_parallel arrays are flat in C order, so only the shape changes."""

@@ -484,29 +484,30 @@ def _type_of_input(layer: Any) -> str:
     return str(_parse(layer, layer.get_input_variable().type.precision.definition_cpp(), "input type"))
 
 
-@_exporter("LSTM")
-def _lstm(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    """nnet::lstm_stack (io_parallel, Latency, static or not: the same arithmetic for a fresh event)."""
+@_exporter("LSTM", "GRU")
+def _recurrent(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """nnet::lstm_stack / gru_stack (io_parallel, Latency, static or not: the same arithmetic for a fresh event)."""
+    kind = layer_class(layer)
     unsupported = [
         attr for attr in ("return_state", "pass_initial_states", "time_major", "pytorch") if layer.get_attr(attr, False)
     ]
     if str(layer.get_attr("direction", "forward")) != "forward":
         unsupported.append(f"direction {layer.get_attr('direction')!r}")
     if unsupported:
-        raise UnsupportedLayer(f"layer {layer.name!r}: LSTM with {', '.join(unsupported)} is not supported")
+        raise UnsupportedLayer(f"layer {layer.name!r}: {kind} with {', '.join(unsupported)} is not supported")
     if _strategy(layer) != "Latency":
-        raise UnsupportedLayer(f"layer {layer.name!r}: LSTM with the {_strategy(layer)} strategy is not supported")
+        raise UnsupportedLayer(f"layer {layer.name!r}: {kind} with the {_strategy(layer)} strategy is not supported")
     types = {key: _type(layer, key) for key in ("accum_t", "table_t")}
     entry_arrays = {}
     products = set(re.findall(r"nnet::product::(\w+)", layer.get_attr("config_cpp") or ""))
     if products != {"mult"}:
-        raise UnsupportedLayer(f"layer {layer.name!r}: LSTM products {sorted(products)} (only 'mult' is supported)")
+        raise UnsupportedLayer(f"layer {layer.name!r}: {kind} products {sorted(products)} (only 'mult' is supported)")
     for key in ("weight", "recurrent_weight", "bias", "recurrent_bias"):
         entry_arrays[key], types[f"{key}_t"] = _weight(layer, key)
     types["recurrent_table_t"] = types["table_t"]
     n_state = int(entry_arrays["recurrent_weight"].shape[0])
     entry = _entry(
-        layer, "lstm", types, n_state=n_state, return_sequences=bool(layer.get_attr("return_sequences", False)),
+        layer, kind.lower(), types, n_state=n_state, return_sequences=bool(layer.get_attr("return_sequences", False)),
         activation=str(layer.get_attr("activation")).lower(),
         recurrent_activation=str(layer.get_attr("recurrent_activation")).lower(),
     )  # fmt: skip

@@ -92,7 +92,7 @@ TABLE_ACTIVATIONS = ("sigmoid", "tanh", "softplus", "softsign", "elu", "selu")
 
 def table_requests(layer: Any) -> list[TableRequest]:
     """Tables an hls4ml layer uses (empty for layers without tables)."""
-    if any(cls.__name__ == "LSTM" for cls in type(layer).__mro__):
+    if any(cls.__name__ in ("LSTM", "GRU") for cls in type(layer).__mro__):
         return _recurrent_tables(layer)
     if not any(cls.__name__ == "Activation" for cls in type(layer).__mro__):
         return []  # e.g. a Dense layer keeps its Keras activation name, but hls4ml runs it as a separate layer
@@ -122,7 +122,7 @@ def table_requests(layer: Any) -> list[TableRequest]:
 
 
 def _recurrent_tables(layer: Any) -> list[TableRequest]:
-    """An LSTM's two activation tables: the recurrent one (``<act>_config<index>_recr``) and the cell's
+    """An LSTM's or GRU's two activation tables: the recurrent one (``<act>_config<index>_recr``) and the cell's
     (``<act>_config<index>``), both of the layer's table_t."""
     table_t = parse(layer.types["table_t"].precision.definition_cpp())
     size, index = int(layer.get_attr("table_size")), layer.get_attr("index")

@@ -237,11 +237,12 @@ def bn_quantized_tanh(activation: str) -> Callable[[], Any]:
     return build
 
 
-def lstm(return_sequences: bool) -> Callable[[], Any]:
-    """An LSTM over 5 steps of 3 features (Keras gates, sigmoid recurrent activation, tanh)."""
+def recurrent(kind: str, return_sequences: bool) -> Callable[[], Any]:
+    """An LSTM or GRU over 5 steps of 3 features (Keras gates, sigmoid recurrent activation, tanh)."""
 
     def build() -> Any:
-        return _model([(5, 3)], lambda x: _layers().LSTM(4, return_sequences=return_sequences, name="lstm")(x))
+        layer = getattr(_layers(), kind)(4, return_sequences=return_sequences, name=kind.lower())
+        return _model([(5, 3)], lambda x: layer(x))
 
     return build
 
@@ -271,8 +272,10 @@ CASES = [
     ("activations", activations(), "ap_fixed<12,4>"),
     ("activations-narrow-saturating", activations(), "ap_fixed<8,3,AP_RND,AP_SAT>"),
     ("qkeras-activations", qkeras_activations(), "ap_fixed<12,4>"),
-    ("lstm", lstm(False), "ap_fixed<16,6>"),
-    ("lstm-sequences-saturating", lstm(True), "ap_fixed<12,4,AP_RND,AP_SAT>"),
+    ("lstm", recurrent("LSTM", False), "ap_fixed<16,6>"),
+    ("lstm-sequences-saturating", recurrent("LSTM", True), "ap_fixed<12,4,AP_RND,AP_SAT>"),
+    ("gru", recurrent("GRU", False), "ap_fixed<16,6>"),
+    ("gru-sequences-saturating", recurrent("GRU", True), "ap_fixed<12,4,AP_RND,AP_SAT>"),
     ("bn-binary-tanh", bn_quantized_tanh("binary(alpha=1)"), "ap_fixed<12,4>"),
     ("bn-ternary-tanh", bn_quantized_tanh("ternary(alpha=1)"), "ap_fixed<12,4>"),
 ]
