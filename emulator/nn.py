@@ -824,6 +824,21 @@ def _gru(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> n
     return np.stack(steps, axis=1) if ar["return_sequences"] else h
 
 
+@handler("time_split")
+def _time_split(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    """TimeDistributed's start (read_time_step_*d): each time step becomes its own row, so the wrapped layers run on
+    (events x steps) rows until ``time_merge``; values cast to res_T."""
+    (x,), (x_t,) = inputs, in_types
+    return fx.cast(x, x_t, layer.result_t).reshape(-1, *layer.shape)
+
+
+@handler("time_merge")
+def _time_merge(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    """TimeDistributed's end (write_time_step_*d): the rows of one event's steps back in time order."""
+    (x,), (x_t,) = inputs, in_types
+    return fx.cast(x, x_t, layer.result_t).reshape(-1, *layer.shape)
+
+
 @handler("reshape")
 def _reshape(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     """Reshape/Flatten: io_parallel arrays are flat in C order, so only the shape changes."""

@@ -516,6 +516,14 @@ def _recurrent(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     return entry
 
 
+@_exporter("TimeDistributed")
+def _time_distributed(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """hls4ml writes a TimeDistributed wrapper as a start node (read one time step), the wrapped layers, and an end
+    node named ``<start>_end`` (write the step back), inside one loop over the steps."""
+    start = layer.get_attr("wrapped_layer").name == layer.name + "_end"
+    return _entry(layer, "time_split" if start else "time_merge", {}, steps=int(layer.get_attr("n_time_steps")))
+
+
 @_exporter("Embedding")
 def _embedding(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     table, table_t = _weight(layer, "embeddings")

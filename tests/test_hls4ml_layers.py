@@ -247,6 +247,17 @@ def recurrent(kind: str, return_sequences: bool) -> Callable[[], Any]:
     return build
 
 
+def time_distributed() -> Callable[[], Any]:
+    """A Dense with ReLU applied to each of 5 time steps, then a dense head on the flattened result."""
+
+    def build() -> Any:
+        L = _layers()
+        inner = L.TimeDistributed(L.Dense(4, activation="relu"), name="td")
+        return _model([(5, 3)], lambda x: L.Dense(2, name="head")(L.Flatten(name="flat")(inner(x))))
+
+    return build
+
+
 # (row id, model builder, default precision): each a construct that failed or returned wrong numbers before.
 CASES = [
     ("concat-2d-axis1", concat_axis((4, 5), 1), "ap_fixed<16,6>"),
@@ -275,6 +286,7 @@ CASES = [
     ("lstm", recurrent("LSTM", False), "ap_fixed<16,6>"),
     ("lstm-sequences-saturating", recurrent("LSTM", True), "ap_fixed<12,4,AP_RND,AP_SAT>"),
     ("gru", recurrent("GRU", False), "ap_fixed<16,6>"),
+    ("time-distributed", time_distributed(), "ap_fixed<12,4>"),
     ("gru-sequences-saturating", recurrent("GRU", True), "ap_fixed<12,4,AP_RND,AP_SAT>"),
     ("bn-binary-tanh", bn_quantized_tanh("binary(alpha=1)"), "ap_fixed<12,4>"),
     ("bn-ternary-tanh", bn_quantized_tanh("ternary(alpha=1)"), "ap_fixed<12,4>"),
