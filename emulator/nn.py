@@ -839,6 +839,45 @@ def _time_merge(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType
     return fx.cast(x, x_t, layer.result_t).reshape(-1, *layer.shape)
 
 
+def _layernorm_fits(layer: Layer, in_types: list[FixedType]) -> None:
+    acc_t = layer.types["accum_t"]
+    fx.add_type(fx.mul_type(fx.mul_type(acc_t, layer.types["table_t"]), layer.types["scale_t"]), layer.types["bias_t"])
+    reach = acc_t.width + int(layer.arrays["table"].size).bit_length() + int(layer.attrs["table_range_power2"])
+    if reach > 63:  # the table index is computed exactly on the raw word
+        raise ValueError(f"accum_t {acc_t} times the table size needs {reach} bits, past int64")
+
+
+@handler("layernorm", _layernorm_fits)
+def _layernorm(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    """nnet::layernormalize over the last axis: in accum_t, the sum of the inputs in order, mean = sum * (1 / dim),
+    the differences, the sum of their squares in order, var = that * (1 / dim); 1/sqrt(var) from hls4ml's table at
+    ``int(var * table_size * 2**table_range_power2)`` (clamped); ``diff * table * scale + bias`` exact, cast to
+    res_T."""
+    (x,), (x_t,) = inputs, in_types
+    acc_t, table = layer.types["accum_t"], layer.arrays["table"]
+    dim = int(layer.shape[-1])
+    rows = fx.cast(x.reshape(-1, dim), x_t, acc_t)
+    k_inv = fx.from_float(1.0 / dim, acc_t)
+
+    def ordered_sum(values: np.ndarray) -> np.ndarray:
+        total = np.zeros(len(values), dtype=np.int64)
+        for i in range(dim):
+            total = fx.cast(*fx.add(total, acc_t, values[:, i], acc_t), acc_t)
+        return total
+
+    mean = fx.cast(*fx.mul(ordered_sum(rows), acc_t, k_inv, acc_t), acc_t)
+    diff = fx.cast(*fx.sub(rows, acc_t, mean[:, None], acc_t), acc_t)
+    squares = fx.cast(*fx.mul(diff, acc_t, diff, acc_t), acc_t)
+    var = fx.cast(*fx.mul(ordered_sum(squares), acc_t, k_inv, acc_t), acc_t)
+    scaled = var * table.size * (1 << int(layer.attrs["table_range_power2"]))  # exact, then int(): toward zero
+    f = acc_t.frac_bits
+    index = np.where(scaled < 0, -((-scaled) >> f), scaled >> f) if f >= 0 else scaled << -f
+    inv = table[np.clip(index, 0, table.size - 1)][:, None]
+    v, v_t = fx.mul(*fx.mul(diff, acc_t, inv, layer.types["table_t"]), layer.arrays["scale"], layer.types["scale_t"])
+    out = fx.cast(*fx.add(v, v_t, layer.arrays["bias"], layer.types["bias_t"]), layer.result_t)
+    return out.reshape(len(x), *layer.shape)
+
+
 @handler("reshape")
 def _reshape(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     """Reshape/Flatten: io_parallel arrays are flat in C order, so only the shape changes."""

@@ -524,6 +524,21 @@ def _time_distributed(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, An
     return _entry(layer, "time_split" if start else "time_merge", {}, steps=int(layer.get_attr("n_time_steps")))
 
 
+@_exporter("LayerNormalization")
+def _layernorm(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """nnet::layernormalize; its 1/sqrt table comes from hls4ml's initialiser (``hls_tables``)."""
+    if _product_kind(layer) != "mult":
+        raise UnsupportedLayer(f"layer {layer.name!r}: layer normalization product {_product_kind(layer)!r}")
+    scale, scale_t = _weight(layer, "scale")
+    bias, bias_t = _weight(layer, "bias")
+    types = {"scale_t": scale_t, "bias_t": bias_t, **{key: _type(layer, key) for key in ("accum_t", "table_t")}}
+    power = int(rendered_config(layer).constants["table_range_power2"])
+    entry = _entry(layer, "layernorm", types, table_range_power2=power)
+    _store(arrays, entry, "scale", scale.ravel())
+    _store(arrays, entry, "bias", bias.ravel())
+    return entry
+
+
 @_exporter("Embedding")
 def _embedding(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     table, table_t = _weight(layer, "embeddings")

@@ -94,6 +94,10 @@ def table_requests(layer: Any) -> list[TableRequest]:
     """Tables an hls4ml layer uses (empty for layers without tables)."""
     if any(cls.__name__ in ("LSTM", "GRU") for cls in type(layer).__mro__):
         return _recurrent_tables(layer)
+    if any(cls.__name__ == "LayerNormalization" for cls in type(layer).__mro__):
+        table_t = parse(layer.types["table_t"].precision.definition_cpp())
+        size = int(rendered_config(layer).constants["table_size"])
+        return [TableRequest(layer.name, "table", size, table_t, f"nnet::init_invert_sqr_table<CFG, {size}>(t);")]
     if not any(cls.__name__ == "Activation" for cls in type(layer).__mro__):
         return []  # e.g. a Dense layer keeps its Keras activation name, but hls4ml runs it as a separate layer
     activation = str(layer.get_attr("activation", "")).lower()
@@ -136,12 +140,15 @@ def _recurrent_tables(layer: Any) -> list[TableRequest]:
     return requests
 
 
+_HEADERS = ("nnet_types.h", "nnet_recurrent.h", "nnet_layernorm.h")  # every table initialiser and config base
+
+
 def _source(index: int, req: TableRequest, layer: Any) -> str:
     struct = req.struct or rendered_config(layer).struct
     ns = f"l1t_table_{index}"
     body = "\n".join(_typedefs(layer)) + "\n" + layer.get_attr("config_cpp")
     return (
-        f'#include "nnet_utils/nnet_types.h"\n#include "nnet_utils/nnet_recurrent.h"\nnamespace {ns} {{\n{body}\n}}\n'
+        "".join(f'#include "nnet_utils/{header}"\n' for header in _HEADERS) + f"namespace {ns} {{\n{body}\n}}\n"
         f'extern "C" void table_{index}(int64_t* out) {{\n'
         f"  typedef {ns}::{struct} CFG;\n"
         f"  static {_entry_typedef(req)} t[{req.size}];\n"

@@ -258,6 +258,18 @@ def time_distributed() -> Callable[[], Any]:
     return build
 
 
+def layer_norm(shape: tuple[int, ...]) -> Callable[[], Any]:
+    """LayerNormalization over the last axis with trained-looking scale and offset."""
+    import tensorflow as tf
+
+    def build() -> Any:
+        init = tf.keras.initializers.RandomUniform(-1.0, 1.0, seed=8)
+        norm = _layers().LayerNormalization(name="ln", beta_initializer=init, gamma_initializer=init)
+        return _model([shape], lambda x: norm(x))
+
+    return build
+
+
 # (row id, model builder, default precision): each a construct that failed or returned wrong numbers before.
 CASES = [
     ("concat-2d-axis1", concat_axis((4, 5), 1), "ap_fixed<16,6>"),
@@ -287,6 +299,7 @@ CASES = [
     ("lstm-sequences-saturating", recurrent("LSTM", True), "ap_fixed<12,4,AP_RND,AP_SAT>"),
     ("gru", recurrent("GRU", False), "ap_fixed<16,6>"),
     ("time-distributed", time_distributed(), "ap_fixed<12,4>"),
+    ("layer-norm", layer_norm((3, 6)), "ap_fixed<16,6>"),
     ("gru-sequences-saturating", recurrent("GRU", True), "ap_fixed<12,4,AP_RND,AP_SAT>"),
     ("bn-binary-tanh", bn_quantized_tanh("binary(alpha=1)"), "ap_fixed<12,4>"),
     ("bn-ternary-tanh", bn_quantized_tanh("ternary(alpha=1)"), "ap_fixed<12,4>"),
