@@ -34,11 +34,12 @@ def show_layers(as_json: bool) -> None:
     """The hls4ml layer classes the exporter reads, the emulator's ops and those the RTL generator writes."""
     from l1t.emulator.nn import supported_ops
     from l1t.firmware.rtl import generated_ops
-    from l1t.models.export import SUPPORTED_IO, SUPPORTED_STRATEGIES, exported_layers
+    from l1t.models.export import STREAM_PROVEN, SUPPORTED_IO, SUPPORTED_STRATEGIES, exported_layers
 
     data = {
         "hls4ml_layers": sorted(exported_layers()),
         "io_types": list(SUPPORTED_IO),
+        "io_stream_layers": sorted(STREAM_PROVEN),
         "strategies": list(SUPPORTED_STRATEGIES),
         "emulator_ops": sorted(supported_ops()),
         "rtl_ops": sorted(generated_ops()),
