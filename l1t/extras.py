@@ -9,7 +9,7 @@ __all__ = ["EXTRAS", "MissingExtra", "extra_of", "message", "require"]
 
 # extra -> the top-level modules it installs (pyproject.toml's optional-dependencies)
 EXTRAS: dict[str, tuple[str, ...]] = {
-    "ml": ("tensorflow", "tensorflow_model_optimization", "qkeras", "hls4ml", "matplotlib", "scipy"),
+    "ml": ("tensorflow", "tensorflow_model_optimization", "qkeras", "hls4ml", "da4ml", "matplotlib", "scipy"),
     "hdl": ("cocotb", "cocotb_tools"),
     "studies": ("mplhep", "hist", "dask", "distributed"),
     "events": ("pythia8mc",),

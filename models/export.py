@@ -20,6 +20,7 @@ import l1t.emulator.fixed as fx
 from l1t.atomic import atomic_path
 from l1t.emulator.nn import SELU_LAMBDA_T, SPEC_FORMAT, SPEC_VERSION, Network
 from l1t.extras import require
+from l1t.models.da_graph import DaGraphError, da_matrix
 from l1t.models.hls_tables import TABLE_ACTIVATIONS, compute_tables, rendered_config
 
 __all__ = [
@@ -110,8 +111,9 @@ Exporter = Callable[[Any, dict[str, np.ndarray]], dict[str, Any]]
 _EXPORTERS: dict[str, Exporter] = {}
 SUPPORTED_IO = ("io_parallel", "io_stream")  # io_stream: the layer classes of STREAM_PROVEN
 # Resource and ResourceUnrolled sum the same cast products in another order: exported where the accumulator makes
-# the order irrelevant (``_order_free``), refused otherwise
-SUPPORTED_STRATEGIES = ("Latency", "Resource", "ResourceUnrolled")
+# the order irrelevant (``_order_free``), refused otherwise. distributed_arithmetic (da4ml's adder graphs) computes
+# the exact sum and casts it to result_t: exported with an accumulator that holds that sum (``_exact_accum``).
+SUPPORTED_STRATEGIES = ("Latency", "Resource", "ResourceUnrolled", "distributed_arithmetic")
 
 
 def exported_layers() -> frozenset[str]:
@@ -223,7 +225,7 @@ def _store(arrays: dict[str, np.ndarray], entry: dict[str, Any], key: str, value
 def _strategy(layer: Any) -> str:
     """The layer's strategy as ``SUPPORTED_STRATEGIES`` spells it; others are refused."""
     strategy = str(layer.get_attr("strategy", "latency"))
-    known = {s.lower(): s for s in SUPPORTED_STRATEGIES}
+    known = {s.lower().replace("_", ""): s for s in SUPPORTED_STRATEGIES}
     key = strategy.lower().replace("_", "")  # hls4ml spells ResourceUnrolled 'resource_unrolled' internally
     if key not in known:
         raise UnsupportedLayer(f"layer {layer.name!r}: strategy {strategy!r} (supported: {SUPPORTED_STRATEGIES})")
@@ -245,10 +247,13 @@ def _product_weights(layer: Any) -> tuple[np.ndarray, str, np.ndarray, str, dict
     attributes for the spec. Resource strategies store the weights transposed (outputs first): undone here; they
     are accepted only where the accumulation order does not matter."""
     strategy = _strategy(layer)
+    if strategy == "distributed_arithmetic":  # the matrix da4ml's adder graph computes, proven exact
+        weight, weight_t, bias, bias_t = _da_weights(layer)
+        return weight, weight_t, bias, bias_t, {"strategy": strategy, "reuse_factor": 1}
     weight, weight_t = _weight(layer, "weight")
     bias, bias_t = _weight(layer, "bias")
     _check_product(layer, "weight")
-    if strategy != "Latency":
+    if strategy in ("Resource", "ResourceUnrolled"):
         if not _order_free(layer, weight_t):
             raise UnsupportedLayer(
                 f"layer {layer.name!r}: {strategy} strategy with accum_t {_type(layer, 'accum_t')}: its summation "
@@ -259,6 +264,53 @@ def _product_weights(layer: Any) -> tuple[np.ndarray, str, np.ndarray, str, dict
             weight = np.moveaxis(weight, 0, -1)  # (outputs, ...) -> (..., outputs)
     attrs = {"strategy": strategy, "reuse_factor": int(layer.get_attr("reuse_factor", 1))}
     return weight, weight_t, bias, bias_t, attrs
+
+
+def _da_weights(layer: Any) -> tuple[np.ndarray, str, np.ndarray, str]:
+    """A distributed_arithmetic layer's kernel and bias, read back from its adder graph (``da_graph``), each as raw
+    words of the narrowest type holding every coefficient exactly."""
+    code = layer.get_attr("da_codegen")
+    function = f"dense_da_{layer.get_attr('index')}"
+    x_t = _parse(layer, layer.get_input_variable().type.precision.definition_cpp(), "input type")
+    n_out = int(layer.get_attr("n_filt", 0) or layer.get_attr("n_out"))
+    rows = int(re.search(rf"{function}\s*\(\s*inp_t\s+model_inp\[(\d+)\]", code.code).group(1))
+    try:
+        kernel, bias = da_matrix(code.code, function, x_t, rows, n_out)
+    except DaGraphError as err:
+        raise UnsupportedLayer(f"layer {layer.name!r}: {err}") from None
+    return (*_dyadic_words(kernel), *_dyadic_words(bias))
+
+
+def _dyadic_words(values: np.ndarray) -> tuple[np.ndarray, str]:
+    """Exact rationals with power-of-two denominators -> (raw words, the narrowest signed type holding them)."""
+    frac = max((int(v.denominator).bit_length() - 1 for v in values.ravel()), default=0)
+    raw = np.array([int(v * (1 << frac)) for v in values.ravel()], dtype=np.int64).reshape(values.shape)
+    width = max(int(np.abs(raw).max(initial=0)).bit_length() + 1, 2)
+    return raw, str(fx.FixedType(width, width - frac, True))
+
+
+def _accum_type(layer: Any, strategy: dict[str, Any], weight: np.ndarray, weight_t: str, bias: np.ndarray,
+                bias_t: str) -> str:  # fmt: skip
+    """accum_t as the layer's C++ accumulates: its own, or for distributed_arithmetic the exact sum's type."""
+    if strategy["strategy"] != "distributed_arithmetic":
+        return _type(layer, "accum_t")
+    return str(_exact_accum(layer, weight, fx.parse(weight_t), bias, fx.parse(bias_t)))
+
+
+def _exact_accum(layer: Any, weight: np.ndarray, w_t: fx.FixedType, bias: np.ndarray, b_t: fx.FixedType) -> Any:
+    """A wrapping type holding every ``bias + sum x * w`` exactly, for the worst input of the input type: da4ml's
+    adder graph computes that sum without loss (its intermediate types are derived from the same bounds) and the
+    layer's output is its cast to result_t, so the emulator's dense arithmetic in this type gives the same bits."""
+    x_t = _parse(layer, layer.get_input_variable().type.precision.definition_cpp(), "input type")
+    frac = max(x_t.frac_bits + w_t.frac_bits, b_t.frac_bits)
+    x_max = max(abs(x_t.raw_min), abs(x_t.raw_max))
+    w = np.abs(weight.reshape(-1, np.shape(weight)[-1])).astype(object)
+    bound = (w.sum(axis=0) * x_max) * (1 << (frac - x_t.frac_bits - w_t.frac_bits))
+    bound = bound + np.abs(bias.ravel()).astype(object) * (1 << (frac - b_t.frac_bits))
+    width = int(max(bound)).bit_length() + 1
+    if width > 64:
+        raise UnsupportedLayer(f"layer {layer.name!r}: distributed_arithmetic sum needs {width} bits, past int64")
+    return fx.FixedType(width, width - frac, True)
 
 
 def _check_product(layer: Any, key: str) -> None:
@@ -281,7 +333,8 @@ def _product_kind(layer: Any) -> str:
 @_exporter("Dense")
 def _dense(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     weight, weight_t, bias, bias_t, strategy = _product_weights(layer)
-    types = {"weight_t": weight_t, "bias_t": bias_t, "accum_t": _type(layer, "accum_t")}
+    accum_t = _accum_type(layer, strategy, weight, weight_t, bias, bias_t)
+    types = {"weight_t": weight_t, "bias_t": bias_t, "accum_t": accum_t}
     entry = _entry(layer, "dense", types, **strategy)
     _store(arrays, entry, "weight", weight.reshape(int(layer.get_attr("n_in")), int(layer.get_attr("n_out"))))
     _store(arrays, entry, "bias", bias)
@@ -311,7 +364,8 @@ def _conv(spatial: int, depthwise: bool = False) -> Exporter:
         if int(layer.get_attr("dilation", 1) or 1) != 1:
             raise UnsupportedLayer(f"layer {layer.name!r}: dilated convolutions are not supported")
         weight, weight_t, bias, bias_t, strategy = _product_weights(layer)
-        types = {"weight_t": weight_t, "bias_t": bias_t, "accum_t": _type(layer, "accum_t")}
+        accum_t = _accum_type(layer, strategy, weight, weight_t, bias, bias_t)
+        types = {"weight_t": weight_t, "bias_t": bias_t, "accum_t": accum_t}
         entry = _entry(layer, f"conv{spatial}d", types, **_geometry(layer, spatial), **strategy)
         channels = int(layer.get_attr("n_chan"))
         if depthwise:

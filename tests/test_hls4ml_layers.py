@@ -357,6 +357,22 @@ def conv_stack(spatial: int) -> Callable[[], Any]:
     return build
 
 
+def dyadic(build: Callable[[], Any]) -> Callable[[], Any]:
+    """The model with every weight and bias a multiple of 1/16 (biases non-zero): distributed_arithmetic multiplies by
+    the float kernel itself, exactly."""
+
+    def rounded() -> Any:
+        model, rng = build(), np.random.default_rng(9)
+        for layer in model.layers:
+            weights = layer.get_weights()
+            if len(weights) == 2:  # the zero-initialised bias gets values too, so the graph carries constants
+                weights[1] = rng.uniform(-1.0, 1.0, weights[1].shape)
+            layer.set_weights([np.round(w * 16) / 16 for w in weights])
+        return model
+
+    return rounded
+
+
 # (row id, builder, default precision, strategy, reuse factor)
 STRATEGIES = [
     ("dense-resource-rf1", dense_stack, "ap_fixed<12,4>", "Resource", 1),
@@ -365,12 +381,23 @@ STRATEGIES = [
     ("dense-resource-unrolled-rf2", dense_stack, "ap_fixed<12,4>", "ResourceUnrolled", 2),
     ("conv1d-resource-rf3", conv_stack(1), "ap_fixed<12,4>", "Resource", 3),
     ("conv2d-resource-rf2", conv_stack(2), "ap_fixed<12,4>", "Resource", 2),
+    ("dense-da", dyadic(dense_stack), "ap_fixed<12,4>", "distributed_arithmetic", 1),
+    ("dense-da-narrow-rounding", dyadic(dense_stack), "ap_fixed<8,3,AP_RND,AP_SAT>", "distributed_arithmetic", 1),
+    ("conv1d-da", dyadic(conv_stack(1)), "ap_fixed<12,4>", "distributed_arithmetic", 1),
+    ("conv2d-da", dyadic(conv_stack(2)), "ap_fixed<12,4>", "distributed_arithmetic", 1),
     ("dense-resource-rf4-io_stream", dense_stack, "ap_fixed<12,4>", "Resource", 4),
     ("conv2d-resource-rf2-io_stream", conv_stack(2), "ap_fixed<12,4>", "Resource", 2),
 ]
 
 
-def _with_strategy(config: dict[str, Any], strategy: str, reuse: int) -> dict[str, Any]:
+def _with_strategy(config: dict[str, Any], strategy: str, reuse: int, layers: Any = None) -> dict[str, Any]:
+    """``strategy`` for every layer (distributed_arithmetic: only the dense and convolution layers, the ones hls4ml's
+    DA pass accepts)."""
+    if strategy == "distributed_arithmetic":
+        pytest.importorskip("da4ml")
+        for name in (layer.name for layer in layers if type(layer).__name__ in ("Dense", "Conv1D", "Conv2D")):
+            config["LayerName"][name].update(Strategy=strategy)
+        return config
     config["Model"].update(Strategy=strategy, ReuseFactor=reuse)
     for layer_cfg in config["LayerName"].values():
         layer_cfg.update(Strategy=strategy, ReuseFactor=reuse)
@@ -382,12 +409,11 @@ def test_strategy_bit_exact_with_csim(
     row: str, build: Callable[[], Any], precision: str, strategy: str, reuse: int, tmp_path: Path
 ) -> None:
     model = build()
-    config = _with_strategy(hls_config(model, default_precision=precision), strategy, reuse)
+    config = _with_strategy(hls_config(model, default_precision=precision), strategy, reuse, model.layers)
     io_type = "io_stream" if row.endswith("io_stream") else "io_parallel"
     net, hls_model = export(model, tmp_path / "spec", project_dir=tmp_path / "prj", config=config, io_type=io_type)
-    assert {layer.attrs.get("strategy") for layer in net.layers if layer.op in ("dense", "conv1d", "conv2d")} == {
-        strategy
-    }
+    strategies = {layer.attrs.get("strategy") for layer in net.layers if layer.op in ("dense", "conv1d", "conv2d")}
+    assert strategies == {strategy}
     hls_model.compile()
     assert csim_differences(hls_model, net, random_words(net, N_EVENTS, seed=13)) == []
 

@@ -1,0 +1,130 @@
+"""The constant matrix product of a distributed-arithmetic layer, read back from the adder graph da4ml generated for it
+(hls4ml's ``da_codegen``: ``ap_fixed<W,I> vK = vA +/- bit_shift<s>(vB);`` and ``vA +/- ap_fixed<W,I>(constant)``
+lines, inputs ``model_inp[j]``, outputs
+``model_out[i] = ap_fixed<W,I>(-bit_shift<s>(vK));``, the sign optional).
+
+Every variable is tracked as an exact linear form of the inputs (rational coefficients) and checked, over every input
+the input type allows, to fit its declared type without losing a bit: then the graph computes exactly
+``x @ kernel + bias`` and the layer's output is that sum cast to result_t. Any other construct, or a declared type that
+could lose a bit, is refused naming the line.
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+import numpy as np
+
+from l1t.emulator.fixed import FixedType
+
+__all__ = ["DaGraphError", "da_matrix"]
+
+_TYPE = r"ap_(u?)fixed<\s*(\d+)\s*,\s*(-?\d+)\s*>"
+_OPERAND = r"(?:bit_shift<\s*(-?\d+)\s*>\(\s*v(\d+)\s*\)|v(\d+))"
+_INPUT = re.compile(rf"^{_TYPE}\s+v(\d+)\s*=\s*model_inp\[(\d+)\];")
+_SUM = re.compile(rf"^{_TYPE}\s+v(\d+)\s*=\s*v(\d+)\s*([+-])\s*{_OPERAND};")
+_LITERAL = r"([-+]?[\d.]+(?:[eE][-+]?\d+)?)"
+_CONST_SUM = re.compile(rf"^{_TYPE}\s+v(\d+)\s*=\s*v(\d+)\s*([+-])\s*{_TYPE}\(\s*{_LITERAL}\s*\);")
+_OUTPUT = re.compile(rf"^model_out\[(\d+)\]\s*=\s*(?:{_TYPE}\()?\s*(-?)\s*{_OPERAND}\s*\)?;")
+_ZERO_OUTPUT = re.compile(r"^model_out\[(\d+)\]\s*=\s*0;")
+_SKIP = re.compile(r"^(#pragma.*|//.*|)$")
+
+
+class DaGraphError(ValueError):
+    """An adder graph l1t does not read exactly; the message names the function, line and construct."""
+
+
+class _Form:
+    """sum c_j x_j + b with exact rational coefficients."""
+
+    def __init__(self, coef: dict[int, Fraction], const: Fraction = Fraction(0)) -> None:
+        self.coef, self.const = coef, const
+
+    def combine(self, other: _Form, sign: int, scale: Fraction) -> _Form:
+        coef = dict(self.coef)
+        for j, c in other.coef.items():
+            coef[j] = coef.get(j, Fraction(0)) + sign * scale * c
+        return _Form({j: c for j, c in coef.items() if c}, self.const + sign * scale * other.const)
+
+    def scaled(self, scale: Fraction) -> _Form:
+        return _Form({j: c * scale for j, c in self.coef.items()}, self.const * scale)
+
+
+def _fits(form: _Form, t: tuple[bool, int, int], x_t: FixedType, where: str) -> None:
+    """Refuse unless every value of ``form`` over the input type's range is exact in ``t = (signed, W, I)``."""
+    signed, width, int_bits = t
+    frac = width - int_bits
+    lo_x, hi_x = Fraction(x_t.raw_min, 1 << x_t.frac_bits), Fraction(x_t.raw_max, 1 << x_t.frac_bits)
+    lo = form.const + sum(min(c * lo_x, c * hi_x) for c in form.coef.values())
+    hi = form.const + sum(max(c * lo_x, c * hi_x) for c in form.coef.values())
+    step = Fraction(1, 1 << frac) if frac >= 0 else Fraction(1 << -frac)
+    t_lo = -(Fraction(1 << (width - 1)) * step) if signed else Fraction(0)
+    t_hi = (Fraction((1 << (width - 1 if signed else width)) - 1)) * step
+    input_step = Fraction(1, 1 << x_t.frac_bits) if x_t.frac_bits >= 0 else Fraction(1 << -x_t.frac_bits)
+    resolution_ok = all((c * input_step / step).denominator == 1 for c in form.coef.values())
+    if lo < t_lo or hi > t_hi or not resolution_ok or (form.const / step).denominator != 1:
+        kind = f"ap_{'' if signed else 'u'}fixed<{width},{int_bits}>"
+        raise DaGraphError(f"{where}: {kind} does not hold every value in [{float(lo)}, {float(hi)}] exactly")
+
+
+def _operand(forms: dict[int, _Form], shift: str | None, shifted: str | None, plain: str | None, where: str) -> _Form:
+    index = int(shifted if shifted is not None else plain)
+    if index not in forms:
+        raise DaGraphError(f"{where}: v{index} is used before it is defined")
+    scale = Fraction(2) ** int(shift) if shift is not None else Fraction(1)
+    return forms[index].scaled(scale)
+
+
+def da_matrix(source: str, function: str, x_t: FixedType, n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
+    """The exact (kernel, bias) of ``function`` in ``source`` as rationals in object arrays, (n_in, n_out) and
+    (n_out,), after checking every intermediate and output type is lossless for inputs of type ``x_t``."""
+    body = re.search(rf"void\s+{re.escape(function)}\s*\([^)]*\)\s*\{{(.*?)\n\}}", source, re.S)
+    if body is None:
+        raise DaGraphError(f"{function}: not found in the generated code")
+    forms: dict[int, _Form] = {}
+    outputs: dict[int, _Form] = {}
+    for number, raw in enumerate(body.group(1).splitlines(), 1):
+        line = raw.split("//")[0].strip()
+        where = f"{function}, line {number} {line!r}"
+        if _SKIP.match(line):
+            continue
+        if m := _INPUT.match(line):
+            unsigned, width, int_bits, var, j = m.groups()
+            forms[int(var)] = _Form({int(j): Fraction(1)})
+            _fits(forms[int(var)], (not unsigned, int(width), int(int_bits)), x_t, where)
+        elif m := _SUM.match(line):
+            unsigned, width, int_bits, var, a, op, shift, shifted, plain = m.groups()
+            if int(a) not in forms:
+                raise DaGraphError(f"{where}: v{a} is used before it is defined")
+            other = _operand(forms, shift, shifted, plain, where)
+            forms[int(var)] = forms[int(a)].combine(other, 1 if op == "+" else -1, Fraction(1))
+            _fits(forms[int(var)], (not unsigned, int(width), int(int_bits)), x_t, where)
+        elif m := _CONST_SUM.match(line):
+            unsigned, width, int_bits, var, a, op, c_unsigned, c_width, c_int, literal = m.groups()
+            if int(a) not in forms:
+                raise DaGraphError(f"{where}: v{a} is used before it is defined")
+            constant = Fraction(literal)
+            _fits(_Form({}, constant), (not c_unsigned, int(c_width), int(c_int)), x_t, where)  # the literal, exact
+            forms[int(var)] = forms[int(a)].combine(_Form({}, constant), 1 if op == "+" else -1, Fraction(1))
+            _fits(forms[int(var)], (not unsigned, int(width), int(int_bits)), x_t, where)
+        elif m := _OUTPUT.match(line):
+            i, unsigned, width, int_bits, negate, shift, shifted, plain = m.groups()
+            value = _operand(forms, shift, shifted, plain, where).scaled(Fraction(-1 if negate else 1))
+            if width is not None:
+                _fits(value, (not unsigned, int(width), int(int_bits)), x_t, where)
+            outputs[int(i)] = value
+        elif m := _ZERO_OUTPUT.match(line):
+            outputs[int(m.group(1))] = _Form({})
+        else:
+            raise DaGraphError(f"{where}: construct not understood")
+    missing = sorted(set(range(n_out)) - set(outputs))
+    if missing or any(j >= n_in for form in outputs.values() for j in form.coef):
+        raise DaGraphError(f"{function}: outputs {missing} missing or an input index beyond {n_in}")
+    kernel = np.zeros((n_in, n_out), dtype=object)
+    kernel[:] = Fraction(0)
+    bias = np.array([outputs[i].const for i in range(n_out)], dtype=object)
+    for i, form in outputs.items():
+        for j, c in form.coef.items():
+            kernel[j, i] = c
+    return kernel, bias
