@@ -752,6 +752,8 @@ def _check_stream(layer: Any) -> None:
         geometry = _geometry(layer, int(kind[-2]))
         if any(geometry["pads"]) or geometry["stride"] != geometry["kernel"]:
             raise UnsupportedLayer(f"layer {layer.name!r}: io_stream pooling needs stride == pool size and no padding")
+    if kind in _SUMMING and _strategy(layer) == "distributed_arithmetic":
+        raise UnsupportedLayer(f"layer {layer.name!r}: io_stream {kind} with distributed_arithmetic is not proven")
     if kind in _SUMMING and not _order_free(layer, _weight(layer, "weight")[1]):
         raise UnsupportedLayer(
             f"layer {layer.name!r}: io_stream {kind} with accum_t {_type(layer, 'accum_t')}: its summation order "
