@@ -754,6 +754,38 @@ def _lstm_fits(layer: Layer, in_types: list[FixedType]) -> None:
     fx.add_type(fx.mul_type(acc_t, acc_t), fx.mul_type(res_t, acc_t))  # the cell state update, exact
 
 
+class _Recurrent:
+    """An LSTM's or GRU's step machinery: its biases in accum_t, the two dense_latency products of a step, and its
+    recurrent activation and activation (``_recurrent_activation``) into accum_t."""
+
+    def __init__(self, layer: Layer) -> None:
+        self.a, self.attrs, self.types = layer.arrays, layer.attrs, layer.types
+        self.acc_t, self.res_t, self.n = layer.types["accum_t"], layer.result_t, int(layer.attrs["n_state"])
+        self.bias = fx.cast(self.a["bias"], self.types["bias_t"], self.acc_t)
+        self.recurrent_bias = fx.cast(self.a["recurrent_bias"], self.types["recurrent_bias_t"], self.acc_t)
+
+    def products(self, x: np.ndarray, x_t: FixedType, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``W x + b`` and ``U h + b_r``, each as dense_latency accumulates it in accum_t."""
+        pre = _accumulate_products(x, x_t, self.a["weight"], self.types["weight_t"], self.bias, self.acc_t)
+        pre_r = _accumulate_products(
+            h, self.res_t, self.a["recurrent_weight"], self.types["recurrent_weight_t"], self.recurrent_bias, self.acc_t
+        )
+        return pre, pre_r
+
+    def recurrent(self, v: np.ndarray, v_t: FixedType) -> np.ndarray:
+        table_t = self.types.get("recurrent_table_t", self.acc_t)
+        return _recurrent_activation(
+            self.attrs["recurrent_activation"], v, v_t, self.a.get("recurrent_table"), table_t, self.acc_t
+        )
+
+    def activation(self, v: np.ndarray, v_t: FixedType) -> np.ndarray:
+        table_t = self.types.get("table_t", self.acc_t)
+        return _recurrent_activation(self.attrs["activation"], v, v_t, self.a.get("table"), table_t, self.acc_t)
+
+    def output(self, steps: list[np.ndarray]) -> np.ndarray:
+        return np.stack(steps, axis=1) if self.attrs["return_sequences"] else steps[-1]
+
+
 @handler("lstm", _lstm_fits)
 def _lstm(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     """nnet::lstm_stack with lstm_static (state zeroed at the first step of every event): per step, two dense_latency
@@ -761,29 +793,21 @@ def _lstm(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> 
     recurrent activation on i, f, o and the activation on c (accum_t -> accum_t), ``s = c * i + s * f`` exact and cast
     to res_T, ``h = o * act(s)`` with act's index from res_T, cast to res_T. Returns every step's h or the last."""
     (x,), (x_t,) = inputs, in_types
-    a, ar = layer.arrays, layer.attrs
-    acc_t, res_t, n = layer.types["accum_t"], layer.result_t, int(ar["n_state"])
-    bias = fx.cast(a["bias"], layer.types["bias_t"], acc_t)
-    recurrent_bias = fx.cast(a["recurrent_bias"], layer.types["recurrent_bias_t"], acc_t)
-    recr, act = ar["recurrent_activation"], ar["activation"]
-    recr_table, table = a.get("recurrent_table"), a.get("table")
-    recr_table_t, table_t = layer.types.get("recurrent_table_t", acc_t), layer.types.get("table_t", acc_t)
+    r = _Recurrent(layer)
+    acc_t, res_t, n = r.acc_t, r.res_t, r.n
     h = np.zeros((len(x), n), dtype=np.int64)
     s = np.zeros((len(x), n), dtype=np.int64)
     steps = []
     for t in range(x.shape[1]):
-        pre = _accumulate_products(x[:, t], x_t, a["weight"], layer.types["weight_t"], bias, acc_t)
-        pre_r = _accumulate_products(h, res_t, a["recurrent_weight"], layer.types["recurrent_weight_t"],
-                                     recurrent_bias, acc_t)  # fmt: skip
+        pre, pre_r = r.products(x[:, t], x_t, h)
         gates = fx.cast(*fx.add(pre, acc_t, pre_r, acc_t), acc_t)
-        ifo = np.concatenate([gates[:, : 2 * n], gates[:, 3 * n :]], axis=1)
-        ifo = _recurrent_activation(recr, ifo, acc_t, recr_table, recr_table_t, acc_t)
-        c = _recurrent_activation(act, gates[:, 2 * n : 3 * n], acc_t, table, table_t, acc_t)
+        ifo = r.recurrent(np.concatenate([gates[:, : 2 * n], gates[:, 3 * n :]], axis=1), acc_t)
+        c = r.activation(gates[:, 2 * n : 3 * n], acc_t)
         i, f, o = ifo[:, :n], ifo[:, n : 2 * n], ifo[:, 2 * n :]
         s = fx.cast(*fx.add(*fx.mul(c, acc_t, i, acc_t), *fx.mul(s, res_t, f, acc_t)), res_t)
-        h = fx.cast(*fx.mul(o, acc_t, _recurrent_activation(act, s, res_t, table, table_t, acc_t), acc_t), res_t)
+        h = fx.cast(*fx.mul(o, acc_t, r.activation(s, res_t), acc_t), res_t)
         steps.append(h)
-    return np.stack(steps, axis=1) if ar["return_sequences"] else h
+    return r.output(steps)
 
 
 def _gru_fits(layer: Layer, in_types: list[FixedType]) -> None:
@@ -799,29 +823,21 @@ def _gru(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> n
     ``z, r = recurrent_act(x_zr + h_zr)``, ``c = act(x_h + (r * h_h))`` (each sum and product cast to accum_t), and
     ``h = c * (1 - z) + h * z`` exact, cast to res_T."""
     (x,), (x_t,) = inputs, in_types
-    a, ar = layer.arrays, layer.attrs
-    acc_t, res_t, n = layer.types["accum_t"], layer.result_t, int(ar["n_state"])
-    bias = fx.cast(a["bias"], layer.types["bias_t"], acc_t)
-    recurrent_bias = fx.cast(a["recurrent_bias"], layer.types["recurrent_bias_t"], acc_t)
-    recr_table, table = a.get("recurrent_table"), a.get("table")
-    recr_table_t, table_t = layer.types.get("recurrent_table_t", acc_t), layer.types.get("table_t", acc_t)
+    rec = _Recurrent(layer)
+    acc_t, res_t, n = rec.acc_t, rec.res_t, rec.n
     one_t = fx.ap_int(32)
     h = np.zeros((len(x), n), dtype=np.int64)
     steps = []
     for t in range(x.shape[1]):
-        pre = _accumulate_products(x[:, t], x_t, a["weight"], layer.types["weight_t"], bias, acc_t)
-        pre_r = _accumulate_products(h, res_t, a["recurrent_weight"], layer.types["recurrent_weight_t"],
-                                     recurrent_bias, acc_t)  # fmt: skip
-        zr = fx.cast(*fx.add(pre[:, : 2 * n], acc_t, pre_r[:, : 2 * n], acc_t), acc_t)
-        zr = _recurrent_activation(ar["recurrent_activation"], zr, acc_t, recr_table, recr_table_t, acc_t)
+        pre, pre_r = rec.products(x[:, t], x_t, h)
+        zr = rec.recurrent(fx.cast(*fx.add(pre[:, : 2 * n], acc_t, pre_r[:, : 2 * n], acc_t), acc_t), acc_t)
         z, r = zr[:, :n], zr[:, n:]
         gated = fx.cast(*fx.mul(r, acc_t, pre_r[:, 2 * n :], acc_t), acc_t)
-        c = fx.cast(*fx.add(pre[:, 2 * n :], acc_t, gated, acc_t), acc_t)
-        c = _recurrent_activation(ar["activation"], c, acc_t, table, table_t, acc_t)
+        c = rec.activation(fx.cast(*fx.add(pre[:, 2 * n :], acc_t, gated, acc_t), acc_t), acc_t)
         keep, keep_t = fx.sub(np.ones_like(z), one_t, z, acc_t)
         h = fx.cast(*fx.add(*fx.mul(c, acc_t, keep, keep_t), *fx.mul(h, res_t, z, acc_t)), res_t)
         steps.append(h)
-    return np.stack(steps, axis=1) if ar["return_sequences"] else h
+    return rec.output(steps)
 
 
 @handler("time_split")
