@@ -393,18 +393,20 @@ def _leaky_relu(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType
     return np.where(x > 0, fx.cast(x, x_t, layer.result_t), fx.cast(scaled, scaled_t, layer.result_t))
 
 
+def _int_of(raw: np.ndarray, frac_bits: int) -> np.ndarray:
+    """C++ ``int(v)`` of the exact value ``v = raw * 2**-frac_bits``: truncation toward zero."""
+    if frac_bits < 0:
+        return raw << -frac_bits
+    return np.where(raw < 0, -((-raw) >> frac_bits), raw >> frac_bits)
+
+
 def _table_index(x: np.ndarray, x_t: FixedType, size: int, span: int) -> np.ndarray:
     """``int(x * size / span) + size / 2`` clamped to the table, as nnet::sigmoid/tanh compute it.
 
     The product and quotient are exact ap_fixed values truncated toward zero by the conversion to int, so the
     index is trunc(raw * size / (span * 2**F)); |raw * size| stays far below 2**63 for widths hls4ml uses.
     """
-    num = x * size
-    den_shift = x_t.frac_bits + int(np.log2(span))
-    if den_shift >= 0:
-        q = np.where(num < 0, -((-num) >> den_shift), num >> den_shift)
-    else:
-        q = num << -den_shift
+    q = _int_of(x * size, x_t.frac_bits + int(np.log2(span)))
     return np.clip(q + (span // 2) * size // span, 0, size - 1)
 
 
@@ -427,10 +429,7 @@ handler("softsign")(_table_activation(16))
 def _negative_table_index(x: np.ndarray, x_t: FixedType, size: int) -> np.ndarray:
     """``int(x * size / -8)`` for x < 0, clamped to the table, as nnet::elu/selu compute it: the exact quotient is
     positive, so both truncations toward zero are one floor."""
-    num = -np.minimum(x, 0) * size
-    shift = x_t.frac_bits + 3
-    q = num >> shift if shift >= 0 else num << -shift
-    return np.minimum(q, size - 1)
+    return np.minimum(_int_of(-np.minimum(x, 0) * size, x_t.frac_bits + 3), size - 1)
 
 
 @handler("elu")
@@ -719,8 +718,7 @@ def _embedding(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]
     (x,), (x_t,) = inputs, in_types
     table, n_out = layer.arrays["embeddings"], int(layer.shape[-1])
     exact = x.reshape(len(x), -1, 1) * n_out + (np.arange(n_out) << x_t.frac_bits)  # value * 2**F
-    f = x_t.frac_bits
-    index = np.where(exact < 0, -((-exact) >> f), exact >> f) if f >= 0 else exact << -f
+    index = _int_of(exact, x_t.frac_bits)
     bad = np.argwhere((index < 0) | (index >= table.size))
     if bad.size:
         e, j, _ = bad[0]
@@ -885,9 +883,7 @@ def _layernorm(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]
     diff = fx.cast(*fx.sub(rows, acc_t, mean[:, None], acc_t), acc_t)
     squares = fx.cast(*fx.mul(diff, acc_t, diff, acc_t), acc_t)
     var = fx.cast(*fx.mul(ordered_sum(squares), acc_t, k_inv, acc_t), acc_t)
-    scaled = var * table.size * (1 << int(layer.attrs["table_range_power2"]))  # exact, then int(): toward zero
-    f = acc_t.frac_bits
-    index = np.where(scaled < 0, -((-scaled) >> f), scaled >> f) if f >= 0 else scaled << -f
+    index = _int_of(var * table.size * (1 << int(layer.attrs["table_range_power2"])), acc_t.frac_bits)
     inv = table[np.clip(index, 0, table.size - 1)][:, None]
     v, v_t = fx.mul(*fx.mul(diff, acc_t, inv, layer.types["table_t"]), layer.arrays["scale"], layer.types["scale_t"])
     out = fx.cast(*fx.add(v, v_t, layer.arrays["bias"], layer.types["bias_t"]), layer.result_t)
