@@ -1,12 +1,15 @@
 """Fixed-point types with the semantics of the ``ap_fixed.h`` / ``ap_int.h`` headers.
 
-A hardware quantity is a numpy ``int64`` array of raw bits plus a :class:`FixedType`. The value of a raw
-integer ``r`` of type ``t`` is ``r * 2**-t.frac_bits``. Every operation works on whole arrays; there is no
-Python loop per element.
+A hardware quantity is a numpy array of raw bits plus a :class:`FixedType`. The value of a raw integer ``r``
+of type ``t`` is ``r * 2**-t.frac_bits``. Every operation works on whole arrays; there is no Python loop per
+element.
 
-Limits: the raw value must fit ``int64``: signed types up to 64 bits, unsigned types up to 63 bits. Add,
-subtract and multiply produce the exact ``ap_fixed`` result type and require that type to respect the same
-limit (cast the operands first otherwise).
+Words: the raw words of a type that fits ``int64`` (signed up to 64 bits, unsigned up to 63) are ``int64``
+arrays, the fast path everything is built for. Wider types (``t.wide``: up to 128 signed, 127 unsigned bits, as
+hls4ml's precision inference produces for long accumulations) hold their raw words as Python ints in ``object``
+arrays: exact at any width, numpy's elementwise loops, much slower, used only where a type needs it. Every
+function returns the word kind of its result type. Add, subtract and multiply produce the exact ``ap_fixed``
+result type and require it to fit the same 128-bit limit (cast the operands first otherwise).
 
 Conversions follow the headers that ship with hls4ml bit for bit, including their corner cases: casts from
 ``double`` decode the IEEE fields as the header does (±inf saturate or wrap like ±2**1024), ``ap_int`` from
@@ -27,6 +30,8 @@ from numpy.typing import ArrayLike
 __all__ = [
     "MAX_SIGNED_WIDTH",
     "MAX_UNSIGNED_WIDTH",
+    "WORD_SIGNED_WIDTH",
+    "WORD_UNSIGNED_WIDTH",
     "FixedArray",
     "FixedType",
     "OMode",
@@ -52,8 +57,10 @@ __all__ = [
     "wrap",
 ]
 
-MAX_SIGNED_WIDTH = 64
-MAX_UNSIGNED_WIDTH = 63
+WORD_SIGNED_WIDTH = 64  # widest types whose raw words are int64
+WORD_UNSIGNED_WIDTH = 63
+MAX_SIGNED_WIDTH = 128  # widest types at all: raw words of wider ones are Python ints (a 128-bit signed range)
+MAX_UNSIGNED_WIDTH = 127
 
 
 class QMode(enum.Enum):
@@ -111,15 +118,18 @@ class FixedType:
         limit = MAX_SIGNED_WIDTH if self.signed else MAX_UNSIGNED_WIDTH
         if not 1 <= self.width <= limit:
             kind = "signed" if self.signed else "unsigned"
-            raise ValueError(
-                f"{self}: width {self.width} out of range; {kind} raw values must fit int64, so 1 <= W <= {limit}"
-            )
+            raise ValueError(f"{self}: width {self.width} out of range; {kind} types have 1 <= W <= {limit}")
         if not 0 <= self.n_bits <= self.width:
             raise ValueError(f"{self}: saturation bits N={self.n_bits} must be within 0..{self.width}")
         if self.integer and (
             self.int_bits != self.width or self.q_mode is not QMode.TRN or self.o_mode is not OMode.WRAP
         ):
             raise ValueError(f"ap_int types have I == W and default modes, got {self!r}")
+
+    @property
+    def wide(self) -> bool:
+        """Raw words past int64: held as Python ints in object arrays."""
+        return self.width > (WORD_SIGNED_WIDTH if self.signed else WORD_UNSIGNED_WIDTH)
 
     @property
     def frac_bits(self) -> int:
@@ -221,6 +231,21 @@ def _as_type(t: TypeLike) -> FixedType:
     return t if isinstance(t, FixedType) else parse(t)
 
 
+def _exact(a: ArrayLike) -> np.ndarray:
+    """Raw words as Python ints (an object array): exact under any shift, sum or product."""
+    a = np.asarray(a)
+    return a if a.dtype == object else a.astype(np.int64).astype(object)
+
+
+def _words(raw: ArrayLike, t: FixedType) -> np.ndarray:
+    """Raw words in the kind of type t: int64, or Python ints for a wide type (values must already fit t)."""
+    return _exact(raw) if t.wide else np.asarray(raw, dtype=np.int64)
+
+
+def _is_exact(a: ArrayLike) -> bool:
+    return np.asarray(a).dtype == object
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Conversion core: every cast into a fixed type goes through _convert.
 #
@@ -260,7 +285,8 @@ def _round_shift(m: np.ndarray, k: np.ndarray | int, q: QMode) -> np.ndarray:
         return r
     half = (t & 1).astype(bool)
     sticky = m != (t << j)  # any dropped bit below "half"
-    return r + _increment(q, half, sticky, m < 0, (r & 1).astype(bool))
+    increment = np.asarray(_increment(q, half, sticky, m < 0, (r & 1).astype(bool)))
+    return r + (increment.astype(object) if r.dtype == object else increment)  # Python ints stay Python ints
 
 
 _Q_CODE = {
@@ -325,7 +351,12 @@ def _round_cast(raw: np.ndarray, k: int, dst: FixedType, after: int) -> np.ndarr
 
 
 def wrap(v: np.ndarray, t: FixedType) -> np.ndarray:
-    """The low W bits of raw words v (an int64 array), sign-extended for signed types: AP_WRAP without rounding."""
+    """The low W bits of raw words v, sign-extended for signed types: AP_WRAP without rounding."""
+    if t.wide or _is_exact(v):
+        r = _exact(v) & ((1 << t.width) - 1)
+        if t.signed:  # subtract 2**W where the sign bit is set
+            r = r - ((r >> (t.width - 1)) << t.width)
+        return _words(r, t)
     drop = 64 - t.width
     if drop == 0:
         return v
@@ -336,6 +367,8 @@ def wrap(v: np.ndarray, t: FixedType) -> np.ndarray:
 
 def _convert(m: np.ndarray, k: np.ndarray | int, dst: FixedType) -> np.ndarray:
     """Raw bits of dst for the exact value m * 2**-k (target LSB units), with dst's Q and O modes."""
+    if dst.wide or _is_exact(m):
+        return _convert_exact(m, k, dst)
     m = np.asarray(m, dtype=np.int64)
     if np.ndim(k) == 0:
         if k > 0:
@@ -357,6 +390,17 @@ def _convert(m: np.ndarray, k: np.ndarray | int, dst: FixedType) -> np.ndarray:
     return _overflow(v, dst, fits, m)
 
 
+def _convert_exact(m: ArrayLike, k: np.ndarray | int, dst: FixedType) -> np.ndarray:
+    """``_convert`` on Python ints, for sources or targets past int64: no intermediate can overflow."""
+    m = _exact(m)
+    if np.ndim(k) == 0:
+        v = _round_shift(m, int(k), dst.q_mode) if k > 0 else m << -int(k)
+    else:
+        k = _exact(k)
+        v = np.where(k > 0, _round_shift(m, np.maximum(k, 1), dst.q_mode), m << np.maximum(-k, 0))
+    return _words(_overflow(v, dst), dst)
+
+
 def saturation_bounds(t: FixedType) -> tuple[int, int]:
     """Raw range a value keeps without overflow handling: SAT_SYM on a signed type excludes the minimum."""
     if t.o_mode is OMode.SAT_SYM and t.signed:
@@ -371,7 +415,7 @@ def _overflow(v: np.ndarray, t: FixedType, fits: np.ndarray | None = None, m: np
     if fits is None:
         if t.o_mode is OMode.WRAP and not t.n_bits:
             return wrap(v, t)
-        if t.o_mode in (OMode.SAT, OMode.SAT_SYM):  # v is the caller's temporary: clipped in place
+        if t.o_mode in (OMode.SAT, OMode.SAT_SYM) and not _is_exact(v):  # v is the caller's temporary: clipped in place
             return np.clip(v, lo, hi, out=v) if isinstance(v, np.ndarray) and v.ndim else np.clip(v, lo, hi)
     over = v > hi
     under = v < lo
@@ -393,16 +437,21 @@ def _i64(bits: int) -> np.int64:
     return np.int64(bits - (1 << 64) if bits >= 1 << 63 else bits)
 
 
+def _pattern(bits: int, like: np.ndarray) -> int | np.int64:
+    """A bit pattern (any Python int, ~x included) as an operand for the raw words ``like``."""
+    return bits if like.dtype == object else _i64(bits & ((1 << 64) - 1))
+
+
 def _wrap_saturation_bits(raw: np.ndarray, over: np.ndarray, under: np.ndarray, t: FixedType) -> np.ndarray:
     """AP_WRAP with N saturation bits, as overflow_adjust sets them on overflow or underflow."""
     hit = over | under
     top = ((1 << t.n_bits) - 1) << (t.width - t.n_bits)  # the N most significant bits of the raw word
     if not t.signed:
-        return np.where(hit, raw | _i64(top), raw)  # the header sets them to ones in both directions
+        return np.where(hit, raw | _pattern(top, raw), raw)  # the header sets them to ones in both directions
     # signed: MSB <- sign of the source, the N-1 bits below it <- its complement
     sign_bit = 1 << (t.width - 1)
-    kept = raw & _i64(((1 << 64) - 1) ^ top)
-    forced = np.where(under, kept | _i64(sign_bit), kept | _i64(top ^ sign_bit))
+    kept = raw & _pattern(~top, raw)
+    forced = np.where(under, kept | _pattern(sign_bit, raw), kept | _pattern(top ^ sign_bit, raw))
     return np.where(hit, wrap(forced, t), raw)
 
 
@@ -413,6 +462,9 @@ def from_float(x: ArrayLike, t: TypeLike) -> np.ndarray:
     """
     t = _as_type(t)
     x = np.asarray(x, dtype=np.float64)
+    if t.wide:
+        _check_nan(x, t)
+        return _from_float_bits(x, t)
     if not t.integer:
         with np.errstate(over="ignore", under="ignore"):  # such values take the bit path below
             y = _scale(x, t.frac_bits)
@@ -479,14 +531,21 @@ def _int_from_double(man: np.ndarray, k: np.ndarray, negative: np.ndarray, t: Fi
 
     The header shifts by >= 54 bits as ``-1`` for negative inputs before negating, so -0.5 < x < 0 gives +1.
     """
-    mag = np.where(k >= 54, np.where(negative, -1, 0), man >> np.clip(k, 0, 63))
-    mag = np.where(k < 0, man << np.minimum(-k, 64), mag)
+    if t.wide:  # left shifts past 64 bits must stay exact
+        man, k = _exact(man), _exact(k)
+    mag = np.where(k >= 54, np.where(negative, -1, 0), man >> np.minimum(np.maximum(k, 0), 63))
+    mag = np.where(k < 0, man << np.minimum(np.maximum(-k, 0), t.width + 1), mag)
     return wrap(np.where(negative, -mag, mag), t)
 
 
 def cast(raw: ArrayLike, src: TypeLike, dst: TypeLike) -> np.ndarray:
     """Raw bits of ``dst(src_value)``: ap_fixed's assignment between types (rounding, then overflow)."""
     src, dst = _as_type(src), _as_type(dst)
+    if src.wide or dst.wide or _is_exact(raw):
+        raw = _exact(raw)
+        if dst.integer:
+            return wrap(_to_int_base(raw, src), dst)
+        return _convert_exact(raw, src.frac_bits - dst.frac_bits, dst)
     raw = np.asarray(raw, dtype=np.int64)
     if dst.integer:
         return wrap(_to_int_base(raw, src), dst)
@@ -525,7 +584,8 @@ def _to_int_base(raw: np.ndarray, t: FixedType) -> np.ndarray:
 def to_float(raw: ArrayLike, t: TypeLike) -> np.ndarray:
     """float64 value of each raw word (exact below 2**53, else round-half-even like ``to_double``)."""
     t = _as_type(t)
-    return _scale(np.asarray(raw, dtype=np.int64).astype(np.float64), -t.frac_bits)
+    raw = np.asarray(raw) if _is_exact(raw) else np.asarray(raw, dtype=np.int64)
+    return _scale(raw.astype(np.float64), -t.frac_bits)  # Python ints round half-to-even into float64
 
 
 def _scale(x: np.ndarray, n: int) -> np.ndarray:
@@ -543,7 +603,7 @@ def _result_type(width: int, int_bits: int, signed: bool, a: FixedType, op: str,
     limit = MAX_SIGNED_WIDTH if signed else MAX_UNSIGNED_WIDTH
     if width > limit:
         raise ValueError(
-            f"{a} {op} {b} needs a {width}-bit {'signed' if signed else 'unsigned'} raw word, past the int64 "
+            f"{a} {op} {b} needs a {width}-bit {'signed' if signed else 'unsigned'} raw word, past the "
             f"limit of {limit} bits; cast the operands to narrower types first"
         )
     return FixedType(width, int_bits, signed, integer=a.integer and b.integer)
@@ -575,28 +635,29 @@ def sub_type(a: TypeLike, b: TypeLike) -> FixedType:
     return _result_type(i + f, i, True, a, "-", b)
 
 
-def _aligned(raw: ArrayLike, t: FixedType, frac_bits: int) -> np.ndarray:
-    return np.asarray(raw, dtype=np.int64) << (frac_bits - t.frac_bits)
+def _aligned(raw: ArrayLike, t: FixedType, rt: FixedType) -> np.ndarray:
+    """Raw words of t in the kind of the result type rt, aligned to its fraction bits."""
+    return _words(raw, rt) << (rt.frac_bits - t.frac_bits)
 
 
 def add(a: ArrayLike, ta: TypeLike, b: ArrayLike, tb: TypeLike) -> tuple[np.ndarray, FixedType]:
     """Exact ``a + b``; returns (raw, result type). No overflow is possible in the result type."""
     ta, tb = _as_type(ta), _as_type(tb)
     rt = add_type(ta, tb)
-    return _aligned(a, ta, rt.frac_bits) + _aligned(b, tb, rt.frac_bits), rt
+    return _aligned(a, ta, rt) + _aligned(b, tb, rt), rt
 
 
 def sub(a: ArrayLike, ta: TypeLike, b: ArrayLike, tb: TypeLike) -> tuple[np.ndarray, FixedType]:
     """Exact ``a - b``; returns (raw, result type)."""
     ta, tb = _as_type(ta), _as_type(tb)
     rt = sub_type(ta, tb)
-    return _aligned(a, ta, rt.frac_bits) - _aligned(b, tb, rt.frac_bits), rt
+    return _aligned(a, ta, rt) - _aligned(b, tb, rt), rt
 
 
 def mul(a: ArrayLike, ta: TypeLike, b: ArrayLike, tb: TypeLike) -> tuple[np.ndarray, FixedType]:
     """Exact ``a * b``; returns (raw, result type)."""
     rt = mul_type(ta, tb)
-    return np.asarray(a, dtype=np.int64) * np.asarray(b, dtype=np.int64), rt
+    return _words(a, rt) * _words(b, rt), rt
 
 
 def shift_left(raw: ArrayLike, t: TypeLike, n: ArrayLike) -> np.ndarray:
@@ -605,7 +666,9 @@ def shift_left(raw: ArrayLike, t: TypeLike, n: ArrayLike) -> np.ndarray:
     ``n`` may be an array; negative amounts shift right, as ``operator<<(int)`` does.
     """
     t = _as_type(t)
-    raw, n = np.asarray(raw, dtype=np.int64), np.asarray(n, dtype=np.int64)
+    raw, n = _words(raw, t), np.asarray(n, dtype=np.int64)
+    if t.wide:
+        n = _exact(n)
     left = wrap(raw << np.maximum(n, 0), t)
     return np.where(n < 0, raw >> np.maximum(-n, 0), left) if (n < 0).any() else left
 
@@ -623,7 +686,10 @@ def compare(a: ArrayLike, ta: TypeLike, b: ArrayLike, tb: TypeLike) -> np.ndarra
     bit patterns are compared as unsigned, so a negative signed operand compares greater.
     """
     ta, tb = _as_type(ta), _as_type(tb)
-    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    if ta.wide or tb.wide:
+        a, b = _exact(a), _exact(b)
+    else:
+        a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
     result = _exact_compare(a, ta.frac_bits, b, tb.frac_bits)
     if ta.signed == tb.signed:
         return result

@@ -44,56 +44,68 @@ class RefCase:
         return self.types[1] if self.op == "cast" else None
 
 
+def _load(t: FixedType, name: str, words: str) -> str:
+    """C++ declaring ``t name`` from element i of raw words (two int64 per element for a wide type)."""
+    if t.wide:
+        return f"{t} {name}; set_raw2<{cpp_raw_args(t)}>({name}, {words} + 2 * i);"
+    return f"{t} {name}; set_raw<{cpp_raw_args(t)}>({name}, {words}[i]);"
+
+
+def _store(t: FixedType, expr: str) -> str:
+    """C++ writing the raw words of ``expr`` (of type t) to element i of ``out``."""
+    if t.wide:
+        return f"raw_of2<{cpp_raw_args(t)}>({expr}, out + 2 * i);"
+    return f"out[i] = raw_of<{cpp_raw_args(t)}>({expr});"
+
+
 def _case_source(i: int, case: RefCase) -> str:
     """C++ for one case: ``void case_<i>(const void* a, const void* b, void* out, int64_t n)``."""
     t = case.types
     head = f'extern "C" void case_{i}(const void* a_, const void* b_, void* out_, int64_t n) {{\n'
-    head += "  (void)b_;\n"
+    head += "  const int64_t* a = (const int64_t*)a_; const int64_t* b = (const int64_t*)b_; (void)b;\n"
+    out = "double" if case.op == "to_double" else "int64_t"
+    head += f"  {out}* out = ({out}*)out_;\n  for (int64_t i = 0; i < n; ++i) {{\n    "
+    tail = "\n  }\n}\n"
     if case.op == "from_double":
-        body = (
-            "  const double* a = (const double*)a_; int64_t* out = (int64_t*)out_;\n"
-            f"  for (int64_t i = 0; i < n; ++i) {{ {t[0]} v = a[i]; out[i] = raw_of<{cpp_raw_args(t[0])}>(v); }}\n"
-        )
+        body = f"{t[0]} v = ((const double*)a_)[i]; {_store(t[0], 'v')}"
     elif case.op == "to_double":
-        body = (
-            "  const int64_t* a = (const int64_t*)a_; double* out = (double*)out_;\n"
-            f"  for (int64_t i = 0; i < n; ++i) {{ {t[0]} v; set_raw<{cpp_raw_args(t[0])}>(v, a[i]);\n"
-            "    out[i] = v.to_double(); }\n"
-        )
+        body = f"{_load(t[0], 'v', 'a')} out[i] = v.to_double();"
     elif case.op == "cast":
-        body = (
-            "  const int64_t* a = (const int64_t*)a_; int64_t* out = (int64_t*)out_;\n"
-            f"  for (int64_t i = 0; i < n; ++i) {{ {t[0]} v; set_raw<{cpp_raw_args(t[0])}>(v, a[i]);\n"
-            f"    {t[1]} r = v; out[i] = raw_of<{cpp_raw_args(t[1])}>(r); }}\n"
-        )
+        body = f"{_load(t[0], 'v', 'a')} {t[1]} r = v; {_store(t[1], 'r')}"
     elif case.op in ("shl", "shr"):
         sym = "<<" if case.op == "shl" else ">>"
-        body = (
-            "  const int64_t* a = (const int64_t*)a_; const int64_t* b = (const int64_t*)b_;\n"
-            "  int64_t* out = (int64_t*)out_;\n"
-            f"  for (int64_t i = 0; i < n; ++i) {{ {t[0]} v; set_raw<{cpp_raw_args(t[0])}>(v, a[i]);\n"
-            f"    {t[0]} r = v {sym} (int)b[i]; out[i] = raw_of<{cpp_raw_args(t[0])}>(r); }}\n"
-        )
+        body = f"{_load(t[0], 'v', 'a')} {t[0]} r = v {sym} (int)b[i]; {_store(t[0], 'r')}"
     else:
-        load = (
-            "  const int64_t* a = (const int64_t*)a_; const int64_t* b = (const int64_t*)b_;\n"
-            "  int64_t* out = (int64_t*)out_;\n"
-            f"  for (int64_t i = 0; i < n; ++i) {{ {t[0]} x; set_raw<{cpp_raw_args(t[0])}>(x, a[i]);\n"
-            f"    {t[1]} y; set_raw<{cpp_raw_args(t[1])}>(y, b[i]);\n"
-        )
+        body = f"{_load(t[0], 'x', 'a')} {_load(t[1], 'y', 'b')}\n    "
         if case.op == "cmp":
-            body = load + "    out[i] = (x < y) ? -1 : ((x > y) ? 1 : 0); }\n"
+            body += "out[i] = (x < y) ? -1 : ((x > y) ? 1 : 0);"
         else:
             rt = case.result_type
             sym = {"add": "+", "sub": "-", "mul": "*"}[case.op]
-            body = load + f"    out[i] = raw_of<{cpp_raw_args(rt)}>(x {sym} y); }}\n"
+            body += _store(rt, f"x {sym} y")
             iw = "R::width" if rt.integer else "R::iwidth"
-            body += (
-                "}\n"
+            tail += (
                 f'extern "C" void info_{i}(int32_t* info) {{\n'
-                f"  {t[0]} x; {t[1]} y; typedef decltype(x {sym} y) R; type_info<R>(info, {iw});\n"
+                f"  {t[0]} x; {t[1]} y; typedef decltype(x {sym} y) R; type_info<R>(info, {iw});\n}}\n"
             )
-    return head + body + "}\n"
+    return head + body + tail
+
+
+def _to_words(a: np.ndarray, t: FixedType) -> np.ndarray:
+    """Raw words as the C side reads them: int64, or (n, 2) int64 (low word, high word) for a wide type."""
+    if not t.wide:
+        return np.ascontiguousarray(a, dtype=np.int64)
+    exact = np.asarray(a).astype(object)
+    low = ((exact & ((1 << 64) - 1)) ^ (1 << 63)) - (1 << 63)  # the low 64 bits as a signed word
+    return np.ascontiguousarray(np.stack([low, exact >> 64], axis=-1).astype(np.int64))
+
+
+def _from_words(words: np.ndarray, t: FixedType) -> np.ndarray:
+    """Inverse of ``_to_words``: Python ints (an object array) for a wide type."""
+    if not t.wide:
+        return words
+    pairs = words.astype(object)
+    return (pairs[..., 1] << 64) + (pairs[..., 0] & ((1 << 64) - 1))
 
 
 def build_library(cases: Sequence[RefCase], *, chunks: int | None = None, optimize: str = "-O1") -> Path:
@@ -111,21 +123,33 @@ class ApTypesLibrary:
         self._lib = ctypes.CDLL(str(self.path))
 
     def run(self, index: int, a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-        """Outputs of case ``index`` on inputs ``a`` (and ``b``): int64 raw, or float64 for to_double."""
+        """Outputs of case ``index`` on inputs ``a`` (and ``b``): raw words in the kind of the result type (int64,
+        or Python ints for a wide one), or float64 for to_double."""
         case = self.cases[index]
-        a = np.ascontiguousarray(a, dtype=np.float64 if case.op == "from_double" else np.int64)
-        b = None if b is None else np.ascontiguousarray(b, dtype=np.int64)
-        if case.op not in ("from_double", "to_double", "cast") and (b is None or b.shape != a.shape):
-            raise ValueError(f"case {index} ({case.op}) needs a second input of shape {a.shape}")
-        out = np.empty(a.shape, dtype=np.float64 if case.op == "to_double" else np.int64)
+        n = np.shape(a)
+        if case.op == "from_double":
+            a = np.ascontiguousarray(a, dtype=np.float64)
+        else:
+            a = _to_words(a, case.types[0])
+        if case.op in ("shl", "shr"):
+            b = np.ascontiguousarray(b, dtype=np.int64)
+        elif b is not None:
+            b = _to_words(b, case.types[1])
+        if case.op not in ("from_double", "to_double", "cast") and (b is None or b.shape[: len(n)] != n):
+            raise ValueError(f"case {index} ({case.op}) needs a second input of shape {n}")
+        rt = case.result_type
+        if case.op == "to_double":
+            out = np.empty(n, dtype=np.float64)
+        else:
+            out = np.empty((*n, 2) if rt is not None and rt.wide else n, dtype=np.int64)
         fn = getattr(self._lib, f"case_{index}")
         fn(
             ctypes.c_void_p(a.ctypes.data),
             ctypes.c_void_p(None if b is None else b.ctypes.data),
             ctypes.c_void_p(out.ctypes.data),
-            ctypes.c_int64(a.size),
+            ctypes.c_int64(int(np.prod(n))),
         )
-        return out
+        return out if rt is None else _from_words(out, rt)
 
     def result_info(self, index: int) -> tuple[int, int, bool]:
         """(width, integer bits, signed) of the C++ result type of an add/sub/mul case."""

@@ -14,6 +14,7 @@ import l1t.emulator.fixed as fx
 from l1t.emulator.fixed import (
     MAX_SIGNED_WIDTH,
     MAX_UNSIGNED_WIDTH,
+    WORD_UNSIGNED_WIDTH,
     FixedType,
     OMode,
     QMode,
@@ -24,6 +25,7 @@ from l1t.emulator.fixed import (
 from l1t.firmware.ap_types import ApTypesLibrary, RefCase
 
 WIDTHS = (1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 18, 24, 25, 31, 32, 33, 40, 48, 52, 53, 54, 55, 60, 62, 63, 64)
+WIDE_WIDTHS = (64, 65, 66, 69, 75, 80, 96, 104, 111, 120, 127, 128)  # 64: wide only when unsigned
 I_KINDS = ("negative", "zero", "inside", "equal", "above")
 
 
@@ -39,9 +41,10 @@ def _int_bits(kind: str, width: int, rng: np.random.Generator) -> int:
     return width + int(rng.integers(1, 11))
 
 
-def type_matrix(per_combo: int, seed: int) -> list[FixedType]:
+def type_matrix(per_combo: int, seed: int, wide: bool = False) -> list[FixedType]:
     """Types for every (Q, O, signedness): ``per_combo`` each, cycling the position of I relative to W
-    (below 0, 0, inside, = W, above W) and spreading W over 1..64; WRAP also gets N = 1..3 saturation bits."""
+    (below 0, 0, inside, = W, above W) and spreading W over 1..64 (or, ``wide``, over the widths past int64 up to
+    128); WRAP also gets N = 1..3 saturation bits."""
     rng = np.random.default_rng(seed)
     types = []
     combo = 0
@@ -49,7 +52,8 @@ def type_matrix(per_combo: int, seed: int) -> list[FixedType]:
         for o in OMode:
             for signed in (True, False):
                 limit = MAX_SIGNED_WIDTH if signed else MAX_UNSIGNED_WIDTH
-                pool = [w for w in WIDTHS if w <= limit]
+                widths = WIDE_WIDTHS if wide else WIDTHS
+                pool = [w for w in widths if w <= limit and FixedType(w, w, signed).wide == wide]
                 for j in range(per_combo):
                     width = pool[(combo * 7 + j * 11 + int(rng.integers(0, 3))) % len(pool)]
                     kind = I_KINDS[(combo + j) % len(I_KINDS)]
@@ -66,13 +70,21 @@ def integer_types() -> list[FixedType]:
 
 
 def raw_values(t: FixedType, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Edges of t's range plus random raw words, uniform and with random magnitude."""
+    """Edges of t's range plus random raw words, uniform and with random magnitude (Python ints for a wide t)."""
     lo, hi = t.raw_min, t.raw_max
-    edges = np.array(sorted({v for v in (lo, lo + 1, -1, 0, 1, 2, hi - 1, hi) if lo <= v <= hi}), dtype=np.int64)
-    uniform = rng.integers(lo, hi, size=n // 2, endpoint=True, dtype=np.int64)
-    shrink = rng.integers(0, t.width, size=n - n // 2 - edges.size).astype(np.int64)
-    scaled = rng.integers(lo, hi, size=shrink.size, endpoint=True, dtype=np.int64) >> shrink
-    return np.concatenate([edges, uniform, scaled])
+    edges = sorted({v for v in (lo, lo + 1, -1, 0, 1, 2, hi - 1, hi) if lo <= v <= hi})
+    shrink = rng.integers(0, t.width, size=n - n // 2 - len(edges)).astype(np.int64)
+    if not t.wide:
+        uniform = rng.integers(lo, hi, size=n // 2, endpoint=True, dtype=np.int64)
+        scaled = rng.integers(lo, hi, size=shrink.size, endpoint=True, dtype=np.int64) >> shrink
+        return np.concatenate([np.array(edges, dtype=np.int64), uniform, scaled])
+
+    def uniform_wide(size: int) -> np.ndarray:  # two 64-bit draws per word, reduced onto [lo, hi]
+        high, low = (rng.integers(0, 2**63, size=size, dtype=np.int64).astype(object) for _ in range(2))
+        return lo + ((high << 63) + low) % (hi - lo + 1)
+
+    edges = np.array(edges + [0], dtype=object)[:-1]  # an object array even when every edge is small
+    return np.concatenate([edges, uniform_wide(n // 2), uniform_wide(shrink.size) >> shrink.astype(object)])
 
 
 def double_values(t: FixedType, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -121,7 +133,7 @@ def default_cases(seed: int = 20261124) -> list[RefCase]:
         for _ in range(30):
             a = small[int(rng.integers(0, len(small)))]
             b = small[int(rng.integers(0, len(small)))]
-            if op == "mul" and a.width + b.width > MAX_UNSIGNED_WIDTH:
+            if op == "mul" and a.width + b.width > WORD_UNSIGNED_WIDTH:
                 continue
             cases.append(RefCase(op, (a, b)))
     for t in conv[::7]:
@@ -132,6 +144,42 @@ def default_cases(seed: int = 20261124) -> list[RefCase]:
     for wa, ia, wb, ib in ((40, 10, 40, 20), (33, 3, 16, 8), (8, 4, 8, 2), (31, 5, 31, 9), (16, 2, 48, 40)):
         cases += [RefCase("cmp", (FixedType(wa, ia), FixedType(wb, ib, False)))]
         cases += [RefCase("cmp", (FixedType(wb, ib, False), FixedType(wa, ia)))]
+    return cases
+
+
+def wide_cases(seed: int = 20261201) -> list[RefCase]:
+    """Types past int64 (65..128 bits): from double, casts into, out of and between them, arithmetic whose result
+    is wide (also of two narrow operands), shifts, to_double and compares."""
+    rng = np.random.default_rng(seed)
+    wide = type_matrix(per_combo=2, seed=seed, wide=True)
+    narrow = [t for t in type_matrix(per_combo=1, seed=seed + 1) if t.width >= 16]
+    cases = [RefCase("from_double", (t,)) for t in [*wide, ap_int(100), ap_uint(72)]]
+    for i, dst in enumerate(wide):
+        cases.append(RefCase("cast", (wide[(i * 5 + 3) % len(wide)], dst)))
+        cases.append(RefCase("cast", (narrow[i % len(narrow)], dst)))
+        cases.append(RefCase("cast", (dst, narrow[(i * 3 + 1) % len(narrow)])))
+    defined = [t for t in wide if t.int_bits >= 0]  # to_ap_int_base is undefined for I < 0
+    for i, it in enumerate((ap_int(100), ap_int(16), ap_uint(90))):
+        cases += [RefCase("cast", (defined[(i * 11) % len(defined)], it)), RefCase("cast", (it, wide[i * 7]))]
+    operands = wide + narrow
+    for op in ("add", "sub", "mul"):
+        made = 0
+        while made < 16:
+            a = operands[int(rng.integers(0, len(operands)))]
+            b = operands[int(rng.integers(0, len(operands)))]
+            try:
+                rt = RefCase(op, (a, b)).result_type
+            except ValueError:  # past 128 bits
+                continue
+            if rt.wide:
+                cases.append(RefCase(op, (a, b)))
+                made += 1
+    for t in wide[::5]:
+        cases += [RefCase("shl", (t,)), RefCase("shr", (t,)), RefCase("to_double", (t,))]
+    for i, t in enumerate(wide[1::6]):
+        other = wide[(i * 13) % len(wide)] if i % 2 else narrow[i % len(narrow)]
+        if t.signed == other.signed:  # mixed signedness of wide words follows other rules: not modelled
+            cases += [RefCase("cmp", (t, other)), RefCase("cmp", (other, t))]
     return cases
 
 
@@ -195,13 +243,18 @@ def find_mismatch(case: RefCase, inputs: tuple, expected: np.ndarray, got: np.nd
     if expected.dtype.kind == "f":
         same = expected.view(np.int64) == np.asarray(got, dtype=np.float64).view(np.int64)
     else:
-        same = expected == got
+        same = np.asarray(expected == got, dtype=bool)
     if same.all():
         return None
     bad = np.flatnonzero(~same)
     i = int(bad[0])
-    shown = tuple(x[i].item() for x in inputs if x is not None)
-    return Mismatch(case, int(bad.size), int(same.size), i, shown, expected[i].item(), np.asarray(got)[i].item())
+
+    def value(x: np.ndarray) -> object:
+        v = np.asarray(x)[i]
+        return v.item() if isinstance(v, np.generic) else v  # Python ints (wide words) as they are
+
+    shown = tuple(value(x) for x in inputs if x is not None)
+    return Mismatch(case, int(bad.size), int(same.size), i, shown, value(expected), value(got))
 
 
 def run_check(

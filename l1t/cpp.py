@@ -52,6 +52,15 @@ template <int W, bool S, class T> static inline int64_t raw_of(const T& v) {
 template <int W, bool S, class T> static inline void set_raw(T& v, int64_t x) {
   ap_int_base<W, S> r = (ap_slong)x; v.V = r.V;
 }
+template <int W, bool S, class T> static inline void raw_of2(const T& v, int64_t* out) {
+  ap_int_base<W, S> r; r.V = v.V; ap_int_base<129, true> x = r;
+  out[0] = (int64_t)x.range(63, 0).to_uint64(); out[1] = (int64_t)x.range(127, 64).to_uint64();
+}
+template <int W, bool S, class T> static inline void set_raw2(T& v, const int64_t* in) {
+  ap_int_base<128, true> x = (ap_slong)in[1];
+  x <<= 64; x += ap_int_base<128, true>((ap_ulong)(uint64_t)in[0]);  // + of the low word: no carry
+  ap_int_base<W, S> r = x; v.V = r.V;
+}
 template <class R> static inline void type_info(int32_t* info, int iwidth) {
   R ones; ones.V = -1;
   info[0] = R::width; info[1] = iwidth; info[2] = ones.to_double() < 0;
