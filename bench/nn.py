@@ -1,8 +1,9 @@
 """Events/s of the emulator, hls4ml C-simulation (``hls_model.predict``) and Keras ``predict`` on the same events.
 
-One run, side by side, on the AXOL1TL-like encoder, the CICADA-like student, the L1 tagger and a depthwise-separable
-CNN; the emulator's outputs are checked
-against hls4ml on every benchmarked event. Goal: emulator >= 50x hls4ml predict.
+One run, side by side, on the AXOL1TL-like encoder, the CICADA-like student, the L1 tagger, a depthwise-separable
+CNN, LSTM and GRU sequence taggers and an MLP whose inferred accumulators are past 64 bits (the emulator's wide
+words); the emulator's outputs are checked against hls4ml on every benchmarked event.
+Goal: emulator >= 50x hls4ml predict.
 Run: ``make bench`` or ``python bench/nn.py [--events 100000]``.
 """
 
@@ -37,9 +38,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3, help="timings per side; the best is kept")
-    parser.add_argument(
-        "--models", nargs="*", default=["axol1tl_encoder", "cicada_student", "l1_tagger", "depthwise_cnn"]
-    )
+    default = ["axol1tl_encoder", "cicada_student", "l1_tagger", "depthwise_cnn", "lstm_tagger", "gru_tagger"]
+    parser.add_argument("--models", nargs="*", default=[*default, "wide_mlp"])
     args = parser.parse_args()
     console = Console(width=160)
     table = Table(title=f"{args.events:,} events per model (best of {args.repeat})")

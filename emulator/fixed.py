@@ -54,6 +54,7 @@ __all__ = [
     "sub",
     "sub_type",
     "to_float",
+    "words",
     "wrap",
 ]
 
@@ -237,9 +238,14 @@ def _exact(a: ArrayLike) -> np.ndarray:
     return a if a.dtype == object else a.astype(np.int64).astype(object)
 
 
-def _words(raw: ArrayLike, t: FixedType) -> np.ndarray:
-    """Raw words in the kind of type t: int64, or Python ints for a wide type (values must already fit t)."""
+def words(raw: ArrayLike, t: TypeLike) -> np.ndarray:
+    """Raw words in the kind of type t: int64, or Python ints (an object array) for a wide type. The values must
+    already be t's raw words; an int64 array of a narrow type is returned as it is."""
+    t = _as_type(t)
     return _exact(raw) if t.wide else np.asarray(raw, dtype=np.int64)
+
+
+_words = words
 
 
 def _is_exact(a: ArrayLike) -> bool:

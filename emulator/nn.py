@@ -80,12 +80,14 @@ Handler = Callable[[Layer, list[np.ndarray], list[FixedType]], np.ndarray]
 Check = Callable[[Layer, list[FixedType]], None]
 _HANDLERS: dict[str, Handler] = {}
 _CHECKS: dict[str, Check] = {}
+_WIDE: set[str] = set()
 
 
-def handler(op: str, check: Check | None = None) -> Callable[[Handler], Handler]:
+def handler(op: str, check: Check | None = None, *, wide: bool = False) -> Callable[[Handler], Handler]:
     """Register the function computing ``op``: ``fn(layer, inputs, input_types) -> raw output``, and optionally
     ``check(layer, input_types)``, run at load, which raises ValueError for a layer the function cannot compute
-    exactly (e.g. a full-precision product wider than int64)."""
+    exactly (e.g. an intermediate past int64 in a function without a wide path). ``wide``: the function computes
+    exactly on words past int64 (``fx.FixedType.wide``: Python ints), so its types may be up to 128 bits wide."""
 
     def register(fn: Handler) -> Handler:
         if op in _HANDLERS:
@@ -93,6 +95,8 @@ def handler(op: str, check: Check | None = None) -> Callable[[Handler], Handler]
         _HANDLERS[op] = fn
         if check is not None:
             _CHECKS[op] = check
+        if wide:
+            _WIDE.add(op)
         return fn
 
     return register
@@ -103,8 +107,20 @@ def supported_ops() -> frozenset[str]:
     return frozenset(_HANDLERS)
 
 
+def wide_ops() -> frozenset[str]:
+    """The ops that also run on types past 64 bits (up to 128, as hls4ml's precision inference produces)."""
+    return frozenset(_WIDE)
+
+
+def _narrow(*types: FixedType) -> None:
+    """Refuse an intermediate type past int64 in a function that computes it on int64 words."""
+    for t in types:
+        if t.wide:
+            raise ValueError(f"an intermediate {t} is past 64 bits, and this op has no wide path")
+
+
 def _product_fits(layer: Layer, in_types: list[FixedType]) -> None:
-    """x * weight_t in full precision (every product a dense or convolution forms) holds in an int64 word."""
+    """x * weight_t in full precision (every product a dense or convolution forms) fits 128 bits."""
     fx.mul_type(in_types[0], layer.types["weight_t"])
 
 
@@ -126,11 +142,15 @@ def integer_matmul(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def _blas_product(
-    x: np.ndarray, w: np.ndarray, x_t: FixedType | None = None, layer: Layer | None = None
+    x: np.ndarray,
+    w: np.ndarray,
+    x_t: FixedType | None = None,
+    layer: Layer | None = None,
+    acc_t: FixedType | None = None,
 ) -> tuple[np.ndarray, int]:
     """``x @ w`` in the type ``_exact_dtype`` proves exact (not yet converted back to integers), and the bound.
     With the ``layer`` whose weight w is, w is converted to each BLAS type once."""
-    dtype, bound = _exact_dtype(x, w, x_t, layer)
+    dtype, bound = _exact_dtype(x, w, x_t, layer, acc_t)
     w_blas = w.astype(dtype) if layer is None else layer.derive(("blas", dtype), "weight", lambda a: a.astype(dtype))
     return _to_blas(x, dtype) @ w_blas, bound
 
@@ -141,20 +161,28 @@ def _column_bound(w: np.ndarray) -> int:
 
 
 def _exact_dtype(
-    x: np.ndarray, w: np.ndarray, x_t: FixedType | None = None, layer: Layer | None = None
+    x: np.ndarray,
+    w: np.ndarray,
+    x_t: FixedType | None = None,
+    layer: Layer | None = None,
+    acc_t: FixedType | None = None,
 ) -> tuple[type, int]:
-    """(dtype, bound): float32 / float64 if they hold every partial sum of x @ w exactly, else int64; ``bound``
-    bounds |every partial sum| (see integer_matmul). When x's type ``x_t`` alone proves float32 exact, the values
-    are not scanned. With the ``layer`` whose weight w is, w's column bound is computed once."""
+    """(dtype, bound): float32 / float64 if they hold every partial sum of x @ w exactly, else int64 (exact modulo
+    2**64), or Python ints (object) for words past int64 or a wide accumulator ``acc_t`` that needs more than the
+    low 64 bits; ``bound`` bounds |every partial sum| (see integer_matmul). When x's type ``x_t`` alone proves
+    float32 exact, the values are not scanned. With the ``layer`` whose weight w is, w's column bound is computed
+    once."""
     column = _column_bound(w) if layer is None else layer.derive(("column",), "weight", _column_bound)
     if x_t is not None and (by_type := max(-x_t.raw_min, x_t.raw_max) * column) < 2**24:
         return np.float32, by_type
     bound = max(-int(x.min(initial=0)), int(x.max(initial=0))) * column
+    if x.dtype == object:  # words past int64: Python-int products, exact at any size
+        return object, bound
     if bound < 2**24:
         return np.float32, bound
     if bound < 2**53:
         return np.float64, bound
-    return np.int64, bound
+    return (object if acc_t is not None and acc_t.wide else np.int64), bound  # int64 is exact modulo 2**64
 
 
 @numba.njit(cache=True, nogil=True)
@@ -164,7 +192,9 @@ def _words_to_float32(x: np.ndarray, out: np.ndarray) -> None:
 
 
 def _to_blas(x: np.ndarray, dtype: type) -> np.ndarray:
-    """Integers to the BLAS type; to float32 in one compiled pass through int32 (|x| < 2**24 there)."""
+    """Integers to the BLAS type (or Python ints); to float32 in one compiled pass through int32 (|x| < 2**24)."""
+    if dtype is object:
+        return fx.words(x, fx.ap_int(fx.MAX_SIGNED_WIDTH))
     if dtype is not np.float32:
         return x.astype(dtype)
     out = np.empty(x.shape, dtype=np.float32)
@@ -180,7 +210,10 @@ def _biased_words(total: np.ndarray, scale: float, bias: np.ndarray, out: np.nda
 
 
 def _from_blas(total: np.ndarray) -> np.ndarray:
-    """Exact integer-valued BLAS results back to int64 (float32 ones are below 2**24, so int32 holds them)."""
+    """Exact integer-valued BLAS results back to int64 (float32 ones are below 2**24, so int32 holds them); Python
+    ints stay as they are."""
+    if total.dtype == object:
+        return total
     return total.astype(np.int32).astype(np.int64) if total.dtype == np.float32 else total.astype(np.int64)
 
 
@@ -224,18 +257,17 @@ def _accumulate_products(
     """
     shift = _exact_sum_shift(x_t, w_t, acc_t)
     if shift is not None:
-        total, bound = _blas_product(x, w, x_t, layer)
+        total, bound = _blas_product(x, w, x_t, layer, acc_t)
         return _add_bias_wrapped(total, bound, shift, bias, acc_t)
-    p_t = fx.mul_type(x_t, w_t)
     acc = np.broadcast_to(bias, (*x.shape[:-1], bias.size))
     for i in range(x.shape[-1]):
-        product = fx.cast(x[..., i, None] * w[i], p_t, acc_t)
+        product = fx.cast(*fx.mul(x[..., i, None], x_t, w[i], w_t), acc_t)
         total, total_t = fx.add(acc, acc_t, product, acc_t)
         acc = fx.cast(total, total_t, acc_t)
     return acc
 
 
-@handler("dense", _product_fits)
+@handler("dense", _product_fits, wide=True)
 def _dense(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     (x,), (x_t,) = inputs, in_types
     acc_t = layer.types["accum_t"]
@@ -317,7 +349,7 @@ def _conv(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> 
     bias = fx.cast(layer.arrays["bias"], layer.types["bias_t"], acc_t)
     shift = _exact_sum_shift(x_t, w_t, acc_t)
     if shift is not None:
-        dtype, bound = _exact_dtype(x, w, x_t, layer)
+        dtype, bound = _exact_dtype(x, w, x_t, layer, acc_t)
         x = _pad(_to_blas(x, dtype), pads)
         rest = x.shape[2:-1]
         band = layer.derive(
@@ -332,11 +364,11 @@ def _conv(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> 
     return fx.cast(_accumulate_products(cols, x_t, w, w_t, bias, acc_t), acc_t, layer.result_t)
 
 
-handler("conv1d", _product_fits)(_conv)
-handler("conv2d", _product_fits)(_conv)
+handler("conv1d", _product_fits, wide=True)(_conv)
+handler("conv2d", _product_fits, wide=True)(_conv)
 
 
-@handler("pool")
+@handler("pool", wide=True)
 def _pool(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     """pooling1d_cl / pooling2d_cl: max or average over each window; padded cells are left out of averages."""
     (x,), (x_t,) = inputs, in_types
@@ -360,7 +392,7 @@ def _pool(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> 
     else:
         inside = np.ones((1, *x.shape[1:-1], 1), dtype=np.int64)  # padded with 0: the cells a window really has
         count = _patches(inside, kernel, stride, pads, 0, out).reshape(*out, -1).sum(-1)
-    count = count[..., None]
+    count = fx.words(count[..., None], acc_t)
     quotient = np.where(acc < 0, -((-acc) // count), acc // count)  # sdiv/udiv: truncation toward zero
     # |quotient| <= |acc|: it stays in accum_t
     return fx.cast(quotient, acc_t, layer.result_t).reshape(len(x), *layer.shape)
@@ -371,12 +403,12 @@ def _pool(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> 
 # ------------------------------------------------------------------------------------------------------------
 
 
-@handler("linear")
+@handler("linear", wide=True)
 def _linear(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     return fx.cast(inputs[0], in_types[0], layer.result_t)
 
 
-@handler("relu")
+@handler("relu", wide=True)
 def _relu(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     (x,), (x_t,) = inputs, in_types
     out_t = layer.result_t
@@ -385,7 +417,7 @@ def _relu(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> 
     return fx.cast(np.maximum(x, 0), x_t, out_t)  # res_T(0) is 0 in every type
 
 
-@handler("leaky_relu")
+@handler("leaky_relu", wide=True)
 def _leaky_relu(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     (x,), (x_t,) = inputs, in_types
     alpha, alpha_t = layer.arrays["alpha"], layer.types["param_t"]
@@ -479,6 +511,7 @@ def _hard_sigmoid_raw(layer: Layer, x: np.ndarray, x_t: FixedType) -> tuple[np.n
 
 def _hard_fits(layer: Layer, in_types: list[FixedType]) -> None:
     v_t = fx.add_type(fx.mul_type(in_types[0], layer.types["slope_t"]), layer.types["shift_t"])
+    _narrow(v_t)
     FixedType(v_t.width + 2, v_t.int_bits + 2, True)  # 2 v - 1 of hard_tanh
 
 
@@ -586,7 +619,7 @@ def _normalize_fits(layer: Layer, in_types: list[FixedType]) -> None:
     fx.add_type(fx.mul_type(in_types[0], layer.types["scale_t"]), layer.types["bias_t"])
 
 
-@handler("batchnorm", _normalize_fits)
+@handler("batchnorm", _normalize_fits, wide=True)
 def _batchnorm(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     """nnet::normalize: product(x, scale) + bias, cast to res_T; scale/bias per channel (last axis)."""
     (x,), (x_t,) = inputs, in_types
@@ -643,16 +676,16 @@ def _select(pick_first: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Calla
     return op
 
 
-handler("add", _merge_fits(fx.add_type))(_binary_merge(fx.add))
-handler("subtract", _merge_fits(fx.sub_type))(_binary_merge(fx.sub))
-handler("multiply", _merge_fits(fx.mul_type))(_binary_merge(fx.mul))
-handler("average", _merge_fits(_average_type))(_binary_merge(_average))
-handler("maximum", _merge_fits(fx.add_type))(_binary_merge(_select(np.greater)))
-handler("minimum", _merge_fits(fx.add_type))(_binary_merge(_select(np.less)))
+handler("add", _merge_fits(fx.add_type), wide=True)(_binary_merge(fx.add))
+handler("subtract", _merge_fits(fx.sub_type), wide=True)(_binary_merge(fx.sub))
+handler("multiply", _merge_fits(fx.mul_type), wide=True)(_binary_merge(fx.mul))
+handler("average", _merge_fits(_average_type), wide=True)(_binary_merge(_average))
+handler("maximum", _merge_fits(fx.add_type), wide=True)(_binary_merge(_select(np.greater)))
+handler("minimum", _merge_fits(fx.add_type), wide=True)(_binary_merge(_select(np.less)))
 
 
 def _dot_fits(layer: Layer, in_types: list[FixedType]) -> None:
-    fx.mul_type(*in_types)
+    _narrow(fx.mul_type(*in_types))
 
 
 @handler("dot", _dot_fits)
@@ -683,7 +716,7 @@ def _concatenate_axis(layer: Layer, in_types: list[FixedType]) -> None:
         )
 
 
-@handler("concatenate", _concatenate_axis)
+@handler("concatenate", _concatenate_axis, wide=True)
 def _concatenate(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     """concatenate1d/2d/3d: each part cast to res_T (``res[i] = data[j]``), joined along one axis of the event."""
     parts = [fx.cast(x, t, layer.result_t) for x, t in zip(inputs, in_types, strict=True)]
@@ -696,7 +729,7 @@ def _gather_fits(layer: Layer, in_types: list[FixedType]) -> None:
         raise ValueError(f"gather index of shape {index.shape} for an output of shape {tuple(layer.shape)}")
 
 
-@handler("gather", _gather_fits)
+@handler("gather", _gather_fits, wide=True)
 def _gather(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     """Data movement (zero padding, cropping, nearest-neighbour resizing, transposition): output element ``j`` of an
     event is its input element ``index[j]`` (both flat in C order) cast to res_T, or 0 where ``index[j] < 0``."""
@@ -747,9 +780,11 @@ def _lstm_fits(layer: Layer, in_types: list[FixedType]) -> None:
     for kind in (layer.attrs["activation"], layer.attrs["recurrent_activation"]):
         if kind not in ("relu", *_RECURRENT_SPANS):
             raise ValueError(f"recurrent activation {kind!r} is not one of nnet::activation's")
-    fx.mul_type(in_types[0], layer.types["weight_t"])
-    fx.mul_type(res_t, layer.types["recurrent_weight_t"])
-    fx.add_type(fx.mul_type(acc_t, acc_t), fx.mul_type(res_t, acc_t))  # the cell state update, exact
+    _narrow(
+        fx.mul_type(in_types[0], layer.types["weight_t"]),
+        fx.mul_type(res_t, layer.types["recurrent_weight_t"]),
+        fx.add_type(fx.mul_type(acc_t, acc_t), fx.mul_type(res_t, acc_t)),  # the cell state update, exact
+    )
 
 
 class _Recurrent:
@@ -890,7 +925,7 @@ def _layernorm(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]
     return out.reshape(len(x), *layer.shape)
 
 
-@handler("reshape")
+@handler("reshape", wide=True)
 def _reshape(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     """Reshape/Flatten: io_parallel arrays are flat in C order, so only the shape changes."""
     return fx.cast(inputs[0].reshape(inputs[0].shape[0], *layer.shape), in_types[0], layer.result_t)
@@ -948,9 +983,17 @@ class Network:
             if name not in known:
                 raise SpecError(f"{source}: output {name!r} is not a layer of the spec")
         for layer in self.layers:
+            in_types = [self.types[i] for i in layer.inputs]
+            wide = [f"{key} {t}" for key, t in layer.types.items() if t.wide]
+            wide += [f"input {i!r} {self.types[i]}" for i in layer.inputs if self.types[i].wide]
+            if wide and layer.op not in _WIDE:
+                raise SpecError(
+                    f"{source}: layer {layer.name!r} (op {layer.op!r}): {', '.join(wide)} past 64 bits; the ops that "
+                    f"run on wider words are {', '.join(sorted(_WIDE))}"
+                )
             if layer.op in _CHECKS:
                 try:
-                    _CHECKS[layer.op](layer, [self.types[i] for i in layer.inputs])
+                    _CHECKS[layer.op](layer, in_types)
                 except ValueError as err:
                     raise SpecError(f"{source}: layer {layer.name!r}: {err}") from None
 
@@ -1012,14 +1055,15 @@ class Network:
 
     def trace(self, x: ArrayLike | dict[str, ArrayLike], *, raw: bool = False) -> dict[str, np.ndarray]:
         """Every layer's raw output (event axis first), in execution order."""
-        values = (
-            dict(x)
-            if raw and isinstance(x, dict)
-            else ({self.inputs[0][0]: np.asarray(x, dtype=np.int64)} if raw else self.quantize(x))
-        )
+        if raw:
+            given = x if isinstance(x, dict) else {self.inputs[0][0]: x}
+            values = {name: fx.words(given[name], t) for name, _, t in self.inputs if name in given}
+        else:
+            values = self.quantize(x)
         for layer in self.layers:
             ins = [values[i] for i in layer.inputs]
-            values[layer.name] = _HANDLERS[layer.op](layer, ins, [self.types[i] for i in layer.inputs])
+            out = _HANDLERS[layer.op](layer, ins, [self.types[i] for i in layer.inputs])
+            values[layer.name] = fx.words(out, layer.result_t)  # int64, or Python ints past 64 bits
         return values
 
     @property
@@ -1088,6 +1132,11 @@ def _upgrade(spec: dict[str, Any], source: str) -> dict[str, Any]:
     return {**spec, "version": SPEC_VERSION, "layers": layers}
 
 
+def _scalar(v: Any) -> Any:
+    """A numpy scalar as its Python value; Python ints (wide words) as they are."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
 def compare_traces(
     expected: dict[str, np.ndarray], got: dict[str, np.ndarray], order: list[str]
 ) -> TraceDifference | None:
@@ -1104,6 +1153,6 @@ def compare_traces(
         if diff.any():
             event, neuron = (int(v) for v in np.argwhere(diff)[0])
             return TraceDifference(
-                name, event, neuron, e[event, neuron].item(), g[event, neuron].item(), int(diff.any(axis=1).sum())
+                name, event, neuron, _scalar(e[event, neuron]), _scalar(g[event, neuron]), int(diff.any(axis=1).sum())
             )
     return None

@@ -83,7 +83,7 @@ def raw_values(t: FixedType, n: int, rng: np.random.Generator) -> np.ndarray:
         high, low = (rng.integers(0, 2**63, size=size, dtype=np.int64).astype(object) for _ in range(2))
         return lo + ((high << 63) + low) % (hi - lo + 1)
 
-    edges = np.array(edges + [0], dtype=object)[:-1]  # an object array even when every edge is small
+    edges = np.array(edges, dtype=object)
     return np.concatenate([edges, uniform_wide(n // 2), uniform_wide(shrink.size) >> shrink.astype(object)])
 
 

@@ -485,6 +485,9 @@ def generate(net: Network, top: str = "myproject", stages: int | None = None) ->
         d = max(depth[src] for src in layer.inputs)
         ins = [at_depth(src, d) for src in layer.inputs]
         types, in_shapes = [net.types[src] for src in layer.inputs], [shapes[src] for src in layer.inputs]
+        wide = next((t for t in [*types, *layer.types.values()] if t.wide), None)
+        if wide is not None:  # not proven in co-simulation: refused rather than written unchecked
+            raise UnsupportedRtl(f"layer {layer.name!r}: {wide} is past 64 bits; such layers are not generated")
         if layer.op in _MERGES:
             outs = _merge(m, layer, ins, types, in_shapes)
         elif layer.op not in _LAYERS:

@@ -413,3 +413,7 @@ def test_types_the_rtl_cannot_express_are_refused_by_name() -> None:
     spec["layers"][1]["types"]["result_t"] = "ap_fixed<6,3,AP_TRN,AP_WRAP,2>"
     with pytest.raises(UnsupportedRtl, match=r"ap_fixed<6,3,AP_TRN,AP_WRAP,2>: AP_WRAP with saturation bits"):
         generate(Network(spec, ARRAYS))
+    spec["layers"][1]["types"]["result_t"] = "ap_fixed<8,4>"
+    spec["layers"][0]["types"]["accum_t"] = "ap_fixed<70,20>"  # a wide accumulator: runs in the emulator only
+    with pytest.raises(UnsupportedRtl, match=r"layer 'fc': ap_fixed<70,20> is past 64 bits"):
+        generate(Network(spec, ARRAYS))

@@ -18,7 +18,7 @@ import numpy as np
 
 import l1t.emulator.fixed as fx
 from l1t.atomic import atomic_path
-from l1t.emulator.nn import SELU_LAMBDA_T, SPEC_FORMAT, SPEC_VERSION, Network
+from l1t.emulator.nn import SELU_LAMBDA_T, SPEC_FORMAT, SPEC_VERSION, Network, SpecError
 from l1t.extras import require
 from l1t.models.da_graph import DaGraphError, da_matrix
 from l1t.models.hls_tables import TABLE_ACTIVATIONS, compute_tables, rendered_config
@@ -218,7 +218,10 @@ def _entry(layer: Any, op: str, types: dict[str, str], **attrs: Any) -> dict[str
 
 def _store(arrays: dict[str, np.ndarray], entry: dict[str, Any], key: str, value: np.ndarray) -> None:
     name = f"{entry['name']}/{key}"
-    arrays[name] = np.asarray(value, dtype=np.int64)
+    value = np.asarray(value)
+    if value.dtype == object and value.size and not (-(2**63) <= value.min() and value.max() < 2**63):
+        raise UnsupportedLayer(f"layer {entry['name']!r}: {key} holds words past 64 bits, which a spec cannot store")
+    arrays[name] = value.astype(np.int64)
     entry.setdefault("arrays", {})[key] = name
 
 
@@ -811,6 +814,10 @@ def export_hls_model(hls_model: Any, out_dir: str | Path, *, source: dict[str, A
         "layers": layers,
     }
     out_dir = Path(out_dir)
+    try:  # what the emulator cannot run is refused before anything is written
+        Network(spec, arrays, source=str(out_dir))
+    except SpecError as err:
+        raise UnsupportedLayer(str(err)) from None
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_atomic(out_dir / "arrays.npz", lambda f: np.savez_compressed(f, **arrays))
     _write_atomic(out_dir / "spec.json", lambda f: f.write(json.dumps(spec, indent=1).encode()))

@@ -229,6 +229,51 @@ def depthwise_cnn(seed: int) -> Any:
     return tf.keras.Model(x, y, name="depthwise_cnn")
 
 
+def lstm_tagger(seed: int) -> Any:
+    """A track-sequence tagger: 8 steps of 6 features -> LSTM(8) -> Dense 3 (Keras gates, sigmoid/tanh tables)."""
+    require("ml", "the reference models")
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(seed)
+    x = tf.keras.Input((8, 6), name="tracks")
+    h = tf.keras.layers.LSTM(8, name="lstm")(x)
+    return tf.keras.Model(x, tf.keras.layers.Dense(3, name="out")(h), name="lstm_tagger")
+
+
+def gru_tagger(seed: int) -> Any:
+    """The same sequence through GRU(8) -> Dense 3."""
+    require("ml", "the reference models")
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(seed)
+    x = tf.keras.Input((8, 6), name="tracks")
+    h = tf.keras.layers.GRU(8, name="gru")(x)
+    return tf.keras.Model(x, tf.keras.layers.Dense(3, name="out")(h), name="gru_tagger")
+
+
+def wide_mlp(seed: int) -> Any:
+    """Dense 16 -> 16 -> relu -> Dense 4 -> relu with 32-bit inputs and weights: hls4ml's precision inference
+    makes a 69-bit accumulator (see ``wide_overrides``), run on the emulator's wide words."""
+    require("ml", "the reference models")
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(seed)
+    x = tf.keras.Input((16,), name="features")
+    h = tf.keras.layers.ReLU(name="r1")(tf.keras.layers.Dense(16, name="d1")(x))
+    y = tf.keras.layers.ReLU(name="r2")(tf.keras.layers.Dense(4, name="d2")(h))
+    return tf.keras.Model(x, y, name="wide_mlp")
+
+
+def wide_overrides(model: Any) -> dict[str, dict[str, Any]]:
+    """32-bit inputs, weights and biases; accumulators and dense results inferred ('auto'), past 64 bits."""
+    wide = "ap_fixed<32,16>"
+    out = {model.layers[0].name: {"Precision": {"result": wide}}}
+    for layer in model.layers:
+        if type(layer).__name__ == "Dense":
+            out[layer.name] = {"Precision": {"weight": wide, "bias": wide, "accum": "auto", "result": "auto"}}
+    return out
+
+
 ARCHITECTURES = [
     Architecture("axol1tl_encoder", axol1tl_encoder),
     Architecture("cicada_student", cicada_student),
@@ -241,4 +286,7 @@ ARCHITECTURES = [
     Architecture("conv1d_merge", conv1d_merge),
     Architecture("l1_tagger", l1_tagger),
     Architecture("depthwise_cnn", depthwise_cnn),
+    Architecture("lstm_tagger", lstm_tagger),
+    Architecture("gru_tagger", gru_tagger),
+    Architecture("wide_mlp", wide_mlp, wide_overrides),
 ]

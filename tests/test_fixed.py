@@ -53,8 +53,8 @@ def test_str_spellings() -> None:
         ("ap_fixed<16,6,AP_RND,AP_CLAMP>", "AP_CLAMP"),
         ("float", "'float'"),
         ("ap_fixed<a,b>", "ap_fixed<a,b>"),
-        ("ap_uint<64>", "past|must fit int64"),
-        ("ap_fixed<65,10>", "must fit int64"),
+        ("ap_uint<128>", "1 <= W <= 127"),
+        ("ap_fixed<129,10>", "1 <= W <= 128"),
         ("ap_fixed<0,0>", "out of range"),
         ("ap_int<8,2>", "exactly one argument"),
         ("ap_fixed<8,2,AP_TRN,AP_WRAP,9>", "saturation bits"),
@@ -66,12 +66,26 @@ def test_bad_precision_strings_name_the_string(text: str, fragment: str) -> None
 
 
 def test_width_limits_are_stated() -> None:
-    with pytest.raises(ValueError, match=r"1 <= W <= 63"):
-        ap_ufixed(64, 10)
-    ap_fixed(64, 10)
-    ap_uint(63)
-    with pytest.raises(ValueError, match="past the int64 limit"):
-        fx.mul_type(ap_fixed(40, 10), ap_fixed(30, 5))
+    with pytest.raises(ValueError, match=r"1 <= W <= 127"):
+        ap_ufixed(128, 10)
+    assert not ap_fixed(64, 10).wide and not ap_uint(63).wide
+    assert ap_ufixed(64, 10).wide and ap_fixed(65, 10).wide and ap_fixed(128, 1).wide
+    assert fx.mul_type(ap_fixed(40, 10), ap_fixed(30, 5)).wide
+    with pytest.raises(ValueError, match="needs a 130-bit signed raw word, past the limit of 128 bits"):
+        fx.mul_type(ap_fixed(70, 10), ap_fixed(60, 5))
+
+
+def test_word_kind_follows_the_type() -> None:
+    """int64 words up to 64 bits, Python ints past them; results take their result type's kind."""
+    narrow, wide = ap_fixed(40, 10), ap_fixed(100, 30)
+    x = fx.from_float([1.5, -2.25], narrow)
+    assert x.dtype == np.int64
+    y = fx.cast(x, narrow, wide)
+    assert y.dtype == object and [int(v) for v in y] == [3 << 69, -9 << 68]
+    product, product_t = fx.mul(x, narrow, x, narrow)  # two int64 words, an 80-bit exact product
+    assert product_t.width == 80 and product.dtype == object and int(product[1]) == 81 << 56  # 5.0625 * 2**60
+    assert fx.cast(y, wide, narrow).dtype == np.int64
+    assert list(fx.to_float(y, wide)) == [1.5, -2.25]
 
 
 def test_nan_is_refused_with_its_position() -> None:

@@ -50,15 +50,53 @@ def csim_differences(hls_model: Any, net: Network, words: dict[str, np.ndarray])
     got = net.run(words, raw=True)
     problems = []
     for name, v in zip(net.output_names, y, strict=True):
-        ref = fx.from_float(np.asarray(v, dtype=np.float64).reshape(len(got[name]), -1), net.types[name])
-        bad = np.argwhere(ref != got[name])
+        v, t = np.asarray(v, dtype=np.float64).reshape(len(got[name]), -1), net.types[name]
+        if t.wide:  # predict's doubles hold a wide word's top 53 bits (to_double rounds): compare values
+            ref, mine = v, fx.to_float(got[name], t)
+        else:
+            ref, mine = fx.from_float(v, t), got[name]
+        bad = np.argwhere(ref != mine)
         if bad.size:
             e, j = bad[0]
             problems.append(
                 f"output {name!r}: {len(np.unique(bad[:, 0]))} events differ; first event {e}, element {j}: "
-                f"hls4ml {ref[e, j]}, emulator {got[name][e, j]}"
+                f"hls4ml {ref[e, j]}, emulator {mine[e, j]}"
             )
     return problems
+
+
+def wide_chain(kind: str) -> Callable[[], Any]:
+    """hls4ml's precision inference ('auto' accum_t/result_t) grows accumulators past 64 bits (68..105 here): each
+    model outputs a wide layer (compared as doubles, all predict returns) and a narrow layer fed by wide ones
+    (compared raw)."""
+
+    def build() -> Any:
+        L = _layers()
+        if kind == "mlp":  # Dense -> BatchNormalization (fused) -> ReLU -> BatchNormalization -> Dense
+
+            def body(x: Any) -> Any:
+                h = L.ReLU(name="r")(L.BatchNormalization(name="bn")(L.Dense(8, name="d1")(x)))
+                d2 = L.Dense(4, name="d2")(L.BatchNormalization(name="bn2")(h))
+                return [d2, L.ReLU(name="r2")(d2)]
+
+            return _model([(16,)], body)
+        if kind == "conv":  # causal Conv1D -> pointwise Conv1D -> Add -> pooling: 69, 104, 105 bits
+
+            def body(x: Any) -> Any:
+                c1 = L.Conv1D(4, 3, padding="causal", name="c1")(x)
+                add = L.Add(name="add")([c1, L.Conv1D(4, 1, name="pw")(c1)])
+                return [add, L.GlobalAveragePooling1D(name="gap")(add), L.MaxPooling1D(2, name="mp")(add)]
+
+            return _model([(10, 3)], body)
+
+        def body(x: Any) -> Any:  # three depthwise convolutions: 37, 56, 75 bits
+            for k, n in ((3, "a"), (2, "b"), (2, "c")):
+                x = L.DepthwiseConv2D(k, name=f"dw_{n}")(x)
+            return [x, L.ReLU(name="r")(x)]
+
+        return _model([(8, 8, 3)], body)
+
+    return build
 
 
 def _model(inputs: list[tuple[int, ...]], body: Callable[..., Any]) -> Any:
@@ -272,6 +310,9 @@ def layer_norm(shape: tuple[int, ...]) -> Callable[[], Any]:
 
 # (row id, model builder, default precision): each a construct that failed or returned wrong numbers before.
 CASES = [
+    ("wide-mlp", wide_chain("mlp"), "ap_fixed<32,16>"),
+    ("wide-conv-add-pool", wide_chain("conv"), "ap_fixed<32,16>"),
+    ("wide-depthwise", wide_chain("depthwise"), "ap_fixed<16,6>"),
     ("concat-2d-axis1", concat_axis((4, 5), 1), "ap_fixed<16,6>"),
     ("concat-2d-axis2", concat_axis((4, 5), 2), "ap_fixed<16,6>"),
     ("concat-2d-axis-1", concat_axis((4, 5), -1), "ap_fixed<16,6>"),
@@ -476,21 +517,15 @@ def test_harness_sees_one_flipped_lsb(tmp_path: Path) -> None:
     assert csim_differences(hls_model, net, words) != []
 
 
-def test_wide_precision_is_refused_naming_the_layer(tmp_path: Path) -> None:
-    """hls4ml's inferred accumulators grow along a chain (37, 56, 75 bits): the 75-bit one is refused at export
-    with its layer named."""
+def test_wide_input_to_an_op_without_a_wide_path_is_refused(tmp_path: Path) -> None:
+    """A sigmoid table indexed by a 69-bit accumulator is not modelled: refused at export naming the layer."""
 
     def build() -> Any:
         L = _layers()
-        a, b, c = (L.DepthwiseConv2D(k, name=f"dw_{n}") for k, n in ((3, "a"), (2, "b"), (2, "c")))
-        return _model([(8, 8, 3)], lambda x: c(b(a(x))))
+        return _model([(16,)], lambda x: L.Activation("sigmoid", name="sig")(L.Dense(8, name="d1")(x)))
 
-    import hls4ml
-
-    model = build()
-    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")  # accum_t: auto
-    with pytest.raises(UnsupportedLayer, match=r"layer 'dw_c': accum_t ap_fixed<75,35>.*width 75 out of range"):
-        export(model, tmp_path / "spec", project_dir=tmp_path / "prj", config=config)
+    with pytest.raises(UnsupportedLayer, match=r"layer 'sig'.*input 'd1' ap_fixed<69,37> past 64 bits"):
+        _convert(build, "ap_fixed<32,16>", tmp_path)
 
 
 def test_unhandled_layers_are_refused_by_name(tmp_path: Path) -> None:

@@ -69,7 +69,7 @@ def test_round_trip_through_files(tmp_path: Path) -> None:
         (lambda s: s["layers"][0]["types"].update(accum_t="ap_fixed<12>"), "layer 'fc'.*ap_fixed<12>"),
         (lambda s: s["layers"][0].pop("shape"), "missing or bad field 'shape'"),
         (lambda s: s.update(outputs=["fc2"]), "output 'fc2'"),
-        (lambda s: s["layers"][0]["types"].update(weight_t="ap_fixed<60,2>"), "layer 'fc'.*68-bit"),
+        (lambda s: s["layers"][0]["types"].update(weight_t="ap_fixed<124,2>"), "layer 'fc'.*132-bit"),
     ],
 )
 def test_bad_specs_name_what_is_wrong(mutate, message: str) -> None:

@@ -71,7 +71,11 @@ def test_trace_matches_every_layer(exported: tuple) -> None:
     _, _, net, hls_model = exported
     x = representable_inputs(net, 500, seed=2)
     _, trace = hls_model.trace(np.ascontiguousarray(x.reshape(len(x), -1)))
-    assert compare_traces(net.raw_trace(trace), net.trace(x), net.layer_names) is None
+    got = net.trace(x)
+    for name, t in net.types.items():  # the trace holds doubles: a wide layer's words as to_double rounds them
+        if t.wide:
+            got[name] = fx.from_float(fx.to_float(got[name], t), t)
+    assert compare_traces(net.raw_trace(trace), got, net.layer_names) is None
 
 
 def test_spec_reloads_identically(exported: tuple) -> None:

@@ -85,4 +85,6 @@ def test_info_layers_lists_the_registries() -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert set(data["emulator_ops"]) == nn.supported_ops() and set(data["rtl_ops"]) == rtl.generated_ops()
+    assert set(data["emulator_ops_past_64_bits"]) == nn.wide_ops() and {"dense", "conv2d"} <= nn.wide_ops()
+    assert nn.wide_ops() < nn.supported_ops()
     assert {"Dense", "GlobalPooling2D", "Dot", "Transpose"} <= set(data["hls4ml_layers"])

@@ -32,7 +32,7 @@ def info(
 
 def show_layers(as_json: bool) -> None:
     """The hls4ml layer classes the exporter reads, the emulator's ops and those the RTL generator writes."""
-    from l1t.emulator.nn import supported_ops
+    from l1t.emulator.nn import supported_ops, wide_ops
     from l1t.firmware.rtl import generated_ops
     from l1t.models.export import STREAM_PROVEN, SUPPORTED_IO, SUPPORTED_STRATEGIES, exported_layers
 
@@ -42,6 +42,7 @@ def show_layers(as_json: bool) -> None:
         "io_stream_layers": sorted(STREAM_PROVEN),
         "strategies": list(SUPPORTED_STRATEGIES),
         "emulator_ops": sorted(supported_ops()),
+        "emulator_ops_past_64_bits": sorted(wide_ops()),
         "rtl_ops": sorted(generated_ops()),
     }
     if as_json:
