@@ -738,10 +738,10 @@ def _export_layer(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
 STREAM_PROVEN = frozenset(
     {
         "Activation", "ApplyAlpha", "BatchNormalization", "BatchNormalizationQuantizedTanh", "Clone", "Concatenate",
-        "Conv1D", "Conv2D", "Cropping1D", "Cropping2D", "Dense", "DepthwiseConv1D", "DepthwiseConv2D",
-        "GlobalPooling1D", "GlobalPooling2D", "HardActivation", "Merge", "ParametrizedActivation", "PointwiseConv1D",
-        "PointwiseConv2D", "Pooling1D", "Pooling2D", "PReLU", "Reshape", "Resize", "Softmax", "Transpose",
-        "ZeroPadding1D", "ZeroPadding2D",
+        "Conv1D", "Conv2D", "Cropping1D", "Cropping2D", "Dense", "DepthwiseConv1D", "DepthwiseConv2D", "Embedding",
+        "GlobalPooling1D", "GlobalPooling2D", "GRU", "HardActivation", "LSTM", "Merge", "ParametrizedActivation",
+        "PointwiseConv1D", "PointwiseConv2D", "Pooling1D", "Pooling2D", "PReLU", "Reshape", "Resize", "Softmax",
+        "Transpose", "ZeroPadding1D", "ZeroPadding2D",
     }
 )  # fmt: skip
 _SUMMING = {"Dense", "Conv1D", "Conv2D", "DepthwiseConv1D", "DepthwiseConv2D", "PointwiseConv1D", "PointwiseConv2D"}
