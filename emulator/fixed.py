@@ -56,6 +56,7 @@ __all__ = [
     "to_float",
     "words",
     "wrap",
+    "wrapped_product_sums",
 ]
 
 WORD_SIGNED_WIDTH = 64  # widest types whose raw words are int64
@@ -307,32 +308,36 @@ _Q_CODE = {
 _KEEP, _CLIP, _WRAP = 0, 1, 2  # what _cast_words does after rounding
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _round_word(v: int, k: int, q: int, h: int) -> int:
+    """v * 2**-k rounded by mode ``q`` (a ``_Q_CODE``), h = 2**(k-1): one add and one arithmetic shift. RND adds h,
+    RND_MIN_INF h-1, RND_ZERO h-1 (+1 if negative), RND_INF h (-1 if negative), RND_CONV h-1 (+1 if the kept LSB is
+    odd), TRN_ZERO 2**k-1 if negative, TRN nothing; |v| + 2**k must stay below 2**63."""
+    if q == 1:  # TRN_ZERO
+        v += (v >> 63) & ((h << 1) - 1)
+    elif q == 2:  # RND
+        v += h
+    elif q == 3:  # RND_ZERO
+        v += h - 1 + (v < 0)
+    elif q == 4:  # RND_MIN_INF
+        v += h - 1
+    elif q == 5:  # RND_INF
+        v += h - (v < 0)
+    elif q == 6:  # RND_CONV
+        v += ((v >> k) & 1) + h - 1
+    return v >> k
+
+
 @numba.njit(cache=True, nogil=True)
 def _cast_words(
     m: np.ndarray, k: int, q: int, after: int, lo: int, hi: int, mask: int, half: int, out: np.ndarray
 ) -> None:
-    """out = m * 2**-k rounded by mode ``q`` (a ``_Q_CODE``), then kept, clipped to [lo, hi] or wrapped to the
-    word ``mask`` (``half`` = its sign bit for a signed type, 0 otherwise); 1 <= k <= 61 and |m| <= 2**61.
-
-    Each rounding mode is one add and one arithmetic shift (h = 2**(k-1)): RND adds h, RND_MIN_INF h-1, RND_ZERO
-    h-1 (+1 if negative), RND_INF h (-1 if negative), RND_CONV h-1 (+1 if the kept LSB is odd), TRN_ZERO 2**k-1 if
-    negative, TRN nothing; |m| + 2**k stays below 2**63. One pass, no temporaries."""
+    """out = m * 2**-k rounded by mode ``q`` (``_round_word``), then kept, clipped to [lo, hi] or wrapped to the
+    word ``mask`` (``half`` = its sign bit for a signed type, 0 otherwise); 1 <= k <= 61 and |m| <= 2**61. One pass,
+    no temporaries."""
     h = np.int64(1) << (k - 1)
     for i in range(m.size):
-        v = m[i]
-        if q == 1:  # TRN_ZERO
-            v += (v >> 63) & ((h << 1) - 1)
-        elif q == 2:  # RND
-            v += h
-        elif q == 3:  # RND_ZERO
-            v += h - 1 + (v < 0)
-        elif q == 4:  # RND_MIN_INF
-            v += h - 1
-        elif q == 5:  # RND_INF
-            v += h - (v < 0)
-        elif q == 6:  # RND_CONV
-            v += ((v >> k) & 1) + h - 1
-        v >>= k
+        v = _round_word(m[i], k, q, h)
         if after == 1:
             v = min(max(v, lo), hi)
         elif after == 2:
@@ -341,6 +346,35 @@ def _cast_words(
                 v -= half
                 v -= half
         out[i] = v
+
+
+@numba.njit(cache=True, nogil=True)
+def _rounded_product_sums(x: np.ndarray, w: np.ndarray, k: int, q: int, out: np.ndarray) -> None:
+    """out[e, j] += sum_i round(x[e, i] * w[i, j] * 2**-k) (``_round_word``), in int64 arithmetic modulo 2**64."""
+    h = np.int64(1) << (k - 1)
+    for e in range(x.shape[0]):
+        for i in range(x.shape[1]):
+            xi = x[e, i]
+            for j in range(w.shape[1]):
+                out[e, j] += _round_word(xi * w[i, j], k, q, h)
+
+
+def wrapped_product_sums(
+    x: np.ndarray, x_t: FixedType, w: np.ndarray, w_t: FixedType, bias: np.ndarray, acc_t: FixedType
+) -> np.ndarray | None:
+    """``bias_j + sum_i acc_t(x_i * w_ij)`` for a wrapping ``acc_t`` (AP_WRAP, no saturation bits) with fewer
+    fraction bits than the products: each product rounded into acc_t on its own, the sum wrapped, which is the same
+    in any order. x: (..., n) raw words of x_t, w: (n, m) of w_t, bias: (m,) of acc_t. None where the compiled
+    kernel's limits do not hold (products past 62 bits, or a type past int64): the caller computes it otherwise."""
+    p_t = mul_type(x_t, w_t)
+    k = p_t.frac_bits - acc_t.frac_bits
+    if not (acc_t.o_mode is OMode.WRAP and acc_t.n_bits == 0) or not 1 <= k <= 61 or p_t.width > 62 or acc_t.wide:
+        return None
+    rows = np.ascontiguousarray(x, dtype=np.int64).reshape(-1, x.shape[-1])
+    out = np.empty((rows.shape[0], w.shape[1]), dtype=np.int64)
+    out[:] = np.asarray(bias, dtype=np.int64)
+    _rounded_product_sums(rows, np.ascontiguousarray(w, dtype=np.int64), k, _Q_CODE[acc_t.q_mode], out)
+    return wrap(out, acc_t).reshape(*x.shape[:-1], w.shape[1])
 
 
 def _round_cast(raw: np.ndarray, k: int, dst: FixedType, after: int) -> np.ndarray:

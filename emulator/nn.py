@@ -232,11 +232,16 @@ def _add_bias_wrapped(total: np.ndarray, bound: int, shift: int, bias: np.ndarra
     return acc if acc_t.raw_min <= -reach and reach <= acc_t.raw_max else fx.wrap(acc, acc_t)
 
 
+def _wraps(t: FixedType) -> bool:
+    """Assignment to t wraps modulo 2**W (AP_WRAP without saturation bits): sums into t commute."""
+    return t.o_mode is OMode.WRAP and t.n_bits == 0
+
+
 def _exact_sum_shift(x_t: FixedType, w_t: FixedType, acc_t: FixedType) -> int | None:
     """Left shift aligning products to accum_t when the casts commute with the sum (wrapping accum_t that holds
     every product exactly), so one exact integer matmul and a final wrap give hls4ml's bits; else None."""
     shift = acc_t.frac_bits - fx.mul_type(x_t, w_t).frac_bits
-    return shift if acc_t.o_mode is OMode.WRAP and acc_t.n_bits == 0 and shift >= 0 else None
+    return shift if _wraps(acc_t) and shift >= 0 else None
 
 
 def _accumulate_products(
@@ -252,13 +257,17 @@ def _accumulate_products(
     to accum_t, then ``acc += mult`` in index order.
 
     With a wrapping accumulator that holds every product exactly, the casts commute with the sum, so one exact
-    integer matmul and a final wrap give the same bits. Otherwise (saturating or rounding accum_t) the products and
-    partial sums are cast one input at a time, vectorized over events and outputs.
+    integer matmul and a final wrap give the same bits. With a wrapping accumulator that does not (products
+    rounded into it), each product is rounded on its own and the wrapped sum is the same in any order: one compiled
+    pass (``fx.wrapped_product_sums``). Otherwise (saturating accum_t, or words past int64) the products and partial
+    sums are cast one input at a time, vectorized over events and outputs.
     """
     shift = _exact_sum_shift(x_t, w_t, acc_t)
     if shift is not None:
         total, bound = _blas_product(x, w, x_t, layer, acc_t)
         return _add_bias_wrapped(total, bound, shift, bias, acc_t)
+    if x.dtype != object and (summed := fx.wrapped_product_sums(x, x_t, w, w_t, bias, acc_t)) is not None:
+        return summed
     acc = np.broadcast_to(bias, (*x.shape[:-1], bias.size))
     for i in range(x.shape[-1]):
         product = fx.cast(*fx.mul(x[..., i, None], x_t, w[i], w_t), acc_t)

@@ -18,9 +18,13 @@ from l1t.extras import require
 
 @dataclass
 class Architecture:
+    """A reference model: its builder from a seed, its hls4ml overrides, and whether l1t's RTL generator builds it
+    (``rtl=False``: refused by name, e.g. recurrent layers or words past 64 bits)."""
+
     name: str
     build: Callable[[int], Any]
     overrides: Callable[[Any], dict[str, dict[str, Any]]] = field(default=lambda model: {})
+    rtl: bool = True
 
 
 def _q(bits: int, integer: int) -> Any:
@@ -286,7 +290,7 @@ ARCHITECTURES = [
     Architecture("conv1d_merge", conv1d_merge),
     Architecture("l1_tagger", l1_tagger),
     Architecture("depthwise_cnn", depthwise_cnn),
-    Architecture("lstm_tagger", lstm_tagger),
-    Architecture("gru_tagger", gru_tagger),
-    Architecture("wide_mlp", wide_mlp, wide_overrides),
+    Architecture("lstm_tagger", lstm_tagger, rtl=False),
+    Architecture("gru_tagger", gru_tagger, rtl=False),
+    Architecture("wide_mlp", wide_mlp, wide_overrides, rtl=False),
 ]
