@@ -11,22 +11,83 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numba
 import numpy as np
-import yaml
+from pydantic import BeforeValidator, Field, model_validator
 
 from l1t.emulator.objects import CALO, MUON
+from l1t.schema import Strict, read_yaml, validate
 
-__all__ = ["Menu", "MenuError", "Seed", "prescale"]
+__all__ = ["Menu", "MenuError", "MenuSpec", "ScoreSeedSpec", "Seed", "SeedSpec", "prescale"]
 
 _OBJECTS = {"muon": ("muons", MUON), "egamma": ("egammas", CALO), "tau": ("taus", CALO), "jet": ("jets", CALO)}
 _SUMS = {"met": 0, "ht": 2, "ett": 3}
+_ISOLATED = ("egamma", "tau")  # the families whose fourth word is hwIso (a muon's is its quality; jets have three)
+SEED_TYPES = (*(f"{m}_{o}" for m in ("single", "double") for o in _OBJECTS), *_SUMS, "always")
 
 
 class MenuError(ValueError):
     """A malformed menu; the message names the file, seed and field."""
+
+
+GeV = Annotated[float, Field(ge=0)]
+Thresholds = Annotated[list[GeV], BeforeValidator(lambda v: v if isinstance(v, list) else [v])]  # 22.0 or [25, 12]
+Prescale = Annotated[int, Field(ge=1, description="keep every N-th passing event; 1 keeps all")]
+
+
+class SeedSpec(Strict):
+    """A classic seed: ``type`` (single_/double_ + muon, egamma, tau, jet; met, ht, ett; always), ``pt`` in GeV (two
+    thresholds, leading first, for double seeds), ``eta_max`` (|eta| cut; object seeds only), ``iso`` (e/gamma and tau
+    only: the object's hwIso bit), ``prescale``."""
+
+    type: Literal[SEED_TYPES]  # type: ignore[valid-type]
+    pt: Thresholds | None = None
+    eta_max: Annotated[float, Field(gt=0)] | None = None
+    iso: bool = False
+    prescale: Prescale = 1
+
+    @model_validator(mode="after")
+    def _fits_type(self) -> SeedSpec:
+        mult, _, obj = self.type.partition("_")
+        pts = self.pt or []
+        needed = {"always": 0, "single": 1, "double": 2}.get(mult, 1)  # sums take one threshold
+        if len(pts) != needed:
+            raise ValueError(f"{self.type} takes {needed} pt threshold(s), got {self.pt!r}")
+        if self.eta_max is not None and obj not in _OBJECTS:
+            raise ValueError(f"{self.type} has no eta_max (only object seeds cut on |eta|)")
+        if self.iso and obj not in _ISOLATED:
+            raise ValueError(f"{self.type} has no isolation bit (iso applies to egamma and tau seeds)")
+        return self
+
+
+class ScoreSeedSpec(Strict):
+    """A score seed (AD model or tagger): the ``model`` whose score it cuts on, ``working_points`` (name -> target
+    zero-bias rate in Hz; each becomes the seed ``<name>_<working point>``), ``prescale``."""
+
+    model: str
+    working_points: dict[str, Annotated[float, Field(gt=0)]] = Field(min_length=1)
+    prescale: Prescale = 1
+
+
+class MenuSpec(Strict):
+    """A menu file: ``name``, classic ``seeds``, ``ad_seeds`` and ``score_seeds`` (mappings from seed name)."""
+
+    name: str = "menu"
+    seeds: dict[str, SeedSpec] = Field(default_factory=dict)
+    ad_seeds: dict[str, ScoreSeedSpec] = Field(default_factory=dict)
+    score_seeds: dict[str, ScoreSeedSpec] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> MenuSpec:
+        names = list(self.seeds)
+        for name, spec in {**self.ad_seeds, **self.score_seeds}.items():
+            names += [f"{name}_{wp}" for wp in spec.working_points]
+        clash = sorted({n for n in names if names.count(n) > 1} | (set(self.ad_seeds) & set(self.score_seeds)))
+        if clash:
+            raise ValueError(f"seed names used twice: {clash}")
+        return self
 
 
 @dataclass
@@ -43,6 +104,17 @@ class Seed:
 
 def _hw_pt(pt: float, lsb: float) -> int:
     return int(np.ceil(pt / lsb - 1e-9))
+
+
+def _classic(name: str, c: SeedSpec) -> Seed:
+    """A validated classic seed in hardware units."""
+    if c.type == "always":
+        return Seed(name, c.type, prescale=c.prescale)
+    obj = c.type.partition("_")[2]
+    fmt = _OBJECTS[obj][1] if obj in _OBJECTS else CALO
+    pts = c.pt or []
+    hw_eta = None if c.eta_max is None else int(np.floor(c.eta_max / fmt.eta_lsb + 1e-9))
+    return Seed(name, c.type, [_hw_pt(p, fmt.pt_lsb) for p in pts], hw_eta, c.iso, c.prescale)
 
 
 def prescale(passed: np.ndarray, n: int, start: int = 0) -> np.ndarray:
@@ -96,55 +168,21 @@ def _object_conditions(
 class Menu:
     """Seeds from a YAML menu; ``decisions(events, scores)`` gives (N, seeds) bits."""
 
-    def __init__(self, config: dict[str, Any], source: str = "<menu>") -> None:
-        self.name = str(config.get("name", "menu"))
+    def __init__(self, config: dict[str, Any] | MenuSpec, source: str = "<menu>") -> None:
+        spec = config if isinstance(config, MenuSpec) else validate(MenuSpec, config or {}, source, MenuError)
+        self.name = spec.name
         self.source = source
-        self.seeds: list[Seed] = []
+        self.seeds: list[Seed] = [_classic(name, c) for name, c in spec.seeds.items()]
         self.working_points: dict[str, dict[str, float]] = {}  # AD seed -> working point -> target rate (Hz)
         self.ad_models: dict[str, str] = {}  # AD seed -> the model whose score it cuts on
-        for name, c in (config.get("seeds") or {}).items():
-            self.seeds.append(self._classic(name, c))
-        for name, c in {**(config.get("ad_seeds") or {}), **(config.get("score_seeds") or {})}.items():
-            if "model" not in c or not isinstance(c.get("working_points"), dict):
-                raise MenuError(f"{source}: score seed {name!r} needs 'model' and 'working_points'")
-            self.working_points[name] = {str(k): float(v) for k, v in c["working_points"].items()}
-            self.ad_models[name] = str(c["model"])
-            for wp in self.working_points[name]:
-                self.seeds.append(Seed(f"{name}_{wp}", "ad", model=str(c["model"]), prescale=int(c.get("prescale", 1))))
+        for name, c in {**spec.ad_seeds, **spec.score_seeds}.items():
+            self.working_points[name] = dict(c.working_points)
+            self.ad_models[name] = c.model
+            self.seeds += [Seed(f"{name}_{wp}", "ad", model=c.model, prescale=c.prescale) for wp in c.working_points]
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> Menu:
-        path = Path(path)
-        try:
-            return cls(yaml.safe_load(path.read_text()) or {}, str(path))
-        except (OSError, yaml.YAMLError) as err:
-            raise MenuError(f"{path}: cannot read the menu ({err})") from err
-
-    def _classic(self, name: str, c: dict[str, Any]) -> Seed:
-        kind = c.get("type")
-        where = f"{self.source}: seed {name!r}"
-        try:
-            presc = int(c.get("prescale", 1))
-            if kind == "always":
-                return Seed(name, kind, prescale=presc)
-            if kind in _SUMS:
-                return Seed(name, kind, [_hw_pt(float(c["pt"]), CALO.pt_lsb)], prescale=presc)
-            mult, _, obj = str(kind).partition("_")
-            if mult not in ("single", "double") or obj not in _OBJECTS:
-                raise MenuError(f"{where}: unknown type {kind!r}")
-            fmt = _OBJECTS[obj][1]
-            pts = c["pt"] if isinstance(c["pt"], list) else [c["pt"]]
-            if len(pts) != (1 if mult == "single" else 2):
-                raise MenuError(f"{where}: {kind} needs {1 if mult == 'single' else 2} pt thresholds, got {pts}")
-            eta = c.get("eta_max")
-            hw_eta = None if eta is None else int(np.floor(float(eta) / fmt.eta_lsb + 1e-9))
-            return Seed(
-                name, kind, [_hw_pt(float(p), fmt.pt_lsb) for p in pts], hw_eta, bool(c.get("iso", False)), presc
-            )
-        except (KeyError, TypeError, ValueError) as err:
-            if isinstance(err, MenuError):
-                raise
-            raise MenuError(f"{where}: {err!r}") from err
+        return cls(read_yaml(path, MenuError) or {}, str(path))
 
     @property
     def names(self) -> list[str]:

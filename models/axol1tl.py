@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import Field, Strict
 
 import l1t.emulator.fixed as fx
 from l1t import configs
 from l1t.emulator.objects import AXOL1TL_INPUTS, AXOL1TL_OBJECTS
 from l1t.extras import require
-from l1t.models.config import from_yaml
+from l1t.models.config import STRICT, Bits, Count, Fraction, NonNegative, Rate, Widths, from_yaml
 from l1t.models.pruning import prunable, stripped
 
 __all__ = ["AxoConfig", "build_decoder", "build_encoder", "object_mask", "train_vae"]
@@ -28,19 +29,21 @@ DEFAULT_CONFIG = configs.path("models", "axol1tl.yaml")
 
 @dataclass
 class AxoConfig:
-    encoder: list[int] = field(default_factory=lambda: [32, 16])
-    latent: int = 8
-    decoder: list[int] = field(default_factory=lambda: [16, 32])
-    beta: float = 0.5
-    weight_bits: list[int] = field(default_factory=lambda: [6, 2])
-    bias_bits: list[int] = field(default_factory=lambda: [10, 6])
-    activation_bits: list[int] = field(default_factory=lambda: [8, 3])
-    sparsity: float = 0.5
-    input_frac_bits: int = 10
-    epochs: int = 30
-    batch_size: int = 256
-    learning_rate: float = 1e-3
-    patience: int = 5
+    __pydantic_config__ = STRICT
+
+    encoder: Widths = field(default_factory=lambda: [32, 16])
+    latent: Count = 8
+    decoder: Widths = field(default_factory=lambda: [16, 32])
+    beta: NonNegative = 0.5
+    weight_bits: Bits = field(default_factory=lambda: [6, 2])
+    bias_bits: Bits = field(default_factory=lambda: [10, 6])
+    activation_bits: Bits = field(default_factory=lambda: [8, 3])
+    sparsity: Fraction = 0.5
+    input_frac_bits: Annotated[int, Strict(), Field(ge=0, le=16)] = 10
+    epochs: Count = 30
+    batch_size: Count = 256
+    learning_rate: Rate = 1e-3
+    patience: Count = 5
 
     @classmethod
     def from_yaml(cls, path: str | Path | None = None, **overrides: Any) -> AxoConfig:

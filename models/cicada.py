@@ -17,7 +17,7 @@ from l1t import configs
 from l1t.emulator.calo import CICADA_INPUT_SHIFT as INPUT_SHIFT
 from l1t.emulator.calo import REGION_GRID
 from l1t.extras import require
-from l1t.models.config import from_yaml
+from l1t.models.config import STRICT, Bits, Count, Fraction, Precision, Rate, from_yaml
 from l1t.models.pruning import prunable, stripped
 
 __all__ = ["CicadaConfig", "build_student", "build_teacher", "teacher_target", "train_student", "train_teacher"]
@@ -27,17 +27,19 @@ DEFAULT_CONFIG = configs.path("models", "cicada.yaml")
 
 @dataclass
 class CicadaConfig:
+    __pydantic_config__ = STRICT
+
     teacher: dict[str, Any] = field(default_factory=lambda: {"filters": [8, 12], "latent": 16, "epochs": 30})
     student: str = "cnn"
-    weight_bits: list[int] = field(default_factory=lambda: [8, 2])
-    bias_bits: list[int] = field(default_factory=lambda: [8, 3])
-    activation_bits: list[int] = field(default_factory=lambda: [10, 6])
-    output_type: str = "ap_ufixed<16,8,AP_TRN,AP_SAT>"
-    sparsity: float = 0.0
-    epochs: int = 30
-    batch_size: int = 256
-    learning_rate: float = 2e-3
-    patience: int = 5
+    weight_bits: Bits = field(default_factory=lambda: [8, 2])
+    bias_bits: Bits = field(default_factory=lambda: [8, 3])
+    activation_bits: Bits = field(default_factory=lambda: [10, 6])
+    output_type: Precision = "ap_ufixed<16,8,AP_TRN,AP_SAT>"
+    sparsity: Fraction = 0.0
+    epochs: Count = 30
+    batch_size: Count = 256
+    learning_rate: Rate = 2e-3
+    patience: Count = 5
 
     @classmethod
     def from_yaml(cls, path: str | Path | None = None, **overrides: Any) -> CicadaConfig:

@@ -30,7 +30,7 @@ from l1t.emulator import calo
 from l1t.emulator.objects import CALO
 from l1t.extras import require
 from l1t.models import fidelity
-from l1t.models.config import from_yaml
+from l1t.models.config import STRICT, Count, NonNegative, Rate, Widths, from_yaml
 
 __all__ = [
     "FastSimConfig",
@@ -55,13 +55,15 @@ TOWER_DPHI = 2 * np.pi / 72
 
 @dataclass
 class FastSimConfig:
-    latent: int = 32
-    hidden: list[int] = field(default_factory=lambda: [512, 256])
-    beta: float = 0.004
-    epochs: int = 500
-    batch_size: int = 256
-    learning_rate: float = 1e-3
-    patience: int = 30
+    __pydantic_config__ = STRICT
+
+    latent: Count = 32
+    hidden: Widths = field(default_factory=lambda: [512, 256])
+    beta: NonNegative = 0.004
+    epochs: Count = 500
+    batch_size: Count = 256
+    learning_rate: Rate = 1e-3
+    patience: Count = 30
 
     @classmethod
     def from_yaml(cls, path: str | Path | None = None, **overrides: Any) -> FastSimConfig:

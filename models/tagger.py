@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import Field, Strict
 
 from l1t import configs
 from l1t.emulator.calo import TAGGER_INPUT_SHIFTS, TAGGER_INPUTS
 from l1t.extras import require
-from l1t.models.config import from_yaml
+from l1t.models.config import STRICT, Bits, Count, Fraction, Precision, Rate, Widths, from_yaml
 from l1t.models.pruning import prunable, stripped
 
 __all__ = ["TaggerConfig", "build_tagger", "network_inputs", "train_tagger"]
@@ -27,18 +28,20 @@ DEFAULT_CONFIG = configs.path("models", "tagger.yaml")
 
 @dataclass
 class TaggerConfig:
-    hidden: list[int] = field(default_factory=lambda: [32, 16])
-    weight_bits: list[int] = field(default_factory=lambda: [8, 2])
-    bias_bits: list[int] = field(default_factory=lambda: [8, 3])
-    activation_bits: list[int] = field(default_factory=lambda: [10, 5])
-    input_type: str = "ap_fixed<16,6>"
-    sparsity: float = 0.5
-    epochs: int = 30
-    batch_size: int = 256
-    learning_rate: float = 2e-3
-    patience: int = 6
-    distill_alpha: float = 0.5
-    temperature: float = 2.0
+    __pydantic_config__ = STRICT
+
+    hidden: Widths = field(default_factory=lambda: [32, 16])
+    weight_bits: Bits = field(default_factory=lambda: [8, 2])
+    bias_bits: Bits = field(default_factory=lambda: [8, 3])
+    activation_bits: Bits = field(default_factory=lambda: [10, 5])
+    input_type: Precision = "ap_fixed<16,6>"
+    sparsity: Fraction = 0.5
+    epochs: Count = 30
+    batch_size: Count = 256
+    learning_rate: Rate = 2e-3
+    patience: Count = 6
+    distill_alpha: Annotated[float, Strict(), Field(ge=0, le=1)] = 0.5
+    temperature: Rate = 2.0
     gnn: dict[str, Any] = field(
         default_factory=lambda: {"k": 8, "channels": [32, 32], "dense": 64, "epochs": 20, "learning_rate": 1e-3}
     )

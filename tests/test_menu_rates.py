@@ -73,14 +73,51 @@ def test_classic_seed_conditions() -> None:
     np.testing.assert_array_equal(bits[:, 3], [0, 0, 0, 1, 0])
 
 
-def test_bad_menus_name_the_seed() -> None:
-    with pytest.raises(MenuError, match="seed 'x': unknown type 'triple_jet'"):
-        Menu({"seeds": {"x": {"type": "triple_jet", "pt": 1}}})
-    with pytest.raises(MenuError, match="seed 'y': double_muon needs 2 pt thresholds"):
-        Menu({"seeds": {"y": {"type": "double_muon", "pt": 5}}})
-    with pytest.raises(MenuError, match="score seed 'z' needs 'model'"):
-        Menu({"ad_seeds": {"z": {"working_points": {"A": 1}}}})
+def _seed(**fields: object) -> dict:
+    return {"seeds": {"s": fields}}
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (_seed(type="triple_jet", pt=1), r"seeds\.s\.type: Input should be 'single_muon'.*got 'triple_jet'"),
+        (_seed(type="double_muon", pt=5), r"seeds\.s: double_muon takes 2 pt threshold\(s\), got \[5\.0\]"),
+        ({"ad_seeds": {"z": {"working_points": {"A": 1}}}}, r"ad_seeds\.z\.model: Field required"),
+        (_seed(type="single_muon", pt=22.0, bogus=3), r"seeds\.s\.bogus: Extra inputs.*got 3"),
+        (_seed(type="single_muon", pt=-5.0), r"seeds\.s\.pt\.0: .*greater than or equal to 0.*-5\.0"),
+        ({"seeds": [{"type": "met", "pt": 50.0}]}, r"seeds: Input should be a valid dictionary"),
+        (_seed(type="single_jet", pt=50.0, iso=True), r"seeds\.s: single_jet has no isolation"),
+        (_seed(type="single_muon", pt=5.0, iso=True), r"seeds\.s: single_muon has no isolation"),
+        (_seed(type="met", pt=50.0, eta_max=2.4), r"seeds\.s: met has no eta_max"),
+        (_seed(type="met", pt="50"), r"seeds\.s\.pt\.0: Input should be a valid number.*'50'"),
+        (_seed(type="met", pt=50.0, prescale=0), r"seeds\.s\.prescale: .*greater than or equal to 1"),
+        (
+            {
+                "seeds": {"A_x": {"type": "met", "pt": 5.0}},
+                "ad_seeds": {"A": {"model": "m", "working_points": {"x": 1}}},
+            },
+            r"seed names used twice: \['A_x'\]",
+        ),
+        (
+            {"ad_seeds": {"A": {"model": "m", "working_points": {"x": -1}}}},
+            r"ad_seeds\.A\.working_points\.x: .*greater than 0",
+        ),
+    ],
+)
+def test_bad_menus_name_the_field(config: dict, message: str) -> None:
+    """Unknown keys, wrong types, negative thresholds, cuts a seed type has no word for: refused naming the field."""
+    with pytest.raises(MenuError, match=f"^menu.yaml: {message}"):
+        Menu(config, "menu.yaml")
+
+
+def test_menu_files_name_file_and_line(tmp_path: Path) -> None:
     assert Menu.from_yaml(Path(__file__).parents[1] / "configs" / "menus" / "default.yaml").seeds
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("seeds: {a: [1\n")
+    with pytest.raises(MenuError, match=r"broken\.yaml: line 2 not valid YAML"):
+        Menu.from_yaml(broken)
+    with pytest.raises(MenuError, match=r"missing\.yaml: cannot read"):
+        Menu.from_yaml(tmp_path / "missing.yaml")
 
 
 def test_study_sets_ad_thresholds_and_pure_rates(tmp_path: Path) -> None:

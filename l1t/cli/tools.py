@@ -17,17 +17,37 @@ from l1t.inventory import inventory
 def info(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     layers: Annotated[bool, typer.Option("--layers", help="The layers l1t models, from its registries.")] = False,
+    schema: Annotated[
+        str | None, typer.Option("--schema", help="JSON Schema of a config format: menu, detector or a model kind.")
+    ] = None,
 ) -> None:
     """Versions of the toolchain and which external tools are present and usable; with --layers, what the emulator,
-    the exporter and the RTL generator support."""
+    the exporter and the RTL generator support; with --schema, a configuration file format."""
     if layers:
         show_layers(as_json)
+        return
+    if schema is not None:
+        formats = config_formats()
+        if schema not in formats:
+            fail(f"--schema {schema!r}: the formats are {', '.join(formats)}")
+        from pydantic import TypeAdapter
+
+        typer.echo(json.dumps(TypeAdapter(formats[schema]).json_schema(), indent=2))
         return
     data = inventory()
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return
     show_inventory(data)
+
+
+def config_formats() -> dict[str, type]:
+    """The configuration file formats by name: their schemas (menu, detector, each model kind's configuration)."""
+    from l1t.emulator.menu import MenuSpec
+    from l1t.events.detector import DetectorSpec
+    from l1t.kinds import KINDS
+
+    return {"menu": MenuSpec, "detector": DetectorSpec, **{name: kind.config for name, kind in KINDS.items()}}
 
 
 def show_layers(as_json: bool) -> None:

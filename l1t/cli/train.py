@@ -37,8 +37,8 @@ def train(
         fail(err)
     try:
         cfg = kind.config.from_yaml(config, epochs=epochs)
-    except (OSError, ValueError, TypeError) as err:
-        fail(f"{config or f'the shipped {model} configuration'}: {err}")
+    except ValueError as err:  # names the file, field and value
+        fail(err)
     run_training(kind, [data, *(signals or [])], out, cfg, seed)
 
 

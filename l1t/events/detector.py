@@ -9,20 +9,105 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-import yaml
+from pydantic import Field, model_validator
 
 from l1t import configs
 from l1t.emulator import calo
 from l1t.emulator.objects import CALO, MUON, hw_eta, hw_phi, hw_pt, sort_truncate
 from l1t.events import jets as jet_tools
 from l1t.events.pythia import ParticleBlock
+from l1t.schema import Strict, read_yaml, validate
 
-__all__ = ["DEFAULT_CONFIG", "Detector", "L1Event"]
+__all__ = ["DEFAULT_CONFIG", "Detector", "DetectorSpec", "L1Event"]
 
 DEFAULT_CONFIG = configs.path("detector.yaml")
+
+NonNegative = Annotated[float, Field(ge=0)]
+Positive = Annotated[float, Field(gt=0)]
+Count = Annotated[int, Field(ge=1)]
+
+
+class Resolution(Strict):
+    """sigma/E = stochastic/sqrt(E) (+) constant, in quadrature."""
+
+    stochastic: NonNegative
+    constant: NonNegative
+
+
+class MuonSystem(Strict):
+    eta_max: Positive
+    pt_min: NonNegative
+    pt_resolution: NonNegative  # relative
+    eta_resolution: NonNegative
+    phi_resolution: NonNegative
+    efficiency: Annotated[float, Field(ge=0, le=1)]
+
+
+class JetAlgorithm(Strict):
+    seed: NonNegative  # GeV
+    eta_max: Positive
+    window: Count  # towers per side of the square window (odd: centred on the seed)
+
+    @model_validator(mode="after")
+    def _odd(self) -> JetAlgorithm:
+        if self.window % 2 == 0:
+            raise ValueError(f"window {self.window} must be odd (a square of towers centred on the seed)")
+        return self
+
+
+class EgammaAlgorithm(Strict):
+    seed: NonNegative
+    eta_max: Positive
+    had_over_em: NonNegative
+    iso_fraction: NonNegative
+
+
+class TauAlgorithm(Strict):
+    seed: NonNegative
+    eta_max: Positive
+    iso_fraction: NonNegative
+
+
+class HtSum(Strict):
+    pt_min: NonNegative
+    eta_max: Positive
+
+
+class Multiplicity(Strict):
+    """GT multiplicities: objects are sorted by pT and truncated to these counts."""
+
+    jets: Count
+    egammas: Count
+    taus: Count
+    muons: Count
+
+
+class DetectorSpec(Strict):
+    """``configs/detector.yaml`` (documented there): tower grid, resolutions, muon system, L1 calo algorithms."""
+
+    tower_eta_edges: list[NonNegative] = Field(min_length=2)
+    hf_eta_edges: list[NonNegative] = Field(min_length=2)
+    n_phi: Count
+    ecal: Resolution
+    hcal: Resolution
+    hf: Resolution
+    charged_pt_min: NonNegative
+    muon: MuonSystem
+    jet: JetAlgorithm
+    egamma: EgammaAlgorithm
+    tau: TauAlgorithm
+    ht: HtSum
+    multiplicity: Multiplicity
+
+    @model_validator(mode="after")
+    def _edges(self) -> DetectorSpec:
+        edges, hf = self.tower_eta_edges, self.hf_eta_edges
+        if edges[0] != 0 or np.any(np.diff(edges) <= 0) or hf[0] != edges[-1] or np.any(np.diff(hf) <= 0):
+            raise ValueError("tower_eta_edges must rise from 0 and hf_eta_edges continue them")
+        return self
 
 
 @dataclass
@@ -44,12 +129,11 @@ class L1Event:
 class Detector:
     """Calorimeter towers (barrel/endcap to |eta| 3, HF to 5), muon system, and the L1 calo algorithms."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.config = config
+    def __init__(self, config: dict[str, Any], source: str = "detector config") -> None:
+        self.config = validate(DetectorSpec, config, source).model_dump()  # plain values, also stored in event files
+        config = self.config
         edges = np.asarray(config["tower_eta_edges"], dtype=np.float64)
         hf = np.asarray(config["hf_eta_edges"], dtype=np.float64)
-        if edges[0] != 0 or np.any(np.diff(edges) <= 0) or hf[0] != edges[-1] or np.any(np.diff(hf) <= 0):
-            raise ValueError("detector config: tower_eta_edges must rise from 0 and hf_eta_edges continue them")
         self.eta_edges = np.concatenate([-edges[:0:-1], edges])  # signed, barrel/endcap
         self.hf_edges = hf
         self.n_phi = int(config["n_phi"])
@@ -62,10 +146,7 @@ class Detector:
     @classmethod
     def from_yaml(cls, path: str | Path | None = None) -> Detector:
         path = Path(path) if path is not None else DEFAULT_CONFIG
-        try:
-            return cls(yaml.safe_load(path.read_text()))
-        except (OSError, yaml.YAMLError, KeyError, TypeError) as err:
-            raise ValueError(f"{path}: not a valid detector config ({err})") from err
+        return cls(read_yaml(path), str(path))
 
     def towers(self, p: ParticleBlock, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Tower ET in GeV: (EM, hadronic) on the barrel/endcap grid (N, n_eta, n_phi), and HF (N, n_hf, n_phi).
