@@ -233,26 +233,20 @@ def depthwise_cnn(seed: int) -> Any:
     return tf.keras.Model(x, y, name="depthwise_cnn")
 
 
-def lstm_tagger(seed: int) -> Any:
-    """A track-sequence tagger: 8 steps of 6 features -> LSTM(8) -> Dense 3 (Keras gates, sigmoid/tanh tables)."""
-    require("ml", "the reference models")
-    import tensorflow as tf
+def recurrent_tagger(kind: str) -> Callable[[int], Any]:
+    """A track-sequence tagger: 8 steps of 6 features -> ``kind`` (LSTM or GRU) with 8 units -> Dense 3 (Keras
+    gates, hls4ml's sigmoid/tanh tables)."""
 
-    tf.keras.utils.set_random_seed(seed)
-    x = tf.keras.Input((8, 6), name="tracks")
-    h = tf.keras.layers.LSTM(8, name="lstm")(x)
-    return tf.keras.Model(x, tf.keras.layers.Dense(3, name="out")(h), name="lstm_tagger")
+    def build(seed: int) -> Any:
+        require("ml", "the reference models")
+        import tensorflow as tf
 
+        tf.keras.utils.set_random_seed(seed)
+        x = tf.keras.Input((8, 6), name="tracks")
+        h = getattr(tf.keras.layers, kind)(8, name=kind.lower())(x)
+        return tf.keras.Model(x, tf.keras.layers.Dense(3, name="out")(h), name=f"{kind.lower()}_tagger")
 
-def gru_tagger(seed: int) -> Any:
-    """The same sequence through GRU(8) -> Dense 3."""
-    require("ml", "the reference models")
-    import tensorflow as tf
-
-    tf.keras.utils.set_random_seed(seed)
-    x = tf.keras.Input((8, 6), name="tracks")
-    h = tf.keras.layers.GRU(8, name="gru")(x)
-    return tf.keras.Model(x, tf.keras.layers.Dense(3, name="out")(h), name="gru_tagger")
+    return build
 
 
 def wide_mlp(seed: int) -> Any:
@@ -290,7 +284,7 @@ ARCHITECTURES = [
     Architecture("conv1d_merge", conv1d_merge),
     Architecture("l1_tagger", l1_tagger),
     Architecture("depthwise_cnn", depthwise_cnn),
-    Architecture("lstm_tagger", lstm_tagger, rtl=False),
-    Architecture("gru_tagger", gru_tagger, rtl=False),
+    Architecture("lstm_tagger", recurrent_tagger("LSTM"), rtl=False),
+    Architecture("gru_tagger", recurrent_tagger("GRU"), rtl=False),
     Architecture("wide_mlp", wide_mlp, wide_overrides, rtl=False),
 ]
