@@ -16,6 +16,7 @@ COMMANDS = (
     tools.info,
     tools.selfcheck,
     generate.generate,
+    generate.convert,
     train.train,
     report.report,
     firmware.firmware,

@@ -95,3 +95,30 @@ def generate_fastsim(run_dir: Path, process: str, events: int, seed: int, out: P
         fail(err)
     console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return path
+
+
+def convert(
+    inputs: Annotated[list[Path], typer.Argument(help="Input files, converted in order into one output.")],
+    source: Annotated[str, typer.Option("--from", help="Input format: adc2021.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output l1t HDF5 event file.")],
+    block: Annotated[int, typer.Option(help="Events per block (bounds the memory).")] = 100_000,
+    compression: Annotated[str, typer.Option(help="Event-file codec: lz4hc, zstd, gzip, none.")] = "lz4hc",
+) -> None:
+    """Event files of another format into an l1t event file, in bounded memory. Resumable: a rerun continues from the
+    input files already converted; the output appears only when complete. Bad input is refused naming the file,
+    field, event and value."""
+    from l1t.events.convert import convert as run_convert
+    from l1t.events.dataset import DatasetError
+
+    with Progress(
+        TextColumn("converting"), BarColumn(), TextColumn("{task.completed:,} events"), TimeElapsedColumn(),
+        console=console,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("convert", total=None)
+        try:
+            n = run_convert(
+                source, inputs, out, block=block, compression=compression, progress=lambda k: bar.advance(task, k)
+            )
+        except (DatasetError, ValueError) as err:
+            fail(err)
+    console.print(f"{n:,} events -> {out}")

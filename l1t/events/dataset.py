@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,8 @@ __all__ = [
     "VERSION",
     "DatasetError",
     "EventSet",
+    "adc2021_blocks",
+    "adc2021_events",
     "check_array",
     "compression_options",
     "export_adc2021",
@@ -52,6 +55,7 @@ __all__ = [
     "read_blocks",
     "storage_dtype",
     "write",
+    "writer",
 ]
 
 FORMAT = "l1t.events"
@@ -189,28 +193,49 @@ def compression_options(name: str) -> dict[str, Any]:
 def write(path: str | Path, events: EventSet, chunk: int = 4096, compression: str = DEFAULT_COMPRESSION) -> Path:
     """Write an event set (validated first) atomically: a temporary file in the same directory, then rename.
     ``compression``: one of ``COMPRESSIONS`` (see ``compression_options``)."""
+    n = len(events.data.get("sums/hw", ()))
+    with writer(path, events.attrs, min(chunk, max(n, 1)), compression) as append:
+        append(events.data)
+    return Path(path)
+
+
+@contextmanager
+def writer(
+    path: str | Path, attrs: dict[str, Any], chunk: int = 4096, compression: str = DEFAULT_COMPRESSION
+) -> Iterator[Callable[[dict[str, np.ndarray]], None]]:
+    """An event file written block by block, in bounded memory: ``append(data)`` validates a block (every schema
+    dataset, equal lengths, values in range; errors name the dataset and the event's index in the file) and appends
+    it. The file appears at ``path`` only when the ``with`` block completes: a temporary name until then."""
     options = compression_options(compression)
     path = Path(path)
-    n = len(events)
-    for name in SCHEMA:
-        if name not in events.data:
-            raise DatasetError(f"{path}: dataset {name!r} missing from the event set")
-        if len(events.data[name]) != n:
-            raise DatasetError(f"{path}: dataset {name!r} has {len(events.data[name])} events, expected {n}")
-        _check(name, events.data[name], str(path))
     with atomic_path(path, suffix=".h5") as tmp, h5py.File(tmp, "w") as f:
         f.attrs["format"] = FORMAT
         f.attrs["version"] = VERSION
-        for k, v in events.attrs.items():
+        for k, v in attrs.items():
             f.attrs[k] = json.dumps(v) if isinstance(v, dict | list) else v
-        for name, (shape, _, ranges) in SCHEMA.items():
-            f.create_dataset(
-                name,
-                data=events.data[name].astype(storage_dtype(ranges)),
-                chunks=(min(chunk, max(n, 1)), *shape),
-                **options,
+        sets = {
+            name: f.create_dataset(
+                name, (0, *shape), storage_dtype(ranges), maxshape=(None, *shape), chunks=(chunk, *shape), **options
             )
-    return path
+            for name, (shape, _, ranges) in SCHEMA.items()
+        }
+        count = 0
+
+        def append(data: dict[str, np.ndarray]) -> None:
+            nonlocal count
+            n = len(data["sums/hw"]) if "sums/hw" in data else 0
+            for name in SCHEMA:
+                if name not in data:
+                    raise DatasetError(f"{path}: dataset {name!r} missing from the event set")
+                if len(data[name]) != n:
+                    raise DatasetError(f"{path}: dataset {name!r} has {len(data[name])} events, expected {n}")
+                _check(name, data[name], str(path), count)
+            for name, d in sets.items():
+                d.resize(count + n, axis=0)
+                d[count:] = data[name].astype(d.dtype)
+            count += n
+
+        yield append
 
 
 def open_h5(path: Path) -> h5py.File:
@@ -374,7 +399,8 @@ def _to_float(hw: np.ndarray, fmt) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def export_adc2021(path: str | Path, events: EventSet) -> Path:
-    """Write the ADC2021 ``Particles`` array from hardware objects (floats at the centre of each hw bin)."""
+    """Write the ADC2021 ``Particles`` array from hardware objects (floats at the centre of each hw bin). The MET slot
+    is always written with its hwMETphi, also when hwMET is 0, so that an import gives back the same words."""
     n = len(events)
     out = np.zeros((n, 19, 4), dtype=np.float32)
     met = np.stack([events["sums/hw"][:, 0], np.zeros(n, dtype=np.int32), events["sums/hw"][:, 1]], axis=1)
@@ -391,7 +417,7 @@ def export_adc2021(path: str | Path, events: EventSet) -> Path:
         pt, eta, phi = _to_float(hw, fmt)
         if name == "met":
             eta = np.zeros_like(eta)
-        present = hw[..., 0] > 0
+        present = np.ones(hw.shape[:-1], dtype=bool) if name == "met" else hw[..., 0] > 0
         out[:, slot : slot + count, 0] = np.where(present, pt, 0)
         out[:, slot : slot + count, 1] = np.where(present, eta, 0)
         out[:, slot : slot + count, 2] = np.where(present, phi, 0)
@@ -406,27 +432,37 @@ def export_adc2021(path: str | Path, events: EventSet) -> Path:
     return path
 
 
-def import_adc2021(path: str | Path) -> EventSet:
-    """Read an ADC2021-format file into hardware objects (hw values saturate as the hardware does)."""
+def adc2021_events(p: np.ndarray, where: str, first: int = 0) -> dict[str, np.ndarray]:
+    """ADC2021 ``Particles`` rows (n, 19, 4) as l1t event datasets (hw values saturate as the hardware does).
+
+    A slot is an object when its hwPt is positive (a pT that rounds to 0 leaves the slot empty, as an export writes
+    it); the MET slot always gives hwMETphi (also when hwMET is 0, and an export keeps it). Bad
+    input raises DatasetError naming ``where``, the event (``p[0]`` being event ``first``), object slot and value:
+    a non-finite or negative field where a pT belongs, or an object whose class is not its slot's."""
     from l1t.emulator.objects import hw_eta, hw_phi, hw_pt
 
-    path = Path(path)
-    try:
-        with h5py.File(path, "r") as f:
-            if "Particles" not in f:
-                raise DatasetError(f"{path}: no dataset 'Particles' (ADC2021 format)")
-            p = np.asarray(f["Particles"][:], dtype=np.float64)
-    except OSError as err:
-        raise DatasetError(f"{path}: not a readable HDF5 file ({err})") from err
     if p.ndim != 3 or p.shape[1:] != (19, 4):
-        raise DatasetError(f"{path}: dataset 'Particles' has shape {p.shape}, expected (N, 19, 4)")
+        raise DatasetError(f"{where}: dataset 'Particles' has shape {p.shape}, expected (N, 19, 4)")
+    p = np.asarray(p, dtype=np.float64)
     if not np.all(np.isfinite(p)):
         e, o, k = (int(i) for i in np.argwhere(~np.isfinite(p))[0])
-        raise DatasetError(f"{path}: dataset 'Particles': non-finite value at event {e}, object {o}, field {k}")
+        raise DatasetError(
+            f"{where}: dataset 'Particles': non-finite value at event {first + e}, object {o}, field {k}"
+        )
+    if (p[..., 0] < 0).any():
+        e, o = (int(i) for i in np.argwhere(p[..., 0] < 0)[0])
+        raise DatasetError(f"{where}: dataset 'Particles': negative pT {p[e, o, 0]} at event {first + e}, object {o}")
+    expected = np.repeat([cls for _, count, cls in _ADC_SLOTS], [count for _, count, _ in _ADC_SLOTS])
+    wrong = (p[..., 0] > 0) & (p[..., 3] != expected)
+    if wrong.any():
+        e, o = (int(i) for i in np.argwhere(wrong)[0])
+        raise DatasetError(
+            f"{where}: dataset 'Particles': object {o} of event {first + e} has class {p[e, o, 3]:g}, its slot holds "
+            f"class {expected[o]}"
+        )
     n = len(p)
 
-    def hw(block: np.ndarray, fmt, extra: int) -> np.ndarray:
-        present = block[..., 0] > 0
+    def hw(block: np.ndarray, fmt, extra: int | None, always: bool = False) -> np.ndarray:
         fields = [
             hw_pt(block[..., 0], fmt.pt_lsb, fmt.pt_bits),
             hw_eta(block[..., 1], fmt.eta_lsb, fmt.eta_bits),
@@ -434,13 +470,14 @@ def import_adc2021(path: str | Path) -> EventSet:
         ]
         if extra is not None:
             fields.append(np.full(block.shape[:-1], extra, dtype=np.int32))
+        present = np.ones(block.shape[:-1], dtype=bool) if always else fields[0] > 0  # hwPt 0: no object
         return np.where(present[..., None], np.stack(fields, axis=-1), 0).astype(np.int32)
 
     def pad(a: np.ndarray, k: int) -> np.ndarray:
         return np.concatenate([a, np.zeros((n, k - a.shape[1], a.shape[2]), dtype=np.int32)], axis=1)
 
-    met = hw(p[:, 0:1], CALO, None)[:, 0]
-    data = {
+    met = hw(p[:, 0:1], CALO, None, always=True)[:, 0]
+    return {
         "regions/et": np.zeros((n, *calo.REGION_GRID), dtype=np.uint16),  # not in ADC2021
         "objects/jets": pad(hw(p[:, 9:19], CALO, None), GT_CAPACITY["jets"]),
         "objects/egammas": pad(hw(p[:, 1:5], CALO, 1), GT_CAPACITY["egammas"]),
@@ -453,6 +490,25 @@ def import_adc2021(path: str | Path) -> EventSet:
         "truth/npu": np.zeros(n, dtype=np.int16),
         "truth/process": np.zeros(n, dtype=np.uint8),
     }
+
+
+def adc2021_blocks(path: str | Path, block: int = 100_000) -> Iterator[dict[str, np.ndarray]]:
+    """An ADC2021 file as consecutive blocks of l1t event datasets (``adc2021_events``), in bounded memory."""
+    path = Path(path)
+    with open_h5(path) as f:
+        if "Particles" not in f:
+            raise DatasetError(f"{path}: no dataset 'Particles' (ADC2021 format)")
+        particles = f["Particles"]
+        if particles.ndim != 3 or particles.shape[1:] != (19, 4):
+            raise DatasetError(f"{path}: dataset 'Particles' has shape {particles.shape}, expected (N, 19, 4)")
+        for a in range(0, len(particles), block):
+            yield adc2021_events(particles[a : a + block], str(path), a)
+
+
+def import_adc2021(path: str | Path) -> EventSet:
+    """Read a whole ADC2021-format file into hardware objects (``adc2021_events``)."""
+    blocks = list(adc2021_blocks(path)) or [adc2021_events(np.zeros((0, 19, 4)), str(path))]
+    data = {name: np.concatenate([b[name] for b in blocks]) for name in SCHEMA}
     for name, a in data.items():
         _check(name, a, str(path))
-    return EventSet(data, {"source": f"ADC2021 {path.name}"})
+    return EventSet(data, {"source": f"ADC2021 {Path(path).name}"})
