@@ -375,7 +375,9 @@ def test_cicada_trigger_top_matches_emulator(student: Network, simulator: str, n
 ICARUS_TOO = {"cnn_autoencoder", "conv1d_merge", "tables_and_norm", "softmax_stable", "odd_precisions"}
 
 
-@pytest.mark.parametrize("arch", ARCHITECTURES, ids=lambda a: a.name)
+@pytest.mark.parametrize(
+    "arch", [a if a.rtl else pytest.param(a, marks=pytest.mark.slow) for a in ARCHITECTURES], ids=lambda a: a.name
+)
 def test_generated_rtl_of_every_reference_architecture(arch, tmp_path: Path) -> None:
     """Pooling (max, average), batchnorm, leaky ReLU, sigmoid/tanh and softmax tables, Add and Concatenate, rounding
     and saturating accumulators in RTL: each reference architecture's generated Verilog against the emulator on

@@ -50,7 +50,15 @@ def assert_outputs_equal(expected: dict[str, np.ndarray], got: dict[str, np.ndar
         )
 
 
-@pytest.fixture(scope="module", params=ARCHITECTURES, ids=lambda a: a.name)
+# the recurrent taggers' layers are covered row by row in test_hls4ml_layers.py (both io types): here in the slow set
+COVERED_ELSEWHERE = {"lstm_tagger", "gru_tagger"}
+
+
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param(a, marks=pytest.mark.slow) if a.name in COVERED_ELSEWHERE else a for a in ARCHITECTURES],
+    ids=lambda a: a.name,
+)
 def exported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple:
     arch: Architecture = request.param
     model = arch.build(7)
