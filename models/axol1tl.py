@@ -19,7 +19,7 @@ import l1t.emulator.fixed as fx
 from l1t import configs
 from l1t.emulator.objects import AXOL1TL_INPUTS, AXOL1TL_OBJECTS
 from l1t.extras import require
-from l1t.models.config import STRICT, Bits, Count, Fraction, NonNegative, Rate, Widths, from_yaml
+from l1t.models.config import STRICT, Bits, Count, Fraction, NonNegative, Patience, Rate, Widths, from_yaml
 from l1t.models.pruning import prunable, stripped
 
 __all__ = ["AxoConfig", "build_decoder", "build_encoder", "object_mask", "train_vae"]
@@ -43,7 +43,7 @@ class AxoConfig:
     epochs: Count = 30
     batch_size: Count = 256
     learning_rate: Rate = 1e-3
-    patience: Count = 5
+    patience: Patience = 5
 
     @classmethod
     def from_yaml(cls, path: str | Path | None = None, **overrides: Any) -> AxoConfig:

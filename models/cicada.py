@@ -17,7 +17,7 @@ from l1t import configs
 from l1t.emulator.calo import CICADA_INPUT_SHIFT as INPUT_SHIFT
 from l1t.emulator.calo import REGION_GRID
 from l1t.extras import require
-from l1t.models.config import STRICT, Bits, Count, Fraction, Precision, Rate, from_yaml
+from l1t.models.config import STRICT, Bits, Count, Fraction, Patience, Precision, Rate, from_yaml
 from l1t.models.pruning import prunable, stripped
 
 __all__ = ["CicadaConfig", "build_student", "build_teacher", "teacher_target", "train_student", "train_teacher"]
@@ -39,7 +39,7 @@ class CicadaConfig:
     epochs: Count = 30
     batch_size: Count = 256
     learning_rate: Rate = 2e-3
-    patience: Count = 5
+    patience: Patience = 5
 
     @classmethod
     def from_yaml(cls, path: str | Path | None = None, **overrides: Any) -> CicadaConfig:

@@ -14,7 +14,7 @@ from pydantic import AfterValidator, Field, Strict
 import l1t.emulator.fixed as fx
 from l1t.schema import STRICT, read_yaml, validate
 
-__all__ = ["STRICT", "Bits", "Count", "Fraction", "NonNegative", "Precision", "Rate", "Widths", "from_yaml"]
+__all__ = ["STRICT", "Bits", "Count", "Fraction", "NonNegative", "Patience", "Precision", "Rate", "Widths", "from_yaml"]
 
 T = TypeVar("T")
 
@@ -24,6 +24,7 @@ Rate = Annotated[float, Strict(), Field(gt=0)]  # learning rates, temperatures
 Fraction = Annotated[float, Strict(), Field(ge=0, lt=1)]  # sparsity: the pruned fraction of weights
 Bits = Annotated[list[Annotated[int, Strict(), Field(ge=0)]], Strict(), Field(min_length=2, max_length=2)]  # [W, I]
 NonNegative = Annotated[float, Strict(), Field(ge=0)]
+Patience = Annotated[int, Strict(), Field(ge=0)]  # EarlyStopping patience in epochs (0 allowed)
 
 
 def _precision(text: str) -> str:

@@ -30,7 +30,7 @@ from l1t.emulator import calo
 from l1t.emulator.objects import CALO
 from l1t.extras import require
 from l1t.models import fidelity
-from l1t.models.config import STRICT, Count, NonNegative, Rate, Widths, from_yaml
+from l1t.models.config import STRICT, Count, NonNegative, Patience, Rate, Widths, from_yaml
 
 __all__ = [
     "FastSimConfig",
@@ -63,7 +63,7 @@ class FastSimConfig:
     epochs: Count = 500
     batch_size: Count = 256
     learning_rate: Rate = 1e-3
-    patience: Count = 30
+    patience: Patience = 30
 
     @classmethod
     def from_yaml(cls, path: str | Path | None = None, **overrides: Any) -> FastSimConfig:

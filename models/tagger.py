@@ -18,7 +18,7 @@ from pydantic import Field, Strict
 from l1t import configs
 from l1t.emulator.calo import TAGGER_INPUT_SHIFTS, TAGGER_INPUTS
 from l1t.extras import require
-from l1t.models.config import STRICT, Bits, Count, Fraction, Precision, Rate, Widths, from_yaml
+from l1t.models.config import STRICT, Bits, Count, Fraction, Patience, Precision, Rate, Widths, from_yaml
 from l1t.models.pruning import prunable, stripped
 
 __all__ = ["TaggerConfig", "build_tagger", "network_inputs", "train_tagger"]
@@ -39,7 +39,7 @@ class TaggerConfig:
     epochs: Count = 30
     batch_size: Count = 256
     learning_rate: Rate = 2e-3
-    patience: Count = 6
+    patience: Patience = 6
     distill_alpha: Annotated[float, Strict(), Field(ge=0, le=1)] = 0.5
     temperature: Rate = 2.0
     gnn: dict[str, Any] = field(
