@@ -164,6 +164,7 @@ def test_cicada_distillation_target_and_student_export(tmp_path: Path) -> None:
     assert csim_mismatches(hls_model, net, x[:1000]) == {"events": 1000, "mismatches": 0}
 
 
+@pytest.mark.slow  # each step is covered in the default set: generation, training, export, C-sim
 def test_cli_train_axol1tl_end_to_end(tmp_path: Path) -> None:
     pytest.importorskip("pythia8mc")
     from typer.testing import CliRunner
