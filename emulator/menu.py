@@ -1,7 +1,11 @@
 """A GT-like trigger menu on hardware objects: seed conditions, prescales and per-event decision bits, vectorized.
 
-Classic seeds compare hwPt with thresholds converted from GeV at load (``ceil(pt / LSB)``: a seed "pT > 22 GeV"
-fires at hwPt >= 44 with the 0.5 GeV LSB) and |hwEta| with ``floor(eta_max / LSB)``. Score seeds (``ad_seeds``:
+Classic seeds compare words as the CMS global trigger (uGT) does, with thresholds converted from GeV at load:
+hwPt >= ceil(pt / LSB) + offset (a 36 GeV e/gamma seed fires at hwPt >= 72, a 22 GeV muon seed at hwPt >= 45:
+muon hwPt counts from 1), hwEta inside the window of bins that touch [-eta_max, eta_max] (e/gamma "er2p5":
+hwEta in [-58, 57]), and the object's fourth word through a 16-entry LUT as the uGT's isolation and quality LUTs:
+``(lut >> word) & 1`` (e/gamma hwIso: bit 0 "Iso", bit 1 "LooseIso"; muon hwQual: single-muon quality >= 12,
+double >= 8, open >= 4). Score seeds (``ad_seeds``:
 anomaly detectors; ``score_seeds``: any model with a per-crossing score, e.g. the jet tagger) compare a raw score
 word with a raw threshold (``score > threshold``), set per working point from a target rate.
 Prescale N keeps every N-th event that passes a seed (a counter per seed, starting with the first).
@@ -40,12 +44,14 @@ Prescale = Annotated[int, Field(ge=1, description="keep every N-th passing event
 class SeedSpec(Strict):
     """A classic seed: ``type`` (single_/double_ + muon, egamma, tau, jet; met, ht, ett; always), ``pt`` in GeV (two
     thresholds, leading first, for double seeds), ``eta_max`` (|eta| cut; object seeds only), ``iso`` (e/gamma and tau
-    only: the object's hwIso bit), ``prescale``."""
+    only: true = the "Iso" bit 0 of hwIso, loose = the "LooseIso" bit 1), ``quality`` (muon seeds only: the uGT
+    quality class, single >= 12, double >= 8, open >= 4), ``prescale``."""
 
     type: Literal[SEED_TYPES]  # type: ignore[valid-type]
     pt: Thresholds | None = None
     eta_max: Annotated[float, Field(gt=0)] | None = None
-    iso: bool = False
+    iso: Literal[False, True, "loose"] = False
+    quality: Literal["single", "double", "open"] | None = None
     prescale: Prescale = 1
 
     @model_validator(mode="after")
@@ -59,6 +65,8 @@ class SeedSpec(Strict):
             raise ValueError(f"{self.type} has no eta_max (only object seeds cut on |eta|)")
         if self.iso and obj not in _ISOLATED:
             raise ValueError(f"{self.type} has no isolation bit (iso applies to egamma and tau seeds)")
+        if self.quality is not None and obj != "muon":
+            raise ValueError(f"{self.type} has no quality (quality applies to muon seeds)")
         return self
 
 
@@ -90,20 +98,21 @@ class MenuSpec(Strict):
         return self
 
 
+# 16-entry LUTs over the object's fourth word (bit w of the LUT: word w passes), as the uGT menu writes them
+ISO_LUT = {False: 0xFFFF, True: 0xAAAA, "loose": 0xCCCC}  # hwIso bit 0 ("Iso") / bit 1 ("LooseIso") set
+QUALITY_LUT = {None: 0xFFFF, "single": 0xF000, "double": 0xFF00, "open": 0xFFF0}  # hwQual >= 12 / 8 / 4
+
+
 @dataclass
 class Seed:
     name: str
     kind: str  # single_<object>, double_<object>, met, ht, ett, always, ad
     hw_pt: list[int] = field(default_factory=list)
-    hw_eta_max: int | None = None
-    iso: bool = False
+    hw_eta: tuple[int, int] | None = None  # the hwEta window, both ends kept
+    lut: int = 0xFFFF  # over the fourth word (hwIso, hwQual): word w passes when bit w is set
     prescale: int = 1
     model: str | None = None
     threshold: int | None = None  # AD: raw score threshold
-
-
-def _hw_pt(pt: float, lsb: float) -> int:
-    return int(np.ceil(pt / lsb - 1e-9))
 
 
 def _classic(name: str, c: SeedSpec) -> Seed:
@@ -112,9 +121,9 @@ def _classic(name: str, c: SeedSpec) -> Seed:
         return Seed(name, c.type, prescale=c.prescale)
     obj = c.type.partition("_")[2]
     fmt = _OBJECTS[obj][1] if obj in _OBJECTS else CALO
-    pts = c.pt or []
-    hw_eta = None if c.eta_max is None else int(np.floor(c.eta_max / fmt.eta_lsb + 1e-9))
-    return Seed(name, c.type, [_hw_pt(p, fmt.pt_lsb) for p in pts], hw_eta, c.iso, c.prescale)
+    window = None if c.eta_max is None else fmt.eta_window(c.eta_max)
+    lut = QUALITY_LUT[c.quality] if obj == "muon" else ISO_LUT[c.iso]
+    return Seed(name, c.type, [fmt.hw_threshold(p) for p in c.pt or []], window, lut, c.prescale)
 
 
 def prescale(passed: np.ndarray, n: int, start: int = 0) -> np.ndarray:
@@ -133,13 +142,15 @@ def _object_conditions(
     t0: np.ndarray,
     t1: np.ndarray,
     need: np.ndarray,
-    eta_max: np.ndarray,
-    iso: np.ndarray,
+    eta_lo: np.ndarray,
+    eta_hi: np.ndarray,
+    lut: np.ndarray,
     out: np.ndarray,
     cols: np.ndarray,
 ) -> None:
     """Seeds s of one object family, per event: one object reaches t0[s] and need[s] reach t1[s], an object that
-    fails the seed's cuts (|hwEta| <= eta_max[s], isolated if iso[s]) counting as hwPt 0; into out[:, cols[s]].
+    fails the seed's cuts (eta_lo[s] <= hwEta <= eta_hi[s]; its fourth word w passing the LUT, (lut[s] >> w) & 1,
+    unless lut[s] < 0) counting as hwPt 0; into out[:, cols[s]].
 
     For a double seed (need 2) this is "the two highest qualifying objects reach (t0, t1)", for thresholds in
     either order, without a sort; a single seed has t1 = t0 and need 1. An event whose highest hwPt is below every
@@ -158,7 +169,8 @@ def _object_conditions(
             n0 = 0
             n1 = 0
             for j in range(objs.shape[1]):
-                qualifies = abs(np.int64(objs[e, j, 1])) <= eta_max[s] and not (iso[s] and objs[e, j, 3] <= 0)
+                eta = np.int64(objs[e, j, 1])
+                qualifies = eta_lo[s] <= eta <= eta_hi[s] and (lut[s] < 0 or (lut[s] >> objs[e, j, 3]) & 1 == 1)
                 pt = objs[e, j, 0] if qualifies else 0  # as a zero-padded slot
                 n0 += pt >= t0[s]
                 n1 += pt >= t1[s]
@@ -235,16 +247,19 @@ class Menu:
         for family, cols in families.items():
             objs = ev[f"objects/{family}"]
             group = [seeds[j] for j in cols]
-            if objs.ndim != 3 or objs.shape[2] < (4 if any(s.iso for s in group) else 2):
+            cut = [s.lut != ISO_LUT[False] for s in group]
+            if objs.ndim != 3 or objs.shape[2] < (4 if any(cut) else 2):
                 raise MenuError(f"seed {group[0].name!r}: objects/{family} has shape {objs.shape}")
             double = np.array([s.kind.startswith("double") for s in group])
+            wide = np.iinfo(np.int64)
             _object_conditions(
                 objs,
                 np.array([s.hw_pt[0] for s in group], dtype=np.int64),
                 np.array([s.hw_pt[-1] for s in group], dtype=np.int64),
                 np.where(double, 2, 1).astype(np.int64),
-                np.array([np.iinfo(np.int64).max if s.hw_eta_max is None else s.hw_eta_max for s in group]),
-                np.array([s.iso for s in group], dtype=bool),
+                np.array([wide.min if s.hw_eta is None else s.hw_eta[0] for s in group], dtype=np.int64),
+                np.array([wide.max if s.hw_eta is None else s.hw_eta[1] for s in group], dtype=np.int64),
+                np.array([s.lut if c else -1 for s, c in zip(group, cut, strict=True)], dtype=np.int64),
                 out,
                 np.array(cols, dtype=np.int64),
             )

@@ -1,8 +1,10 @@
 """L1 hardware objects: hwPt/hwEta/hwPhi quantization, pT sorting and truncation, the AXOL1TL input vector.
 
-Conventions (CMS Phase-1 GT-like): calo objects and sums have hwPt LSB 0.5 GeV, hwEta LSB 0.087/2 (signed),
-hwPhi 144 steps of 2 pi; muons hwPt LSB 0.5 GeV, hwEta LSB 0.010875, hwPhi 576 steps. Values beyond a field's
-range saturate, as the hardware does. Objects are arrays (N, k, fields) with hwPt in field 0, zero-padded.
+Conventions (CMS Phase-1 GT-like, as the uGT scales define them): calo objects and sums have hwPt LSB 0.5 GeV,
+hwEta LSB 0.087/2 (signed; bin i spans [i, i+1) LSB), hwPhi 144 steps of 2 pi; muons hwPt LSB 0.5 GeV with an
+offset of one (hwPt 0 is no muon, pT = (hwPt - 1) x 0.5 GeV), hwEta LSB 0.010875 (bin i centred on i LSB), hwPhi
+576 steps. Values beyond a field's range saturate, as the hardware does. Objects are arrays (N, k, fields) with
+hwPt in field 0, zero-padded.
 """
 
 from __future__ import annotations
@@ -36,25 +38,52 @@ __all__ = [
 
 
 class HwFormat:
-    """LSBs and bit widths of one object family."""
+    """LSBs, bit widths and bin conventions of one object family.
 
-    def __init__(self, pt_lsb: float, pt_bits: int, eta_lsb: float, eta_bits: int, phi_steps: int) -> None:
-        self.pt_lsb, self.pt_bits = pt_lsb, pt_bits
-        self.eta_lsb, self.eta_bits = eta_lsb, eta_bits
+    ``pt_offset``: the hwPt of a 0 GeV object (pT = (hwPt - pt_offset) x pt_lsb; hwPt 0 is always "no object").
+    ``eta_floor``: hwEta bin i spans [i, i+1) x eta_lsb (calo); otherwise it is centred on i x eta_lsb (muons)."""
+
+    def __init__(
+        self,
+        pt_lsb: float,
+        pt_bits: int,
+        eta_lsb: float,
+        eta_bits: int,
+        phi_steps: int,
+        pt_offset: int = 0,
+        eta_floor: bool = False,
+    ) -> None:
+        self.pt_lsb, self.pt_bits, self.pt_offset = pt_lsb, pt_bits, pt_offset
+        self.eta_lsb, self.eta_bits, self.eta_floor = eta_lsb, eta_bits, eta_floor
         self.phi_steps = phi_steps
 
     @property
     def pt_max(self) -> int:
         return (1 << self.pt_bits) - 1
 
+    def hw_threshold(self, pt: float) -> int:
+        """The lowest hwPt of an object with pT >= ``pt`` GeV, as the GT compares: ceil(pt / LSB) + offset
+        (a 22 GeV muon seed: hwPt >= 45; a 36 GeV e/gamma seed: hwPt >= 72)."""
+        return int(np.ceil(pt / self.pt_lsb - 1e-9)) + self.pt_offset
 
-CALO = HwFormat(pt_lsb=0.5, pt_bits=11, eta_lsb=0.087 / 2, eta_bits=8, phi_steps=144)
-MUON = HwFormat(pt_lsb=0.5, pt_bits=9, eta_lsb=0.010875, eta_bits=9, phi_steps=576)
+    def eta_window(self, eta_max: float) -> tuple[int, int]:
+        """The hwEta bins a cut |eta| <= ``eta_max`` keeps, as the GT's eta windows do: every bin that contains a
+        point of [-eta_max, eta_max] (calo 2.5: [-58, 57], i.e. |eta| <= 2.523; muon 2.3: [-211, 211])."""
+        x = eta_max / self.eta_lsb
+        if self.eta_floor:
+            return -int(np.floor(x + 1e-9)) - 1, int(np.floor(x + 1e-9))
+        hi = int(np.floor(x + 0.5 - 1e-9))
+        return -hi, hi
 
 
-def hw_pt(pt: np.ndarray, lsb: float, bits: int) -> np.ndarray:
-    """floor(pT / LSB), saturated at 2**bits - 1 (negative inputs give 0)."""
-    return np.clip(np.floor(np.asarray(pt, dtype=np.float64) / lsb), 0, (1 << bits) - 1).astype(np.int32)
+CALO = HwFormat(pt_lsb=0.5, pt_bits=11, eta_lsb=0.087 / 2, eta_bits=8, phi_steps=144, eta_floor=True)
+MUON = HwFormat(pt_lsb=0.5, pt_bits=9, eta_lsb=0.010875, eta_bits=9, phi_steps=576, pt_offset=1)
+
+
+def hw_pt(pt: np.ndarray, lsb: float, bits: int, offset: int = 0) -> np.ndarray:
+    """floor(pT / LSB) + offset, saturated at 2**bits - 1 (negative inputs give ``offset``)."""
+    hw = np.floor(np.asarray(pt, dtype=np.float64) / lsb)
+    return np.clip(hw, 0, (1 << bits) - 1 - offset).astype(np.int32) + np.int32(offset)
 
 
 def hw_eta(eta: np.ndarray, lsb: float, bits: int) -> np.ndarray:

@@ -51,7 +51,7 @@ def test_classic_seed_conditions() -> None:
     menu = Menu(
         {
             "seeds": {
-                "mu": {"type": "single_muon", "pt": 22.0, "eta_max": 2.4},
+                "mu": {"type": "single_muon", "pt": 22.0, "eta_max": 2.4, "quality": "single"},
                 "eg2": {"type": "double_egamma", "pt": [25.0, 12.0]},
                 "met": {"type": "met", "pt": 100.0},
                 "iso": {"type": "single_egamma", "pt": 10.0, "iso": True},
@@ -59,11 +59,12 @@ def test_classic_seed_conditions() -> None:
         }
     )
     ev = _events(5)
-    ev["objects/muons"][0, 0] = [44, 10, 0, 12]  # 22 GeV: at threshold
-    ev["objects/muons"][1, 0] = [43, 10, 0, 12]  # below
-    ev["objects/muons"][2, 0] = [100, 221, 0, 12]  # |eta| = 2.403 > 2.4
+    ev["objects/muons"][0, 0] = [45, 10, 0, 12]  # 22 GeV: at threshold (muon hwPt counts from 1)
+    ev["objects/muons"][1, 0] = [44, 10, 0, 12]  # 21.5 GeV: below
+    ev["objects/muons"][2, 0] = [100, 222, 0, 12]  # bin 222 starts at |eta| 2.409 > 2.4
+    ev["objects/muons"][3, 0] = [100, 221, 0, 11]  # the bin holding 2.4, but double-muon quality only
     ev["objects/egammas"][3, :2] = [[50, 0, 0, 0], [24, 0, 0, 1]]  # 25 and 12 GeV, the second isolated
-    ev["objects/egammas"][4, :2] = [[50, 0, 0, 0], [23, 0, 0, 0]]
+    ev["objects/egammas"][4, :2] = [[50, 0, 0, 2], [23, 0, 0, 0]]  # the first only loosely isolated
     ev["sums/hw"][4, 0] = 200
     bits = menu.decisions(ev)
     assert menu.names == ["mu", "eg2", "met", "iso"]
@@ -71,6 +72,41 @@ def test_classic_seed_conditions() -> None:
     np.testing.assert_array_equal(bits[:, 1], [0, 0, 0, 1, 0])
     np.testing.assert_array_equal(bits[:, 2], [0, 0, 0, 0, 1])
     np.testing.assert_array_equal(bits[:, 3], [0, 0, 0, 1, 0])
+
+
+def test_seed_words_follow_the_global_trigger() -> None:
+    """Thresholds, eta windows and the isolation/quality LUTs in hardware words, as the uGT menu code compares
+    them: e/gamma er2p5 keeps hwEta -58..57, tau er2p1 -49..48, muon er2p3 -211..211; SingleMu22 is hwPt >= 45;
+    LooseIso is LUT 0xC over hwIso, Iso 0xA; single-muon quality 0xF000, double 0xFF00."""
+    menu = Menu(
+        {
+            "seeds": {
+                "eg": {"type": "single_egamma", "pt": 36.0, "eta_max": 2.5},
+                "tau": {"type": "single_tau", "pt": 120.0, "eta_max": 2.1},
+                "mu": {"type": "single_muon", "pt": 22.0, "eta_max": 2.3, "quality": "single"},
+                "mu2": {"type": "double_muon", "pt": [15.0, 7.0], "quality": "double"},
+                "loose": {"type": "single_egamma", "pt": 10.0, "iso": "loose"},
+            }
+        }
+    )
+    seeds = {s.name: s for s in menu.seeds}
+    assert seeds["eg"].hw_pt == [72] and seeds["eg"].hw_eta == (-58, 57)
+    assert seeds["tau"].hw_pt == [240] and seeds["tau"].hw_eta == (-49, 48)
+    assert seeds["mu"].hw_pt == [45] and seeds["mu"].hw_eta == (-211, 211) and seeds["mu"].lut == 0xF000
+    assert seeds["mu2"].hw_pt == [31, 15] and seeds["mu2"].lut == 0xFF00 and seeds["mu2"].hw_eta is None
+    assert seeds["loose"].lut & 0xF == 0xC
+    ev = _events(6)
+    ev["objects/egammas"][0, 0] = [72, -58, 0, 0]
+    ev["objects/egammas"][1, 0] = [72, 58, 0, 0]  # outside: the window is asymmetric in bins
+    ev["objects/egammas"][2, 0] = [71, 57, 0, 3]  # 35.5 GeV, both isolation bits
+    ev["objects/muons"][3, :2] = [[31, 0, 0, 8], [15, 0, 0, 8]]
+    ev["objects/muons"][4, :2] = [[31, 0, 0, 8], [15, 0, 0, 7]]  # the second below double-muon quality
+    ev["objects/muons"][5, 0] = [45, -211, 0, 12]
+    bits = menu.decisions(ev)
+    np.testing.assert_array_equal(bits[:, 0], [1, 0, 0, 0, 0, 0])
+    np.testing.assert_array_equal(bits[:, 2], [0, 0, 0, 0, 0, 1])
+    np.testing.assert_array_equal(bits[:, 3], [0, 0, 0, 1, 0, 0])
+    np.testing.assert_array_equal(bits[:, 4], [0, 0, 1, 0, 0, 0])
 
 
 def _seed(**fields: object) -> dict:
@@ -240,7 +276,7 @@ def test_object_conditions_equal_the_highest_objects() -> None:
             rng.integers(0, 40, (n, 12)),
             rng.integers(-60, 60, (n, 12)),
             rng.integers(0, 144, (n, 12)),
-            rng.integers(0, 2, (n, 12)),
+            rng.integers(0, 4, (n, 12)),
         ],
         axis=2,
     )
@@ -248,19 +284,19 @@ def test_object_conditions_equal_the_highest_objects() -> None:
     menu = Menu({})
     seeds, columns = [], []
     for pts in ([20, 10], [10, 20], [15, 15], [0, 30], [30, 0], [0, 0], [38, 36], [39, 39]):  # high: shortcut
-        for eta, iso in ((None, False), (40, True)):
-            seed = Seed("L1_DoubleEG", "double_egamma", pts, eta, iso, 1)
-            ok = np.ones((n, 12), dtype=bool) if eta is None else np.abs(eg[:, :, 1]) <= eta
-            ok &= eg[:, :, 3] > 0 if iso else True
+        for eta, lut in ((None, 0xFFFF), ((-41, 40), 0xAAAA), ((-10, 50), 0xCCCC)):
+            seed = Seed("L1_DoubleEG", "double_egamma", pts, eta, lut, 1)
+            ok = np.ones((n, 12), dtype=bool) if eta is None else (eta[0] <= eg[:, :, 1]) & (eg[:, :, 1] <= eta[1])
+            ok &= (lut >> eg[:, :, 3]) & 1 == 1
             top = -np.sort(-np.where(ok, eg[:, :, 0], 0), axis=1)[:, :2]
             expected = (top[:, 0] >= pts[0]) & (top[:, 1] >= pts[1])
-            np.testing.assert_array_equal(menu.condition(seed, ev, None), expected, err_msg=f"{pts} {eta} {iso}")
-            single = Seed("L1_SingleEG", "single_egamma", pts[:1], eta, iso, 1)
+            np.testing.assert_array_equal(menu.condition(seed, ev, None), expected, err_msg=f"{pts} {eta} {lut}")
+            single = Seed("L1_SingleEG", "single_egamma", pts[:1], eta, lut, 1)
             np.testing.assert_array_equal(menu.condition(single, ev, None), top[:, 0] >= pts[0], err_msg="single")
             seeds += [seed, single]
             columns += [expected, top[:, 0] >= pts[0]]
     ev["objects/muons"] = eg[:, :8]  # a second family and a sum seed among them, in one call
-    seeds.insert(3, Seed("L1_SingleMu", "single_muon", [25], 30, False, 1))
+    seeds.insert(3, Seed("L1_SingleMu", "single_muon", [25], (-30, 30), 0xFFFF, 1))
     columns.insert(3, (np.where(np.abs(eg[:, :8, 1]) <= 30, eg[:, :8, 0], 0) >= 25).any(axis=1))
     seeds.insert(6, Seed("L1_HTT", "ht", [1]))
     columns.insert(6, np.zeros(n, dtype=bool))

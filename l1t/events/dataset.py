@@ -392,7 +392,7 @@ _ADC_SLOTS = (("met", 1, 1), ("egammas", 4, 2), ("muons", 4, 3), ("jets", 10, 4)
 
 
 def _to_float(hw: np.ndarray, fmt) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    pt = hw[..., 0] * fmt.pt_lsb
+    pt = np.maximum(hw[..., 0] - fmt.pt_offset, 0) * fmt.pt_lsb
     eta = hw[..., 1] * fmt.eta_lsb
     phi = (hw[..., 2] + 0.5) * (2 * np.pi / fmt.phi_steps)
     return pt, eta, np.where(phi > np.pi, phi - 2 * np.pi, phi)
@@ -435,10 +435,11 @@ def export_adc2021(path: str | Path, events: EventSet) -> Path:
 def adc2021_events(p: np.ndarray, where: str, first: int = 0) -> dict[str, np.ndarray]:
     """ADC2021 ``Particles`` rows (n, 19, 4) as l1t event datasets (hw values saturate as the hardware does).
 
-    A slot is an object when its hwPt is positive (a pT that rounds to 0 leaves the slot empty, as an export writes
-    it); the MET slot always gives hwMETphi (also when hwMET is 0, and an export keeps it). Bad
-    input raises DatasetError naming ``where``, the event (``p[0]`` being event ``first``), object slot and value:
-    a non-finite or negative field where a pT belongs, or an object whose class is not its slot's."""
+    A calo slot is an object when its hwPt is positive (a pT that rounds to 0 leaves the slot empty, as an export
+    writes it); a muon slot when it has a pT or its class (muon hwPt = floor(pT / 0.5 GeV) + 1); the MET slot
+    always gives hwMETphi (also when hwMET is 0, and an export keeps it). Bad input raises DatasetError naming
+    ``where``, the event (``p[0]`` being event ``first``), object slot and value: a non-finite
+    or negative field where a pT belongs, or an object whose class is not its slot's."""
     from l1t.emulator.objects import hw_eta, hw_phi, hw_pt
 
     if p.ndim != 3 or p.shape[1:] != (19, 4):
@@ -464,13 +465,17 @@ def adc2021_events(p: np.ndarray, where: str, first: int = 0) -> dict[str, np.nd
 
     def hw(block: np.ndarray, fmt, extra: int | None, always: bool = False) -> np.ndarray:
         fields = [
-            hw_pt(block[..., 0], fmt.pt_lsb, fmt.pt_bits),
+            hw_pt(block[..., 0], fmt.pt_lsb, fmt.pt_bits, fmt.pt_offset),
             hw_eta(block[..., 1], fmt.eta_lsb, fmt.eta_bits),
             hw_phi(block[..., 2], fmt.phi_steps),
         ]
         if extra is not None:
             fields.append(np.full(block.shape[:-1], extra, dtype=np.int32))
-        present = np.ones(block.shape[:-1], dtype=bool) if always else fields[0] > 0  # hwPt 0: no object
+        # a calo pT that rounds to hwPt 0 is no object; a muon (offset 1) is one when its slot holds one: pT > 0 or
+        # a 0 GeV muon written with its class, as an export writes hwPt 1
+        present = np.ones(block.shape[:-1], dtype=bool) if always else (fields[0] > fmt.pt_offset)
+        if fmt.pt_offset and not always:
+            present |= block[..., 3] != 0
         return np.where(present[..., None], np.stack(fields, axis=-1), 0).astype(np.int32)
 
     def pad(a: np.ndarray, k: int) -> np.ndarray:

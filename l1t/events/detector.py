@@ -193,7 +193,7 @@ class Detector:
         phi = p.phi[sel] + cfg["phi_resolution"] * rng.standard_normal(m)
         fields = np.stack(
             [
-                hw_pt(pt, MUON.pt_lsb, MUON.pt_bits),
+                hw_pt(pt, MUON.pt_lsb, MUON.pt_bits, MUON.pt_offset),
                 hw_eta(eta, MUON.eta_lsb, MUON.eta_bits),
                 hw_phi(phi, MUON.phi_steps),
                 np.full(m, 12, dtype=np.int32),  # quality: single-muon quality as for a 3-4 station track
