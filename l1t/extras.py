@@ -13,6 +13,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "hdl": ("cocotb", "cocotb_tools"),
     "studies": ("mplhep", "hist", "dask", "distributed"),
     "events": ("pythia8mc",),
+    "parquet": ("pyarrow",),
 }
 
 

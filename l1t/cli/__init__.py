@@ -19,6 +19,7 @@ COMMANDS = (
     generate.convert,
     train.train,
     report.report,
+    report.compare_decisions,
     firmware.firmware,
     firmware.cosim,
     firmware.trigger,

@@ -99,7 +99,7 @@ def generate_fastsim(run_dir: Path, process: str, events: int, seed: int, out: P
 
 def convert(
     inputs: Annotated[list[Path], typer.Argument(help="Input files, converted in order into one output.")],
-    source: Annotated[str, typer.Option("--from", help="Input format: adc2021.")],
+    source: Annotated[str, typer.Option("--from", help="Input format: adc2021 (HDF5) or cms-l1ad (parquet).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output l1t HDF5 event file.")],
     block: Annotated[int, typer.Option(help="Events per block (bounds the memory).")] = 100_000,
     compression: Annotated[str, typer.Option(help="Event-file codec: lz4hc, zstd, gzip, none.")] = "lz4hc",

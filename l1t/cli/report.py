@@ -68,3 +68,45 @@ def make_report(
         table.add_row(name, f"{r['rate_hz']:.4g} ± {r['rate_err_hz']:.2g}", pure)
     console.print(table)
     console.print(f"report: {study.report.resolve()}")
+
+
+def compare_decisions(
+    events: Annotated[Path, typer.Argument(help="Real-data event file from `l1t convert` (with recorded decisions).")],
+    menu: Annotated[Path, typer.Option(help="Menu YAML; its classic seeds are compared by name.")] = DEFAULT_MENU,
+    show: Annotated[int, typer.Option(help="Disagreeing crossings listed per seed and direction.")] = 5,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the comparison as JSON.")] = None,
+    strict: Annotated[bool, typer.Option(help="Exit 1 when any compared seed disagrees on any crossing.")] = False,
+) -> None:
+    """Data vs emulator: for each classic seed of the menu the hardware recorded, the emulator's decision against the
+    recorded one crossing by crossing: agreement, 1->0 (hardware fired, emulator did not) and 0->1 counts, and the
+    first run:lumi:event of each."""
+    import json
+
+    from l1t.atomic import write_text
+    from l1t.emulator.menu import Menu, MenuError
+    from l1t.events.dataset import DatasetError
+    from l1t.studies.decisions import compare_decisions as compare
+
+    try:
+        result = compare(Menu.from_yaml(menu), events, show=show)
+    except (MenuError, DatasetError, FileNotFoundError) as err:
+        fail(err)
+    table = Table(title=f"{result['events']:,} crossings of {events.name}: emulator vs recorded decisions")
+    for col in ("seed", "crossings", "agreement", "1->0", "0->1", "first disagreements (run:lumi:event)"):
+        table.add_column(col, justify="left" if col in ("seed", "first disagreements (run:lumi:event)") else "right")
+    for name, r in result["seeds"].items():
+        firsts = [
+            f"{arrow} {i['run']}:{i['lumi']}:{i['event']}"
+            for arrow, key in (("1->0", "first_hw_only"), ("0->1", "first_emu_only"))
+            for i in r[key][:2]
+        ]
+        table.add_row(name, f"{r['events']:,}", f"{r['agreement']:.6f}", str(r["hw_only"]), str(r["emu_only"]),
+                      ", ".join(firsts) or "-")  # fmt: skip
+    console.print(table)
+    if result["menu_seeds_not_recorded"]:
+        console.print(f"not recorded in the file: {', '.join(result['menu_seeds_not_recorded'])}")
+    if json_out is not None:
+        write_text(json_out, json.dumps(result, indent=1))
+    disagree = sum(r["hw_only"] + r["emu_only"] for r in result["seeds"].values())
+    if strict and disagree:
+        raise typer.Exit(1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,12 +18,50 @@ from l1t import __version__
 from l1t.events import dataset
 from l1t.events.dataset import DatasetError
 
-__all__ = ["READERS", "convert"]
+__all__ = ["READERS", "Source", "convert"]
 
-Reader = Callable[[Path, int], Iterator[dict[str, np.ndarray]]]
-READERS: dict[str, tuple[Reader, str]] = {
-    "adc2021": (dataset.adc2021_blocks, "ADC2021 HDF5 (Particles (N, 19, 4): MET, 4 e, 4 mu, 10 jets)"),
+
+@dataclass
+class Source:
+    """One input file: the seeds whose recorded decisions it carries (None: a format without any) and its blocks
+    of l1t event datasets (plus ``dataset.RECORD`` ones when ``seeds`` is not None)."""
+
+    seeds: list[str] | None
+    blocks: Callable[[int], Iterator[dict[str, np.ndarray]]]
+
+
+def _adc2021(path: Path) -> Source:
+    return Source(None, lambda block: dataset.adc2021_blocks(path, block))
+
+
+def _cms_l1ad(path: Path) -> Source:
+    from l1t.events import cms_l1ad
+
+    f = cms_l1ad.open_file(path)
+    return Source(f.seeds, f.blocks)
+
+
+READERS: dict[str, tuple[Callable[[Path], Source], str]] = {
+    "adc2021": (_adc2021, "ADC2021 HDF5 (Particles (N, 19, 4): MET, 4 e, 4 mu, 10 jets)"),
+    "cms-l1ad": (_cms_l1ad, "CMS L1 anomaly-detection parquet (uGT inputs, run/lumi/event/bx, recorded seeds)"),
 }
+
+
+def _union(lists: list[list[str] | None]) -> list[str] | None:
+    """The seeds of every input in first-seen order (None when no input records any)."""
+    if all(s is None for s in lists):
+        return None
+    out: list[str] = []
+    for seeds in lists:
+        out += [s for s in seeds or [] if s not in out]
+    return out
+
+
+def _widen(decisions: np.ndarray, seeds: list[str], union: list[str]) -> np.ndarray:
+    """A part's decisions (n, its seeds) in the order of ``union``; seeds it did not record are NOT_RECORDED."""
+    out = np.full((len(decisions), len(union)), dataset.NOT_RECORDED, dtype=np.uint8)
+    out[:, [union.index(s) for s in seeds]] = decisions
+    return out
 
 
 def convert(
@@ -44,7 +83,7 @@ def convert(
     if missing:
         raise DatasetError(f"input file(s) not found: {', '.join(missing)}")
     dataset.compression_options(compression)  # an unknown codec fails before any work
-    read, _ = READERS[source]
+    open_source, _ = READERS[source]
     parts = out.with_name(out.name + ".parts")
     parts.mkdir(parents=True, exist_ok=True)
     stamp = parts / "inputs.json"
@@ -61,15 +100,27 @@ def convert(
             if progress is not None:
                 progress(len(dataset.read(part, fields=["sums/hw"])))
             continue
-        with dataset.writer(part, {**attrs, "inputs": [Path(path).name]}, compression="zstd") as append:
-            for events in read(Path(path), block):
+        src = open_source(Path(path))
+        part_attrs = {**attrs, "inputs": [Path(path).name]}
+        with dataset.writer(part, part_attrs, compression="zstd", recorded_seeds=src.seeds) as append:
+            for events in src.blocks(block):
                 append(events)
                 if progress is not None:
                     progress(len(events["sums/hw"]))
+    records = [dataset.read_record(part, 0, 0) for part in files]
+    union = _union([None if r is None else r.seeds for r in records])
     total = 0
-    with dataset.writer(out, attrs, compression=compression) as append:
+    with dataset.writer(out, attrs, compression=compression, recorded_seeds=union) as append:
         for part in files:
-            for events in dataset.read_blocks(part, block=block):
+            n = len(dataset.read(part, fields=["sums/hw"]))
+            for a in range(0, n, block):
+                events = dataset.read(part, a, a + block).data
+                if union is not None:
+                    r = dataset.read_record(part, a, a + block)
+                    if r is None:  # an input without a record among inputs with one
+                        raise DatasetError(f"{part}: no recorded decisions, other inputs have them")
+                    events |= {"record/id": r.id, "record/pileup": r.pileup}
+                    events["record/decisions"] = _widen(r.decisions, r.seeds, union)
                 append(events)
                 total += len(events["sums/hw"])
     for f in parts.iterdir():

@@ -11,8 +11,17 @@ in the narrowest integer type of each dataset's ranges (``storage_dtype``) and r
     /sums/hw            (N, 4)      int32    hwMET, hwMETphi, hwHT, hwETT
     /objects/jet_towers (N, 2, 16, 4) int32  towers of the two leading L1 jets (dR < 0.8, highest hwEt first):
                                              hwEt, dIEta, dIPhi, hwEtEm; the jet tagger's input (version 2)
-    /truth/npu          (N,)        int16    pileup interactions in the crossing
+    /truth/npu          (N,)        int16    pileup interactions in the crossing (real data: the lumi section's
+                                             measured pileup, rounded)
     /truth/process      (N,)        uint8    index into the file attribute ``processes``
+
+Real data (``l1t convert`` of recorded crossings) adds what the hardware recorded, row-aligned (``RECORD``;
+``read_record``)::
+
+    /record/id          (N, 4)      uint64   run, lumi section, event number, bunch crossing
+    /record/pileup      (N,)        float32  pileup as recorded (per lumi section in data, generated in simulation)
+    /record/decisions   (N, S)      uint8    the GT's final decision of each seed named in the attribute
+                                             ``recorded_seeds``: 0, 1, or 255 where the input did not record it
 
 File attributes: ``format`` = "l1t.events", ``version``, ``generator``, ``l1t``, ``process``, ``processes``,
 ``settings`` (JSON), ``seed``, ``pileup``, ``detector`` (JSON).
@@ -41,9 +50,13 @@ __all__ = [
     "COMPRESSIONS",
     "DEFAULT_COMPRESSION",
     "FORMAT",
+    "NOT_RECORDED",
+    "RECORD",
+    "RECORD_ID",
     "VERSION",
     "DatasetError",
     "EventSet",
+    "Record",
     "adc2021_blocks",
     "adc2021_events",
     "check_array",
@@ -53,17 +66,19 @@ __all__ = [
     "open_h5",
     "read",
     "read_blocks",
+    "read_record",
     "storage_dtype",
     "write",
     "writer",
 ]
 
 FORMAT = "l1t.events"
-VERSION = 3  # 2: objects/jet_towers; 3: words stored in the narrowest integer type of their ranges (read as before)
+VERSION = 4  # 2: objects/jet_towers; 3: words stored in the narrowest integer type of their ranges (read as before);
+# 4: hwIso is the hardware's two bits (0..3), optional record/* of real data
 ADDED_IN = {"objects/jet_towers": 2}  # datasets newer than version 1; older files are read without them
 
 # dataset -> (shape after N, dtype, per-field (lo, hi) ranges)
-_calo4 = [(0, CALO.pt_max), (-128, 127), (0, CALO.phi_steps - 1), (0, 1)]
+_calo4 = [(0, CALO.pt_max), (-128, 127), (0, CALO.phi_steps - 1), (0, 3)]  # hwIso: bit 0 Iso, bit 1 LooseIso
 SCHEMA: dict[str, tuple[tuple[int, ...], str, list[tuple[int, int]]]] = {
     "regions/et": (calo.REGION_GRID, "uint16", [(0, calo.REGION_ET_MAX)]),
     "objects/jets": ((GT_CAPACITY["jets"], 3), "int32", _calo4[:3]),
@@ -86,6 +101,15 @@ SCHEMA: dict[str, tuple[tuple[int, ...], str, list[tuple[int, int]]]] = {
     ),
     "truth/npu": ((), "int16", [(0, 1000)]),
     "truth/process": ((), "uint8", [(0, 255)]),
+}
+
+
+RECORD_ID = ("run", "lumi", "event", "bx")
+NOT_RECORDED = 255  # a record/decisions entry of a seed the input did not record for that crossing
+RECORD: dict[str, tuple[tuple[int, ...] | None, str]] = {  # dataset -> (shape after N, None: (seeds,); dtype)
+    "record/id": ((len(RECORD_ID),), "uint64"),
+    "record/pileup": ((), "float32"),
+    "record/decisions": (None, "uint8"),
 }
 
 
@@ -199,13 +223,31 @@ def write(path: str | Path, events: EventSet, chunk: int = 4096, compression: st
     return Path(path)
 
 
+def _check_record(name: str, a: np.ndarray, seeds: int, where: str, first: int) -> None:
+    """A record/* block: its shape, a finite non-negative pileup, decisions 0, 1 or NOT_RECORDED."""
+    shape = RECORD[name][0]
+    _check_shape(name, a.shape, (seeds,) if shape is None else shape, where)
+    if name == "record/pileup" and len(a):
+        check_array(name, a, (), [(0, 1e4)], where, first=first)
+    elif name == "record/decisions":
+        bad = (a > 1) & (a != NOT_RECORDED)
+        if bad.any():
+            e, j = (int(i) for i in np.argwhere(bad)[0])
+            raise DatasetError(f"{where}: dataset {name!r}: value {a[e, j]} at event {first + e}, seed {j}")
+
+
 @contextmanager
 def writer(
-    path: str | Path, attrs: dict[str, Any], chunk: int = 4096, compression: str = DEFAULT_COMPRESSION
+    path: str | Path,
+    attrs: dict[str, Any],
+    chunk: int = 4096,
+    compression: str = DEFAULT_COMPRESSION,
+    recorded_seeds: list[str] | None = None,
 ) -> Iterator[Callable[[dict[str, np.ndarray]], None]]:
     """An event file written block by block, in bounded memory: ``append(data)`` validates a block (every schema
     dataset, equal lengths, values in range; errors name the dataset and the event's index in the file) and appends
-    it. The file appears at ``path`` only when the ``with`` block completes: a temporary name until then."""
+    it. With ``recorded_seeds`` (real data) the blocks also carry the ``RECORD`` datasets, decisions in that seed
+    order. The file appears at ``path`` only when the ``with`` block completes: a temporary name until then."""
     options = compression_options(compression)
     path = Path(path)
     with atomic_path(path, suffix=".h5") as tmp, h5py.File(tmp, "w") as f:
@@ -213,29 +255,73 @@ def writer(
         f.attrs["version"] = VERSION
         for k, v in attrs.items():
             f.attrs[k] = json.dumps(v) if isinstance(v, dict | list) else v
-        sets = {
+        layout = {name: (shape, storage_dtype(ranges)) for name, (shape, _, ranges) in SCHEMA.items()}
+        if recorded_seeds is not None:
+            f.attrs["recorded_seeds"] = json.dumps(list(recorded_seeds))
+            for name, (shape, dtype) in RECORD.items():
+                layout[name] = ((len(recorded_seeds),) if shape is None else shape, np.dtype(dtype))
+        sets = {  # (a file recording no seed has decisions of width 0: its chunks keep one column)
             name: f.create_dataset(
-                name, (0, *shape), storage_dtype(ranges), maxshape=(None, *shape), chunks=(chunk, *shape), **options
+                name,
+                (0, *shape),
+                dtype,
+                maxshape=(None, *(None if d == 0 else d for d in shape)),
+                chunks=(chunk, *(max(d, 1) for d in shape)),
+                **options,
             )
-            for name, (shape, _, ranges) in SCHEMA.items()
+            for name, (shape, dtype) in layout.items()
         }
         count = 0
 
         def append(data: dict[str, np.ndarray]) -> None:
             nonlocal count
             n = len(data["sums/hw"]) if "sums/hw" in data else 0
-            for name in SCHEMA:
+            for name in sets:
                 if name not in data:
                     raise DatasetError(f"{path}: dataset {name!r} missing from the event set")
                 if len(data[name]) != n:
                     raise DatasetError(f"{path}: dataset {name!r} has {len(data[name])} events, expected {n}")
-                _check(name, data[name], str(path), count)
+                if name in SCHEMA:
+                    _check(name, data[name], str(path), count)
+                else:
+                    _check_record(name, data[name], len(recorded_seeds or ()), str(path), count)
             for name, d in sets.items():
                 d.resize(count + n, axis=0)
                 d[count:] = data[name].astype(d.dtype)
             count += n
 
         yield append
+
+
+@dataclass
+class Record:
+    """What the hardware recorded for crossings of real data (``RECORD``), row-aligned with the events."""
+
+    id: np.ndarray  # (N, 4) uint64: run, lumi, event, bx
+    pileup: np.ndarray  # (N,) float32
+    decisions: np.ndarray  # (N, seeds) uint8: 0, 1, NOT_RECORDED
+    seeds: list[str]
+
+
+def read_record(path: str | Path, start: int = 0, stop: int | None = None) -> Record | None:
+    """The ``record/*`` datasets of events [start, stop), None for a file without them (generated events)."""
+    path = Path(path)
+    with open_h5(path) as f:
+        if "record" not in f:
+            return None
+        missing = [name for name in RECORD if name not in f]
+        if missing or "recorded_seeds" not in f.attrs:
+            raise DatasetError(f"{path}: incomplete record: {missing or 'attribute recorded_seeds'} missing")
+        seeds = json.loads(f.attrs["recorded_seeds"])
+        total = len(f["sums/hw"])
+        start, stop, _ = slice(start, stop).indices(total)
+        out = {}
+        for name in RECORD:
+            if len(f[name]) != total:
+                raise DatasetError(f"{path}: dataset {name!r} has {len(f[name])} events, 'sums/hw' has {total}")
+            out[name] = f[name][start:stop]
+            _check_record(name, out[name], len(seeds), str(path), start)
+        return Record(out["record/id"], out["record/pileup"], out["record/decisions"], seeds)
 
 
 def open_h5(path: Path) -> h5py.File:
