@@ -192,3 +192,36 @@ def test_seed_files_that_do_not_line_up_are_refused(tmp_path: Path) -> None:
     (tmp_path / "other" / "seeds" / "x.parquet").replace(tmp_path / "in" / "seeds" / "x.parquet")
     result = CliRunner().invoke(app, ["convert", str(src), "--from", "cms-l1ad", "-o", str(tmp_path / "o.h5")])
     assert result.exit_code == 2 and "29 rows" in result.output, result.output
+
+
+def test_report_on_converted_real_data_shows_provenance_and_data_vs_emulator(tmp_path: Path) -> None:
+    """`l1t report --zero-bias` on converted CMS L1 AD and ADC2021 files: rates from the recorded words; for the
+    CMS file the runs, lumi sections and pileup, and the default menu's seeds against the recorded decisions."""
+    from tests.test_convert import adc_particles, write_adc
+
+    cols = l1ad_files.events(500, 6)
+    cols["run"][250:] = [398183] * 250
+    src = l1ad_files.write(tmp_path / "zb" / "train-00000.parquet", cols, ugt_decisions(cols))
+    adc = write_adc(tmp_path / "adc.h5", adc_particles(300, 7))
+    runner = CliRunner()
+    for fmt, path, out in (("cms-l1ad", src, "l1ad.h5"), ("adc2021", adc, "adc_ev.h5")):
+        result = runner.invoke(app, ["convert", str(path), "--from", fmt, "-o", str(tmp_path / out)])
+        assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["report", "--zero-bias", str(tmp_path / "l1ad.h5"), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    results = json.loads((tmp_path / "r" / "results.json").read_text())["results"]
+    prov = results["provenance"]
+    assert prov["crossings"] == 500 and set(prov["runs"]) == {"396102", "398183"}
+    assert prov["runs"]["396102"] == {"crossings": 250, "lumi_sections": 36, "first_lumi": 1, "last_lumi": 36}
+    assert 40 <= prov["pileup"]["mean"] <= 70 and sum(prov["pileup"]["histogram"]["counts"]) == 500
+    cmp = results["data_vs_emulator"]
+    assert set(cmp["seeds"]) == {"L1_SingleMu22", "L1_SingleEG36er2p5", "L1_HTT360er", "L1_SingleJet180"}
+    assert all(r["agreement"] == 1.0 and r["events"] == 500 for r in cmp["seeds"].values())  # the 2025 definitions
+    assert "L1_ETM150" in cmp["menu_seeds_not_recorded"]
+    fired = sum(ugt_decisions(cols)["L1_SingleJet180"])
+    assert results["seeds"]["L1_SingleJet180"]["rate_hz"] == pytest.approx(11245.6 * 2544 * fired / 500)
+    page = (tmp_path / "r" / "report.html").read_text()
+    assert "Data vs emulator" in page and "398183" in page and "L1_SingleEG36er2p5" in page
+    result = runner.invoke(app, ["report", "--zero-bias", str(tmp_path / "adc_ev.h5"), "--out", str(tmp_path / "r2")])
+    assert result.exit_code == 0, result.output
+    assert "provenance" not in json.loads((tmp_path / "r2" / "results.json").read_text())["results"]

@@ -75,31 +75,43 @@ def compare_decisions(menu: Menu, path: str | Path, *, show: int = 5, block: int
     }
 
 
-def provenance(path: str | Path, bins: int = 20) -> dict[str, Any] | None:
-    """Runs (crossings and lumi sections of each) and the pileup distribution of a real-data file; None for a file
-    without a record (generated events)."""
-    record = dataset.read_record(path)
-    if record is None:
+def provenance(path: str | Path, bins: int = 20, block: int = 1_000_000) -> dict[str, Any] | None:
+    """Runs (crossings and lumi sections of each) and the pileup distribution of a real-data file, streamed in
+    ``block``-crossing pieces; None for a file without a record (generated events)."""
+    head = dataset.read_record(path, 0, 0)
+    if head is None:
         return None
-    runs: dict[str, dict[str, int]] = {}
-    for run in np.unique(record.id[:, 0]):
-        mine = record.id[:, 0] == run
-        lumis = np.unique(record.id[mine, 1])
-        runs[str(int(run))] = {
-            "crossings": int(mine.sum()),
-            "lumi_sections": len(lumis),
-            "first_lumi": int(lumis[0]),
-            "last_lumi": int(lumis[-1]),
-        }
-    pu = record.pileup.astype(np.float64)
+    total = len(dataset.read(path, fields=["sums/hw"]))
+    lumis: dict[int, set[int]] = {}
+    crossings: dict[int, int] = {}
+    pileups = []
+    for a in range(0, total, block):
+        record = dataset.read_record(path, a, a + block)
+        assert record is not None
+        pairs = np.unique(record.id[:, :2], axis=0)
+        for run, lumi in pairs.tolist():
+            lumis.setdefault(run, set()).add(lumi)
+        runs, counts = np.unique(record.id[:, 0], return_counts=True)
+        for run, k in zip(runs.tolist(), counts.tolist(), strict=True):
+            crossings[run] = crossings.get(run, 0) + k
+        pileups.append(record.pileup.astype(np.float64))
+    pu = np.concatenate(pileups) if pileups else np.zeros(0)
     hist, edges = np.histogram(pu, bins=bins) if len(pu) else (np.zeros(0), np.zeros(1))
     return {
-        "crossings": len(pu),
-        "runs": runs,
+        "crossings": total,
+        "runs": {
+            str(run): {
+                "crossings": crossings[run],
+                "lumi_sections": len(lumis[run]),
+                "first_lumi": min(lumis[run]),
+                "last_lumi": max(lumis[run]),
+            }
+            for run in sorted(crossings)
+        },
         "pileup": {
             "mean": float(pu.mean()) if len(pu) else float("nan"),
             "quantiles": {q: float(np.quantile(pu, float(q))) for q in ("0.05", "0.5", "0.95")} if len(pu) else {},
             "histogram": {"edges": edges.tolist(), "counts": hist.astype(int).tolist()},
         },
-        "recorded_seeds": record.seeds,
+        "recorded_seeds": head.seeds,
     }

@@ -106,6 +106,34 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _data_sections(results: dict[str, Any]) -> str:
+    """Provenance of recorded zero bias and the emulator's decisions against the recorded ones ("" otherwise)."""
+    prov = results.get("provenance")
+    if prov is None:
+        return ""
+    runs = [[run, r["crossings"], r["lumi_sections"], f"{r['first_lumi']}-{r['last_lumi']}"]
+            for run, r in prov["runs"].items()]  # fmt: skip
+    pu = prov["pileup"]
+    quant = ", ".join(f"{q}: {v:.1f}" for q, v in pu["quantiles"].items())
+    cmp = results["data_vs_emulator"]
+    rows = []
+    for name, r in cmp["seeds"].items():
+        first = [
+            f"{arrow} {i['run']}:{i['lumi']}:{i['event']}"
+            for arrow, key in (("1->0", "first_hw_only"), ("0->1", "first_emu_only"))
+            for i in r[key][:3]
+        ]
+        rows.append([name, r["events"], f"{r['agreement']:.6f}", r["hw_only"], r["emu_only"], ", ".join(first) or "-"])
+    missing = ", ".join(cmp["menu_seeds_not_recorded"]) or "none"
+    return f"""<h2>Recorded zero bias</h2><p>{prov["crossings"]} recorded crossings; pileup mean {pu["mean"]:.1f}
+(quantiles {quant}).</p>{_table(["run", "crossings", "lumi sections", "lumi range"], runs)}
+<h2>Data vs emulator</h2><p>The emulator's decision of each classic seed (before prescale) against the decision the
+hardware recorded, crossing by crossing; 1-&gt;0: the hardware fired and the emulator did not. Seeds of the menu the
+file did not record: {html.escape(missing)}.</p>{
+        _table(["seed", "crossings", "agreement", "1->0", "0->1", "first disagreements (run:lumi:event)"], rows)
+    }"""
+
+
 def write_report(out_dir: str | Path, results: dict[str, Any], images: dict[str, str], context: dict[str, Any]) -> Path:
     """Write ``report.html`` (self-contained) and ``results.json`` into ``out_dir``; returns the HTML path."""
     out_dir = Path(out_dir)
@@ -152,6 +180,7 @@ f_rev = {F_REV_HZ} Hz, {context["bunches"]} colliding bunches. Every decision is
             seed_rows,
         )
     }
+{_data_sections(results)}
 <h2>Signal efficiencies (no prescales)</h2>{_table(["signal", "seed", "efficiency"], sig_rows)}
 <h2>Anomaly scores</h2>{_table(["signal", "score", "AUC", "TPR at FPR 1e-5"], ad_rows)}
 <h2>Plots</h2>{imgs}

@@ -13,6 +13,7 @@ from l1t.emulator.menu import Menu, MenuError
 from l1t.events.dataset import read
 from l1t.kinds import load_chain
 from l1t.studies import rates
+from l1t.studies.decisions import compare_decisions, provenance
 from l1t.studies.report import plots, write_report
 from l1t.studies.scale import study_chunked, study_fields
 
@@ -66,8 +67,13 @@ def menu_report(
         zb_scores = {m: c.score(zb.data) for m, c in chains.items()}
         results = rates.study(menu, zb.data, zb_scores, sig, bunches=bunches)
         images = plots(zb_scores, {k: v[1] for k, v in sig.items()}, results)
+    real = provenance(zero_bias)
+    if real is not None:  # recorded crossings: where they come from, and the emulator against the hardware
+        results["provenance"] = real
+        results["data_vs_emulator"] = compare_decisions(menu, zero_bias)
     context = {
         "menu": str(menu_path),
+        "zero_bias_source": "recorded data" if real is not None else zb_attrs.get("generator", "generated"),
         "zero_bias": str(zero_bias),
         "pileup": zb_attrs.get("pileup"),
         "library": zb_attrs.get("library"),
