@@ -64,6 +64,7 @@ bench: setup
 	$(PY) bench/nn.py
 	$(PY) bench/cosim.py
 	$(PY) bench/events.py
+	$(PY) bench/convert.py
 	$(PY) bench/rates.py
 	$(PY) bench/fastsim.py
 

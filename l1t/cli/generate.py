@@ -102,7 +102,9 @@ def convert(
     source: Annotated[str, typer.Option("--from", help="Input format: adc2021 (HDF5) or cms-l1ad (parquet).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output l1t HDF5 event file.")],
     block: Annotated[int, typer.Option(help="Events per block (bounds the memory).")] = 100_000,
-    compression: Annotated[str, typer.Option(help="Event-file codec: lz4hc, zstd, gzip, none.")] = "lz4hc",
+    compression: Annotated[
+        str, typer.Option(help="Event-file codec: zstd (writes fastest), lz4hc (decodes fastest), gzip, none.")
+    ] = "zstd",
 ) -> None:
     """Event files of another format into an l1t event file, in bounded memory. Resumable: a rerun continues from the
     input files already converted; the output appears only when complete. Bad input is refused naming the file,

@@ -70,11 +70,12 @@ def convert(
     out: Path,
     *,
     block: int = 100_000,
-    compression: str = dataset.DEFAULT_COMPRESSION,
+    compression: str = "zstd",
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Convert ``inputs`` (of format ``source``, a key of ``READERS``) into the l1t event file ``out``; returns
-    the number of events. ``progress(n)`` is called with the events of each block converted."""
+    the number of events. ``progress(n)`` is called with the events of each block converted. The codec defaults to
+    zstd: a conversion writes once, and zstd encodes ~13x faster than lz4hc (measured in ``bench/convert.py``)."""
     if source not in READERS:
         raise ValueError(f"unknown input format {source!r}; the formats are {', '.join(READERS)}")
     if not inputs:
@@ -102,11 +103,16 @@ def convert(
             continue
         src = open_source(Path(path))
         part_attrs = {**attrs, "inputs": [Path(path).name]}
-        with dataset.writer(part, part_attrs, compression="zstd", recorded_seeds=src.seeds) as append:
+        with dataset.writer(part, part_attrs, compression=compression, recorded_seeds=src.seeds) as append:
             for events in src.blocks(block):
                 append(events)
                 if progress is not None:
                     progress(len(events["sums/hw"]))
+    if len(files) == 1:  # the one part is the output
+        files[0].replace(out)
+        stamp.unlink()
+        parts.rmdir()
+        return len(dataset.read(out, fields=["sums/hw"]))
     records = [dataset.read_record(part, 0, 0) for part in files]
     union = _union([None if r is None else r.seeds for r in records])
     total = 0
