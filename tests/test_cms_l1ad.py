@@ -225,3 +225,21 @@ def test_report_on_converted_real_data_shows_provenance_and_data_vs_emulator(tmp
     result = runner.invoke(app, ["report", "--zero-bias", str(tmp_path / "adc_ev.h5"), "--out", str(tmp_path / "r2")])
     assert result.exit_code == 0, result.output
     assert "provenance" not in json.loads((tmp_path / "r2" / "results.json").read_text())["results"]
+
+
+def test_many_inputs_convert_in_parallel_on_dask_as_in_sequence(tmp_path: Path) -> None:
+    from l1t.events.convert import convert
+
+    files = [
+        l1ad_files.write(tmp_path / f"in{i}" / "train-00000.parquet", c, ugt_decisions(c))
+        for i, c in enumerate(l1ad_files.events(150 + 10 * i, 20 + i, first_event=1000 * i) for i in range(3))
+    ]
+    seen: list[int] = []
+    assert convert("cms-l1ad", files, tmp_path / "dask.h5", workers=2, progress=seen.append) == 480
+    assert sorted(seen) == [150, 160, 170]
+    assert convert("cms-l1ad", files, tmp_path / "one.h5", block=50) == 480
+    for name in dataset.SCHEMA:
+        np.testing.assert_array_equal(dataset.read(tmp_path / "dask.h5")[name], dataset.read(tmp_path / "one.h5")[name])
+    a, b = dataset.read_record(tmp_path / "dask.h5"), dataset.read_record(tmp_path / "one.h5")
+    assert a.seeds == b.seeds and (a.id == b.id).all() and (a.decisions == b.decisions).all()
+    assert list(a.id[:, 2]) == list(range(150)) + [1000 + i for i in range(160)] + [2000 + i for i in range(170)]

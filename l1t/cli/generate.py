@@ -105,6 +105,7 @@ def convert(
     compression: Annotated[
         str, typer.Option(help="Event-file codec: zstd (writes fastest), lz4hc (decodes fastest), gzip, none.")
     ] = "zstd",
+    workers: Annotated[int, typer.Option(help="Input files converted in parallel on a local Dask cluster.")] = 1,
 ) -> None:
     """Event files of another format into an l1t event file, in bounded memory. Resumable: a rerun continues from the
     input files already converted; the output appears only when complete. Bad input is refused naming the file,
@@ -119,8 +120,9 @@ def convert(
         task = bar.add_task("convert", total=None)
         try:
             n = run_convert(
-                source, inputs, out, block=block, compression=compression, progress=lambda k: bar.advance(task, k)
-            )
+                source, inputs, out, block=block, compression=compression, workers=workers,
+                progress=lambda k: bar.advance(task, k),
+            )  # fmt: skip
         except (DatasetError, ValueError) as err:
             fail(err)
     console.print(f"{n:,} events -> {out}")

@@ -17,6 +17,7 @@ import numpy as np
 from l1t import __version__
 from l1t.events import dataset
 from l1t.events.dataset import DatasetError
+from l1t.extras import require
 
 __all__ = ["READERS", "Source", "convert"]
 
@@ -64,6 +65,54 @@ def _widen(decisions: np.ndarray, seeds: list[str], union: list[str]) -> np.ndar
     return out
 
 
+def _write_part(
+    source: str,
+    path: Path,
+    part: Path,
+    attrs: dict,
+    block: int,
+    compression: str,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """One input file into its part (written atomically); returns its events."""
+    src = READERS[source][0](path)
+    n = 0
+    with dataset.writer(part, attrs, compression=compression, recorded_seeds=src.seeds) as append:
+        for events in src.blocks(block):
+            append(events)
+            n += len(events["sums/hw"])
+            if progress is not None:
+                progress(len(events["sums/hw"]))
+    return n
+
+
+def _parts_on_dask(
+    source: str,
+    todo: list[tuple[Path, Path, dict]],
+    block: int,
+    compression: str,
+    workers: int,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """The parts of many input files written in parallel on a local Dask cluster (one process per worker);
+    ``progress`` counts each part's events as it completes. A failing input raises its own error."""
+    require("studies", "converting input files in parallel")
+    from distributed import Client, LocalCluster, as_completed
+
+    with (
+        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        futures = [
+            client.submit(_write_part, source, path, part, attrs, block, compression, pure=False)
+            for path, part, attrs in todo
+        ]
+        for future in as_completed(futures):
+            n = future.result()
+            if progress is not None:
+                progress(n)
+
+
 def convert(
     source: str,
     inputs: list[Path],
@@ -72,10 +121,12 @@ def convert(
     block: int = 100_000,
     compression: str = "zstd",
     progress: Callable[[int], None] | None = None,
+    workers: int = 1,
 ) -> int:
     """Convert ``inputs`` (of format ``source``, a key of ``READERS``) into the l1t event file ``out``; returns
     the number of events. ``progress(n)`` is called with the events of each block converted. The codec defaults to
-    zstd: a conversion writes once, and zstd encodes ~13x faster than lz4hc (measured in ``bench/convert.py``)."""
+    zstd: a conversion writes once, and zstd encodes ~13x faster than lz4hc (measured in ``bench/convert.py``). With
+    ``workers`` > 1 the input files are converted in parallel on a local Dask cluster, then merged in order."""
     if source not in READERS:
         raise ValueError(f"unknown input format {source!r}; the formats are {', '.join(READERS)}")
     if not inputs:
@@ -84,7 +135,6 @@ def convert(
     if missing:
         raise DatasetError(f"input file(s) not found: {', '.join(missing)}")
     dataset.compression_options(compression)  # an unknown codec fails before any work
-    open_source, _ = READERS[source]
     parts = out.with_name(out.name + ".parts")
     parts.mkdir(parents=True, exist_ok=True)
     stamp = parts / "inputs.json"
@@ -93,21 +143,19 @@ def convert(
         raise ValueError(f"{parts} holds parts of another conversion; remove it or choose another output")
     stamp.write_text(json.dumps(recipe))
     attrs = {"source": source, "inputs": [Path(p).name for p in inputs], "l1t": __version__, "generator": "l1t convert"}
-    files = []
-    for i, path in enumerate(inputs):
-        part = parts / f"part_{i:05d}.h5"
-        files.append(part)
+    files = [parts / f"part_{i:05d}.h5" for i in range(len(inputs))]
+    todo = []
+    for path, part in zip(inputs, files, strict=True):
         if part.is_file():  # written by an earlier, interrupted run
             if progress is not None:
                 progress(len(dataset.read(part, fields=["sums/hw"])))
-            continue
-        src = open_source(Path(path))
-        part_attrs = {**attrs, "inputs": [Path(path).name]}
-        with dataset.writer(part, part_attrs, compression=compression, recorded_seeds=src.seeds) as append:
-            for events in src.blocks(block):
-                append(events)
-                if progress is not None:
-                    progress(len(events["sums/hw"]))
+        else:
+            todo.append((Path(path), part, {**attrs, "inputs": [Path(path).name]}))
+    if workers > 1 and len(todo) > 1:
+        _parts_on_dask(source, todo, block, compression, workers, progress)
+    else:
+        for path, part, part_attrs in todo:
+            _write_part(source, path, part, part_attrs, block, compression, progress)
     if len(files) == 1:  # the one part is the output
         files[0].replace(out)
         stamp.unlink()
