@@ -89,7 +89,10 @@ def test_cli_train_tagger_exports_a_bit_exact_trigger_network(
     assert bad.exit_code == 2 and "every jet has label 0" in " ".join(bad.output.split())
 
 
-@pytest.mark.parametrize(("kind", "simulator"), [("rtl", "verilator"), ("rtl", "icarus"), ("hls-dpi", "verilator")])
+@pytest.mark.parametrize(
+    ("kind", "simulator"),
+    [("rtl", "verilator"), ("rtl", "icarus"), pytest.param("hls-dpi", "verilator", marks=pytest.mark.slow)],
+)  # hls-dpi of a trained network: test_dut_matches_emulator in the default set
 def test_trained_tagger_firmware_matches_the_emulator_on_jets(
     jet_files: list[Path], tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, kind: str, simulator: str
 ) -> None:
