@@ -206,11 +206,10 @@ def _synthetic_file(path: Path, n: int, seed: int) -> dict[str, np.ndarray]:
     return data
 
 
-def test_dask_chunked_study_equals_the_in_memory_one(tmp_path: Path) -> None:
-    pytest.importorskip("distributed")
+def _cicada_chain():
+    """A CICADA-like chain: one dense layer over the 18 x 14 regions."""
     from l1t.emulator.chains import CicadaChain
     from l1t.emulator.nn import SPEC_FORMAT, SPEC_VERSION, Network
-    from l1t.studies.scale import study_chunked
 
     spec = {
         "format": SPEC_FORMAT,
@@ -241,8 +240,14 @@ def test_dask_chunked_study_equals_the_in_memory_one(tmp_path: Path) -> None:
         ],
     }
     arrays = {"w": np.random.default_rng(3).integers(-20, 40, (252, 1)), "b": np.array([5])}
-    net = Network(spec, arrays)
-    chain = CicadaChain(net)
+    return CicadaChain(Network(spec, arrays))
+
+
+def test_dask_chunked_study_equals_the_in_memory_one(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    from l1t.studies.scale import study_chunked
+
+    chain = _cicada_chain()
     zb = _synthetic_file(tmp_path / "zb.h5", 3000, 4)
     config = {
         "seeds": {

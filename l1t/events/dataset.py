@@ -15,6 +15,11 @@ in the narrowest integer type of each dataset's ranges (``storage_dtype``) and r
                                              measured pileup, rounded)
     /truth/process      (N,)        uint8    index into the file attribute ``processes``
 
+A sample combined from pieces by cross section carries a weight per crossing (``read_weights``; unweighted files
+weigh 1 each)::
+
+    /truth/weight       (N,)        float64  the crossing's weight, finite and >= 0
+
 Real data (``l1t convert`` of recorded crossings) adds what the hardware recorded, row-aligned (``RECORD``;
 ``read_record``)::
 
@@ -54,6 +59,7 @@ __all__ = [
     "RECORD",
     "RECORD_ID",
     "VERSION",
+    "WEIGHT",
     "DatasetError",
     "EventSet",
     "Record",
@@ -67,6 +73,7 @@ __all__ = [
     "read",
     "read_blocks",
     "read_record",
+    "read_weights",
     "storage_dtype",
     "write",
     "writer",
@@ -104,6 +111,7 @@ SCHEMA: dict[str, tuple[tuple[int, ...], str, list[tuple[int, int]]]] = {
 }
 
 
+WEIGHT = "truth/weight"
 RECORD_ID = ("run", "lumi", "event", "bx")
 NOT_RECORDED = 255  # a record/decisions entry of a seed the input did not record for that crossing
 RECORD: dict[str, tuple[tuple[int, ...] | None, str]] = {  # dataset -> (shape after N, None: (seeds,); dtype)
@@ -215,10 +223,11 @@ def compression_options(name: str) -> dict[str, Any]:
 
 
 def write(path: str | Path, events: EventSet, chunk: int = 4096, compression: str = DEFAULT_COMPRESSION) -> Path:
-    """Write an event set (validated first) atomically: a temporary file in the same directory, then rename.
-    ``compression``: one of ``COMPRESSIONS`` (see ``compression_options``)."""
+    """Write an event set (validated first) atomically: a temporary file in the same directory, then rename; with
+    crossing weights when ``events`` holds ``WEIGHT``. ``compression``: one of ``COMPRESSIONS`` (see
+    ``compression_options``)."""
     n = len(events.data.get("sums/hw", ()))
-    with writer(path, events.attrs, min(chunk, max(n, 1)), compression) as append:
+    with writer(path, events.attrs, min(chunk, max(n, 1)), compression, weighted=WEIGHT in events.data) as append:
         append(events.data)
     return Path(path)
 
@@ -243,11 +252,13 @@ def writer(
     chunk: int = 4096,
     compression: str = DEFAULT_COMPRESSION,
     recorded_seeds: list[str] | None = None,
+    weighted: bool = False,
 ) -> Iterator[Callable[[dict[str, np.ndarray]], None]]:
     """An event file written block by block, in bounded memory: ``append(data)`` validates a block (every schema
     dataset, equal lengths, values in range; errors name the dataset and the event's index in the file) and appends
     it. With ``recorded_seeds`` (real data) the blocks also carry the ``RECORD`` datasets, decisions in that seed
-    order. The file appears at ``path`` only when the ``with`` block completes: a temporary name until then."""
+    order; with ``weighted`` they carry ``WEIGHT``. The file appears at ``path`` only when the ``with`` block
+    completes: a temporary name until then."""
     options = compression_options(compression)
     path = Path(path)
     with atomic_path(path, suffix=".h5") as tmp, h5py.File(tmp, "w") as f:
@@ -260,6 +271,8 @@ def writer(
             f.attrs["recorded_seeds"] = json.dumps(list(recorded_seeds))
             for name, (shape, dtype) in RECORD.items():
                 layout[name] = ((len(recorded_seeds),) if shape is None else shape, np.dtype(dtype))
+        if weighted:
+            layout[WEIGHT] = ((), np.dtype(np.float64))
         sets = {  # (a file recording no seed has decisions of width 0: its chunks keep one column)
             name: f.create_dataset(
                 name,
@@ -283,6 +296,8 @@ def writer(
                     raise DatasetError(f"{path}: dataset {name!r} has {len(data[name])} events, expected {n}")
                 if name in SCHEMA:
                     _check(name, data[name], str(path), count)
+                elif name == WEIGHT:
+                    check_array(name, np.asarray(data[name], np.float64), (), [(0, np.inf)], str(path), first=count)
                 else:
                     _check_record(name, data[name], len(recorded_seeds or ()), str(path), count)
             for name, d in sets.items():
@@ -291,6 +306,22 @@ def writer(
             count += n
 
         yield append
+
+
+def read_weights(path: str | Path, start: int = 0, stop: int | None = None) -> np.ndarray | None:
+    """The crossings' weights (``WEIGHT``) of events [start, stop), float64; None for an unweighted file."""
+    path = Path(path)
+    with open_h5(path) as f:
+        if WEIGHT not in f:
+            return None
+        total = len(f["sums/hw"])
+        if len(f[WEIGHT]) != total:
+            raise DatasetError(f"{path}: dataset {WEIGHT!r} has {len(f[WEIGHT])} events, 'sums/hw' has {total}")
+        start, stop, _ = slice(start, stop).indices(total)
+        w = f[WEIGHT][start:stop].astype(np.float64)
+        if len(w):
+            check_array(WEIGHT, w, (), [(0, np.inf)], str(path), first=start)
+        return w
 
 
 @dataclass

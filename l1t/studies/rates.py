@@ -1,6 +1,9 @@
 """Rates, thresholds for target rates, pure rates and overlaps, signal efficiencies: from decision bits.
 
-rate = f_rev x colliding bunches x (accepted / total zero-bias crossings), with the binomial uncertainty.
+Zero-bias crossings may carry weights w (a sample combined from pieces by cross section; unweighted files weigh 1):
+rate = f_rev x colliding bunches x p, p = sum of w over accepted crossings / sum of w over all, with the
+uncertainty from the sums of squared weights, sigma_p^2 = ((1 - p)^2 S_acc + p^2 S_rej) / W^2 (S: sums of w^2 of
+the accepted and rejected crossings; W: the sum of w), which for unit weights is the binomial p (1 - p) / N.
 """
 
 from __future__ import annotations
@@ -24,33 +27,61 @@ __all__ = [
     "study",
     "summarize",
     "threshold_for_rate",
+    "weighted_rate",
 ]
 
 F_REV_HZ = metrics.F_REV_HZ
 N_BUNCHES = metrics.COLLIDING_BUNCHES
 
 
-def rate(accepted: int, total: int, bunches: int = N_BUNCHES) -> tuple[float, float]:
-    """(rate, binomial uncertainty) in Hz."""
-    if total <= 0:
+def weighted_rate(
+    accepted_w: float, accepted_w2: float, total_w: float, total_w2: float, bunches: int = N_BUNCHES
+) -> tuple[float, float]:
+    """(rate, uncertainty) in Hz from the sums of weights and of squared weights of the accepted and of all
+    crossings (see the module's formula)."""
+    if total_w <= 0:
         raise ValueError("no zero-bias crossings")
-    p = accepted / total
+    p = accepted_w / total_w
+    var = ((1 - p) ** 2 * accepted_w2 + p**2 * max(total_w2 - accepted_w2, 0.0)) / total_w**2
     scale = F_REV_HZ * bunches
-    return scale * p, scale * np.sqrt(p * (1 - p) / total)
+    return scale * p, scale * float(np.sqrt(max(var, 0.0)))
 
 
-def threshold_for_rate(scores: np.ndarray, target_hz: float, bunches: int = N_BUNCHES, total: int | None = None) -> int:
+def rate(accepted: int, total: int, bunches: int = N_BUNCHES) -> tuple[float, float]:
+    """(rate, binomial uncertainty) in Hz of ``accepted`` of ``total`` unweighted crossings."""
+    return weighted_rate(accepted, accepted, total, total, bunches)
+
+
+def threshold_for_rate(
+    scores: np.ndarray,
+    target_hz: float,
+    bunches: int = N_BUNCHES,
+    total: int | None = None,
+    weights: np.ndarray | None = None,
+    total_weight: float | None = None,
+) -> int:
     """The lowest threshold on the score's discrete values with rate(score > threshold) <= target.
 
-    ``scores`` may be only the highest scores of ``total`` crossings (enough of them: more than the target lets
-    through); the result is the same as with all of them."""
+    ``scores`` may be only the highest scores of ``total`` crossings (of total weight ``total_weight`` when
+    ``weights`` are given: enough of them that more than the target passes); the result is the same as with all."""
     s = np.asarray(scores).reshape(-1)
-    total = len(s) if total is None else total
-    allowed = int(np.floor(target_hz / (F_REV_HZ * bunches) * total + 1e-9))
-    if allowed >= len(s):
-        return int(s.min()) - 1
-    k = len(s) - 1 - allowed  # the (allowed + 1)-th highest score, by selection rather than a full sort
-    return int(np.partition(s, k)[k])
+    if weights is None:
+        total = len(s) if total is None else total
+        allowed = int(np.floor(target_hz / (F_REV_HZ * bunches) * total + 1e-9))
+        if allowed >= len(s):
+            return int(s.min()) - 1
+        k = len(s) - 1 - allowed  # the (allowed + 1)-th highest score, by selection rather than a full sort
+        return int(np.partition(s, k)[k])
+    w = np.asarray(weights, dtype=np.float64).reshape(-1)
+    total_weight = float(w.sum()) if total_weight is None else total_weight
+    allowed_w = target_hz / (F_REV_HZ * bunches) * total_weight * (1 + 1e-12)
+    values, inverse = np.unique(s, return_inverse=True)
+    above = np.cumsum(np.bincount(inverse, weights=w, minlength=len(values))[::-1])[::-1]  # weight at >= value
+    passing = np.append(above[1:], 0.0)  # weight strictly above each value
+    ok = np.flatnonzero(passing <= allowed_w)  # thresholds at a value: score > value passes
+    if above[0] <= allowed_w:
+        return int(values[0]) - 1
+    return int(values[ok[0]])
 
 
 def rate_curve(scores: np.ndarray, bunches: int = N_BUNCHES, points: int = 200) -> tuple[np.ndarray, np.ndarray]:
@@ -69,29 +100,43 @@ def study(
     zb_scores: dict[str, np.ndarray],
     signals: dict[str, tuple[dict[str, np.ndarray], dict[str, np.ndarray]]],
     bunches: int = N_BUNCHES,
+    weights: np.ndarray | None = None,
+    signal_weights: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
-    """Set the AD thresholds from their target rates, then rates, pure rates, overlaps and efficiencies."""
+    """Set the AD thresholds from their target rates, then rates, pure rates, overlaps and efficiencies; with
+    ``weights`` (per zero-bias crossing) and ``signal_weights`` (per signal, per event) everything is weighted."""
     n = len(zero_bias["sums/hw"])
-    set_thresholds(menu, zb_scores, n, bunches)
-    out = summarize(menu, count_bits(menu, menu.decisions(zero_bias, zb_scores)), n, bunches)
-    out["signals"] = signal_study(menu, signals, zb_scores)
+    set_thresholds(menu, zb_scores, n, bunches, weights)
+    out = summarize(menu, count_bits(menu, menu.decisions(zero_bias, zb_scores), weights), n, bunches)
+    out["signals"] = signal_study(menu, signals, zb_scores, signal_weights)
     return out
 
 
-def set_thresholds(menu: Menu, scores: dict[str, np.ndarray], total: int, bunches: int = N_BUNCHES) -> None:
+def set_thresholds(
+    menu: Menu,
+    scores: dict[str, np.ndarray],
+    total: int,
+    bunches: int = N_BUNCHES,
+    weights: np.ndarray | dict[str, np.ndarray] | None = None,
+    total_weight: float | None = None,
+) -> None:
     """Each AD working point's threshold for its target rate, from each model's zero-bias scores (all ``total``
-    of them, or only enough of the highest: see ``threshold_for_rate``)."""
+    of them, or only enough of the highest: see ``threshold_for_rate``); ``weights`` per crossing (or per model,
+    aligned with a model's top scores, with ``total_weight`` the whole sample's)."""
     for ad, wps in menu.working_points.items():
+        model = menu.ad_models[ad]
+        w = weights.get(model) if isinstance(weights, dict) else weights
         for wp, target in wps.items():
-            menu.set_threshold(f"{ad}_{wp}", threshold_for_rate(scores[menu.ad_models[ad]], target, bunches, total))
+            t = threshold_for_rate(scores[model], target, bunches, total, w, total_weight)
+            menu.set_threshold(f"{ad}_{wp}", t)
 
 
 @numba.njit(cache=True, nogil=True)
-def _count_bits(bits: np.ndarray, classic: np.ndarray, seed: np.ndarray, pure: np.ndarray) -> tuple[int, int]:
-    """One pass over (N, seeds) bits: per-seed and pure counts (added into ``seed``/``pure``), any-seed and
-    any-classic-seed counts (returned)."""
-    total = 0
-    classic_total = 0
+def _count_bits(
+    bits: np.ndarray, w: np.ndarray, classic: np.ndarray, seed: np.ndarray, pure: np.ndarray, sums: np.ndarray
+) -> None:
+    """One pass over (N, seeds) bits with crossing weights w: per-seed and pure sums of w and w^2 (added into
+    ``seed``/``pure``, shape (2, seeds)), and into ``sums`` (2, 3): any seed, any classic seed, all crossings."""
     for e in range(bits.shape[0]):
         fired = False
         fired_classic = False
@@ -99,38 +144,63 @@ def _count_bits(bits: np.ndarray, classic: np.ndarray, seed: np.ndarray, pure: n
             if bits[e, j]:
                 fired = True
                 fired_classic |= classic[j]
-        total += fired
-        classic_total += fired_classic
+        we, we2 = w[e], w[e] * w[e]
+        sums[0, 2] += we
+        sums[1, 2] += we2
+        if fired:
+            sums[0, 0] += we
+            sums[1, 0] += we2
+        if fired_classic:
+            sums[0, 1] += we
+            sums[1, 1] += we2
         for j in range(bits.shape[1]):
             if bits[e, j]:
-                seed[j] += 1
-                pure[j] += not fired_classic
-    return total, classic_total
+                seed[0, j] += we
+                seed[1, j] += we2
+                if not fired_classic:
+                    pure[0, j] += we
+                    pure[1, j] += we2
 
 
-def count_bits(menu: Menu, bits: np.ndarray) -> dict[str, Any]:
-    """Counts of zero-bias decision bits (N, seeds): per seed, per seed without any classic seed (pure), per seed
-    with one (overlap), any seed (total), any classic seed. Counts of chunks add up."""
+def count_bits(menu: Menu, bits: np.ndarray, weights: np.ndarray | None = None) -> dict[str, Any]:
+    """Sums over zero-bias decision bits (N, seeds), of the crossings' weights (1 when not given) and their squares:
+    per seed, per seed without any classic seed (pure), per seed with one (overlap), any seed (total), any classic
+    seed, all crossings (``sumw``); the ``*_w2`` keys hold the squares. Sums of chunks add up."""
     classic = np.array([s.kind not in ("ad", "always") for s in menu.seeds], dtype=bool)
-    seed = np.zeros(len(menu.seeds), dtype=np.int64)
-    pure = np.zeros(len(menu.seeds), dtype=np.int64)
-    total, classic_total = _count_bits(np.ascontiguousarray(bits, dtype=bool), classic, seed, pure)
-    return {"seed": seed, "pure": pure, "overlap": seed - pure, "total": total, "classic": classic_total}
+    seed = np.zeros((2, len(menu.seeds)))
+    pure = np.zeros((2, len(menu.seeds)))
+    sums = np.zeros((2, 3))
+    w = np.ones(len(bits)) if weights is None else np.asarray(weights, dtype=np.float64)
+    _count_bits(np.ascontiguousarray(bits, dtype=bool), w, classic, seed, pure, sums)
+    return {
+        "seed": seed[0], "seed_w2": seed[1], "pure": pure[0], "pure_w2": pure[1],
+        "overlap": seed[0] - pure[0],
+        "total": sums[0, 0], "total_w2": sums[1, 0], "classic": sums[0, 1], "classic_w2": sums[1, 1],
+        "sumw": sums[0, 2], "sumw2": sums[1, 2],
+    }  # fmt: skip
 
 
 def summarize(menu: Menu, counts: dict[str, Any], n: int, bunches: int = N_BUNCHES) -> dict[str, Any]:
-    """Rates with binomial errors from ``count_bits`` counts over ``n`` zero-bias crossings; pure rates and the
+    """Rates with their uncertainties from ``count_bits`` sums over ``n`` zero-bias crossings; pure rates and the
     overlap with the classic seeds for the AD seeds (thresholds as set on the menu)."""
+    w, w2 = float(counts["sumw"]), float(counts["sumw2"])
+
+    def hz(key: str, j: int | None = None) -> tuple[float, float]:
+        a = counts[key] if j is None else counts[key][j]
+        a2 = counts[f"{key}_w2"] if j is None else counts[f"{key}_w2"][j]
+        return weighted_rate(float(a), float(a2), w, w2, bunches)
+
     out: dict[str, Any] = {"zero_bias_events": n, "seeds": {}, "signals": {}}
-    out["total_rate_hz"], out["total_rate_err_hz"] = rate(counts["total"], n, bunches)
-    out["classic_rate_hz"], out["classic_rate_err_hz"] = rate(counts["classic"], n, bunches)
+    out["zero_bias_weight"], out["zero_bias_effective_events"] = w, w * w / w2 if w2 > 0 else 0.0
+    out["total_rate_hz"], out["total_rate_err_hz"] = hz("total")
+    out["classic_rate_hz"], out["classic_rate_err_hz"] = hz("classic")
     for j, s in enumerate(menu.seeds):
         row: dict[str, Any] = {"kind": s.kind, "prescale": s.prescale}
-        row["rate_hz"], row["rate_err_hz"] = rate(int(counts["seed"][j]), n, bunches)
+        row["rate_hz"], row["rate_err_hz"] = hz("seed", j)
         if s.kind == "ad":
             row["threshold_raw"] = s.threshold
-            row["pure_rate_hz"], row["pure_rate_err_hz"] = rate(int(counts["pure"][j]), n, bunches)
-            row["overlap_with_classic"] = float(counts["overlap"][j] / max(counts["seed"][j], 1))
+            row["pure_rate_hz"], row["pure_rate_err_hz"] = hz("pure", j)
+            row["overlap_with_classic"] = float(counts["overlap"][j] / counts["seed"][j]) if counts["seed"][j] else 0.0
         out["seeds"][s.name] = row
     return out
 
@@ -139,19 +209,28 @@ def signal_study(
     menu: Menu,
     signals: dict[str, tuple[dict[str, np.ndarray], dict[str, np.ndarray]]],
     zb_scores: dict[str, np.ndarray],
+    weights: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
-    """Per signal: efficiency of every seed (no prescales), of the classic menu, AD pure efficiencies, and, when
-    the zero-bias scores are given, each AD score's AUC and TPR at FPR 1e-5. Thresholds must already be set."""
+    """Per signal: efficiency of every seed (no prescales), of the classic menu, AD pure efficiencies (weighted by
+    the signal's event weights when given), and, when the zero-bias scores are given, each AD score's AUC and TPR
+    at FPR 1e-5. Thresholds must already be set."""
     classic = np.array([s.kind not in ("ad", "always") for s in menu.seeds])
     out: dict[str, Any] = {}
     for name, (events, sc) in signals.items():
         sb = menu.decisions(events, sc, prescaled=False)
+        w = (weights or {}).get(name)
+        w = np.ones(len(sb)) if w is None else np.asarray(w, dtype=np.float64)
+        total = float(w.sum()) or 1.0
+
+        def eff_of(passed: np.ndarray, w: np.ndarray = w, total: float = total) -> float:
+            return float(w[passed].sum() / total)
+
         c_any = sb[:, classic].any(axis=1)
-        eff = {"classic_menu": float(c_any.mean())}
+        eff = {"classic_menu": eff_of(c_any)}
         for j, s in enumerate(menu.seeds):
-            eff[s.name] = float(sb[:, j].mean())
+            eff[s.name] = eff_of(sb[:, j])
             if s.kind == "ad":
-                eff[f"{s.name} pure"] = float((sb[:, j] & ~c_any).mean())
+                eff[f"{s.name} pure"] = eff_of(sb[:, j] & ~c_any)
         ad_metrics = {}
         for model, zb_s in zb_scores.items():
             if model in sc:

@@ -106,6 +106,14 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _weights_note(results: dict[str, Any]) -> str:
+    """For weighted zero bias: the sum of weights and the effective number of crossings (sum w)^2 / sum w^2."""
+    eff = results.get("zero_bias_effective_events")
+    if eff is None or abs(eff - results["zero_bias_events"]) < 1e-6 * max(eff, 1):
+        return ""
+    return f" (weighted: sum of weights {results['zero_bias_weight']:.4g}, effective crossings {eff:.4g})"
+
+
 def _data_sections(results: dict[str, Any]) -> str:
     """Provenance of recorded zero bias and the emulator's decisions against the recorded ones ("" otherwise)."""
     prov = results.get("provenance")
@@ -171,7 +179,7 @@ def write_report(out_dir: str | Path, results: dict[str, Any], images: dict[str,
 td,th{{border:1px solid #bbb;padding:3px 8px;text-align:right}}th{{background:#eee}}
 figure{{display:inline-block;margin:4px}}img{{width:560px}}pre{{background:#f6f6f6;padding:1em;overflow:auto}}</style></head><body>
 <h1>l1t trigger study: {html.escape(context["menu"])}</h1>
-<p>{results["zero_bias_events"]} zero-bias crossings; total menu rate {results["total_rate_hz"]:.4g} ±
+<p>{results["zero_bias_events"]} zero-bias crossings{_weights_note(results)}; total menu rate {results["total_rate_hz"]:.4g} ±
 {results["total_rate_err_hz"]:.2g} Hz (classic seeds {results["classic_rate_hz"]:.4g} Hz);
 f_rev = {F_REV_HZ} Hz, {context["bunches"]} colliding bunches. Every decision is the emulator's, bit for bit.</p>
 <h2>Seeds</h2>{

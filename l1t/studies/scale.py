@@ -1,12 +1,14 @@
 """The rate study over a chunked zero-bias HDF5 file with Dask: the numbers of ``rates.study``, in bounded memory.
 
-Pass 1 (parallel over chunks): each chunk is read once; each AD model's scores and the classic seeds' unprescaled
-bits stay on the workers (one word per crossing and model, one bit per crossing and seed), of which the chunk's K
-highest scores travel (K bounds the events any working point lets through), and each classic seed's passing count.
-The thresholds for the target rates follow exactly from the merged top-K lists, and so does every seed's passing
-count per chunk, hence the prescale counters' state at the start of each chunk. Pass 2 (parallel): per chunk, the
-prescaled decision bits and their counts (per seed, menu total, classic total, pure, overlap). Only counts and
-top-K lists travel.
+Pass 1 (parallel over chunks): each chunk is read once; each AD model's scores, the classic seeds' unprescaled
+bits and the crossings' weights stay on the workers (one word per crossing and model, one bit per crossing and
+seed), of which each chunk's highest scores travel with their weights, down to where their weight exceeds what the
+loosest working point lets through (ties included), and each classic seed's passing count. The thresholds for the
+target rates follow exactly from the merged lists: a lower threshold would let through more than a chunk's list
+alone, and above every chunk's last score the lists hold every crossing. So does every seed's passing count per
+chunk, hence the prescale counters' state at the start of each chunk. Pass 2 (parallel): per chunk, the prescaled
+decision bits and their sums of weights (per seed, menu total, classic total, pure, overlap). Only sums and the
+top lists travel.
 A local cluster runs by default; ``scheduler`` connects to an existing dask.distributed cluster.
 """
 
@@ -25,7 +27,7 @@ from l1t.events import dataset
 from l1t.extras import require
 from l1t.studies import rates
 
-__all__ = ["chunk_ranges", "study_chunked", "study_fields"]
+__all__ = ["chunk_ranges", "study_chunked", "study_fields", "top_weight"]
 
 
 def chunk_ranges(path: str | Path, chunk: int) -> list[tuple[int, int]]:
@@ -42,6 +44,7 @@ def _prepare(path: str, start: int, stop: int, chains: dict[str, ScoreChain], me
     """What a chunk keeps on its worker between the passes: each model's score words, the classic seeds'
     unprescaled bits (packed) and their passing counts, read and computed once, in cache-sized blocks of the file."""
     classic_seeds = [s for s in menu.seeds if s.kind != "ad"]
+    weights = dataset.read_weights(path, start, stop)
     scores: dict[str, list[np.ndarray]] = {m: [] for m in chains}
     classic, counts = [], np.zeros(len(classic_seeds), dtype=np.int64)
     for ev in dataset.read_blocks(path, start, stop, fields=study_fields(menu, chains)):
@@ -55,6 +58,7 @@ def _prepare(path: str, start: int, stop: int, chains: dict[str, ScoreChain], me
         "scores": {m: np.concatenate(s) for m, s in scores.items()},
         "classic": np.concatenate(classic),
         "classic_counts": {s.name: int(c) for s, c in zip(classic_seeds, counts, strict=True)},
+        "weights": np.ones(stop - start) if weights is None else weights,
     }
 
 
@@ -70,14 +74,31 @@ def _unprescaled(held: dict[str, Any], menu: Menu) -> np.ndarray:
     return out
 
 
-def _pass1(held: dict[str, Any], menu: Menu, k: int) -> dict[str, Any]:
-    # the K highest (in any order: only counts above thresholds are taken from them)
-    top = {m: np.partition(s, len(s) - k)[len(s) - k :] if k < len(s) else s for m, s in held["scores"].items()}
-    return {"top": top, "counts": held["classic_counts"]}
+def _sumw(held: dict[str, Any]) -> float:
+    return float(held["weights"].sum())
+
+
+def top_weight(scores: np.ndarray, weights: np.ndarray, allowed: float) -> np.ndarray:
+    """Indices of the highest scores, down to the first whose cumulative weight exceeds ``allowed``, and every
+    crossing tied with that last score: all a threshold letting through at most ``allowed`` needs."""
+    order = np.argsort(-scores, kind="stable")
+    cut = int(np.searchsorted(np.cumsum(weights[order]), allowed, side="right")) + 1
+    if cut >= len(order):
+        return order
+    last = scores[order[cut - 1]]
+    return order[: int(np.searchsorted(-scores[order], -last, side="right"))]
+
+
+def _pass1(held: dict[str, Any], menu: Menu, allowed: float) -> dict[str, Any]:
+    top, top_w = {}, {}
+    for m, s in held["scores"].items():
+        keep = top_weight(s, held["weights"], allowed)
+        top[m], top_w[m] = s[keep], held["weights"][keep]
+    return {"top": top, "top_weights": top_w, "counts": held["classic_counts"]}
 
 
 def _pass2(held: dict[str, Any], menu: Menu, counters: dict[str, int]) -> dict[str, Any]:
-    return rates.count_bits(menu, menu.prescaled(_unprescaled(held, menu), counters))
+    return rates.count_bits(menu, menu.prescaled(_unprescaled(held, menu), counters), held["weights"])
 
 
 def study_chunked(
@@ -90,6 +111,7 @@ def study_chunked(
     scheduler: str | None = None,
     workers: int = 2,
     bunches: int = rates.N_BUNCHES,
+    signal_weights: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """``rates.study`` over a zero-bias file in chunks on a Dask cluster; the same results."""
     require("studies", "the Dask study")
@@ -98,8 +120,7 @@ def study_chunked(
     path = str(zero_bias)
     ranges = chunk_ranges(path, chunk)
     n = ranges[-1][1]
-    targets = {ad: max(wps.values()) for ad, wps in menu.working_points.items()}
-    k = int(np.floor(max(targets.values(), default=0) / (rates.F_REV_HZ * bunches) * n + 1e-9)) + 1
+    loosest = max((max(wps.values()) for wps in menu.working_points.values()), default=0.0)
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
@@ -109,10 +130,13 @@ def study_chunked(
                 client.run(keep_large_blocks)
             # the scores stay on the workers between the passes (one word per crossing and model)
             held = [client.submit(_prepare, path, a, b, chains, menu, pure=False) for a, b in ranges]
-            first = client.gather([client.submit(_pass1, h, menu, k) for h in held])
-            # thresholds from the merged top-K lists: exact, the K highest of every chunk are all it needs
+            total_w = sum(client.gather([client.submit(_sumw, h) for h in held]))
+            allowed = loosest / (rates.F_REV_HZ * bunches) * total_w * (1 + 1e-12)
+            first = client.gather([client.submit(_pass1, h, menu, allowed) for h in held])
+            # thresholds from the merged top lists: exact (see the module's note)
             merged = {m: np.concatenate([p["top"][m] for p in first]) for m in chains}
-            rates.set_thresholds(menu, merged, n, bunches)
+            merged_w = {m: np.concatenate([p["top_weights"][m] for p in first]) for m in chains}
+            rates.set_thresholds(menu, merged, n, bunches, merged_w, total_w)
             # every seed's passing count per chunk -> the prescale counters at each chunk's start
             per_chunk = []
             for p in first:
@@ -132,5 +156,5 @@ def study_chunked(
             cluster.close()
     counts = {key: sum(p[key] for p in second) for key in second[0]}
     out = rates.summarize(menu, counts, n, bunches)
-    out["signals"] = rates.signal_study(menu, signals, {})
+    out["signals"] = rates.signal_study(menu, signals, {}, signal_weights)
     return out

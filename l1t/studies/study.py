@@ -10,7 +10,7 @@ from typing import Any
 
 from l1t import __version__, inventory
 from l1t.emulator.menu import Menu, MenuError
-from l1t.events.dataset import read
+from l1t.events.dataset import read, read_weights
 from l1t.kinds import load_chain
 from l1t.studies import rates
 from l1t.studies.decisions import compare_decisions, provenance
@@ -48,7 +48,7 @@ def menu_report(
     missing = menu.keep_ad_models(set(chains))
     if missing:
         note(f"no model for {missing}: those AD seeds are left out")
-    sig = {}
+    sig, sig_weights = {}, {}
     for path in signals:
         ev = read(path)
         scored = {m: c.score(ev.data) for m, c in chains.items()}
@@ -56,16 +56,22 @@ def menu_report(
         if label in sig:
             raise MenuError(f"{path}: a second {label!r} sample; give one file per process")
         sig[label] = (ev.data, scored)
+        w = read_weights(path)
+        if w is not None:
+            sig_weights[label] = w
     chunked = dask or scheduler is not None
     if chunked:  # only counts and top-K scores leave the workers
         zb_attrs = read(zero_bias, 0, 1, fields=["sums/hw"]).attrs
-        results = study_chunked(menu, zero_bias, chains, sig, chunk=chunk, scheduler=scheduler, bunches=bunches)
+        results = study_chunked(
+            menu, zero_bias, chains, sig, chunk=chunk, scheduler=scheduler, bunches=bunches, signal_weights=sig_weights
+        )
         images = plots({}, {}, results)
     else:
         zb = read(zero_bias, fields=study_fields(menu, chains))
         zb_attrs = zb.attrs
         zb_scores = {m: c.score(zb.data) for m, c in chains.items()}
-        results = rates.study(menu, zb.data, zb_scores, sig, bunches=bunches)
+        weights = read_weights(zero_bias)
+        results = rates.study(menu, zb.data, zb_scores, sig, bunches, weights, sig_weights)
         images = plots(zb_scores, {k: v[1] for k, v in sig.items()}, results)
     real = provenance(zero_bias)
     if real is not None:  # recorded crossings: where they come from, and the emulator against the hardware
