@@ -179,8 +179,9 @@ def write_report(out_dir: str | Path, results: dict[str, Any], images: dict[str,
 td,th{{border:1px solid #bbb;padding:3px 8px;text-align:right}}th{{background:#eee}}
 figure{{display:inline-block;margin:4px}}img{{width:560px}}pre{{background:#f6f6f6;padding:1em;overflow:auto}}</style></head><body>
 <h1>l1t trigger study: {html.escape(context["menu"])}</h1>
-<p>{results["zero_bias_events"]} zero-bias crossings{_weights_note(results)}; total menu rate {results["total_rate_hz"]:.4g} ±
-{results["total_rate_err_hz"]:.2g} Hz (classic seeds {results["classic_rate_hz"]:.4g} Hz);
+<p>{results["zero_bias_events"]} zero-bias crossings{_weights_note(results)}; total menu rate
+{results["total_rate_hz"]:.4g} ± {results["total_rate_err_hz"]:.2g} Hz
+(classic seeds {results["classic_rate_hz"]:.4g} Hz);
 f_rev = {F_REV_HZ} Hz, {context["bunches"]} colliding bunches. Every decision is the emulator's, bit for bit.</p>
 <h2>Seeds</h2>{
         _table(
