@@ -134,6 +134,11 @@ class FixedType:
         return self.width > (WORD_SIGNED_WIDTH if self.signed else WORD_UNSIGNED_WIDTH)
 
     @property
+    def wraps(self) -> bool:
+        """Assignment to this type wraps modulo 2**W (AP_WRAP without saturation bits): sums into it commute."""
+        return self.o_mode is OMode.WRAP and self.n_bits == 0
+
+    @property
     def frac_bits(self) -> int:
         """F = W - I: the raw value is the real value times 2**F."""
         return self.width - self.int_bits
@@ -244,9 +249,6 @@ def words(raw: ArrayLike, t: TypeLike) -> np.ndarray:
     already be t's raw words; an int64 array of a narrow type is returned as it is."""
     t = _as_type(t)
     return _exact(raw) if t.wide else np.asarray(raw, dtype=np.int64)
-
-
-_words = words
 
 
 def _is_exact(a: ArrayLike) -> bool:
@@ -368,7 +370,7 @@ def wrapped_product_sums(
     kernel's limits do not hold (products past 62 bits, or a type past int64): the caller computes it otherwise."""
     p_t = mul_type(x_t, w_t)
     k = p_t.frac_bits - acc_t.frac_bits
-    if not (acc_t.o_mode is OMode.WRAP and acc_t.n_bits == 0) or not 1 <= k <= 61 or p_t.width > 62 or acc_t.wide:
+    if not acc_t.wraps or not 1 <= k <= 61 or p_t.width > 62 or acc_t.wide:
         return None
     rows = np.ascontiguousarray(x, dtype=np.int64).reshape(-1, x.shape[-1])
     out = np.empty((rows.shape[0], w.shape[1]), dtype=np.int64)
@@ -396,7 +398,7 @@ def wrap(v: np.ndarray, t: FixedType) -> np.ndarray:
         r = _exact(v) & ((1 << t.width) - 1)
         if t.signed:  # subtract 2**W where the sign bit is set
             r = r - ((r >> (t.width - 1)) << t.width)
-        return _words(r, t)
+        return words(r, t)
     drop = 64 - t.width
     if drop == 0:
         return v
@@ -438,7 +440,7 @@ def _convert_exact(m: ArrayLike, k: np.ndarray | int, dst: FixedType) -> np.ndar
     else:
         k = _exact(k)
         v = np.where(k > 0, _round_shift(m, np.maximum(k, 1), dst.q_mode), m << np.maximum(-k, 0))
-    return _words(_overflow(v, dst), dst)
+    return words(_overflow(v, dst), dst)
 
 
 def saturation_bounds(t: FixedType) -> tuple[int, int]:
@@ -453,7 +455,7 @@ def _overflow(v: np.ndarray, t: FixedType, fits: np.ndarray | None = None, m: np
     the value is then that of ``m``)."""
     lo, hi = saturation_bounds(t)
     if fits is None:
-        if t.o_mode is OMode.WRAP and not t.n_bits:
+        if t.wraps:
             return wrap(v, t)
         if t.o_mode in (OMode.SAT, OMode.SAT_SYM) and not _is_exact(v):  # v is the caller's temporary: clipped in place
             return np.clip(v, lo, hi, out=v) if isinstance(v, np.ndarray) and v.ndim else np.clip(v, lo, hi)
@@ -598,7 +600,7 @@ def cast(raw: ArrayLike, src: TypeLike, dst: TypeLike) -> np.ndarray:
             return _round_cast(raw, k, dst, _KEEP)  # rounding cannot leave the target range
         if dst.o_mode in (OMode.SAT, OMode.SAT_SYM):
             return _round_cast(raw, k, dst, _CLIP)
-        if dst.o_mode is OMode.WRAP and not dst.n_bits and dst.width < 64:
+        if dst.wraps and dst.width < 64:
             return _round_cast(raw, k, dst, _WRAP)
         return _overflow(_round_cast(raw, k, dst, _KEEP), dst)
     return _convert(raw, k, dst)
@@ -677,7 +679,7 @@ def sub_type(a: TypeLike, b: TypeLike) -> FixedType:
 
 def _aligned(raw: ArrayLike, t: FixedType, rt: FixedType) -> np.ndarray:
     """Raw words of t in the kind of the result type rt, aligned to its fraction bits."""
-    return _words(raw, rt) << (rt.frac_bits - t.frac_bits)
+    return words(raw, rt) << (rt.frac_bits - t.frac_bits)
 
 
 def add(a: ArrayLike, ta: TypeLike, b: ArrayLike, tb: TypeLike) -> tuple[np.ndarray, FixedType]:
@@ -697,7 +699,7 @@ def sub(a: ArrayLike, ta: TypeLike, b: ArrayLike, tb: TypeLike) -> tuple[np.ndar
 def mul(a: ArrayLike, ta: TypeLike, b: ArrayLike, tb: TypeLike) -> tuple[np.ndarray, FixedType]:
     """Exact ``a * b``; returns (raw, result type)."""
     rt = mul_type(ta, tb)
-    return _words(a, rt) * _words(b, rt), rt
+    return words(a, rt) * words(b, rt), rt
 
 
 def shift_left(raw: ArrayLike, t: TypeLike, n: ArrayLike) -> np.ndarray:
@@ -706,7 +708,7 @@ def shift_left(raw: ArrayLike, t: TypeLike, n: ArrayLike) -> np.ndarray:
     ``n`` may be an array; negative amounts shift right, as ``operator<<(int)`` does.
     """
     t = _as_type(t)
-    raw, n = _words(raw, t), np.asarray(n, dtype=np.int64)
+    raw, n = words(raw, t), np.asarray(n, dtype=np.int64)
     if t.wide:
         n = _exact(n)
     left = wrap(raw << np.maximum(n, 0), t)

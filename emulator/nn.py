@@ -232,16 +232,11 @@ def _add_bias_wrapped(total: np.ndarray, bound: int, shift: int, bias: np.ndarra
     return acc if acc_t.raw_min <= -reach and reach <= acc_t.raw_max else fx.wrap(acc, acc_t)
 
 
-def _wraps(t: FixedType) -> bool:
-    """Assignment to t wraps modulo 2**W (AP_WRAP without saturation bits): sums into t commute."""
-    return t.o_mode is OMode.WRAP and t.n_bits == 0
-
-
 def _exact_sum_shift(x_t: FixedType, w_t: FixedType, acc_t: FixedType) -> int | None:
     """Left shift aligning products to accum_t when the casts commute with the sum (wrapping accum_t that holds
     every product exactly), so one exact integer matmul and a final wrap give hls4ml's bits; else None."""
     shift = acc_t.frac_bits - fx.mul_type(x_t, w_t).frac_bits
-    return shift if _wraps(acc_t) and shift >= 0 else None
+    return shift if acc_t.wraps and shift >= 0 else None
 
 
 def _accumulate_products(

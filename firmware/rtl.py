@@ -208,7 +208,7 @@ def _mac(m: Module, layer: Layer, pairs: list[tuple[str, int]], bias: int, x_t: 
     p_t = fx.mul_type(x_t, w_t)
     shift = acc_t.frac_bits - p_t.frac_bits
     width = acc_t.width
-    if acc_t.o_mode is OMode.WRAP and acc_t.n_bits == 0 and shift >= 0:
+    if acc_t.wraps and shift >= 0:
         # the sum's bound from the input type and the weights: adders no wider than the exact sum needs, the result
         # extended to accum_t (the same bits as the modular sum at full width)
         x_max = max(-x_t.raw_min, x_t.raw_max)

@@ -242,7 +242,7 @@ def _order_free(layer: Any, weight_t: str) -> bool:
     acc_t = fx.parse(_type(layer, "accum_t"))
     x_t = _parse(layer, layer.get_input_variable().type.precision.definition_cpp(), "input type")
     product_t = fx.mul_type(x_t, fx.parse(weight_t))
-    return acc_t.o_mode is fx.OMode.WRAP and acc_t.n_bits == 0 and acc_t.frac_bits >= product_t.frac_bits
+    return acc_t.wraps and acc_t.frac_bits >= product_t.frac_bits
 
 
 def _product_weights(layer: Any) -> tuple[np.ndarray, str, np.ndarray, str, dict[str, Any]]:
