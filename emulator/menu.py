@@ -99,8 +99,9 @@ class MenuSpec(Strict):
 
 
 # 16-entry LUTs over the object's fourth word (bit w of the LUT: word w passes), as the uGT menu writes them
-ISO_LUT = {False: 0xFFFF, True: 0xAAAA, "loose": 0xCCCC}  # hwIso bit 0 ("Iso") / bit 1 ("LooseIso") set
-QUALITY_LUT = {None: 0xFFFF, "single": 0xF000, "double": 0xFF00, "open": 0xFFF0}  # hwQual >= 12 / 8 / 4
+ALL_PASS = 0xFFFF  # no cut on the fourth word
+ISO_LUT = {False: ALL_PASS, True: 0xAAAA, "loose": 0xCCCC}  # hwIso bit 0 ("Iso") / bit 1 ("LooseIso") set
+QUALITY_LUT = {None: ALL_PASS, "single": 0xF000, "double": 0xFF00, "open": 0xFFF0}  # hwQual >= 12 / 8 / 4
 
 
 @dataclass
@@ -109,7 +110,7 @@ class Seed:
     kind: str  # single_<object>, double_<object>, met, ht, ett, always, ad
     hw_pt: list[int] = field(default_factory=list)
     hw_eta: tuple[int, int] | None = None  # the hwEta window, both ends kept
-    lut: int = 0xFFFF  # over the fourth word (hwIso, hwQual): word w passes when bit w is set
+    lut: int = ALL_PASS  # over the fourth word (hwIso, hwQual): word w passes when bit w is set
     prescale: int = 1
     model: str | None = None
     threshold: int | None = None  # AD: raw score threshold
@@ -247,7 +248,7 @@ class Menu:
         for family, cols in families.items():
             objs = ev[f"objects/{family}"]
             group = [seeds[j] for j in cols]
-            cut = [s.lut != ISO_LUT[False] for s in group]
+            cut = [s.lut != ALL_PASS for s in group]
             if objs.ndim != 3 or objs.shape[2] < (4 if any(cut) else 2):
                 raise MenuError(f"seed {group[0].name!r}: objects/{family} has shape {objs.shape}")
             double = np.array([s.kind.startswith("double") for s in group])
