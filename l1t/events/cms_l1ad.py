@@ -293,9 +293,10 @@ def open_file(path: str | Path) -> CmsL1adFile:
 
     path = Path(path)
     try:
-        names = pq.ParquetFile(path).schema_arrow.names
+        events = pq.ParquetFile(path)
     except (OSError, pa.ArrowException) as err:
         raise DatasetError(f"{path}: not a readable parquet file ({err})") from err
+    names = events.schema_arrow.names
     missing = [c for c in CmsL1adFile._columns(names) if c not in names]
     if missing:
         raise DatasetError(f"{path}: column {missing[0]!r} missing (CMS L1 AD format: {len(missing)} missing)")
@@ -306,10 +307,8 @@ def open_file(path: str | Path) -> CmsL1adFile:
             side = pq.ParquetFile(seeds_path)
         except (OSError, pa.ArrowException) as err:
             raise DatasetError(f"{seeds_path}: not a readable parquet file ({err})") from err
-        if side.metadata.num_rows != pq.ParquetFile(path).metadata.num_rows:
-            raise DatasetError(
-                f"{seeds_path}: {side.metadata.num_rows} rows, {path} has {pq.ParquetFile(path).metadata.num_rows}"
-            )
+        if side.metadata.num_rows != events.metadata.num_rows:
+            raise DatasetError(f"{seeds_path}: {side.metadata.num_rows} rows, {path} has {events.metadata.num_rows}")
         seeds += [c for c in side.schema_arrow.names if _is_seed(c) and c not in seeds]
     else:
         seeds_path = None

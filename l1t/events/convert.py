@@ -148,7 +148,7 @@ def convert(
     for path, part in zip(inputs, files, strict=True):
         if part.is_file():  # written by an earlier, interrupted run
             if progress is not None:
-                progress(len(dataset.read(part, fields=["sums/hw"])))
+                progress(dataset.count(part))
         else:
             todo.append((Path(path), part, {**attrs, "inputs": [Path(path).name]}))
     if workers > 1 and len(todo) > 1:
@@ -160,14 +160,13 @@ def convert(
         files[0].replace(out)
         stamp.unlink()
         parts.rmdir()
-        return len(dataset.read(out, fields=["sums/hw"]))
+        return dataset.count(out)
     records = [dataset.read_record(part, 0, 0) for part in files]
     union = _union([None if r is None else r.seeds for r in records])
     total = 0
     with dataset.writer(out, attrs, compression=compression, recorded_seeds=union) as append:
         for part in files:
-            n = len(dataset.read(part, fields=["sums/hw"]))
-            for a in range(0, n, block):
+            for a in range(0, dataset.count(part), block):
                 events = dataset.read(part, a, a + block).data
                 if union is not None:
                     r = dataset.read_record(part, a, a + block)

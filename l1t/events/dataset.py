@@ -67,6 +67,7 @@ __all__ = [
     "adc2021_events",
     "check_array",
     "compression_options",
+    "count",
     "export_adc2021",
     "import_adc2021",
     "open_h5",
@@ -232,8 +233,13 @@ def write(path: str | Path, events: EventSet, chunk: int = 4096, compression: st
     return Path(path)
 
 
-def _check_record(name: str, a: np.ndarray, seeds: int, where: str, first: int) -> None:
-    """A record/* block: its shape, a finite non-negative pileup, decisions 0, 1 or NOT_RECORDED."""
+def _check_extra(name: str, a: np.ndarray, seeds: int, where: str, first: int) -> None:
+    """A block of a dataset outside SCHEMA: a finite weight >= 0; for record/*, its shape, a finite non-negative
+    pileup, decisions 0, 1 or NOT_RECORDED."""
+    if name == WEIGHT:
+        if len(a):
+            check_array(name, np.asarray(a, np.float64), (), [(0, np.inf)], where, first=first)
+        return
     shape = RECORD[name][0]
     _check_shape(name, a.shape, (seeds,) if shape is None else shape, where)
     if name == "record/pileup" and len(a):
@@ -296,10 +302,8 @@ def writer(
                     raise DatasetError(f"{path}: dataset {name!r} has {len(data[name])} events, expected {n}")
                 if name in SCHEMA:
                     _check(name, data[name], str(path), count)
-                elif name == WEIGHT:
-                    check_array(name, np.asarray(data[name], np.float64), (), [(0, np.inf)], str(path), first=count)
                 else:
-                    _check_record(name, data[name], len(recorded_seeds or ()), str(path), count)
+                    _check_extra(name, data[name], len(recorded_seeds or ()), str(path), count)
             for name, d in sets.items():
                 d.resize(count + n, axis=0)
                 d[count:] = data[name].astype(d.dtype)
@@ -308,20 +312,29 @@ def writer(
         yield append
 
 
+def count(path: str | Path) -> int:
+    """The number of events of an l1t event file (format and version checked; no values read)."""
+    path = Path(path)
+    with open_h5(path) as f:
+        return _validated(f, path, ["sums/hw"])[1]
+
+
+def _read_extra(f: h5py.File, path: Path, name: str, start: int, stop: int | None, seeds: int = 0) -> np.ndarray:
+    """Events [start, stop) of a dataset outside SCHEMA, checked (``_check_extra``) and aligned with sums/hw."""
+    total = len(f["sums/hw"])
+    if len(f[name]) != total:
+        raise DatasetError(f"{path}: dataset {name!r} has {len(f[name])} events, 'sums/hw' has {total}")
+    start, stop, _ = slice(start, stop).indices(total)
+    a = f[name][start:stop]
+    _check_extra(name, a, seeds, str(path), start)
+    return a
+
+
 def read_weights(path: str | Path, start: int = 0, stop: int | None = None) -> np.ndarray | None:
     """The crossings' weights (``WEIGHT``) of events [start, stop), float64; None for an unweighted file."""
     path = Path(path)
     with open_h5(path) as f:
-        if WEIGHT not in f:
-            return None
-        total = len(f["sums/hw"])
-        if len(f[WEIGHT]) != total:
-            raise DatasetError(f"{path}: dataset {WEIGHT!r} has {len(f[WEIGHT])} events, 'sums/hw' has {total}")
-        start, stop, _ = slice(start, stop).indices(total)
-        w = f[WEIGHT][start:stop].astype(np.float64)
-        if len(w):
-            check_array(WEIGHT, w, (), [(0, np.inf)], str(path), first=start)
-        return w
+        return None if WEIGHT not in f else _read_extra(f, path, WEIGHT, start, stop).astype(np.float64)
 
 
 @dataclass
@@ -344,14 +357,7 @@ def read_record(path: str | Path, start: int = 0, stop: int | None = None) -> Re
         if missing or "recorded_seeds" not in f.attrs:
             raise DatasetError(f"{path}: incomplete record: {missing or 'attribute recorded_seeds'} missing")
         seeds = json.loads(f.attrs["recorded_seeds"])
-        total = len(f["sums/hw"])
-        start, stop, _ = slice(start, stop).indices(total)
-        out = {}
-        for name in RECORD:
-            if len(f[name]) != total:
-                raise DatasetError(f"{path}: dataset {name!r} has {len(f[name])} events, 'sums/hw' has {total}")
-            out[name] = f[name][start:stop]
-            _check_record(name, out[name], len(seeds), str(path), start)
+        out = {name: _read_extra(f, path, name, start, stop, len(seeds)) for name in RECORD}
         return Record(out["record/id"], out["record/pileup"], out["record/decisions"], seeds)
 
 

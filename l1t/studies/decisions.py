@@ -81,7 +81,7 @@ def provenance(path: str | Path, bins: int = 20, block: int = 1_000_000) -> dict
     head = dataset.read_record(path, 0, 0)
     if head is None:
         return None
-    total = len(dataset.read(path, fields=["sums/hw"]))
+    total = dataset.count(path)
     lumis: dict[int, set[int]] = {}
     crossings: dict[int, int] = {}
     pileups = []

@@ -17,7 +17,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 
 from l1t.emulator.allocator import keep_large_blocks
@@ -31,8 +30,7 @@ __all__ = ["chunk_ranges", "study_chunked", "study_fields", "top_weight"]
 
 
 def chunk_ranges(path: str | Path, chunk: int) -> list[tuple[int, int]]:
-    with h5py.File(path, "r") as f:
-        n = len(f["sums/hw"])
+    n = dataset.count(path)
     return [(a, min(a + chunk, n)) for a in range(0, n, chunk)]
 
 
