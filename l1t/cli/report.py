@@ -85,6 +85,7 @@ def compare_decisions(
     from l1t.atomic import write_text
     from l1t.emulator.menu import Menu, MenuError
     from l1t.events.dataset import DatasetError
+    from l1t.studies.decisions import TABLE_HEADER, table_rows
     from l1t.studies.decisions import compare_decisions as compare
 
     try:
@@ -92,16 +93,10 @@ def compare_decisions(
     except (MenuError, DatasetError, FileNotFoundError) as err:
         fail(err)
     table = Table(title=f"{result['events']:,} crossings of {events.name}: emulator vs recorded decisions")
-    for col in ("seed", "crossings", "agreement", "1->0", "0->1", "first disagreements (run:lumi:event)"):
-        table.add_column(col, justify="left" if col in ("seed", "first disagreements (run:lumi:event)") else "right")
-    for name, r in result["seeds"].items():
-        firsts = [
-            f"{arrow} {i['run']}:{i['lumi']}:{i['event']}"
-            for arrow, key in (("1->0", "first_hw_only"), ("0->1", "first_emu_only"))
-            for i in r[key][:2]
-        ]
-        table.add_row(name, f"{r['events']:,}", f"{r['agreement']:.6f}", str(r["hw_only"]), str(r["emu_only"]),
-                      ", ".join(firsts) or "-")  # fmt: skip
+    for col in TABLE_HEADER:
+        table.add_column(col, justify="left" if col in (TABLE_HEADER[0], TABLE_HEADER[-1]) else "right")
+    for row in table_rows(result, 2):
+        table.add_row(*row)
     console.print(table)
     if result["menu_seeds_not_recorded"]:
         console.print(f"not recorded in the file: {', '.join(result['menu_seeds_not_recorded'])}")

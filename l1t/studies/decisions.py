@@ -17,7 +17,27 @@ from l1t.emulator.menu import Menu
 from l1t.events import dataset
 from l1t.events.dataset import RECORD_ID, DatasetError
 
-__all__ = ["compare_decisions", "provenance"]
+__all__ = ["TABLE_HEADER", "compare_decisions", "provenance", "table_rows"]
+
+
+TABLE_HEADER = ("seed", "crossings", "agreement", "1->0", "0->1", "first disagreements (run:lumi:event)")
+
+
+def table_rows(result: dict[str, Any], firsts: int) -> list[list[str]]:
+    """``compare_decisions``'s result as rows under ``TABLE_HEADER``, with the first ``firsts`` crossings of each
+    direction."""
+    rows = []
+    for name, r in result["seeds"].items():
+        first = [
+            f"{arrow} {i['run']}:{i['lumi']}:{i['event']}"
+            for arrow, key in (("1->0", "first_hw_only"), ("0->1", "first_emu_only"))
+            for i in r[key][:firsts]
+        ]
+        rows.append(
+            [name, f"{r['events']:,}", f"{r['agreement']:.6f}", str(r["hw_only"]), str(r["emu_only"]),
+             ", ".join(first) or "-"]
+        )  # fmt: skip
+    return rows
 
 
 def _ids(record_id: np.ndarray, rows: np.ndarray, first: int) -> list[dict[str, int]]:

@@ -14,6 +14,7 @@ import numpy as np
 from l1t.atomic import write_text
 from l1t.extras import require
 from l1t.models import metrics
+from l1t.studies.decisions import TABLE_HEADER, table_rows
 from l1t.studies.figures import axes
 from l1t.studies.rates import F_REV_HZ, rate_curve
 
@@ -124,22 +125,12 @@ def _data_sections(results: dict[str, Any]) -> str:
     pu = prov["pileup"]
     quant = ", ".join(f"{q}: {v:.1f}" for q, v in pu["quantiles"].items())
     cmp = results["data_vs_emulator"]
-    rows = []
-    for name, r in cmp["seeds"].items():
-        first = [
-            f"{arrow} {i['run']}:{i['lumi']}:{i['event']}"
-            for arrow, key in (("1->0", "first_hw_only"), ("0->1", "first_emu_only"))
-            for i in r[key][:3]
-        ]
-        rows.append([name, r["events"], f"{r['agreement']:.6f}", r["hw_only"], r["emu_only"], ", ".join(first) or "-"])
     missing = ", ".join(cmp["menu_seeds_not_recorded"]) or "none"
     return f"""<h2>Recorded zero bias</h2><p>{prov["crossings"]} recorded crossings; pileup mean {pu["mean"]:.1f}
 (quantiles {quant}).</p>{_table(["run", "crossings", "lumi sections", "lumi range"], runs)}
 <h2>Data vs emulator</h2><p>The emulator's decision of each classic seed (before prescale) against the decision the
 hardware recorded, crossing by crossing; 1-&gt;0: the hardware fired and the emulator did not. Seeds of the menu the
-file did not record: {html.escape(missing)}.</p>{
-        _table(["seed", "crossings", "agreement", "1->0", "0->1", "first disagreements (run:lumi:event)"], rows)
-    }"""
+file did not record: {html.escape(missing)}.</p>{_table(list(TABLE_HEADER), table_rows(cmp, 3))}"""
 
 
 def write_report(out_dir: str | Path, results: dict[str, Any], images: dict[str, str], context: dict[str, Any]) -> Path:
