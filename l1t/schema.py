@@ -39,8 +39,7 @@ def describe(err: ValidationError, source: str) -> str:
 
 def validate(schema: type[T], data: Any, source: str, error: type[ValueError] = ValueError) -> T:
     """``data`` checked against ``schema`` (a :class:`Strict` model, or a dataclass carrying ``STRICT`` whose field
-    types are strict); raises
-    ``error`` with :func:`describe`'s message."""
+    types are strict); raises ``error`` with :func:`describe`'s message."""
     try:
         return TypeAdapter(schema).validate_python(data)
     except ValidationError as err:
