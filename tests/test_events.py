@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import h5py
@@ -13,7 +12,7 @@ import pytest
 from l1t.emulator import calo
 from l1t.events import dataset
 from l1t.events.detector import Detector
-from l1t.events.generate import PROCESS_CODES, Recipe, _work, run
+from l1t.events.generate import PROCESS_CODES, Recipe, run
 from l1t.events.pileup import overlay
 from l1t.events.pythia import ParticleBlock
 
@@ -125,11 +124,16 @@ def test_reproducible_and_resumable(tmp_path: Path) -> None:
     recipe = _small()
     a = dataset.read(run(recipe, tmp_path / "a.h5", workers=1))
     b = dataset.read(run(recipe, tmp_path / "b.h5", workers=2))
-    # an interrupted run: the library and one chunk exist; the rerun finishes the rest
+    # an interrupted run (after the library and one chunk): the rerun finishes the rest
     parts = tmp_path / "c.h5.parts"
-    parts.mkdir()
-    (parts / "recipe.json").write_text(json.dumps(dataclasses.asdict(recipe)))
-    _work(recipe, 1, str(parts))
+
+    def interrupt(done: int, total: int) -> None:
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(recipe, tmp_path / "c.h5", workers=1, progress=interrupt)
+    assert (parts / "minbias_0000.npz").is_file() and (parts / "chunk_00000.npz").is_file()
     assert not (tmp_path / "c.h5").exists()
     c = dataset.read(run(recipe, tmp_path / "c.h5", workers=1))
     for name in dataset.SCHEMA:

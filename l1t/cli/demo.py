@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -37,7 +38,7 @@ def demo(
     Verilator and Icarus."""
     from l1t import kinds
     from l1t.events import dataset
-    from l1t.events.generate import Recipe
+    from l1t.events.generate import ZERO_BIAS_BINS, Recipe
     from l1t.firmware.dut import DUT_KINDS
     from l1t.inventory import inventory
     from l1t.pipelines.board import board_block
@@ -45,16 +46,24 @@ def demo(
     show_inventory(inventory())
     check_fixed(20_000, seed)
     data = out / "data"
-    zb = data / "zero_bias.h5"
+    zb = data / "zero_bias.h5"  # unweighted: training, co-simulation
+    zb_rates = data / "zero_bias_weighted.h5"  # pT-hat-stratified and weighted: the rates
     signals = [data / f"{p}.h5" for p in SIGNALS]
     jet_files = [data / f"jets_{p}.h5" for p in JET_PROCESSES]
-    samples = [(zb, "minbias", events, "events")] + [(s, s.stem, max(events // 10, 500), "events") for s in signals]
-    samples += [(f, p, max(events // 8, 500), "jets") for f, p in zip(jet_files, JET_PROCESSES, strict=True)]
-    for k, (path, process, n, kind) in enumerate(samples):
-        if path.is_file() and kind == "events" and dataset.read(path, 0, 1).attrs.get("version") != dataset.VERSION:
+    recipes = [(zb, Recipe("minbias", events)), (zb_rates, Recipe("minbias", events // 2, pthat_bins=ZERO_BIAS_BINS))]
+    recipes += [(s, Recipe(s.stem, max(events // 10, 500))) for s in signals]
+    recipes += [
+        (f, Recipe(p, max(events // 8, 500), output="jets")) for f, p in zip(jet_files, JET_PROCESSES, strict=True)
+    ]
+    for k, (path, recipe) in enumerate(recipes):
+        if (
+            path.is_file()
+            and recipe.output == "events"
+            and dataset.read(path, 0, 1).attrs.get("version") != dataset.VERSION
+        ):
             path.unlink()  # an older format: made again
         if not path.is_file():  # a rerun keeps finished files
-            generate_pythia(Recipe(process, n, seed=seed + k, output=kind), path, workers=2)
+            generate_pythia(dataclasses.replace(recipe, seed=seed + k), path, workers=2)
     run, tagger_run, fastsim_run = out / "axol1tl", out / "tagger", out / "fastsim"
     for name, files, run_dir, epochs in (
         ("axol1tl", [zb, *signals], run, AXOL1TL_EPOCHS),
@@ -66,7 +75,7 @@ def demo(
     fast_top = data / "zprime_tt_fastsim.h5"
     generate_fastsim(fastsim_run, "zprime_tt", max(events // 10, 500), seed, fast_top, "events")
     report_dir = out / "report"
-    make_report(zb, report_dir, DEFAULT_MENU, {"axol1tl": run, "tagger": tagger_run}, [*signals, fast_top])
+    make_report(zb_rates, report_dir, DEFAULT_MENU, {"axol1tl": run, "tagger": tagger_run}, [*signals, fast_top])
     patterns = out / "trigger" / "patterns"
     trigger_regression(run, report_dir, zb, out / "trigger", events, SIMULATORS, patterns, seed)
     # the simulated RTL's tx links as a board capture, checked frame by frame against the emulated trigger path

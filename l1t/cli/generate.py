@@ -25,7 +25,18 @@ def generate(
     seed: Seed = 1,
     workers: Annotated[int, typer.Option(help="Processes.")] = 2,
     chunk: Annotated[int, typer.Option(help="Crossings per chunk (the unit of resuming).")] = 500,
-    library: Annotated[int, typer.Option(help="Min-bias events in the pileup library.")] = 2000,
+    library: Annotated[
+        int | None,
+        typer.Option(help="Min-bias events in the pileup library (default: zero bias pileup/0.005, signals 2000)."),
+    ] = None,
+    pthat_bins: Annotated[
+        str,
+        typer.Option(
+            help="Zero bias: comma-separated pT-hat edges [GeV] of weighted 2->2 QCD strata, e.g. 30,50,80,120,170,"
+            "300 (last bin open); the file carries truth/weight."
+        ),
+    ] = "",
+    hard_fraction: Annotated[float, typer.Option(help="Zero bias with --pthat-bins: share of hard crossings.")] = 0.5,
     detector: Annotated[Path | None, typer.Option(help="Detector YAML (default configs/detector.yaml).")] = None,
     jets: Annotated[
         bool, typer.Option("--jets", help="Write tagger jets with tower and particle constituents (l1t.jets).")
@@ -51,8 +62,22 @@ def generate(
         generate_fastsim(fastsim, process, events, seed, out, kind)
         return
     try:
+        try:
+            edges = tuple(float(e) for e in pthat_bins.split(",")) if pthat_bins.strip() else ()
+        except ValueError:
+            raise ValueError(f"--pthat-bins: {pthat_bins!r} is not a comma-separated list of GeV values") from None
         recipe = Recipe(
-            process, events, pileup, seed, chunk, library, str(detector) if detector else None, kind, compression
+            process,
+            events,
+            pileup,
+            seed,
+            chunk,
+            library,
+            str(detector) if detector else None,
+            kind,
+            compression,
+            pthat_bins=edges,
+            hard_fraction=hard_fraction,
         )
     except ValueError as err:
         fail(err)
@@ -60,14 +85,14 @@ def generate(
 
 
 def generate_pythia(recipe: Recipe, out: Path, workers: int) -> Path:
-    """Run a generation ``Recipe`` with a progress bar counted in chunks."""
+    """Run a generation ``Recipe`` with a progress bar counted in library pieces and chunks."""
     from l1t.events.generate import run
 
     with Progress(
         TextColumn(f"{recipe.process} x {recipe.events:,} (pileup {recipe.pileup:g})"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("chunks"),
+        TextColumn("library pieces and chunks"),
         TimeElapsedColumn(),
         console=console,
     ) as bar:

@@ -8,24 +8,33 @@ final file is written under a temporary name and renamed, so it is never half-wr
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import math
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from l1t.atomic import atomic_path
+from l1t.atomic import atomic_path, write_text
 from l1t.emulator import calo
-from l1t.events import dataset, jets, pythia
+from l1t.events import dataset, jets, pythia, zerobias
 from l1t.events.detector import Detector
-from l1t.events.pileup import overlay
+from l1t.events.pileup import Draw, assemble
 from l1t.events.pythia import PROCESSES, ParticleBlock
 
-__all__ = ["Recipe", "generate_chunk", "run"]
+__all__ = ["Pileup", "Recipe", "generate_chunk", "run"]
 
 PROCESS_CODES = {name: i for i, name in enumerate(PROCESSES)}
+MAX_SHARE = 0.005  # zero bias by default: no min-bias library event in more than this fraction of the crossings
+SIGNAL_LIBRARY = 2000  # the pileup library under a signal (its own event dominates the crossing)
+ZERO_BIAS_BINS = (30.0, 50.0, 80.0, 120.0, 170.0, 300.0, 470.0)  # pT-hat edges [GeV] of CMS's QCD samples
+SOFT_QCD = PROCESSES["minbias"]  # the min-bias library's settings
+PIECE = 1000  # library events per generation task
+SIGMA_EVENTS = 50_000  # process-level events per cross section (0.2 % statistical error)
 
 
 @dataclass(frozen=True)
@@ -37,21 +46,57 @@ class Recipe:
     pileup: float = 60.0
     seed: int = 1
     chunk: int = 500
-    library: int = 2000  # min-bias events in the pileup library
+    library: int | None = None  # min-bias events in the pileup library; None: pileup / MAX_SHARE for zero bias
     detector: str | None = None  # YAML path; None = configs/detector.yaml
     output: str = "events"  # "events" (l1t.events file) or "jets" (l1t.jets file: tagger jets with constituents)
     compression: str = dataset.DEFAULT_COMPRESSION  # event files: one of dataset.COMPRESSIONS
+    pthat_bins: tuple[float, ...] = ()  # zero bias: pT-hat edges [GeV] of the weighted hard strata (last bin open)
+    hard_fraction: float = 0.5  # zero bias with pthat_bins: the fraction of crossings in the hard strata
+    hard_library: int = 200  # zero bias with pthat_bins: events per bin for the additional hard interactions
 
     def __post_init__(self) -> None:
         if self.process not in PROCESSES:
             raise ValueError(f"unknown process {self.process!r}; choose from {', '.join(PROCESSES)}")
-        if self.events < 1 or self.chunk < 1 or self.library < 1:
+        if self.events < 1 or self.chunk < 1 or (self.library is not None and self.library < 1):
             raise ValueError("events, chunk and library must be positive")
         if self.pileup < 0:
             raise ValueError(f"pileup must be >= 0, got {self.pileup}")
         if self.output not in ("events", "jets"):
             raise ValueError(f"output must be 'events' or 'jets', got {self.output!r}")
         dataset.compression_options(self.compression)  # ValueError naming the choices
+        object.__setattr__(self, "pthat_bins", tuple(float(e) for e in self.pthat_bins))
+        if self.pthat_bins:
+            edges = np.asarray(self.pthat_bins)
+            if self.process != "minbias" or self.output != "events" or self.pileup <= 0:
+                raise ValueError("pT-hat bins stratify zero bias: process minbias, event output, pileup > 0")
+            if edges[0] <= 0 or (np.diff(edges) <= 0).any():
+                raise ValueError(f"pT-hat edges must be positive and increasing, got {list(self.pthat_bins)}")
+            if not 0 < self.hard_fraction < 1 or self.hard_library < 1:
+                raise ValueError("hard_fraction must lie in (0, 1) and hard_library be positive")
+            if self.events * self.hard_fraction < len(edges):
+                raise ValueError(f"{self.events} crossings leave fewer than one per pT-hat bin")
+
+    @property
+    def library_size(self) -> int:
+        """Min-bias events in the pileup library."""
+        if self.library is not None:
+            return self.library
+        return math.ceil(round(self.pileup / MAX_SHARE, 6)) or 1 if self.process == "minbias" else SIGNAL_LIBRARY
+
+    def bins(self) -> list[tuple[float, float | None]]:
+        return zerobias.bins(self.pthat_bins)
+
+
+@dataclass
+class Pileup:
+    """What a chunk draws its interactions from: the min-bias library, and for stratified zero bias one library per
+    pT-hat bin, the strata and the mean interactions per crossing (soft and per bin)."""
+
+    soft: ParticleBlock | None
+    hard: list[ParticleBlock] = field(default_factory=list)
+    strata: list[zerobias.Stratum] = field(default_factory=list)
+    lam_soft: float = 0.0
+    lam: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def _seeds(seed: int, key: int) -> tuple[int, np.random.Generator]:
@@ -64,40 +109,115 @@ def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
         np.savez(tmp, **arrays)
 
 
-def _library_path(recipe: Recipe, parts: Path) -> Path:
-    """The pileup library's file, generated (seeded from the recipe) if it is not there yet."""
-    path = parts / "minbias_library.npz"
+def _chunks(recipe: Recipe) -> list[tuple[int, int]]:
+    """(stratum, crossings) of every chunk in file order; stratum -1: soft or unstratified."""
+    sizes = zerobias.sizes(recipe.events, recipe.hard_fraction, len(recipe.pthat_bins)) if recipe.pthat_bins \
+        else [recipe.events]  # fmt: skip
+    return [(s - 1, min(recipe.chunk, n - i)) for s, n in enumerate(sizes) for i in range(0, n, recipe.chunk)]
+
+
+def _mpi_init(lines: list[str], parts: Path) -> Path:
+    """The saved multiparton-interaction tables of ``lines`` (computed once, before any worker reads them)."""
+    key = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+    path = parts / f"mpi_{key}.dat"
     if not path.is_file():
-        py_seed, _ = _seeds(recipe.seed, 1_000_000)
-        _save_npz(path, pythia.generate("minbias", recipe.library, py_seed).arrays())
+        with atomic_path(path, suffix=".dat") as tmp:
+            pythia.save_mpi_init(lines, tmp)
     return path
 
 
-def _load_library(path: Path) -> ParticleBlock:
-    """The library, read once per process and file version (every chunk a worker makes shares it)."""
-    st = path.stat()
-    return _read_library(str(path), st.st_mtime_ns, st.st_size)
+def _soft_lines(recipe: Recipe) -> list[str]:
+    return PROCESSES["minbias"]
+
+
+def _cross_sections(recipe: Recipe, parts: Path) -> dict[str, Any]:
+    """Inelastic and per-bin cross sections [mb] with their errors, computed once per file."""
+    path = parts / "cross_sections.json"
+    if not path.is_file():
+        py_seed, _ = _seeds(recipe.seed, 3_000_000)
+        values = {
+            "inelastic": pythia.cross_section(SOFT_QCD, py_seed, SIGMA_EVENTS),
+            "bins": [
+                pythia.cross_section(pythia.hard_qcd(*b), py_seed + 1 + k, SIGMA_EVENTS)
+                for k, b in enumerate(recipe.bins())
+            ],
+        }
+        write_text(path, json.dumps(values))
+    return json.loads(path.read_text())
+
+
+def _library_tasks(recipe: Recipe) -> list[tuple[str, int, int]]:
+    """(name, first event, events) of the library pieces: min bias, and per pT-hat bin its hard library."""
+    size = recipe.library_size
+    tasks = [(f"minbias_{k:04d}", k, min(PIECE, size - k * PIECE)) for k in range(-(-size // PIECE))]
+    return tasks + [(f"hard_{b:02d}", 1000 + b, recipe.hard_library) for b in range(len(recipe.pthat_bins))]
+
+
+def _make_library(recipe: Recipe, name: str, key: int, n: int, parts: str) -> str:
+    path = Path(parts) / f"{name}.npz"
+    if not path.is_file():
+        py_seed, _ = _seeds(recipe.seed, 1_000_000 + key)
+        if name.startswith("hard_"):
+            lines = pythia.hard_qcd(*recipe.bins()[key - 1000])
+            made = pythia.run(lines, n, py_seed, mpi_init=_mpi_init(lines, Path(parts)))
+        else:
+            lines = SOFT_QCD
+            cut = recipe.pthat_bins[0] if recipe.pthat_bins else None
+            made = pythia.run(lines, n, py_seed, max_pthat=cut, mpi_init=_mpi_init(lines, Path(parts)))
+        _save_npz(path, made.block.arrays() | {"tried": np.array(made.tried)})
+    return name
+
+
+def _load_pileup(recipe: Recipe, parts: Path) -> Pileup:
+    """The pileup of ``recipe``, read once per process and parts directory (every chunk a worker makes shares it)."""
+    stamp = parts / "recipe.json"
+    return _read_pileup(recipe, str(parts), stamp.stat().st_mtime_ns)
 
 
 @functools.lru_cache(maxsize=1)
-def _read_library(path: str, mtime_ns: int, size: int) -> ParticleBlock:
-    with np.load(path) as f:
-        return ParticleBlock(**{k: f[k] for k in f.files})
+def _read_pileup(recipe: Recipe, parts: str, stamp: int) -> Pileup:
+    def block(name: str) -> ParticleBlock:
+        with np.load(Path(parts) / f"{name}.npz") as f:
+            return ParticleBlock(**{k: f[k] for k in f.files if k != "tried"})
+
+    names = [t[0] for t in _library_tasks(recipe)]
+    soft = ParticleBlock.concatenate([block(n) for n in names if n.startswith("minbias_")])
+    if not recipe.pthat_bins:
+        return Pileup(soft)
+    xs = _cross_sections(recipe, Path(parts))
+    lam_soft, lam = zerobias.rates(recipe.pileup, xs["inelastic"][0], [s for s, _ in xs["bins"]])
+    strata = zerobias.plan(recipe.pthat_bins, recipe.events, recipe.hard_fraction, lam)
+    return Pileup(soft, [block(n) for n in names if n.startswith("hard_")], strata, lam_soft, lam)
 
 
-def generate_chunk(recipe: Recipe, index: int, library: ParticleBlock | None, detector: Detector) -> dict:
-    """The content of chunk ``index`` (crossings [index * chunk, ...)) as arrays of the output's schema."""
-    n = min(recipe.chunk, recipe.events - index * recipe.chunk)
+def generate_chunk(recipe: Recipe, index: int, pileup: Pileup | None, detector: Detector) -> dict:
+    """The content of chunk ``index`` (in file order) as arrays of the output's schema; for stratified zero bias
+    with the crossings' weights, and with ``_uses/*``: per library event, the crossings of the chunk it is in."""
+    stratum, n = _chunks(recipe)[index]
     py_seed, rng = _seeds(recipe.seed, index)
-    signal, truth = None, None
-    if recipe.process == "minbias" and recipe.pileup > 0:
-        particles, npu = overlay(library, n, recipe.pileup, rng)  # zero bias: pileup interactions only
-    else:
+    signal, truth, draws, extra = None, None, [], {}
+    if stratum >= 0:  # a hard stratum of zero bias: its leading 2 -> 2 QCD event, then the rest of the crossing
+        lines = pythia.hard_qcd(*recipe.bins()[stratum])
+        signal = pythia.run(lines, n, py_seed).block
+    elif recipe.process != "minbias" or recipe.pileup == 0:
         signal, truth = pythia.generate_with_truth(recipe.process, n, py_seed, jets.TRUTH_PID.get(recipe.process))
-        if recipe.pileup > 0:
-            particles, npu = overlay(library, n, recipe.pileup, rng, signal=signal)
-        else:
-            particles, npu = signal, np.full(n, int(recipe.process == "minbias"), dtype=np.int64)
+    if signal is not None:
+        draws.append(Draw(signal, np.ones(n, dtype=np.int64), np.arange(n)))
+    if pileup is not None and pileup.strata:
+        soft, *per_bin = zerobias.counts(stratum, n, pileup.lam_soft, pileup.lam, rng)
+        draws += [Draw(pileup.soft, soft)] + [Draw(lib, c) for lib, c in zip(pileup.hard, per_bin, strict=True)]
+        st = pileup.strata[stratum + 1]
+        extra["truth/weight"] = np.full(n, st.weight)
+    elif pileup is not None and recipe.pileup > 0:
+        draws.append(Draw(pileup.soft, rng.poisson(recipe.pileup, n)))
+    if pileup is not None and len(draws) > (signal is not None):
+        particles, uses = assemble(n, draws, rng)
+        npu = sum(d.counts for d in draws) - (recipe.process != "minbias")
+        libs = ["soft"] + [f"hard_{b:02d}" for b in range(len(pileup.hard))]
+        extra |= {f"_uses/{name}": u for name, u in zip(libs, uses[signal is not None :], strict=False)}
+    else:
+        particles = signal
+        npu = np.full(n, int(recipe.process == "minbias"), dtype=np.int64)
     code = PROCESS_CODES[recipe.process]
     if recipe.output == "jets":
         em, had, _ = detector.towers(particles, rng)
@@ -121,16 +241,62 @@ def generate_chunk(recipe: Recipe, index: int, library: ParticleBlock | None, de
         "objects/jet_towers": l1.jet_towers,
         "truth/npu": npu.astype(np.int16),
         "truth/process": np.full(n, code, dtype=np.uint8),
-    }
+    } | extra
 
 
 def _work(recipe: Recipe, index: int, parts: str) -> int:
     parts_dir = Path(parts)
-    library = _load_library(_library_path(recipe, parts_dir)) if recipe.pileup > 0 else None
+    pileup = _load_pileup(recipe, parts_dir) if recipe.pileup > 0 else None
     detector = Detector.from_yaml(recipe.detector)
-    arrays = generate_chunk(recipe, index, library, detector)
+    arrays = generate_chunk(recipe, index, pileup, detector)
     _save_npz(parts_dir / f"chunk_{index:05d}.npz", {k.replace("/", "__"): v for k, v in arrays.items()})
     return index
+
+
+def _pool_map(fn: Callable[..., Any], args: list[tuple], workers: int, step: Callable[[], None]) -> None:
+    """``fn(*a)`` for every ``a``, on ``workers`` processes when there is more than one task; ``step`` after each."""
+    if workers > 1 and len(args) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for fut in as_completed([pool.submit(fn, *a) for a in args]):
+                fut.result()
+                step()
+    else:
+        for a in args:
+            fn(*a)
+            step()
+
+
+def _provenance(recipe: Recipe, parts: Path, n_chunks: int, uses: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The pileup's attributes: library sizes, the largest share of crossings any library event is in and, for
+    stratified zero bias, the cross sections and the strata with their weights."""
+    out: dict[str, Any] = {"library": recipe.library_size}
+    if "soft" in uses:
+        out["pileup_max_share"] = float(uses["soft"].max()) / recipe.events
+    if not recipe.pthat_bins:
+        return out
+    xs = _cross_sections(recipe, parts)
+    pileup = _load_pileup(recipe, parts)
+    tried = sum(int(np.load(parts / f"{name}.npz")["tried"]) for name, *_ in _library_tasks(recipe)
+                if name.startswith("minbias_"))  # fmt: skip
+    hard_share = max(float(u.max()) for k, u in uses.items() if k.startswith("hard_"))
+    return out | {
+        "pthat_bins": list(recipe.pthat_bins),
+        "hard_library": recipe.hard_library,
+        "hard_library_max_share": hard_share / recipe.events,
+        "cross_sections_mb": xs,
+        # min bias above the first edge is rejected from the soft library; the bins' cross sections predict it
+        "soft_rejected_fraction": 1 - recipe.library_size / tried,
+        "hard_fraction_expected": float(pileup.lam.sum()) / recipe.pileup,
+        "strata": [
+            {
+                "pthat": list(st.pthat) if st.pthat else "soft",
+                "crossings": st.crossings,
+                "probability": st.probability,
+                "weight": st.weight,
+            }
+            for st in pileup.strata
+        ],
+    }
 
 
 def run(
@@ -140,42 +306,45 @@ def run(
     workers: int = 2,
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
-    """Generate ``recipe`` into ``out``; ``progress(done, total)`` is called as chunks finish."""
+    """Generate ``recipe`` into ``out``; ``progress(done, total)`` is called as library pieces and chunks finish."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     parts = out.with_name(out.name + ".parts")
     parts.mkdir(exist_ok=True)
     stamp = parts / "recipe.json"
-    if stamp.is_file() and json.loads(stamp.read_text()) != asdict(recipe):
+    if stamp.is_file() and json.loads(stamp.read_text()) != json.loads(json.dumps(asdict(recipe))):
         raise ValueError(f"{parts} holds chunks of a different recipe; remove it or choose another output")
-    stamp.write_text(json.dumps(asdict(recipe)))
+    write_text(stamp, json.dumps(asdict(recipe)))
     detector = Detector.from_yaml(recipe.detector)
-    if recipe.pileup > 0:
-        _library_path(recipe, parts)  # generated once, before the workers share it
-    n_chunks = -(-recipe.events // recipe.chunk)
+    libraries = []
+    if recipe.pileup > 0:  # the shared pieces first: the libraries' MPI tables, cross sections, library events
+        _mpi_init(SOFT_QCD, parts)
+        for b in recipe.bins():
+            _mpi_init(pythia.hard_qcd(*b), parts)
+        if recipe.pthat_bins:
+            _cross_sections(recipe, parts)
+        libraries = [t for t in _library_tasks(recipe) if not (parts / f"{t[0]}.npz").is_file()]
+    n_chunks = len(_chunks(recipe))
     todo = [i for i in range(n_chunks) if not (parts / f"chunk_{i:05d}.npz").is_file()]
+    total = len(libraries) + n_chunks
     done = n_chunks - len(todo)
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, total)
+
     if progress:
-        progress(done, n_chunks)
-    if workers > 1 and len(todo) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_work, recipe, i, str(parts)) for i in todo]
-            for fut in as_completed(futures):
-                fut.result()
-                done += 1
-                if progress:
-                    progress(done, n_chunks)
-    else:
-        for i in todo:
-            _work(recipe, i, str(parts))
-            done += 1
-            if progress:
-                progress(done, n_chunks)
+        progress(done, total)
+    _pool_map(_make_library, [(recipe, *t, str(parts)) for t in libraries], workers, step)
+    _pool_map(_work, [(recipe, i, str(parts)) for i in todo], workers, step)
     chunks = []
     for i in range(n_chunks):
         with np.load(parts / f"chunk_{i:05d}.npz") as f:
             chunks.append({k.replace("__", "/"): f[k] for k in f.files})
-    data = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
+    uses = {k.removeprefix("_uses/"): sum(c[k] for c in chunks) for k in chunks[0] if k.startswith("_uses/")}
+    data = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0] if not k.startswith("_uses/")}
     from l1t import __version__
 
     attrs = {
@@ -186,9 +355,8 @@ def run(
         "settings": {"process": PROCESSES[recipe.process], "common": pythia.COMMON},
         "seed": recipe.seed,
         "pileup": recipe.pileup,
-        "library": recipe.library,
         "detector": detector.config,
-    }
+    } | (_provenance(recipe, parts, n_chunks, uses) if recipe.pileup > 0 else {})
     if recipe.output == "jets":
         jets.write(out, data, attrs)
     else:

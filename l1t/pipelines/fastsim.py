@@ -19,7 +19,7 @@ from l1t.emulator import calo
 from l1t.emulator.objects import CALO
 from l1t.events import dataset, jets
 from l1t.events.detector import Detector
-from l1t.events.generate import PROCESS_CODES, Recipe, generate_chunk
+from l1t.events.generate import PROCESS_CODES, Pileup, Recipe, generate_chunk
 from l1t.events.pythia import PROCESSES
 from l1t.events.pythia import generate as pythia_generate
 from l1t.models.fastsim import FastSimConfig, encode, fidelity_table, load, sample, save, train
@@ -32,11 +32,11 @@ def speed_reference(process: str, pileup: float, n: int, seed: int) -> float:
     """Jets per second of Pythia8 + pileup + detector response + L1 jets for ``process`` (initialization and the
     pileup library excluded), measured now."""
     recipe = Recipe(process, n, pileup, seed, n, 200, output="jets")
-    library = pythia_generate("minbias", 200, seed) if pileup > 0 else None
+    pileup_events = Pileup(pythia_generate("minbias", 200, seed)) if pileup > 0 else None
     detector = Detector.from_yaml()
-    generate_chunk(Recipe(process, 5, pileup, seed, 5, 200, output="jets"), 0, library, detector)  # warm-up
+    generate_chunk(Recipe(process, 5, pileup, seed, 5, 200, output="jets"), 0, pileup_events, detector)  # warm-up
     t0 = time.perf_counter()
-    made = generate_chunk(recipe, 0, library, detector)
+    made = generate_chunk(recipe, 0, pileup_events, detector)
     return len(made["jets/label"]) / (time.perf_counter() - t0)
 
 

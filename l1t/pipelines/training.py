@@ -45,6 +45,15 @@ REFERENCE_ROWS = [
 ]
 
 
+def _zero_bias(path: Path) -> dataset.EventSet:
+    """The training's zero bias: unweighted crossings, since the losses, the splits and the FPR points count each
+    crossing once (a pT-hat-stratified file would train on, and quote acceptances of, its hard strata unweighted)."""
+    if dataset.read_weights(path, 0, 1) is not None:
+        raise ValueError(f"{path}: weighted zero bias (truth/weight); training needs unweighted crossings, e.g. "
+                         "`l1t generate --process minbias` without --pthat-bins")  # fmt: skip
+    return dataset.read(path)
+
+
 def _split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     idx = np.random.default_rng(seed).permutation(n)
     a, b = int(0.6 * n), int(0.8 * n)
@@ -158,7 +167,7 @@ def run_axol1tl(
     cfg = cfg or AxoConfig.from_yaml()
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    zb = dataset.read(data)
+    zb = _zero_bias(data)
     x = gt_vector(zb)
     tr, va, te = _split(len(x), seed)
     scaling = InputScaling.fit(x[tr], cfg.input_frac_bits)
@@ -244,7 +253,7 @@ def run_cicada(
     cfg = cfg or CicadaConfig.from_yaml()
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    zb = dataset.read(data)
+    zb = _zero_bias(data)
     regions = zb["regions/et"]
     x = network_inputs(regions)
     tr, va, te = _split(len(x), seed)

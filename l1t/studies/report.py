@@ -115,6 +115,29 @@ def _weights_note(results: dict[str, Any]) -> str:
     return f" (weighted: sum of weights {results['zero_bias_weight']:.4g}, effective crossings {eff:.4g})"
 
 
+def _generated_section(context: dict[str, Any]) -> str:
+    """How generated zero bias was made: pileup, library reuse and, when stratified, the pT-hat strata."""
+    if context.get("pileup") is None or context.get("library") is None:
+        return ""
+    share = context.get("pileup_max_share")
+    reuse = f"; no library event is in more than {share:.2%} of the crossings" if share is not None else ""
+    text = (f"<h2>Zero bias</h2><p>Generated: pileup {context['pileup']:g} (Poisson), drawn from "
+            f"{context['library']} min-bias events{reuse}.")  # fmt: skip
+    strata = context.get("strata")
+    if not strata:
+        return text + "</p>"
+    rows = [
+        ["soft" if s["pthat"] == "soft" else f"{s['pthat'][0]:g}-" + (f"{s['pthat'][1]:g}" if s["pthat"][1] else "∞"),
+         s["crossings"], f"{s['probability']:.3g}", f"{s['weight']:.3g}"]
+        for s in strata
+    ]  # fmt: skip
+    sigma = context["cross_sections_mb"]["inelastic"][0]
+    return (f"{text} The hard tail comes from 2&rarr;2 QCD in pT-hat strata weighted by their cross sections "
+            f"(&sigma;<sub>inel</sub> = {sigma:.4g} mb): a stratum holds the crossings whose hardest interaction "
+            f"lies in its pT-hat range.</p>"
+            + _table(["pT-hat [GeV]", "crossings", "probability per crossing", "weight"], rows))  # fmt: skip
+
+
 def _data_sections(results: dict[str, Any]) -> str:
     """Provenance of recorded zero bias and the emulator's decisions against the recorded ones ("" otherwise)."""
     prov = results.get("provenance")
@@ -180,7 +203,7 @@ f_rev = {F_REV_HZ} Hz, {context["bunches"]} colliding bunches. Every decision is
             seed_rows,
         )
     }
-{_data_sections(results)}
+{_generated_section(context)}{_data_sections(results)}
 <h2>Signal efficiencies (no prescales)</h2>{_table(["signal", "seed", "efficiency"], sig_rows)}
 <h2>Anomaly scores</h2>{_table(["signal", "score", "AUC", "TPR at FPR 1e-5"], ad_rows)}
 <h2>Plots</h2>{imgs}
