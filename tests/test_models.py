@@ -223,6 +223,8 @@ def test_cli_train_axol1tl_end_to_end(tmp_path: Path) -> None:
     assert "no model for ['cicada', 'tagger']" in " ".join(rep.output.split())
     html = (tmp_path / "rep" / "report.html").read_text()
     assert "L1_AXO_Nominal" in html and "data:image/png;base64," in html and "L1_CICADA" not in html
+    assert "L1 accept budget of 100-110 kHz" in html and "L1_AXO_Nominal: pure rate" in html  # the summary first
+    assert html.index("<h2>Summary</h2>") < html.index("<h2>Rates</h2>") and "(pure " in html  # signals x seeds
     pytest.importorskip("distributed")
     streamed = CliRunner().invoke(
         app,

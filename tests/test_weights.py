@@ -101,6 +101,18 @@ def test_weighted_files_read_back_and_bad_weights_are_named(tmp_path: Path) -> N
         assert not (tmp_path / "bad.h5").exists()
 
 
+def test_training_refuses_weighted_zero_bias(tmp_path: Path) -> None:
+    """Losses, splits and FPR points count crossings once: a weighted file is refused, naming it, before training."""
+    from l1t.pipelines.training import run_axol1tl, run_cicada
+
+    data = _synthetic_file(tmp_path / "u.h5", 20, 3)
+    data[dataset.WEIGHT] = np.full(20, 0.5)
+    path = dataset.write(tmp_path / "w.h5", dataset.EventSet(data, {"process": "minbias"}))
+    for train in (run_axol1tl, run_cicada):
+        with pytest.raises(ValueError, match=r"w\.h5: weighted zero bias"):
+            train([path], tmp_path / "run")
+
+
 def test_dask_study_of_a_weighted_file_equals_the_in_memory_one(tmp_path: Path) -> None:
     pytest.importorskip("distributed")
     from l1t.studies.scale import study_chunked

@@ -11,7 +11,7 @@ import pytest
 
 from l1t.emulator.menu import Menu
 from l1t.events import dataset, zerobias
-from l1t.events.generate import Recipe, run
+from l1t.events.generate import ZERO_BIAS_BINS, Recipe, run
 from l1t.events.pileup import Draw, assemble, balanced_picks
 from l1t.events.pythia import ParticleBlock
 from l1t.studies import rates
@@ -113,10 +113,10 @@ def test_stratified_file(two_samples: list[Path]) -> None:
     assert np.all(np.diff(means) > 0) and means[-1] > 150
 
 
-def test_two_samples_agree_on_every_classic_seed(two_samples: list[Path]) -> None:
-    """Different seeds, different min-bias and hard libraries: every classic seed's rate agrees within 2 sigma."""
+def _assert_rates_agree(paths: list[Path]) -> None:
+    """Every classic seed of the default menu: the two files' rates within 2 sigma (the errors from sum w^2)."""
     found = []
-    for path in two_samples:
+    for path in paths:
         menu = Menu.from_yaml(DEFAULT_MENU)
         menu.keep_ad_models(set())
         ev = dataset.read(path)
@@ -125,3 +125,30 @@ def test_two_samples_agree_on_every_classic_seed(two_samples: list[Path]) -> Non
         b = found[1][name]
         sigma = np.hypot(a["rate_err_hz"], b["rate_err_hz"])
         assert abs(a["rate_hz"] - b["rate_hz"]) <= 2 * sigma, (name, a["rate_hz"], b["rate_hz"], sigma)
+
+
+def test_two_samples_agree_on_every_classic_seed(two_samples: list[Path]) -> None:
+    """Different seeds, different min-bias and hard libraries: every classic seed's rate agrees within 2 sigma."""
+    _assert_rates_agree(two_samples)
+
+
+@pytest.mark.slow
+def test_two_full_samples_agree_on_every_classic_seed(tmp_path: Path) -> None:
+    """As above at the demo's conditions: pileup 60, CMS's pT-hat edges, the default library (12,000 events)."""
+    pytest.importorskip("pythia8mc")
+    paths = [run(Recipe("minbias", 8000, 60.0, seed, pthat_bins=ZERO_BIAS_BINS), tmp_path / f"zb{seed}.h5")
+             for seed in (21, 22)]  # fmt: skip
+    for path in paths:
+        attrs = dataset.read(path, 0, 1).attrs
+        assert attrs["library"] == 12_000 and attrs["pileup_max_share"] <= 1.3 * 60 / 12_000
+    _assert_rates_agree(paths)
+
+
+def test_report_of_stratified_zero_bias(two_samples: list[Path], tmp_path: Path) -> None:
+    """The report states how the zero bias was made: pileup, library reuse, the strata with their weights."""
+    from l1t.studies.study import menu_report
+
+    study = menu_report(DEFAULT_MENU, two_samples[0], tmp_path / "rep", note=lambda _: None)
+    page = study.report.read_text()
+    assert "no library event is in more than" in page and "<td>240-∞</td><td>150</td>" in page
+    assert "weighted: sum of weights 1200" in page and "<h2>Summary</h2>" in page

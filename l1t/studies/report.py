@@ -18,7 +18,10 @@ from l1t.studies.decisions import TABLE_HEADER, table_rows
 from l1t.studies.figures import axes
 from l1t.studies.rates import F_REV_HZ, rate_curve
 
-__all__ = ["plots", "write_report"]
+__all__ = ["L1_BUDGET_HZ", "plots", "write_report"]
+
+# The L1 accept rate the readout takes: 100 kHz in Run 2 (CMS, JINST 15 (2020) P10017), about 110 kHz in Run 3
+L1_BUDGET_HZ = (100e3, 110e3)
 
 
 def _png(fig: Any) -> str:
@@ -107,6 +110,33 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _summary(results: dict[str, Any]) -> str:
+    """The menu total against the L1 accept budget, the seeds that dominate it and the AD seeds' pure rates."""
+    total, err = results["total_rate_hz"], results["total_rate_err_hz"]
+    lo, hi = L1_BUDGET_HZ
+    verdict = "inside" if lo <= total <= hi else ("below" if total < lo else "above")
+    seeds = sorted(results["seeds"].items(), key=lambda kv: -kv[1]["rate_hz"])
+    top = ", ".join(f"{html.escape(k)} {r['rate_hz'] / 1e3:.3g} kHz ({r['rate_hz'] / total:.0%})"
+                    for k, r in seeds[:3] if total > 0)  # fmt: skip
+    ad = "".join(f"<li>{html.escape(k)}: pure rate {r['pure_rate_hz'] / 1e3:.3g} ± "
+                 f"{r['pure_rate_err_hz'] / 1e3:.2g} kHz, total {r['rate_hz'] / 1e3:.3g} kHz</li>"
+                 for k, r in results["seeds"].items() if "pure_rate_hz" in r)  # fmt: skip
+    return (f"<h2>Summary</h2><ul><li>Menu total {total / 1e3:.4g} ± {err / 1e3:.2g} kHz: {verdict} the L1 accept "
+            f"budget of {lo / 1e3:.0f}-{hi / 1e3:.0f} kHz.</li><li>Largest seeds (after prescale, overlaps counted in "
+            f"each): {top or 'none fired'}.</li>{ad}</ul>")  # fmt: skip
+
+
+def _efficiency_matrix(results: dict[str, Any]) -> str:
+    """Signals x seeds: each seed's efficiency (no prescale), the AD seeds' pure efficiency next to it."""
+    if not results["signals"]:
+        return "<p>No signal samples were given.</p>"
+    effs = {name: s["efficiency"] for name, s in results["signals"].items()}
+    seeds = [k for k in next(iter(effs.values())) if not k.endswith(" pure")]
+    rows = [[name, *(f"{e[k]:.3f}" + (f" (pure {e[k + ' pure']:.3f})" if k + " pure" in e else "") for k in seeds)]
+            for name, e in effs.items()]  # fmt: skip
+    return _table(["signal", *seeds], rows)
+
+
 def _weights_note(results: dict[str, Any]) -> str:
     """For weighted zero bias: the sum of weights and the effective number of crossings (sum w)^2 / sum w^2."""
     eff = results.get("zero_bias_effective_events")
@@ -175,10 +205,6 @@ def write_report(out_dir: str | Path, results: dict[str, Any], images: dict[str,
                 f"{r['overlap_with_classic']:.2f}" if "overlap_with_classic" in r else "-",
             ]
         )
-    sig_rows = []
-    for name, s in results["signals"].items():
-        for seed, eff in s["efficiency"].items():
-            sig_rows.append([name, seed, f"{eff:.4f}"])
     ad_rows = [
         [name, m, f"{v['auc']:.3f}", f"{v['tpr_at_fpr_1e-5']:.4f}"]
         for name, s in results["signals"].items()
@@ -193,7 +219,8 @@ def write_report(out_dir: str | Path, results: dict[str, Any], images: dict[str,
 td,th{{border:1px solid #bbb;padding:3px 8px;text-align:right}}th{{background:#eee}}
 figure{{display:inline-block;margin:4px}}img{{width:560px}}pre{{background:#f6f6f6;padding:1em;overflow:auto}}</style></head><body>
 <h1>l1t trigger study: {html.escape(context["menu"])}</h1>
-<p>{results["zero_bias_events"]} zero-bias crossings{_weights_note(results)}; total menu rate
+{_summary(results)}
+<h2>Rates</h2><p>{results["zero_bias_events"]} zero-bias crossings{_weights_note(results)}; total menu rate
 {results["total_rate_hz"]:.4g} ± {results["total_rate_err_hz"]:.2g} Hz
 (classic seeds {results["classic_rate_hz"]:.4g} Hz);
 f_rev = {F_REV_HZ} Hz, {context["bunches"]} colliding bunches. Every decision is the emulator's, bit for bit.</p>
@@ -204,7 +231,7 @@ f_rev = {F_REV_HZ} Hz, {context["bunches"]} colliding bunches. Every decision is
         )
     }
 {_generated_section(context)}{_data_sections(results)}
-<h2>Signal efficiencies (no prescales)</h2>{_table(["signal", "seed", "efficiency"], sig_rows)}
+<h2>Signal efficiencies (no prescales)</h2>{_efficiency_matrix(results)}
 <h2>Anomaly scores</h2>{_table(["signal", "score", "AUC", "TPR at FPR 1e-5"], ad_rows)}
 <h2>Plots</h2>{imgs}
 <h2>Configuration and versions</h2><pre>{html.escape(json.dumps(context, indent=1, default=str))}</pre>
