@@ -88,7 +88,7 @@ def test_balanced_picks_bound_every_events_reuse() -> None:
 def two_samples(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     pytest.importorskip("pythia8mc")
     d = tmp_path_factory.mktemp("zb")
-    common = {"events": 1200, "pileup": 20.0, "chunk": 300, "pthat_bins": (30, 60, 120, 240), "hard_library": 60}
+    common = {"events": 1200, "pileup": 20.0, "chunk": 300, "pthat_bins": (30, 70, 200), "hard_library": 40}
     return [
         run(Recipe("minbias", seed=seed, library=library, **common), d / f"zb{seed}.h5", workers=2)
         for seed, library in ((11, 1000), (12, 1200))
@@ -101,12 +101,12 @@ def test_stratified_file(two_samples: list[Path]) -> None:
     w = dataset.read_weights(path)
     assert w.sum() == pytest.approx(1200) and (w > 0).all()
     strata = ev.attrs["strata"]
-    assert [s["crossings"] for s in strata] == [600, 150, 150, 150, 150]
+    assert [s["crossings"] for s in strata] == [600, 200, 200, 200]
     assert sum(s["probability"] for s in strata) == pytest.approx(1.0)
     assert 20 / 1000 <= ev.attrs["pileup_max_share"] <= 1.3 * 20 / 1000  # about mu / library, no outlier
     assert ev.attrs["cross_sections_mb"]["inelastic"][0] > 50
     assert abs(ev["truth/npu"].mean() - 20) < 5 * np.sqrt(20 / 1200)
-    # the strata are ordered soft, 30-60, ..., >240 GeV: the leading jet follows the pT-hat of its stratum
+    # the strata are ordered soft, 30-70, 70-200, >200 GeV: the leading jet follows the pT-hat of its stratum
     jet_pt = ev["objects/jets"][:, 0, 0] / 2
     bounds = np.cumsum([0] + [s["crossings"] for s in strata])
     means = [jet_pt[a:b].mean() for a, b in itertools.pairwise(bounds)]
@@ -150,5 +150,5 @@ def test_report_of_stratified_zero_bias(two_samples: list[Path], tmp_path: Path)
 
     study = menu_report(DEFAULT_MENU, two_samples[0], tmp_path / "rep", note=lambda _: None)
     page = study.report.read_text()
-    assert "no library event is in more than" in page and "<td>240-∞</td><td>150</td>" in page
+    assert "no library event is in more than" in page and "<td>200-∞</td><td>200</td>" in page
     assert "weighted: sum of weights 1200" in page and "<h2>Summary</h2>" in page

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from l1t.atomic import atomic_path, write_text
+from l1t.cpp import cache_dir
 from l1t.emulator import calo
 from l1t.events import dataset, jets, pythia, zerobias
 from l1t.events.detector import Detector
@@ -117,17 +118,20 @@ def _chunks(recipe: Recipe) -> list[tuple[int, int]]:
 
 
 def _mpi_init(lines: list[str], parts: Path) -> Path:
-    """The saved multiparton-interaction tables of ``lines`` (computed once, before any worker reads them)."""
-    key = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
-    path = parts / f"mpi_{key}.dat"
-    if not path.is_file():
-        with atomic_path(path, suffix=".dat") as tmp:
-            pythia.save_mpi_init(lines, tmp)
-    return path
-
-
-def _soft_lines(recipe: Recipe) -> list[str]:
-    return PROCESSES["minbias"]
+    """The saved multiparton-interaction tables of ``lines``: computed once (seeded, so always the same tables) and
+    kept in the user's cache (``l1t.cpp.cache_dir``) for every later file, else in ``parts``."""
+    key = hashlib.sha256("\n".join([pythia.pythia_version(), *pythia.COMMON, *lines]).encode()).hexdigest()[:16]
+    for directory in (cache_dir() / "pythia", parts):
+        path = directory / f"mpi_{key}.dat"
+        if path.is_file():
+            return path
+        try:
+            with atomic_path(path, suffix=".dat") as tmp:
+                pythia.save_mpi_init(lines, tmp)
+            return path
+        except OSError:  # an unwritable cache: the parts directory
+            continue
+    raise OSError(f"cannot write Pythia8's multiparton-interaction tables to {parts}")
 
 
 def _cross_sections(recipe: Recipe, parts: Path) -> dict[str, Any]:
