@@ -32,11 +32,10 @@ def generate(
     pthat_bins: Annotated[
         str,
         typer.Option(
-            help="Zero bias: comma-separated pT-hat edges [GeV] of weighted 2->2 QCD strata, e.g. 30,50,80,120,170,"
-            "300 (last bin open); the file carries truth/weight."
+            help="Zero bias: comma-separated pT-hat edges [GeV] of weighted 2->2 QCD strata, e.g. 15,30,50,80,120,"
+            "170,300,470 (last bin open); the file carries truth/weight."
         ),
     ] = "",
-    hard_fraction: Annotated[float, typer.Option(help="Zero bias with --pthat-bins: share of hard crossings.")] = 0.5,
     detector: Annotated[Path | None, typer.Option(help="Detector YAML (default configs/detector.yaml).")] = None,
     jets: Annotated[
         bool, typer.Option("--jets", help="Write tagger jets with tower and particle constituents (l1t.jets).")
@@ -77,7 +76,6 @@ def generate(
             kind,
             compression,
             pthat_bins=edges,
-            hard_fraction=hard_fraction,
         )
     except ValueError as err:
         fail(err)

@@ -32,7 +32,8 @@ __all__ = ["Pileup", "Recipe", "generate_chunk", "run"]
 PROCESS_CODES = {name: i for i, name in enumerate(PROCESSES)}
 MAX_SHARE = 0.005  # zero bias by default: no min-bias library event in more than this fraction of the crossings
 SIGNAL_LIBRARY = 2000  # the pileup library under a signal (its own event dominates the crossing)
-ZERO_BIAS_BINS = (30.0, 50.0, 80.0, 120.0, 170.0, 300.0, 470.0)  # pT-hat edges [GeV] of CMS's QCD samples
+# pT-hat edges [GeV] of CMS's QCD samples (15-30, 30-50, ..., 470 and above)
+ZERO_BIAS_BINS = (15.0, 30.0, 50.0, 80.0, 120.0, 170.0, 300.0, 470.0)
 SOFT_QCD = PROCESSES["minbias"]  # the min-bias library's settings
 PIECE = 1000  # library events per generation task
 SIGMA_EVENTS = 50_000  # process-level events per cross section (0.2 % statistical error)
@@ -52,8 +53,8 @@ class Recipe:
     output: str = "events"  # "events" (l1t.events file) or "jets" (l1t.jets file: tagger jets with constituents)
     compression: str = dataset.DEFAULT_COMPRESSION  # event files: one of dataset.COMPRESSIONS
     pthat_bins: tuple[float, ...] = ()  # zero bias: pT-hat edges [GeV] of the weighted hard strata (last bin open)
-    hard_fraction: float = 0.5  # zero bias with pthat_bins: the fraction of crossings in the hard strata
-    hard_library: int = 200  # zero bias with pthat_bins: events per bin for the additional hard interactions
+    hard_library: int = 200  # zero bias with pthat_bins: at least this many events per bin for the additional hard
+    # interactions, and lambda_b / MAX_SHARE where the bin's mean count per crossing lambda_b needs more
 
     def __post_init__(self) -> None:
         if self.process not in PROCESSES:
@@ -72,10 +73,10 @@ class Recipe:
                 raise ValueError("pT-hat bins stratify zero bias: process minbias, event output, pileup > 0")
             if edges[0] <= 0 or (np.diff(edges) <= 0).any():
                 raise ValueError(f"pT-hat edges must be positive and increasing, got {list(self.pthat_bins)}")
-            if not 0 < self.hard_fraction < 1 or self.hard_library < 1:
-                raise ValueError("hard_fraction must lie in (0, 1) and hard_library be positive")
-            if self.events * self.hard_fraction < len(edges):
-                raise ValueError(f"{self.events} crossings leave fewer than one per pT-hat bin")
+            if self.hard_library < 1:
+                raise ValueError("hard_library must be positive")
+            if self.events < 2 * (len(edges) + 1):
+                raise ValueError(f"{self.events} crossings are too few for {len(edges) + 1} strata")
 
     @property
     def library_size(self) -> int:
@@ -90,11 +91,13 @@ class Recipe:
 
 @dataclass
 class Pileup:
-    """What a chunk draws its interactions from: the min-bias library, and for stratified zero bias one library per
-    pT-hat bin, the strata and the mean interactions per crossing (soft and per bin)."""
+    """What a chunk draws its interactions from: the min-bias library (for stratified zero bias its quiet events), and
+    for stratified zero bias one library per pT-hat bin, the active soft events, the strata and the mean interactions
+    per crossing (quiet soft, then per class: the bins and the active events)."""
 
     soft: ParticleBlock | None
     hard: list[ParticleBlock] = field(default_factory=list)
+    active: ParticleBlock | None = None  # the soft library's active events (zerobias.active), each leading one crossing
     strata: list[zerobias.Stratum] = field(default_factory=list)
     lam_soft: float = 0.0
     lam: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -110,11 +113,10 @@ def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
         np.savez(tmp, **arrays)
 
 
-def _chunks(recipe: Recipe) -> list[tuple[int, int]]:
-    """(stratum, crossings) of every chunk in file order; stratum -1: soft or unstratified."""
-    sizes = zerobias.sizes(recipe.events, recipe.hard_fraction, len(recipe.pthat_bins)) if recipe.pthat_bins \
-        else [recipe.events]  # fmt: skip
-    return [(s - 1, min(recipe.chunk, n - i)) for s, n in enumerate(sizes) for i in range(0, n, recipe.chunk)]
+def _chunks(recipe: Recipe, strata: list[zerobias.Stratum] | None) -> list[tuple[int, int, int]]:
+    """(stratum, first crossing within it, crossings) of every chunk in file order; stratum -1: soft or unstratified."""
+    sizes = [st.crossings for st in strata] if strata else [recipe.events]
+    return [(s - 1, i, min(recipe.chunk, n - i)) for s, n in enumerate(sizes) for i in range(0, n, recipe.chunk)]
 
 
 def _mpi_init(lines: list[str], parts: Path) -> Path:
@@ -150,11 +152,38 @@ def _cross_sections(recipe: Recipe, parts: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def _library_tasks(recipe: Recipe) -> list[tuple[str, int, int]]:
-    """(name, first event, events) of the library pieces: min bias, and per pT-hat bin its hard library."""
+def _lambdas(recipe: Recipe, parts: Path) -> tuple[float, np.ndarray]:
+    """lambda_soft and lambda_b of stratified zero bias (from the cross sections)."""
+    xs = _cross_sections(recipe, parts)
+    return zerobias.rates(recipe.pileup, xs["inelastic"][0], [s for s, _ in xs["bins"]])
+
+
+def _soft_pieces(recipe: Recipe, parts: Path) -> list[Path]:
+    return [parts / f"{name}.npz" for name, *_ in _library_tasks(recipe, parts) if name.startswith("minbias_")]
+
+
+def _strata(recipe: Recipe, parts: Path) -> tuple[float, np.ndarray, list[zerobias.Stratum]]:
+    """lambda of the quiet soft events, lambda per class (the bins, then the active soft events if the library has
+    any) and the strata of stratified zero bias; needs the soft library."""
+    lam_soft, lam = _lambdas(recipe, parts)
+    flags = np.concatenate([np.load(p)["active"] for p in _soft_pieces(recipe, parts)])
+    n_active = int(flags.sum())
+    q = n_active / len(flags)  # the active fraction of min bias below the first edge
+    if n_active:
+        lam = np.append(lam, lam_soft * q)
+    return lam_soft * (1 - q), lam, zerobias.plan(recipe.pthat_bins, recipe.events, lam, n_active)
+
+
+def _library_tasks(recipe: Recipe, parts: Path) -> list[tuple[str, int, int]]:
+    """(name, key, events) of the library pieces: min bias, and per pT-hat bin its hard library, sized so that none of
+    its events is in more than about MAX_SHARE of the crossings (needs the cross sections)."""
     size = recipe.library_size
     tasks = [(f"minbias_{k:04d}", k, min(PIECE, size - k * PIECE)) for k in range(-(-size // PIECE))]
-    return tasks + [(f"hard_{b:02d}", 1000 + b, recipe.hard_library) for b in range(len(recipe.pthat_bins))]
+    if not recipe.pthat_bins:
+        return tasks
+    _, lam = _lambdas(recipe, parts)
+    sizes = [max(recipe.hard_library, math.ceil(lam_b / MAX_SHARE)) for lam_b in lam]
+    return tasks + [(f"hard_{b:02d}", 1000 + b, n) for b, n in enumerate(sizes)]
 
 
 def _make_library(recipe: Recipe, name: str, key: int, n: int, parts: str) -> str:
@@ -168,7 +197,11 @@ def _make_library(recipe: Recipe, name: str, key: int, n: int, parts: str) -> st
             lines = SOFT_QCD
             cut = recipe.pthat_bins[0] if recipe.pthat_bins else None
             made = pythia.run(lines, n, py_seed, max_pthat=cut, mpi_init=_mpi_init(lines, Path(parts)))
-        _save_npz(path, made.block.arrays() | {"tried": np.array(made.tried)})
+        arrays = made.block.arrays() | {"tried": np.array(made.tried)}
+        if not name.startswith("hard_") and recipe.pthat_bins:  # its own L1 content decides whether it is reused
+            _, rng = _seeds(recipe.seed, 4_000_000 + key)
+            arrays["active"] = zerobias.active(Detector.from_yaml(recipe.detector).respond(made.block, rng))
+        _save_npz(path, arrays)
     return name
 
 
@@ -182,25 +215,28 @@ def _load_pileup(recipe: Recipe, parts: Path) -> Pileup:
 def _read_pileup(recipe: Recipe, parts: str, stamp: int) -> Pileup:
     def block(name: str) -> ParticleBlock:
         with np.load(Path(parts) / f"{name}.npz") as f:
-            return ParticleBlock(**{k: f[k] for k in f.files if k != "tried"})
+            return ParticleBlock(**{k: f[k] for k in f.files if k not in ("tried", "active")})
 
-    names = [t[0] for t in _library_tasks(recipe)]
+    names = [t[0] for t in _library_tasks(recipe, Path(parts))]
     soft = ParticleBlock.concatenate([block(n) for n in names if n.startswith("minbias_")])
     if not recipe.pthat_bins:
         return Pileup(soft)
-    xs = _cross_sections(recipe, Path(parts))
-    lam_soft, lam = zerobias.rates(recipe.pileup, xs["inelastic"][0], [s for s, _ in xs["bins"]])
-    strata = zerobias.plan(recipe.pthat_bins, recipe.events, recipe.hard_fraction, lam)
-    return Pileup(soft, [block(n) for n in names if n.startswith("hard_")], strata, lam_soft, lam)
+    flags = np.concatenate([np.load(p)["active"] for p in _soft_pieces(recipe, Path(parts))])
+    quiet, active = soft.take(np.flatnonzero(~flags)), soft.take(np.flatnonzero(flags))
+    lam_soft, lam, strata = _strata(recipe, Path(parts))
+    hard = [block(n) for n in names if n.startswith("hard_")]
+    return Pileup(quiet, hard, active if len(lam) > len(hard) else None, strata, lam_soft, lam)
 
 
 def generate_chunk(recipe: Recipe, index: int, pileup: Pileup | None, detector: Detector) -> dict:
     """The content of chunk ``index`` (in file order) as arrays of the output's schema; for stratified zero bias
     with the crossings' weights, and with ``_uses/*``: per library event, the crossings of the chunk it is in."""
-    stratum, n = _chunks(recipe)[index]
+    stratum, first, n = _chunks(recipe, pileup.strata if pileup else None)[index]
     py_seed, rng = _seeds(recipe.seed, index)
     signal, truth, draws, extra = None, None, [], {}
-    if stratum >= 0:  # a hard stratum of zero bias: its leading 2 -> 2 QCD event, then the rest of the crossing
+    if stratum == len(recipe.pthat_bins):  # the active stratum: each active soft event leads one crossing
+        signal = pileup.active.take(np.arange(first, first + n))
+    elif stratum >= 0:  # a hard stratum of zero bias: its leading 2 -> 2 QCD event, then the rest of the crossing
         lines = pythia.hard_qcd(*recipe.bins()[stratum])
         signal = pythia.run(lines, n, py_seed).block
     elif recipe.process != "minbias" or recipe.pileup == 0:
@@ -208,8 +244,9 @@ def generate_chunk(recipe: Recipe, index: int, pileup: Pileup | None, detector: 
     if signal is not None:
         draws.append(Draw(signal, np.ones(n, dtype=np.int64), np.arange(n)))
     if pileup is not None and pileup.strata:
-        soft, *per_bin = zerobias.counts(stratum, n, pileup.lam_soft, pileup.lam, rng)
-        draws += [Draw(pileup.soft, soft)] + [Draw(lib, c) for lib, c in zip(pileup.hard, per_bin, strict=True)]
+        soft, *per_class = zerobias.counts(stratum, n, pileup.lam_soft, pileup.lam, rng)
+        classes = pileup.hard + ([pileup.active] if pileup.active is not None else [])
+        draws += [Draw(pileup.soft, soft)] + [Draw(lib, c) for lib, c in zip(classes, per_class, strict=True)]
         st = pileup.strata[stratum + 1]
         extra["truth/weight"] = np.full(n, st.weight)
     elif pileup is not None and recipe.pileup > 0:
@@ -217,7 +254,7 @@ def generate_chunk(recipe: Recipe, index: int, pileup: Pileup | None, detector: 
     if pileup is not None and len(draws) > (signal is not None):
         particles, uses = assemble(n, draws, rng)
         npu = sum(d.counts for d in draws) - (recipe.process != "minbias")
-        libs = ["soft"] + [f"hard_{b:02d}" for b in range(len(pileup.hard))]
+        libs = ["soft"] + [f"hard_{b:02d}" for b in range(len(pileup.hard))] + ["active"]
         extra |= {f"_uses/{name}": u for name, u in zip(libs, uses[signal is not None :], strict=False)}
     else:
         particles = signal
@@ -280,20 +317,23 @@ def _provenance(recipe: Recipe, parts: Path, n_chunks: int, uses: dict[str, np.n
         return out
     xs = _cross_sections(recipe, parts)
     pileup = _load_pileup(recipe, parts)
-    tried = sum(int(np.load(parts / f"{name}.npz")["tried"]) for name, *_ in _library_tasks(recipe)
-                if name.startswith("minbias_"))  # fmt: skip
+    tried = sum(int(np.load(p)["tried"]) for p in _soft_pieces(recipe, parts))
     hard_share = max(float(u.max()) for k, u in uses.items() if k.startswith("hard_"))
+    _, lam_bins = _lambdas(recipe, parts)
     return out | {
+        "active_library_events": 0 if pileup.active is None else pileup.active.n_events,
+        "active_hw": zerobias.ACTIVE_HW,
         "pthat_bins": list(recipe.pthat_bins),
-        "hard_library": recipe.hard_library,
+        "hard_library": [n for name, _, n in _library_tasks(recipe, parts) if name.startswith("hard_")],
         "hard_library_max_share": hard_share / recipe.events,
         "cross_sections_mb": xs,
         # min bias above the first edge is rejected from the soft library; the bins' cross sections predict it
         "soft_rejected_fraction": 1 - recipe.library_size / tried,
-        "hard_fraction_expected": float(pileup.lam.sum()) / recipe.pileup,
+        "soft_rejected_expected": float(lam_bins.sum()) / recipe.pileup,
         "strata": [
             {
-                "pthat": list(st.pthat) if st.pthat else "soft",
+                "label": st.label,
+                "pthat": list(st.pthat) if st.pthat else None,
                 "crossings": st.crossings,
                 "probability": st.probability,
                 "weight": st.weight,
@@ -327,11 +367,8 @@ def run(
             _mpi_init(pythia.hard_qcd(*b), parts)
         if recipe.pthat_bins:
             _cross_sections(recipe, parts)
-        libraries = [t for t in _library_tasks(recipe) if not (parts / f"{t[0]}.npz").is_file()]
-    n_chunks = len(_chunks(recipe))
-    todo = [i for i in range(n_chunks) if not (parts / f"chunk_{i:05d}.npz").is_file()]
-    total = len(libraries) + n_chunks
-    done = n_chunks - len(todo)
+        libraries = [t for t in _library_tasks(recipe, parts) if not (parts / f"{t[0]}.npz").is_file()]
+    done, total = 0, len(libraries)
 
     def step() -> None:
         nonlocal done
@@ -339,9 +376,13 @@ def run(
         if progress:
             progress(done, total)
 
+    _pool_map(_make_library, [(recipe, *t, str(parts)) for t in libraries], workers, step)
+    # the chunks follow from the strata, and the active stratum from the soft library
+    n_chunks = len(_chunks(recipe, _strata(recipe, parts)[2] if recipe.pthat_bins else None))
+    todo = [i for i in range(n_chunks) if not (parts / f"chunk_{i:05d}.npz").is_file()]
+    done, total = len(libraries) + n_chunks - len(todo), len(libraries) + n_chunks
     if progress:
         progress(done, total)
-    _pool_map(_make_library, [(recipe, *t, str(parts)) for t in libraries], workers, step)
     _pool_map(_work, [(recipe, i, str(parts)) for i in todo], workers, step)
     chunks = []
     for i in range(n_chunks):

@@ -23,6 +23,7 @@ __all__ = [
     "generate",
     "generate_with_truth",
     "hard_qcd",
+    "hardest_scattering",
     "pythia_version",
     "run",
     "save_mpi_init",
@@ -223,7 +224,7 @@ def run(
     """``n`` events of the settings ``lines``, seeded (``seed`` in 1..900,000,000): the visible final state within
     ``|eta| < eta_max``, and per event (pT, eta, phi) of up to ``n_truth`` particles with ``|id| == truth_pid`` in
     their last copy before decay (e.g. the top quarks of a resonance), zero-padded: (n, n_truth, 3). Events whose
-    pT-hat (for soft QCD: of the hardest multiparton interaction) reaches ``max_pthat`` are rejected and counted."""
+    ``hardest_scattering`` reaches ``max_pthat`` are rejected and counted."""
     py = _pythia(lines, seed, _mpi_settings(mpi_init, save=False) if mpi_init is not None else ())
     counts, cols = [], []
     truth = np.zeros((n, n_truth, 3), dtype=np.float32)
@@ -232,7 +233,7 @@ def run(
         if not py.next():
             continue
         tried += 1
-        if max_pthat is not None and py.infoPython().pTHat() >= max_pthat:  # infoPython() is a copy: fetch it now
+        if max_pthat is not None and hardest_scattering(py.event) >= max_pthat:
             continue
         event = py.event
         if truth_pid is not None:
@@ -260,6 +261,17 @@ def run(
         a[:, 4].astype(np.float32),
     )
     return Generated(block, truth, tried)
+
+
+# Pythia8 status codes of the outgoing partons of the hardest subprocess (23) and of the multiparton interactions (33)
+_SCATTERED = (23, 33)
+
+
+def hardest_scattering(event: Any) -> float:
+    """The largest pT [GeV] among the outgoing partons of every scattering of the event: the 2 -> 2 process and all
+    multiparton interactions, also those inside diffractive systems, whose hard scatterings ``Info.pTHat()`` does not
+    report (above 15 GeV: 10 of the 465 such events in 20,000 min-bias events)."""
+    return max((p.pT() for p in event if abs(p.status()) in _SCATTERED), default=0.0)
 
 
 def _settings(process: str) -> list[str]:

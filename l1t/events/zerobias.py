@@ -1,8 +1,9 @@
 """Zero bias stratified in pT-hat: the hard tail of the crossings from 2 -> 2 QCD bins, weighted by cross section.
 
-A crossing at mean pileup mu holds Poisson(mu) inelastic interactions. Split them by the pT-hat of each interaction
-(for soft QCD, of its hardest multiparton interaction) into the soft part below the first edge and B bins above; by
-Poisson thinning the counts are independent, Poisson(lambda_soft) and Poisson(lambda_b) with
+A crossing at mean pileup mu holds Poisson(mu) inelastic interactions. Split them by the pT of each interaction's
+hardest scattering (``pythia.hardest_scattering``: the 2 -> 2 process or any multiparton interaction) into the
+soft part below the first edge and B bins of 2 -> 2 QCD above; by Poisson thinning the counts are independent,
+Poisson(lambda_soft) and Poisson(lambda_b) with
 
     lambda_b = mu * sigma_b / sigma_inel,    lambda_soft = mu - sum_b lambda_b.
 
@@ -15,22 +16,54 @@ and given the stratum the counts are zero-truncated Poisson(lambda_b) in b, Pois
 Poisson(lambda_soft) soft. The strata partition all crossings exactly (sum P = 1), so generating N_s crossings of
 stratum s and giving each the weight N * P_s / N_s makes an unbiased zero-bias sample of N crossings whose rare
 tails are populated: a seed firing in 1e-5 of crossings is measured from the high bins, not from a library event.
+Left out: diffractive events with a scattering above the first edge (not 2 -> 2 QCD, and cut from the soft library),
+about 2 % of the non-diffractive ones at 15 GeV, so hard seeds' rates are low by about that much.
+Half of the crossings follow the strata's probabilities and half are spread evenly over them (``sizes``).
+
+Min bias below the first edge can still, rarely, make a seed's object by itself (several collinear multiparton
+scatterings and their strings: one event in 12,000 made a 46 GeV e/gamma cluster at pT-hat 8 GeV). Reused from a
+library, such an event would put its trigger into every crossing it is drawn into. So the soft library is split:
+an event that on its own gives an L1 object or sum above ``ACTIVE_HW`` is *active*, and the active events form the
+topmost class of the same construction (lambda_active = lambda_soft * active fraction). Each active event leads
+exactly one crossing of the active stratum and is not drawn anywhere else, so that stratum's weight and sum of
+squared weights carry the true (Poisson) statistics of the library's rare events; the quiet events, which cannot
+fire a seed alone, are reused as pileup.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-__all__ = ["Stratum", "bins", "counts", "plan", "probabilities", "rates", "sizes", "zero_truncated_poisson"]
+__all__ = [
+    "ACTIVE_HW",
+    "Stratum",
+    "active",
+    "bins",
+    "counts",
+    "plan",
+    "probabilities",
+    "rates",
+    "sizes",
+    "zero_truncated_poisson",
+]
+
+# An interaction is active when on its own it makes one of these hardware words or more (hwPt in 0.5 GeV; muons
+# count from 1): e/gamma 10 GeV, tau 20 GeV, jet 30 GeV, muon 5 GeV; MET 30 GeV, HT 50 GeV. Below any physics seed,
+# and rare in min bias below 15 GeV pT-hat (6 events in 12,000).
+ACTIVE_HW = {"egammas": 20, "taus": 40, "jets": 60, "muons": 11, "met": 60, "ht": 100}
+_SUM_COLUMN = {"met": 0, "ht": 2}  # in L1Event.sums: MET, METphi, HT, ETT
 
 
 @dataclass(frozen=True)
 class Stratum:
-    """The crossings whose hardest interaction lies in ``pthat`` ([low, high) GeV, high None: open; None: soft)."""
+    """The crossings whose highest class of interaction is ``label``: "soft", a pT-hat bin ``pthat`` ([low, high)
+    GeV, high None: open) or "soft active"."""
 
+    label: str
     pthat: tuple[float, float | None] | None
     crossings: int
     probability: float
@@ -58,22 +91,38 @@ def bins(edges: Sequence[float]) -> list[tuple[float, float | None]]:
     return list(zip(lows, [*lows[1:], None][: len(lows)], strict=True))
 
 
-def sizes(events: int, hard_fraction: float, n_bins: int) -> list[int]:
-    """Crossings per stratum, soft first: ``1 - hard_fraction`` of ``events`` soft, the rest split evenly over the
-    bins."""
-    n_soft = round(events * (1 - hard_fraction))
-    hard = np.full(n_bins, (events - n_soft) // n_bins)
-    hard[: (events - n_soft) % n_bins] += 1
-    return [n_soft, *hard.tolist()]
+def sizes(events: int, probs: np.ndarray) -> list[int]:
+    """Crossings per stratum: half of ``events`` in proportion to the strata's probabilities (where the crossings
+    are), half evenly over the strata (the tails); at least one each."""
+    share = 0.5 * np.asarray(probs) + 0.5 / len(probs)
+    n = np.maximum(np.floor(events * share).astype(np.int64), 1)
+    n[np.argmax(share)] += events - int(n.sum())
+    if n.min() < 1:
+        raise ValueError(f"{events} crossings are too few for {len(probs)} strata")
+    return n.tolist()
 
 
-def plan(edges: Sequence[float], events: int, hard_fraction: float, lam: np.ndarray) -> list[Stratum]:
-    """The strata of ``events`` crossings (``sizes``) with their probabilities and weights."""
+def active(l1: Any) -> np.ndarray:
+    """Per crossing of the L1 content ``l1`` (an ``L1Event`` of single interactions): whether it is active."""
+    hit = np.zeros(len(l1.sums), dtype=bool)
+    for name, word in ACTIVE_HW.items():
+        values = l1.sums[:, _SUM_COLUMN[name]] if name in _SUM_COLUMN else getattr(l1, name)[:, 0, 0]
+        hit |= values >= word
+    return hit
+
+
+def plan(edges: Sequence[float], events: int, lam: np.ndarray, n_active: int = 0) -> list[Stratum]:
+    """The strata: soft, one per pT-hat bin (``lam``: their lambda, then lambda_active when ``n_active`` > 0) and the
+    active stratum of ``n_active`` crossings; the other ``events - n_active`` crossings as ``sizes`` says."""
     probs = probabilities(lam)
-    ranges = [None, *bins(edges)]
+    has_active = int(n_active > 0)
+    labels = ["soft"] + [f"{lo:g}-{hi:g}" if hi else f"{lo:g}-∞" for lo, hi in bins(edges)]
+    labels += ["soft active"] * has_active
+    ranges = [None, *bins(edges)] + [None] * has_active
+    n = sizes(events - n_active, probs[: len(probs) - has_active]) + [n_active] * has_active
     return [
-        Stratum(r, n, float(p), events * float(p) / n if n else 0.0)
-        for r, n, p in zip(ranges, sizes(events, hard_fraction, len(lam)), probs, strict=True)
+        Stratum(label, r, k, float(p), events * float(p) / k)
+        for label, r, k, p in zip(labels, ranges, n, probs, strict=True)
     ]
 
 
@@ -94,8 +143,8 @@ def zero_truncated_poisson(lam: float, n: int, rng: np.random.Generator) -> np.n
 
 
 def counts(stratum: int, n: int, lam_soft: float, lam: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
-    """Per crossing of stratum ``stratum`` (-1 soft, else the bin): the soft interactions, then per bin those in
-    addition to the one leading event of the stratum's own bin."""
+    """Per crossing of stratum ``stratum`` (-1 soft, else the class: a bin, or the active soft events last): the
+    (quiet) soft interactions, then per class those in addition to the one leading event of the stratum's own."""
     soft = rng.poisson(lam_soft, n)
     per_bin = []
     for b, lam_b in enumerate(lam):

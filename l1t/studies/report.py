@@ -156,16 +156,13 @@ def _generated_section(context: dict[str, Any]) -> str:
     strata = context.get("strata")
     if not strata:
         return text + "</p>"
-    rows = [
-        ["soft" if s["pthat"] == "soft" else f"{s['pthat'][0]:g}-" + (f"{s['pthat'][1]:g}" if s["pthat"][1] else "∞"),
-         s["crossings"], f"{s['probability']:.3g}", f"{s['weight']:.3g}"]
-        for s in strata
-    ]  # fmt: skip
+    rows = [[s["label"], s["crossings"], f"{s['probability']:.3g}", f"{s['weight']:.3g}"] for s in strata]
     sigma = context["cross_sections_mb"]["inelastic"][0]
     return (f"{text} The hard tail comes from 2&rarr;2 QCD in pT-hat strata weighted by their cross sections "
             f"(&sigma;<sub>inel</sub> = {sigma:.4g} mb): a stratum holds the crossings whose hardest interaction "
-            f"lies in its pT-hat range.</p>"
-            + _table(["pT-hat [GeV]", "crossings", "probability per crossing", "weight"], rows))  # fmt: skip
+            f"lies in its pT-hat range; min bias that on its own makes an L1 object above a low threshold "
+            f"(active) leads one crossing each and is not reused.</p>"
+            + _table(["stratum (pT-hat [GeV])", "crossings", "probability per crossing", "weight"], rows))  # fmt: skip
 
 
 def _data_sections(results: dict[str, Any]) -> str:
