@@ -21,7 +21,7 @@ import numba
 import numpy as np
 from pydantic import BeforeValidator, Field, model_validator
 
-from l1t.emulator.objects import CALO, MUON
+from l1t.emulator.objects import CALO, MUON, HwFormat
 from l1t.schema import Strict, read_yaml, validate
 
 __all__ = ["Menu", "MenuError", "MenuSpec", "ScoreSeedSpec", "Seed", "SeedSpec", "prescale"]
@@ -115,16 +115,23 @@ class Seed:
     model: str | None = None
     threshold: int | None = None  # AD: raw score threshold
 
+    @property
+    def pt_format(self) -> HwFormat:
+        """The hardware format of the words the seed's thresholds compare (sums: the calorimeter's)."""
+        obj = self.kind.partition("_")[2]
+        return _OBJECTS[obj][1] if obj in _OBJECTS else CALO
+
 
 def _classic(name: str, c: SeedSpec) -> Seed:
     """A validated classic seed in hardware units."""
     if c.type == "always":
         return Seed(name, c.type, prescale=c.prescale)
-    obj = c.type.partition("_")[2]
-    fmt = _OBJECTS[obj][1] if obj in _OBJECTS else CALO
-    window = None if c.eta_max is None else fmt.eta_window(c.eta_max)
-    lut = QUALITY_LUT[c.quality] if obj == "muon" else ISO_LUT[c.iso]
-    return Seed(name, c.type, [fmt.hw_threshold(p) for p in c.pt or []], window, lut, c.prescale)
+    seed = Seed(name, c.type, prescale=c.prescale)
+    fmt = seed.pt_format
+    seed.hw_pt = [fmt.hw_threshold(p) for p in c.pt or []]
+    seed.hw_eta = None if c.eta_max is None else fmt.eta_window(c.eta_max)
+    seed.lut = QUALITY_LUT[c.quality] if c.type.endswith("muon") else ISO_LUT[c.iso]
+    return seed
 
 
 def prescale(passed: np.ndarray, n: int, start: int = 0) -> np.ndarray:

@@ -8,6 +8,7 @@ the accepted and rejected crossings; W: the sum of w), which for unit weights is
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numba
@@ -19,6 +20,7 @@ from l1t.models import metrics
 __all__ = [
     "F_REV_HZ",
     "N_BUNCHES",
+    "SCAN_FACTORS",
     "count_bits",
     "rate",
     "rate_curve",
@@ -27,6 +29,7 @@ __all__ = [
     "study",
     "summarize",
     "threshold_for_rate",
+    "threshold_scan",
     "weighted_rate",
 ]
 
@@ -109,6 +112,40 @@ def study(
     set_thresholds(menu, zb_scores, n, bunches, weights)
     out = summarize(menu, count_bits(menu, menu.decisions(zero_bias, zb_scores), weights), n, bunches)
     out["signals"] = signal_study(menu, signals, zb_scores, signal_weights)
+    out["threshold_scan"] = threshold_scan(menu, zero_bias, weights, bunches)
+    return out
+
+
+SCAN_FACTORS = np.linspace(0.5, 2.0, 31)  # a classic seed's thresholds, all legs scaled together
+
+
+def threshold_scan(
+    menu: Menu,
+    events: dict[str, np.ndarray],
+    weights: np.ndarray | None = None,
+    bunches: int = N_BUNCHES,
+    factors: np.ndarray = SCAN_FACTORS,
+) -> dict[str, dict[str, Any]]:
+    """Per classic object or sum seed: the unprescaled zero-bias rate [Hz] and its error with every threshold of
+    the seed scaled by each factor (in GeV, then converted to the hardware word as the menu does), against the
+    leading threshold in GeV; ``menu_gev`` is the menu's own."""
+    seeds = [s for s in menu.seeds if s.kind not in ("always", "ad")]
+    w = np.ones(len(events["sums/hw"])) if weights is None else np.asarray(weights, dtype=np.float64)
+    total, total2 = float(w.sum()), float((w * w).sum())
+    copies, gev = [], {}
+    for s in seeds:
+        fmt = s.pt_format
+        legs = [(hw - fmt.pt_offset) * fmt.pt_lsb for hw in s.hw_pt]
+        gev[s.name] = (legs[0], [legs[0] * f for f in factors])
+        copies += [dataclasses.replace(s, hw_pt=[fmt.hw_threshold(g * f) for g in legs]) for f in factors]
+    bits = menu.conditions(copies, events, None)
+    acc, acc2 = w @ bits, (w * w) @ bits
+    out = {}
+    for k, s in enumerate(seeds):
+        cols = range(k * len(factors), (k + 1) * len(factors))
+        hz = [weighted_rate(float(acc[c]), float(acc2[c]), total, total2, bunches) for c in cols]
+        out[s.name] = {"menu_gev": gev[s.name][0], "gev": gev[s.name][1], "rate_hz": [r for r, _ in hz],
+                       "rate_err_hz": [e for _, e in hz]}  # fmt: skip
     return out
 
 
