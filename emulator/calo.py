@@ -21,6 +21,7 @@ __all__ = [
     "REGION_WORDS",
     "SUM_ET_BITS",
     "SUM_ET_MAX",
+    "SUM_INDEX",
     "TAGGER_INPUTS",
     "TAGGER_INPUT_SHIFTS",
     "TAGGER_JET_ETA_MAX",
@@ -207,6 +208,9 @@ def taus(
     iso = (box_sum(towers, 9) - cluster <= iso_fraction * cluster).astype(np.int64)
     seeds = local_maxima(towers, 3, seed) & _eta_mask(eta_centers, eta_max)
     return clusters(seeds, cluster, eta_centers, k, {"iso": iso})
+
+
+SUM_INDEX = {"met": 0, "met_phi": 1, "ht": 2, "ett": 3}  # the columns of ``sums`` (and of an event file's sums/hw)
 
 
 def sums(

@@ -21,13 +21,14 @@ import numba
 import numpy as np
 from pydantic import BeforeValidator, Field, model_validator
 
+from l1t.emulator.calo import SUM_INDEX
 from l1t.emulator.objects import CALO, MUON, HwFormat
 from l1t.schema import Strict, read_yaml, validate
 
 __all__ = ["Menu", "MenuError", "MenuSpec", "ScoreSeedSpec", "Seed", "SeedSpec", "prescale"]
 
 _OBJECTS = {"muon": ("muons", MUON), "egamma": ("egammas", CALO), "tau": ("taus", CALO), "jet": ("jets", CALO)}
-_SUMS = {"met": 0, "ht": 2, "ett": 3}
+_SUMS = {kind: SUM_INDEX[kind] for kind in ("met", "ht", "ett")}  # the sum seeds' columns of sums/hw
 _ISOLATED = ("egamma", "tau")  # the families whose fourth word is hwIso (a muon's is its quality; jets have three)
 SEED_TYPES = (*(f"{m}_{o}" for m in ("single", "double") for o in _OBJECTS), *_SUMS, "always")
 

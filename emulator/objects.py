@@ -61,6 +61,10 @@ class HwFormat:
     def pt_max(self) -> int:
         return (1 << self.pt_bits) - 1
 
+    def pt(self, hw: np.ndarray | int) -> np.ndarray:
+        """pT [GeV] of hwPt words: (hwPt - pt_offset) x pt_lsb, 0 for words below the offset."""
+        return np.maximum(np.asarray(hw) - self.pt_offset, 0) * self.pt_lsb
+
     def hw_threshold(self, pt: float) -> int:
         """The lowest hwPt of an object with pT >= ``pt`` GeV, as the GT compares: ceil(pt / LSB) + offset
         (a 22 GeV muon seed: hwPt >= 45; a 36 GeV e/gamma seed: hwPt >= 72)."""

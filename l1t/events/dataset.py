@@ -515,7 +515,7 @@ _ADC_SLOTS = (("met", 1, 1), ("egammas", 4, 2), ("muons", 4, 3), ("jets", 10, 4)
 
 
 def _to_float(hw: np.ndarray, fmt) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    pt = np.maximum(hw[..., 0] - fmt.pt_offset, 0) * fmt.pt_lsb
+    pt = fmt.pt(hw[..., 0])
     eta = hw[..., 1] * fmt.eta_lsb
     phi = (hw[..., 2] + 0.5) * (2 * np.pi / fmt.phi_steps)
     return pt, eta, np.where(phi > np.pi, phi - 2 * np.pi, phi)

@@ -83,7 +83,9 @@ class Recipe:
         """Min-bias events in the pileup library."""
         if self.library is not None:
             return self.library
-        return math.ceil(round(self.pileup / MAX_SHARE, 6)) or 1 if self.process == "minbias" else SIGNAL_LIBRARY
+        if self.process != "minbias":
+            return SIGNAL_LIBRARY
+        return max(math.ceil(round(self.pileup / MAX_SHARE, 6)), 1)
 
     def bins(self) -> list[tuple[float, float | None]]:
         return zerobias.bins(self.pthat_bins)
@@ -158,15 +160,20 @@ def _lambdas(recipe: Recipe, parts: Path) -> tuple[float, np.ndarray]:
     return zerobias.rates(recipe.pileup, xs["inelastic"][0], [s for s, _ in xs["bins"]])
 
 
-def _soft_pieces(recipe: Recipe, parts: Path) -> list[Path]:
-    return [parts / f"{name}.npz" for name, *_ in _library_tasks(recipe, parts) if name.startswith("minbias_")]
+def _soft_field(recipe: Recipe, parts: Path, key: str) -> np.ndarray:
+    """One array of every piece of the soft library, concatenated (``active``: per event; ``tried``: per piece)."""
+    out = []
+    for name, *_ in _library_tasks(recipe, parts):
+        if name.startswith("minbias_"):
+            with np.load(parts / f"{name}.npz") as f:
+                out.append(np.atleast_1d(f[key]))
+    return np.concatenate(out)
 
 
-def _strata(recipe: Recipe, parts: Path) -> tuple[float, np.ndarray, list[zerobias.Stratum]]:
+def _strata(recipe: Recipe, parts: Path, flags: np.ndarray) -> tuple[float, np.ndarray, list[zerobias.Stratum]]:
     """lambda of the quiet soft events, lambda per class (the bins, then the active soft events if the library has
-    any) and the strata of stratified zero bias; needs the soft library."""
+    any: ``flags`` per soft-library event) and the strata of stratified zero bias."""
     lam_soft, lam = _lambdas(recipe, parts)
-    flags = np.concatenate([np.load(p)["active"] for p in _soft_pieces(recipe, parts)])
     n_active = int(flags.sum())
     q = n_active / len(flags)  # the active fraction of min bias below the first edge
     if n_active:
@@ -221,11 +228,11 @@ def _read_pileup(recipe: Recipe, parts: str, stamp: int) -> Pileup:
     soft = ParticleBlock.concatenate([block(n) for n in names if n.startswith("minbias_")])
     if not recipe.pthat_bins:
         return Pileup(soft)
-    flags = np.concatenate([np.load(p)["active"] for p in _soft_pieces(recipe, Path(parts))])
+    flags = _soft_field(recipe, Path(parts), "active")
     quiet, active = soft.take(np.flatnonzero(~flags)), soft.take(np.flatnonzero(flags))
-    lam_soft, lam, strata = _strata(recipe, Path(parts))
+    lam_soft, lam, strata = _strata(recipe, Path(parts), flags)
     hard = [block(n) for n in names if n.startswith("hard_")]
-    return Pileup(quiet, hard, active if len(lam) > len(hard) else None, strata, lam_soft, lam)
+    return Pileup(quiet, hard, active if flags.any() else None, strata, lam_soft, lam)
 
 
 def generate_chunk(recipe: Recipe, index: int, pileup: Pileup | None, detector: Detector) -> dict:
@@ -307,7 +314,7 @@ def _pool_map(fn: Callable[..., Any], args: list[tuple], workers: int, step: Cal
             step()
 
 
-def _provenance(recipe: Recipe, parts: Path, n_chunks: int, uses: dict[str, np.ndarray]) -> dict[str, Any]:
+def _provenance(recipe: Recipe, parts: Path, uses: dict[str, np.ndarray]) -> dict[str, Any]:
     """The pileup's attributes: library sizes, the largest share of crossings any library event is in and, for
     stratified zero bias, the cross sections and the strata with their weights."""
     out: dict[str, Any] = {"library": recipe.library_size}
@@ -316,12 +323,13 @@ def _provenance(recipe: Recipe, parts: Path, n_chunks: int, uses: dict[str, np.n
     if not recipe.pthat_bins:
         return out
     xs = _cross_sections(recipe, parts)
-    pileup = _load_pileup(recipe, parts)
-    tried = sum(int(np.load(p)["tried"]) for p in _soft_pieces(recipe, parts))
+    flags = _soft_field(recipe, parts, "active")
+    _, _, strata = _strata(recipe, parts, flags)
+    tried = int(_soft_field(recipe, parts, "tried").sum())
     hard_share = max(float(u.max()) for k, u in uses.items() if k.startswith("hard_"))
     _, lam_bins = _lambdas(recipe, parts)
     return out | {
-        "active_library_events": 0 if pileup.active is None else pileup.active.n_events,
+        "active_library_events": int(flags.sum()),
         "active_hw": zerobias.ACTIVE_HW,
         "pthat_bins": list(recipe.pthat_bins),
         "hard_library": [n for name, _, n in _library_tasks(recipe, parts) if name.startswith("hard_")],
@@ -338,7 +346,7 @@ def _provenance(recipe: Recipe, parts: Path, n_chunks: int, uses: dict[str, np.n
                 "probability": st.probability,
                 "weight": st.weight,
             }
-            for st in pileup.strata
+            for st in strata
         ],
     }
 
@@ -378,7 +386,8 @@ def run(
 
     _pool_map(_make_library, [(recipe, *t, str(parts)) for t in libraries], workers, step)
     # the chunks follow from the strata, and the active stratum from the soft library
-    n_chunks = len(_chunks(recipe, _strata(recipe, parts)[2] if recipe.pthat_bins else None))
+    strata = _strata(recipe, parts, _soft_field(recipe, parts, "active"))[2] if recipe.pthat_bins else None
+    n_chunks = len(_chunks(recipe, strata))
     todo = [i for i in range(n_chunks) if not (parts / f"chunk_{i:05d}.npz").is_file()]
     done, total = len(libraries) + n_chunks - len(todo), len(libraries) + n_chunks
     if progress:
@@ -401,7 +410,7 @@ def run(
         "seed": recipe.seed,
         "pileup": recipe.pileup,
         "detector": detector.config,
-    } | (_provenance(recipe, parts, n_chunks, uses) if recipe.pileup > 0 else {})
+    } | (_provenance(recipe, parts, uses) if recipe.pileup > 0 else {})
     if recipe.output == "jets":
         jets.write(out, data, attrs)
     else:

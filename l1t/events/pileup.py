@@ -41,6 +41,7 @@ def assemble(n: int, draws: Sequence[Draw], rng: np.random.Generator) -> tuple[P
     first stays first); returns the particles and, per draw, how many crossings each library event appears in."""
     sources, ids, crossing, uses = [], [], [], []
     base = 0
+    per_crossing = np.zeros(n, dtype=np.int64)
     for d in draws:
         counts = np.asarray(d.counts, dtype=np.int64)
         if counts.shape != (n,) or (counts < 0).any():
@@ -56,9 +57,9 @@ def assemble(n: int, draws: Sequence[Draw], rng: np.random.Generator) -> tuple[P
         ids.append(picks + base)
         crossing.append(where)
         base += d.library.n_events
+        per_crossing += counts
     order = np.argsort(np.concatenate(crossing), kind="stable")  # by crossing; draws keep their order within one
     block = ParticleBlock.concatenate(sources).take(np.concatenate(ids)[order])
-    per_crossing = sum(np.asarray(d.counts, dtype=np.int64) for d in draws)
     block.offsets = block.offsets[np.concatenate([[0], np.cumsum(per_crossing)])]
     return block, uses
 

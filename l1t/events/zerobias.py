@@ -38,6 +38,8 @@ from typing import Any
 
 import numpy as np
 
+from l1t.emulator.calo import SUM_INDEX
+
 __all__ = [
     "ACTIVE_HW",
     "Stratum",
@@ -55,7 +57,6 @@ __all__ = [
 # count from 1): e/gamma 10 GeV, tau 20 GeV, jet 30 GeV, muon 5 GeV; MET 30 GeV, HT 50 GeV. Below any physics seed,
 # and rare in min bias below 15 GeV pT-hat (6 events in 12,000).
 ACTIVE_HW = {"egammas": 20, "taus": 40, "jets": 60, "muons": 11, "met": 60, "ht": 100}
-_SUM_COLUMN = {"met": 0, "ht": 2}  # in L1Event.sums: MET, METphi, HT, ETT
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ def active(l1: Any) -> np.ndarray:
     """Per crossing of the L1 content ``l1`` (an ``L1Event`` of single interactions): whether it is active."""
     hit = np.zeros(len(l1.sums), dtype=bool)
     for name, word in ACTIVE_HW.items():
-        values = l1.sums[:, _SUM_COLUMN[name]] if name in _SUM_COLUMN else getattr(l1, name)[:, 0, 0]
+        values = l1.sums[:, SUM_INDEX[name]] if name in SUM_INDEX else getattr(l1, name)[:, 0, 0]
         hit |= values >= word
     return hit
 

@@ -135,7 +135,7 @@ def threshold_scan(
     copies, gev = [], {}
     for s in seeds:
         fmt = s.pt_format
-        legs = [(hw - fmt.pt_offset) * fmt.pt_lsb for hw in s.hw_pt]
+        legs = [float(fmt.pt(hw)) for hw in s.hw_pt]
         gev[s.name] = (legs[0], [legs[0] * f for f in factors])
         copies += [dataclasses.replace(s, hw_pt=[fmt.hw_threshold(g * f) for g in legs]) for f in factors]
     bits = menu.conditions(copies, events, None)

@@ -15,7 +15,7 @@ from l1t.atomic import write_text
 from l1t.extras import require
 from l1t.models import metrics
 from l1t.studies.decisions import TABLE_HEADER, table_rows
-from l1t.studies.figures import axes
+from l1t.studies.figures import axes, figure
 from l1t.studies.rates import F_REV_HZ, rate_curve
 
 __all__ = ["L1_BUDGET_HZ", "plots", "write_report"]
@@ -109,13 +109,9 @@ def _plots(
 
 def _scan_figure(scan: dict[str, dict[str, Any]]) -> Any:
     """One panel per classic seed: unprescaled zero-bias rate vs its leading threshold, the menu's marked."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     cols = 3
     rows = -(-len(scan) // cols)
-    fig = Figure(figsize=(5 * cols, 3.6 * rows))
-    FigureCanvasAgg(fig)
+    fig = figure((5 * cols, 3.6 * rows))
     for k, (name, s) in enumerate(scan.items()):
         ax = fig.add_subplot(rows, cols, k + 1)
         hz, err = np.asarray(s["rate_hz"]), np.asarray(s["rate_err_hz"])
