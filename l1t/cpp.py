@@ -96,18 +96,22 @@ def compile_shared(
     chunks: int | None = None,
     optimize: str = "-O1",
     prefix: str = "l1t",
+    ap_types: Path | None = None,
+    std: str = "c++14",
 ) -> Path:
     """Compile C++ (each part prefixed by ``PRELUDE``) into a cached shared library; returns its path.
 
     Parts are spread over ``chunks`` translation units compiled in parallel (default: one per core). The include
-    path always holds hls4ml's ap_types. ``optimize`` is the g++ optimization flag.
+    path always holds the ap_types headers: ``ap_types`` when given (a project's own), else hls4ml's. ``optimize`` is
+    the g++ optimization flag, ``std`` the C++ standard. The cache key covers the sources and flags only: a part that
+    includes files names their content's hash in a comment.
     """
-    include = ap_types_include()
+    include = ap_types if ap_types is not None else ap_types_include()
     cxx = _compiler()
     # NDEBUG: ap_private.h asserts when a cast reads a "rounding bit" past the source MSB (a cast that drops
     # more fraction bits than the source has); the header then uses the sign bit instead, which is the
     # behaviour of the synthesized logic and of the emulator.
-    flags = [optimize, "-std=c++14", "-fPIC", "-w", "-DNDEBUG", f"-I{include}", *(f"-I{p}" for p in includes)]
+    flags = [optimize, f"-std={std}", "-fPIC", "-w", "-DNDEBUG", f"-I{include}", *(f"-I{p}" for p in includes)]
     key = hashlib.sha256("\n".join([PRELUDE, *parts, _compiler_version(cxx), *flags]).encode()).hexdigest()[:20]
     target = cache_dir() / f"{prefix}_{key}.so"
     if target.is_file():

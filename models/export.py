@@ -22,6 +22,7 @@ from l1t.emulator.nn import SELU_LAMBDA_T, SPEC_FORMAT, SPEC_VERSION, Network, S
 from l1t.extras import require
 from l1t.models.da_graph import DaGraphError, da_matrix
 from l1t.models.hls_tables import TABLE_ACTIVATIONS, compute_tables, rendered_config
+from l1t.models.sums import dyadic_words, exact_accum, order_free
 
 __all__ = [
     "SUPPORTED_IO",
@@ -32,6 +33,7 @@ __all__ = [
     "export_hls_model",
     "exported_layers",
     "hls_config",
+    "save_spec",
 ]
 
 
@@ -236,13 +238,9 @@ def _strategy(layer: Any) -> str:
 
 
 def _order_free(layer: Any, weight_t: str) -> bool:
-    """Whether the accumulation order cannot change the result: a wrapping accum_t (no saturation bits) with at
-    least the products' fractional bits makes each cast a reduction modulo 2**W, and a sum of such residues is the
-    residue of the sum, in any order."""
-    acc_t = fx.parse(_type(layer, "accum_t"))
+    """``sums.order_free`` for the layer's input, weight and accumulator types."""
     x_t = _parse(layer, layer.get_input_variable().type.precision.definition_cpp(), "input type")
-    product_t = fx.mul_type(x_t, fx.parse(weight_t))
-    return acc_t.wraps and acc_t.frac_bits >= product_t.frac_bits
+    return order_free(x_t, fx.parse(weight_t), fx.parse(_type(layer, "accum_t")))
 
 
 def _product_weights(layer: Any) -> tuple[np.ndarray, str, np.ndarray, str, dict[str, Any]]:
@@ -281,15 +279,8 @@ def _da_weights(layer: Any) -> tuple[np.ndarray, str, np.ndarray, str]:
         kernel, bias = da_matrix(code.code, function, x_t, rows, n_out)
     except DaGraphError as err:
         raise UnsupportedLayer(f"layer {layer.name!r}: {err}") from None
-    return (*_dyadic_words(kernel), *_dyadic_words(bias))
-
-
-def _dyadic_words(values: np.ndarray) -> tuple[np.ndarray, str]:
-    """Exact rationals with power-of-two denominators -> (raw words, the narrowest signed type holding them)."""
-    frac = max((int(v.denominator).bit_length() - 1 for v in values.ravel()), default=0)
-    raw = np.array([int(v * (1 << frac)) for v in values.ravel()], dtype=np.int64).reshape(values.shape)
-    width = max(int(np.abs(raw).max(initial=0)).bit_length() + 1, 2)
-    return raw, str(fx.FixedType(width, width - frac, True))
+    (weight, weight_t), (bias, bias_t) = dyadic_words(kernel), dyadic_words(bias)
+    return weight, str(weight_t), bias, str(bias_t)
 
 
 def _accum_type(layer: Any, strategy: dict[str, Any], weight: np.ndarray, weight_t: str, bias: np.ndarray,
@@ -301,19 +292,12 @@ def _accum_type(layer: Any, strategy: dict[str, Any], weight: np.ndarray, weight
 
 
 def _exact_accum(layer: Any, weight: np.ndarray, w_t: fx.FixedType, bias: np.ndarray, b_t: fx.FixedType) -> Any:
-    """A wrapping type holding every ``bias + sum x * w`` exactly, for the worst input of the input type: da4ml's
-    adder graph computes that sum without loss (its intermediate types are derived from the same bounds) and the
-    layer's output is its cast to result_t, so the emulator's dense arithmetic in this type gives the same bits."""
+    """``sums.exact_accum`` for the layer's input type."""
     x_t = _parse(layer, layer.get_input_variable().type.precision.definition_cpp(), "input type")
-    frac = max(x_t.frac_bits + w_t.frac_bits, b_t.frac_bits)
-    x_max = max(abs(x_t.raw_min), abs(x_t.raw_max))
-    w = np.abs(weight.reshape(-1, np.shape(weight)[-1])).astype(object)
-    bound = (w.sum(axis=0) * x_max) * (1 << (frac - x_t.frac_bits - w_t.frac_bits))
-    bound = bound + np.abs(bias.ravel()).astype(object) * (1 << (frac - b_t.frac_bits))
-    width = int(max(bound)).bit_length() + 1
-    if width > 64:
-        raise UnsupportedLayer(f"layer {layer.name!r}: distributed_arithmetic sum needs {width} bits, past int64")
-    return fx.FixedType(width, width - frac, True)
+    try:
+        return exact_accum(x_t, weight, w_t, bias, b_t)
+    except ValueError as err:
+        raise UnsupportedLayer(f"layer {layer.name!r}: {err}") from None
 
 
 def _check_product(layer: Any, key: str) -> None:
@@ -813,11 +797,17 @@ def export_hls_model(hls_model: Any, out_dir: str | Path, *, source: dict[str, A
         "outputs": [source_of(name) for name in hls_model.outputs],
         "layers": layers,
     }
-    out_dir = Path(out_dir)
-    try:  # what the emulator cannot run is refused before anything is written
-        Network(spec, arrays, source=str(out_dir))
+    try:
+        return save_spec(spec, arrays, out_dir)
     except SpecError as err:
         raise UnsupportedLayer(str(err)) from None
+
+
+def save_spec(spec: dict[str, Any], arrays: dict[str, np.ndarray], out_dir: str | Path) -> Network:
+    """Check the emulator runs ``spec`` (SpecError otherwise, before anything is written), then write ``spec.json``
+    and ``arrays.npz`` atomically and return the network loaded back."""
+    out_dir = Path(out_dir)
+    Network(spec, arrays, source=str(out_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_atomic(out_dir / "arrays.npz", lambda f: np.savez_compressed(f, **arrays))
     _write_atomic(out_dir / "spec.json", lambda f: f.write(json.dumps(spec, indent=1).encode()))
