@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from l1t.cli import board, demo, firmware, generate, report, tools, train
+from l1t.cli import board, demo, firmware, generate, project, report, tools, train
 from l1t.cli._app import DEFAULT_MENU, app, fail
 from l1t.extras import MissingExtra, extra_of, message
 
@@ -23,6 +23,8 @@ COMMANDS = (
     firmware.firmware,
     firmware.cosim,
     firmware.trigger,
+    project.import_,
+    project.verify,
     board.patterns,
     board.compare,
     demo.demo,
@@ -47,4 +49,4 @@ def _naming_missing_extras(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 for _command in COMMANDS:
-    app.command()(_naming_missing_extras(_command))
+    app.command(name=_command.__name__.removesuffix("_").replace("_", "-"))(_naming_missing_extras(_command))

@@ -1,0 +1,84 @@
+"""``l1t import`` and ``l1t verify``: a deployed hls4ml project's C++ read into an emulator spec, and the emulator
+checked against the project's own C++, event by event."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from l1t.cli._app import Seed, console, escape, fail
+
+ProjectDir = Annotated[Path, typer.Argument(help="hls4ml project directory (holding firmware/).")]
+
+
+def import_(
+    project: ProjectDir,
+    out: Annotated[Path, typer.Option("-o", "--out", help="Spec directory to write (spec.json, arrays.npz).")],
+) -> None:
+    """Read an hls4ml io_parallel project (any hls4ml version, namespace or top name) into an emulator spec, without
+    the Keras model; anything not modelled exactly is refused naming the file, line and construct."""
+    from l1t.models.hls_project import ProjectError, import_project
+
+    try:
+        net = import_project(project, out)
+    except ProjectError as err:
+        fail(err)
+    ops = ", ".join(sorted({layer.op for layer in net.layers}))
+    console.print(f"imported {escape(str(project))}: {len(net.layers)} layers ({ops}) -> {escape(str(out))}")
+
+
+def verify(
+    project: ProjectDir,
+    spec: Annotated[
+        Path | None, typer.Option(help="Spec directory to check (default: the project imported afresh).")
+    ] = None,
+    events: Annotated[int, typer.Option(help="Random and edge-case input vectors.")] = 10_000,
+    inputs: Annotated[
+        Path | None,
+        typer.Option(
+            help=".npy input vectors (events, inputs): floats are quantized as the bridge does, integers "
+            "are raw words; used instead of random vectors."
+        ),
+    ] = None,
+    seed: Seed = 1,
+) -> None:
+    """Compile the project's own C++ with g++, run it and the emulator on the same input words, report
+    ``N events, M mismatches`` with the first differing word and layer; exit 1 on any mismatch."""
+    from l1t.emulator.nn import Network, SpecError
+    from l1t.models.hls_project import ProjectError, read_project, stimulus
+    from l1t.models.hls_project import verify as check
+
+    try:
+        imported = read_project(project)
+        net = Network.load(spec) if spec is not None else imported.network()
+        words = _vectors(net, inputs) if inputs is not None else stimulus(net, events, seed)
+        result = check(imported, net, words)
+    except (ProjectError, SpecError, ValueError) as err:
+        fail(err)
+    colour = "green" if result.mismatches == 0 else "red"
+    console.print(f"[{colour}]{escape(str(result))}[/{colour}]")
+    if result.mismatches:
+        raise typer.Exit(1)
+
+
+def _vectors(net: object, path: Path) -> dict[str, np.ndarray]:
+    """Input words from a .npy file for a single-input network."""
+    if len(net.inputs) != 1:
+        raise ValueError(f"{path}: the network has {len(net.inputs)} inputs; --inputs feeds one")
+    try:
+        x = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{path}: not a readable .npy file ({err})") from None
+    name, shape, t = net.inputs[0]
+    if x.ndim < 1 or int(np.prod(x.shape[1:])) != int(np.prod(shape)):
+        raise ValueError(f"{path}: shape {x.shape}, expected (events, {int(np.prod(shape))}) for input {name!r}")
+    if np.issubdtype(x.dtype, np.integer):
+        bad = np.flatnonzero((x < t.raw_min) | (x > t.raw_max))
+        if bad.size:
+            event = int(bad[0]) // max(1, int(np.prod(x.shape[1:])))
+            raise ValueError(f"{path}: event {event} holds {x.flat[bad[0]]}, outside the raw words of {t}")
+        return {name: x.astype(np.int64).reshape(len(x), *shape)}
+    return net.quantize(x.reshape(len(x), *shape))
