@@ -1,6 +1,6 @@
 """The constant matrix product of a distributed-arithmetic layer, read back from the adder graph da4ml generated for it
 (hls4ml's ``da_codegen``: ``ap_fixed<W,I> vK = vA +/- bit_shift<s>(vB);`` and ``vA +/- ap_fixed<W,I>(constant)``
-lines, inputs ``model_inp[j]``, outputs
+lines, the constant being the double literal truncated to its type, inputs ``model_inp[j]``, outputs
 ``model_out[i] = ap_fixed<W,I>(-bit_shift<s>(vK));``, the sign optional).
 
 Every variable is tracked as an exact linear form of the inputs (rational coefficients) and checked, over every input
@@ -16,7 +16,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from l1t.emulator.fixed import FixedType
+from l1t.emulator.fixed import FixedType, from_float
 
 __all__ = ["DaGraphError", "da_matrix"]
 
@@ -68,6 +68,16 @@ def _fits(form: _Form, t: tuple[bool, int, int], x_t: FixedType, where: str) -> 
         raise DaGraphError(f"{where}: {kind} does not hold every value in [{float(lo)}, {float(hi)}] exactly")
 
 
+def _literal(text: str, t: FixedType, where: str) -> Fraction:
+    """The value of ``t(<double literal>)``: the literal read as a double, then truncated to t's resolution as
+    ap_fixed's default quantization does; a literal outside t's range (which would wrap) is refused."""
+    value = float(text)
+    if not t.raw_min * t.lsb <= value <= t.raw_max * t.lsb:
+        raise DaGraphError(f"{where}: constant {text} is outside the range of {t}")
+    raw = int(from_float(value, t))
+    return Fraction(raw) * (Fraction(1, 1 << t.frac_bits) if t.frac_bits >= 0 else Fraction(1 << -t.frac_bits))
+
+
 def _operand(forms: dict[int, _Form], shift: str | None, shifted: str | None, plain: str | None, where: str) -> _Form:
     index = int(shifted if shifted is not None else plain)
     if index not in forms:
@@ -104,8 +114,7 @@ def da_matrix(source: str, function: str, x_t: FixedType, n_in: int, n_out: int)
             unsigned, width, int_bits, var, a, op, c_unsigned, c_width, c_int, literal = m.groups()
             if int(a) not in forms:
                 raise DaGraphError(f"{where}: v{a} is used before it is defined")
-            constant = Fraction(literal)
-            _fits(_Form({}, constant), (not c_unsigned, int(c_width), int(c_int)), x_t, where)  # the literal, exact
+            constant = _literal(literal, FixedType(int(c_width), int(c_int), not c_unsigned), where)
             forms[int(var)] = forms[int(a)].combine(_Form({}, constant), 1 if op == "+" else -1, Fraction(1))
             _fits(forms[int(var)], (not unsigned, int(width), int(int_bits)), x_t, where)
         elif m := _OUTPUT.match(line):

@@ -32,12 +32,22 @@ def test_the_graph_is_read_as_its_exact_matrix() -> None:
     assert bias.tolist() == [Fraction(-5, 8), 0]
 
 
+def test_a_constant_is_its_literal_truncated_to_its_type() -> None:
+    """``ap_ufixed<2,1>(1.25)`` is 1.0 in C++ (the default quantization truncates): the graph's bias is that value."""
+    _, bias = da_matrix(GRAPH.replace("ap_ufixed<3,1>(1.25)", "ap_ufixed<2,1>(1.25)"), "dense_da_7", X_T, 2, 2)
+    assert bias.tolist() == [Fraction(-1, 2), 0]
+
+
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
         ("ap_fixed<10,5> v2", "ap_fixed<10,4> v2", r"line 6 .*ap_fixed<10,4> does not hold every value"),
         ("ap_fixed<10,5> v2", "ap_fixed<9,5> v2", r"line 6 .*ap_fixed<9,5> does not hold every value"),
-        ("ap_ufixed<3,1>(1.25)", "ap_ufixed<2,1>(1.25)", r"line 7 .*ap_ufixed<2,1> does not hold"),
+        (
+            "ap_ufixed<3,1>(1.25)",
+            "ap_ufixed<3,1>(2.5)",
+            r"line 7 .*constant 2.5 is outside the range of ap_ufixed<3,1>",
+        ),
         ("v0 - bit_shift<1>(v1)", "v0 * v1", r"line 6 .*construct not understood"),
         ("v2 + ap_ufixed", "v9 + ap_ufixed", r"line 7 .*v9 is used before it is defined"),
     ],

@@ -1,0 +1,186 @@
+"""Write hls4ml io_parallel projects of small coverage models with whichever hls4ml is importable (run it with
+another release first on ``PYTHONPATH`` to get that release's projects). Used by ``prove.py`` for every release and
+to make the committed fixtures; weights are deterministic, so a project is the same every time.
+
+    python tests/projects/generate.py OUT_DIR [--models mlp,merges,...] [--namespace NS] [--project-name NAME]
+                                      [--weights-in-headers]
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+
+
+def _set_weights(model: Any, seed: int, dyadic: bool = False) -> Any:
+    """Deterministic weights (and non-zero biases); ``dyadic``: multiples of 1/16, which da4ml multiplies exactly."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        weights = layer.get_weights()
+        if not weights:
+            continue
+        new = []
+        for w in weights:
+            if layer.__class__.__name__ == "BatchNormalization":
+                v = rng.uniform(0.5, 1.5, w.shape)
+            else:
+                v = rng.normal(0, 0.5, w.shape)
+            new.append(np.round(v * 16) / 16 if dyadic else v)
+        layer.set_weights(new)
+    return model
+
+
+def mlp() -> tuple[Any, dict[str, dict[str, str]]]:
+    """Dense -> ReLU -> Dense -> tanh -> Dense -> softmax (stable)."""
+    from tensorflow.keras import Model
+    from tensorflow.keras import layers as L
+
+    x = L.Input((16,), name="x")
+    h = L.Activation("relu", name="r1")(L.Dense(12, name="d1")(x))
+    h = L.Activation("tanh", name="t2")(L.Dense(8, name="d2")(h))
+    y = L.Activation("softmax", name="sm")(L.Dense(5, name="d3")(h))
+    return _set_weights(Model(x, y, name="mlp"), 1), {"d3": {"result": "ap_fixed<16,6>"}}
+
+
+def sigmoid_bn() -> tuple[Any, dict[str, dict[str, str]]]:
+    """BatchNormalization of the inputs -> Dense -> sigmoid, and a second output through ReLU."""
+    from tensorflow.keras import Model
+    from tensorflow.keras import layers as L
+
+    x = L.Input((10,), name="x")
+    d = L.Dense(6, name="d1")(L.BatchNormalization(name="bn")(x))
+    return _set_weights(Model(x, [L.Activation("sigmoid", name="sg")(d), L.Activation("relu", name="rl")(d)]), 2), {}
+
+
+def merges() -> tuple[Any, dict[str, dict[str, str]]]:
+    """The two-input merges on two dense branches, concatenated, and their dot product."""
+    from tensorflow.keras import Model
+    from tensorflow.keras import layers as L
+
+    x = L.Input((8,), name="x")
+    a, b = L.Dense(6, name="da")(x), L.Dense(6, name="db")(x)
+    parts = [
+        L.Add(name="add")([a, b]), L.Subtract(name="sub")([a, b]), L.Multiply(name="mul")([a, b]),
+        L.Average(name="avg")([a, b]), L.Maximum(name="max")([a, b]), L.Minimum(name="min")([a, b]),
+    ]  # fmt: skip
+    cat = L.Concatenate(name="cat")(parts[:2])
+    dot = L.Dot(axes=1, name="dot")([a, b])
+    model = Model(x, [cat, *parts[2:], dot], name="merges")
+    return _set_weights(model, 3), {"dot": {"result": "ap_fixed<32,12>", "accum": "ap_fixed<32,12>"}}
+
+
+def autoencoder() -> tuple[Any, dict[str, dict[str, str]]]:
+    """A skip-connection autoencoder whose output is its squared reconstruction error: dot(x - x', x - x')."""
+    from tensorflow.keras import Model
+    from tensorflow.keras import layers as L
+
+    x = L.Input((12,), name="x")
+    z = L.Activation("relu", name="enc_act")(L.Dense(4, name="enc")(x))
+    rec = L.Dense(12, name="dec")(z)
+    diff = L.Subtract(name="diff")([x, rec])
+    score = L.Dot(axes=1, name="loss")([diff, diff])
+    precisions = {
+        "diff": {"result": "ap_fixed<18,8>"},
+        "loss": {"result": "ap_fixed<24,14>", "accum": "ap_fixed<24,14>"},
+    }
+    return _set_weights(Model(x, score, name="autoencoder"), 4), precisions
+
+
+MODELS: dict[str, Callable[[], tuple[Any, dict[str, dict[str, str]]]]] = {
+    "mlp": mlp,
+    "sigmoid_bn": sigmoid_bn,
+    "merges": merges,
+    "autoencoder": autoencoder,
+}
+
+# (strategy for dense layers, reuse factor, accumulator precision): Resource is exact only with a wrapping
+# accumulator holding every product, so its variant widens accum_t
+VARIANTS = {
+    "latency": ("Latency", 1, None),
+    "resource": ("Resource", 2, "ap_fixed<40,16>"),
+    "da": ("distributed_arithmetic", 1, None),
+}
+
+
+def _kwargs(convert: Callable, **wanted: Any) -> dict[str, Any]:
+    params = inspect.signature(convert).parameters
+    return {k: v for k, v in wanted.items() if k in params or "kwargs" in params}
+
+
+def write(
+    name: str, variant: str, out: Path, *, namespace: str | None = None, project_name: str = "myproject",
+    weights_in_headers: bool = False,
+) -> Path:  # fmt: skip
+    """Convert one coverage model with the importable hls4ml and write its project to ``out``."""
+    import hls4ml
+
+    model, precisions = MODELS[name]()
+    if variant == "da":  # da4ml multiplies by the float kernel: dyadic weights keep it exact
+        model = _set_weights(model, 5, dyadic=True)
+    strategy, reuse, accum = VARIANTS[variant]
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name")
+    config["Model"]["Precision"] = "ap_fixed<16,6>"
+    for layer in model.layers:
+        cfg = config["LayerName"].setdefault(layer.name, {})
+        if layer.__class__.__name__ == "Dense":
+            cfg["Strategy"] = strategy
+            cfg["ReuseFactor"] = reuse
+            if accum is not None:
+                cfg.setdefault("Precision", {})
+                if isinstance(cfg["Precision"], dict):
+                    cfg["Precision"]["accum"] = accum
+        for key, value in precisions.get(layer.name, {}).items():
+            if not isinstance(cfg.get("Precision"), dict):
+                cfg["Precision"] = {}
+            cfg["Precision"][key] = value
+    if strategy == "Resource":
+        config["Model"]["Strategy"] = "Resource"
+        config["Model"]["ReuseFactor"] = reuse
+    convert = hls4ml.converters.convert_from_keras_model
+    kwargs = _kwargs(
+        convert, backend="Vivado", io_type="io_parallel", project_name=project_name, namespace=namespace,
+        write_weights_txt=not weights_in_headers,
+    )  # fmt: skip
+    if namespace is None:
+        kwargs.pop("namespace", None)
+    hls_model = convert(model, hls_config=config, output_dir=str(out), **kwargs)
+    hls_model.write()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--variants", default="latency")
+    parser.add_argument("--namespace")
+    parser.add_argument("--project-name", default="myproject")
+    parser.add_argument("--weights-in-headers", action="store_true")
+    args = parser.parse_args()
+    import hls4ml
+
+    print(f"hls4ml {hls4ml.__version__} from {hls4ml.__file__}", file=sys.stderr)
+    for name in args.models.split(","):
+        for variant in args.variants.split(","):
+            target = args.out / f"{name}-{variant}"
+            try:
+                write(
+                    name, variant, target, namespace=args.namespace, project_name=args.project_name,
+                    weights_in_headers=args.weights_in_headers,
+                )  # fmt: skip
+                print(f"wrote {target}", file=sys.stderr)
+            except Exception as err:  # a release without the layer or option: reported, the others go on
+                print(f"skipped {target}: {type(err).__name__}: {err}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
