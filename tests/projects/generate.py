@@ -75,7 +75,12 @@ def merges() -> tuple[Any, dict[str, dict[str, str]]]:
     cat = L.Concatenate(name="cat")(parts[:2])
     dot = L.Dot(axes=1, name="dot")([a, b])
     model = Model(x, [cat, *parts[2:], dot], name="merges")
-    return _set_weights(model, 3), {"dot": {"result": "ap_fixed<32,12>", "accum": "ap_fixed<32,12>"}}
+    precisions = {
+        "da": {"result": "ap_fixed<16,6>"},
+        "db": {"result": "ap_fixed<16,6>"},
+        "dot": {"result": "ap_fixed<32,12>", "accum": "ap_fixed<32,12>"},
+    }
+    return _set_weights(model, 3), precisions
 
 
 def autoencoder() -> tuple[Any, dict[str, dict[str, str]]]:
@@ -118,9 +123,10 @@ def _kwargs(convert: Callable, **wanted: Any) -> dict[str, Any]:
 
 def write(
     name: str, variant: str, out: Path, *, namespace: str | None = None, project_name: str = "myproject",
-    weights_in_headers: bool = False,
+    weights_in_headers: bool = False, keras_spec: Path | None = None,
 ) -> Path:  # fmt: skip
-    """Convert one coverage model with the importable hls4ml and write its project to ``out``."""
+    """Convert one coverage model with the importable hls4ml and write its project to ``out``; with ``keras_spec``,
+    also l1t's Keras-path spec of the same hls4ml model there."""
     import hls4ml
 
     model, precisions = MODELS[name]()
@@ -146,14 +152,15 @@ def write(
         config["Model"]["Strategy"] = "Resource"
         config["Model"]["ReuseFactor"] = reuse
     convert = hls4ml.converters.convert_from_keras_model
-    kwargs = _kwargs(
-        convert, backend="Vivado", io_type="io_parallel", project_name=project_name, namespace=namespace,
-        write_weights_txt=not weights_in_headers,
-    )  # fmt: skip
-    if namespace is None:
-        kwargs.pop("namespace", None)
+    options = {"namespace": namespace} if namespace is not None else {}
+    options |= {"write_weights_txt": False} if weights_in_headers else {}  # options of hls4ml >= 1.0 only
+    kwargs = _kwargs(convert, backend="Vivado", io_type="io_parallel", project_name=project_name) | options
     hls_model = convert(model, hls_config=config, output_dir=str(out), **kwargs)
     hls_model.write()
+    if keras_spec is not None:
+        from l1t.models.export import export_hls_model
+
+        export_hls_model(hls_model, keras_spec, source={"keras_model": model.name})
     return out
 
 
@@ -165,6 +172,7 @@ def main() -> None:
     parser.add_argument("--namespace")
     parser.add_argument("--project-name", default="myproject")
     parser.add_argument("--weights-in-headers", action="store_true")
+    parser.add_argument("--keras-spec", action="store_true", help="also write l1t's Keras-path spec (<project>.spec)")
     args = parser.parse_args()
     import hls4ml
 
@@ -176,6 +184,7 @@ def main() -> None:
                 write(
                     name, variant, target, namespace=args.namespace, project_name=args.project_name,
                     weights_in_headers=args.weights_in_headers,
+                    keras_spec=target.with_suffix(".spec") if args.keras_spec else None,
                 )  # fmt: skip
                 print(f"wrote {target}", file=sys.stderr)
             except Exception as err:  # a release without the layer or option: reported, the others go on

@@ -1,0 +1,99 @@
+"""Write the committed hls4ml project fixtures (``fixtures/<name>/project``, and for projects of the venv's hls4ml
+the Keras-path spec of the same model, ``fixtures/<name>/keras_spec``).
+
+Only what a project has of its own is kept: ``hls4ml_config.yml``, ``firmware/<top>.cpp/.h``, ``defines.h``,
+``parameters.h``, the weights and the generated ``nnet_code_gen.h``. The ``nnet_utils`` and ``ap_types`` shared by
+every project of a release come back at test time (``tests/test_hls_project.py``) from the installed hls4ml's
+templates, which are what that release copies into a project. A fixture of another release keeps the ``nnet_utils``
+headers its project includes (their ``ap_types`` are byte-identical to the installed release's; the fingerprint check
+of the import holds them to it).
+
+    .venv/bin/python tests/projects/make_fixtures.py   (older releases from prove.py's installs under out/prove)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+FIXTURES = HERE / "fixtures"
+
+# name: (hls4ml release, coverage model, variant, generate.py options)
+SPECS = {
+    "mlp-namespace-headers": (
+        "1.3.0", "mlp", "latency", ["--namespace", "l1t_fixture", "--project-name", "trig_mlp", "--weights-in-headers"],
+    ),
+    "mlp-da": ("1.3.0", "mlp", "da", []),
+    "autoencoder-dot": ("1.3.0", "autoencoder", "latency", []),
+    "merges-resource": ("1.3.0", "merges", "resource", ["--project-name", "merges"]),
+    "sigmoid-bn": ("1.3.0", "sigmoid_bn", "latency", []),
+    "autoencoder-0.6.0": ("0.6.0", "autoencoder", "latency", []),
+}  # fmt: skip
+
+
+def _includes(path: Path) -> list[str]:
+    return re.findall(r'#include\s+"(?:nnet_utils/)?(nnet_\w+\.h)"', path.read_text(errors="replace"))
+
+
+def _closure(firmware: Path) -> set[str]:
+    """The nnet_utils headers the project's own files include, directly or through each other."""
+    todo = [h for f in firmware.glob("*.h") for h in _includes(f)] + _includes(next(firmware.glob("*.cpp")))
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name not in seen and (firmware / "nnet_utils" / name).is_file():
+            seen.add(name)
+            todo += _includes(firmware / "nnet_utils" / name)
+    return seen
+
+
+def _prune(project: Path, keep_nnet_utils: bool) -> None:
+    firmware = project / "firmware"
+    keep = _closure(firmware) if keep_nnet_utils else {"nnet_code_gen.h"}
+    for path in sorted(project.iterdir()):
+        if path.name not in ("firmware", "hls4ml_config.yml"):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    shutil.rmtree(firmware / "ap_types")
+    for header in (firmware / "nnet_utils").iterdir():
+        if header.name not in keep or (header.name == "nnet_code_gen.h" and "dense_da_" not in header.read_text()):
+            header.unlink()
+    if not any((firmware / "nnet_utils").iterdir()):
+        (firmware / "nnet_utils").rmdir()
+
+
+def make(name: str) -> None:
+    import hls4ml
+
+    release, model, variant, options = SPECS[name]
+    own = release == hls4ml.__version__
+    env = dict(os.environ)
+    if not own:
+        installs = Path("out/prove/hls4ml").resolve()
+        env["PYTHONPATH"] = os.pathsep.join([str(installs / release), str(installs / "deps")])
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, str(HERE / "generate.py"), tmp, "--models", model, "--variants", variant, *options]
+        subprocess.run(cmd + (["--keras-spec"] if own else []), env=env, check=True)
+        target = FIXTURES / name
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        project = Path(tmp) / f"{model}-{variant}"
+        _prune(project, keep_nnet_utils=not own)
+        shutil.move(project, target / "project")
+        if own:
+            shutil.move(project.with_suffix(".spec"), target / "keras_spec")
+    shared = "hls4ml templates (installed release)" if own else "nnet_utils committed; ap_types from hls4ml templates"
+    info = {"hls4ml": release, "model": model, "variant": variant, "options": options, "shared_headers": shared}
+    (target / "FIXTURE.json").write_text(json.dumps(info, indent=1) + "\n")
+    print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    for fixture in sys.argv[1:] or SPECS:
+        make(fixture)

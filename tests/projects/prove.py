@@ -1,0 +1,113 @@
+"""Prove the emulator against the ``nnet_utils`` of hls4ml releases and record it in ``proven.json``.
+
+For each release: install it (``pip install --no-deps --target``; the running venv's TensorFlow converts the
+models), write the coverage models' projects with it (``generate.py``: latency, resource and distributed-arithmetic
+variants), import each with its definitions not yet proven, and compare the emulator with the project's own C++ on
+random and edge-case events (``l1t.models.hls_project.verify``). The definitions of every layer whose output words
+all agree (traced after each layer, on the first 5,000 events) are recorded with the release; the layers that
+differ are printed, and their definitions stay unproven.
+
+    .venv/bin/python tests/projects/prove.py [--releases 0.6.0,0.7.1,...] [--events 20000] [--work DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from l1t.emulator.nn import Network
+from l1t.models.hls_project import Project, ProjectError, ProjectRunner, read_project, stimulus, verify
+from l1t.models.hls_project._proven import AP_TYPES_FILES, PROVEN_FILE, ap_types_fingerprint, fingerprint
+
+HERE = Path(__file__).resolve().parent
+RELEASES = ("0.6.0", "0.7.1", "0.8.1", "1.0.0", "1.1.0", "1.2.0", "1.3.0")
+# packages older releases import that hls4ml 1.3's venv lacks (onnx pinned to the venv's protobuf)
+EXTRA_PACKAGES = ("calmjs.parse", "calmjs", "ply", "tabulate", "pydigitalwavetools", "onnx<1.16")
+
+
+def _install(release: str, work: Path) -> list[Path]:
+    """The ``PYTHONPATH`` entries that import ``release`` (the venv's own hls4ml when it is that release)."""
+    import hls4ml
+
+    if hls4ml.__version__ == release:
+        return []
+    target, deps = work / "hls4ml" / release, work / "hls4ml" / "deps"
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target"]
+    if not (target / "hls4ml").is_dir():
+        subprocess.run([*pip, str(target), f"hls4ml=={release}"], check=True)
+    if not deps.is_dir():
+        subprocess.run([*pip, str(deps), *EXTRA_PACKAGES], check=True)
+    return [target, deps]
+
+
+def prove(release: str, work: Path, events: int, table: dict[str, dict[str, list[str]]], models: str | None) -> None:
+    out = work / "projects" / release
+    path = _install(release, work)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(p) for p in path)}
+    cmd = [sys.executable, str(HERE / "generate.py"), str(out), "--variants", "latency,resource,da"]
+    cmd += ["--models", models] if models else []
+    subprocess.run(cmd, env=env, check=True)
+    wanted = models.split(",") if models else None
+    for project_dir in sorted(p for p in out.iterdir() if (p / "firmware").is_dir()):
+        if wanted and project_dir.name.rsplit("-", 1)[0] not in wanted:
+            continue
+        try:
+            project = read_project(project_dir, allow_unproven=True)
+        except ProjectError as err:
+            print(f"{release} {project_dir.name}: refused: {err}")
+            continue
+        net = project.network()
+        words = stimulus(net, events, seed=1)
+        result = verify(project, net, words)
+        print(f"{release} {project_dir.name}: {result}".replace("\n", "; "))
+        agree = _agreeing_layers(project, net, {k: v[:5000] for k, v in words.items()})
+        firmware = project.source.firmware
+        for layer, names in project.layer_uses.items():
+            if layer not in agree:
+                print(f"    layer {layer!r} differs: {sorted(names)} stay unproven for {release}")
+                continue
+            for name in names:
+                table.setdefault(name, {}).setdefault(fingerprint(firmware / "nnet_utils", name), []).append(release)
+        for file in AP_TYPES_FILES:
+            key = ap_types_fingerprint(firmware / "ap_types", file)
+            table.setdefault(f"ap_types/{file}", {}).setdefault(key, []).append(release)
+
+
+def _agreeing_layers(project: Project, net: Network, words: dict[str, np.ndarray]) -> set[str]:
+    """The layers whose every output word agrees between the traced project and the emulator."""
+    names = [layer.name for layer in net.layers if not layer.result_t.wide]
+    _, expected = ProjectRunner(project, trace=names).run(words)
+    got = net.trace(words, raw=True)
+    return {
+        name for name in names
+        if np.array_equal(expected[name], np.asarray(got[name]).reshape(expected[name].shape))
+    }  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--releases", default=",".join(RELEASES))
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--work", type=Path, default=Path("out/prove"))
+    parser.add_argument("--keep", action="store_true", help="add to proven.json instead of replacing it")
+    parser.add_argument("--models", help="coverage models to prove (default: all)")
+    args = parser.parse_args()
+    table: dict[str, dict[str, list[str]]] = json.loads(PROVEN_FILE.read_text()) if args.keep else {}
+    for release in args.releases.split(","):
+        prove(release, args.work.resolve(), args.events, table, args.models)
+    table = {
+        name: {fp: sorted(set(versions), key=RELEASES.index) for fp, versions in sorted(entries.items())}
+        for name, entries in sorted(table.items())
+    }
+    PROVEN_FILE.write_text(json.dumps(table, indent=1) + "\n")
+    print(f"wrote {PROVEN_FILE}: {len(table)} definitions")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,256 @@
+"""Deployed hls4ml projects: ``l1t import`` reads a project's C++ (no Keras model) into the same spec the Keras path
+writes, and ``l1t verify`` compares the emulator with the project's own C++ compiled with g++, event by event.
+
+The fixtures (``tests/projects/fixtures``, made by ``tests/projects/make_fixtures.py``) are projects written by
+hls4ml 1.3 with a namespace, a renamed top, weights in headers or text files, the Resource and
+distributed-arithmetic strategies, a skip-connection autoencoder whose output is a squared-error Dot, and a project
+written by hls4ml 0.6.0 (its own older ``nnet_utils``)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from l1t.cli import app
+from l1t.emulator.nn import Network
+from l1t.models.hls_project import ProjectError, import_project, read_project, stimulus, verify
+from l1t.models.hls_project._proven import definitions, fingerprint, proven
+from l1t.models.hls_project._source import read_source
+
+pytest.importorskip("hls4ml")
+
+FIXTURES = Path(__file__).parent / "projects" / "fixtures"
+NAMES = sorted(p.name for p in FIXTURES.iterdir() if (p / "FIXTURE.json").is_file())
+WITH_KERAS_SPEC = [name for name in NAMES if (FIXTURES / name / "keras_spec").is_dir()]
+# compiled in the default run (a few seconds of g++ each); the others, among them the distributed-arithmetic
+# project whose adder graphs take g++ ~15 s, in `make test-all`
+FAST = ("mlp-namespace-headers", "autoencoder-dot", "autoencoder-0.6.0", "merges-resource")
+N_EVENTS = 3_000
+N_EVENTS_SLOW = 100_000  # `make test-all`
+
+
+def _templates() -> Path:
+    import hls4ml
+
+    return Path(hls4ml.__file__).parent / "templates" / "vivado"
+
+
+def project(name: str, tmp_path: Path) -> Path:
+    """The fixture as its hls4ml release wrote it: its own files, plus the release's shared headers (the installed
+    hls4ml's templates, which that release copies into every project) where the fixture does not carry them."""
+    import hls4ml
+
+    info = json.loads((FIXTURES / name / "FIXTURE.json").read_text())
+    target = tmp_path / name
+    shutil.copytree(FIXTURES / name / "project", target)
+    firmware = target / "firmware"
+    shutil.copytree(_templates() / "ap_types", firmware / "ap_types")
+    if info["shared_headers"].startswith("hls4ml templates"):
+        assert info["hls4ml"] == hls4ml.__version__, f"{name} was written by hls4ml {info['hls4ml']}"
+        shutil.copytree(_templates() / "nnet_utils", firmware / "nnet_utils", dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns(*[p.name for p in (firmware / "nnet_utils").glob("*")]
+                                                      if (firmware / "nnet_utils").is_dir() else []))  # fmt: skip
+    return target
+
+
+def _speed(names: list[str]) -> list:
+    return [name if name in FAST else pytest.param(name, marks=pytest.mark.slow) for name in names]
+
+
+@pytest.fixture(scope="session")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """One unedited copy of each fixture for the session, so its compiled library is built once."""
+    root, made = tmp_path_factory.mktemp("projects"), {}
+
+    def get(name: str) -> Path:
+        if name not in made:
+            made[name] = project(name, root)
+        return made[name]
+
+    return get
+
+
+@pytest.mark.parametrize("name", _speed(WITH_KERAS_SPEC))
+def test_import_is_the_keras_path_spec(name: str, shared: Callable[[str], Path], tmp_path: Path) -> None:
+    """From the C++ alone, every layer's op, inputs, shape, types, attributes and array words equal the spec l1t's
+    Keras path wrote for the same hls4ml model."""
+    imported = import_project(shared(name), tmp_path / "spec")
+    keras = Network.load(FIXTURES / name / "keras_spec")
+    assert imported.spec["inputs"] == keras.spec["inputs"]
+    assert imported.output_names == keras.output_names
+    assert [e["name"] for e in imported.spec["layers"]] == [e["name"] for e in keras.spec["layers"]]
+    for mine, theirs in zip(imported.layers, keras.layers, strict=True):
+        assert (mine.op, mine.inputs, mine.shape) == (theirs.op, theirs.inputs, theirs.shape), mine.name
+        assert mine.types == theirs.types, mine.name
+        assert mine.attrs == theirs.attrs, mine.name
+        assert sorted(mine.arrays) == sorted(theirs.arrays), mine.name
+        for key in mine.arrays:
+            assert np.array_equal(mine.arrays[key], theirs.arrays[key]), f"{mine.name}/{key}"
+
+
+@pytest.mark.parametrize("name", _speed(NAMES))
+def test_verify_finds_no_mismatch(name: str, shared: Callable[[str], Path]) -> None:
+    imported = read_project(shared(name))
+    net = imported.network()
+    result = verify(imported, net, stimulus(net, N_EVENTS, seed=5))
+    assert (result.events, result.mismatches) == (N_EVENTS, 0), str(result)
+    outputs = net.run(stimulus(net, 500, seed=6), raw=True)  # the fixture's outputs are not degenerate
+    assert all(len(np.unique(v, axis=0)) > 100 for v in outputs.values())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_verify_finds_no_mismatch_in_1e5_events(name: str, shared: Callable[[str], Path]) -> None:
+    imported = read_project(shared(name))
+    net = imported.network()
+    result = verify(imported, net, stimulus(net, N_EVENTS_SLOW, seed=7))
+    assert (result.events, result.mismatches) == (N_EVENTS_SLOW, 0), str(result)
+
+
+def _edit_first_weight(firmware: Path, array: str) -> None:
+    """Add one LSB-scale step (0.25) to the first value of a weight array, in its header or its text file."""
+    header, text = firmware / "weights" / f"{array}.h", firmware / "weights" / f"{array}.txt"
+    path = text if text.is_file() else header
+    content = path.read_text()
+    number = re.compile(r"-?\d+\.\d+(?:[eE][-+]?\d+)?")
+    start = content.index("{") + 1 if path.suffix == ".h" else 0
+    m = number.search(content, start)
+    path.write_text(content[: m.start()] + repr(float(m.group(0)) + 0.25) + content[m.end() :])
+
+
+EDITED = [
+    "autoencoder-dot",  # weights in text files
+    pytest.param("mlp-namespace-headers", marks=pytest.mark.slow),  # in headers, inside a namespace
+    pytest.param("autoencoder-0.6.0", marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize("name", EDITED)
+def test_an_edited_weight_is_caught_naming_the_layer(
+    name: str, shared: Callable[[str], Path], tmp_path: Path
+) -> None:  # fmt: skip
+    """The spec of the untouched project against a project whose C++ has one weight edited (in a header or a text
+    file): mismatches, and the first differing layer is the edited one."""
+    original = read_project(shared(name)).network()
+    edited_dir = project(name, tmp_path)
+    first_dense = next(layer for layer in original.layers if layer.op == "dense")
+    weight_var = _weight_array(edited_dir, first_dense.name)
+    _edit_first_weight(edited_dir / "firmware", weight_var)
+    result = verify(read_project(edited_dir), original, stimulus(original, N_EVENTS, seed=8))
+    assert result.mismatches > 0
+    assert result.layer is not None and result.layer.layer == first_dense.name, str(result)
+
+
+def _weight_array(directory: Path, layer: str) -> str:
+    source = read_source(directory)
+    call = next(c for c in source.calls if c.comment == layer)
+    return call.args[2]
+
+
+def _top(directory: Path) -> Path:
+    return read_source(directory).top_file
+
+
+def test_a_hand_edit_in_the_top_function_is_refused_naming_the_line(tmp_path: Path) -> None:
+    directory = project("autoencoder-dot", tmp_path)
+    top = _top(directory)
+    lines = top.read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if "nnet::dense<" in line)
+    lines.insert(at, "    x[0] = x[0] >> 1;")
+    top.write_text("\n".join(lines))
+    with pytest.raises(ProjectError, match=rf"{top.name}:{at + 1}: statement not understood: 'x\[0\] = x\[0\] >> 1;'"):
+        read_project(directory)
+
+
+def test_an_unknown_nnet_function_is_refused_naming_it(tmp_path: Path) -> None:
+    directory = project("autoencoder-dot", tmp_path)
+    top = _top(directory)
+    top.write_text(top.read_text().replace("nnet::relu<", "nnet::relu6<"))
+    with pytest.raises(ProjectError, match=r"myproject.cpp:\d+: nnet::relu6 is not imported"):
+        read_project(directory)
+
+
+def test_edited_nnet_utils_are_refused_unless_allowed_and_verify_shows_the_difference(tmp_path: Path) -> None:
+    """A project whose dense_latency was changed by hand (products truncated to accum_t before the sum becomes a
+    sum of products plus one LSB) is refused naming the file and function; imported anyway, verify finds it."""
+    directory = project("autoencoder-dot", tmp_path)
+    latency = directory / "firmware" / "nnet_utils" / "nnet_dense_latency.h"
+    text = latency.read_text()
+    assert "acc[iacc] = (typename CONFIG_T::accum_t)biases[iacc];" in text
+    latency.write_text(text.replace(
+        "acc[iacc] = (typename CONFIG_T::accum_t)biases[iacc];",
+        "acc[iacc] = (typename CONFIG_T::accum_t)biases[iacc] + (typename CONFIG_T::bias_t)0.0625;",
+    ))  # fmt: skip
+    with pytest.raises(ProjectError, match=r"nnet_utils/nnet_dense_latency.h: dense_latency"):
+        read_project(directory)
+    imported = read_project(directory, allow_unproven=True)
+    assert imported.spec["source"]["unproven"] == ["nnet_utils/nnet_dense_latency.h: dense_latency"]
+    result = verify(imported, imported.network(), stimulus(imported.network(), N_EVENTS, seed=9))
+    assert result.mismatches > 0 and result.layer is not None and result.layer.layer == "enc"
+
+
+def test_io_stream_projects_are_refused(tmp_path: Path) -> None:
+    directory = project("autoencoder-dot", tmp_path)
+    defines = directory / "firmware" / "defines.h"
+    defines.write_text(defines.read_text().replace("typedef ap_fixed<16,6> input_t;",
+                                                   "typedef nnet::array<ap_fixed<16,6>, 12*1> input_t;"))  # fmt: skip
+    with pytest.raises(ProjectError, match=r"defines.h: io_stream types \(nnet::array\)"):
+        read_project(directory)
+
+
+def test_the_installed_hls4ml_definitions_are_the_proven_ones() -> None:
+    """Every definition proven for the installed hls4ml release is, in its templates, the fingerprint recorded."""
+    import hls4ml
+
+    release, nnet_utils = hls4ml.__version__, _templates() / "nnet_utils"
+    recorded = {
+        name: fp for name, entries in proven().items() for fp, versions in entries.items() if release in versions
+    }
+    assert {"dense_latency", "relu", "softmax_stable", "dot1d", "normalize", "bit_shift"} <= set(recorded)
+    for name, fp in recorded.items():
+        if not name.startswith("ap_types/"):
+            assert fingerprint(nnet_utils, name) == fp, name
+
+
+def test_definitions_ignore_formatting_and_comments() -> None:
+    a = "template <class T>\nvoid f(T x[2], T y[2]) {\n  // sum\n  y[0] = x[0] + x[1];\n}\nvoid g() { f(a, b); }"
+    b = "template <class T> void f(T x[2],T y[2]){ y[0]=x[0]+x[1]; }  /* the same */ void g() { f(a, b); }"
+    assert definitions(a, "f") == definitions(b, "f") != []
+    assert definitions(a, "f") != definitions(a.replace("x[0] + x[1]", "x[0] - x[1]"), "f")
+
+
+def _invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, " ".join(result.output.split())  # rich wraps long lines
+
+
+def test_cli_import_and_verify(shared: Callable[[str], Path], tmp_path: Path) -> None:
+    directory, spec = shared("mlp-namespace-headers"), tmp_path / "spec"
+    code, out = _invoke("import", str(directory), "-o", str(spec))
+    assert code == 0 and (spec / "spec.json").is_file() and "imported" in out, out
+    code, out = _invoke("verify", str(directory), "--events", "2000")
+    assert code == 0 and "2000 events, 0 mismatches" in out, out
+    edited = project("mlp-namespace-headers", tmp_path)
+    _edit_first_weight(edited / "firmware", _weight_array(edited, "d1"))
+    code, out = _invoke("verify", str(edited), "--spec", str(spec), "--events", "2000")
+    assert code == 1 and re.search(r"2000 events, [1-9]\d* mismatches", out) and "layer 'd1'" in out, out
+    code, out = _invoke("import", str(tmp_path / "nowhere"), "-o", str(tmp_path / "x"))
+    assert code == 2 and "not an hls4ml project" in out and "Traceback" not in out
+
+
+def test_cli_verify_reads_input_vectors(shared: Callable[[str], Path], tmp_path: Path) -> None:
+    directory = shared("autoencoder-dot")
+    net = read_project(directory).network()
+    np.save(tmp_path / "x.npy", np.random.default_rng(3).normal(0, 2, (700, 12)))
+    code, out = _invoke("verify", str(directory), "--inputs", str(tmp_path / "x.npy"))
+    assert code == 0 and "700 events, 0 mismatches" in out, out
+    np.save(tmp_path / "bad.npy", np.full((3, 12), net.inputs[0][2].raw_max + 1, dtype=np.int64))
+    code, out = _invoke("verify", str(directory), "--inputs", str(tmp_path / "bad.npy"))
+    assert code == 2 and "bad.npy: event 0 holds 32768, outside the raw words of ap_fixed<16,6>" in out, out
