@@ -88,3 +88,11 @@ def test_info_layers_lists_the_registries() -> None:
     assert set(data["emulator_ops_past_64_bits"]) == nn.wide_ops() and {"dense", "conv2d"} <= nn.wide_ops()
     assert nn.wide_ops() < nn.supported_ops()
     assert {"Dense", "GlobalPooling2D", "Dot", "Transpose"} <= set(data["hls4ml_layers"])
+    assert {"dense", "dense_da_<N>", "softmax", "dot1d"} <= set(data["project_nnet_functions"])
+
+
+def test_project_importers_refuse_a_second_registration() -> None:
+    from l1t.models.hls_project import _layers
+
+    with pytest.raises(ValueError, match="nnet::dense already has an importer"):
+        _layers._importer("dense")(lambda v: {})

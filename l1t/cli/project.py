@@ -12,22 +12,29 @@ import typer
 from l1t.cli._app import Seed, console, escape, fail
 
 ProjectDir = Annotated[Path, typer.Argument(help="hls4ml project directory (holding firmware/).")]
+AllowUnproven = Annotated[
+    bool,
+    typer.Option(help="Import nnet_utils definitions no fixture proved bit-exact (listed in the spec) for verify."),
+]
 
 
 def import_(
     project: ProjectDir,
     out: Annotated[Path, typer.Option("-o", "--out", help="Spec directory to write (spec.json, arrays.npz).")],
+    allow_unproven: AllowUnproven = False,
 ) -> None:
     """Read an hls4ml io_parallel project (any hls4ml version, namespace or top name) into an emulator spec, without
     the Keras model; anything not modelled exactly is refused naming the file, line and construct."""
     from l1t.models.hls_project import ProjectError, import_project
 
     try:
-        net = import_project(project, out)
+        net = import_project(project, out, allow_unproven=allow_unproven)
     except ProjectError as err:
         fail(err)
     ops = ", ".join(sorted({layer.op for layer in net.layers}))
     console.print(f"imported {escape(str(project))}: {len(net.layers)} layers ({ops}) -> {escape(str(out))}")
+    for item in net.spec["source"].get("unproven", []):
+        console.print(f"[yellow]unproven: {escape(item)}; run `l1t verify`[/yellow]")
 
 
 def verify(
@@ -44,6 +51,7 @@ def verify(
         ),
     ] = None,
     seed: Seed = 1,
+    allow_unproven: AllowUnproven = False,
 ) -> None:
     """Compile the project's own C++ with g++, run it and the emulator on the same input words, report
     ``N events, M mismatches`` with the first differing word and layer; exit 1 on any mismatch."""
@@ -52,7 +60,7 @@ def verify(
     from l1t.models.hls_project import verify as check
 
     try:
-        imported = read_project(project)
+        imported = read_project(project, allow_unproven=allow_unproven)
         net = Network.load(spec) if spec is not None else imported.network()
         words = _vectors(net, inputs) if inputs is not None else stimulus(net, events, seed)
         result = check(imported, net, words)

@@ -55,6 +55,7 @@ def show_layers(as_json: bool) -> None:
     from l1t.emulator.nn import supported_ops, wide_ops
     from l1t.firmware.rtl import generated_ops
     from l1t.models.export import STREAM_PROVEN, SUPPORTED_IO, SUPPORTED_STRATEGIES, exported_layers
+    from l1t.models.hls_project import imported_functions
 
     data = {
         "hls4ml_layers": sorted(exported_layers()),
@@ -64,11 +65,12 @@ def show_layers(as_json: bool) -> None:
         "emulator_ops": sorted(supported_ops()),
         "emulator_ops_past_64_bits": sorted(wide_ops()),
         "rtl_ops": sorted(generated_ops()),
+        "project_nnet_functions": sorted(imported_functions()),
     }
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return
-    table = Table(title="what l1t models (anything else is refused at export or RTL generation, naming the layer)")
+    table = Table(title="what l1t models (anything else is refused by name at export, import or RTL generation)")
     table.add_column("registry")
     table.add_column("entries")
     for key, values in data.items():
