@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,12 @@ def assert_outputs_equal(expected: dict[str, np.ndarray], got: dict[str, np.ndar
             f"neuron {bad[0][1]}: hls4ml {ref[tuple(bad[0])]}, emulator {got[name][tuple(bad[0])]}"
         )
 
+
+# the reference architectures `l1t import` reads back from their hls4ml project (the others are refused by name)
+IMPORTED = {
+    "axol1tl_encoder", "pruned_mlp", "softmax_stable", "softmax_latency", "tables_and_norm", "odd_precisions",
+    "l1_tagger", "wide_mlp",
+}  # fmt: skip
 
 # the recurrent taggers' layers are covered row by row in test_hls4ml_layers.py (both io types): here in the slow set
 COVERED_ELSEWHERE = {"lstm_tagger", "gru_tagger"}
@@ -135,3 +142,32 @@ def test_unsupported_layer_is_named_at_export(tmp_path: Path) -> None:
     model = tf.keras.Model(x, y)
     with pytest.raises(UnsupportedLayer, match="layer 'rnn' of type SimpleRNN"):
         export(model, tmp_path / "spec")
+
+
+@pytest.mark.slow
+def test_the_project_imported_from_its_cpp_is_the_spec(exported: tuple) -> None:
+    """``l1t import`` of the hls4ml project the export wrote (its C++ alone) gives the same spec, layer by layer and
+    word by word, or refuses naming the first call it does not import."""
+    from l1t.models.hls_project import ProjectError, read_project
+
+    arch, _, net, _ = exported
+    try:
+        imported = read_project(Path(net.source) / "hls4ml_prj").network()
+    except ProjectError as err:
+        assert arch.name not in IMPORTED, str(err)
+        assert re.search(r"nnet::\w+ is not imported|is not imported|past 64 bits", str(err)), str(err)
+        return
+    assert arch.name in IMPORTED
+    # the C++ names every layer but a Reshape/Flatten (an alias of its input array): compared by position
+    position = {name: i for i, name in enumerate([n for n, _, _ in imported.inputs])}
+    position |= {layer.name: i for i, layer in enumerate(imported.layers, len(imported.inputs))}
+    theirs_at = {name: i for i, name in enumerate([n for n, _, _ in net.inputs])}
+    theirs_at |= {layer.name: i for i, layer in enumerate(net.layers, len(net.inputs))}
+    assert len(imported.layers) == len(net.layers)
+    for mine, theirs in zip(imported.layers, net.layers, strict=True):
+        assert mine.name == theirs.name or mine.op == "reshape"
+        assert [position[i] for i in mine.inputs] == [theirs_at[i] for i in theirs.inputs], mine.name
+        assert (mine.op, mine.types, mine.attrs) == (theirs.op, theirs.types, theirs.attrs), mine.name
+        assert sorted(mine.arrays) == sorted(theirs.arrays)
+        for key in theirs.arrays:
+            np.testing.assert_array_equal(mine.arrays[key], theirs.arrays[key])

@@ -100,11 +100,25 @@ def autoencoder() -> tuple[Any, dict[str, dict[str, str]]]:
     return _set_weights(Model(x, score, name="autoencoder"), 4), precisions
 
 
+def activations() -> tuple[Any, dict[str, dict[str, Any]]]:
+    """Flatten -> Dense -> LeakyReLU -> Dense -> linear -> Dense -> softmax (latency implementation)."""
+    from tensorflow.keras import Model
+    from tensorflow.keras import layers as L
+
+    x = L.Input((2, 5), name="x")
+    h = L.LeakyReLU(0.1, name="lrelu")(L.Dense(8, name="d1")(L.Flatten(name="flat")(x)))
+    h = L.Activation("linear", name="lin")(L.Dense(8, name="d2")(h))
+    y = L.Activation("softmax", name="sm")(L.Dense(4, name="d3")(h))
+    precisions = {"sm": {"Implementation": "latency"}, "lin": {"result": "ap_fixed<12,4,AP_RND,AP_SAT>"}}
+    return _set_weights(Model(x, y, name="activations"), 6), precisions
+
+
 MODELS: dict[str, Callable[[], tuple[Any, dict[str, dict[str, str]]]]] = {
     "mlp": mlp,
     "sigmoid_bn": sigmoid_bn,
     "merges": merges,
     "autoencoder": autoencoder,
+    "activations": activations,
 }
 
 # (strategy for dense layers, reuse factor, accumulator precision): Resource is exact only with a wrapping
@@ -145,6 +159,9 @@ def write(
                 if isinstance(cfg["Precision"], dict):
                     cfg["Precision"]["accum"] = accum
         for key, value in precisions.get(layer.name, {}).items():
+            if key[0].isupper():  # a layer option (Implementation), not a precision
+                cfg[key] = value
+                continue
             if not isinstance(cfg.get("Precision"), dict):
                 cfg["Precision"] = {}
             cfg["Precision"][key] = value

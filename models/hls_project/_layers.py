@@ -1,0 +1,353 @@
+"""One importer per ``nnet::`` function of an hls4ml io_parallel project, registered by the function's name: each
+turns one call of the top function (its template arguments, array arguments and config struct) into a spec entry,
+the same entry the Keras-path exporter writes for that layer. Functions generated per layer (da4ml's
+``dense_da_<N>``) register their family name with ``generated=True``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import l1t.emulator.fixed as fx
+from l1t.models.da_graph import DaGraphError, da_matrix
+from l1t.models.hls_project._source import ALIAS, Array, Call, ProjectError, Source, Struct
+from l1t.models.hls_project._words import Request
+from l1t.models.sums import dyadic_words, exact_accum, order_free
+
+__all__ = ["LayerCall", "imported_functions", "importer_for"]
+
+
+@dataclass
+class LayerCall:
+    """One call of the top function as an importer sees it."""
+
+    call: Call
+    source: Source
+    name: str
+    data: list[Array]  # the arrays the layer reads
+    result: Array
+    inputs: list[str]  # spec names of the values read
+    in_types: list[fx.FixedType]
+    in_shapes: list[list[int]]
+    checks: dict[str, fx.FixedType]  # C++ type -> the type l1t read, checked by the compiler (shared)
+    requests: list[tuple[Request, Callable[[np.ndarray], np.ndarray]]] = field(default_factory=list)
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)  # arrays known without the compiler
+    uses: set[str] = field(default_factory=set)  # nnet_utils definitions the entry models (``_proven``)
+
+    @property
+    def where(self) -> str:
+        return f"{self.call.where} (layer {self.name!r}, nnet::{self.call.function})"
+
+    def depends(self, *names: str) -> None:
+        """The ``nnet_utils`` functions and classes whose arithmetic the entry models."""
+        self.uses.update(names)
+
+    def refuse(self, what: str) -> ProjectError:
+        return ProjectError(f"{self.source.firmware / self.call.where}: layer {self.name!r}: {what}")
+
+    @property
+    def config(self) -> Struct:
+        found = [self.source.structs[t] for t in self.call.template if t in self.source.structs]
+        if len(found) != 1:
+            raise self.refuse(f"nnet::{self.call.function} without exactly one config struct of parameters.h")
+        return found[0]
+
+    def const(self, key: str, default: int | None = None) -> int:
+        cfg = self.config
+        if key not in cfg.constants:
+            if default is not None:
+                return default
+            raise self.refuse(f"config {cfg.name} ({cfg.where}) has no constant {key!r}")
+        return self.source.value(cfg.constants[key], f"{cfg.where} {cfg.name}::{key}", cfg)
+
+    def enum(self, key: str) -> str:
+        """An enum constant's last name (``nnet::latency`` -> ``latency``)."""
+        cfg = self.config
+        if key not in cfg.constants:
+            raise self.refuse(f"config {cfg.name} ({cfg.where}) has no constant {key!r}")
+        return cfg.constants[key].rsplit("::", 1)[-1].strip()
+
+    def alias(self, key: str) -> str | None:
+        """The template a config's ``using key = ...`` names (``nnet::product::mult``), without its arguments."""
+        value = self.config.aliases.get(key)
+        return value.split("<", 1)[0].strip() if value is not None else None
+
+    def config_type(self, key: str) -> fx.FixedType:
+        cfg = self.config
+        if key not in cfg.typedefs:
+            raise self.refuse(f"config {cfg.name} ({cfg.where}) has no typedef {key!r}")
+        t = self.source.type_of(cfg.typedefs[key], f"{cfg.where} {cfg.name}::{key}")
+        self.checks[f"{self.source.qualified(cfg.name)}::{key}"] = t
+        return t
+
+    def template_type(self, index: int) -> fx.FixedType:
+        name = self.call.template[index]
+        t = self.source.type_of(name, self.where)
+        self.checks[self.source.qualified(name) if name in self.source.typedefs else name] = t
+        return t
+
+    @property
+    def result_t(self) -> fx.FixedType:
+        t = self.source.type_of(self.result.cpp_type, self.where)
+        self.checks[self.source.qualified(self.result.cpp_type)] = t
+        return t
+
+    def words(
+        self, key: str, arg: int, size: int, t: fx.FixedType, transform: Callable[[np.ndarray], np.ndarray] = np.asarray
+    ) -> None:  # fmt: skip
+        """Ask for the raw words of the call's ``arg``-th argument (a weight array) for array ``key``."""
+        request = Request(f"{self.name}/{key}", self.call.args[arg], size, t)
+        self.requests.append((request, transform))
+
+    def table(self, key: str, size: int, t: fx.FixedType, entry_type: str, fill: str) -> None:
+        """Ask for a table filled by the project's own initialiser (``fill`` on ``t``, with ``CFG`` the config)."""
+        setup = f"typedef {self.source.qualified(self.config.name)} CFG; static {entry_type} t[{size}]; {fill}"
+        self.requests.append((Request(f"{self.name}/{key}", "t", size, t, setup), np.asarray))
+
+    def entry(self, op: str, types: dict[str, fx.FixedType], shape: list[int] | None = None, **attrs: Any) -> dict:
+        return {
+            "name": self.name,
+            "op": op,
+            "inputs": list(self.inputs),
+            "shape": list(shape if shape is not None else self.in_shapes[0]),
+            "types": {"result_t": str(self.result_t), **{k: str(v) for k, v in types.items()}},
+            "attrs": attrs,
+        }
+
+
+Importer = Callable[[LayerCall], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Signature:
+    """Where a function's arrays are among its call arguments, and its importer."""
+
+    data: tuple[int, ...]
+    result: int
+    fn: Importer
+    generated: bool
+
+
+_IMPORTERS: dict[str, Signature] = {}
+
+
+def _importer(*functions: str, data: tuple[int, ...] = (0,), result: int = 1, generated: bool = False) -> Callable:
+    def register(fn: Importer) -> Importer:
+        for name in functions:
+            if name in _IMPORTERS:
+                raise ValueError(f"nnet::{name} already has an importer")
+            _IMPORTERS[name] = Signature(data, result, fn, generated)
+        return fn
+
+    return register
+
+
+def imported_functions() -> frozenset[str]:
+    """The ``nnet::`` functions an io_parallel project may call (generated families end in ``_<N>``)."""
+    return frozenset(f"{name}_<N>" if sig.generated else name for name, sig in _IMPORTERS.items())
+
+
+def importer_for(call: Call, path: Path) -> Signature:
+    """The importer of a call, refusing functions without one."""
+    if call.function in _IMPORTERS and not _IMPORTERS[call.function].generated:
+        return _IMPORTERS[call.function]
+    family = re.sub(r"_\d+$", "", call.function)
+    if family in _IMPORTERS and _IMPORTERS[family].generated:
+        return _IMPORTERS[family]
+    known = ", ".join(sorted(imported_functions()))
+    raise ProjectError(f"{path / call.where}: nnet::{call.function} is not imported (imported: {known})")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# dense
+# ------------------------------------------------------------------------------------------------------------
+
+_STRATEGIES = {"latency": "Latency", "resource": "Resource"}
+_KERNELS = {"Latency": "DenseLatency", "Resource": "DenseResource"}
+_DENSE_CODE = {
+    "Latency": ("dense", "dense_latency", "DenseLatency"),
+    "Resource": (
+        "dense", "dense_resource", "dense_resource_rf_leq_nin", "dense_resource_rf_gt_nin_rem0",
+        "dense_resource_rf_gt_nin", "DenseResource_rf_leq_nin", "DenseResource_rf_gt_nin_rem0",
+    ),
+}  # fmt: skip
+
+
+def _product(v: LayerCall) -> None:
+    product = v.alias("product")
+    if product != "nnet::product::mult":
+        raise v.refuse(f"product {product!r} (imported: nnet::product::mult)")
+    v.depends("Product", "mult", "cast")
+
+
+@_importer("dense", data=(0,), result=1)
+def _dense(v: LayerCall) -> dict[str, Any]:
+    """nnet::dense: Latency, or Resource/ResourceUnrolled where the accumulator makes the order irrelevant. Resource
+    kernels read the weights transposed (outputs first), as hls4ml writes them for those strategies."""
+    n_in, n_out = v.const("n_in"), v.const("n_out")
+    strategy = _STRATEGIES.get(v.enum("strategy"))
+    if strategy is None:
+        raise v.refuse(f"strategy {v.config.constants['strategy']!r} (imported: {', '.join(_STRATEGIES)})")
+    kernel = v.alias("kernel")
+    if kernel is not None and not kernel.rsplit("::", 1)[-1].startswith(_KERNELS[strategy]):
+        raise v.refuse(f"{strategy} strategy with kernel {kernel!r}")
+    _product(v)
+    v.depends(*_DENSE_CODE[strategy])
+    weight_t, bias_t, accum_t = v.config_type("weight_t"), v.config_type("bias_t"), v.config_type("accum_t")
+    if strategy != "Latency" and not order_free(v.in_types[0], weight_t, accum_t):
+        raise v.refuse(
+            f"{strategy} strategy with accum_t {accum_t}: its summation order differs from Latency's and only a "
+            "wrapping accumulator holding every product is exact in any order"
+        )
+    if v.data[0].size != n_in or v.result.size != n_out:
+        raise v.refuse(f"arrays of {v.data[0].size} and {v.result.size} for n_in = {n_in}, n_out = {n_out}")
+    transposed = strategy != "Latency"
+    v.words(
+        "weight", 2, n_in * n_out, weight_t,
+        lambda raw: raw.reshape(n_out, n_in).T if transposed else raw.reshape(n_in, n_out),
+    )  # fmt: skip
+    v.words("bias", 3, n_out, bias_t)
+    types = {"weight_t": weight_t, "bias_t": bias_t, "accum_t": accum_t}
+    return v.entry("dense", types, [n_out], strategy=strategy, reuse_factor=v.const("reuse_factor", 1))
+
+
+@_importer("dense_da", data=(0,), result=1, generated=True)
+def _dense_da(v: LayerCall) -> dict[str, Any]:
+    """da4ml's adder graph (``nnet_code_gen.h``): its exact matrix, proven lossless, in an accumulator holding the
+    exact sum (``sums.exact_accum``)."""
+    path = v.source.firmware / "nnet_utils" / "nnet_code_gen.h"
+    if not path.is_file():
+        raise v.refuse(f"nnet::{v.call.function} without {path}")
+    x_t, n_in, n_out = v.in_types[0], v.data[0].size, v.result.size
+    try:
+        kernel, bias = da_matrix(path.read_text(), v.call.function, x_t, n_in, n_out)
+    except DaGraphError as err:
+        raise v.refuse(f"{path.name}: {err}") from None
+    v.depends("bit_shift")
+    (weight, weight_t), (bias, bias_t) = dyadic_words(kernel), dyadic_words(bias)
+    try:
+        accum_t = exact_accum(x_t, weight, weight_t, bias, bias_t)
+    except ValueError as err:
+        raise v.refuse(str(err)) from None
+    v.arrays.update(weight=weight, bias=bias)
+    types = {"weight_t": weight_t, "bias_t": bias_t, "accum_t": accum_t}
+    return v.entry("dense", types, [n_out], strategy="distributed_arithmetic", reuse_factor=1)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# activations
+# ------------------------------------------------------------------------------------------------------------
+
+
+@_importer("linear", "relu")
+def _plain_activation(v: LayerCall) -> dict[str, Any]:
+    v.depends(v.call.function)
+    return v.entry(v.call.function, {})
+
+
+@_importer("leaky_relu", data=(0,), result=2)
+def _leaky_relu(v: LayerCall) -> dict[str, Any]:
+    """nnet::leaky_relu<data_T, param_T, res_T, CONFIG_T>(data, alpha, res): alpha a literal, converted to param_T
+    as the call converts it."""
+    if len(v.call.template) != 4:
+        raise v.refuse("leaky_relu without a parameter type (an older signature)")
+    v.depends("leaky_relu")
+    param_t = v.template_type(1)
+    try:
+        alpha = float(v.call.args[1].rstrip("fF"))
+    except ValueError:
+        raise v.refuse(f"leaky_relu parameter {v.call.args[1]!r} is not a literal") from None
+    v.arrays["alpha"] = np.asarray(fx.from_float(alpha, param_t))
+    return v.entry("leaky_relu", {"param_t": param_t})
+
+
+@_importer(ALIAS)
+def _alias(v: LayerCall) -> dict[str, Any]:
+    """``auto& out = in;``: how hls4ml writes Reshape and Flatten in io_parallel (the same words)."""
+    return v.entry("reshape", {}, [v.result.size])
+
+
+@_importer("sigmoid", "tanh")
+def _table_activation(v: LayerCall) -> dict[str, Any]:
+    """A table activation with its table filled by the project's own ``init_<activation>_table``."""
+    v.depends(v.call.function)
+    size, table_t = v.const("table_size"), v.config_type("table_t")
+    fill = f"nnet::init_{v.call.function}_table<CFG, {size}>(t);"
+    v.table("table", size, table_t, "CFG::table_t", fill)
+    return v.entry(v.call.function, {"table_t": table_t})
+
+
+@_importer("softmax")
+def _softmax(v: LayerCall) -> dict[str, Any]:
+    """softmax_stable / softmax_latency over one vector, their exp and inverse tables from the project's own
+    initialisers."""
+    implementation = v.enum("implementation")
+    if implementation not in ("stable", "latency"):
+        raise v.refuse(f"softmax implementation {implementation!r} (imported: stable, latency)")
+    if v.const("n_outer", 1) != 1 or v.const("n_inner", 1) != 1:
+        raise v.refuse("softmax over a multi-dimensional input")
+    v.depends("softmax", f"softmax_{implementation}", "softmax_idx_from_real_val", "reduce", "Op_max", "Op_add")
+    keys = ["exp_table_t", "inv_table_t", "accum_t", "inv_inp_t"]
+    keys += ["inp_norm_t"] if implementation == "stable" else []
+    types = {key: v.config_type(key) for key in keys}
+    n_exp, n_inv = v.const("exp_table_size"), v.const("inv_table_size")
+    data_t = v.source.qualified(v.call.template[0])
+    exp_fill = (
+        "nnet::init_exp_table<typename CFG::inp_norm_t, CFG>(t, true);"
+        if implementation == "stable"
+        else f"nnet::init_exp_table<{data_t}, CFG>(t);"
+    )
+    v.table("exp_table", n_exp, types["exp_table_t"], "CFG::exp_table_t", exp_fill)
+    inv_fill = "nnet::init_invert_table<typename CFG::inv_inp_t, CFG>(t);"
+    v.table("inv_table", n_inv, types["inv_table_t"], "CFG::inv_table_t", inv_fill)
+    return v.entry("softmax", types, implementation=implementation)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# normalization and merges
+# ------------------------------------------------------------------------------------------------------------
+
+
+@_importer("normalize", data=(0,), result=1)
+def _normalize(v: LayerCall) -> dict[str, Any]:
+    """nnet::normalize: ``product(x, scale) + bias`` per element (BatchNormalization, ApplyAlpha)."""
+    _product(v)
+    v.depends("normalize")
+    n_in, n_filt = v.const("n_in"), v.const("n_filt", -1)
+    scale_t, bias_t = v.config_type("scale_t"), v.config_type("bias_t")
+    n_scale = n_in if n_filt == -1 else n_filt
+    v.words("scale", 2, n_scale, scale_t)
+    v.words("bias", 3, n_scale, bias_t)
+    return v.entry("batchnorm", {"scale_t": scale_t, "bias_t": bias_t}, n_filt=n_filt)
+
+
+_MERGES = ("add", "subtract", "multiply", "average", "maximum", "minimum")
+
+
+@_importer(*_MERGES, data=(0, 1), result=2)
+def _merge(v: LayerCall) -> dict[str, Any]:
+    if not v.data[0].size == v.data[1].size == v.result.size:
+        raise v.refuse(f"merge of {v.data[0].size} and {v.data[1].size} elements into {v.result.size}")
+    v.depends(v.call.function)
+    return v.entry(v.call.function, {})
+
+
+@_importer("concatenate1d", data=(0, 1), result=2)
+def _concatenate1d(v: LayerCall) -> dict[str, Any]:
+    if v.data[0].size + v.data[1].size != v.result.size:
+        raise v.refuse(f"concatenation of {v.data[0].size} and {v.data[1].size} elements into {v.result.size}")
+    v.depends("concatenate1d")
+    return v.entry("concatenate", {}, [v.result.size], axis=0)
+
+
+@_importer("dot1d", data=(0, 1), result=2)
+def _dot1d(v: LayerCall) -> dict[str, Any]:
+    """nnet::dot1d of two vectors."""
+    _product(v)
+    v.depends("dot1d")
+    return v.entry("dot", {"accum_t": v.config_type("accum_t")}, [1])

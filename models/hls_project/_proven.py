@@ -1,0 +1,104 @@
+"""Which ``nnet_utils`` code the emulator is proven against. A project carries its own ``nnet_utils`` and
+``ap_types``, written by whichever hls4ml made it (or edited by hand); each importer names the functions and classes
+whose arithmetic its spec entry models, and the project's definitions of them must be ones a fixture proved bit-exact
+(``proven.json``: for each name, the fingerprints of the definitions proven, with the hls4ml versions that ship
+them). A definition that differs is refused naming the file and the function: it may compute something else.
+
+A fingerprint hashes every definition of the name (function bodies and classes) in the project's non-stream
+``nnet_utils`` headers with comments, ``#pragma`` lines and white space removed; the ap_types headers are hashed
+whole."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+from pathlib import Path
+
+__all__ = ["AP_TYPES_FILES", "PROVEN_FILE", "definitions", "fingerprint", "proven", "unproven"]
+
+PROVEN_FILE = Path(__file__).with_name("proven.json")
+AP_TYPES_FILES = ("ap_fixed_base.h", "ap_int_base.h", "ap_fixed_ref.h", "ap_int_ref.h", "ap_common.h", "ap_decl.h")
+
+
+def _clean(text: str) -> str:
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    text = re.sub(r"//[^\n]*", " ", text)
+    return re.sub(r"^\s*#\s*pragma[^\n]*", " ", text, flags=re.M)
+
+
+def _tokens(text: str) -> str:
+    """``text`` with white space kept only between two word characters (formatting changes do not count)."""
+    return re.sub(r"(?<!\w) | (?!\w)", "", re.sub(r"\s+", " ", text))
+
+
+def _matching(text: str, start: int, open_ch: str, close_ch: str) -> int:
+    """Index just past the bracket closing the one at ``start``."""
+    depth = 0
+    for i in range(start, len(text)):
+        depth += (text[i] == open_ch) - (text[i] == close_ch)
+        if depth == 0:
+            return i + 1
+    return len(text)
+
+
+def definitions(text: str, name: str) -> list[str]:
+    """The definitions of ``name`` in C++ ``text``: ``class/struct name ... {...}`` and ``name(...) [const] {...}``,
+    each with what precedes it since the previous declaration (template header, return type), as tokens
+    (``_tokens``), comments and ``#pragma`` lines removed."""
+    text = _clean(text)
+    found = []
+    for m in re.finditer(rf"\b(?:class|struct)\s+{name}\b[^;{{()]*\{{|\b{name}\s*\(", text):
+        if m.group(0).endswith("("):
+            close = _matching(text, m.end() - 1, "(", ")")
+            after = re.match(r"\s*(?:const\s*)?\{", text[close:])
+            if after is None:
+                continue  # a call or a declaration
+            brace = close + after.end() - 1
+        else:
+            brace = m.end() - 1
+        start = max(text.rfind(c, 0, m.start()) for c in ";{}") + 1
+        found.append(_tokens(text[start : _matching(text, brace, "{", "}")]))
+    return found
+
+
+def fingerprint(nnet_utils: Path, name: str) -> str:
+    """The fingerprint of every definition of ``name`` in a ``nnet_utils`` directory's non-stream headers."""
+    parts = []
+    for path in sorted(nnet_utils.glob("*.h")):
+        if path.stem.endswith("_stream"):
+            continue
+        parts += definitions(path.read_text(errors="replace"), name)
+    return hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()[:16]
+
+
+def ap_types_fingerprint(ap_types: Path, file: str) -> str:
+    path = ap_types / file
+    text = _tokens(_clean(path.read_text(errors="replace"))) if path.is_file() else ""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@functools.cache
+def proven() -> dict[str, dict[str, list[str]]]:
+    """{name: {fingerprint: [hls4ml versions]}}; ap_types files under ``ap_types/<file>``."""
+    return json.loads(PROVEN_FILE.read_text()) if PROVEN_FILE.is_file() else {}
+
+
+def unproven(firmware: Path, names: set[str]) -> list[str]:
+    """The names (and ap_types files) whose definitions in the project ``firmware`` directory no fixture proved,
+    each as ``file: name``."""
+    table = proven()
+    out = []
+    for name in sorted(names):
+        if fingerprint(firmware / "nnet_utils", name) not in table.get(name, {}):
+            files = [
+                p.name
+                for p in sorted((firmware / "nnet_utils").glob("*.h"))
+                if not p.stem.endswith("_stream") and definitions(p.read_text(errors="replace"), name)
+            ]
+            out.append(f"nnet_utils/{', '.join(files) or '(no definition)'}: {name}")
+    for file in AP_TYPES_FILES:
+        if ap_types_fingerprint(firmware / "ap_types", file) not in table.get(f"ap_types/{file}", {}):
+            out.append(f"ap_types/{file}")
+    return out

@@ -1,0 +1,334 @@
+"""Reading an hls4ml io_parallel project's C++: the top function's signature and body, the typedefs and macros of
+``defines.h``, and the config structs of ``parameters.h``.
+
+Only the constructs hls4ml writes (0.6 through 1.3) are read; anything else in the top function is refused naming
+the file, line and statement, so a hand edit that changes what the firmware computes is never skipped silently.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import operator
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import l1t.emulator.fixed as fx
+
+__all__ = ["ALIAS", "Array", "Call", "ProjectError", "Source", "Struct", "read_source"]
+
+
+class ProjectError(ValueError):
+    """A project l1t cannot read exactly; the message names the file, line and construct."""
+
+
+@dataclass(frozen=True)
+class Array:
+    """A C++ array ``cpp_type name[size]``: a top-function argument or a layer's output."""
+
+    name: str
+    cpp_type: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Call:
+    """One ``nnet::function<template>(args);`` statement of the top function; ``comment`` is hls4ml's trailing layer
+    name when present."""
+
+    function: str
+    template: list[str]
+    args: list[str]
+    comment: str | None
+    where: str  # "file:line" of the statement's first line
+    end: int  # the line the statement ends on
+
+
+@dataclass
+class Struct:
+    """A config struct of ``parameters.h``: its integer/enum constants, typedefs and template aliases."""
+
+    name: str
+    base: str
+    where: str
+    constants: dict[str, str] = field(default_factory=dict)
+    typedefs: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Source:
+    """What an hls4ml project's C++ says, as text; ``digest`` hashes every file under ``firmware/``."""
+
+    directory: Path
+    top: str
+    namespace: str | None
+    top_file: Path
+    args: list[Array]  # the top function's array arguments, in order
+    locals: dict[str, Array]
+    calls: list[Call]
+    typedefs: dict[str, str]
+    macros: dict[str, str]
+    structs: dict[str, Struct]
+    size_args: list[str]  # older hls4ml's ``unsigned short &const_size_in_1`` arguments
+    digest: str
+
+    @property
+    def firmware(self) -> Path:
+        return self.directory / "firmware"
+
+    def qualified(self, name: str) -> str:
+        """A name of the project's namespace as C++ outside it spells it."""
+        return f"{self.namespace}::{name}" if self.namespace else name
+
+    def type_of(self, name: str, where: str) -> fx.FixedType:
+        """The ap_fixed/ap_int type a typedef name (or a type spelled out) stands for."""
+        seen = []
+        text = name.strip()
+        while text in self.typedefs and text not in seen:
+            seen.append(text)
+            text = self.typedefs[text]
+        try:
+            return fx.parse(text)
+        except ValueError as err:
+            raise ProjectError(f"{where}: type {name!r} = {text!r}: {err}") from None
+
+    def array(self, name: str, where: str) -> Array:
+        for arr in [*self.args, *self.locals.values()]:
+            if arr.name == name:
+                return arr
+        raise ProjectError(f"{where}: {name!r} is not an argument or a declared array of {self.top}")
+
+    def value(self, expr: str, where: str, struct: Struct | None = None) -> int:
+        """An integer expression of the C++ (``8``, ``N_LAYER_2``, ``n_in * n_out``, ``DIV_ROUNDUP(a, b)``) with the
+        project's macros and the struct's constants."""
+        names = {**self.macros, **(struct.constants if struct else {})}
+        return _evaluate(expr, names, where, depth=0)
+
+
+_BINOPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+}
+_FUNCTIONS = {"DIV_ROUNDUP": lambda a, b: -(-a // b), "MIN": min, "MAX": max}
+
+
+def _evaluate(expr: str, names: dict[str, str], where: str, depth: int) -> int:
+    if depth > 20:
+        raise ProjectError(f"{where}: {expr!r} refers to itself")
+
+    def ev(node: ast.AST) -> int:
+        if isinstance(node, ast.Constant) and isinstance(node.value, int):
+            return node.value
+        if isinstance(node, ast.Name) and node.id in names:
+            return _evaluate(names[node.id], names, where, depth + 1)
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            return _BINOPS[type(node.op)](ev(node.left), ev(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -ev(node.operand)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS:
+            return _FUNCTIONS[node.func.id](*(ev(a) for a in node.args))
+        raise ProjectError(f"{where}: cannot evaluate {expr!r}")
+
+    text = re.sub(r"(?<=\d)[uUlL]+\b", "", expr.strip()).replace("/", "//")
+    try:
+        return ev(ast.parse(text, mode="eval").body)
+    except SyntaxError:
+        raise ProjectError(f"{where}: cannot evaluate {expr!r}") from None
+
+
+def _strip_block_comments(text: str) -> str:
+    """``/* ... */`` removed, newlines kept so line numbers stay."""
+    return re.sub(r"/\*.*?\*/", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.S)
+
+
+def split_top_level(text: str, sep: str = ",") -> list[str]:
+    """``text`` split at ``sep`` outside <>, (), [] and {}."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "<([{":
+            depth += 1
+        elif ch in ">)]}":
+            depth -= 1
+        elif ch == sep and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    tail = text[start:].strip()
+    return [*parts, tail] if tail or parts else []
+
+
+def _project_name(directory: Path) -> str:
+    for cfg in ("hls4ml_config.yml", "hls4ml_config.yaml"):
+        path = directory / cfg
+        if path.is_file():
+            m = re.search(r"^ProjectName:\s*['\"]?(\w+)", path.read_text(), re.MULTILINE)
+            if m:
+                return m.group(1)
+    skip = {"parameters", "defines"}
+    candidates = [
+        p.stem
+        for p in sorted((directory / "firmware").glob("*.cpp"))
+        if p.stem not in skip and (directory / "firmware" / f"{p.stem}.h").is_file()
+    ]
+    if len(candidates) != 1:
+        raise ProjectError(
+            f"{directory}: no hls4ml_config.yml naming the project, and firmware/ holds {len(candidates)} "
+            "<top>.cpp with a <top>.h (expected one)"
+        )
+    return candidates[0]
+
+
+def _digest(firmware: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(p for p in firmware.rglob("*") if p.is_file() and p.suffix in (".h", ".hpp", ".cpp", ".txt")):
+        h.update(str(path.relative_to(firmware)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:20]
+
+
+_ARRAY_ARG = re.compile(r"(?:const\s+)?([\w:]+(?:<[^>]*>)?)\s+(\w+)\s*\[([^\]]+)\]")
+_SIZE_ARG = re.compile(r"unsigned\s+short\s*&\s*(\w+)")
+_DECL = re.compile(r"^([\w:]+(?:<[^;]*>)?)\s+(\w+)\s*\[([^\]]+)\]\s*;$")
+_CALL = re.compile(r"^nnet::(\w+)\s*<(.*)>\s*\((.*)\)\s*;$", re.S)
+_ASSIGN = re.compile(r"^(\w+)\s*=\s*([\w\s*+]+);$")
+_ALIAS = re.compile(r"^auto\s*&\s*(\w+)\s*=\s*(\w+)\s*;$")  # io_parallel Reshape/Flatten: the same array
+ALIAS = "auto&"  # the function name an alias statement is read as (no nnet:: function can have it)
+
+
+def read_source(directory: str | Path) -> Source:
+    """Read an hls4ml io_parallel project directory (its ``firmware/`` C++)."""
+    directory = Path(directory).resolve()
+    firmware = directory / "firmware"
+    if not firmware.is_dir():
+        raise ProjectError(f"{directory}: not an hls4ml project (no firmware/ directory)")
+    top = _project_name(directory)
+    top_file = firmware / f"{top}.cpp"
+    for path in (top_file, firmware / "defines.h", firmware / "parameters.h"):
+        if not path.is_file():
+            raise ProjectError(f"{directory}: missing {path.relative_to(directory)}")
+    defines = _strip_block_comments((firmware / "defines.h").read_text())
+    if re.search(r"nnet::array\s*<", defines):
+        raise ProjectError(f"{firmware / 'defines.h'}: io_stream types (nnet::array); only io_parallel is imported")
+    macros = dict(re.findall(r"^\s*#define\s+(\w+)\s+(.+?)\s*$", defines, re.MULTILINE))
+    typedefs = {name: cpp.strip() for cpp, name in re.findall(r"typedef\s+([^;]+?)\s+(\w+)\s*;", defines)}
+    structs = _read_structs(firmware / "parameters.h")
+    text = _strip_block_comments(top_file.read_text())
+    namespace = _namespace(text)
+    signature = re.search(rf"\bvoid\s+{top}\s*\(([^)]*)\)\s*\{{", text)
+    if signature is None:
+        raise ProjectError(f"{top_file}: no definition 'void {top}(...) {{'")
+    sig_where = f"{top_file}:{text[: signature.start()].count(chr(10)) + 1}"
+    args, size_args = [], []
+    for arg in split_top_level(signature.group(1)):
+        if m := _SIZE_ARG.fullmatch(arg):
+            size_args.append(m.group(1))
+        elif m := _ARRAY_ARG.fullmatch(arg):
+            cpp_t, name, size = m.groups()
+            args.append(Array(name, cpp_t, _evaluate(size, macros, sig_where, 0)))
+        else:
+            raise ProjectError(f"{sig_where}: argument {arg!r} of {top} is not an io_parallel array 'type name[size]'")
+    body_start = signature.end()
+    body = _body(text, body_start, f"{top_file}:{sig_where}")
+    first_line = text[:body_start].count("\n") + 1
+    locals_, calls = {}, []
+    for line_no, end, statement, comment in _statements(body, first_line, top_file):
+        where = f"{top_file.name}:{line_no}"
+        if m := _DECL.match(statement):
+            cpp_t, name, size = m.groups()
+            locals_[name] = Array(name, cpp_t, _evaluate(size, macros, where, 0))
+        elif m := _CALL.match(statement):
+            function, template, call_args = m.groups()
+            calls.append(Call(function, split_top_level(template), split_top_level(call_args), comment, where, end))
+        elif m := _ALIAS.match(statement):
+            name, target = m.groups()
+            aliased = next((a for a in [*args, *locals_.values()] if a.name == target), None)
+            if aliased is None:
+                raise ProjectError(f"{top_file}:{line_no}: {target!r} is aliased before it is declared")
+            locals_[name] = Array(name, aliased.cpp_type, aliased.size)
+            calls.append(Call(ALIAS, [], [target, name], comment, where, end))
+        elif (m := _ASSIGN.match(statement)) and m.group(1) in size_args:
+            continue  # older hls4ml reports the array sizes through reference arguments
+        else:
+            raise ProjectError(f"{top_file}:{line_no}: statement not understood: {statement!r}")
+    return Source(
+        directory, top, namespace, top_file, args, locals_, calls, typedefs, macros, structs, size_args,
+        _digest(firmware),
+    )  # fmt: skip
+
+
+def _namespace(text: str) -> str | None:
+    found = re.findall(r"^\s*namespace\s+(\w+)\s*\{", text, re.MULTILINE)
+    if len(found) > 1:
+        raise ProjectError(f"nested or several namespaces {found} around the top function are not read")
+    return found[0] if found else None
+
+
+def _body(text: str, start: int, where: str) -> str:
+    depth = 1
+    for i in range(start, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[start:i]
+    raise ProjectError(f"{where}: unbalanced braces in the top function")
+
+
+def _statements(body: str, first_line: int, path: Path) -> list[tuple[int, int, str, str | None]]:
+    """(first line, last line, statement, trailing comment) of the top function; preprocessor lines and the
+    C-simulation-only ``#ifndef __SYNTHESIS__`` blocks (weight loading from text files) are skipped."""
+    out: list[tuple[int, int, str, str | None]] = []
+    skip_depth = 0
+    pending, pending_line = "", 0
+    for offset, raw in enumerate(body.splitlines()):
+        line_no = first_line + offset
+        code, _, comment = raw.partition("//")
+        code = code.strip()
+        if code.startswith("#"):
+            directive = code[1:].strip()
+            if skip_depth:
+                skip_depth += directive.startswith("if")
+                skip_depth -= directive.startswith("endif")
+            elif directive.startswith("ifndef") and directive.split()[1:2] == ["__SYNTHESIS__"]:
+                skip_depth = 1
+            elif not directive.startswith("pragma"):
+                raise ProjectError(f"{path}:{line_no}: preprocessor directive {code!r} in the top function")
+            continue
+        if skip_depth or not code:
+            continue
+        if not pending:
+            pending_line = line_no
+        pending = f"{pending} {code}".strip()
+        if pending.endswith(";") or pending.endswith("}"):
+            out.append((pending_line, line_no, pending, comment.strip() or None))
+            pending = ""
+    if pending:
+        raise ProjectError(f"{path}:{pending_line}: statement not understood: {pending!r}")
+    return out
+
+
+_MEMBER_CONST = re.compile(r"^static\s+(?:const|constexpr)\s+(?:const\s+)?([\w:]+)\s+(\w+)\s*=\s*(.+);$", re.S)
+_MEMBER_TYPEDEF = re.compile(r"^typedef\s+(.+?)\s+(\w+)\s*;$", re.S)
+_MEMBER_ALIAS = re.compile(r"^template\s*<[^>]*>\s*using\s+(\w+)\s*=\s*(.+);$", re.S)
+
+
+def _read_structs(path: Path) -> dict[str, Struct]:
+    text = _strip_block_comments(path.read_text())
+    text = "\n".join(line.split("//")[0] for line in text.splitlines())
+    structs = {}
+    for m in re.finditer(r"struct\s+(\w+)\s*:\s*([\w:]+)\s*\{", text):
+        where = f"{path.name}:{text[: m.start()].count(chr(10)) + 1}"
+        struct = Struct(m.group(1), m.group(2), where)
+        body = _body(text, m.end(), where)
+        for member in (s.strip() for s in split_top_level(body, ";")):
+            member = " ".join(member.split()) + ";"
+            if mm := _MEMBER_CONST.match(member):
+                struct.constants[mm.group(2)] = mm.group(3).strip()
+            elif mm := _MEMBER_TYPEDEF.match(member):
+                struct.typedefs[mm.group(2)] = mm.group(1).strip()
+            elif mm := _MEMBER_ALIAS.match(member):
+                struct.aliases[mm.group(1)] = mm.group(2).strip()
+        structs[struct.name] = struct
+    return structs

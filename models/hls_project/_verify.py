@@ -1,0 +1,159 @@
+"""The emulator against a project's own C++: the top function compiled with g++ (the way an offline emulator library
+is built) and called once per event, on the same raw input words; on a mismatch, the project compiled again with a
+trace point after every layer names the first layer and neuron that differ."""
+
+from __future__ import annotations
+
+import ctypes
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from l1t.cpp import cpp_raw_args
+from l1t.emulator.nn import Network, TraceDifference, compare_traces
+from l1t.models.hls_project._import import Project
+from l1t.models.hls_project._source import ProjectError
+from l1t.models.hls_project._words import project_library, runner_part
+
+__all__ = ["Mismatch", "ProjectRunner", "Verification", "stimulus", "verify"]
+
+
+def stimulus(net: Network, n: int, seed: int) -> dict[str, np.ndarray]:
+    """Raw input words per input: the extremes, zero and ±1 LSB first, then half uniform over the whole range and
+    half near zero (within about ±2.0), where a network's inputs usually lie."""
+    rng = np.random.default_rng(seed)
+    words = {}
+    for name, shape, t in net.inputs:
+        size = (n, *shape)
+        wide = rng.integers(t.raw_min, t.raw_max, size, endpoint=True)
+        narrow = np.clip(np.round(rng.normal(0, 2.0 / t.lsb, size)), t.raw_min, t.raw_max).astype(np.int64)
+        raw = np.where(rng.random(size) < 0.5, wide, narrow)
+        for i, value in enumerate([t.raw_min, t.raw_max, 0, min(1, t.raw_max), max(-1, t.raw_min)][:n]):
+            raw[i] = value
+        words[name] = raw
+    return words
+
+
+class ProjectRunner:
+    """The project's top function called once per event: the library ``read_project`` compiled (-O1), or compiled
+    again with ``optimize``; with ``trace``, a copy of the top function's file with each of those layers' output
+    arrays recorded after its call."""
+
+    def __init__(self, project: Project, trace: list[str] | None = None, optimize: str | None = None) -> None:
+        self.project = project
+        self.traced = [w for w in project.writes if w[0] in (trace or [])]
+        if trace is None and optimize is None:
+            self.lib = ctypes.CDLL(str(project.library))
+            return
+        source = project.source
+        sizes = [(var, source.array(var, str(source.top_file)).size) for _, var, _ in self.traced]
+        part = runner_part(source, project.inputs, project.outputs, sizes)
+        top_text = self._traced_top() if trace is not None else None
+        self.lib = ctypes.CDLL(str(project_library(source, [part], "hls_project_run", top_text, optimize or "-O0")))
+
+    def _traced_top(self) -> str:
+        source, net = self.project.source, self.project.network()
+        result_t = {layer.name: layer.result_t for layer in net.layers}
+        lines = source.top_file.read_text().splitlines()
+        for k, (name, var, end) in sorted(enumerate(self.traced), key=lambda item: -item[1][2]):
+            size = source.array(var, str(source.top_file)).size
+            lines.insert(
+                end,
+                f"    for (int i = 0; i < {size}; ++i) l1t_trace_out[{k}][l1t_event * {size} + i] = "
+                f"raw_of<{cpp_raw_args(result_t[name])}>({var}[i]);",
+            )
+        return f"static int64_t* l1t_trace_out[{max(len(self.traced), 1)}];\nstatic int64_t l1t_event;\n" + "\n".join(
+            lines
+        )
+
+    def run(self, words: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Raw outputs (events, elements) by spec output name, and the traced layers' raw outputs by layer name,
+        for raw inputs by spec input name."""
+        ins, outs, source = self.project.inputs, self.project.outputs, self.project.source
+        n = len(words[self.project.layer_of[ins[0].name]])
+        given = [np.ascontiguousarray(words[self.project.layer_of[a.name]].reshape(n, -1), np.int64) for a in ins]
+        got = [np.empty((n, a.size), np.int64) for a in outs]
+        traces = [np.empty((n, source.array(var, "").size), np.int64) for _, var, _ in self.traced]
+        pointers = (ctypes.c_void_p * max(len(traces), 1))(*(t.ctypes.data for t in traces))
+        self.lib.l1t_run(ctypes.c_int64(n), pointers, *(ctypes.c_void_p(a.ctypes.data) for a in given + got))
+        outputs = {self.project.layer_of[a.name]: g for a, g in zip(outs, got, strict=True)}
+        return outputs, {name: t for (name, _, _), t in zip(self.traced, traces, strict=True)}
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One differing output word: the event, output, element, the project's word and the emulator's."""
+
+    event: int
+    output: str
+    element: int
+    expected: int
+    got: int
+
+    def __str__(self) -> str:
+        return (
+            f"event {self.event}, output {self.output!r}[{self.element}]: project {self.expected}, emulator {self.got}"
+        )
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of ``verify``: events compared, events that differ, the first differing word and layer."""
+
+    events: int
+    mismatches: int
+    first: Mismatch | None
+    layer: TraceDifference | None
+    project_seconds: float
+    emulator_seconds: float
+
+    def __str__(self) -> str:
+        lines = [f"{self.events} events, {self.mismatches} mismatches"]
+        if self.first is not None:
+            lines.append(f"first: {self.first}")
+        if self.layer is not None:
+            lines.append(str(self.layer))
+        return "\n".join(lines)
+
+
+def verify(project: Project, network: Network, words: dict[str, np.ndarray]) -> Verification:
+    """Run the project's C++ and ``network`` on the same raw words and compare every output word."""
+    runner = ProjectRunner(project)
+    start = time.perf_counter()
+    expected, _ = runner.run(words)
+    project_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    got = network.run(words, raw=True)
+    emulator_seconds = time.perf_counter() - start
+    bad_events = np.zeros(len(next(iter(expected.values()))), dtype=bool)
+    first = None
+    for name in network.output_names:
+        if name not in expected:
+            raise ProjectError(f"{project.source.directory}: the spec's output {name!r} is not one of the project's")
+        diff = expected[name] != got[name].reshape(expected[name].shape)
+        bad_events |= diff.any(axis=1)
+        if diff.any():
+            e, j = (int(i) for i in np.argwhere(diff)[0])
+            candidate = Mismatch(e, name, j, int(expected[name][e, j]), int(got[name].reshape(diff.shape)[e, j]))
+            first = candidate if first is None or candidate.event < first.event else first
+    layer = None
+    if first is not None:
+        layer = first_layer(project, network, words, np.flatnonzero(bad_events)[:256])
+    return Verification(len(bad_events), int(bad_events.sum()), first, layer, project_seconds, emulator_seconds)
+
+
+def first_layer(
+    project: Project, network: Network, words: dict[str, np.ndarray], events: np.ndarray
+) -> TraceDifference | None:  # fmt: skip
+    """The first layer and neuron where the traced project and the emulator differ on ``events`` (layers whose
+    words are past 64 bits are not traced)."""
+    names = [layer.name for layer in network.layers if not layer.result_t.wide]
+    picked = {name: w[events] for name, w in words.items()}
+    _, expected = ProjectRunner(project, trace=names).run(picked)
+    got = network.trace(picked, raw=True)
+    found = compare_traces(expected, got, network.layer_names)
+    if found is None:
+        return None
+    event = int(events[found.event])
+    return TraceDifference(found.layer, event, found.neuron, found.expected, found.got, found.n_events)

@@ -1,0 +1,150 @@
+"""Raw words read out of an hls4ml project by compiling its own C++: weights exactly as its code initialises or
+loads them (``weights/*.h`` or, through its own ``load_weights_from_txt``, ``*.txt``), activation tables filled by
+its own ``nnet_activation.h``, and every type l1t read from its text checked against the compiler's view.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import l1t.emulator.fixed as fx
+from l1t.cpp import compile_shared, cpp_raw_args
+from l1t.models.hls_project._source import Array, ProjectError, Source
+
+__all__ = ["Request", "call_top", "cpp_spelling", "project_library", "read_words", "runner_part"]
+
+
+@dataclass(frozen=True)
+class Request:
+    """``size`` raw words of ``expr`` (an array of element type ``t``, evaluated inside the project's namespace
+    after ``setup``)."""
+
+    key: str
+    expr: str
+    size: int
+    t: fx.FixedType
+    setup: str = ""
+
+
+def cpp_spelling(t: fx.FixedType) -> str:
+    """The fully spelled C++ type (every template argument given), for ``std::is_same`` checks."""
+    if t.integer:
+        return str(t)
+    return f"ap_{'' if t.signed else 'u'}fixed<{t.width},{t.int_bits},{t.q_mode.value},{t.o_mode.value},{t.n_bits}>"
+
+
+def _prologue(source: Source, top_text: str | None) -> str:
+    weights = source.firmware / "weights"
+    top = top_text if top_text is not None else f'#include "{source.top_file}"'
+    return (
+        f"// l1t: project {source.top}, firmware digest {source.digest}\n"
+        f'#define WEIGHTS_DIR "{weights}"\n'
+        f"{top}\n"
+        "#include <type_traits>\n"
+        "namespace nnet {\n"
+        "bool trace_enabled = false;\n"
+        "std::map<std::string, void *> *trace_outputs = NULL;\n"
+        "size_t trace_type_size = sizeof(double);\n"
+        "}\n"
+    )
+
+
+def call_top(source: Source, body_in: str, body_out: str) -> str:
+    """Statements declaring the top's arrays, filling the inputs (``body_in``), calling it, and reading the outputs
+    (``body_out``)."""
+    lines = [f"    {source.qualified(a.cpp_type)} {a.name}[{a.size}];" for a in source.args]
+    lines += [f"    unsigned short {name} = 0;" for name in source.size_args]
+    lines.append(body_in)
+    names = [a.name for a in source.args] + source.size_args
+    lines.append(f"    {source.qualified(source.top)}({', '.join(names)});")
+    lines.append(body_out)
+    return "\n".join(lines)
+
+
+def project_library(
+    source: Source, parts: list[str], prefix: str, top_text: str | None = None, optimize: str = "-O1"
+) -> Path:
+    """Compile the project's top translation unit (or ``top_text`` in its place) with ``parts`` appended (its own
+    ap_types and nnet_utils first on the include path) and load it; a failed ``static_assert`` of l1t's becomes a
+    ProjectError naming it."""
+    code = _prologue(source, top_text) + "\n".join(parts)
+    try:
+        path = compile_shared(
+            [code],
+            includes=[source.firmware],
+            ap_types=source.firmware / "ap_types",
+            optimize=optimize,
+            std="c++17",
+            prefix=prefix,
+        )
+    except RuntimeError as err:
+        failed = re.findall(r"static assertion failed: (l1t: [^\n]*)", str(err))
+        if failed:
+            raise ProjectError(f"{source.directory}: {failed[0]}") from None
+        raise ProjectError(f"{source.directory}: g++ failed on the project's own C++:\n{err}") from None
+    return path
+
+
+def runner_part(source: Source, inputs: list[Array], outputs: list[Array], traced: list[tuple[str, int]]) -> str:
+    """``l1t_run(n, trace, inputs..., outputs...)``: the top function on n events of raw words, once per event;
+    ``traced`` (array, size) are recorded into ``trace`` by statements a traced copy of the top file holds."""
+    types = {a.name: source.type_of(a.cpp_type, str(source.top_file)) for a in inputs + outputs}
+    wide = [name for name, t in types.items() if t.wide]
+    if wide:
+        raise ProjectError(f"{source.top_file}: arguments {wide} have words past 64 bits")
+    params = [f"const int64_t* {a.name}_raw" for a in inputs] + [f"int64_t* {a.name}_raw" for a in outputs]
+    fill = "\n".join(
+        f"    for (int i = 0; i < {a.size}; ++i) set_raw<{cpp_raw_args(types[a.name])}>"
+        f"({a.name}[i], {a.name}_raw[e * {a.size} + i]);"
+        for a in inputs
+    )
+    read = "\n".join(
+        f"    for (int i = 0; i < {a.size}; ++i) {a.name}_raw[e * {a.size} + i] = "
+        f"raw_of<{cpp_raw_args(types[a.name])}>({a.name}[i]);"
+        for a in outputs
+    )
+    pointers = "".join(f"  l1t_trace_out[{k}] = trace[{k}];\n" for k in range(len(traced)))
+    event = "    l1t_event = e;\n" if traced else ""
+    return (
+        f'extern "C" void l1t_run(int64_t n, int64_t** trace, {", ".join(params)}) {{\n{pointers}'
+        f"  for (int64_t e = 0; e < n; ++e) {{\n{event}{call_top(source, fill, read)}\n  }}\n}}"
+    )
+
+
+def read_words(
+    source: Source, requests: list[Request], types: dict[str, fx.FixedType], extra: list[str]
+) -> tuple[dict[str, np.ndarray], Path]:  # fmt: skip
+    """Raw words of every request, after the top function ran once on zero inputs (which loads text weights), and
+    the library they were read from (``extra`` parts compiled into it too); each ``types`` entry (a C++ type name,
+    project-qualified where needed) is checked to be exactly that type."""
+    checks = [
+        f'static_assert(std::is_same<{cpp}, {cpp_spelling(t)}>::value, "l1t: {cpp} is not {t} as read from the '
+        'project text");'
+        for cpp, t in types.items()
+    ]
+    zero = "\n".join(f"    for (int i = 0; i < {a.size}; ++i) {a.name}[i] = 0;" for a in source.args)
+    parts = ["\n".join(checks), f'extern "C" void l1t_load() {{\n{call_top(source, zero, "")}\n}}']
+    for i, req in enumerate(requests):
+        if req.t.wide:
+            raise ProjectError(f"{source.directory}: {req.key} has {req.t} words, past 64 bits")
+        using = f"using namespace {source.namespace};" if source.namespace else ""
+        parts.append(
+            f'extern "C" void l1t_words_{i}(int64_t* out) {{\n  {using}\n  {req.setup}\n'
+            f"  static_assert(std::is_same<std::decay<decltype({req.expr}[0])>::type, {cpp_spelling(req.t)}>::value, "
+            f'"l1t: the elements of {req.key} are not {req.t}");\n'
+            f"  for (int i = 0; i < {req.size}; ++i) out[i] = raw_of<{cpp_raw_args(req.t)}>({req.expr}[i]);\n}}"
+        )
+    path = project_library(source, parts + extra, "hls_project")
+    lib = ctypes.CDLL(str(path))
+    lib.l1t_load()
+    out = {}
+    for i, req in enumerate(requests):
+        raw = np.empty(req.size, dtype=np.int64)
+        getattr(lib, f"l1t_words_{i}")(ctypes.c_void_p(raw.ctypes.data))
+        out[req.key] = raw
+    return out, path
