@@ -101,15 +101,20 @@ def autoencoder() -> tuple[Any, dict[str, dict[str, str]]]:
 
 
 def activations() -> tuple[Any, dict[str, dict[str, Any]]]:
-    """Flatten -> Dense -> LeakyReLU -> Dense -> linear -> Dense -> softmax (latency implementation)."""
+    """Flatten -> Dense -> LeakyReLU -> Dense -> linear (a narrower, rounding, saturating result) -> Dense -> softmax
+    (latency implementation)."""
     from tensorflow.keras import Model
     from tensorflow.keras import layers as L
 
     x = L.Input((2, 5), name="x")
     h = L.LeakyReLU(0.1, name="lrelu")(L.Dense(8, name="d1")(L.Flatten(name="flat")(x)))
-    h = L.Activation("linear", name="lin")(L.Dense(8, name="d2")(h))
+    h = L.Dense(8, name="d2")(h)
     y = L.Activation("softmax", name="sm")(L.Dense(4, name="d3")(h))
-    precisions = {"sm": {"Implementation": "latency"}, "lin": {"result": "ap_fixed<12,4,AP_RND,AP_SAT>"}}
+    precisions = {
+        "sm": {"Implementation": "latency"},
+        "d2": {"result": "ap_fixed<24,10>"},  # wider than its linear activation's result: hls4ml keeps that layer
+        "d2_linear": {"result": "ap_fixed<14,6,AP_RND,AP_SAT>"},
+    }
     return _set_weights(Model(x, y, name="activations"), 6), precisions
 
 
@@ -158,12 +163,14 @@ def write(
                 cfg.setdefault("Precision", {})
                 if isinstance(cfg["Precision"], dict):
                     cfg["Precision"]["accum"] = accum
-        for key, value in precisions.get(layer.name, {}).items():
+    for layer_name, options in precisions.items():  # Keras layers and those hls4ml adds (<dense>_linear)
+        cfg = config["LayerName"].setdefault(layer_name, {})
+        for key, value in options.items():
             if key[0].isupper():  # a layer option (Implementation), not a precision
                 cfg[key] = value
                 continue
             if not isinstance(cfg.get("Precision"), dict):
-                cfg["Precision"] = {}
+                cfg["Precision"] = {"result": cfg["Precision"]} if "Precision" in cfg else {}
             cfg["Precision"][key] = value
     if strategy == "Resource":
         config["Model"]["Strategy"] = "Resource"

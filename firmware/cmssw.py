@@ -1,0 +1,332 @@
+"""A library the experiment's offline emulator loads: an hls4ml io_parallel project's own C++ behind the
+``hls4mlEmulator::Model`` interface (``prepare_input(std::any)``, ``predict()``, ``read_result(std::any)``, a virtual
+destructor; ``extern "C"`` ``create_model()`` and ``destroy_model()``), optionally with the trigger path's input
+scaling in front and its anomaly score behind, as deployed.
+
+``write_cmssw`` writes ``emulator.h`` (the interface, written from its public description), ``<name>.cpp`` (the
+model class), ``check.cpp`` (a loader that opens the library with ``dlopen`` as the experiment's model loader does,
+runs raw words from a file through it and writes the raw results) and a ``Makefile`` building ``lib<name>.so`` and
+``check`` against the project's own ``firmware/`` and ``ap_types``.
+
+The scaling is ``(x - offset)`` read with ``shift`` fractional bits and cast into the network's input type with
+AP_TRN and AP_SAT (``l1t.emulator.trigger.AxoTrigger.scale``); the score is sum mu^2 or R_z exactly as
+``l1t.emulator.scores`` computes it, cast into ``SCORE_T``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import l1t.emulator.fixed as fx
+from l1t.atomic import write_text
+from l1t.emulator import scores
+from l1t.models.hls_project import Project
+
+__all__ = ["CmsswLibrary", "Scaling", "Score", "build_cmssw", "run_check", "write_cmssw"]
+
+INTERFACE = """\
+// The hls4mlEmulator::Model interface of the experiment's offline emulator, written from its public description:
+// a model library is loaded with dlopen and made through its extern "C" create_model().
+#ifndef HLS4ML_EMULATOR_MODEL_H_
+#define HLS4ML_EMULATOR_MODEL_H_
+#include <any>
+
+namespace hls4mlEmulator {
+class Model {
+  public:
+    virtual void prepare_input(std::any input) = 0;
+    virtual void predict() = 0;
+    virtual void read_result(std::any result) = 0;
+    virtual ~Model() = default;
+};
+}  // namespace hls4mlEmulator
+
+#endif
+"""
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """Per-feature input scaling: ``(x - offset) >> shift`` read into the network's input type (AP_TRN, AP_SAT), for
+    inputs of ``unscaled_t`` (``shift`` in fractional bits of the difference, as ``AxoTrigger`` holds it)."""
+
+    offset: list[int]
+    shift: list[int]
+    unscaled_t: fx.FixedType
+
+
+@dataclass(frozen=True)
+class Score:
+    """The anomaly score behind an encoder: ``kind`` in ``scores.SCORE_KINDS``, from the outputs ``mu`` (and
+    ``logvar`` for R_z)."""
+
+    kind: str
+    mu: str = "mu"
+    logvar: str = "logvar"
+
+
+@dataclass(frozen=True)
+class CmsswLibrary:
+    """The files ``write_cmssw`` wrote and how the model class is fed and read."""
+
+    directory: Path
+    name: str
+    input_t: fx.FixedType  # what prepare_input takes (a pointer to an array of it)
+    n_inputs: int
+    outputs: list[tuple[str, int, fx.FixedType]]  # what read_result fills, in order
+
+    @property
+    def library(self) -> Path:
+        return self.directory / f"lib{self.name}.so"
+
+
+def _cpp(t: fx.FixedType) -> str:
+    from l1t.models.hls_project._words import cpp_spelling
+
+    return cpp_spelling(t)
+
+
+def _scale_code(project: Project, scaling: Scaling, input_t: fx.FixedType) -> str:
+    """One statement per feature: the exact difference, read with its shift, cast into the saturating input type."""
+    n = project.inputs[0].size
+    if len(scaling.offset) != n or len(scaling.shift) != n:
+        raise ValueError(f"scaling of {len(scaling.offset)} offsets, {len(scaling.shift)} shifts for {n} inputs")
+    sat = fx.FixedType(input_t.width, input_t.int_bits, input_t.signed, fx.QMode.TRN, fx.OMode.SAT)
+    lines = []
+    for j, (offset, shift) in enumerate(zip(scaling.offset, scaling.shift, strict=True)):
+        # 48 bits hold any difference of a <= 40-bit word and an int offset; read with `shift` fractional bits
+        lines.append(
+            f"        {{ ap_int<48> d = ap_int<48>(_unscaled[{j}]) - ap_int<48>({int(offset)}LL); "
+            f"ap_fixed<48, {48 - int(shift)}> v; v.range(47, 0) = d.range(47, 0); "
+            f"{_cpp(sat)} s = v; _input[{j}] = s; }}"
+        )
+    return "\n".join(lines)
+
+
+def _score_code(project: Project, score: Score) -> tuple[str, str]:
+    """(the table's values or "", statements computing ``_score`` from the encoder's output arrays)."""
+    net = project.network()
+    arrays = {project.layer_of[a.name]: a for a in project.outputs}
+    if score.mu not in arrays or (score.kind == "R_z" and score.logvar not in arrays):
+        raise ValueError(f"score {score.kind}: the project's outputs are {sorted(arrays)}")
+    mu, mu_t = arrays[score.mu], net.types[score.mu]
+    if score.kind == "sum_mu2":
+        acc_t = fx.ap_fixed(2 * mu_t.width + _grow(mu.size), 2 * mu_t.int_bits + _grow(mu.size))
+        body = (
+            f"        {_cpp(acc_t)} acc = 0;\n"
+            f"        for (int i = 0; i < {mu.size}; ++i) acc += _{mu.name}[i] * _{mu.name}[i];\n"
+            f"        _score = acc;"
+        )
+        return "", body
+    if score.kind != "R_z":
+        raise ValueError(f"score must be one of {scores.SCORE_KINDS}, got {score.kind!r}")
+    lv, lv_t = arrays[score.logvar], net.types[score.logvar]
+    table = scores.exp_table()
+    t = scores.EXP_TABLE_T
+    shift = int(np.log2(scores.EXP_TABLE_SIZE / (scores.EXP_TABLE_MAX - scores.EXP_TABLE_MIN)))
+    offset = round(-scores.EXP_TABLE_MIN * 2**lv_t.frac_bits)
+    k = lv_t.frac_bits - shift
+    grow = _grow(mu.size)
+    acc_t = fx.ap_fixed(2 * mu_t.width + t.width + grow, 2 * mu_t.int_bits + t.int_bits + grow)
+    values = ", ".join(repr(float(v) * t.lsb) for v in table)  # each exact in a double (22 bits)
+    index = f"v >> {k}" if k >= 0 else f"v << {-k}"
+    sign = f"if (raw >= (1LL << {lv_t.width - 1})) raw -= 1LL << {lv_t.width};" if lv_t.signed else ""
+    body = (
+        f"        {_cpp(acc_t)} acc = 0;\n"
+        f"        for (int i = 0; i < {mu.size}; ++i) {{\n"
+        f"            long long raw = _{lv.name}[i].range({lv_t.width - 1}, 0).to_int64(); {sign}\n"
+        f"            long long v = raw + {offset}LL;  // the table's index, exact on the raw word\n"
+        f"            long long idx = {index};\n"
+        f"            idx = idx < 0 ? 0 : idx > {scores.EXP_TABLE_SIZE - 1} ? {scores.EXP_TABLE_SIZE - 1} : idx;\n"
+        f"            acc += _{mu.name}[i] * _{mu.name}[i] * exp_table[idx];\n"
+        f"        }}\n"
+        f"        _score = acc;"
+    )
+    return values, body
+
+
+def _grow(terms: int) -> int:
+    return int(np.ceil(np.log2(max(terms, 1))))
+
+
+def write_cmssw(
+    project: Project, out: str | Path, name: str, *, scaling: Scaling | None = None, score: Score | None = None
+) -> CmsswLibrary:  # fmt: skip
+    """Write the model class, the interface, the loader check and the Makefile for ``project`` into ``out``."""
+    source, out = project.source, Path(out)
+    if len(project.inputs) != 1:
+        raise ValueError(f"{source.top_file}: {len(project.inputs)} inputs; the model class feeds one input array")
+    net = project.network()
+    inp = project.inputs[0]
+    input_t = source.type_of(inp.cpp_type, str(source.top_file))
+    q = source.qualified
+    members = [f"    {q(a.cpp_type)} _{a.name}[{a.size}];" for a in project.inputs + project.outputs]
+    members = [m.replace(f"_{inp.name}[", "_input[") for m in members]
+    feed_t = scaling.unscaled_t if scaling is not None else input_t
+    prepare = f"        {_cpp(feed_t)}* p = std::any_cast<{_cpp(feed_t)}*>(input);\n"
+    if scaling is not None:
+        members.append(f"    {_cpp(feed_t)} _unscaled[{inp.size}];")
+        prepare += f"        for (int i = 0; i < {inp.size}; ++i) _unscaled[i] = p[i];\n" + _scale_code(
+            project, scaling, input_t
+        )
+    else:
+        prepare += f"        for (int i = 0; i < {inp.size}; ++i) _input[i] = p[i];"
+    call_args = ["_input"] + [f"_{a.name}" for a in project.outputs] + ["l1t_size"] * len(source.size_args)
+    predict = ("        unsigned short l1t_size = 0;\n" if source.size_args else "") + (
+        f"        {q(source.top)}({', '.join(call_args)});"
+    )
+    table_values = ""
+    if score is not None:
+        table_values, body = _score_code(project, score)
+        if table_values:
+            members.append(f"    static const {_cpp(scores.EXP_TABLE_T)} exp_table[{scores.EXP_TABLE_SIZE}];")
+        members.append(f"    {_cpp(scores.SCORE_T)} _score;")
+        predict += "\n" + body
+        outputs = [("score", 1, scores.SCORE_T)]
+        read = (
+            f"        {_cpp(scores.SCORE_T)}* r = std::any_cast<{_cpp(scores.SCORE_T)}*>(result);\n"
+            "        r[0] = _score;"
+        )
+    else:
+        if len(project.outputs) != 1:
+            raise ValueError(f"{source.top_file}: {len(project.outputs)} outputs; without a score, read one output")
+        a = project.outputs[0]
+        t = net.types[project.layer_of[a.name]]
+        outputs = [(project.layer_of[a.name], a.size, t)]
+        read = (
+            f"        {_cpp(t)}* r = std::any_cast<{_cpp(t)}*>(result);\n"
+            f"        for (int i = 0; i < {a.size}; ++i) r[i] = _{a.name}[i];"
+        )
+    cls = f"L1T_{name}"
+    table_def = (
+        f"const {_cpp(scores.EXP_TABLE_T)} {cls}::exp_table[{scores.EXP_TABLE_SIZE}] = {{{table_values}}};\n"
+        if table_values
+        else ""
+    )
+    model = f"""// Generated by l1t: the hls4ml project {source.top} behind the hls4mlEmulator::Model interface.
+#include <any>
+#include "ap_fixed.h"
+#include "ap_int.h"
+#include "emulator.h"
+#include "{source.top}.h"
+
+class {cls} : public hls4mlEmulator::Model {{
+  private:
+{chr(10).join(members)}
+
+  public:
+    void prepare_input(std::any input) override {{
+{prepare}
+    }}
+    void predict() override {{
+{predict}
+    }}
+    void read_result(std::any result) override {{
+{read}
+    }}
+}};
+{table_def}
+extern "C" hls4mlEmulator::Model* create_model() {{ return new {cls}; }}
+extern "C" void destroy_model(hls4mlEmulator::Model* m) {{ delete m; }}
+"""
+    library = CmsswLibrary(out, name, feed_t, inp.size, outputs)
+    write_text(out / "emulator.h", INTERFACE)
+    write_text(out / f"{name}.cpp", model)
+    write_text(out / "check.cpp", _check(library))
+    write_text(out / "Makefile", _makefile(project, name))
+    return library
+
+
+def _check(lib: CmsswLibrary) -> str:
+    (_, n_out, out_t), *rest = lib.outputs
+    if rest:
+        raise ValueError("the loader check reads one result array")
+    return f"""// Generated by l1t: loads lib{lib.name}.so with dlopen, as the experiment's model loader does, and runs
+// raw input words (int64, {lib.n_inputs} per event) from argv[2] through it into raw result words in argv[3].
+#include <cstdint>
+#include <cstdio>
+#include <dlfcn.h>
+#include <vector>
+#include "ap_fixed.h"
+#include "ap_int.h"
+#include "emulator.h"
+
+typedef {_cpp(lib.input_t)} in_t;
+typedef {_cpp(out_t)} out_t;
+
+int main(int argc, char** argv) {{
+    if (argc != 4) {{ std::fprintf(stderr, "usage: check LIBRARY INPUTS.bin RESULTS.bin\\n"); return 2; }}
+    void* handle = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {{ std::fprintf(stderr, "%s\\n", dlerror()); return 2; }}
+    auto create = reinterpret_cast<hls4mlEmulator::Model* (*)()>(dlsym(handle, "create_model"));
+    auto destroy = reinterpret_cast<void (*)(hls4mlEmulator::Model*)>(dlsym(handle, "destroy_model"));
+    if (!create || !destroy) {{ std::fprintf(stderr, "no create_model/destroy_model\\n"); return 2; }}
+    FILE* fin = std::fopen(argv[2], "rb");
+    FILE* fout = std::fopen(argv[3], "wb");
+    if (!fin || !fout) {{ std::fprintf(stderr, "cannot open the input or result file\\n"); return 2; }}
+    hls4mlEmulator::Model* model = create();
+    std::vector<int64_t> raw({lib.n_inputs});
+    in_t x[{lib.n_inputs}];
+    out_t y[{n_out}];
+    while (std::fread(raw.data(), sizeof(int64_t), {lib.n_inputs}, fin) == {lib.n_inputs}) {{
+        for (int i = 0; i < {lib.n_inputs}; ++i) x[i].range({lib.input_t.width - 1}, 0) = raw[i];
+        model->prepare_input(static_cast<in_t*>(x));
+        model->predict();
+        model->read_result(static_cast<out_t*>(y));
+        for (int i = 0; i < {n_out}; ++i) {{
+            int64_t r = y[i].range({out_t.width - 1}, 0).to_int64();
+            if ({int(out_t.signed)} && (r >> {out_t.width - 1}) & 1) r -= (int64_t)1 << {out_t.width};
+            std::fwrite(&r, sizeof(int64_t), 1, fout);
+        }}
+    }}
+    destroy(model);
+    std::fclose(fin);
+    std::fclose(fout);
+    dlclose(handle);
+    return 0;
+}}
+"""
+
+
+def _makefile(project: Project, name: str) -> str:
+    fw = project.source.firmware
+    return f"""# Generated by l1t: lib{name}.so (the model library) and check (its dlopen loader test).
+CXX ?= g++
+FIRMWARE := {fw}
+CXXFLAGS := -O2 -std=c++17 -fPIC -w -I. -I$(FIRMWARE) -I$(FIRMWARE)/ap_types -DWEIGHTS_DIR='"$(FIRMWARE)/weights"'
+
+all: lib{name}.so check
+
+lib{name}.so: {name}.cpp $(FIRMWARE)/{project.source.top}.cpp
+\t$(CXX) $(CXXFLAGS) -shared -o $@ $^
+
+check: check.cpp
+\t$(CXX) $(CXXFLAGS) -o $@ $< -ldl
+
+.PHONY: all
+"""
+
+
+def build_cmssw(lib: CmsswLibrary) -> Path:
+    """Run the Makefile (g++); returns the library's path. Raises RuntimeError with g++'s message on failure."""
+    res = subprocess.run(["make", "-s", "-C", str(lib.directory)], capture_output=True, text=True)
+    if res.returncode:
+        raise RuntimeError(f"building {lib.library} failed:\n{res.stderr[-4000:]}")
+    return lib.library
+
+
+def run_check(lib: CmsswLibrary, words: np.ndarray, work: Path) -> np.ndarray:
+    """Raw result words of ``words`` (events, inputs) through the library, loaded by the generated ``check``."""
+    work.mkdir(parents=True, exist_ok=True)
+    inputs, results = work / "inputs.bin", work / "results.bin"
+    np.ascontiguousarray(words, dtype=np.int64).tofile(inputs)
+    res = subprocess.run(
+        [str(lib.directory / "check"), str(lib.library), str(inputs), str(results)], capture_output=True, text=True
+    )
+    if res.returncode:
+        raise RuntimeError(f"{lib.directory / 'check'} failed: {res.stderr}")
+    return np.fromfile(results, dtype=np.int64).reshape(len(words), -1)
