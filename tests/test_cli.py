@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -52,6 +53,9 @@ def test_firmware_from_an_h5_file(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     assert "10000 events, 0 mismatches" in result.output
     assert (tmp_path / "fw" / "rtl" / "myproject.v").is_file()
+    cmssw = json.loads((tmp_path / "fw" / "report.json").read_text())["hls4ml"]["cmssw"]  # the encoder's sum mu^2
+    assert (cmssw["events"], cmssw["mismatches"], cmssw["score"]) == (10_000, 0, "sum_mu2")
+    assert Path(cmssw["library"]).is_file()
 
 
 def test_firmware_names_an_unknown_model(tmp_path) -> None:

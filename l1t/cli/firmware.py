@@ -81,9 +81,16 @@ def make_firmware(
     csim = report["hls4ml"]["csim_vs_emulator"]
     table.add_row("hls4ml C-sim vs emulator", f"{csim['events']} events, {csim['mismatches']} mismatches")
     table.add_row("vendor build", json.dumps(report["hls4ml"]["vendor"]))
+    cmssw = report["hls4ml"].get("cmssw", {"skipped": f"{io_type} (the library wraps io_parallel projects)"})
+    table.add_row(
+        "CMSSW library (dlopen) vs emulator",
+        f"{cmssw['events']} events, {cmssw['mismatches']} mismatches: {cmssw['library']}"
+        if "library" in cmssw
+        else f"skipped: {cmssw['skipped']}",
+    )
     console.print(table)
     console.print(f"wrote {out / 'report.json'}")
-    if csim["mismatches"]:
+    if csim["mismatches"] or cmssw.get("mismatches"):
         raise typer.Exit(1)
 
 
@@ -223,7 +230,10 @@ def trigger_regression(
     except (OSError, ValueError, KeyError, DatasetError, RunError) as err:
         fail(err)
     x = block.from_events(ev.data)
-    failed = False
+    cmssw = built.cmssw
+    if "library" in cmssw:
+        console.print(f"CMSSW library (dlopen) vs emulator: {cmssw['events']} events, {cmssw['mismatches']} mismatches")
+    failed = bool(cmssw.get("mismatches"))
     for sim in simulators:
         with console.status(f"{sim}: streaming {len(ev)} events through {built.design.top}"):
             rep = run_cosim(
