@@ -29,9 +29,11 @@ __all__ = [
     "SPEC_FORMAT",
     "SPEC_VERSION",
     "Layer",
+    "Mismatch",
     "Network",
     "SpecError",
     "TraceDifference",
+    "compare_outputs",
     "compare_traces",
     "handler",
     "supported_ops",
@@ -938,6 +940,39 @@ def _reshape(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) 
 # ------------------------------------------------------------------------------------------------------------
 # Network
 # ------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One differing output word: the event, output, element, the reference's word and the word compared."""
+
+    event: int
+    output: str
+    element: int
+    expected: int
+    got: int
+
+    def __str__(self) -> str:
+        return f"event {self.event}, output {self.output!r}[{self.element}]: expected {self.expected}, got {self.got}"
+
+
+def compare_outputs(
+    expected: dict[str, np.ndarray], got: dict[str, np.ndarray]
+) -> tuple[np.ndarray, Mismatch | None]:  # fmt: skip
+    """Per event, whether any word of any output differs (outputs by name, (events, elements) each, ``got``
+    reshaped to ``expected``), and the first differing word (lowest event, then output order, then element)."""
+    bad: np.ndarray | None = None
+    first = None
+    for name, ref in expected.items():
+        ref = np.asarray(ref).reshape(len(ref), -1)
+        mine = np.asarray(got[name]).reshape(ref.shape)
+        diff = ref != mine
+        bad = diff.any(axis=1) if bad is None else bad | diff.any(axis=1)
+        if diff.any():
+            e, j = (int(v) for v in np.argwhere(diff)[0])
+            if first is None or e < first.event:
+                first = Mismatch(e, name, j, int(ref[e, j]), int(mine[e, j]))
+    return (bad if bad is not None else np.zeros(0, dtype=bool)), first
 
 
 @dataclass(frozen=True)

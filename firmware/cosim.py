@@ -15,7 +15,7 @@ import numpy as np
 
 from l1t.emulator.board import encode_rx, expected_tx
 from l1t.emulator.formats import pack_bits, unpack_bits
-from l1t.emulator.nn import Network
+from l1t.emulator.nn import Mismatch, Network, compare_outputs
 from l1t.emulator.patterns import write_empv2
 from l1t.extras import require
 from l1t.firmware.dut import Dut
@@ -42,15 +42,6 @@ def unpack_words(values: list[int], n: int, elem_width: int, signed: bool) -> np
     n_bytes = (n * elem_width + 7) // 8
     data = np.frombuffer(b"".join(v.to_bytes(n_bytes, "little") for v in values), dtype=np.uint8)
     return unpack_bits(data.reshape(len(values), n_bytes), n, elem_width, signed)
-
-
-@dataclass(frozen=True)
-class Mismatch:
-    event: int
-    output: str
-    element: int
-    expected: int
-    got: int
 
 
 @dataclass
@@ -216,12 +207,6 @@ def _check_interface(dut: Dut, net: Network) -> None:
 
 
 def _compare(dut, simulator, expected, got, net, n_events) -> CosimReport:
-    mismatched_events: set[int] = set()
-    first = None
-    for p, name in zip(dut.outputs, net.output_names, strict=True):
-        diff = np.argwhere(expected[name] != got[p.name])
-        mismatched_events.update(int(e) for e in diff[:, 0])
-        if diff.size and (first is None or diff[0, 0] < first.event):
-            e, j = (int(v) for v in diff[0])
-            first = Mismatch(e, name, j, int(expected[name][e, j]), int(got[p.name][e, j]))
-    return CosimReport(dut.kind, simulator, n_events, len(mismatched_events), first, dut.latency)
+    by_name = {name: got[p.name] for p, name in zip(dut.outputs, net.output_names, strict=True)}
+    bad, first = compare_outputs({name: expected[name] for name in net.output_names}, by_name)
+    return CosimReport(dut.kind, simulator, n_events, int(bad.sum()), first, dut.latency)

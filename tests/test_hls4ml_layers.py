@@ -21,23 +21,16 @@ pytest.importorskip("hls4ml")
 import l1t.emulator.fixed as fx
 from l1t.emulator.nn import Network
 from l1t.models.export import UnsupportedLayer, export, hls_config
+from l1t.models.hls_project import stimulus
 
 N_EVENTS = 2_000
 N_EVENTS_SLOW = 100_000  # `make test-all`
 
 
 def random_words(net: Network, n: int, seed: int) -> dict[str, np.ndarray]:
-    """Raw input words per input: half over the whole range, half near zero, with the extremes and zero first."""
-    rng = np.random.default_rng(seed)
-    words = {}
-    for name, shape, t in net.inputs:
-        size = (n, *shape)
-        wide = rng.integers(t.raw_min, t.raw_max, size, endpoint=True)
-        narrow = np.clip(np.round(rng.normal(0, 2.0 / t.lsb, size)), t.raw_min, t.raw_max).astype(np.int64)
-        raw = np.where(rng.random(size) < 0.5, wide, narrow)
-        raw[0], raw[1], raw[2] = t.raw_min, t.raw_max, 0
-        words[name] = raw
-    return words
+    """Raw input words per input: the extremes, zero and ±1 LSB first, then half over the whole range, half near
+    zero (``l1t.models.hls_project.stimulus``, what ``l1t verify`` feeds)."""
+    return stimulus(net, n, seed)
 
 
 def csim_differences(hls_model: Any, net: Network, words: dict[str, np.ndarray]) -> list[str]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from l1t.cpp import cpp_raw_args
-from l1t.emulator.nn import Network, TraceDifference, compare_traces
+from l1t.emulator.nn import Mismatch, Network, TraceDifference, compare_outputs, compare_traces
 from l1t.models.hls_project._import import Project
 from l1t.models.hls_project._source import ProjectError
 from l1t.models.hls_project._words import project_library, runner_part
@@ -82,22 +82,6 @@ class ProjectRunner:
 
 
 @dataclass(frozen=True)
-class Mismatch:
-    """One differing output word: the event, output, element, the project's word and the emulator's."""
-
-    event: int
-    output: str
-    element: int
-    expected: int
-    got: int
-
-    def __str__(self) -> str:
-        return (
-            f"event {self.event}, output {self.output!r}[{self.element}]: project {self.expected}, emulator {self.got}"
-        )
-
-
-@dataclass(frozen=True)
 class Verification:
     """The outcome of ``verify``: events compared, events that differ, the first differing word and layer."""
 
@@ -111,7 +95,7 @@ class Verification:
     def __str__(self) -> str:
         lines = [f"{self.events} events, {self.mismatches} mismatches"]
         if self.first is not None:
-            lines.append(f"first: {self.first}")
+            lines.append(f"first: {self.first} (expected: the project's C++, got: the emulator)")
         if self.layer is not None:
             lines.append(str(self.layer))
         return "\n".join(lines)
@@ -126,17 +110,10 @@ def verify(project: Project, network: Network, words: dict[str, np.ndarray]) -> 
     start = time.perf_counter()
     got = network.run(words, raw=True)
     emulator_seconds = time.perf_counter() - start
-    bad_events = np.zeros(len(next(iter(expected.values()))), dtype=bool)
-    first = None
-    for name in network.output_names:
-        if name not in expected:
-            raise ProjectError(f"{project.source.directory}: the spec's output {name!r} is not one of the project's")
-        diff = expected[name] != got[name].reshape(expected[name].shape)
-        bad_events |= diff.any(axis=1)
-        if diff.any():
-            e, j = (int(i) for i in np.argwhere(diff)[0])
-            candidate = Mismatch(e, name, j, int(expected[name][e, j]), int(got[name].reshape(diff.shape)[e, j]))
-            first = candidate if first is None or candidate.event < first.event else first
+    missing = [name for name in network.output_names if name not in expected]
+    if missing:
+        raise ProjectError(f"{project.source.directory}: the spec's outputs {missing} are not the project's")
+    bad_events, first = compare_outputs({name: expected[name] for name in network.output_names}, got)
     layer = None
     if first is not None:
         layer = first_layer(project, network, words, np.flatnonzero(bad_events)[:256])
