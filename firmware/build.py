@@ -122,11 +122,6 @@ def make_firmware(
             "csim_vs_emulator": check_csim(hls_model, net, csim_events, seed),
             "vendor": _vendor_build(hls_model),
         }
-        if str(hls_model.config.get_config_value("IOType")) == "io_parallel":  # the library the offline emulator loads
-            from l1t.firmware.cmssw import cmssw_library
-
-            project = hls_model.config.get_output_dir()
-            report["hls4ml"]["cmssw"] = cmssw_library(project, out_dir / "cmssw", net, events=csim_events, seed=seed)
     write_text(out_dir / "report.json", json.dumps(report, indent=1, default=str))
     if Path(net.source).is_dir() and Path(net.source).resolve() != (out_dir / "spec").resolve():
         shutil.copytree(net.source, out_dir / "spec", dirs_exist_ok=True)  # firmware dir = spec + RTL + report

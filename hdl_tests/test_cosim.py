@@ -100,7 +100,12 @@ def test_dut_matches_emulator(encoder: Network, kind: str, simulator: str, tmp_p
 
 
 @pytest.mark.parametrize(
-    ("kind", "simulator", "n"), [("rtl", "verilator", 1500), ("rtl", "icarus", 500), ("hls-dpi", "verilator", 1500)]
+    ("kind", "simulator", "n"),
+    [
+        pytest.param("rtl", "verilator", 1500, marks=pytest.mark.slow),  # the same RTL runs on Icarus by default
+        ("rtl", "icarus", 500),
+        ("hls-dpi", "verilator", 1500),
+    ],
 )
 def test_cicada_student_matches_emulator(student: Network, kind: str, simulator: str, n: int, tmp_path: Path) -> None:
     """Conv2D (3x3, stride 2) -> relu -> flatten -> dense -> relu -> dense, every output bit."""
@@ -163,7 +168,7 @@ def _vitis_style_project(net: Network, out: Path) -> Path:
     return project
 
 
-@pytest.mark.parametrize("simulator", ["verilator", "icarus"])
+@pytest.mark.parametrize("simulator", [pytest.param("verilator", marks=pytest.mark.slow), "icarus"])
 def test_vendor_layout_through_the_adapter(encoder: Network, simulator: str, tmp_path: Path) -> None:
     _require(simulator)
     project = _vitis_style_project(encoder, tmp_path)
@@ -202,7 +207,7 @@ def _perturbed(net: Network, layer_index: int, **changes) -> Network:
     return bad
 
 
-@pytest.mark.parametrize(("fault", "layer"), [("weight_lsb", 0), ("q_mode", 1)])
+@pytest.mark.parametrize(("fault", "layer"), [("weight_lsb", 0), pytest.param("q_mode", 1, marks=pytest.mark.slow)])
 def test_fault_in_rtl_is_caught(encoder: Network, fault: str, layer: int, tmp_path: Path) -> None:
     """One weight LSB, or one rounding mode, changed in the RTL only: the co-simulation names the first bad event."""
     _require("verilator")
@@ -384,8 +389,10 @@ def test_cicada_trigger_top_matches_emulator(student: Network, simulator: str, n
 
 ICARUS_TOO = {"cnn_autoencoder", "conv1d_merge", "softmax_stable"}
 # the largest designs, whose layers the default set covers in smaller ones (depthwise_cnn: Conv2D and pooling;
-# the CICADA student's own co-simulation: test_cicada_student_matches_emulator)
-SLOW_RTL = {"cnn_autoencoder", "cicada_student"}
+# the CICADA student's own co-simulation: test_cicada_student_matches_emulator), and those whose layers others cover
+# (pruned_mlp: the encoder's Dense and ReLU; l1_tagger: test_tagger's firmware on jets; softmax_latency:
+# softmax_stable's tables)
+SLOW_RTL = {"cnn_autoencoder", "cicada_student", "pruned_mlp", "l1_tagger", "softmax_latency"}
 
 
 @pytest.mark.parametrize(
@@ -413,7 +420,9 @@ def test_generated_rtl_of_every_reference_architecture(arch, tmp_path: Path) -> 
         assert report.mismatches == 0 and report.events == n, report.summary()
 
 
-@pytest.mark.parametrize(("stages", "simulator"), [(2, "verilator"), (2, "icarus"), (9, "verilator")])
+@pytest.mark.parametrize(
+    ("stages", "simulator"), [(2, "verilator"), (2, "icarus"), pytest.param(9, "verilator", marks=pytest.mark.slow)]
+)
 def test_register_stages_are_configurable(encoder: Network, stages: int, simulator: str, tmp_path: Path) -> None:
     """Fewer stages than layers share clocks between layers, more add output stages: the latency follows and the
     bits do not change."""

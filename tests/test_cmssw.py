@@ -12,13 +12,14 @@ import pytest
 from l1t.emulator import scores
 from l1t.emulator.objects import scale_inputs
 from l1t.emulator.trigger import GT_INPUT_T, AxoTrigger
-from l1t.firmware.cmssw import Scaling, Score, build_cmssw, cmssw_library, run_check, write_cmssw
+from l1t.models.cmssw import Scaling, Score, build_cmssw, cmssw_library, run_check, write_cmssw
 from l1t.models.hls_project import read_project, stimulus
 from tests.test_hls_project import project
 
 pytest.importorskip("hls4ml")
 
 
+@pytest.mark.slow  # the default set builds and checks a library in test_cli's firmware test
 def test_the_library_of_a_project_is_the_emulator(tmp_path: Path) -> None:
     imported = read_project(project("autoencoder-dot", tmp_path))
     net = imported.network()

@@ -416,8 +416,17 @@ STRATEGIES = [
     ("conv1d-resource-rf3", conv_stack(1), "ap_fixed<12,4>", "Resource", 3),
     ("conv2d-resource-rf2", conv_stack(2), "ap_fixed<12,4>", "Resource", 2),
     ("dense-da", dyadic(dense_stack), "ap_fixed<12,4>", "distributed_arithmetic", 1),
-    ("dense-da-narrow-rounding", dyadic(dense_stack), "ap_fixed<8,3,AP_RND,AP_SAT>", "distributed_arithmetic", 1),
-    ("conv1d-da", dyadic(conv_stack(1)), "ap_fixed<12,4>", "distributed_arithmetic", 1),
+    pytest.param(
+        "dense-da-narrow-rounding",
+        dyadic(dense_stack),
+        "ap_fixed<8,3,AP_RND,AP_SAT>",
+        "distributed_arithmetic",
+        1,
+        marks=pytest.mark.slow,
+    ),
+    pytest.param(
+        "conv1d-da", dyadic(conv_stack(1)), "ap_fixed<12,4>", "distributed_arithmetic", 1, marks=pytest.mark.slow
+    ),
     ("conv2d-da", dyadic(conv_stack(2)), "ap_fixed<12,4>", "distributed_arithmetic", 1),
     ("dense-da-io_stream", dyadic(dense_stack), "ap_fixed<12,4>", "distributed_arithmetic", 1),
     ("dense-resource-rf4-io_stream", dense_stack, "ap_fixed<12,4>", "Resource", 4),
@@ -439,7 +448,11 @@ def _with_strategy(config: dict[str, Any], strategy: str, reuse: int, layers: An
     return config
 
 
-@pytest.mark.parametrize(("row", "build", "precision", "strategy", "reuse"), STRATEGIES, ids=[s[0] for s in STRATEGIES])
+@pytest.mark.parametrize(
+    ("row", "build", "precision", "strategy", "reuse"),
+    STRATEGIES,
+    ids=[(s.values if isinstance(s, type(pytest.param(0))) else s)[0] for s in STRATEGIES],
+)
 def test_strategy_bit_exact_with_csim(
     row: str, build: Callable[[], Any], precision: str, strategy: str, reuse: int, tmp_path: Path
 ) -> None:

@@ -3,8 +3,11 @@ emulator) -> emulator spec -> generated RTL, vendor build where the tools exist,
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
+
+from l1t.atomic import write_text
 
 __all__ = ["build_firmware", "load_keras_model"]
 
@@ -40,7 +43,8 @@ def build_firmware(
 ) -> dict[str, Any]:
     """Convert ``model`` with hls4ml (``io_type``; every layer with ``strategy`` and ``reuse_factor``) into
     ``out/hls4ml_prj``, export ``out/spec`` and make the firmware directory (``l1t.firmware.build.make_firmware``);
-    returns its report. The exporter refuses, naming the layer, what it cannot emulate exactly."""
+    returns its report. The exporter refuses, naming the layer, what it cannot emulate exactly. An io_parallel
+    project also gets ``out/cmssw`` (``l1t.models.cmssw``), its check in the report."""
     from l1t.firmware.build import make_firmware
     from l1t.models.export import convert, export_hls_model, hls_config
 
@@ -52,6 +56,12 @@ def build_firmware(
         layer_cfg.setdefault("ReuseFactor", reuse_factor)
     hls_model = convert(keras_model, out / "hls4ml_prj", config=config, clock_period=clock_period, io_type=io_type)
     net = export_hls_model(hls_model, out / "spec", source={"model": model})
-    return make_firmware(
+    report = make_firmware(
         net, out, hls_model=hls_model, clock_period=clock_period, resources=resources, seed=seed, stages=stages
     )
+    if io_type == "io_parallel":  # the library the experiment's offline emulator loads, checked against the emulator
+        from l1t.models.cmssw import cmssw_library
+
+        report["hls4ml"]["cmssw"] = cmssw_library(out / "hls4ml_prj", out / "cmssw", net, seed=seed)
+        write_text(out / "report.json", json.dumps(report, indent=1, default=str))
+    return report

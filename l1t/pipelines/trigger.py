@@ -20,7 +20,7 @@ class TriggerFirmware:
     path: TriggerPath
     design: Any  # l1t.firmware.rtl.RtlDesign
     dut: Dut
-    cmssw: dict[str, Any]  # the offline emulator's library of the path (``l1t.firmware.cmssw``), or why not
+    cmssw: dict[str, Any]  # the offline emulator's library of the path (``l1t.models.cmssw``), or why not
 
 
 def trigger_firmware(run_dir: Path, report_dir: Path, out: Path) -> TriggerFirmware:
@@ -45,7 +45,7 @@ def trigger_firmware(run_dir: Path, report_dir: Path, out: Path) -> TriggerFirmw
 
 def _cmssw(block: Any, run_dir: Path, out: Path) -> dict[str, Any]:
     from l1t.emulator.trigger import GT_INPUT_T, AxoTrigger
-    from l1t.firmware.cmssw import Scaling, Score, cmssw_library
+    from l1t.models.cmssw import Scaling, Score, cmssw_library
 
     if not isinstance(block, AxoTrigger):
         return {"skipped": f"{type(block).__name__}: the library carries the AXOL1TL path's scaling and score"}
