@@ -297,6 +297,8 @@ def test_cli_train_axol1tl_end_to_end(tmp_path: Path) -> None:
         )
         assert trig.exit_code == 0, trig.output
         assert "axo_trigger rtl on verilator: 300 events, 0 mismatches" in " ".join(trig.output.split())
+        # the offline emulator's library of the same path (scaling, encoder, score), loaded with dlopen
+        assert "CMSSW library (dlopen) vs emulator: 10000 events, 0 mismatches" in " ".join(trig.output.split())
         # the RTL's own outputs, as a board capture, against the emulated trigger path: clean, then one bit off
         pat = tmp_path / "trig" / "patterns"
         args = [
