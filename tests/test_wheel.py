@@ -79,6 +79,8 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> None:
     assert "0 cases with mismatches" in _run([l1t, "selfcheck", "--values", "200"], work)
     fw = work / "fw"
     _run([l1t, "firmware", "--model", "axol1tl_encoder", "--out", str(fw), "--no-resources"], work)
+    cmssw = json.loads((fw / "report.json").read_text())["hls4ml"]["cmssw"]  # needs the packaged proven.json
+    assert cmssw.get("mismatches") == 0, cmssw
     out = _run([l1t, "cosim", str(fw), "--dut", "rtl", "--simulator", "icarus", "--events", "200"], work)
     assert "0 mismatches" in out, out
     zb = work / "zb.h5"  # a tiny zero-bias file written by the installed package, then the default menu's report
