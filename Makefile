@@ -67,6 +67,7 @@ bench: setup
 	$(PY) bench/convert.py
 	$(PY) bench/rates.py
 	$(PY) bench/fastsim.py
+	$(PY) bench/import.py
 
 lint: setup
 	$(VENV)/bin/ruff check .
