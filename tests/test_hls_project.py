@@ -227,8 +227,8 @@ def test_definitions_ignore_formatting_and_comments() -> None:
 
 
 def _invoke(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, " ".join(result.output.split())  # rich wraps long lines
+    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "1000"})  # messages on one line each
+    return result.exit_code, " ".join(result.output.split())
 
 
 def test_cli_import_and_verify(shared: Callable[[str], Path], tmp_path: Path) -> None:
@@ -253,4 +253,15 @@ def test_cli_verify_reads_input_vectors(shared: Callable[[str], Path], tmp_path:
     assert code == 0 and "700 events, 0 mismatches" in out, out
     np.save(tmp_path / "bad.npy", np.full((3, 12), net.inputs[0][2].raw_max + 1, dtype=np.int64))
     code, out = _invoke("verify", str(directory), "--inputs", str(tmp_path / "bad.npy"))
-    assert code == 2 and "bad.npy: event 0 holds 32768, outside the raw words of ap_fixed<16,6>" in out, out
+    assert code == 2 and "bad.npy: event 0, column 0 holds 32768, outside the raw words of ap_fixed<16,6>" in out, out
+    import h5py
+
+    with h5py.File(tmp_path / "events.h5", "w") as f:  # real events: a dataset of an event file, raw words
+        f["features/x"] = stimulus(net, 900, seed=4)["x"].astype(np.int32)
+        f["features/bad"] = np.full((5, 12), np.nan)
+    code, out = _invoke("verify", str(directory), "--inputs", f"{tmp_path / 'events.h5'}:features/x", "--events", "800")
+    assert code == 0 and "800 events, 0 mismatches" in out, out
+    code, out = _invoke("verify", str(directory), "--inputs", f"{tmp_path / 'events.h5'}:features/bad")
+    assert code == 2 and "events.h5:features/bad: event 0, column 0 holds nan, not a finite number" in out, out
+    code, out = _invoke("verify", str(directory), "--inputs", f"{tmp_path / 'events.h5'}:nope")
+    assert code == 2 and "no dataset 'nope' (datasets: features/bad, features/x)" in out, out

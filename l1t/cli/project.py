@@ -42,12 +42,14 @@ def verify(
     spec: Annotated[
         Path | None, typer.Option(help="Spec directory to check (default: the project imported afresh).")
     ] = None,
-    events: Annotated[int, typer.Option(help="Random and edge-case input vectors.")] = 10_000,
+    events: Annotated[
+        int, typer.Option(help="Random and edge-case input vectors, or at most this many rows of --inputs.")
+    ] = 10_000,
     inputs: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            help=".npy input vectors (events, inputs): floats are quantized as the bridge does, integers "
-            "are raw words; used instead of random vectors."
+            help="Input vectors instead of random ones, events first: X.npy, or FILE.h5:DATASET (real events); "
+            "floats are quantized as the bridge does, integers are raw words."
         ),
     ] = None,
     seed: Seed = 1,
@@ -62,7 +64,7 @@ def verify(
     try:
         imported = read_project(project, allow_unproven=allow_unproven)
         net = Network.load(spec) if spec is not None else imported.network()
-        words = _vectors(net, inputs) if inputs is not None else stimulus(net, events, seed)
+        words = _vectors(net, inputs, events) if inputs is not None else stimulus(net, events, seed)
         result = check(imported, net, words)
     except (ProjectError, SpecError, ValueError) as err:
         fail(err)
@@ -72,21 +74,45 @@ def verify(
         raise typer.Exit(1)
 
 
-def _vectors(net: object, path: Path) -> dict[str, np.ndarray]:
-    """Input words from a .npy file for a single-input network."""
+def _vectors(net: object, source: str, limit: int) -> dict[str, np.ndarray]:
+    """Input words of a single-input network from ``X.npy`` or ``FILE.h5:DATASET`` (at most ``limit`` events)."""
+    path = source
     if len(net.inputs) != 1:
-        raise ValueError(f"{path}: the network has {len(net.inputs)} inputs; --inputs feeds one")
-    try:
-        x = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as err:
-        raise ValueError(f"{path}: not a readable .npy file ({err})") from None
+        raise ValueError(f"{source}: the network has {len(net.inputs)} inputs; --inputs feeds one")
+    file, sep, dataset = source.rpartition(":") if ".h5:" in source or ".hdf5:" in source else ("", "", "")
+    if sep:
+        import h5py
+
+        try:
+            with h5py.File(file, "r") as f:
+                if dataset not in f or not isinstance(f[dataset], h5py.Dataset):
+                    raise ValueError(f"{file}: no dataset {dataset!r} (datasets: {_datasets(f)})")
+                x = f[dataset][:limit]
+        except OSError as err:
+            raise ValueError(f"{file}: not a readable HDF5 file ({err})") from None
+    else:
+        try:
+            x = np.load(source, allow_pickle=False)[:limit]
+        except (OSError, ValueError) as err:
+            raise ValueError(f"{source}: not a readable .npy file ({err})") from None
     name, shape, t = net.inputs[0]
     if x.ndim < 1 or int(np.prod(x.shape[1:])) != int(np.prod(shape)):
         raise ValueError(f"{path}: shape {x.shape}, expected (events, {int(np.prod(shape))}) for input {name!r}")
-    if np.issubdtype(x.dtype, np.integer):
-        bad = np.flatnonzero((x < t.raw_min) | (x > t.raw_max))
-        if bad.size:
-            event = int(bad[0]) // max(1, int(np.prod(x.shape[1:])))
-            raise ValueError(f"{path}: event {event} holds {x.flat[bad[0]]}, outside the raw words of {t}")
-        return {name: x.astype(np.int64).reshape(len(x), *shape)}
-    return net.quantize(x.reshape(len(x), *shape))
+    if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
+        raise ValueError(f"{path}: values of type {x.dtype}, expected integers (raw words) or floats")
+    rows = x.reshape(len(x), -1)
+    integer = np.issubdtype(x.dtype, np.integer)
+    bad = np.argwhere((rows < t.raw_min) | (rows > t.raw_max) if integer else ~np.isfinite(rows))
+    if bad.size:
+        event, column = (int(v) for v in bad[0])
+        what = f"outside the raw words of {t}" if integer else "not a finite number"
+        raise ValueError(f"{path}: event {event}, column {column} holds {rows[event, column]}, {what}")
+    if integer:
+        return {name: rows.astype(np.int64).reshape(len(x), *shape)}
+    return net.quantize(rows.reshape(len(x), *shape))
+
+
+def _datasets(f: object) -> str:
+    names: list[str] = []
+    f.visititems(lambda name, obj: names.append(name) if hasattr(obj, "shape") else None)
+    return ", ".join(names[:20]) or "none"
