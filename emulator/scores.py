@@ -31,6 +31,8 @@ __all__ = [
     "rz_bound",
     "rz_float",
     "sum_mu2",
+    "sum_type",
+    "table_index_terms",
 ]
 
 SCORE_T = fx.ap_ufixed(24, 16, q_mode=QMode.TRN, o_mode=OMode.SAT)
@@ -46,7 +48,7 @@ def exp_table() -> np.ndarray:
     return fx.from_float(np.exp(-centres), EXP_TABLE_T)
 
 
-def _sum_type(t: FixedType, terms: int, extra: FixedType | None = None) -> FixedType:
+def sum_type(t: FixedType, terms: int, extra: FixedType | None = None) -> FixedType:
     """An accumulator holding the sum of ``terms`` exact products of t x t (x extra) without overflow."""
     w, i = 2 * t.width, 2 * t.int_bits
     if extra is not None:
@@ -58,21 +60,26 @@ def _sum_type(t: FixedType, terms: int, extra: FixedType | None = None) -> Fixed
 def sum_mu2(mu: np.ndarray, mu_t: FixedType) -> np.ndarray:
     """Raw SCORE_T words of sum_i mu_i^2 from raw mu words (N, L)."""
     mu = np.asarray(mu, dtype=np.int64)
-    acc_t = _sum_type(mu_t, mu.shape[1])
+    acc_t = sum_type(mu_t, mu.shape[1])
     if acc_t.width > 64:
         raise ValueError(f"{mu_t}: squares of {mu.shape[1]} latents need {acc_t.width} bits")
     total = np.einsum("ij,ij->i", mu, mu)  # exact: frac bits 2F, well inside int64 for the widths above
     return fx.cast(total, fx.ap_fixed(acc_t.width, acc_t.int_bits), SCORE_T)
 
 
-def _table_index(lv: np.ndarray, lv_t: FixedType) -> np.ndarray:
-    """floor((logvar - min) * size / span), clamped: exact on raw words (size / span is a power of two)."""
+def table_index_terms(lv_t: FixedType) -> tuple[int, int]:
+    """(offset, k) of the exp table's index on a raw logvar word: ``(raw + offset) >> k`` (``<< -k`` for k < 0) is
+    floor((logvar - min) * size / span) exactly, size / span being a power of two; clamped to the table after."""
     scale = EXP_TABLE_SIZE / (EXP_TABLE_MAX - EXP_TABLE_MIN)
     shift = int(np.log2(scale))
     if 2**shift != scale:
         raise ValueError("table size / span must be a power of two")
-    offset = round(-EXP_TABLE_MIN * 2**lv_t.frac_bits)  # -min in logvar LSBs
-    k = lv_t.frac_bits - shift
+    return round(-EXP_TABLE_MIN * 2**lv_t.frac_bits), lv_t.frac_bits - shift  # -min in logvar LSBs
+
+
+def _table_index(lv: np.ndarray, lv_t: FixedType) -> np.ndarray:
+    """floor((logvar - min) * size / span), clamped: exact on raw words (``table_index_terms``)."""
+    offset, k = table_index_terms(lv_t)
     v = np.asarray(lv, dtype=np.int64) + offset
     idx = v >> k if k >= 0 else v << -k
     return np.clip(idx, 0, EXP_TABLE_SIZE - 1)
@@ -82,7 +89,7 @@ def rz(mu: np.ndarray, mu_t: FixedType, logvar: np.ndarray, lv_t: FixedType) -> 
     """Raw SCORE_T words of R_z = sum_i mu_i^2 exp(-logvar_i) from raw words (N, L), table as above."""
     mu = np.asarray(mu, dtype=np.int64)
     e = exp_table()[_table_index(logvar, lv_t)]
-    acc_t = _sum_type(mu_t, mu.shape[1], EXP_TABLE_T)
+    acc_t = sum_type(mu_t, mu.shape[1], EXP_TABLE_T)
     if acc_t.width > 63:
         raise ValueError(f"{mu_t} x {EXP_TABLE_T}: the R_z accumulator needs {acc_t.width} bits")
     total = np.einsum("ij,ij,ij->i", mu, mu, e)

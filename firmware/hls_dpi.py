@@ -10,8 +10,6 @@ depend on the working directory. Verilator only: Icarus has no DPI-C.
 
 from __future__ import annotations
 
-import ast
-import operator
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -19,13 +17,11 @@ from pathlib import Path
 
 import l1t.emulator.fixed as fx
 from l1t.atomic import write_text
+from l1t.cpp import NNET_TRACE_SWITCHES
 from l1t.firmware.dut import Dut, Port
+from l1t.hls_text import ProjectError, evaluate, project_name, read_defines
 
 __all__ = ["HlsProject", "ProjectError", "dut", "read_project"]
-
-
-class ProjectError(ValueError):
-    """An hls4ml project directory that cannot be read; the message names the file and what is missing."""
 
 
 @dataclass(frozen=True)
@@ -38,39 +34,6 @@ class HlsProject:
     outputs: list[tuple[Port, str]]
     latency: int | None  # from the C-synthesis report, when there is one
     ii: int | None
-
-
-def _project_name(directory: Path) -> str:
-    cfg = directory / "hls4ml_config.yml"
-    if cfg.is_file():
-        m = re.search(r"^ProjectName:\s*['\"]?(\w+)", cfg.read_text(), re.MULTILINE)
-        if m:
-            return m.group(1)
-    headers = [p for p in (directory / "firmware").glob("*.h") if (directory / f"{p.stem}_bridge.cpp").is_file()]
-    if len(headers) != 1:
-        raise ProjectError(f"{directory}: no hls4ml_config.yml with ProjectName, and no unique firmware/<top>.h")
-    return headers[0].stem
-
-
-_BINOPS = {ast.Mult: operator.mul, ast.Add: operator.add, ast.Sub: operator.sub, ast.FloorDiv: operator.floordiv}
-
-
-def _size(expr: str, macros: dict[str, str], where: str) -> int:
-    """Evaluate an array size such as ``57``, ``N_INPUT_1_1*N_INPUT_2_1`` with the project's #defines."""
-
-    def ev(node: ast.AST) -> int:
-        if isinstance(node, ast.Constant) and isinstance(node.value, int):
-            return node.value
-        if isinstance(node, ast.Name) and node.id in macros:
-            return ev(ast.parse(macros[node.id], mode="eval").body)
-        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-            return _BINOPS[type(node.op)](ev(node.left), ev(node.right))
-        raise ProjectError(f"{where}: cannot evaluate array size {expr!r}")
-
-    try:
-        return ev(ast.parse(expr.replace("/", "//"), mode="eval").body)
-    except SyntaxError as err:
-        raise ProjectError(f"{where}: cannot evaluate array size {expr!r}") from err
 
 
 def _synth_report(directory: Path, top: str) -> tuple[int | None, int | None]:
@@ -90,9 +53,7 @@ def _synth_report(directory: Path, top: str) -> tuple[int | None, int | None]:
 def read_project(directory: str | Path) -> HlsProject:
     """Read the top function's interface from an hls4ml io_parallel project directory."""
     directory = Path(directory).resolve()
-    if not (directory / "firmware").is_dir():
-        raise ProjectError(f"{directory}: not an hls4ml project (no firmware/ directory)")
-    top = _project_name(directory)
+    top = project_name(directory)
     header, defines, bridge = (
         directory / "firmware" / f"{top}.h",
         directory / "firmware" / "defines.h",
@@ -101,9 +62,7 @@ def read_project(directory: str | Path) -> HlsProject:
     for f in (header, defines, bridge, directory / "firmware" / f"{top}.cpp"):
         if not f.is_file():
             raise ProjectError(f"{directory}: missing {f.relative_to(directory)}")
-    text = defines.read_text()
-    macros = dict(re.findall(r"^\s*#define\s+(\w+)\s+(.+?)\s*$", text, re.MULTILINE))
-    typedefs = {name: cpp.strip() for cpp, name in re.findall(r"typedef\s+(.+?)\s+(\w+)\s*;", text)}
+    macros, typedefs = read_defines(defines.read_text())
     proto = re.search(rf"void\s+{top}\s*\(([^)]*)\)\s*;", header.read_text())
     if proto is None:
         raise ProjectError(f"{header}: no prototype 'void {top}(...)'")
@@ -119,7 +78,7 @@ def read_project(directory: str | Path) -> HlsProject:
             t = fx.parse(typedefs[cpp_t])
         except ValueError as err:
             raise ProjectError(f"{defines}: {cpp_t} = {typedefs[cpp_t]!r}: {err}") from err
-        args.append((Port(name, _size(size, macros, str(header)), t), cpp_t))
+        args.append((Port(name, evaluate(size, macros, str(header)), t), cpp_t))
     inputs_named = re.findall(r"convert_data<float,\s*\w+,\s*[^>]+>\(\s*(\w+)\s*,", bridge.read_text())
     n_in = len(set(inputs_named))
     if not 0 < n_in < len(args) or [p.name for p, _ in args[:n_in]] != inputs_named[:n_in]:
@@ -150,12 +109,7 @@ def _shim(project: HlsProject) -> str:
 
 #include <cstdint>
 
-namespace nnet {{
-bool trace_enabled = false;
-std::map<std::string, void *> *trace_outputs = NULL;
-size_t trace_type_size = sizeof(double);
-}} // namespace nnet
-
+{NNET_TRACE_SWITCHES}
 {chr(10).join(checks)}
 
 // element i of a packed bus occupies bits [i*W, (i+1)*W), element 0 in the least significant bits

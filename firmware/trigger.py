@@ -31,17 +31,14 @@ def _rz_terms(m: Module, trigger: AxoTrigger, squares: list[str]) -> tuple[list[
     lv_t, mu_t = trigger.net.types["logvar"], trigger.net.types["mu"]
     table = scores.exp_table()
     size, tw = scores.EXP_TABLE_SIZE, scores.EXP_TABLE_T.width
-    shift = int(np.log2(size / (scores.EXP_TABLE_MAX - scores.EXP_TABLE_MIN)))
-    offset = round(-scores.EXP_TABLE_MIN * 2**lv_t.frac_bits)
-    k = lv_t.frac_bits - shift
+    offset, k = scores.table_index_terms(lv_t)
     vw = max(lv_t.width, offset.bit_length()) + 2 + max(-k, 0)
     iw = int(size - 1).bit_length()
     m.decls.append(f"  reg [{tw - 1}:0] exp_rom [0:{size - 1}];")
     m.decls.append("  initial begin")
     m.decls += [f"    exp_rom[{i}] = {tw}'d{int(v)};" for i, v in enumerate(table)]
     m.decls.append("  end")
-    grow = int(np.ceil(np.log2(max(len(squares), 1))))
-    acc_t = fx.ap_fixed(2 * mu_t.width + tw + grow, 2 * mu_t.int_bits + scores.EXP_TABLE_T.int_bits + grow)
+    acc_t = scores.sum_type(mu_t, len(squares), scores.EXP_TABLE_T)
     terms = []
     for j, sq in enumerate(squares):
         lv = m.wire(lv_t.width, f"out_logvar[{(j + 1) * lv_t.width - 1}:{j * lv_t.width}]", hint="lv")
@@ -104,8 +101,7 @@ def _axo_score(m: Module, trigger: AxoTrigger, nn: RtlDesign) -> str:
     if trigger.score_kind == "R_z":
         terms, acc_t = _rz_terms(m, trigger, squares)
     else:
-        grow = int(mu_port.n - 1).bit_length()
-        terms, acc_t = squares, fx.ap_fixed(2 * w + grow, 2 * mu_t.int_bits + grow)
+        terms, acc_t = squares, scores.sum_type(mu_t, mu_port.n)
     total = m.wire(acc_t.width, " + ".join(terms), hint="sum")
     return m.reg(scores.SCORE_T.width, m.cast(total, acc_t, scores.SCORE_T), "score")
 

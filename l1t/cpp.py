@@ -14,9 +14,18 @@ import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-__all__ = ["PRELUDE", "ToolMissing", "ap_types_include", "cache_dir", "compile_shared", "cpp_raw_args"]
+__all__ = [
+    "NNET_TRACE_SWITCHES",
+    "PRELUDE",
+    "ToolMissing",
+    "ap_types_include",
+    "cache_dir",
+    "compile_shared",
+    "cpp_raw_args",
+    "cpp_spelling",
+]
 
 
 class ToolMissing(RuntimeError):
@@ -68,6 +77,20 @@ template <class R> static inline void type_info(int32_t* info, int iwidth) {
 """
 
 
+# The C-simulation trace switches hls4ml's nnet_helpers.h declares and its bridge defines, off: any other translation
+# unit that links a project's top function (which refers to them when written with trace points) defines them so.
+NNET_TRACE_SWITCHES = """\
+#include <cstddef>
+#include <map>
+#include <string>
+namespace nnet {
+bool trace_enabled = false;
+std::map<std::string, void *> *trace_outputs = NULL;
+size_t trace_type_size = sizeof(double);
+}  // namespace nnet
+"""
+
+
 class _Word(Protocol):
     width: int
     signed: bool
@@ -76,6 +99,14 @@ class _Word(Protocol):
 def cpp_raw_args(t: _Word) -> str:
     """Template arguments ``W, S`` of ``raw_of``/``set_raw`` for a type (a ``FixedType``: its width and sign)."""
     return f"{t.width}, {'true' if t.signed else 'false'}"
+
+
+def cpp_spelling(t: Any) -> str:
+    """A ``FixedType`` as C++ spells it with every template argument given (for ``std::is_same`` checks and
+    generated declarations)."""
+    if t.integer:
+        return str(t)
+    return f"ap_{'' if t.signed else 'u'}fixed<{t.width},{t.int_bits},{t.q_mode.value},{t.o_mode.value},{t.n_bits}>"
 
 
 def _compiler() -> str:

@@ -15,6 +15,7 @@ AP_TRN and AP_SAT (``l1t.emulator.trigger.AxoTrigger.scale``); the score is sum 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -26,8 +27,9 @@ import numpy as np
 
 import l1t.emulator.fixed as fx
 from l1t.atomic import write_text
+from l1t.cpp import NNET_TRACE_SWITCHES, cpp_spelling
 from l1t.emulator import scores
-from l1t.emulator.nn import Network
+from l1t.emulator.nn import Network, compare_outputs
 from l1t.models.hls_project import Project
 
 __all__ = ["CmsswLibrary", "Scaling", "Score", "build_cmssw", "cmssw_library", "run_check", "write_cmssw"]
@@ -88,12 +90,6 @@ class CmsswLibrary:
         return self.directory / f"lib{self.name}.so"
 
 
-def _cpp(t: fx.FixedType) -> str:
-    from l1t.models.hls_project._words import cpp_spelling
-
-    return cpp_spelling(t)
-
-
 def _scale_code(project: Project, scaling: Scaling, input_t: fx.FixedType) -> str:
     """One statement per feature: the exact difference, read with its shift, cast into the saturating input type."""
     n = project.inputs[0].size
@@ -106,7 +102,7 @@ def _scale_code(project: Project, scaling: Scaling, input_t: fx.FixedType) -> st
         lines.append(
             f"        {{ ap_int<48> d = ap_int<48>(_unscaled[{j}]) - ap_int<48>({int(offset)}LL); "
             f"ap_fixed<48, {48 - int(shift)}> v; v.range(47, 0) = d.range(47, 0); "
-            f"{_cpp(sat)} s = v; _input[{j}] = s; }}"
+            f"{cpp_spelling(sat)} s = v; _input[{j}] = s; }}"
         )
     return "\n".join(lines)
 
@@ -119,9 +115,9 @@ def _score_code(project: Project, score: Score) -> tuple[str, str]:
         raise ValueError(f"score {score.kind}: the project's outputs are {sorted(arrays)}")
     mu, mu_t = arrays[score.mu], net.types[score.mu]
     if score.kind == "sum_mu2":
-        acc_t = fx.ap_fixed(2 * mu_t.width + _grow(mu.size), 2 * mu_t.int_bits + _grow(mu.size))
+        acc_t = scores.sum_type(mu_t, mu.size)
         body = (
-            f"        {_cpp(acc_t)} acc = 0;\n"
+            f"        {cpp_spelling(acc_t)} acc = 0;\n"
             f"        for (int i = 0; i < {mu.size}; ++i) acc += _{mu.name}[i] * _{mu.name}[i];\n"
             f"        _score = acc;"
         )
@@ -131,16 +127,13 @@ def _score_code(project: Project, score: Score) -> tuple[str, str]:
     lv, lv_t = arrays[score.logvar], net.types[score.logvar]
     table = scores.exp_table()
     t = scores.EXP_TABLE_T
-    shift = int(np.log2(scores.EXP_TABLE_SIZE / (scores.EXP_TABLE_MAX - scores.EXP_TABLE_MIN)))
-    offset = round(-scores.EXP_TABLE_MIN * 2**lv_t.frac_bits)
-    k = lv_t.frac_bits - shift
-    grow = _grow(mu.size)
-    acc_t = fx.ap_fixed(2 * mu_t.width + t.width + grow, 2 * mu_t.int_bits + t.int_bits + grow)
+    offset, k = scores.table_index_terms(lv_t)
+    acc_t = scores.sum_type(mu_t, mu.size, t)
     values = ", ".join(repr(float(v) * t.lsb) for v in table)  # each exact in a double (22 bits)
     index = f"v >> {k}" if k >= 0 else f"v << {-k}"
     sign = f"if (raw >= (1LL << {lv_t.width - 1})) raw -= 1LL << {lv_t.width};" if lv_t.signed else ""
     body = (
-        f"        {_cpp(acc_t)} acc = 0;\n"
+        f"        {cpp_spelling(acc_t)} acc = 0;\n"
         f"        for (int i = 0; i < {mu.size}; ++i) {{\n"
         f"            long long raw = _{lv.name}[i].range({lv_t.width - 1}, 0).to_int64(); {sign}\n"
         f"            long long v = raw + {offset}LL;  // the table's index, exact on the raw word\n"
@@ -151,10 +144,6 @@ def _score_code(project: Project, score: Score) -> tuple[str, str]:
         f"        _score = acc;"
     )
     return values, body
-
-
-def _grow(terms: int) -> int:
-    return int(np.ceil(np.log2(max(terms, 1))))
 
 
 def write_cmssw(
@@ -171,9 +160,9 @@ def write_cmssw(
     members = [f"    {q(a.cpp_type)} _{a.name}[{a.size}];" for a in project.inputs + project.outputs]
     members = [m.replace(f"_{inp.name}[", "_input[") for m in members]
     feed_t = scaling.unscaled_t if scaling is not None else input_t
-    prepare = f"        {_cpp(feed_t)}* p = std::any_cast<{_cpp(feed_t)}*>(input);\n"
+    prepare = f"        {cpp_spelling(feed_t)}* p = std::any_cast<{cpp_spelling(feed_t)}*>(input);\n"
     if scaling is not None:
-        members.append(f"    {_cpp(feed_t)} _unscaled[{inp.size}];")
+        members.append(f"    {cpp_spelling(feed_t)} _unscaled[{inp.size}];")
         prepare += f"        for (int i = 0; i < {inp.size}; ++i) _unscaled[i] = p[i];\n" + _scale_code(
             project, scaling, input_t
         )
@@ -187,12 +176,12 @@ def write_cmssw(
     if score is not None:
         table_values, body = _score_code(project, score)
         if table_values:
-            members.append(f"    static const {_cpp(scores.EXP_TABLE_T)} exp_table[{scores.EXP_TABLE_SIZE}];")
-        members.append(f"    {_cpp(scores.SCORE_T)} _score;")
+            members.append(f"    static const {cpp_spelling(scores.EXP_TABLE_T)} exp_table[{scores.EXP_TABLE_SIZE}];")
+        members.append(f"    {cpp_spelling(scores.SCORE_T)} _score;")
         predict += "\n" + body
         outputs = [("score", 1, scores.SCORE_T)]
         read = (
-            f"        {_cpp(scores.SCORE_T)}* r = std::any_cast<{_cpp(scores.SCORE_T)}*>(result);\n"
+            f"        {cpp_spelling(scores.SCORE_T)}* r = std::any_cast<{cpp_spelling(scores.SCORE_T)}*>(result);\n"
             "        r[0] = _score;"
         )
     else:
@@ -202,31 +191,23 @@ def write_cmssw(
         t = net.types[project.layer_of[a.name]]
         outputs = [(project.layer_of[a.name], a.size, t)]
         read = (
-            f"        {_cpp(t)}* r = std::any_cast<{_cpp(t)}*>(result);\n"
+            f"        {cpp_spelling(t)}* r = std::any_cast<{cpp_spelling(t)}*>(result);\n"
             f"        for (int i = 0; i < {a.size}; ++i) r[i] = _{a.name}[i];"
         )
     cls = f"L1T_{name}"
     table_def = (
-        f"const {_cpp(scores.EXP_TABLE_T)} {cls}::exp_table[{scores.EXP_TABLE_SIZE}] = {{{table_values}}};\n"
+        f"const {cpp_spelling(scores.EXP_TABLE_T)} {cls}::exp_table[{scores.EXP_TABLE_SIZE}] = {{{table_values}}};\n"
         if table_values
         else ""
     )
     model = f"""// Generated by l1t: the hls4ml project {source.top} behind the hls4mlEmulator::Model interface.
 #include <any>
-#include <cstddef>
-#include <map>
-#include <string>
 #include "ap_fixed.h"
 #include "ap_int.h"
 #include "emulator.h"
 #include "{source.top}.h"
 
-namespace nnet {{  // the C-simulation trace switches a project written with trace points refers to, off
-bool trace_enabled = false;
-std::map<std::string, void *> *trace_outputs = nullptr;
-size_t trace_type_size = sizeof(double);
-}}  // namespace nnet
-
+{NNET_TRACE_SWITCHES}
 class {cls} : public hls4mlEmulator::Model {{
   private:
 {chr(10).join(members)}
@@ -268,8 +249,8 @@ def _check(lib: CmsswLibrary) -> str:
 #include "ap_int.h"
 #include "emulator.h"
 
-typedef {_cpp(lib.input_t)} in_t;
-typedef {_cpp(out_t)} out_t;
+typedef {cpp_spelling(lib.input_t)} in_t;
+typedef {cpp_spelling(out_t)} out_t;
 
 int main(int argc, char** argv) {{
     if (argc != 4) {{ std::fprintf(stderr, "usage: check LIBRARY INPUTS.bin RESULTS.bin\\n"); return 2; }}
@@ -360,7 +341,7 @@ def cmssw_library(
     emulator ``net`` on ``events`` random and edge-case events; the report entry (``skipped`` with the reason when
     the project cannot be read exactly or g++ is missing). An encoder whose outputs include ``mu`` gets its sum mu^2
     score unless ``score`` says otherwise."""
-    from l1t.emulator.objects import scale_inputs
+    from l1t.emulator.trigger import AxoTrigger
     from l1t.models.hls_project import ProjectError, read_project, stimulus
 
     if shutil.which("make") is None or shutil.which(os.environ.get("CXX", "g++")) is None:
@@ -373,15 +354,12 @@ def cmssw_library(
         score = Score("sum_mu2")
     lib = write_cmssw(project, out, name, scaling=scaling, score=score)
     build_cmssw(lib)
-    name_in, shape, input_t = net.inputs[0]
-    rng = np.random.default_rng(seed)
-    if scaling is not None:
+    name_in, shape, _ = net.inputs[0]
+    if scaling is not None:  # GT words through the path's own scaling (``AxoTrigger.scale``), the reference
         t = scaling.unscaled_t
-        x = rng.integers(t.raw_min, t.raw_max, (events, int(np.prod(shape))), endpoint=True)
+        x = np.random.default_rng(seed).integers(t.raw_min, t.raw_max, (events, int(np.prod(shape))), endpoint=True)
         x[: min(events, 3)] = np.array([t.raw_min, t.raw_max, 0])[: min(events, 3), None]
-        sat = fx.FixedType(input_t.width, input_t.int_bits, input_t.signed, fx.QMode.TRN, fx.OMode.SAT)
-        shifts = np.asarray(scaling.shift) - sat.frac_bits
-        words = {name_in: scale_inputs(x, np.asarray(scaling.offset), shifts, sat.raw_min, sat.raw_max)}
+        words = {name_in: AxoTrigger(net, scaling.offset, scaling.shift, []).scale(x)}
     else:
         words = stimulus(net, events, seed)
         x = words[name_in].reshape(events, -1)
@@ -392,7 +370,7 @@ def cmssw_library(
         else outputs[lib.outputs[0][0]]
     )
     got = run_check(lib, x, Path(out) / "check_words")
-    bad = np.flatnonzero((got != expected.reshape(got.shape)).any(axis=1))
+    bad, first = compare_outputs({lib.outputs[0][0]: expected}, {lib.outputs[0][0]: got})
     report = {
         "directory": str(lib.directory),
         "library": str(lib.library),
@@ -400,9 +378,8 @@ def cmssw_library(
         "scaling": scaling is not None,
         "score": score.kind if score is not None else None,
         "events": events,
-        "mismatches": int(bad.size),
+        "mismatches": int(bad.sum()),
     }
-    if bad.size:
-        e = int(bad[0])
-        report["first"] = {"event": e, "expected": expected[e].tolist(), "got": got[e].tolist()}
+    if first is not None:
+        report["first"] = dataclasses.asdict(first)
     return report

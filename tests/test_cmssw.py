@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from l1t.emulator import scores
-from l1t.emulator.objects import scale_inputs
 from l1t.emulator.trigger import GT_INPUT_T, AxoTrigger
 from l1t.models.cmssw import Scaling, Score, build_cmssw, cmssw_library, run_check, write_cmssw
 from l1t.models.hls_project import read_project, stimulus
@@ -85,8 +84,6 @@ def test_a_wrong_offset_in_the_library_is_caught(encoder: tuple, tmp_path: Path)
     build_cmssw(lib)
     net = imported.network()
     x = np.random.default_rng(6).integers(0, 3000, (2000, imported.inputs[0].size))
-    t = net.inputs[0][2]
-    sat_frac = t.frac_bits
-    raw = scale_inputs(x, np.asarray(scaling.offset), np.asarray(scaling.shift) - sat_frac, t.raw_min, t.raw_max)
+    raw = AxoTrigger(net, scaling.offset, scaling.shift, []).scale(x)
     expected = scores.encoder_score(net.run({net.inputs[0][0]: raw}, raw=True), net.types, "sum_mu2")
     assert (run_check(lib, x, tmp_path / "words")[:, 0] != expected).any()

@@ -76,7 +76,6 @@ def verify(
 
 def _vectors(net: object, source: str, limit: int) -> dict[str, np.ndarray]:
     """Input words of a single-input network from ``X.npy`` or ``FILE.h5:DATASET`` (at most ``limit`` events)."""
-    path = source
     if len(net.inputs) != 1:
         raise ValueError(f"{source}: the network has {len(net.inputs)} inputs; --inputs feeds one")
     file, sep, dataset = source.rpartition(":") if ".h5:" in source or ".hdf5:" in source else ("", "", "")
@@ -97,16 +96,16 @@ def _vectors(net: object, source: str, limit: int) -> dict[str, np.ndarray]:
             raise ValueError(f"{source}: not a readable .npy file ({err})") from None
     name, shape, t = net.inputs[0]
     if x.ndim < 1 or int(np.prod(x.shape[1:])) != int(np.prod(shape)):
-        raise ValueError(f"{path}: shape {x.shape}, expected (events, {int(np.prod(shape))}) for input {name!r}")
+        raise ValueError(f"{source}: shape {x.shape}, expected (events, {int(np.prod(shape))}) for input {name!r}")
     if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
-        raise ValueError(f"{path}: values of type {x.dtype}, expected integers (raw words) or floats")
+        raise ValueError(f"{source}: values of type {x.dtype}, expected integers (raw words) or floats")
     rows = x.reshape(len(x), -1)
     integer = np.issubdtype(x.dtype, np.integer)
     bad = np.argwhere((rows < t.raw_min) | (rows > t.raw_max) if integer else ~np.isfinite(rows))
     if bad.size:
         event, column = (int(v) for v in bad[0])
         what = f"outside the raw words of {t}" if integer else "not a finite number"
-        raise ValueError(f"{path}: event {event}, column {column} holds {rows[event, column]}, {what}")
+        raise ValueError(f"{source}: event {event}, column {column} holds {rows[event, column]}, {what}")
     if integer:
         return {name: rows.astype(np.int64).reshape(len(x), *shape)}
     return net.quantize(rows.reshape(len(x), *shape))

@@ -102,7 +102,7 @@ def read_project(directory: str | Path, *, allow_unproven: bool = False) -> Proj
             "run `l1t verify` to compare them event by event)"
         )
     requests = [req for view in views for req, _ in view.requests]
-    words, library = read_words(source, requests, checks, [runner_part(source, inputs, outputs, [])])
+    words, library = read_words(source, requests, checks, [runner_part(source, inputs, outputs, 0)])
     arrays: dict[str, np.ndarray] = {}
     for entry, view in zip(layers, views, strict=True):
         own = dict(view.arrays)

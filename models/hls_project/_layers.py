@@ -187,8 +187,8 @@ def _product(v: LayerCall) -> None:
 
 @_importer("dense", data=(0,), result=1)
 def _dense(v: LayerCall) -> dict[str, Any]:
-    """nnet::dense: Latency, or Resource/ResourceUnrolled where the accumulator makes the order irrelevant. Resource
-    kernels read the weights transposed (outputs first), as hls4ml writes them for those strategies."""
+    """nnet::dense: Latency, or Resource where the accumulator makes the order irrelevant (its kernels read the
+    weights transposed, outputs first, as hls4ml writes them for that strategy)."""
     n_in, n_out = v.const("n_in"), v.const("n_out")
     strategy = _STRATEGIES.get(v.enum("strategy"))
     if strategy is None:

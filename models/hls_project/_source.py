@@ -7,20 +7,15 @@ the file, line and statement, so a hand edit that changes what the firmware comp
 
 from __future__ import annotations
 
-import ast
 import hashlib
-import operator
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import l1t.emulator.fixed as fx
+from l1t.hls_text import ProjectError, evaluate, project_name, read_defines, strip_block_comments
 
 __all__ = ["ALIAS", "Array", "Call", "ProjectError", "Source", "Struct", "read_source"]
-
-
-class ProjectError(ValueError):
-    """A project l1t cannot read exactly; the message names the file, line and construct."""
 
 
 @dataclass(frozen=True)
@@ -103,47 +98,7 @@ class Source:
     def value(self, expr: str, where: str, struct: Struct | None = None) -> int:
         """An integer expression of the C++ (``8``, ``N_LAYER_2``, ``n_in * n_out``, ``DIV_ROUNDUP(a, b)``) with the
         project's macros and the struct's constants."""
-        names = {**self.macros, **(struct.constants if struct else {})}
-        return _evaluate(expr, names, where, depth=0)
-
-
-_BINOPS = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.FloorDiv: operator.floordiv,
-    ast.Mod: operator.mod,
-}
-_FUNCTIONS = {"DIV_ROUNDUP": lambda a, b: -(-a // b), "MIN": min, "MAX": max}
-
-
-def _evaluate(expr: str, names: dict[str, str], where: str, depth: int) -> int:
-    if depth > 20:
-        raise ProjectError(f"{where}: {expr!r} refers to itself")
-
-    def ev(node: ast.AST) -> int:
-        if isinstance(node, ast.Constant) and isinstance(node.value, int):
-            return node.value
-        if isinstance(node, ast.Name) and node.id in names:
-            return _evaluate(names[node.id], names, where, depth + 1)
-        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-            return _BINOPS[type(node.op)](ev(node.left), ev(node.right))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return -ev(node.operand)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS:
-            return _FUNCTIONS[node.func.id](*(ev(a) for a in node.args))
-        raise ProjectError(f"{where}: cannot evaluate {expr!r}")
-
-    text = re.sub(r"(?<=\d)[uUlL]+\b", "", expr.strip()).replace("/", "//")
-    try:
-        return ev(ast.parse(text, mode="eval").body)
-    except SyntaxError:
-        raise ProjectError(f"{where}: cannot evaluate {expr!r}") from None
-
-
-def _strip_block_comments(text: str) -> str:
-    """``/* ... */`` removed, newlines kept so line numbers stay."""
-    return re.sub(r"/\*.*?\*/", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.S)
+        return evaluate(expr, {**self.macros, **(struct.constants if struct else {})}, where)
 
 
 def split_top_level(text: str, sep: str = ",") -> list[str]:
@@ -159,27 +114,6 @@ def split_top_level(text: str, sep: str = ",") -> list[str]:
             start = i + 1
     tail = text[start:].strip()
     return [*parts, tail] if tail or parts else []
-
-
-def _project_name(directory: Path) -> str:
-    for cfg in ("hls4ml_config.yml", "hls4ml_config.yaml"):
-        path = directory / cfg
-        if path.is_file():
-            m = re.search(r"^ProjectName:\s*['\"]?(\w+)", path.read_text(), re.MULTILINE)
-            if m:
-                return m.group(1)
-    skip = {"parameters", "defines"}
-    candidates = [
-        p.stem
-        for p in sorted((directory / "firmware").glob("*.cpp"))
-        if p.stem not in skip and (directory / "firmware" / f"{p.stem}.h").is_file()
-    ]
-    if len(candidates) != 1:
-        raise ProjectError(
-            f"{directory}: no hls4ml_config.yml naming the project, and firmware/ holds {len(candidates)} "
-            "<top>.cpp with a <top>.h (expected one)"
-        )
-    return candidates[0]
 
 
 def _digest(firmware: Path) -> str:
@@ -203,20 +137,17 @@ def read_source(directory: str | Path) -> Source:
     """Read an hls4ml io_parallel project directory (its ``firmware/`` C++)."""
     directory = Path(directory).resolve()
     firmware = directory / "firmware"
-    if not firmware.is_dir():
-        raise ProjectError(f"{directory}: not an hls4ml project (no firmware/ directory)")
-    top = _project_name(directory)
+    top = project_name(directory)
     top_file = firmware / f"{top}.cpp"
     for path in (top_file, firmware / "defines.h", firmware / "parameters.h"):
         if not path.is_file():
             raise ProjectError(f"{directory}: missing {path.relative_to(directory)}")
-    defines = _strip_block_comments((firmware / "defines.h").read_text())
+    defines = strip_block_comments((firmware / "defines.h").read_text())
     if re.search(r"nnet::array\s*<", defines):
         raise ProjectError(f"{firmware / 'defines.h'}: io_stream types (nnet::array); only io_parallel is imported")
-    macros = dict(re.findall(r"^\s*#define\s+(\w+)\s+(.+?)\s*$", defines, re.MULTILINE))
-    typedefs = {name: cpp.strip() for cpp, name in re.findall(r"typedef\s+([^;]+?)\s+(\w+)\s*;", defines)}
+    macros, typedefs = read_defines(defines)
     structs = _read_structs(firmware / "parameters.h")
-    text = _strip_block_comments(top_file.read_text())
+    text = strip_block_comments(top_file.read_text())
     namespace = _namespace(text)
     signature = re.search(rf"\bvoid\s+{top}\s*\(([^)]*)\)\s*\{{", text)
     if signature is None:
@@ -228,7 +159,7 @@ def read_source(directory: str | Path) -> Source:
             size_args.append(m.group(1))
         elif m := _ARRAY_ARG.fullmatch(arg):
             cpp_t, name, size = m.groups()
-            args.append(Array(name, cpp_t, _evaluate(size, macros, sig_where, 0)))
+            args.append(Array(name, cpp_t, evaluate(size, macros, sig_where)))
         else:
             raise ProjectError(f"{sig_where}: argument {arg!r} of {top} is not an io_parallel array 'type name[size]'")
     body_start = signature.end()
@@ -239,7 +170,7 @@ def read_source(directory: str | Path) -> Source:
         where = f"{top_file.name}:{line_no}"
         if m := _DECL.match(statement):
             cpp_t, name, size = m.groups()
-            locals_[name] = Array(name, cpp_t, _evaluate(size, macros, where, 0))
+            locals_[name] = Array(name, cpp_t, evaluate(size, macros, where))
         elif m := _CALL.match(statement):
             function, template, call_args = m.groups()
             calls.append(Call(function, split_top_level(template), split_top_level(call_args), comment, where, end))
@@ -315,7 +246,7 @@ _MEMBER_ALIAS = re.compile(r"^template\s*<[^>]*>\s*using\s+(\w+)\s*=\s*(.+);$", 
 
 
 def _read_structs(path: Path) -> dict[str, Struct]:
-    text = _strip_block_comments(path.read_text())
+    text = strip_block_comments(path.read_text())
     text = "\n".join(line.split("//")[0] for line in text.splitlines())
     structs = {}
     for m in re.finditer(r"struct\s+(\w+)\s*:\s*([\w:]+)\s*\{", text):

@@ -43,12 +43,12 @@ class ProjectRunner:
     def __init__(self, project: Project, trace: list[str] | None = None, optimize: str | None = None) -> None:
         self.project = project
         self.traced = [w for w in project.writes if w[0] in (trace or [])]
+        source = project.source
+        self.sizes = [source.array(var, str(source.top_file)).size for _, var, _ in self.traced]
         if trace is None and optimize is None:
             self.lib = ctypes.CDLL(str(project.library))
             return
-        source = project.source
-        sizes = [(var, source.array(var, str(source.top_file)).size) for _, var, _ in self.traced]
-        part = runner_part(source, project.inputs, project.outputs, sizes)
+        part = runner_part(source, project.inputs, project.outputs, len(self.traced))
         top_text = self._traced_top() if trace is not None else None
         self.lib = ctypes.CDLL(str(project_library(source, [part], "hls_project_run", top_text, optimize or "-O0")))
 
@@ -56,8 +56,9 @@ class ProjectRunner:
         source, net = self.project.source, self.project.network()
         result_t = {layer.name: layer.result_t for layer in net.layers}
         lines = source.top_file.read_text().splitlines()
-        for k, (name, var, end) in sorted(enumerate(self.traced), key=lambda item: -item[1][2]):
-            size = source.array(var, str(source.top_file)).size
+        for k in sorted(range(len(self.traced)), key=lambda k: -self.traced[k][2]):  # bottom up: line numbers hold
+            name, var, end = self.traced[k]
+            size = self.sizes[k]
             lines.insert(
                 end,
                 f"    for (int i = 0; i < {size}; ++i) l1t_trace_out[{k}][l1t_event * {size} + i] = "
@@ -70,11 +71,11 @@ class ProjectRunner:
     def run(self, words: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Raw outputs (events, elements) by spec output name, and the traced layers' raw outputs by layer name,
         for raw inputs by spec input name."""
-        ins, outs, source = self.project.inputs, self.project.outputs, self.project.source
+        ins, outs = self.project.inputs, self.project.outputs
         n = len(words[self.project.layer_of[ins[0].name]])
         given = [np.ascontiguousarray(words[self.project.layer_of[a.name]].reshape(n, -1), np.int64) for a in ins]
         got = [np.empty((n, a.size), np.int64) for a in outs]
-        traces = [np.empty((n, source.array(var, "").size), np.int64) for _, var, _ in self.traced]
+        traces = [np.empty((n, size), np.int64) for size in self.sizes]
         pointers = (ctypes.c_void_p * max(len(traces), 1))(*(t.ctypes.data for t in traces))
         self.lib.l1t_run(ctypes.c_int64(n), pointers, *(ctypes.c_void_p(a.ctypes.data) for a in given + got))
         outputs = {self.project.layer_of[a.name]: g for a, g in zip(outs, got, strict=True)}

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 
 import l1t.emulator.fixed as fx
-from l1t.cpp import compile_shared, cpp_raw_args
+from l1t.cpp import NNET_TRACE_SWITCHES, compile_shared, cpp_raw_args, cpp_spelling
 from l1t.models.hls_project._source import Array, ProjectError, Source
 
-__all__ = ["Request", "call_top", "cpp_spelling", "project_library", "read_words", "runner_part"]
+__all__ = ["Request", "call_top", "project_library", "read_words", "runner_part"]
 
 
 @dataclass(frozen=True)
@@ -31,13 +31,6 @@ class Request:
     setup: str = ""
 
 
-def cpp_spelling(t: fx.FixedType) -> str:
-    """The fully spelled C++ type (every template argument given), for ``std::is_same`` checks."""
-    if t.integer:
-        return str(t)
-    return f"ap_{'' if t.signed else 'u'}fixed<{t.width},{t.int_bits},{t.q_mode.value},{t.o_mode.value},{t.n_bits}>"
-
-
 def _prologue(source: Source, top_text: str | None) -> str:
     weights = source.firmware / "weights"
     top = top_text if top_text is not None else f'#include "{source.top_file}"'
@@ -45,12 +38,7 @@ def _prologue(source: Source, top_text: str | None) -> str:
         f"// l1t: project {source.top}, firmware digest {source.digest}\n"
         f'#define WEIGHTS_DIR "{weights}"\n'
         f"{top}\n"
-        "#include <type_traits>\n"
-        "namespace nnet {\n"
-        "bool trace_enabled = false;\n"
-        "std::map<std::string, void *> *trace_outputs = NULL;\n"
-        "size_t trace_type_size = sizeof(double);\n"
-        "}\n"
+        "#include <type_traits>\n" + NNET_TRACE_SWITCHES
     )
 
 
@@ -90,9 +78,9 @@ def project_library(
     return path
 
 
-def runner_part(source: Source, inputs: list[Array], outputs: list[Array], traced: list[tuple[str, int]]) -> str:
+def runner_part(source: Source, inputs: list[Array], outputs: list[Array], traced: int) -> str:
     """``l1t_run(n, trace, inputs..., outputs...)``: the top function on n events of raw words, once per event;
-    ``traced`` (array, size) are recorded into ``trace`` by statements a traced copy of the top file holds."""
+    ``traced`` layers' outputs are recorded into ``trace`` by statements a traced copy of the top file holds."""
     types = {a.name: source.type_of(a.cpp_type, str(source.top_file)) for a in inputs + outputs}
     wide = [name for name, t in types.items() if t.wide]
     if wide:
@@ -108,7 +96,7 @@ def runner_part(source: Source, inputs: list[Array], outputs: list[Array], trace
         f"raw_of<{cpp_raw_args(types[a.name])}>({a.name}[i]);"
         for a in outputs
     )
-    pointers = "".join(f"  l1t_trace_out[{k}] = trace[{k}];\n" for k in range(len(traced)))
+    pointers = "".join(f"  l1t_trace_out[{k}] = trace[{k}];\n" for k in range(traced))
     event = "    l1t_event = e;\n" if traced else ""
     return (
         f'extern "C" void l1t_run(int64_t n, int64_t** trace, {", ".join(params)}) {{\n{pointers}'

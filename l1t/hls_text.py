@@ -1,0 +1,92 @@
+"""The text of an hls4ml project directory as every reader of it needs it: the project's name, the macros and typedefs
+of ``firmware/defines.h``, and the integer expressions its C++ sizes arrays with. Shared by the hls-dpi DUT
+(``l1t.firmware.hls_dpi``) and the project importer (``l1t.models.hls_project``)."""
+
+from __future__ import annotations
+
+import ast
+import operator
+import re
+from pathlib import Path
+
+__all__ = ["ProjectError", "evaluate", "project_name", "read_defines", "strip_block_comments"]
+
+
+class ProjectError(ValueError):
+    """An hls4ml project l1t cannot read exactly; the message names the file (and line) and the construct."""
+
+
+def strip_block_comments(text: str) -> str:
+    """``/* ... */`` removed, newlines kept so line numbers stay."""
+    return re.sub(r"/\*.*?\*/", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.S)
+
+
+def project_name(directory: Path) -> str:
+    """The top function's name: ``ProjectName`` of ``hls4ml_config.yml``, else the one ``firmware/<top>.cpp`` with a
+    ``<top>.h`` (among several, the one with hls4ml's ``<top>_bridge.cpp``)."""
+    firmware = directory / "firmware"
+    if not firmware.is_dir():
+        raise ProjectError(f"{directory}: not an hls4ml project (no firmware/ directory)")
+    for cfg in ("hls4ml_config.yml", "hls4ml_config.yaml"):
+        path = directory / cfg
+        if path.is_file():
+            m = re.search(r"^ProjectName:\s*['\"]?(\w+)", path.read_text(), re.MULTILINE)
+            if m:
+                return m.group(1)
+    candidates = [
+        p.stem
+        for p in sorted(firmware.glob("*.cpp"))
+        if p.stem not in ("parameters", "defines") and (firmware / f"{p.stem}.h").is_file()
+    ]
+    if len(candidates) > 1:
+        candidates = [stem for stem in candidates if (directory / f"{stem}_bridge.cpp").is_file()]
+    if len(candidates) != 1:
+        raise ProjectError(
+            f"{directory}: no hls4ml_config.yml naming the project, and no single firmware/<top>.cpp with a <top>.h "
+            "(and a <top>_bridge.cpp)"
+        )
+    return candidates[0]
+
+
+def read_defines(text: str) -> tuple[dict[str, str], dict[str, str]]:
+    """``#define`` macros and ``typedef`` names of a ``defines.h``'s text: ({name: value}, {name: C++ type})."""
+    text = strip_block_comments(text)
+    macros = dict(re.findall(r"^\s*#define\s+(\w+)\s+(.+?)\s*$", text, re.MULTILINE))
+    typedefs = {name: cpp.strip() for cpp, name in re.findall(r"typedef\s+([^;]+?)\s+(\w+)\s*;", text)}
+    return macros, typedefs
+
+
+_BINOPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+}
+_FUNCTIONS = {"DIV_ROUNDUP": lambda a, b: -(-a // b), "MIN": min, "MAX": max}
+
+
+def evaluate(expr: str, names: dict[str, str], where: str, _depth: int = 0) -> int:
+    """An integer expression of the C++ (``8``, ``N_LAYER_2``, ``n_in * n_out``, ``DIV_ROUNDUP(a, b)``), its names
+    taken from ``names`` (macros, struct constants) as text; refused naming ``where`` otherwise."""
+    if _depth > 20:
+        raise ProjectError(f"{where}: {expr!r} refers to itself")
+
+    def ev(node: ast.AST) -> int:
+        if isinstance(node, ast.Constant) and isinstance(node.value, int):
+            return node.value
+        if isinstance(node, ast.Name) and node.id in names:
+            return evaluate(names[node.id], names, where, _depth + 1)
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            return _BINOPS[type(node.op)](ev(node.left), ev(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -ev(node.operand)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS:
+            return _FUNCTIONS[node.func.id](*(ev(a) for a in node.args))
+        raise ProjectError(f"{where}: cannot evaluate {expr!r}")
+
+    text = re.sub(r"(?<=\d)[uUlL]+\b", "", expr.strip()).replace("/", "//")
+    try:
+        return ev(ast.parse(text, mode="eval").body)
+    except SyntaxError:
+        raise ProjectError(f"{where}: cannot evaluate {expr!r}") from None
