@@ -115,6 +115,7 @@ class Seed:
     prescale: int = 1
     model: str | None = None
     threshold: int | None = None  # AD: raw score threshold
+    eta_max: float | None = None  # the |eta| cut hw_eta was made from
 
     @property
     def pt_format(self) -> HwFormat:
@@ -131,6 +132,7 @@ def _classic(name: str, c: SeedSpec) -> Seed:
     fmt = seed.pt_format
     seed.hw_pt = [fmt.hw_threshold(p) for p in c.pt or []]
     seed.hw_eta = None if c.eta_max is None else fmt.eta_window(c.eta_max)
+    seed.eta_max = c.eta_max
     seed.lut = QUALITY_LUT[c.quality] if c.type.endswith("muon") else ISO_LUT[c.iso]
     return seed
 

@@ -150,6 +150,13 @@ def test_signal_with_pileup(tmp_path: Path) -> None:
     e = dataset.read(run(_small("a_4l", events=20, chunk=20), tmp_path / "a4l.h5", workers=1))
     leptons = (e["objects/muons"][:, :, 0] > 0).sum(axis=1) + (e["objects/egammas"][:, :, 0] >= 20).sum(axis=1)
     assert leptons.mean() > 1.5  # A -> ZZ -> 4 leptons
+    # the hard event's generator-level leptons: four per event inside the tracker's reach, most of them
+    t = dataset.read_truth(tmp_path / "a4l.h5")
+    prompt = (t["truth/muons"][..., 0] > 5).sum(axis=1) + (t["truth/egammas"][..., 0] > 5).sum(axis=1)
+    assert prompt.mean() > 3
+    found = t["truth/muons"][:, 0, 0] > 20  # L1 finds the leading muon near its generated pT
+    l1 = (e["objects/muons"][found, 0, 0] - 1) / 2
+    assert np.median(np.abs(l1 / t["truth/muons"][found, 0, 0] - 1)) < 0.2
     assert np.all(e["truth/process"] == PROCESS_CODES["a_4l"]) and e.attrs["processes"][3] == "a_4l"
 
 
@@ -263,7 +270,7 @@ def test_words_stored_narrow_and_read_in_schema_types(tmp_path) -> None:
     path = dataset.write(tmp_path / "ev.h5", dataset.EventSet(data, {"process": "test"}))
     with h5py.File(path) as f:
         assert f["objects/jets"].dtype == np.int16 and f["sums/hw"].dtype == np.uint16
-        assert f.attrs["version"] == dataset.VERSION == 4
+        assert f.attrs["version"] == dataset.VERSION == 5
     back = dataset.read(path)
     for name, (_, dtype, _) in dataset.SCHEMA.items():
         assert back[name].dtype == np.dtype(dtype), name

@@ -20,6 +20,9 @@ weigh 1 each)::
 
     /truth/weight       (N,)        float64  the crossing's weight, finite and >= 0
 
+Generated files (version 5) carry the hard event's generator-level objects and sums (``TRUTH``, ``read_truth``;
+``l1t.events.truth``): truth/muons, truth/egammas, truth/jets (N, 4, 3) float32 and truth/sums (N, 2) float32.
+
 Real data (``l1t convert`` of recorded crossings) adds what the hardware recorded, row-aligned (``RECORD``;
 ``read_record``)::
 
@@ -50,6 +53,7 @@ from l1t.atomic import atomic_path
 from l1t.emulator import calo
 from l1t.emulator.formats import GT_CAPACITY
 from l1t.emulator.objects import CALO, MUON
+from l1t.events import truth
 
 __all__ = [
     "COMPRESSIONS",
@@ -58,6 +62,7 @@ __all__ = [
     "NOT_RECORDED",
     "RECORD",
     "RECORD_ID",
+    "TRUTH",
     "VERSION",
     "WEIGHT",
     "DatasetError",
@@ -74,6 +79,7 @@ __all__ = [
     "read",
     "read_blocks",
     "read_record",
+    "read_truth",
     "read_weights",
     "storage_dtype",
     "write",
@@ -81,8 +87,8 @@ __all__ = [
 ]
 
 FORMAT = "l1t.events"
-VERSION = 4  # 2: objects/jet_towers; 3: words stored in the narrowest integer type of their ranges (read as before);
-# 4: hwIso is the hardware's two bits (0..3), optional record/* of real data
+VERSION = 5  # 2: objects/jet_towers; 3: words stored in the narrowest integer type of their ranges (read as before);
+# 4: hwIso is the hardware's two bits (0..3), optional record/* of real data; 5: optional truth objects (TRUTH)
 ADDED_IN = {"objects/jet_towers": 2}  # datasets newer than version 1; older files are read without them
 
 # dataset -> (shape after N, dtype, per-field (lo, hi) ranges)
@@ -119,6 +125,14 @@ RECORD: dict[str, tuple[tuple[int, ...] | None, str]] = {  # dataset -> (shape a
     "record/id": ((len(RECORD_ID),), "uint64"),
     "record/pileup": ((), "float32"),
     "record/decisions": (None, "uint8"),
+}
+
+
+_PHI = float(np.float32(np.pi))  # a float32 phi reaches pi rounded up
+_TRUTH_OBJECT = [(0.0, 14_000.0), (-6.0, 6.0), (-_PHI, _PHI)]  # pT [GeV], eta, phi
+TRUTH: dict[str, tuple[tuple[int, ...], list[tuple[float, float]]]] = {  # dataset -> (shape after N, ranges)
+    **{f"truth/{family}": ((truth.N_TRUTH, 3), _TRUTH_OBJECT) for family in truth.FAMILIES},
+    "truth/sums": ((len(truth.SUMS),), [(0.0, 14_000.0)]),
 }
 
 
@@ -228,14 +242,20 @@ def write(path: str | Path, events: EventSet, chunk: int = 4096, compression: st
     crossing weights when ``events`` holds ``WEIGHT``. ``compression``: one of ``COMPRESSIONS`` (see
     ``compression_options``)."""
     n = len(events.data.get("sums/hw", ()))
-    with writer(path, events.attrs, min(chunk, max(n, 1)), compression, weighted=WEIGHT in events.data) as append:
+    chunk = min(chunk, max(n, 1))
+    with writer(
+        path, events.attrs, chunk, compression, weighted=WEIGHT in events.data, with_truth="truth/sums" in events.data
+    ) as append:
         append(events.data)
     return Path(path)
 
 
 def _check_extra(name: str, a: np.ndarray, seeds: int, where: str, first: int) -> None:
-    """A block of a dataset outside SCHEMA: a finite weight >= 0; for record/*, its shape, a finite non-negative
-    pileup, decisions 0, 1 or NOT_RECORDED."""
+    """A block of a dataset outside SCHEMA: a finite weight >= 0; truth objects inside their ranges; for record/*,
+    its shape, a finite non-negative pileup, decisions 0, 1 or NOT_RECORDED."""
+    if name in TRUTH:
+        check_array(name, np.asarray(a), *TRUTH[name], where, first=first)
+        return
     if name == WEIGHT:
         if len(a):
             check_array(name, np.asarray(a, np.float64), (), [(0, np.inf)], where, first=first)
@@ -259,12 +279,13 @@ def writer(
     compression: str = DEFAULT_COMPRESSION,
     recorded_seeds: list[str] | None = None,
     weighted: bool = False,
+    with_truth: bool = False,
 ) -> Iterator[Callable[[dict[str, np.ndarray]], None]]:
     """An event file written block by block, in bounded memory: ``append(data)`` validates a block (every schema
     dataset, equal lengths, values in range; errors name the dataset and the event's index in the file) and appends
     it. With ``recorded_seeds`` (real data) the blocks also carry the ``RECORD`` datasets, decisions in that seed
-    order; with ``weighted`` they carry ``WEIGHT``. The file appears at ``path`` only when the ``with`` block
-    completes: a temporary name until then."""
+    order; with ``weighted`` they carry ``WEIGHT``, with ``with_truth`` the ``TRUTH`` datasets. The file appears
+    at ``path`` only when the ``with`` block completes: a temporary name until then."""
     options = compression_options(compression)
     path = Path(path)
     with atomic_path(path, suffix=".h5") as tmp, h5py.File(tmp, "w") as f:
@@ -279,6 +300,8 @@ def writer(
                 layout[name] = ((len(recorded_seeds),) if shape is None else shape, np.dtype(dtype))
         if weighted:
             layout[WEIGHT] = ((), np.dtype(np.float64))
+        if with_truth:
+            layout |= {name: (shape, np.dtype(np.float32)) for name, (shape, _) in TRUTH.items()}
         sets = {  # (a file recording no seed has decisions of width 0: its chunks keep one column)
             name: f.create_dataset(
                 name,
@@ -335,6 +358,18 @@ def read_weights(path: str | Path, start: int = 0, stop: int | None = None) -> n
     path = Path(path)
     with open_h5(path) as f:
         return None if WEIGHT not in f else _read_extra(f, path, WEIGHT, start, stop).astype(np.float64)
+
+
+def read_truth(path: str | Path, start: int = 0, stop: int | None = None) -> dict[str, np.ndarray] | None:
+    """The ``TRUTH`` datasets of events [start, stop), float32; None for a file without them (older or real data)."""
+    path = Path(path)
+    with open_h5(path) as f:
+        if "truth/sums" not in f:
+            return None
+        missing = [name for name in TRUTH if name not in f]
+        if missing:
+            raise DatasetError(f"{path}: incomplete truth: {missing} missing")
+        return {name: _read_extra(f, path, name, start, stop).astype(np.float32) for name in TRUTH}
 
 
 @dataclass

@@ -26,6 +26,7 @@ from l1t.events import dataset, jets, pythia, zerobias
 from l1t.events.detector import Detector
 from l1t.events.pileup import Draw, assemble
 from l1t.events.pythia import PROCESSES, ParticleBlock
+from l1t.events.truth import absent, truth_arrays
 
 __all__ = ["Pileup", "Recipe", "generate_chunk", "run"]
 
@@ -279,17 +280,22 @@ def generate_chunk(recipe: Recipe, index: int, pileup: Pileup | None, detector: 
         )
         return out | {"jets/process": np.full(len(out["jets/label"]), code, dtype=np.uint8)}
     l1 = detector.respond(particles, rng)
-    return {
-        "regions/et": l1.regions,
-        "objects/jets": l1.jets,
-        "objects/egammas": l1.egammas,
-        "objects/taus": l1.taus,
-        "objects/muons": l1.muons,
-        "sums/hw": l1.sums,
-        "objects/jet_towers": l1.jet_towers,
-        "truth/npu": npu.astype(np.int16),
-        "truth/process": np.full(n, code, dtype=np.uint8),
-    } | extra
+    hard = truth_arrays(signal) if signal is not None else absent(n)
+    return (
+        hard
+        | {
+            "regions/et": l1.regions,
+            "objects/jets": l1.jets,
+            "objects/egammas": l1.egammas,
+            "objects/taus": l1.taus,
+            "objects/muons": l1.muons,
+            "sums/hw": l1.sums,
+            "objects/jet_towers": l1.jet_towers,
+            "truth/npu": npu.astype(np.int16),
+            "truth/process": np.full(n, code, dtype=np.uint8),
+        }
+        | extra
+    )
 
 
 def _work(recipe: Recipe, index: int, parts: str) -> int:

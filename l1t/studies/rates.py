@@ -30,11 +30,27 @@ __all__ = [
     "summarize",
     "threshold_for_rate",
     "threshold_scan",
+    "weighted_fraction",
     "weighted_rate",
 ]
 
 F_REV_HZ = metrics.F_REV_HZ
 N_BUNCHES = metrics.COLLIDING_BUNCHES
+
+
+def weighted_fraction(
+    accepted_w: np.ndarray | float,
+    accepted_w2: np.ndarray | float,
+    total_w: np.ndarray | float,
+    total_w2: np.ndarray | float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(p, sigma_p) of the accepted fraction from the sums of weights and of squared weights of the accepted and of
+    all crossings (the module's formula), elementwise; p = 0 where there is no weight at all."""
+    acc, acc2, tot, tot2 = (np.asarray(a, dtype=np.float64) for a in (accepted_w, accepted_w2, total_w, total_w2))
+    safe = np.where(tot > 0, tot, 1.0)
+    p = np.where(tot > 0, acc / safe, 0.0)
+    var = ((1 - p) ** 2 * acc2 + p**2 * np.maximum(tot2 - acc2, 0.0)) / safe**2
+    return p, np.sqrt(np.maximum(var, 0.0))
 
 
 def weighted_rate(
@@ -44,10 +60,9 @@ def weighted_rate(
     crossings (see the module's formula)."""
     if total_w <= 0:
         raise ValueError("no zero-bias crossings")
-    p = accepted_w / total_w
-    var = ((1 - p) ** 2 * accepted_w2 + p**2 * max(total_w2 - accepted_w2, 0.0)) / total_w**2
+    p, err = weighted_fraction(accepted_w, accepted_w2, total_w, total_w2)
     scale = F_REV_HZ * bunches
-    return scale * p, scale * float(np.sqrt(max(var, 0.0)))
+    return scale * float(p), scale * float(err)
 
 
 def rate(accepted: int, total: int, bunches: int = N_BUNCHES) -> tuple[float, float]:

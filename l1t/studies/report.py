@@ -91,6 +91,8 @@ def _plots(
     scan = results.get("threshold_scan")
     if scan:
         out["rate_vs_threshold_classic"] = _png(_scan_figure(scan))
+    if results.get("turn_ons"):
+        out["turn_ons"] = _png(_turn_on_figure(results["turn_ons"]))
     if results["signals"]:
         fig, ax = axes((10, 6))
         sigs = list(results["signals"])
@@ -117,10 +119,7 @@ def _scan_figure(scan: dict[str, dict[str, Any]]) -> Any:
         hz, err = np.asarray(s["rate_hz"]), np.asarray(s["rate_err_hz"])
         ax.set_title(name, fontsize=11)
         if not (hz > 0).any():  # nothing to draw: say so in the panel
-            ax.text(0.5, 0.5, f"no zero-bias crossing fires\nfrom {s['gev'][0]:.3g} to {s['gev'][-1]:.3g} GeV",
-                    ha="center", va="center", transform=ax.transAxes, fontsize=11)  # fmt: skip
-            ax.set_xticks([])
-            ax.set_yticks([])
+            _empty_panel(ax, f"no zero-bias crossing fires\nfrom {s['gev'][0]:.3g} to {s['gev'][-1]:.3g} GeV")
             continue
         ax.errorbar(s["gev"], hz / 1e3, err / 1e3, fmt="o", ms=3)
         ax.axvline(s["menu_gev"], color="k", ls=":", lw=1)
@@ -130,6 +129,80 @@ def _scan_figure(scan: dict[str, dict[str, Any]]) -> Any:
     fig.suptitle("Classic seeds: unprescaled zero-bias rate vs threshold (dotted: the menu's)")
     fig.tight_layout()
     return fig
+
+
+def _empty_panel(ax: Any, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=10, wrap=True)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _turn_on_figure(curves: dict[str, dict[str, Any]]) -> Any:
+    """One panel per classic seed: efficiency vs its generator-level quantity per sample, the erf fits and their
+    95 % points; a panel without a curve says why."""
+    from l1t.studies.turnon import EFFICIENCY_POINT, erf_turn_on
+
+    cols = 3
+    rows = -(-len(curves) // cols)
+    fig = figure((5.5 * cols, 4 * rows))
+    for k, (name, c) in enumerate(curves.items()):
+        ax = fig.add_subplot(rows, cols, k + 1)
+        ax.set_title(name, fontsize=11)
+        drawn = {label: s for label, s in c.get("samples", {}).items() if "edges" in s}
+        if not drawn:
+            why = c.get("why_not") or "; ".join(f"{label}: {s['why_not']}" for label, s in c["samples"].items())
+            _empty_panel(ax, "no turn-on:\n" + why.replace("; ", "\n"))
+            continue
+        for label, s in drawn.items():
+            edges = np.asarray(s["edges"])
+            centers = 0.5 * (edges[1:] + edges[:-1])
+            filled = np.asarray(s["effective_events"]) > 0
+            eff, err = np.asarray(s["efficiency"]), np.asarray(s["efficiency_err"])
+            fit = s["fit"]
+            point = f", {EFFICIENCY_POINT:.0%} at {fit['pt95']:.0f} GeV" if fit and fit["pt95"] else ""
+            bars = ax.errorbar(centers[filled], eff[filled], err[filled], fmt="o", ms=3, label=f"{label}{point}")
+            if fit:
+                xs = np.linspace(edges[0], edges[-1], 200)
+                ax.plot(xs, erf_turn_on(xs, fit["mu"], fit["sigma"], fit["plateau"]), color=bars[0].get_color())
+        ax.axvline(c["threshold_gev"], color="k", ls=":", lw=1)
+        ax.set_ylim(0, 1.1)
+        ax.set_xlabel(c["quantity"], fontsize=9)
+        ax.set_ylabel("efficiency", fontsize=10)
+        ax.legend(fontsize=8, loc="lower right")
+    fig.suptitle("Turn-on curves (dotted line: the seed's threshold)")
+    fig.tight_layout()
+    return fig
+
+
+def _turn_on_table(results: dict[str, Any]) -> str:
+    """Seed x sample: the erf fit's mu, sigma, plateau and 95 % point."""
+    curves = results.get("turn_ons")
+    if curves is None:
+        return ""
+    if not results.get("turn_on_samples"):
+        return "<p>No signal sample carries generator-level objects (files of format version 5 do).</p>"
+    rows = []
+    for name, c in curves.items():
+        for label, s in c.get("samples", {}).items():
+            fit = s.get("fit")
+            if fit is None:
+                rows.append(
+                    [
+                        name,
+                        label,
+                        s["events"],
+                        "-",
+                        "-",
+                        "-",
+                        s.get("why_not") or s["fit_why_not"],
+                    ]
+                )
+                continue
+            point = f"{fit['pt95']:.1f}" if fit["pt95"] else f"never (plateau {fit['plateau']:.3f})"
+            rows.append([name, label, s["events"], f"{fit['mu']:.1f} ± {fit['errors'][0]:.1f}",
+                         f"{fit['sigma']:.1f} ± {fit['errors'][1]:.1f}", f"{fit['plateau']:.3f}", point])  # fmt: skip
+    header = ["seed", "sample", "events", "mu [GeV]", "sigma [GeV]", "plateau", "95 % point [GeV]"]
+    return "<h2>Turn-on curves</h2>" + _table(header, rows)
 
 
 def _missing_plots(results: dict[str, Any]) -> str:
@@ -265,6 +338,7 @@ f_rev = {F_REV_HZ} Hz, {context["bunches"]} colliding bunches. Every decision is
     }
 {_generated_section(context)}{_data_sections(results)}
 <h2>Signal efficiencies (no prescales)</h2>{_efficiency_matrix(results)}
+{_turn_on_table(results)}
 <h2>Anomaly scores</h2>{_table(["signal", "score", "AUC", "TPR at FPR 1e-5"], ad_rows)}
 <h2>Plots</h2>{_missing_plots(results)}{imgs}
 <h2>Configuration and versions</h2><pre>{html.escape(json.dumps(context, indent=1, default=str))}</pre>

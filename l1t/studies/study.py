@@ -10,9 +10,9 @@ from typing import Any
 
 from l1t import __version__, inventory
 from l1t.emulator.menu import Menu, MenuError
-from l1t.events.dataset import read, read_weights
+from l1t.events.dataset import read, read_truth, read_weights
 from l1t.kinds import load_chain
-from l1t.studies import rates
+from l1t.studies import rates, turnon
 from l1t.studies.decisions import compare_decisions, provenance
 from l1t.studies.report import plots, write_report
 from l1t.studies.scale import study_chunked, study_fields
@@ -48,7 +48,7 @@ def menu_report(
     missing = menu.keep_ad_models(set(chains))
     if missing:
         note(f"no model for {missing}: those AD seeds are left out")
-    sig, sig_weights = {}, {}
+    sig, sig_weights, sig_truth = {}, {}, {}
     for path in signals:
         ev = read(path)
         scored = {m: c.score(ev.data) for m, c in chains.items()}
@@ -59,20 +59,25 @@ def menu_report(
         w = read_weights(path)
         if w is not None:
             sig_weights[label] = w
+        objects = read_truth(path)
+        if objects is not None:
+            sig_truth[label] = (ev.data, objects, w)
     chunked = dask or scheduler is not None
     if chunked:  # only counts and top-K scores leave the workers
         zb_attrs = read(zero_bias, 0, 1, fields=["sums/hw"]).attrs
         results = study_chunked(
             menu, zero_bias, chains, sig, chunk=chunk, scheduler=scheduler, bunches=bunches, signal_weights=sig_weights
         )
-        images = plots({}, {}, results)
+        zb_scores = {}
     else:
         zb = read(zero_bias, fields=study_fields(menu, chains))
         zb_attrs = zb.attrs
         zb_scores = {m: c.score(zb.data) for m, c in chains.items()}
         weights = read_weights(zero_bias)
         results = rates.study(menu, zb.data, zb_scores, sig, bunches, weights, sig_weights)
-        images = plots(zb_scores, {k: v[1] for k, v in sig.items()}, results)
+    results["turn_ons"] = turnon.turn_ons(menu, sig_truth)
+    results["turn_on_samples"] = sorted(sig_truth)
+    images = plots(zb_scores, {k: v[1] for k, v in sig.items()}, results)
     real = provenance(zero_bias)
     if real is not None:  # recorded crossings: where they come from, and the emulator against the hardware
         results["provenance"] = real
