@@ -4,16 +4,18 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.l1t-setup
 SYSTEM_PACKAGES := g++ iverilog yosys
+BROWSER_PACKAGES := chromium
 PYTEST_ARGS ?=
 
-.PHONY: setup system-packages test test-all demo bench lint format clean firmware cosim
+.PHONY: setup system-packages browser-packages test test-all demo bench lint format clean firmware cosim
 
 setup: system-packages $(STAMP)
 
-# Debian packages for the HDL side and the C++ reference. Installed when running as root; otherwise the exact
-# command is printed and everything that does not need them still works (those tests skip with the tool's name).
-system-packages:
-	@missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Debian packages for the HDL side and the C++ reference (and, for `make test-all`, the headless browser that
+# checks the report). Installed when running as root; otherwise the exact command is printed and everything that
+# does not need them still works (those tests skip with the tool's name).
+system-packages browser-packages:
+	@missing=""; for p in $(if $(filter browser-packages,$@),$(BROWSER_PACKAGES),$(SYSTEM_PACKAGES)); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "l1t setup: installing Debian packages:$$missing"; \
@@ -34,7 +36,7 @@ $(STAMP): pyproject.toml
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-all: setup
+test-all: setup browser-packages
 	$(PY) -m pytest -m "slow or not slow" $(PYTEST_ARGS)
 
 demo: setup

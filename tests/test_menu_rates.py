@@ -355,3 +355,51 @@ def test_threshold_scan_against_direct_counts(tmp_path: Path) -> None:
         passed = zb["sums/hw"][:, 0] >= int(np.ceil(g / 0.5 - 1e-9))
         assert r == pytest.approx(rates.F_REV_HZ * rates.N_BUNCHES * w[passed].sum() / w.sum())
     assert scan["mu"]["menu_gev"] == 10.0 and scan["eg"]["gev"][one] == 30.0
+
+
+def test_rate_vs_pileup_fits_a_line_through_each_seeds_rates(tmp_path: Path) -> None:
+    """Zero-bias files at pileups 20, 40, 60 in which exactly 10 x pileup crossings pass a MET seed: the rates are
+    exact and the fitted slope is 10 crossings per unit of pileup; the AD seed keeps the threshold the main file
+    set, so its rate elsewhere is the count of scores above that threshold."""
+    from l1t.events import dataset
+    from l1t.studies.pileup import linear_fit, rate_vs_pileup
+    from l1t.studies.study import menu_report
+
+    n = 20_000
+    chain = _cicada_chain()
+    files = {}
+    for pu in (20, 40, 60):
+        data = _synthetic_file(tmp_path / "tmp.h5", n, pu)
+        data["sums/hw"][:, 0] = 0
+        data["sums/hw"][: 10 * pu, 0] = 300  # 150 GeV
+        data["regions/et"] = (data["regions/et"] * (pu / 40)).astype(np.uint16)  # more pileup, higher scores
+        files[pu] = dataset.write(tmp_path / f"zb{pu}.h5", dataset.EventSet(data, {"pileup": float(pu)}))
+    menu = Menu({"seeds": {"ETM150": {"type": "met", "pt": 150.0}},
+                 "ad_seeds": {"AD": {"model": "cicada", "working_points": {"Nominal": 20000}}}})  # fmt: skip
+    main = dataset.read(files[40]).data
+    results = rates.study(menu, main, {"cicada": chain.score(main)}, {})
+    scan = rate_vs_pileup(menu, (40.0, results), [files[60], files[20]], {"cicada": chain}, rates.N_BUNCHES)
+    assert scan["pileup"] == [20.0, 40.0, 60.0]
+    met = scan["seeds"]["ETM150"]
+    np.testing.assert_allclose(met["rate_hz"], [SCALE * 10 * pu / n for pu in (20, 40, 60)])
+    assert met["fit"]["slope_hz_per_pileup"] == pytest.approx(SCALE * 10 / n)
+    assert met["fit"]["intercept_hz"] == pytest.approx(0, abs=1e-6) and met["fit"]["ndf"] == 1
+    threshold = results["seeds"]["AD_Nominal"]["threshold_raw"]
+    for k, pu in enumerate((20, 40, 60)):
+        scores = chain.score(dataset.read(files[pu]).data)
+        assert scan["seeds"]["AD_Nominal"]["rate_hz"][k] == pytest.approx(SCALE * np.mean(scores > threshold))
+    rising = scan["seeds"]["AD_Nominal"]["rate_hz"]
+    assert rising[0] < rising[1] < rising[2]
+    # the report through l1t report's function: the panel drawn, the pointer to --pileup-scan only without one
+    menu_path = tmp_path / "menu.yaml"
+    menu_path.write_text("seeds:\n  ETM150: {type: met, pt: 150.0}\n")
+    html = menu_report(menu_path, files[40], tmp_path / "out", pileup_scan=[files[20]]).report.read_text()
+    assert "rate_vs_pileup" in html and "--pileup-scan" not in html
+    assert "--pileup-scan" in menu_report(menu_path, files[40], tmp_path / "out1").report.read_text()
+    # a straight line through exact points, and a file whose pileup is unknown is named
+    fit = linear_fit(np.array([1.0, 2.0, 3.0]), np.array([3.0, 5.0, 7.0]), np.array([0.1, 0.1, 0.0]))
+    assert fit["slope_hz_per_pileup"] == pytest.approx(2) and fit["intercept_hz"] == pytest.approx(1)
+    assert linear_fit(np.array([1.0, 1.0]), np.array([1.0, 2.0]), np.ones(2)) is None
+    unknown = dataset.write(tmp_path / "nopu.h5", dataset.EventSet(_synthetic_file(tmp_path / "t.h5", 100, 1), {}))
+    with pytest.raises(dataset.DatasetError, match=r"nopu\.h5: no pileup attribute"):
+        menu_report(menu_path, files[40], tmp_path / "out2", pileup_scan=[unknown])

@@ -19,6 +19,7 @@ from l1t.cli.train import run_training
 SIMULATORS = ["verilator", "icarus"]
 SIGNALS = ("a_4l", "h0_tautau", "lq_btau", "zprime_tt")
 JET_PROCESSES = ("qcd_boosted", "zprime_tt")
+SCAN_PILEUPS = (40.0, 80.0)  # rate vs pileup: more stratified zero bias beside the main sample's 60
 AXOL1TL_EPOCHS = 15
 
 
@@ -51,6 +52,11 @@ def demo(
     signals = [data / f"{p}.h5" for p in SIGNALS]
     jet_files = [data / f"jets_{p}.h5" for p in JET_PROCESSES]
     recipes = [(zb, Recipe("minbias", events)), (zb_rates, Recipe("minbias", events // 2, pthat_bins=ZERO_BIAS_BINS))]
+    scan = [data / f"zero_bias_pu{pu:g}.h5" for pu in SCAN_PILEUPS]
+    recipes += [
+        (f, Recipe("minbias", events // 4, pileup=pu, pthat_bins=ZERO_BIAS_BINS))
+        for f, pu in zip(scan, SCAN_PILEUPS, strict=True)
+    ]
     recipes += [(s, Recipe(s.stem, max(events // 10, 500))) for s in signals]
     recipes += [
         (f, Recipe(p, max(events // 8, 500), output="jets")) for f, p in zip(jet_files, JET_PROCESSES, strict=True)
@@ -75,7 +81,10 @@ def demo(
     fast_top = data / "zprime_tt_fastsim.h5"
     generate_fastsim(fastsim_run, "zprime_tt", max(events // 10, 500), seed, fast_top, "events")
     report_dir = out / "report"
-    make_report(zb_rates, report_dir, DEFAULT_MENU, {"axol1tl": run, "tagger": tagger_run}, [*signals, fast_top])
+    make_report(
+        zb_rates, report_dir, DEFAULT_MENU, {"axol1tl": run, "tagger": tagger_run}, [*signals, fast_top],
+        pileup_scan=scan,
+    )  # fmt: skip
     patterns = out / "trigger" / "patterns"
     trigger_regression(run, report_dir, zb, out / "trigger", events, SIMULATORS, patterns, seed)
     # the simulated RTL's tx links as a board capture, checked frame by frame against the emulated trigger path

@@ -20,16 +20,23 @@ def report(
         list[str] | None, typer.Option("--model", help="MODEL=RUN_DIR of `l1t train` (axol1tl=..., cicada=...).")
     ] = None,
     signals: Annotated[list[Path] | None, typer.Option("--signal", help="Signal HDF5 file (repeatable).")] = None,
+    pileup_scan: Annotated[
+        list[Path] | None,
+        typer.Option("--pileup-scan", help="Zero-bias file at another pileup, for rate vs pileup (repeatable)."),
+    ] = None,
     bunches: Annotated[int, typer.Option(help="Colliding bunches.")] = COLLIDING_BUNCHES,
     dask: Annotated[bool, typer.Option(help="Stream the zero-bias file in chunks on a Dask cluster.")] = False,
     scheduler: Annotated[str | None, typer.Option(help="Address of an existing dask.distributed scheduler.")] = None,
     chunk: Annotated[int, typer.Option(help="Crossings per Dask chunk.")] = 100_000,
+    screenshot: Annotated[
+        Path | None, typer.Option(help="Also render the report in headless Chromium and save this PNG.")
+    ] = None,
 ) -> None:
     """Rates and efficiencies of a menu from the emulator's bit-exact decisions: AD thresholds set from target
     rates, pure rates and overlaps, efficiencies per seed; one self-contained HTML report plus JSON."""
     make_report(
-        zero_bias, out, menu, model_options(models, "--model"), signals or [],
-        bunches=bunches, dask=dask, scheduler=scheduler, chunk=chunk,
+        zero_bias, out, menu, model_options(models, "--model"), signals or [], pileup_scan=pileup_scan or [],
+        bunches=bunches, dask=dask, scheduler=scheduler, chunk=chunk, screenshot=screenshot,
     )  # fmt: skip
 
 
@@ -40,12 +47,15 @@ def make_report(
     models: dict[str, Path],
     signals: list[Path],
     *,
+    pileup_scan: list[Path] | None = None,
     bunches: int = COLLIDING_BUNCHES,
     dask: bool = False,
     scheduler: str | None = None,
     chunk: int = 100_000,
+    screenshot: Path | None = None,
 ) -> None:
-    """Run the menu study and print each seed's rate."""
+    """Run the menu study and print each seed's rate; with ``screenshot``, render the report in a headless browser
+    and check that every image decoded."""
     from l1t.emulator.menu import MenuError
     from l1t.events.dataset import DatasetError
     from l1t.kinds import RunError
@@ -54,8 +64,9 @@ def make_report(
     try:
         with console.status("running the emulator chain on zero bias and signals"):
             study = menu_report(
-                menu, zero_bias, out, models=models, signals=signals, bunches=bunches, dask=dask,
-                scheduler=scheduler, chunk=chunk, note=lambda m: console.print(f"[yellow]{escape(m)}[/yellow]"),
+                menu, zero_bias, out, models=models, signals=signals, pileup_scan=pileup_scan or [],
+                bunches=bunches, dask=dask, scheduler=scheduler, chunk=chunk,
+                note=lambda m: console.print(f"[yellow]{escape(m)}[/yellow]"),
             )  # fmt: skip
     except (MenuError, DatasetError, RunError, FileNotFoundError) as err:
         fail(err)
@@ -68,6 +79,20 @@ def make_report(
         table.add_row(name, f"{r['rate_hz']:.4g} ± {r['rate_err_hz']:.2g}", pure)
     console.print(table)
     console.print(f"report: {study.report.resolve()}")
+    if screenshot is not None:
+        _screenshot(study.report, screenshot)
+
+
+def _screenshot(page: Path, png: Path) -> None:
+    from l1t.studies.browser import BrowserError, render
+
+    try:
+        shot = render(page, png)
+    except BrowserError as err:
+        fail(err)
+    if shot.decoded != shot.images or shot.colours < 2:
+        fail(f"{page}: {shot.images - shot.decoded} of {shot.images} images did not decode, {shot.colours} colours")
+    console.print(f"screenshot: {png.resolve()} ({shot.images} images, all decoded)")
 
 
 def compare_decisions(

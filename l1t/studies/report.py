@@ -93,6 +93,8 @@ def _plots(
         out["rate_vs_threshold_classic"] = _png(_scan_figure(scan))
     if results.get("turn_ons"):
         out["turn_ons"] = _png(_turn_on_figure(results["turn_ons"]))
+    if results.get("rate_vs_pileup"):
+        out["rate_vs_pileup"] = _png(_pileup_figure(results["rate_vs_pileup"]))
     if results["signals"]:
         fig, ax = axes((10, 6))
         sigs = list(results["signals"])
@@ -174,6 +176,36 @@ def _turn_on_figure(curves: dict[str, dict[str, Any]]) -> Any:
     return fig
 
 
+def _pileup_figure(scan: dict[str, Any]) -> Any:
+    """One panel per seed and one for the menu total: rate vs mean pileup with the straight-line fit."""
+    panels = {**scan["seeds"], "menu total": scan["total"]}
+    pileup = np.asarray(scan["pileup"])
+    cols = 4
+    rows = -(-len(panels) // cols)
+    fig = figure((4.5 * cols, 3.6 * rows))
+    for k, (name, s) in enumerate(panels.items()):
+        ax = fig.add_subplot(rows, cols, k + 1)
+        ax.set_title(name, fontsize=11)
+        hz, err = np.asarray(s["rate_hz"]) / 1e3, np.asarray(s["rate_err_hz"]) / 1e3
+        if not (hz > 0).any():
+            _empty_panel(ax, f"no crossing fires at pileup {', '.join(f'{p:g}' for p in pileup)}")
+            continue
+        ax.errorbar(pileup, hz, err, fmt="o", ms=4)
+        fit = s["fit"]
+        if fit:
+            xs = np.linspace(0, pileup.max() * 1.1, 50)
+            ax.plot(xs, (fit["intercept_hz"] + fit["slope_hz_per_pileup"] * xs) / 1e3, "-", lw=1,
+                    label=f"slope {fit['slope_hz_per_pileup'] / 1e3:.3g} ± {fit['slope_err_hz_per_pileup'] / 1e3:.2g}"
+                    " kHz/PU")  # fmt: skip
+            ax.legend(fontsize=8, loc="upper left")
+        ax.set_xlim(0, pileup.max() * 1.1)
+        ax.set_xlabel("mean pileup <mu>", fontsize=10)
+        ax.set_ylabel("rate [kHz]", fontsize=10)
+    fig.suptitle("Rate vs pileup (AD thresholds fixed at the main sample's working points)")
+    fig.tight_layout()
+    return fig
+
+
 def _turn_on_table(results: dict[str, Any]) -> str:
     """Seed x sample: the erf fit's mu, sigma, plateau and 95 % point."""
     curves = results.get("turn_ons")
@@ -207,10 +239,14 @@ def _turn_on_table(results: dict[str, Any]) -> str:
 
 def _missing_plots(results: dict[str, Any]) -> str:
     """Why a plot the report usually has is not there."""
-    if "threshold_scan" in results:
-        return ""
-    return ("<p>Rate vs threshold of the classic seeds is computed in memory only; this study streamed the zero "
-            "bias on Dask (without <code>--dask</code> it appears here).</p>")  # fmt: skip
+    out = ""
+    if "threshold_scan" not in results:
+        out += ("<p>Rate vs threshold of the classic seeds is computed in memory only; this study streamed the zero "
+                "bias on Dask (without <code>--dask</code> it appears here).</p>")  # fmt: skip
+    if "rate_vs_pileup" not in results:
+        out += ("<p>Rate vs pileup needs zero-bias samples at other pileups: <code>l1t report --pileup-scan "
+                "FILE</code> (repeatable).</p>")  # fmt: skip
+    return out
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:

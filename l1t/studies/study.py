@@ -14,6 +14,7 @@ from l1t.events.dataset import read, read_truth, read_weights
 from l1t.kinds import load_chain
 from l1t.studies import rates, turnon
 from l1t.studies.decisions import compare_decisions, provenance
+from l1t.studies.pileup import rate_vs_pileup, sample_pileup
 from l1t.studies.report import plots, write_report
 from l1t.studies.scale import study_chunked, study_fields
 
@@ -34,6 +35,7 @@ def menu_report(
     *,
     models: Mapping[str, Path] | None = None,
     signals: Sequence[Path] = (),
+    pileup_scan: Sequence[Path] = (),
     bunches: int = rates.N_BUNCHES,
     dask: bool = False,
     scheduler: str | None = None,
@@ -42,7 +44,8 @@ def menu_report(
 ) -> MenuStudy:
     """Run the study and write ``out/report.html`` and ``out/results.json``. ``models`` maps the menu's model names
     to run directories of ``l1t train``; AD seeds without one are left out (with a ``note``). With ``dask`` or a
-    ``scheduler`` the zero-bias file is streamed in ``chunk``-crossing pieces (bounded memory)."""
+    ``scheduler`` the zero-bias file is streamed in ``chunk``-crossing pieces (bounded memory). ``pileup_scan``:
+    zero-bias files at other pileups for rate vs pileup (read in memory), with the AD thresholds the main file set."""
     menu = Menu.from_yaml(menu_path)
     chains = {name: load_chain(path) for name, path in (models or {}).items()}
     missing = menu.keep_ad_models(set(chains))
@@ -75,6 +78,9 @@ def menu_report(
         zb_scores = {m: c.score(zb.data) for m, c in chains.items()}
         weights = read_weights(zero_bias)
         results = rates.study(menu, zb.data, zb_scores, sig, bunches, weights, sig_weights)
+    if pileup_scan:
+        main = (sample_pileup(zero_bias, zb_attrs), results)
+        results["rate_vs_pileup"] = rate_vs_pileup(menu, main, pileup_scan, chains, bunches)
     results["turn_ons"] = turnon.turn_ons(menu, sig_truth)
     results["turn_on_samples"] = sorted(sig_truth)
     images = plots(zb_scores, {k: v[1] for k, v in sig.items()}, results)
