@@ -55,7 +55,7 @@ def test_report_renders_with_every_image_decoded(tmp_path: Path, chromium: str) 
     page = tmp_path / "r" / "report.html"
     html = page.read_text()
     for panel in ("turn_ons", "rate_vs_pileup", "rate_vs_threshold_classic", "efficiencies"):
-        assert f"<figcaption>{panel}" in html, panel
+        assert f'<figure id="{panel}">' in html, panel
     rendered = browser.render(page, tmp_path / "again.png")
     assert rendered.images == rendered.decoded == html.count("<img ")
     assert rendered.colours > 100  # text, tables and plots, not a blank page

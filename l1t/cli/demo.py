@@ -54,7 +54,7 @@ def demo(
     recipes = [(zb, Recipe("minbias", events)), (zb_rates, Recipe("minbias", events // 2, pthat_bins=ZERO_BIAS_BINS))]
     scan = [data / f"zero_bias_pu{pu:g}.h5" for pu in SCAN_PILEUPS]
     recipes += [
-        (f, Recipe("minbias", events // 4, pileup=pu, pthat_bins=ZERO_BIAS_BINS))
+        (f, Recipe("minbias", events // 10, pileup=pu, pthat_bins=ZERO_BIAS_BINS))
         for f, pu in zip(scan, SCAN_PILEUPS, strict=True)
     ]
     recipes += [(s, Recipe(s.stem, max(events // 10, 500))) for s in signals]

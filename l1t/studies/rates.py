@@ -251,6 +251,7 @@ def summarize(menu: Menu, counts: dict[str, Any], n: int, bunches: int = N_BUNCH
         row["rate_hz"], row["rate_err_hz"] = hz("seed", j)
         if s.kind == "ad":
             row["threshold_raw"] = s.threshold
+            row["model"] = s.model
             row["pure_rate_hz"], row["pure_rate_err_hz"] = hz("pure", j)
             row["overlap_with_classic"] = float(counts["overlap"][j] / counts["seed"][j]) if counts["seed"][j] else 0.0
         out["seeds"][s.name] = row

@@ -54,10 +54,16 @@ def _plots(
         fig, ax = axes((8, 6))
         thr, hz = rate_curve(zb)
         ax.step(thr, hz, where="post")
+        for name, row in results["seeds"].items():  # the working points' thresholds
+            if row.get("model") == model and row.get("threshold_raw") is not None:
+                ax.axvline(row["threshold_raw"], color="k", ls=":", lw=1)
+                ax.text(row["threshold_raw"], 0.98, name.rsplit("_", 1)[-1], rotation=90, va="top", ha="right",
+                        fontsize=9, transform=ax.get_xaxis_transform())  # fmt: skip
         if (hz > 0).any():
             ax.set_yscale("log")
         ax.set_xlabel(f"{model} score threshold (raw)")
         ax.set_ylabel("zero-bias rate [Hz]")
+        ax.set_title(f"{model}: zero-bias rate vs score threshold", fontsize=14)
         mplhep.cms.text("Simulation (l1t)", ax=ax, loc=0)
         fig.tight_layout()
         out[f"rate_vs_threshold_{model}"] = _png(fig)
@@ -74,6 +80,8 @@ def _plots(
             h.fill(v if signed else np.log10(1 + v))
             mplhep.histplot(h, ax=ax, density=True, yerr=False, label=name, color="k" if name == "zero bias" else None)
         ax.set_yscale("log")
+        ax.set_ylabel("events (normalized)")
+        ax.set_title(f"{model}: score distributions", fontsize=14)
         ax.legend(fontsize=12)
         fig.tight_layout()
         out[f"scores_{model}"] = _png(fig)
@@ -85,6 +93,7 @@ def _plots(
         ax.set_xscale("log")
         ax.set_xlabel("zero-bias acceptance")
         ax.set_ylabel("signal efficiency")
+        ax.set_title(f"{model}: ROC per signal", fontsize=14)
         ax.legend(fontsize=12)
         fig.tight_layout()
         out[f"roc_{model}"] = _png(fig)
@@ -104,7 +113,8 @@ def _plots(
             eff = results["signals"][name]["efficiency"]
             ax.bar(np.arange(len(seeds)) + i * width, [eff[s] for s in seeds], width, label=name)
         ax.set_xticks(np.arange(len(seeds)) + 0.4 - width / 2, seeds, rotation=70, fontsize=10)
-        ax.set_ylabel("efficiency")
+        ax.set_ylabel("efficiency (no prescale)")
+        ax.set_title("Signal efficiency per seed", fontsize=14)
         ax.legend(fontsize=11)
         fig.tight_layout()
         out["efficiencies"] = _png(fig)
@@ -131,6 +141,25 @@ def _scan_figure(scan: dict[str, dict[str, Any]]) -> Any:
     fig.suptitle("Classic seeds: unprescaled zero-bias rate vs threshold (dotted: the menu's)")
     fig.tight_layout()
     return fig
+
+
+_CAPTIONS = {
+    "rate_vs_threshold_classic": "Classic seeds: zero-bias rate vs threshold",
+    "turn_ons": "Turn-on curves of the classic seeds on the signal samples",
+    "rate_vs_pileup": "Rate vs pileup, with straight-line fits",
+    "efficiencies": "Signal efficiency per seed (no prescales)",
+    "rate_vs_threshold_": "{}: zero-bias rate vs score threshold (dotted: the working points)",
+    "scores_": "{}: score distributions of zero bias and the signals",
+    "roc_": "{}: signal efficiency vs zero-bias acceptance",
+}
+
+
+def _caption(key: str) -> str:
+    """A figure's caption from its key (``rate_vs_threshold_<model>`` and the like name the model)."""
+    if key in _CAPTIONS:
+        return _CAPTIONS[key]
+    prefix = max((p for p in _CAPTIONS if p.endswith("_") and key.startswith(p)), key=len, default=None)
+    return _CAPTIONS[prefix].format(key.removeprefix(prefix)) if prefix else key
 
 
 def _empty_panel(ax: Any, text: str) -> None:
@@ -353,7 +382,8 @@ def write_report(out_dir: str | Path, results: dict[str, Any], images: dict[str,
         for m, v in s["scores"].items()
     ]
     imgs = "".join(
-        f'<figure><img src="data:image/png;base64,{b64}"/><figcaption>{html.escape(k)}</figcaption></figure>'
+        f'<figure id="{html.escape(k)}"><img src="data:image/png;base64,{b64}"/>'
+        f"<figcaption>{html.escape(_caption(k))}</figcaption></figure>"
         for k, b64 in images.items()
     )
     doc = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>l1t report: {html.escape(context["menu"])}</title>
