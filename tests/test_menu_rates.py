@@ -331,6 +331,43 @@ def test_bit_counts_equal_their_definitions() -> None:
     assert got["total"] == bits.any(axis=1).sum() and got["classic"] == classic_any.sum()
 
 
+def test_weighted_prescales_are_the_expectation_of_the_counters() -> None:
+    """On weighted crossings a prescaled seed counts each passing crossing with 1/prescale of its weight; the total
+    and pure sums are the probabilities of independent prescalers. Averaged over every phase of the counters (which
+    on unweighted crossings are exact), the counters give the same sums."""
+    menu = Menu(
+        {
+            "seeds": {"mu": {"type": "single_muon", "pt": 22.0, "prescale": 4}, "ht": {"type": "ht", "pt": 1}},
+            "ad_seeds": {"AXO": {"model": "axol1tl", "working_points": {"L": 1.0}, "prescale": 3}},
+        }
+    )
+    rng = np.random.default_rng(8)
+    n = 2000
+    passed = rng.random((n, 3)) < [0.4, 0.3, 0.5]
+    w = rng.uniform(0.1, 10, n)
+    got = rates.zero_bias_counts(menu, passed, w)
+    np.testing.assert_allclose(got["seed"], [w @ passed[:, 0] / 4, w @ passed[:, 1], w @ passed[:, 2] / 3])
+    p_mu, p_ad = passed[:, 0] / 4, passed[:, 2] / 3
+    none_classic = (1 - p_mu) * ~passed[:, 1]
+    np.testing.assert_allclose(got["classic"], w @ (1 - none_classic))
+    np.testing.assert_allclose(got["total"], w @ (1 - none_classic * (1 - p_ad)))
+    np.testing.assert_allclose(got["pure"], [0, 0, w @ (p_ad * none_classic)])
+    # the expectation over the counters' phases: shifting which passing crossing each counter keeps first
+    phases = [(a, b) for a in range(4) for b in range(3)]
+    mean = {k: 0.0 for k in ("total", "classic")}
+    for a, b in phases:
+        kept = menu.prescaled(passed, {"mu": a, "AXO_L": b})
+        c = rates.count_bits(menu, kept, w)
+        for k in mean:
+            mean[k] += c[k] / len(phases)
+    for k in mean:  # independent prescalers vs counters over one sequence: equal up to the phases' correlation
+        assert mean[k] == pytest.approx(got[k], rel=0.02), k
+    # unweighted crossings keep the GT's counters
+    np.testing.assert_array_equal(
+        rates.zero_bias_counts(menu, passed)["seed"], menu.prescaled(passed).sum(axis=0).astype(float)
+    )
+
+
 def test_threshold_scan_against_direct_counts(tmp_path: Path) -> None:
     """Every scanned point equals the seed evaluated with the scaled thresholds; at factor 1 the seed's own rate."""
     zb = _synthetic_file(tmp_path / "zb.h5", 2000, 7)

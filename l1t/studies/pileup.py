@@ -13,7 +13,7 @@ import numpy as np
 from l1t.emulator.gt import ScoreChain
 from l1t.emulator.menu import Menu
 from l1t.events.dataset import DatasetError, read, read_record, read_weights
-from l1t.studies.rates import count_bits, summarize
+from l1t.studies.rates import summarize, zero_bias_counts
 from l1t.studies.scale import study_fields
 
 __all__ = ["linear_fit", "rate_vs_pileup", "sample_pileup"]
@@ -54,9 +54,9 @@ def linear_fit(x: np.ndarray, y: np.ndarray, err: np.ndarray) -> dict[str, float
 def _rates(menu: Menu, path: Path, chains: Mapping[str, ScoreChain], bunches: int) -> tuple[float, dict[str, Any]]:
     ev = read(path, fields=study_fields(menu, chains))
     scores = {m: c.score(ev.data) for m, c in chains.items()}
-    bits = menu.decisions(ev.data, scores)
+    bits = menu.decisions(ev.data, scores, prescaled=False)
     return sample_pileup(path, ev.attrs), summarize(
-        menu, count_bits(menu, bits, read_weights(path)), len(bits), bunches
+        menu, zero_bias_counts(menu, bits, read_weights(path)), len(bits), bunches
     )
 
 

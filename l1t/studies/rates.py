@@ -4,6 +4,7 @@ Zero-bias crossings may carry weights w (a sample combined from pieces by cross 
 rate = f_rev x colliding bunches x p, p = sum of w over accepted crossings / sum of w over all, with the
 uncertainty from the sums of squared weights, sigma_p^2 = ((1 - p)^2 S_acc + p^2 S_rej) / W^2 (S: sums of w^2 of
 the accepted and rejected crossings; W: the sum of w), which for unit weights is the binomial p (1 - p) / N.
+Prescales apply by counters on unweighted crossings, as their expectation on weighted ones (``zero_bias_counts``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ __all__ = [
     "threshold_scan",
     "weighted_fraction",
     "weighted_rate",
+    "zero_bias_counts",
 ]
 
 F_REV_HZ = metrics.F_REV_HZ
@@ -125,7 +127,8 @@ def study(
     ``weights`` (per zero-bias crossing) and ``signal_weights`` (per signal, per event) everything is weighted."""
     n = len(zero_bias["sums/hw"])
     set_thresholds(menu, zb_scores, n, bunches, weights)
-    out = summarize(menu, count_bits(menu, menu.decisions(zero_bias, zb_scores), weights), n, bunches)
+    passed = menu.decisions(zero_bias, zb_scores, prescaled=False)
+    out = summarize(menu, zero_bias_counts(menu, passed, weights), n, bunches)
     out["signals"] = signal_study(menu, signals, zb_scores, signal_weights)
     out["threshold_scan"] = threshold_scan(menu, zero_bias, weights, bunches)
     return out
@@ -185,51 +188,75 @@ def set_thresholds(
 
 @numba.njit(cache=True, nogil=True)
 def _count_bits(
-    bits: np.ndarray, w: np.ndarray, classic: np.ndarray, seed: np.ndarray, pure: np.ndarray, sums: np.ndarray
+    bits: np.ndarray,
+    q: np.ndarray,
+    w: np.ndarray,
+    classic: np.ndarray,
+    seed: np.ndarray,
+    pure: np.ndarray,
+    sums: np.ndarray,
 ) -> None:
-    """One pass over (N, seeds) bits with crossing weights w: per-seed and pure sums of w and w^2 (added into
-    ``seed``/``pure``, shape (2, seeds)), and into ``sums`` (2, 3): any seed, any classic seed, all crossings."""
+    """One pass over (N, seeds) bits with crossing weights w, a set bit of seed j accepting with probability q[j]
+    independently of the other seeds (q = 1: the bits are the decisions): per-seed and pure sums of w P and w^2 P
+    (added into ``seed``/``pure``, shape (2, seeds)), and into ``sums`` (2, 3): any seed, any classic seed, all
+    crossings. With q = 1 every P is 0 or 1 and the sums are those of the accepted crossings."""
     for e in range(bits.shape[0]):
-        fired = False
-        fired_classic = False
+        none = 1.0  # P(no seed accepts)
+        none_classic = 1.0
         for j in range(bits.shape[1]):
             if bits[e, j]:
-                fired = True
-                fired_classic |= classic[j]
+                none *= 1.0 - q[j]
+                if classic[j]:
+                    none_classic *= 1.0 - q[j]
         we, we2 = w[e], w[e] * w[e]
         sums[0, 2] += we
         sums[1, 2] += we2
-        if fired:
-            sums[0, 0] += we
-            sums[1, 0] += we2
-        if fired_classic:
-            sums[0, 1] += we
-            sums[1, 1] += we2
+        sums[0, 0] += we * (1.0 - none)
+        sums[1, 0] += we2 * (1.0 - none)
+        sums[0, 1] += we * (1.0 - none_classic)
+        sums[1, 1] += we2 * (1.0 - none_classic)
         for j in range(bits.shape[1]):
             if bits[e, j]:
-                seed[0, j] += we
-                seed[1, j] += we2
-                if not fired_classic:
-                    pure[0, j] += we
-                    pure[1, j] += we2
+                seed[0, j] += we * q[j]
+                seed[1, j] += we2 * q[j]
+                if not classic[j]:  # a classic seed that accepts is never without one
+                    pure[0, j] += we * q[j] * none_classic
+                    pure[1, j] += we2 * q[j] * none_classic
 
 
-def count_bits(menu: Menu, bits: np.ndarray, weights: np.ndarray | None = None) -> dict[str, Any]:
+def count_bits(
+    menu: Menu, bits: np.ndarray, weights: np.ndarray | None = None, acceptance: np.ndarray | None = None
+) -> dict[str, Any]:
     """Sums over zero-bias decision bits (N, seeds), of the crossings' weights (1 when not given) and their squares:
     per seed, per seed without any classic seed (pure), per seed with one (overlap), any seed (total), any classic
-    seed, all crossings (``sumw``); the ``*_w2`` keys hold the squares. Sums of chunks add up."""
+    seed, all crossings (``sumw``); the ``*_w2`` keys hold the squares. Sums of chunks add up. ``acceptance``: per
+    seed, the probability that a set bit accepts (default 1; see ``zero_bias_counts``)."""
     classic = np.array([s.kind not in ("ad", "always") for s in menu.seeds], dtype=bool)
     seed = np.zeros((2, len(menu.seeds)))
     pure = np.zeros((2, len(menu.seeds)))
     sums = np.zeros((2, 3))
     w = np.ones(len(bits)) if weights is None else np.asarray(weights, dtype=np.float64)
-    _count_bits(np.ascontiguousarray(bits, dtype=bool), w, classic, seed, pure, sums)
+    q = np.ones(len(menu.seeds)) if acceptance is None else np.asarray(acceptance, dtype=np.float64)
+    _count_bits(np.ascontiguousarray(bits, dtype=bool), q, w, classic, seed, pure, sums)
     return {
         "seed": seed[0], "seed_w2": seed[1], "pure": pure[0], "pure_w2": pure[1],
         "overlap": seed[0] - pure[0],
         "total": sums[0, 0], "total_w2": sums[1, 0], "classic": sums[0, 1], "classic_w2": sums[1, 1],
         "sumw": sums[0, 2], "sumw2": sums[1, 2],
     }  # fmt: skip
+
+
+def zero_bias_counts(
+    menu: Menu, passed: np.ndarray, weights: np.ndarray | None = None, counters: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """``count_bits`` of unprescaled bits (N, seeds) with the menu's prescales applied: on unweighted crossings as
+    the GT applies them, by counters (``counters``: their state at the first crossing); on weighted crossings as
+    their expectation, each passing crossing accepted with probability 1 / prescale. A counter would keep every
+    N-th crossing, and a weighted sample's crossings come in order of their strata: it would keep the crossings
+    of particular strata, whose weights differ by orders of magnitude."""
+    if weights is None:
+        return count_bits(menu, menu.prescaled(passed, counters))
+    return count_bits(menu, passed, weights, np.array([1.0 / s.prescale for s in menu.seeds]))
 
 
 def summarize(menu: Menu, counts: dict[str, Any], n: int, bunches: int = N_BUNCHES) -> dict[str, Any]:

@@ -57,6 +57,7 @@ def _prepare(path: str, start: int, stop: int, chains: dict[str, ScoreChain], me
         "classic": np.concatenate(classic),
         "classic_counts": {s.name: int(c) for s, c in zip(classic_seeds, counts, strict=True)},
         "weights": np.ones(stop - start) if weights is None else weights,
+        "weighted": weights is not None,
     }
 
 
@@ -96,7 +97,8 @@ def _pass1(held: dict[str, Any], menu: Menu, allowed: float) -> dict[str, Any]:
 
 
 def _pass2(held: dict[str, Any], menu: Menu, counters: dict[str, int]) -> dict[str, Any]:
-    return rates.count_bits(menu, menu.prescaled(_unprescaled(held, menu), counters), held["weights"])
+    weights = held["weights"] if held["weighted"] else None
+    return rates.zero_bias_counts(menu, _unprescaled(held, menu), weights, counters)
 
 
 def study_chunked(
