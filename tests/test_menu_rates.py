@@ -329,6 +329,8 @@ def test_bit_counts_equal_their_definitions() -> None:
     np.testing.assert_array_equal(got["pure"], (bits & ~classic_any[:, None]).sum(axis=0))
     np.testing.assert_array_equal(got["overlap"], (bits & classic_any[:, None]).sum(axis=0))
     assert got["total"] == bits.any(axis=1).sum() and got["classic"] == classic_any.sum()
+    alone = bits & (bits.sum(axis=1) == 1)[:, None]  # unique: no other seed fired
+    np.testing.assert_array_equal(got["unique"], alone.sum(axis=0))
 
 
 def test_weighted_prescales_are_the_expectation_of_the_counters() -> None:
@@ -352,6 +354,14 @@ def test_weighted_prescales_are_the_expectation_of_the_counters() -> None:
     np.testing.assert_allclose(got["classic"], w @ (1 - none_classic))
     np.testing.assert_allclose(got["total"], w @ (1 - none_classic * (1 - p_ad)))
     np.testing.assert_allclose(got["pure"], [0, 0, w @ (p_ad * none_classic)])
+    np.testing.assert_allclose(
+        got["unique"],
+        [
+            w @ (p_mu * ~passed[:, 1] * (1 - p_ad)),
+            w @ (passed[:, 1] * (1 - p_mu) * (1 - p_ad)),
+            w @ (p_ad * none_classic),
+        ],
+    )
     # the expectation over the counters' phases: shifting which passing crossing each counter keeps first
     phases = [(a, b) for a in range(4) for b in range(3)]
     mean = {k: 0.0 for k in ("total", "classic")}

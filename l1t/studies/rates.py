@@ -194,20 +194,28 @@ def _count_bits(
     classic: np.ndarray,
     seed: np.ndarray,
     pure: np.ndarray,
+    unique: np.ndarray,
     sums: np.ndarray,
 ) -> None:
     """One pass over (N, seeds) bits with crossing weights w, a set bit of seed j accepting with probability q[j]
-    independently of the other seeds (q = 1: the bits are the decisions): per-seed and pure sums of w P and w^2 P
-    (added into ``seed``/``pure``, shape (2, seeds)), and into ``sums`` (2, 3): any seed, any classic seed, all
-    crossings. With q = 1 every P is 0 or 1 and the sums are those of the accepted crossings."""
+    independently of the other seeds (q = 1: the bits are the decisions): per-seed, pure (no classic seed accepts)
+    and unique (no other seed accepts) sums of w P and w^2 P (added into ``seed``/``pure``/``unique``, shape
+    (2, seeds)), and into ``sums`` (2, 3): any seed, any classic seed, all crossings. With q = 1 every P is 0 or 1
+    and the sums are those of the accepted crossings."""
     for e in range(bits.shape[0]):
         none = 1.0  # P(no seed accepts)
         none_classic = 1.0
+        certain = 0  # set bits that accept for sure: their factor 1 - q is 0
+        others = 1.0  # the product of the other factors
         for j in range(bits.shape[1]):
             if bits[e, j]:
                 none *= 1.0 - q[j]
                 if classic[j]:
                     none_classic *= 1.0 - q[j]
+                if q[j] >= 1.0:
+                    certain += 1
+                else:
+                    others *= 1.0 - q[j]
         we, we2 = w[e], w[e] * w[e]
         sums[0, 2] += we
         sums[1, 2] += we2
@@ -222,24 +230,33 @@ def _count_bits(
                 if not classic[j]:  # a classic seed that accepts is never without one
                     pure[0, j] += we * q[j] * none_classic
                     pure[1, j] += we2 * q[j] * none_classic
+                if q[j] >= 1.0:  # P(no other seed accepts)
+                    alone = others if certain == 1 else 0.0
+                else:
+                    alone = others / (1.0 - q[j]) if certain == 0 else 0.0
+                unique[0, j] += we * q[j] * alone
+                unique[1, j] += we2 * q[j] * alone
 
 
 def count_bits(
     menu: Menu, bits: np.ndarray, weights: np.ndarray | None = None, acceptance: np.ndarray | None = None
 ) -> dict[str, Any]:
     """Sums over zero-bias decision bits (N, seeds), of the crossings' weights (1 when not given) and their squares:
-    per seed, per seed without any classic seed (pure), per seed with one (overlap), any seed (total), any classic
-    seed, all crossings (``sumw``); the ``*_w2`` keys hold the squares. Sums of chunks add up. ``acceptance``: per
-    seed, the probability that a set bit accepts (default 1; see ``zero_bias_counts``)."""
+    per seed, per seed without any classic seed (pure), per seed with one (overlap), per seed without any other seed
+    (unique), any seed (total), any classic seed, all crossings (``sumw``); the ``*_w2`` keys hold the squares.
+    Sums of chunks add up. ``acceptance``: per seed, the probability that a set bit accepts (default 1; see
+    ``zero_bias_counts``)."""
     classic = np.array([s.kind not in ("ad", "always") for s in menu.seeds], dtype=bool)
     seed = np.zeros((2, len(menu.seeds)))
     pure = np.zeros((2, len(menu.seeds)))
+    unique = np.zeros((2, len(menu.seeds)))
     sums = np.zeros((2, 3))
     w = np.ones(len(bits)) if weights is None else np.asarray(weights, dtype=np.float64)
     q = np.ones(len(menu.seeds)) if acceptance is None else np.asarray(acceptance, dtype=np.float64)
-    _count_bits(np.ascontiguousarray(bits, dtype=bool), q, w, classic, seed, pure, sums)
+    _count_bits(np.ascontiguousarray(bits, dtype=bool), q, w, classic, seed, pure, unique, sums)
     return {
         "seed": seed[0], "seed_w2": seed[1], "pure": pure[0], "pure_w2": pure[1],
+        "unique": unique[0], "unique_w2": unique[1],
         "overlap": seed[0] - pure[0],
         "total": sums[0, 0], "total_w2": sums[1, 0], "classic": sums[0, 1], "classic_w2": sums[1, 1],
         "sumw": sums[0, 2], "sumw2": sums[1, 2],
@@ -260,8 +277,9 @@ def zero_bias_counts(
 
 
 def summarize(menu: Menu, counts: dict[str, Any], n: int, bunches: int = N_BUNCHES) -> dict[str, Any]:
-    """Rates with their uncertainties from ``count_bits`` sums over ``n`` zero-bias crossings; pure rates and the
-    overlap with the classic seeds for the AD seeds (thresholds as set on the menu)."""
+    """Rates with their uncertainties from ``count_bits`` sums over ``n`` zero-bias crossings: every seed's rate and
+    unique rate (no other seed fires), and for the AD seeds the pure rate and the overlap with the classic seeds
+    (thresholds as set on the menu)."""
     w, w2 = float(counts["sumw"]), float(counts["sumw2"])
 
     def hz(key: str, j: int | None = None) -> tuple[float, float]:
@@ -276,6 +294,7 @@ def summarize(menu: Menu, counts: dict[str, Any], n: int, bunches: int = N_BUNCH
     for j, s in enumerate(menu.seeds):
         row: dict[str, Any] = {"kind": s.kind, "prescale": s.prescale}
         row["rate_hz"], row["rate_err_hz"] = hz("seed", j)
+        row["unique_rate_hz"], row["unique_rate_err_hz"] = hz("unique", j)
         if s.kind == "ad":
             row["threshold_raw"] = s.threshold
             row["model"] = s.model

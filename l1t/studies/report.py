@@ -20,6 +20,8 @@ from l1t.studies.rates import F_REV_HZ, rate_curve
 
 __all__ = ["L1_BUDGET_HZ", "plots", "write_report"]
 
+SEED_HEADER = ["seed", "kind", "prescale", "threshold (raw)", "rate [Hz]", "unique rate [Hz]",
+               "pure rate (no classic seed) [Hz]", "overlap with classic"]  # fmt: skip
 # The L1 accept rate the readout takes: 100 kHz in Run 2 (CMS, JINST 15 (2020) P10017), about 110 kHz in Run 3
 L1_BUDGET_HZ = (100e3, 110e3)
 
@@ -365,6 +367,7 @@ def write_report(out_dir: str | Path, results: dict[str, Any], images: dict[str,
     for name, r in results["seeds"].items():
         rate_s = f"{r['rate_hz']:.4g} ± {r['rate_err_hz']:.2g}"
         pure = f"{r['pure_rate_hz']:.4g} ± {r['pure_rate_err_hz']:.2g}" if "pure_rate_hz" in r else "-"
+        unique = f"{r['unique_rate_hz']:.4g} ± {r['unique_rate_err_hz']:.2g}" if "unique_rate_hz" in r else "-"
         seed_rows.append(
             [
                 name,
@@ -372,6 +375,7 @@ def write_report(out_dir: str | Path, results: dict[str, Any], images: dict[str,
                 r["prescale"],
                 r.get("threshold_raw", "-"),
                 rate_s,
+                unique,
                 pure,
                 f"{r['overlap_with_classic']:.2f}" if "overlap_with_classic" in r else "-",
             ]
@@ -398,14 +402,18 @@ figure{{display:inline-block;margin:4px}}img{{width:560px}}pre{{background:#f6f6
 f_rev = {F_REV_HZ} Hz, {context["bunches"]} colliding bunches. Every decision is the emulator's, bit for bit.</p>
 <h2>Seeds</h2>{
         _table(
-            ["seed", "kind", "prescale", "threshold (raw)", "rate [Hz]", "pure rate [Hz]", "overlap with classic"],
+            SEED_HEADER,
             seed_rows,
         )
     }
 {_generated_section(context)}{_data_sections(results)}
 <h2>Signal efficiencies (no prescales)</h2>{_efficiency_matrix(results)}
 {_turn_on_table(results)}
-<h2>Anomaly scores</h2>{_table(["signal", "score", "AUC", "TPR at FPR 1e-5"], ad_rows)}
+<h2>Anomaly scores</h2>{
+        _table(["signal", "score", "AUC", "TPR at FPR 1e-5"], ad_rows)
+        if ad_rows
+        else "<p>No AD or score model was given (<code>--model NAME=RUN</code>), or no signal sample.</p>"
+    }
 <h2>Plots</h2>{_missing_plots(results)}{imgs}
 <h2>Configuration and versions</h2><pre>{html.escape(json.dumps(context, indent=1, default=str))}</pre>
 </body></html>"""
