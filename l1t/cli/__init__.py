@@ -20,6 +20,7 @@ COMMANDS = (
     train.train,
     report.report,
     report.compare_decisions,
+    report.validate_rates,
     firmware.firmware,
     firmware.cosim,
     firmware.trigger,

@@ -130,3 +130,47 @@ def compare_decisions(
     disagree = sum(r["hw_only"] + r["emu_only"] for r in result["seeds"].values())
     if strict and disagree:
         raise typer.Exit(1)
+
+
+def validate_rates(
+    results: Annotated[Path, typer.Argument(help="Output directory (or results.json) of `l1t report`.")],
+    reference: Annotated[Path, typer.Option(help="Reference rates YAML: source, conditions, seeds: {name: rate_hz}.")],
+    factor: Annotated[
+        float, typer.Option(help="A seed agrees when simulated / reference is within this factor.")
+    ] = 2.0,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the comparison as JSON.")] = None,
+    strict: Annotated[bool, typer.Option(help="Exit 1 when any compared seed lies outside the factor.")] = False,
+) -> None:
+    """Simulated vs reference rates, seed by seed: the rates of an `l1t report` run next to a cited reference
+    table (publication or recorded-data rate study), with their ratio and whether it lies within --factor."""
+    import json
+
+    from l1t.atomic import write_text
+    from l1t.studies.reference import ReferenceError, compare_rates, read_reference, read_results
+
+    if factor <= 1:
+        fail(f"--factor must be > 1, got {factor}")
+    try:
+        cmp = compare_rates(read_results(results), read_reference(reference), factor)
+    except ReferenceError as err:
+        fail(err)
+    table = Table(title=escape(f"simulated vs {cmp['source']} ({cmp['conditions']})"))
+    for col in ("seed", "simulated [kHz]", "reference [kHz]", "ratio", f"within factor {factor:g}"):
+        table.add_column(col, justify="left" if col == "seed" else "right")
+    rows = {**cmp["seeds"], **({"menu total": cmp["total"]} if "total" in cmp else {})}
+    for name, r in rows.items():
+        table.add_row(
+            name,
+            f"{r['simulated_hz'] / 1e3:.4g} ± {r['simulated_err_hz'] / 1e3:.2g}",
+            f"{r['reference_hz'] / 1e3:.4g}"
+            + (f" ± {r['reference_err_hz'] / 1e3:.2g}" if r["reference_err_hz"] else ""),
+            f"{r['ratio']:.3g}",
+            "yes" if r["within"] else "[red]no[/red]",
+        )
+    console.print(table)
+    if cmp["not_in_study"]:
+        console.print(f"not in the study's menu: {', '.join(cmp['not_in_study'])}")
+    if json_out is not None:
+        write_text(json_out, json.dumps(cmp, indent=1))
+    if strict and not all(r["within"] for r in rows.values()):
+        raise typer.Exit(1)

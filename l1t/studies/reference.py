@@ -1,0 +1,85 @@
+"""Simulated rates against a reference table: per seed, the rate ``l1t report`` measured next to a rate from a cited
+source (a publication, a rate study of recorded zero bias), their ratio and whether it lies within a factor.
+
+A reference file (YAML, checked against :class:`ReferenceSpec`) names its ``source`` and the ``conditions`` the rates
+were taken at; l1t ships none, so every number in a comparison comes from a file whose source the user states."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from l1t.schema import Strict, read_yaml, validate
+
+__all__ = ["ReferenceError", "ReferenceRate", "ReferenceSpec", "compare_rates", "read_reference", "read_results"]
+
+Hz = Annotated[float, Field(ge=0)]
+
+
+class ReferenceError(ValueError):
+    """A malformed reference or results file; the message names the file and field."""
+
+
+class ReferenceRate(Strict):
+    """One seed's reference rate and its uncertainty [Hz]."""
+
+    rate_hz: Annotated[float, Field(gt=0)]
+    err_hz: Hz = 0.0
+
+
+class ReferenceSpec(Strict):
+    """A reference table: ``source`` (the citation), ``conditions`` (luminosity, pileup, bunches, year), the
+    ``seeds``' rates by menu seed name, and optionally the menu ``total_hz``."""
+
+    source: Annotated[str, Field(min_length=1)]
+    conditions: Annotated[str, Field(min_length=1)]
+    seeds: Annotated[dict[str, ReferenceRate], Field(min_length=1)]
+    total_hz: Annotated[float, Field(gt=0)] | None = None
+
+
+def read_reference(path: str | Path) -> ReferenceSpec:
+    """The validated reference table at ``path``."""
+    return validate(ReferenceSpec, read_yaml(path, ReferenceError) or {}, str(path), ReferenceError)
+
+
+def read_results(path: str | Path) -> dict[str, Any]:
+    """The ``results`` of an ``l1t report`` output (its directory or its ``results.json``)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "results.json"
+    try:
+        return json.loads(path.read_text())["results"]
+    except (OSError, ValueError, KeyError) as err:
+        raise ReferenceError(f"{path}: not the results.json of `l1t report` ({err})") from None
+
+
+def compare_rates(results: dict[str, Any], reference: ReferenceSpec, factor: float = 2.0) -> dict[str, Any]:
+    """Per reference seed: simulated and reference rates with errors, their ratio, and whether the ratio lies in
+    [1 / factor, factor]; seeds the study did not run are listed, not compared. The same for the menu total when
+    the reference has one."""
+
+    def row(sim: float, sim_err: float, ref: float, ref_err: float) -> dict[str, Any]:
+        ratio = sim / ref
+        return {"simulated_hz": sim, "simulated_err_hz": sim_err, "reference_hz": ref, "reference_err_hz": ref_err,
+                "ratio": ratio, "within": 1 / factor <= ratio <= factor}  # fmt: skip
+
+    seeds, missing = {}, []
+    for name, ref in reference.seeds.items():
+        sim = results["seeds"].get(name)
+        if sim is None:
+            missing.append(name)
+            continue
+        seeds[name] = row(sim["rate_hz"], sim["rate_err_hz"], ref.rate_hz, ref.err_hz)
+    out: dict[str, Any] = {
+        "source": reference.source,
+        "conditions": reference.conditions,
+        "factor": factor,
+        "seeds": seeds,
+        "not_in_study": missing,
+    }
+    if reference.total_hz is not None:
+        out["total"] = row(results["total_rate_hz"], results["total_rate_err_hz"], reference.total_hz, 0.0)
+    return out
