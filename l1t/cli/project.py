@@ -54,9 +54,14 @@ def verify(
     ] = None,
     seed: Seed = 1,
     allow_unproven: AllowUnproven = False,
+    cosim: Annotated[
+        Path | None,
+        typer.Option(help="Also co-simulate the project's C++ as the hls-dpi DUT on Verilator; build directory."),
+    ] = None,
 ) -> None:
     """Compile the project's own C++ with g++, run it and the emulator on the same input words, report
-    ``N events, M mismatches`` with the first differing word and layer; exit 1 on any mismatch."""
+    ``N events, M mismatches`` with the first differing word and layer; with ``--cosim``, stream the same words
+    through the project's C++ behind a clocked SystemVerilog wrapper on Verilator too; exit 1 on any mismatch."""
     from l1t.emulator.nn import Network, SpecError
     from l1t.models.hls_project import ProjectError, read_project, stimulus
     from l1t.models.hls_project import verify as check
@@ -70,8 +75,26 @@ def verify(
         fail(err)
     colour = "green" if result.mismatches == 0 else "red"
     console.print(f"[{colour}]{escape(str(result))}[/{colour}]")
-    if result.mismatches:
+    bad = result.mismatches
+    if cosim is not None:
+        bad += _cosim(imported, net, words, cosim, seed)
+    if bad:
         raise typer.Exit(1)
+
+
+def _cosim(imported: object, net: object, words: dict[str, np.ndarray], out: Path, seed: int) -> int:
+    """The hls-dpi co-simulation of ``l1t verify --cosim``; its mismatch count."""
+    from l1t.firmware.dut import DutUnavailable
+    from l1t.pipelines.project import cosim_project
+
+    try:
+        with console.status("building the project's C++ behind the hls-dpi wrapper on Verilator"):
+            report = cosim_project(imported, net, words, out, seed=seed)
+    except DutUnavailable as err:
+        fail(err)
+    colour = "green" if report.mismatches == 0 else "red"
+    console.print(f"[{colour}]{escape(report.summary())}[/{colour}]")
+    return report.mismatches
 
 
 def _vectors(net: object, source: str, limit: int) -> dict[str, np.ndarray]:

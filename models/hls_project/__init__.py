@@ -3,10 +3,11 @@ and checked event by event against the project's own C++ compiled with g++ (``ve
 
 from l1t.models.hls_project._import import Project, import_project, read_project
 from l1t.models.hls_project._layers import imported_functions
-from l1t.models.hls_project._source import ProjectError
+from l1t.models.hls_project._source import Array, ProjectError
 from l1t.models.hls_project._verify import Mismatch, ProjectRunner, Verification, stimulus, verify
 
 __all__ = [
+    "Array",
     "Mismatch",
     "Project",
     "ProjectError",
