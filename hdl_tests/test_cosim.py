@@ -356,7 +356,9 @@ def test_axol1tl_trigger_top_matches_emulator(
     assert bits[:, 0].all() and 0 < bits[:, 3].sum() < bits[:, 2].sum() < n  # the working points really cut
 
 
-@pytest.mark.parametrize(("simulator", "n"), [("verilator", 2000), ("icarus", 300)])
+@pytest.mark.parametrize(  # Icarus runs the same RTL by default; Verilator's longer run in the slow set
+    ("simulator", "n"), [pytest.param("verilator", 2000, marks=pytest.mark.slow), ("icarus", 300)]
+)
 def test_cicada_trigger_top_matches_emulator(student: Network, simulator: str, n: int, tmp_path: Path) -> None:
     """Regions shifted into the student's input -> student -> trigger bits, the chained top against the emulator."""
     from l1t.emulator.trigger import CicadaTrigger
