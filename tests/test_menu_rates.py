@@ -372,6 +372,16 @@ def test_weighted_prescales_are_the_expectation_of_the_counters() -> None:
             mean[k] += c[k] / len(phases)
     for k in mean:  # independent prescalers vs counters over one sequence: equal up to the phases' correlation
         assert mean[k] == pytest.approx(got[k], rel=0.02), k
+    # the uncertainty is the ratio estimator's, sum w^2 (a - p)^2 / W^2 with a the crossing's acceptance
+    a = p_mu
+    p = (w @ a) / w.sum()
+    _, err = rates.weighted_fraction(got["seed"][0], got["seed_w2"][0], w.sum(), (w * w).sum(), got["seed_w2a2"][0])
+    assert err == pytest.approx(np.sqrt((w * w) @ (a - p) ** 2) / w.sum())
+    # a prescaled seed that passes every crossing (L1_ZeroBias) has rate f x 1/prescale exactly, with no error
+    zb = Menu({"seeds": {"zb": {"type": "always", "prescale": 1000}}})
+    out = rates.summarize(zb, rates.zero_bias_counts(zb, np.ones((n, 1), dtype=bool), w), n)
+    assert out["seeds"]["zb"]["rate_hz"] == pytest.approx(SCALE / 1000)
+    assert out["seeds"]["zb"]["rate_err_hz"] == pytest.approx(0, abs=1e-6 * SCALE / 1000)
     # unweighted crossings keep the GT's counters
     np.testing.assert_array_equal(
         rates.zero_bias_counts(menu, passed)["seed"], menu.prescaled(passed).sum(axis=0).astype(float)

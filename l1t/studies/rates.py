@@ -45,24 +45,36 @@ def weighted_fraction(
     accepted_w2: np.ndarray | float,
     total_w: np.ndarray | float,
     total_w2: np.ndarray | float,
+    accepted_w2a2: np.ndarray | float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(p, sigma_p) of the accepted fraction from the sums of weights and of squared weights of the accepted and of
-    all crossings (the module's formula), elementwise; p = 0 where there is no weight at all."""
+    all crossings (the module's formula), elementwise; p = 0 where there is no weight at all. A crossing may be
+    accepted in part, a in [0, 1] (an expected prescale): then ``accepted_w`` and ``accepted_w2`` are the sums of
+    w a and w^2 a, ``accepted_w2a2`` that of w^2 a^2, and sigma_p^2 = sum w^2 (a - p)^2 / W^2, the ratio
+    estimator's variance, which for a in {0, 1} is the module's formula."""
     acc, acc2, tot, tot2 = (np.asarray(a, dtype=np.float64) for a in (accepted_w, accepted_w2, total_w, total_w2))
+    acc_sq = acc2 if accepted_w2a2 is None else np.asarray(accepted_w2a2, dtype=np.float64)
     safe = np.where(tot > 0, tot, 1.0)
     p = np.where(tot > 0, acc / safe, 0.0)
-    var = ((1 - p) ** 2 * acc2 + p**2 * np.maximum(tot2 - acc2, 0.0)) / safe**2
-    return p, np.sqrt(np.maximum(var, 0.0))
+    terms = acc_sq + p**2 * tot2
+    var = acc_sq - 2 * p * acc2 + p**2 * tot2  # a difference of near-equal terms when every a is alike:
+    var = np.where(var > 1e-12 * terms, var, 0.0) / safe**2  # below their rounding, it is 0
+    return p, np.sqrt(var)
 
 
 def weighted_rate(
-    accepted_w: float, accepted_w2: float, total_w: float, total_w2: float, bunches: int = N_BUNCHES
+    accepted_w: float,
+    accepted_w2: float,
+    total_w: float,
+    total_w2: float,
+    bunches: int = N_BUNCHES,
+    accepted_w2a2: float | None = None,
 ) -> tuple[float, float]:
     """(rate, uncertainty) in Hz from the sums of weights and of squared weights of the accepted and of all
-    crossings (see the module's formula)."""
+    crossings (see the module's formula; ``accepted_w2a2`` as in ``weighted_fraction``)."""
     if total_w <= 0:
         raise ValueError("no zero-bias crossings")
-    p, err = weighted_fraction(accepted_w, accepted_w2, total_w, total_w2)
+    p, err = weighted_fraction(accepted_w, accepted_w2, total_w, total_w2, accepted_w2a2)
     scale = F_REV_HZ * bunches
     return scale * float(p), scale * float(err)
 
@@ -198,10 +210,10 @@ def _count_bits(
     sums: np.ndarray,
 ) -> None:
     """One pass over (N, seeds) bits with crossing weights w, a set bit of seed j accepting with probability q[j]
-    independently of the other seeds (q = 1: the bits are the decisions): per-seed, pure (no classic seed accepts)
-    and unique (no other seed accepts) sums of w P and w^2 P (added into ``seed``/``pure``/``unique``, shape
-    (2, seeds)), and into ``sums`` (2, 3): any seed, any classic seed, all crossings. With q = 1 every P is 0 or 1
-    and the sums are those of the accepted crossings."""
+    independently of the other seeds (q = 1: the bits are the decisions). Per seed, the crossing's acceptance a
+    (the probability it accepts; pure: and no classic seed does; unique: and no other seed does) is added as the
+    sums of w a, w^2 a and w^2 a^2 into rows 0, 1, 2 of ``seed``/``pure``/``unique`` (3, seeds); into ``sums``
+    (3, 3) those of any seed, any classic seed, and all crossings (a = 1). With q = 1 every a is 0 or 1."""
     for e in range(bits.shape[0]):
         none = 1.0  # P(no seed accepts)
         none_classic = 1.0
@@ -217,25 +229,26 @@ def _count_bits(
                 else:
                     others *= 1.0 - q[j]
         we, we2 = w[e], w[e] * w[e]
-        sums[0, 2] += we
-        sums[1, 2] += we2
-        sums[0, 0] += we * (1.0 - none)
-        sums[1, 0] += we2 * (1.0 - none)
-        sums[0, 1] += we * (1.0 - none_classic)
-        sums[1, 1] += we2 * (1.0 - none_classic)
+        _add(sums, 0, we, we2, 1.0 - none)
+        _add(sums, 1, we, we2, 1.0 - none_classic)
+        _add(sums, 2, we, we2, 1.0)
         for j in range(bits.shape[1]):
             if bits[e, j]:
-                seed[0, j] += we * q[j]
-                seed[1, j] += we2 * q[j]
+                _add(seed, j, we, we2, q[j])
                 if not classic[j]:  # a classic seed that accepts is never without one
-                    pure[0, j] += we * q[j] * none_classic
-                    pure[1, j] += we2 * q[j] * none_classic
+                    _add(pure, j, we, we2, q[j] * none_classic)
                 if q[j] >= 1.0:  # P(no other seed accepts)
                     alone = others if certain == 1 else 0.0
                 else:
                     alone = others / (1.0 - q[j]) if certain == 0 else 0.0
-                unique[0, j] += we * q[j] * alone
-                unique[1, j] += we2 * q[j] * alone
+                _add(unique, j, we, we2, q[j] * alone)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _add(out: np.ndarray, j: int, w: float, w2: float, a: float) -> None:
+    out[0, j] += w * a
+    out[1, j] += w2 * a
+    out[2, j] += w2 * a * a
 
 
 def count_bits(
@@ -243,24 +256,22 @@ def count_bits(
 ) -> dict[str, Any]:
     """Sums over zero-bias decision bits (N, seeds), of the crossings' weights (1 when not given) and their squares:
     per seed, per seed without any classic seed (pure), per seed with one (overlap), per seed without any other seed
-    (unique), any seed (total), any classic seed, all crossings (``sumw``); the ``*_w2`` keys hold the squares.
-    Sums of chunks add up. ``acceptance``: per seed, the probability that a set bit accepts (default 1; see
-    ``zero_bias_counts``)."""
+    (unique), any seed (total), any classic seed, all crossings (``sumw``); the ``*_w2`` keys hold the sums of
+    w^2 a, the ``*_w2a2`` keys those of w^2 a^2 (``weighted_fraction``). Sums of chunks add up. ``acceptance``: per
+    seed, the probability that a set bit accepts (default 1; see ``zero_bias_counts``)."""
     classic = np.array([s.kind not in ("ad", "always") for s in menu.seeds], dtype=bool)
-    seed = np.zeros((2, len(menu.seeds)))
-    pure = np.zeros((2, len(menu.seeds)))
-    unique = np.zeros((2, len(menu.seeds)))
-    sums = np.zeros((2, 3))
+    seed, pure, unique = (np.zeros((3, len(menu.seeds))) for _ in range(3))
+    sums = np.zeros((3, 3))
     w = np.ones(len(bits)) if weights is None else np.asarray(weights, dtype=np.float64)
     q = np.ones(len(menu.seeds)) if acceptance is None else np.asarray(acceptance, dtype=np.float64)
     _count_bits(np.ascontiguousarray(bits, dtype=bool), q, w, classic, seed, pure, unique, sums)
-    return {
-        "seed": seed[0], "seed_w2": seed[1], "pure": pure[0], "pure_w2": pure[1],
-        "unique": unique[0], "unique_w2": unique[1],
-        "overlap": seed[0] - pure[0],
-        "total": sums[0, 0], "total_w2": sums[1, 0], "classic": sums[0, 1], "classic_w2": sums[1, 1],
-        "sumw": sums[0, 2], "sumw2": sums[1, 2],
-    }  # fmt: skip
+    out: dict[str, Any] = {}
+    for key, a in (("seed", seed), ("pure", pure), ("unique", unique), ("total", sums[:, 0]),
+                   ("classic", sums[:, 1])):  # fmt: skip
+        out[key], out[f"{key}_w2"], out[f"{key}_w2a2"] = a[0], a[1], a[2]
+    out["overlap"] = seed[0] - pure[0]
+    out["sumw"], out["sumw2"] = sums[0, 2], sums[1, 2]
+    return out
 
 
 def zero_bias_counts(
@@ -283,9 +294,8 @@ def summarize(menu: Menu, counts: dict[str, Any], n: int, bunches: int = N_BUNCH
     w, w2 = float(counts["sumw"]), float(counts["sumw2"])
 
     def hz(key: str, j: int | None = None) -> tuple[float, float]:
-        a = counts[key] if j is None else counts[key][j]
-        a2 = counts[f"{key}_w2"] if j is None else counts[f"{key}_w2"][j]
-        return weighted_rate(float(a), float(a2), w, w2, bunches)
+        a, a2, a2a2 = (counts[k] if j is None else counts[k][j] for k in (key, f"{key}_w2", f"{key}_w2a2"))
+        return weighted_rate(float(a), float(a2), w, w2, bunches, float(a2a2))
 
     out: dict[str, Any] = {"zero_bias_events": n, "seeds": {}, "signals": {}}
     out["zero_bias_weight"], out["zero_bias_effective_events"] = w, w * w / w2 if w2 > 0 else 0.0
