@@ -33,6 +33,11 @@ class Chain:
     fields: ClassVar[tuple[str, ...]]
     score_t: FixedType
 
+    @property
+    def no_score(self) -> int | None:
+        """The score word of a crossing the model has nothing to score in (None: every crossing is scored)."""
+        return None
+
     def __init__(self, net: Network) -> None:
         self.net = net
         self.input_name, self.input_shape, self.input_t = net.inputs[0]
@@ -116,6 +121,11 @@ class TaggerChain(Chain):
     def _input_raw(self, events: dict[str, np.ndarray]) -> np.ndarray:
         towers = np.asarray(events["objects/jet_towers"])
         return tagger_input_raw(towers.reshape(-1, *towers.shape[2:]), self.input_t)
+
+    @property
+    def no_score(self) -> int:
+        """A crossing with neither leading jet taken scores the logit type's lowest word."""
+        return self.score_t.raw_min
 
     def _score_outputs(self, out: dict[str, np.ndarray], events: dict[str, np.ndarray]) -> np.ndarray:
         logit = out[self.net.output_names[0]].reshape(-1, 2)

@@ -33,19 +33,28 @@ def _png(fig: Any) -> str:
 
 
 def plots(
-    zb_scores: dict[str, np.ndarray], signal_scores: dict[str, dict[str, np.ndarray]], results: dict[str, Any]
+    zb_scores: dict[str, np.ndarray],
+    signal_scores: dict[str, dict[str, np.ndarray]],
+    results: dict[str, Any],
+    floors: dict[str, int] | None = None,
 ) -> dict[str, str]:
-    """Base64 PNGs: rate vs threshold and score distributions per AD model, ROC per model, efficiencies."""
+    """Base64 PNGs: rate vs threshold and score distributions per AD model, ROC per model, efficiencies.
+    ``floors``: per model, the score word a crossing without a score carries (``Chain.no_score``: a tagger's lowest
+    word when no jet is taken); those crossings count in every rate but are not drawn, and the plots say how many
+    there are."""
     require("studies", "the report's plots")
     import matplotlib.style
     import mplhep
 
     with matplotlib.style.context(mplhep.style.CMS):
-        return _plots(zb_scores, signal_scores, results)
+        return _plots(zb_scores, signal_scores, results, floors or {})
 
 
 def _plots(
-    zb_scores: dict[str, np.ndarray], signal_scores: dict[str, dict[str, np.ndarray]], results: dict[str, Any]
+    zb_scores: dict[str, np.ndarray],
+    signal_scores: dict[str, dict[str, np.ndarray]],
+    results: dict[str, Any],
+    floors: dict[str, int],
 ) -> dict[str, str]:
     require("studies", "the report's plots")
     import hist
@@ -53,9 +62,17 @@ def _plots(
 
     out = {}
     for model, zb in zb_scores.items():
+        floor = floors.get(model)
+        scored = np.ones(len(zb), dtype=bool) if floor is None else zb != floor
         fig, ax = axes((8, 6))
         thr, hz = rate_curve(zb)
+        if floor is not None:
+            thr, hz = thr[thr > floor], hz[thr > floor]
+        if not scored.all():
+            ax.text(0.98, 0.98, f"{1 - scored.mean():.1%} of the crossings have no score: not drawn",
+                    ha="right", va="top", transform=ax.transAxes, fontsize=10)  # fmt: skip
         ax.step(thr, hz, where="post")
+        ax.set_xscale("symlog", linthresh=1)
         for name, row in results["seeds"].items():  # the working points' thresholds
             if row.get("model") == model and row.get("threshold_raw") is not None:
                 ax.axvline(row["threshold_raw"], color="k", ls=":", lw=1)
@@ -66,11 +83,16 @@ def _plots(
         ax.set_xlabel(f"{model} score threshold (raw)")
         ax.set_ylabel("zero-bias rate [Hz]")
         ax.set_title(f"{model}: zero-bias rate vs score threshold", fontsize=14)
-        mplhep.cms.text("Simulation (l1t)", ax=ax, loc=0)
         fig.tight_layout()
         out[f"rate_vs_threshold_{model}"] = _png(fig)
         fig, ax = axes((8, 6))
-        samples = {"zero bias": zb} | {name: s[model] for name, s in signal_scores.items() if model in s}
+        every = {"zero bias": zb} | {name: s[model] for name, s in signal_scores.items() if model in s}
+        samples = {name: v[v != floor] if floor is not None else v for name, v in every.items()}
+        samples = {name: v for name, v in samples.items() if len(v)}
+        if not samples:
+            _empty_panel(ax, f"no crossing of any sample has a {model} score")
+            out[f"scores_{model}"] = _png(fig)
+            continue
         lo = min(float(np.min(v)) for v in samples.values())
         hi = max(float(np.max(v)) for v in samples.values())
         signed = lo < 0  # a signed score (a tagger's logit) on a linear axis; others as log10(1 + score)
@@ -80,7 +102,9 @@ def _plots(
             h = hist.Hist.new.Reg(60, *edges, name="s", label=label).Double()
             v = np.asarray(values, dtype=np.float64)
             h.fill(v if signed else np.log10(1 + v))
-            mplhep.histplot(h, ax=ax, density=True, yerr=False, label=name, color="k" if name == "zero bias" else None)
+            missing = 1 - len(v) / len(every[name])
+            tag = f"{name} ({missing:.0%} without a score)" if missing > 0 else name
+            mplhep.histplot(h, ax=ax, density=True, yerr=False, label=tag, color="k" if name == "zero bias" else None)
         ax.set_yscale("log")
         ax.set_ylabel("events (normalized)")
         ax.set_title(f"{model}: score distributions", fontsize=14)
@@ -297,6 +321,10 @@ def _summary(results: dict[str, Any]) -> str:
     ad = "".join(f"<li>{html.escape(k)}: pure rate {r['pure_rate_hz'] / 1e3:.3g} ± "
                  f"{r['pure_rate_err_hz'] / 1e3:.2g} kHz, total {r['rate_hz'] / 1e3:.3g} kHz</li>"
                  for k, r in results["seeds"].items() if "pure_rate_hz" in r)  # fmt: skip
+    below = [(k, r) for k, r in results["seeds"].items() if r.get("target_hz") and r["rate_hz"] < 0.9 * r["target_hz"]]
+    ad += "".join(f"<li>{html.escape(k)} reaches {r['rate_hz'] / 1e3:.3g} kHz of its {r['target_hz'] / 1e3:.3g} kHz "
+                  "target: the next lower score threshold lets more through than the target, or none is left (every "
+                  "crossing with a score passes).</li>" for k, r in below)  # fmt: skip
     return (f"<h2>Summary</h2><ul><li>Menu total {total / 1e3:.4g} ± {err / 1e3:.2g} kHz: {verdict} the L1 accept "
             f"budget of {lo / 1e3:.0f}-{hi / 1e3:.0f} kHz.</li><li>Largest seeds (after prescale, overlaps counted in "
             f"each): {top or 'none fired'}.</li>{ad}</ul>")  # fmt: skip

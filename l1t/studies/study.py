@@ -83,7 +83,8 @@ def menu_report(
         results["rate_vs_pileup"] = rate_vs_pileup(menu, main, pileup_scan, chains, bunches)
     results["turn_ons"] = turnon.turn_ons(menu, sig_truth)
     results["turn_on_samples"] = sorted(sig_truth)
-    images = plots(zb_scores, {k: v[1] for k, v in sig.items()}, results)
+    floors = {m: c.no_score for m, c in chains.items() if getattr(c, "no_score", None) is not None}
+    images = plots(zb_scores, {k: v[1] for k, v in sig.items()}, results, floors)
     real = provenance(zero_bias)
     if real is not None:  # recorded crossings: where they come from, and the emulator against the hardware
         results["provenance"] = real
