@@ -122,7 +122,8 @@ def _fit(x: np.ndarray, passed: np.ndarray, w: np.ndarray, threshold: float) -> 
     except np.linalg.LinAlgError:
         errors = np.full(3, np.nan)
     if not np.isfinite(errors).all() or errors[0] > 0.5 * mu or errors[1] > sigma:
-        return f"the sample does not constrain the rise (mu = {mu:.3g} ± {errors[0]:.2g} GeV)"
+        known = f" ± {errors[0]:.2g}" if np.isfinite(errors[0]) else ", its error unknown"
+        return f"the sample does not constrain the rise (mu = {mu:.3g}{known} GeV)"
     point = mu + sigma * float(ndtri(EFFICIENCY_POINT / plateau)) if plateau > EFFICIENCY_POINT else None
     return {"mu": mu, "sigma": sigma, "plateau": plateau, "errors": [float(e) for e in errors], "pt95": point}
 
