@@ -72,9 +72,10 @@ def _plots(
             ax.text(0.98, 0.98, f"{1 - scored.mean():.1%} of the crossings have no score: not drawn",
                     ha="right", va="top", transform=ax.transAxes, fontsize=10)  # fmt: skip
         ax.step(thr, hz, where="post")
-        ax.set_xscale("symlog", linthresh=1)
-        for name, row in results["seeds"].items():  # the working points' thresholds
-            if row.get("model") == model and row.get("threshold_raw") is not None:
+        if thr.size and thr.min() >= 0:  # an unsigned score (sum mu^2, R_z) spans decades
+            ax.set_xscale("symlog", linthresh=1)
+        for name, row in results["seeds"].items():  # the working points' thresholds (at the floor: every score)
+            if row.get("model") == model and row.get("threshold_raw") is not None and row["threshold_raw"] != floor:
                 ax.axvline(row["threshold_raw"], color="k", ls=":", lw=1)
                 ax.text(row["threshold_raw"], 0.98, name.rsplit("_", 1)[-1], rotation=90, va="top", ha="right",
                         fontsize=9, transform=ax.get_xaxis_transform())  # fmt: skip
