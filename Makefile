@@ -6,6 +6,8 @@ STAMP   := $(VENV)/.l1t-setup
 SYSTEM_PACKAGES := g++ iverilog yosys
 BROWSER_PACKAGES := chromium
 PYTEST_ARGS ?=
+# one pytest worker per core, each test file on one worker (its module fixtures built once); XDIST= runs serially
+XDIST ?= -n auto --dist loadfile
 
 .PHONY: setup system-packages browser-packages test test-all demo bench lint format clean firmware cosim
 
@@ -34,10 +36,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: setup
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 test-all: setup browser-packages
-	$(PY) -m pytest -m "slow or not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "slow or not slow" $(XDIST) $(PYTEST_ARGS)
 
 demo: setup
 	$(VENV)/bin/l1t demo

@@ -29,7 +29,7 @@ Seed = Annotated[int, typer.Option(help="Random seed; every command is reproduci
 
 def fail(err: object, code: int = 2) -> NoReturn:
     """Print ``err`` (its message names the file and value) and exit with ``code``, without a traceback."""
-    console.print(f"[red]{escape(str(err))}[/red]")
+    console.print(f"[red]{escape(str(err))}[/red]", soft_wrap=True)  # a path in the message stays whole
     raise typer.Exit(code)
 
 
