@@ -150,13 +150,9 @@ def _plots(
 
 def _scan_figure(scan: dict[str, dict[str, Any]]) -> Any:
     """One panel per classic seed: unprescaled zero-bias rate vs its leading threshold, the menu's marked."""
-    cols = 3
-    rows = -(-len(scan) // cols)
-    fig = figure((5 * cols, 3.6 * rows))
-    for k, (name, s) in enumerate(scan.items()):
-        ax = fig.add_subplot(rows, cols, k + 1)
+    fig, grid = _panel_grid(list(scan), 3, (5, 3.6))
+    for ax, s in zip(grid, scan.values(), strict=True):
         hz, err = np.asarray(s["rate_hz"]), np.asarray(s["rate_err_hz"])
-        ax.set_title(name, fontsize=11)
         if not (hz > 0).any():  # nothing to draw: say so in the panel
             _empty_panel(ax, f"no zero-bias crossing fires\nfrom {s['gev'][0]:.3g} to {s['gev'][-1]:.3g} GeV")
             continue
@@ -189,6 +185,16 @@ def _caption(key: str) -> str:
     return _CAPTIONS[prefix].format(key.removeprefix(prefix)) if prefix else key
 
 
+def _panel_grid(names: list[str], cols: int, panel: tuple[float, float]) -> tuple[Any, list[Any]]:
+    """A figure of one titled panel (``panel`` inches) per name, ``cols`` to a row; the panels in order."""
+    rows = -(-len(names) // cols)
+    fig = figure((panel[0] * cols, panel[1] * rows))
+    grid = [fig.add_subplot(rows, cols, k + 1) for k in range(len(names))]
+    for ax, name in zip(grid, names, strict=True):
+        ax.set_title(name, fontsize=11)
+    return fig, grid
+
+
 def _empty_panel(ax: Any, text: str) -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=10, wrap=True)
     ax.set_xticks([])
@@ -200,12 +206,8 @@ def _turn_on_figure(curves: dict[str, dict[str, Any]]) -> Any:
     95 % points; a panel without a curve says why."""
     from l1t.studies.turnon import EFFICIENCY_POINT, erf_turn_on
 
-    cols = 3
-    rows = -(-len(curves) // cols)
-    fig = figure((5.5 * cols, 4 * rows))
-    for k, (name, c) in enumerate(curves.items()):
-        ax = fig.add_subplot(rows, cols, k + 1)
-        ax.set_title(name, fontsize=11)
+    fig, grid = _panel_grid(list(curves), 3, (5.5, 4))
+    for ax, c in zip(grid, curves.values(), strict=True):
         drawn = {label: s for label, s in c.get("samples", {}).items() if "edges" in s}
         if not drawn:
             why = c.get("why_not") or "; ".join(f"{label}: {s['why_not']}" for label, s in c["samples"].items())
@@ -236,12 +238,8 @@ def _pileup_figure(scan: dict[str, Any]) -> Any:
     """One panel per seed and one for the menu total: rate vs mean pileup with the straight-line fit."""
     panels = {**scan["seeds"], "menu total": scan["total"]}
     pileup = np.asarray(scan["pileup"])
-    cols = 4
-    rows = -(-len(panels) // cols)
-    fig = figure((4.5 * cols, 3.6 * rows))
-    for k, (name, s) in enumerate(panels.items()):
-        ax = fig.add_subplot(rows, cols, k + 1)
-        ax.set_title(name, fontsize=11)
+    fig, grid = _panel_grid(list(panels), 4, (4.5, 3.6))
+    for ax, s in zip(grid, panels.values(), strict=True):
         hz, err = np.asarray(s["rate_hz"]) / 1e3, np.asarray(s["rate_err_hz"]) / 1e3
         if not (hz > 0).any():
             _empty_panel(ax, f"no crossing fires at pileup {', '.join(f'{p:g}' for p in pileup)}")
