@@ -91,24 +91,24 @@ def test_erf_fit_recovers_a_known_resolution() -> None:
     rng = np.random.default_rng(5)
     x = rng.uniform(0.1, 108, 200_000)
     passed = (x + rng.normal(0, 3, x.size) >= 36) & (rng.uniform(size=x.size) > 0.02)
-    c = turnon._curve(x, passed, np.ones(x.size), 36.0)
+    c = turnon.turn_on_curve(x, passed, np.ones(x.size), 36.0)
     fit = c["fit"]
     assert abs(fit["mu"] - 36) < 0.1 and abs(fit["sigma"] - 3) < 0.15 and abs(fit["plateau"] - 0.98) < 0.003
     from scipy.special import ndtri
 
     assert fit["pt95"] == pytest.approx(fit["mu"] + fit["sigma"] * ndtri(0.95 / fit["plateau"]))
     # weights: each event weighing 2 is each event twice
-    twice = turnon._curve(np.repeat(x[:20_000], 2), np.repeat(passed[:20_000], 2), np.ones(40_000), 36.0)
-    weighted = turnon._curve(x[:20_000], passed[:20_000], np.full(20_000, 2.0), 36.0)
+    twice = turnon.turn_on_curve(np.repeat(x[:20_000], 2), np.repeat(passed[:20_000], 2), np.ones(40_000), 36.0)
+    weighted = turnon.turn_on_curve(x[:20_000], passed[:20_000], np.full(20_000, 2.0), 36.0)
     np.testing.assert_allclose(weighted["efficiency"], twice["efficiency"])
     # below the plateau the 95 % point does not exist; too few events give no curve, and say so
-    low = turnon._curve(x, passed & (rng.uniform(size=x.size) < 0.9), np.ones(x.size), 36.0)
+    low = turnon.turn_on_curve(x, passed & (rng.uniform(size=x.size) < 0.9), np.ones(x.size), 36.0)
     assert low["fit"]["pt95"] is None
-    few = turnon._curve(x[:10], passed[:10], np.ones(10), 36.0)
+    few = turnon.turn_on_curve(x[:10], passed[:10], np.ones(10), 36.0)
     assert "edges" not in few and "10 events" in few["why_not"]
     # a sample entirely above the rise draws its points but refuses a fit it cannot constrain
     above = x > 60
-    high = turnon._curve(x[above], passed[above], np.ones(above.sum()), 36.0)
+    high = turnon.turn_on_curve(x[above], passed[above], np.ones(above.sum()), 36.0)
     assert high["fit"] is None and "does not constrain the rise" in high["fit_why_not"]
 
 

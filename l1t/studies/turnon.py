@@ -22,7 +22,16 @@ from l1t.events import truth
 from l1t.extras import require
 from l1t.studies.rates import weighted_fraction
 
-__all__ = ["BINS", "EFFICIENCY_POINT", "MIN_EVENTS", "TruthQuantity", "erf_turn_on", "truth_quantity", "turn_ons"]
+__all__ = [
+    "BINS",
+    "EFFICIENCY_POINT",
+    "MIN_EVENTS",
+    "TruthQuantity",
+    "erf_turn_on",
+    "truth_quantity",
+    "turn_on_curve",
+    "turn_ons",
+]
 
 BINS = 24  # bins of the quantity, from 0 to RANGE x the seed's threshold
 RANGE = 3.0
@@ -128,7 +137,10 @@ def _fit(x: np.ndarray, passed: np.ndarray, w: np.ndarray, threshold: float) -> 
     return {"mu": mu, "sigma": sigma, "plateau": plateau, "errors": [float(e) for e in errors], "pt95": point}
 
 
-def _curve(x: np.ndarray, passed: np.ndarray, w: np.ndarray, threshold: float) -> dict[str, Any]:
+def turn_on_curve(x: np.ndarray, passed: np.ndarray, w: np.ndarray, threshold: float) -> dict[str, Any]:
+    """Events with quantity ``x`` (0: none), whether they passed and their weights: the efficiency in BINS bins up
+    to RANGE x ``threshold`` (overflow in the last) with ``rates.weighted_fraction`` errors, and the erf fit (or
+    ``fit_why_not``); with fewer than MIN_EVENTS events, only ``why_not``."""
     edges = np.linspace(0.0, RANGE * max(threshold, 1.0), BINS + 1)
     has = x > 0
     events = int(has.sum())
@@ -174,7 +186,7 @@ def turn_ons(
         for label, (_, objects, weights) in samples.items():
             x = _values(seed, objects)
             w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=np.float64)
-            curves[label] = _curve(x, bits[label][:, j], w, q.threshold_gev)
+            curves[label] = turn_on_curve(x, bits[label][:, j], w, q.threshold_gev)
         out[seed.name] = {"quantity": q.label, "threshold_gev": q.threshold_gev, "samples": curves}
         if not samples:
             out[seed.name]["why_not"] = "no signal sample carries generator-level objects"
