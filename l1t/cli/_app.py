@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -58,6 +60,9 @@ def main(
 ) -> None:
     """l1t: emulator, models, firmware and co-simulation for L1 trigger algorithms."""
     # the application's process-wide choices: the emulator's chunked temporaries stay in the heap; TensorFlow's
-    # start-up notices (oneDNN, CPU features) hidden
+    # start-up notices (oneDNN, CPU features), its Python warnings about compiled metrics and retracing, and
+    # Keras's notice on serializing QKeras quantizers as constraints hidden (errors still show)
     keep_large_blocks()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=r"The `keras\.constraints\.serialize\(\)` API", category=UserWarning)
