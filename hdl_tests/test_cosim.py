@@ -449,3 +449,29 @@ def test_types_the_rtl_cannot_express_are_refused_by_name() -> None:
     spec["layers"][0]["types"]["accum_t"] = "ap_fixed<70,20>"  # a wide accumulator: runs in the emulator only
     with pytest.raises(UnsupportedRtl, match=r"layer 'fc': ap_fixed<70,20> is past 64 bits"):
         generate(Network(spec, ARRAYS))
+
+
+@pytest.mark.slow  # hls4ml conversion with da4ml (~1 min) and a Verilator build of the project's C++
+def test_cli_distributed_arithmetic_firmware_cosimulates_through_hls_dpi(tmp_path: Path) -> None:
+    """`l1t firmware --strategy distributed_arithmetic` (DA on the matrix products only), then its hls4ml C++, with
+    da4ml's generated adder graphs, as the hls-dpi DUT: every output word equals the emulator's."""
+    from typer.testing import CliRunner
+
+    from l1t.cli import app
+
+    pytest.importorskip("da4ml")
+    _require("verilator")
+    fw = tmp_path / "fw"
+    args = ["firmware", "--model", "pruned_mlp", "--strategy", "distributed_arithmetic", "--out", str(fw),
+            "--no-resources"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads((fw / "report.json").read_text())["hls4ml"]["csim_vs_emulator"]["mismatches"] == 0
+    spec = json.loads((fw / "spec" / "spec.json").read_text())
+    assert {layer["attrs"].get("strategy") for layer in spec["layers"] if layer["op"] == "dense"} == {
+        "distributed_arithmetic"
+    }
+    args = ["cosim", str(fw), "--dut", "hls-dpi", "--simulator", "verilator", "--events", "3000"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "hls-dpi on verilator: 3000 events, 0 mismatches" in result.output

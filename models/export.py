@@ -34,6 +34,7 @@ __all__ = [
     "exported_layers",
     "hls_config",
     "save_spec",
+    "with_strategy",
 ]
 
 
@@ -116,6 +117,27 @@ SUPPORTED_IO = ("io_parallel", "io_stream")  # io_stream: the layer classes of S
 # the order irrelevant (``_order_free``), refused otherwise. distributed_arithmetic (da4ml's adder graphs) computes
 # the exact sum and casts it to result_t: exported with an accumulator that holds that sum (``_exact_accum``).
 SUPPORTED_STRATEGIES = ("Latency", "Resource", "ResourceUnrolled", "distributed_arithmetic")
+# Keras classes that become the layers hls4ml's distributed-arithmetic pass takes (its Dense, Conv1D, Conv2D)
+DA_KERAS_LAYERS = ("Dense", "QDense", "Conv1D", "QConv1D", "Conv2D", "QConv2D")
+
+
+def with_strategy(config: dict[str, Any], model: Any, strategy: str, reuse_factor: int = 1) -> dict[str, Any]:
+    """``config`` (from ``hls_config``) with ``strategy`` and ``reuse_factor`` on every layer, except the
+    distributed-arithmetic strategy: hls4ml's pass takes only constant matrix products (``DA_KERAS_LAYERS``) at
+    reuse factor 1 and raises on any other layer, so only those take it and the rest keep their strategy."""
+    if strategy not in SUPPORTED_STRATEGIES:
+        raise UnsupportedLayer(f"strategy {strategy!r} (supported: {SUPPORTED_STRATEGIES})")
+    if strategy == "distributed_arithmetic":
+        if reuse_factor != 1:
+            raise UnsupportedLayer(f"distributed_arithmetic takes reuse factor 1, got {reuse_factor}")
+        for layer in model.layers:
+            if type(layer).__name__ in DA_KERAS_LAYERS and layer.name in config["LayerName"]:
+                config["LayerName"][layer.name].update(Strategy=strategy, ReuseFactor=1)
+        return config
+    config["Model"].update(Strategy=strategy, ReuseFactor=reuse_factor)
+    for layer_cfg in config["LayerName"].values():
+        layer_cfg.update(Strategy=strategy, ReuseFactor=reuse_factor)
+    return config
 
 
 def exported_layers() -> frozenset[str]:

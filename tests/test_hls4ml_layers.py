@@ -20,7 +20,7 @@ pytest.importorskip("hls4ml")
 
 import l1t.emulator.fixed as fx
 from l1t.emulator.nn import Network
-from l1t.models.export import UnsupportedLayer, export, hls_config
+from l1t.models.export import UnsupportedLayer, export, hls_config, with_strategy
 from l1t.models.hls_project import stimulus
 
 N_EVENTS = 2_000
@@ -434,20 +434,6 @@ STRATEGIES = [
 ]
 
 
-def _with_strategy(config: dict[str, Any], strategy: str, reuse: int, layers: Any = None) -> dict[str, Any]:
-    """``strategy`` for every layer (distributed_arithmetic: only the dense and convolution layers, the ones hls4ml's
-    DA pass accepts)."""
-    if strategy == "distributed_arithmetic":
-        pytest.importorskip("da4ml")
-        for name in (layer.name for layer in layers if type(layer).__name__ in ("Dense", "Conv1D", "Conv2D")):
-            config["LayerName"][name].update(Strategy=strategy)
-        return config
-    config["Model"].update(Strategy=strategy, ReuseFactor=reuse)
-    for layer_cfg in config["LayerName"].values():
-        layer_cfg.update(Strategy=strategy, ReuseFactor=reuse)
-    return config
-
-
 @pytest.mark.parametrize(
     ("row", "build", "precision", "strategy", "reuse"),
     STRATEGIES,
@@ -457,7 +443,9 @@ def test_strategy_bit_exact_with_csim(
     row: str, build: Callable[[], Any], precision: str, strategy: str, reuse: int, tmp_path: Path
 ) -> None:
     model = build()
-    config = _with_strategy(hls_config(model, default_precision=precision), strategy, reuse, model.layers)
+    if strategy == "distributed_arithmetic":
+        pytest.importorskip("da4ml")
+    config = with_strategy(hls_config(model, default_precision=precision), model, strategy, reuse)
     io_type = "io_stream" if row.endswith("io_stream") else "io_parallel"
     if row == "dense-da-io_stream":  # not proven in io_stream: refused by name, never run
         with pytest.raises(UnsupportedLayer, match="io_stream Dense with distributed_arithmetic is not proven"):
@@ -473,7 +461,7 @@ def test_strategy_bit_exact_with_csim(
 def test_resource_strategy_with_an_order_dependent_accumulator_is_refused(tmp_path: Path) -> None:
     """A saturating accum_t makes the sum depend on its order, which Resource changes: refused, naming the layer."""
     model = dense_stack()
-    config = _with_strategy(hls_config(model, default_precision="ap_fixed<12,4>"), "Resource", 2)
+    config = with_strategy(hls_config(model, default_precision="ap_fixed<12,4>"), model, "Resource", 2)
     config["LayerName"]["d1"]["Precision"]["accum"] = "ap_fixed<14,6,AP_TRN,AP_SAT>"
     with pytest.raises(
         UnsupportedLayer, match=r"layer 'd1': Resource strategy with accum_t ap_fixed<14,6,AP_TRN,AP_SAT>"
@@ -536,3 +524,21 @@ def test_unhandled_layers_are_refused_by_name(tmp_path: Path) -> None:
 
     with pytest.raises(UnsupportedLayer, match="layer 'trelu'"):
         _convert(thresholded, "ap_fixed<16,6>", tmp_path / "b")
+
+
+def test_with_strategy_puts_distributed_arithmetic_on_matrix_products_only() -> None:
+    """hls4ml's DA pass raises on any layer but Dense/Conv at reuse factor 1 (the input layer included): only those
+    take the strategy."""
+    model = conv_stack(2)()
+    config = with_strategy(hls_config(model), model, "distributed_arithmetic")
+    for layer in model.layers:
+        want = "distributed_arithmetic" if type(layer).__name__ in ("Conv2D", "Dense") else None
+        got = config["LayerName"].get(layer.name, {}).get("Strategy")
+        assert (got == want) if want else got != "distributed_arithmetic", layer.name
+    assert config["Model"]["Strategy"] == "Latency"
+    with pytest.raises(UnsupportedLayer, match="distributed_arithmetic takes reuse factor 1, got 2"):
+        with_strategy(hls_config(model), model, "distributed_arithmetic", 2)
+    with pytest.raises(UnsupportedLayer, match="strategy 'Fast'"):
+        with_strategy(hls_config(model), model, "Fast")
+    resource = with_strategy(hls_config(model), model, "Resource", 4)
+    assert {c["Strategy"] for c in resource["LayerName"].values()} == {"Resource"}

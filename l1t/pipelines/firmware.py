@@ -41,19 +41,18 @@ def build_firmware(
     strategy: str = "Latency",
     reuse_factor: int = 1,
 ) -> dict[str, Any]:
-    """Convert ``model`` with hls4ml (``io_type``; every layer with ``strategy`` and ``reuse_factor``) into
+    """Convert ``model`` with hls4ml (``io_type``; the layers with ``strategy`` and ``reuse_factor``, see
+    ``l1t.models.export.with_strategy``) into
     ``out/hls4ml_prj``, export ``out/spec`` and make the firmware directory (``l1t.firmware.build.make_firmware``);
     returns its report. The exporter refuses, naming the layer, what it cannot emulate exactly. An io_parallel
     project also gets ``out/cmssw`` (``l1t.models.cmssw``), its check in the report."""
     from l1t.firmware.build import make_firmware
-    from l1t.models.export import convert, export_hls_model, hls_config
+    from l1t.models.export import convert, export_hls_model, hls_config, with_strategy
 
     keras_model, overrides = load_keras_model(model)
-    config = hls_config(keras_model, overrides=overrides, trace=True)
-    config["Model"].update(Strategy=strategy, ReuseFactor=reuse_factor)
-    for layer_cfg in config["LayerName"].values():
-        layer_cfg.setdefault("Strategy", strategy)
-        layer_cfg.setdefault("ReuseFactor", reuse_factor)
+    config = with_strategy(
+        hls_config(keras_model, overrides=overrides, trace=True), keras_model, strategy, reuse_factor
+    )
     hls_model = convert(keras_model, out / "hls4ml_prj", config=config, clock_period=clock_period, io_type=io_type)
     net = export_hls_model(hls_model, out / "spec", source={"model": model})
     report = make_firmware(
