@@ -1,5 +1,7 @@
 """Event-input throughput in one run: crossings/s of pileup overlay + detector response + L1 objects at <mu> = 60,
 next to Pythia8 generating min-bias events (the reference). Goal: one crossing costs less than one min-bias event.
+Also the generator-level truth of hard QCD events (FastJet anti-kt 0.4 and the leading objects) against Pythia8
+generating those events: the cost truth adds to a signal file.
 Run: ``make bench`` or ``python bench/events.py [--crossings 2000] [--pythia-events 300]``.
 """
 
@@ -14,7 +16,8 @@ from rich.table import Table
 
 from l1t.events.detector import Detector
 from l1t.events.pileup import overlay
-from l1t.events.pythia import generate
+from l1t.events.pythia import generate, hard_qcd, run
+from l1t.events.truth import truth_arrays
 
 
 def main() -> None:
@@ -44,6 +47,17 @@ def main() -> None:
         t_overlay += t2 - t1
         t_response += t3 - t2
         done += n
+    # hard QCD (pT-hat > 30 GeV): Pythia8 per event, then the truth of the same events
+    n_hard = max(args.pythia_events // 3, 20)
+    t1 = time.perf_counter()
+    run(hard_qcd(30.0, None), 20, 8)
+    t2 = time.perf_counter()
+    hard = run(hard_qcd(30.0, None), 20 + n_hard, 8).block
+    t_hard = time.perf_counter() - t2 - (t2 - t1)
+    truth_arrays(hard.take(np.arange(5)))  # FastJet loaded before timing
+    t1 = time.perf_counter()
+    truth_arrays(hard)
+    t_truth = time.perf_counter() - t1
     py_rate = args.pythia_events / t_pythia
     table = Table(title=f"event inputs, pileup {args.pileup:g} (ratio to Pythia8 min-bias events/s, same run)")
     for col in ("step", "per second", "vs one Pythia8 min-bias event"):
@@ -57,6 +71,14 @@ def main() -> None:
         rate = args.crossings / t
         table.add_row(name, f"{rate:,.0f} crossings", f"{rate / py_rate:.2f}x")
     Console(width=120).print(table)
+    truth = Table(title="generator-level truth of hard QCD events (ratio to Pythia8 making them, same run)")
+    for col in ("step", "events per second", "vs Pythia8 hard QCD"):
+        truth.add_column(col, justify="left" if col == "step" else "right")
+    hard_rate = (20 + n_hard) / t_truth
+    truth.add_row("Pythia8 hard QCD, pT-hat > 30 GeV", f"{n_hard / t_hard:,.0f}", "1.0x")
+    truth.add_row("truth: anti-kt 0.4 (FastJet), leading objects, MET, HT", f"{hard_rate:,.0f}",
+                  f"{hard_rate / (n_hard / t_hard):.1f}x")  # fmt: skip
+    Console(width=120).print(truth)
 
 
 if __name__ == "__main__":
