@@ -167,3 +167,7 @@ def test_report_of_stratified_zero_bias(two_samples: list[Path], tmp_path: Path)
     page = study.report.read_text()
     assert "no library event is in more than" in page and "<td>200-∞</td>" in page
     assert "weighted: sum of weights 1200" in page and "<h2>Summary</h2>" in page
+    # its hard interactions are a weighted QCD sample for the turn-on curves
+    assert study.results["turn_on_samples"] == ["zero bias (QCD)"] and "<h2>Turn-on curves</h2>" in page
+    jet = study.results["turn_ons"]["L1_SingleJet180"]["samples"]["zero bias (QCD)"]
+    assert jet["events"] > 0 and len(jet["efficiency"]) == len(jet["edges"]) - 1

@@ -78,6 +78,9 @@ def menu_report(
         zb_scores = {m: c.score(zb.data) for m, c in chains.items()}
         weights = read_weights(zero_bias)
         results = rates.study(menu, zb.data, zb_scores, sig, bunches, weights, sig_weights)
+        zb_truth = read_truth(zero_bias)
+        if zb_truth is not None:  # generated zero bias: its hard interactions are a QCD sample, weighted
+            sig_truth["zero bias (QCD)"] = (zb.data, zb_truth, weights)
     if pileup_scan:
         main = (sample_pileup(zero_bias, zb_attrs), results)
         results["rate_vs_pileup"] = rate_vs_pileup(menu, main, pileup_scan, chains, bunches)
