@@ -1,6 +1,7 @@
 """Co-simulation of a DUT (generated RTL, hls4ml C++ over DPI-C, vendor Verilog) against the emulator with cocotb,
-on Verilator or Icarus, bit for bit. One bench, ``l1t.firmware.stream_bench`` (shipped in the package), serves
-every DUT."""
+on Verilator or Icarus, bit for bit. One streaming testbench (``l1t.firmware.stream_tb``: stimulus and capture
+memories in Verilog) and one bench (``l1t.firmware.stream_bench``, shipped in the package) serve every DUT; the
+comparison is numpy's."""
 
 from __future__ import annotations
 
@@ -14,14 +15,15 @@ from pathlib import Path
 import numpy as np
 
 from l1t.emulator.board import encode_rx, expected_tx
-from l1t.emulator.formats import pack_bits, unpack_bits
+from l1t.emulator.formats import unpack_bits
 from l1t.emulator.nn import Mismatch, Network, compare_outputs
 from l1t.emulator.patterns import write_empv2
 from l1t.extras import require
 from l1t.firmware.dut import Dut
+from l1t.firmware.stream_tb import GAP_BITS, TB_TOP, read_capture, testbench, write_stimulus
 from l1t.inventory import tool_environment
 
-__all__ = ["CosimReport", "Mismatch", "pack_words", "run_cosim", "unpack_words"]
+__all__ = ["CosimReport", "Mismatch", "run_cosim"]
 
 BENCH_MODULE = "l1t.firmware.stream_bench"  # imported by the simulator's Python from the installed package
 
@@ -30,18 +32,6 @@ VERILATOR_ARGS = ["-Wno-fatal", "-Wno-WIDTH"]
 # linker input on multi-file models; and its OPT_FAST (-Os) also compiles DPI-C C++ (hls4ml's network), which runs
 # about twice as fast at -O2. The runner calls make itself; a MAKEFLAGS definition overrides the makefile.
 VERILATOR_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O2"
-
-
-def pack_words(raw: np.ndarray, elem_width: int) -> list[int]:
-    """Each event's raw words (N, n) as one integer bus value, element 0 in the least significant bits."""
-    return [int.from_bytes(row.tobytes(), "little") for row in pack_bits(raw, elem_width)]
-
-
-def unpack_words(values: list[int], n: int, elem_width: int, signed: bool) -> np.ndarray:
-    """Bus values back to raw words (N, n), sign-extended for signed types."""
-    n_bytes = (n * elem_width + 7) // 8
-    data = np.frombuffer(b"".join(v.to_bytes(n_bytes, "little") for v in values), dtype=np.uint8)
-    return unpack_bits(data.reshape(len(values), n_bytes), n, elem_width, signed)
 
 
 @dataclass
@@ -97,39 +87,32 @@ def run_cosim(
     _check_interface(dut, net)
     expected = net.run(x_raw, raw=True)
     n_events = len(next(iter(x_raw.values())))
-    vectors = build_dir / f"vectors_{tag}.npz"
-    np.savez(vectors, **{f"in/{p.name}": x_raw[name] for p, (name, _, _) in zip(dut.inputs, net.inputs, strict=True)})
     result = build_dir / f"result_{tag}.npz"
-    cfg = {
-        "vectors": str(vectors),
-        "result": str(result),
-        "events": n_events,
-        "latency": dut.latency,
-        "ii": dut.ii,
-        "gap_probability": gap_probability,
-        "seed": seed,
-        "inputs": [{"name": p.name, "width": p.type.width} for p in dut.inputs],
-        "outputs": [
-            {"name": p.name, "n": p.n, "elem_width": p.type.width, "signed": p.type.signed} for p in dut.outputs
-        ],
-    }
+    cfg = {"result": str(result), "events": n_events, "latency": dut.latency, "ii": dut.ii,
+           "gap_probability": gap_probability}  # fmt: skip
     cfg_file = build_dir / f"cosim_{tag}.json"
     cfg_file.write_text(json.dumps(cfg))
     runner = get_runner(simulator)
     sim_dir = build_dir / tag
+    sim_dir.mkdir(parents=True, exist_ok=True)
+    # the stream: each event's input words, and the idle cycles before it (an idle cycle with probability p each)
+    gaps = np.random.default_rng(seed).geometric(1 - gap_probability, n_events) - 1
+    raw = {p.name: x_raw[name] for p, (name, _, _) in zip(dut.inputs, net.inputs, strict=True)}
+    write_stimulus(sim_dir, dut, raw, np.minimum(gaps, 2**GAP_BITS - 1))
+    bench_top = sim_dir / f"{TB_TOP}.v"
+    bench_top.write_text(testbench(dut, n_events))
     build_args, makeflags = [], {}
     if simulator == "verilator":
         build_args = [*VERILATOR_ARGS, *map(str, dut.cpp_sources)]
         build_args += [a for flag in dut.cflags for a in ("-CFLAGS", flag)]
         makeflags = {"MAKEFLAGS": " ".join(filter(None, [os.environ.get("MAKEFLAGS"), VERILATOR_MAKEFLAGS]))}
     t0 = time.perf_counter()
-    sim_dir.mkdir(parents=True, exist_ok=True)
     build_log = sim_dir / "build.log"
     with tool_environment(**makeflags):  # PATH (and MAKEFLAGS) for the runner's make and simulator, restored after
         try:
             runner.build(
-                sources=dut.sources,
-                hdl_toplevel=dut.top,
+                sources=[*dut.sources, bench_top],
+                hdl_toplevel=TB_TOP,
                 build_dir=sim_dir,
                 build_args=build_args,
                 always=True,
@@ -144,7 +127,7 @@ def run_cosim(
     with tool_environment():
         runner.test(
             test_module=BENCH_MODULE,
-            hdl_toplevel=dut.top,
+            hdl_toplevel=TB_TOP,
             build_dir=sim_dir,
             test_dir=sim_dir,
             results_xml=str(sim_dir / "results.xml"),
@@ -155,8 +138,9 @@ def run_cosim(
     if not result.exists():
         raise RuntimeError(f"{tag}: the bench produced no outputs; log in {test_log}:\n{_tail(test_log)}")
     with np.load(result) as got_npz:
-        got = {p.name: got_npz[f"out/{p.name}"] for p in dut.outputs}
         stalls = int(got_npz["stalls"])
+    captured = read_capture(sim_dir, dut, n_events)
+    got = {p.name: unpack_bits(captured[p.name], p.n, p.type.width, p.type.signed) for p in dut.outputs}
     report = _compare(dut, simulator, expected, got, net, n_events)
     report.stalls, report.build_seconds, report.sim_seconds = stalls, t1 - t0, t2 - t1
     if report.first is not None and dut.project is not None:
