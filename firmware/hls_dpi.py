@@ -12,7 +12,6 @@ depend on the working directory. Verilator only: Icarus has no DPI-C.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -212,13 +211,11 @@ def dut(
     C-synthesis report when it has one, else ``default_latency`` and 1. ``interface``: the top function's
     interface read by the caller, instead of from the header and float wrapper (``read_project``).
     """
-    if interface is not None and interface.latency is None:
-        interface = dataclasses.replace(
-            interface, **dict(zip(("latency", "ii"), _synth_report(interface.directory, interface.top), strict=True))
-        )
     project = interface if interface is not None else read_project(project_dir)
-    latency = latency if latency is not None else project.latency if project.latency is not None else default_latency
-    ii = ii if ii is not None else project.ii if project.ii is not None else 1
+    read = interface is None or interface.latency is not None  # else the caller left the report to this function
+    reported = (project.latency, project.ii) if read else _synth_report(project.directory, project.top)
+    latency = latency if latency is not None else reported[0] if reported[0] is not None else default_latency
+    ii = ii if ii is not None else reported[1] if reported[1] is not None else 1
     if latency < 1 or ii < 1:
         raise ValueError(f"latency and II must be at least 1 clock, got latency={latency}, II={ii}")
     out_dir = Path(out_dir).resolve()

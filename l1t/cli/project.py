@@ -73,9 +73,7 @@ def verify(
         result = check(imported, net, words)
     except (ProjectError, SpecError, ValueError) as err:
         fail(err)
-    colour = "green" if result.mismatches == 0 else "red"
-    console.print(f"[{colour}]{escape(str(result))}[/{colour}]")
-    bad = result.mismatches
+    bad = _verdict(str(result), result.mismatches)
     if cosim is not None:
         bad += _cosim(imported, net, words, cosim, seed)
     if bad:
@@ -92,9 +90,14 @@ def _cosim(imported: object, net: object, words: dict[str, np.ndarray], out: Pat
             report = cosim_project(imported, net, words, out, seed=seed)
     except DutUnavailable as err:
         fail(err)
-    colour = "green" if report.mismatches == 0 else "red"
-    console.print(f"[{colour}]{escape(report.summary())}[/{colour}]")
-    return report.mismatches
+    return _verdict(report.summary(), report.mismatches)
+
+
+def _verdict(text: str, mismatches: int) -> int:
+    """Print a comparison's summary, green without mismatches and red with; return the mismatch count."""
+    colour = "green" if mismatches == 0 else "red"
+    console.print(f"[{colour}]{escape(text)}[/{colour}]")
+    return mismatches
 
 
 def _vectors(net: object, source: str, limit: int) -> dict[str, np.ndarray]:

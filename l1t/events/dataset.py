@@ -244,7 +244,12 @@ def write(path: str | Path, events: EventSet, chunk: int = 4096, compression: st
     n = len(events.data.get("sums/hw", ()))
     chunk = min(chunk, max(n, 1))
     with writer(
-        path, events.attrs, chunk, compression, weighted=WEIGHT in events.data, with_truth="truth/sums" in events.data
+        path,
+        events.attrs,
+        chunk,
+        compression,
+        weighted=WEIGHT in events.data,
+        with_truth=any(name in events.data for name in TRUTH),
     ) as append:
         append(events.data)
     return Path(path)
@@ -364,9 +369,9 @@ def read_truth(path: str | Path, start: int = 0, stop: int | None = None) -> dic
     """The ``TRUTH`` datasets of events [start, stop), float32; None for a file without them (older or real data)."""
     path = Path(path)
     with open_h5(path) as f:
-        if "truth/sums" not in f:
-            return None
         missing = [name for name in TRUTH if name not in f]
+        if len(missing) == len(TRUTH):
+            return None
         if missing:
             raise DatasetError(f"{path}: incomplete truth: {missing} missing")
         return {name: _read_extra(f, path, name, start, stop).astype(np.float32) for name in TRUTH}

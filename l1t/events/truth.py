@@ -83,13 +83,13 @@ def truth_arrays(block: ParticleBlock) -> dict[str, np.ndarray]:
     if n and len(block.pt):
         jev, jpt, jeta, jphi = _jets(block)
     else:
-        jev, jpt, jeta, jphi = (np.zeros(0),) * 4
-    out["truth/jets"] = _leading(jev.astype(np.int64), jpt, np.stack([jpt, jeta, jphi], axis=1), n)
+        jev, (jpt, jeta, jphi) = np.zeros(0, dtype=np.int64), (np.zeros(0),) * 3
+    out["truth/jets"] = _leading(jev, jpt, np.stack([jpt, jeta, jphi], axis=1), n)
     pt = block.pt.astype(np.float64)
     mex = np.bincount(event, pt * np.cos(block.phi), minlength=n)
     mey = np.bincount(event, pt * np.sin(block.phi), minlength=n)
     in_ht = (jpt > HT_JET[0]) & (np.abs(jeta) < HT_JET[1])
-    ht = np.bincount(jev.astype(np.int64)[in_ht], jpt[in_ht], minlength=n)
+    ht = np.bincount(jev[in_ht], jpt[in_ht], minlength=n)
     out["truth/sums"] = np.stack([np.hypot(mex, mey), ht], axis=1).astype(np.float32)
     return out
 

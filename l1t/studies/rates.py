@@ -301,7 +301,7 @@ def summarize(menu: Menu, counts: dict[str, Any], n: int, bunches: int = N_BUNCH
     out["zero_bias_weight"], out["zero_bias_effective_events"] = w, w * w / w2 if w2 > 0 else 0.0
     out["total_rate_hz"], out["total_rate_err_hz"] = hz("total")
     out["classic_rate_hz"], out["classic_rate_err_hz"] = hz("classic")
-    targets = {f"{ad}_{wp}": hz for ad, wps in menu.working_points.items() for wp, hz in wps.items()}
+    targets = {f"{ad}_{wp}": target for ad, wps in menu.working_points.items() for wp, target in wps.items()}
     for j, s in enumerate(menu.seeds):
         row: dict[str, Any] = {"kind": s.kind, "prescale": s.prescale}
         row["rate_hz"], row["rate_err_hz"] = hz("seed", j)

@@ -303,6 +303,11 @@ def _missing_plots(results: dict[str, Any]) -> str:
     return out
 
 
+def _rate_cell(row: dict[str, Any], key: str) -> str:
+    """A seed row's ``<key>_hz`` with its ``<key>_err_hz``, or "-" when the seed has none."""
+    return f"{row[f'{key}_hz']:.4g} ± {row[f'{key}_err_hz']:.2g}" if f"{key}_hz" in row else "-"
+
+
 def _table(header: list[str], rows: list[list[Any]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
@@ -392,18 +397,15 @@ def write_report(out_dir: str | Path, results: dict[str, Any], images: dict[str,
     out_dir.mkdir(parents=True, exist_ok=True)
     seed_rows = []
     for name, r in results["seeds"].items():
-        rate_s = f"{r['rate_hz']:.4g} ± {r['rate_err_hz']:.2g}"
-        pure = f"{r['pure_rate_hz']:.4g} ± {r['pure_rate_err_hz']:.2g}" if "pure_rate_hz" in r else "-"
-        unique = f"{r['unique_rate_hz']:.4g} ± {r['unique_rate_err_hz']:.2g}" if "unique_rate_hz" in r else "-"
         seed_rows.append(
             [
                 name,
                 r["kind"],
                 r["prescale"],
                 r.get("threshold_raw", "-"),
-                rate_s,
-                unique,
-                pure,
+                _rate_cell(r, "rate"),
+                _rate_cell(r, "unique_rate"),
+                _rate_cell(r, "pure_rate"),
                 f"{r['overlap_with_classic']:.2f}" if "overlap_with_classic" in r else "-",
             ]
         )
