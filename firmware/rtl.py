@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +23,14 @@ import l1t.emulator.fixed as fx
 from l1t.atomic import write_text
 from l1t.emulator.fixed import FixedType, OMode, QMode
 from l1t.emulator.nn import Layer, Network
+from l1t.firmware.cmvm import AdderGraph, CmvmError
+from l1t.firmware.cmvm import solve as solve_cmvm
 from l1t.firmware.dut import Dut, Port
 
-__all__ = ["RtlDesign", "UnsupportedRtl", "generate", "generated_ops"]
+__all__ = ["CMVM", "RtlDesign", "UnsupportedRtl", "generate", "generated_ops"]
+
+# constant matrix products: da4ml's adder graphs, or l1t's own multi-operand sums of canonical-signed-digit terms
+CMVM = ("da4ml", "csd")
 
 
 class UnsupportedRtl(ValueError):
@@ -74,13 +79,32 @@ def _lit(value: int, width: int) -> str:
     return f"-{width}'sd{-value}" if value < 0 else f"{width}'sd{value}"
 
 
+@dataclass(frozen=True)
+class GraphWord:
+    """A word of an adder graph: value = (-1 if neg else 1) * raw * 2**exp, raw the ``width``-bit word in ``sig``
+    (two's complement when signed)."""
+
+    sig: str
+    width: int
+    signed: bool
+    exp: int = 0
+    neg: bool = False
+
+    @property
+    def type(self) -> FixedType:
+        return fx.ap_int(self.width) if self.signed else fx.ap_uint(self.width)
+
+
 class Module:
-    def __init__(self) -> None:
+    def __init__(self, cmvm: str = "da4ml") -> None:
+        if cmvm not in CMVM:
+            raise ValueError(f"cmvm must be one of {', '.join(CMVM)}, got {cmvm!r}")
+        self.cmvm = cmvm
         self.decls: list[str] = []
         self.comb: list[tuple[str, str]] = []  # (variable, expression) evaluated in order once per clock
         self.regs: list[tuple[str, str]] = []  # (target, source) registered every clock
         self.count = 0
-        self.stats = {"multipliers": 0, "shift_add_terms": 0, "pruned_weights": 0}
+        self.stats = {"multipliers": 0, "shift_add_terms": 0, "pruned_weights": 0, "graph_adders": 0}
         self.extended: dict[tuple[str, int, bool, int], str] = {}
 
     def wire(self, width: int, expr: str, signed: bool = True, hint: str = "w") -> str:
@@ -166,6 +190,38 @@ class Module:
         self.stats["multipliers"] += 1
         return self.wire(rt.width, f"{self.extend(a, a_t, rt.width)} * {self.extend(b, b_t, rt.width)}"), rt
 
+    def shifted(self, word: GraphWord, width: int, shift: int = 0) -> str:
+        """The signed term ``+ (raw <<< k)`` or ``- (raw <<< k)`` of a graph word times 2**shift, modulo 2**width.
+
+        A negative k drops fractional bits, which the caller knows to be zero: an output of a graph that
+        ``l1t.firmware.cmvm.solve`` checked computes x @ kernel exactly, an integer for integer words and weights,
+        while da4ml's intervals of a cascade's first stage may keep fractional steps."""
+        k = word.exp + shift
+        sign = "-" if word.neg else "+"
+        if k >= 0:
+            return f"{sign} ({self.extend(word.sig, word.type, width)} <<< {k})"
+        return f"{sign} ({self.extend(word.sig, word.type, max(width - k, word.width))} >>> {-k})"
+
+    def adder_graph(self, graph: AdderGraph, xs: list[str | None], x_t: FixedType) -> list[GraphWord | None]:
+        """Instance a checked adder graph (``l1t.firmware.cmvm.solve``) on input words ``xs`` of type x_t (None: a
+        zero padding cell): one wire per adder, as wide as its exact range; returns the output words (None: zero)."""
+        words: list[GraphWord | None] = [None if x is None else GraphWord(x, x_t.width, x_t.signed) for x in xs]
+        for node in graph.adders:
+            terms = [(words[t.node], t) for t in node.terms if words[t.node] is not None]
+            if not terms:
+                words.append(None)
+                continue
+            self.stats["graph_adders"] += 1
+            expr = " ".join(
+                self.shifted(replace(w, neg=w.neg ^ t.neg), node.width, t.shift - node.exp) for w, t in terms
+            )
+            words.append(GraphWord(self.wire(node.width, expr, hint="da"), node.width, node.signed, node.exp))
+        outs: list[GraphWord | None] = []
+        for t in graph.outputs:
+            w = None if t is None else words[t.node]
+            outs.append(None if w is None else replace(w, exp=w.exp + t.shift, neg=w.neg ^ t.neg))
+        return outs
+
     def greater(self, a: str, b: str, t: FixedType) -> str:
         """``a > b`` for two raw words of type t."""
         return f"($signed({a}) > $signed({b}))" if t.signed else f"($unsigned({a}) > $unsigned({b}))"
@@ -198,25 +254,40 @@ def _windows(layer: Layer, in_shape: tuple[int, ...]):
         yield cells
 
 
+def _product_shift(layer: Layer, x_t: FixedType) -> int | None:
+    """How far left a product x * w sits in accum_t, when dense_latency's sum is one exact modular sum: accum_t wraps
+    and holds every product's fractional bits. None: each product and partial sum is cast (``_mac``)."""
+    acc_t = layer.types["accum_t"]
+    shift = acc_t.frac_bits - fx.mul_type(x_t, layer.types["weight_t"]).frac_bits
+    return shift if acc_t.wraps and shift >= 0 else None
+
+
+def _narrow(x_t: FixedType, weights: np.ndarray, bias: int, shift: int, acc_t: FixedType) -> int:
+    """Width of the exact sum bias + sum(x * w << shift), bounded from the input type and the weights: adders no
+    wider than it needs, the result extended to accum_t (the same bits as the modular sum at full width)."""
+    x_max = max(-x_t.raw_min, x_t.raw_max)
+    bound = (x_max * int(np.abs(weights).sum()) << shift) + abs(bias)
+    return min(acc_t.width, bound.bit_length() + 1)
+
+
+def _exact_sum(m: Module, terms: list[str], bias: int, narrow: int, acc_t: FixedType, hint: str) -> str:
+    total = m.wire(narrow, " ".join([_lit(bias, narrow), *terms]), hint=hint)
+    return total if narrow == acc_t.width else m.extend(total, fx.ap_fixed(narrow, narrow), acc_t.width)
+
+
 def _mac(m: Module, layer: Layer, pairs: list[tuple[str, int]], bias: int, x_t: FixedType, hint: str) -> str:
-    """One output of dense_latency: bias plus sum of x * w over ``pairs`` (input signal, raw weight), in accum_t.
+    """One output of dense_latency: bias plus sum of x * w over ``pairs`` (input signal, raw weight), in accum_t,
+    with l1t's own arithmetic (``cmvm="csd"``, or an accumulator that casts).
 
     A wrapping accumulator that holds every product exactly takes one modular sum of shifted constant products
     (zero weights emit nothing); otherwise each product is cast into accum_t and added with a cast after every
     addition, in input order, as hls4ml's loop does."""
     acc_t, w_t = layer.types["accum_t"], layer.types["weight_t"]
-    p_t = fx.mul_type(x_t, w_t)
-    shift = acc_t.frac_bits - p_t.frac_bits
-    width = acc_t.width
-    if acc_t.wraps and shift >= 0:
-        # the sum's bound from the input type and the weights: adders no wider than the exact sum needs, the result
-        # extended to accum_t (the same bits as the modular sum at full width)
-        x_max = max(-x_t.raw_min, x_t.raw_max)
-        bound = (x_max * sum(abs(w) for _, w in pairs) << shift) + abs(bias)
-        narrow = min(width, bound.bit_length() + 1)
+    shift = _product_shift(layer, x_t)
+    if shift is not None:
+        narrow = _narrow(x_t, np.array([w for _, w in pairs], dtype=np.int64), bias, shift, acc_t)
         terms = [m.constant_product(m.extend(x, x_t, narrow), w, narrow, shift) for x, w in pairs]
-        total = m.wire(narrow, " ".join([_lit(bias, narrow), *(t for t in terms if t is not None)]), hint=hint)
-        return total if narrow == width else m.extend(total, fx.ap_fixed(narrow, narrow), width)
+        return _exact_sum(m, [t for t in terms if t is not None], bias, narrow, acc_t, hint)
     acc = m.constant(bias, acc_t)
     for x, w in pairs:
         if w == 0:  # a zero product: cast and add leave the accumulator as it is
@@ -227,35 +298,53 @@ def _mac(m: Module, layer: Layer, pairs: list[tuple[str, int]], bias: int, x_t: 
     return acc
 
 
-def _dense(m: Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
-    w, acc_t = layer.arrays["weight"], layer.types["accum_t"]
+def _kernel_outputs(
+    m: Module, layer: Layer, windows: list[list[str | None]], kernel: np.ndarray, x_t: FixedType, hint: str
+) -> list[str]:
+    """dense_latency of ``kernel`` (inputs x outputs, raw weights) on each window of input signals (None: a zero
+    padding cell), in accum_t, then cast to the result type; window by window, output by output.
+
+    Under ``cmvm="da4ml"`` an exact modular sum takes da4ml's adder graph, solved once for the layer and instanced on
+    every window, and each output adds the bias to its graph word; otherwise l1t's own sums (``_mac``)."""
+    acc_t = layer.types["accum_t"]
     bias = fx.cast(layer.arrays["bias"], layer.types["bias_t"], acc_t)
+    shift = _product_shift(layer, x_t)
+    graph = None
+    if m.cmvm == "da4ml" and shift is not None:
+        try:
+            graph = solve_cmvm(kernel, x_t)
+        except CmvmError as err:
+            raise UnsupportedRtl(f"layer {layer.name!r}: {err}; generate it with cmvm='csd'") from err
     outs = []
-    for j in range(w.shape[1]):
-        pairs = [(xs[i], int(w[i, j])) for i in range(w.shape[0])]
-        acc = _mac(m, layer, pairs, int(bias[j]), x_t, f"{_ident(layer.name)}_acc{j}")
-        outs.append(m.cast(acc, acc_t, layer.result_t))
+    for xs in windows:
+        words = m.adder_graph(graph, xs, x_t) if graph is not None else None
+        for j in range(kernel.shape[1]):
+            if words is None:
+                pairs = [(x, int(w)) for x, w in zip(xs, kernel[:, j], strict=True) if x is not None]
+                acc = _mac(m, layer, pairs, int(bias[j]), x_t, hint)
+            else:
+                narrow = _narrow(x_t, kernel[:, j], int(bias[j]), shift, acc_t)
+                word = words[j]
+                terms = [] if word is None else [m.shifted(word, narrow, shift)]
+                acc = _exact_sum(m, terms, int(bias[j]), narrow, acc_t, hint)
+            outs.append(m.cast(acc, acc_t, layer.result_t))
     return outs
+
+
+def _dense(m: Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
+    w = layer.arrays["weight"]
+    return _kernel_outputs(m, layer, [list(xs)], w, x_t, f"{_ident(layer.name)}_acc")
 
 
 def _conv(m: Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
     """conv_1d/2d_latency_cl: per output position and filter, the dense arithmetic over its window; padded taps are
     zero and emit no logic. Signals are channels-last, flat in C order, as in hls4ml's io_parallel arrays."""
-    channels, n_filt = in_shape[-1], layer.shape[-1]
-    w, acc_t = layer.arrays["weight"], layer.types["accum_t"]
-    bias = fx.cast(layer.arrays["bias"], layer.types["bias_t"], acc_t)
-    outs = []
-    for cells in _windows(layer, in_shape):
-        for f in range(n_filt):
-            pairs = [
-                (xs[i * channels + c], int(w[k * channels + c, f]))
-                for k, i in enumerate(cells)
-                if i is not None  # zero padding
-                for c in range(channels)
-            ]
-            acc = _mac(m, layer, pairs, int(bias[f]), x_t, f"{_ident(layer.name)}_acc")
-            outs.append(m.cast(acc, acc_t, layer.result_t))
-    return outs
+    channels = in_shape[-1]
+    windows = [
+        [None if i is None else xs[i * channels + c] for i in cells for c in range(channels)]
+        for cells in _windows(layer, in_shape)
+    ]
+    return _kernel_outputs(m, layer, windows, layer.arrays["weight"], x_t, f"{_ident(layer.name)}_acc")
 
 
 def _pool(m: Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
@@ -452,14 +541,15 @@ def _registered(levels: int, stages: int | None) -> tuple[set[int], int]:
     return {round((k + 1) * levels / stages) for k in range(stages)}, 0
 
 
-def generate(net: Network, top: str = "myproject", stages: int | None = None) -> RtlDesign:
-    """Verilog for a network with ``stages`` register stages after the input register (None: one per layer);
-    raises UnsupportedRtl naming the first layer it cannot express."""
+def generate(net: Network, top: str = "myproject", stages: int | None = None, cmvm: str = "da4ml") -> RtlDesign:
+    """Verilog for a network with ``stages`` register stages after the input register (None: one per layer), its
+    constant matrix products written by ``cmvm`` (one of CMVM); raises UnsupportedRtl naming the first layer it
+    cannot express."""
     level: dict[str, int] = {name: 0 for name, _, _ in net.inputs}
     for layer in net.layers:
         level[layer.name] = 1 + max(level[src] for src in layer.inputs)
     registered, extra = _registered(max(level[layer.name] for layer in net.layers), stages)
-    m = Module()
+    m = Module(cmvm)
     depth: dict[str, int] = {}
     signals: dict[str, list[str]] = {}  # registered element signals of each node, at its depth
     delayed: dict[tuple[str, int], list[str]] = {}

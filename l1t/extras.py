@@ -9,8 +9,8 @@ __all__ = ["EXTRAS", "MissingExtra", "extra_of", "message", "require"]
 
 # extra -> the top-level modules it installs (pyproject.toml's optional-dependencies)
 EXTRAS: dict[str, tuple[str, ...]] = {
-    "ml": ("tensorflow", "tensorflow_model_optimization", "qkeras", "hls4ml", "da4ml", "matplotlib", "scipy"),
-    "hdl": ("cocotb", "cocotb_tools"),
+    "ml": ("tensorflow", "tensorflow_model_optimization", "qkeras", "hls4ml", "matplotlib", "scipy"),
+    "hdl": ("cocotb", "cocotb_tools", "da4ml"),
     "studies": ("mplhep", "hist", "dask", "distributed"),
     "events": ("pythia8mc",),
     "parquet": ("pyarrow",),
