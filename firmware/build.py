@@ -16,10 +16,12 @@ import numpy as np
 import l1t.emulator.fixed as fx
 from l1t.atomic import write_text
 from l1t.emulator.nn import Network
-from l1t.firmware.rtl import RtlDesign, generate
+from l1t.emulator.trigger import AxoTrigger, CicadaTrigger
+from l1t.firmware.rtl import CMVM, RtlDesign, generate
+from l1t.firmware.trigger import generate_trigger
 from l1t.inventory import find_tool
 
-__all__ = ["check_csim", "csim_mismatches", "make_firmware", "yosys_resources"]
+__all__ = ["check_csim", "csim_mismatches", "designs_by_generator", "make_firmware", "measure", "yosys_resources"]
 
 _YOSYS_CELLS = {
     "LUT": r"LUT\d",
@@ -30,15 +32,22 @@ _YOSYS_CELLS = {
 }
 
 
-def yosys_resources(verilog: Path, top: str, timeout: float = 1800) -> dict[str, Any]:
-    """LUT/FF/DSP/BRAM counts from yosys ``synth_xilinx`` (an estimate; vendor synthesis differs)."""
+YOSYS_TIMEOUT = 900.0  # seconds per design; a design yosys cannot finish in time is reported as such
+
+
+def yosys_resources(verilog: Path, top: str, timeout: float = YOSYS_TIMEOUT) -> dict[str, Any]:
+    """LUT/FF/CARRY/DSP/BRAM counts from yosys ``synth_xilinx -flatten`` (an estimate; vendor synthesis differs);
+    ``{"timeout": ...}`` when yosys does not finish within ``timeout`` seconds."""
     tool = find_tool("yosys")
     if not tool.usable:
         return {"skipped": "yosys not found (apt-get install -y yosys)"}
     with tempfile.TemporaryDirectory(prefix="l1t-yosys-") as tmp:
         stat = Path(tmp) / "stat.txt"
         script = f"read_verilog {verilog}; synth_xilinx -top {top} -flatten; tee -q -o {stat} stat"
-        res = subprocess.run([tool.path, "-q", "-p", script], capture_output=True, text=True, timeout=timeout)
+        try:
+            res = subprocess.run([tool.path, "-q", "-p", script], capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return {"timeout": f"yosys synth_xilinx did not finish {top} in {timeout:.0f} s"}
         if res.returncode:
             return {"error": f"yosys failed: {res.stderr[-2000:]}"}
         text = stat.read_text()
@@ -49,6 +58,22 @@ def yosys_resources(verilog: Path, top: str, timeout: float = 1800) -> dict[str,
     }
     out["tool"] = f"{tool.version}, synth_xilinx"
     return out
+
+
+def measure(design: RtlDesign, timeout: float = YOSYS_TIMEOUT) -> dict[str, Any]:
+    """A design's latency in clocks and its yosys resources (``yosys_resources``)."""
+    with tempfile.TemporaryDirectory(prefix="l1t-rtl-") as tmp:
+        return {"latency_clocks": design.latency, **yosys_resources(design.write(tmp), design.top, timeout)}
+
+
+def designs_by_generator(
+    net: Network | AxoTrigger | CicadaTrigger, *, top: str = "myproject", stages: int | None = None
+) -> dict[str, RtlDesign]:
+    """The RTL of ``net`` (a network, or a trigger path for ``generate_trigger``) from every constant-matrix-product
+    generator (``l1t.firmware.rtl.CMVM``)."""
+    if isinstance(net, Network):
+        return {cmvm: generate(net, top=top, stages=stages, cmvm=cmvm) for cmvm in CMVM}
+    return {cmvm: generate_trigger(net, cmvm=cmvm) for cmvm in CMVM}
 
 
 def csim_mismatches(hls_model: Any, net: Network, x: np.ndarray) -> dict[str, int]:
@@ -93,16 +118,18 @@ def make_firmware(
     csim_events: int = 10_000,
     seed: int = 1,
     stages: int | None = None,
+    cmvm: str = "da4ml",
 ) -> dict[str, Any]:
     """Write ``rtl/<top>.v`` and ``report.json`` into ``out_dir``; returns the report.
 
     With ``hls_model`` (the hls4ml model the spec was exported from), its C-simulation is compiled and compared with
     the emulator and the vendor build runs if vitis_hls and vivado are on PATH. ``stages``: register stages of the
-    generated RTL (``l1t.firmware.rtl.generate``; None: one per layer).
+    generated RTL and ``cmvm`` its constant matrix products (``l1t.firmware.rtl.generate``). With ``resources``, the
+    report's ``generators`` holds every generator's resources and clocks from the same yosys script, side by side.
     """
     out_dir = Path(out_dir)
     (out_dir / "rtl").mkdir(parents=True, exist_ok=True)
-    design: RtlDesign = generate(net, top=top, stages=stages)
+    design: RtlDesign = generate(net, top=top, stages=stages, cmvm=cmvm)
     verilog = out_dir / "rtl" / f"{top}.v"
     write_text(verilog, design.verilog)
     report: dict[str, Any] = {
@@ -113,9 +140,14 @@ def make_firmware(
         "ii": 1,
         "inputs": [{"name": p.name, "elements": p.n, "type": str(p.type)} for p in design.inputs],
         "outputs": [{"name": p.name, "elements": p.n, "type": str(p.type)} for p in design.outputs],
+        "cmvm": cmvm,
         "generator": design.stats,
         "resources": yosys_resources(verilog, top) if resources else {"skipped": "not requested"},
     }
+    if resources:  # every generator side by side, with the same yosys script
+        others = {k: d for k, d in designs_by_generator(net, top=top, stages=stages).items() if k != cmvm}
+        mine = {"latency_clocks": design.latency, **report["resources"]}
+        report["generators"] = {cmvm: mine} | {k: measure(d) for k, d in others.items()}
     if hls_model is not None:
         report["hls4ml"] = {
             "project": str(hls_model.config.get_output_dir()),

@@ -37,11 +37,14 @@ def firmware(
     io_type: Annotated[str, typer.Option(help="hls4ml io type: io_parallel or io_stream.")] = "io_parallel",
     strategy: Annotated[str, typer.Option(help="hls4ml strategy: Latency, Resource or ResourceUnrolled.")] = "Latency",
     reuse_factor: Annotated[int, typer.Option(help="hls4ml reuse factor of every layer.")] = 1,
+    cmvm: Annotated[
+        str, typer.Option(help="Constant matrix products of the generated RTL: da4ml (adder graphs) or csd.")
+    ] = "da4ml",
 ) -> None:
     """hls4ml project (C-sim checked against the emulator), generated Verilog, vendor build if present, report.json."""
     make_firmware(
         model, out, clock_period=clock_period, resources=resources, seed=seed, stages=stages,
-        io_type=io_type, strategy=strategy, reuse_factor=reuse_factor,
+        io_type=io_type, strategy=strategy, reuse_factor=reuse_factor, cmvm=cmvm,
     )  # fmt: skip
 
 
@@ -56,19 +59,22 @@ def make_firmware(
     io_type: str = "io_parallel",
     strategy: str = "Latency",
     reuse_factor: int = 1,
+    cmvm: str = "da4ml",
 ) -> None:
     """Build and summarize a firmware directory; exits 1 when the C-simulation and the emulator differ, 2 when the
     model or its project cannot be emulated or generated exactly (the message names the layer)."""
-    from l1t.firmware.rtl import UnsupportedRtl
+    from l1t.firmware.rtl import CMVM, UnsupportedRtl
     from l1t.models.export import UnsupportedLayer
     from l1t.pipelines.firmware import build_firmware
 
+    if cmvm not in CMVM:
+        fail(f"--cmvm {cmvm!r}: choose from {', '.join(CMVM)}")
     console.print(f"converting {model} with hls4ml ({io_type}, {strategy}) into {out / 'hls4ml_prj'}")
     try:
         with console.status("converting, generating RTL, compiling C-simulation" + (", yosys" if resources else "")):
             report = build_firmware(
                 model, out, clock_period=clock_period, resources=resources, seed=seed, stages=stages,
-                io_type=io_type, strategy=strategy, reuse_factor=reuse_factor,
+                io_type=io_type, strategy=strategy, reuse_factor=reuse_factor, cmvm=cmvm,
             )  # fmt: skip
     except (FileNotFoundError, UnsupportedLayer, UnsupportedRtl) as err:
         fail(err)
@@ -77,7 +83,9 @@ def make_firmware(
     table.add_column("value")
     table.add_row("latency", f"{report['latency_clocks']} clocks = {report['latency_ns']} ns at {clock_period} ns")
     table.add_row("II", "1")
-    table.add_row("resources (yosys)", json.dumps(report["resources"]))
+    for name, measured in report.get("generators", {cmvm: report["resources"]}).items():
+        chosen = " (written)" if name == cmvm else ""
+        table.add_row(f"resources, {name} (yosys){chosen}", json.dumps(measured))
     csim = report["hls4ml"]["csim_vs_emulator"]
     table.add_row("hls4ml C-sim vs emulator", f"{csim['events']} events, {csim['mismatches']} mismatches")
     table.add_row("vendor build", json.dumps(report["hls4ml"]["vendor"]))

@@ -40,6 +40,7 @@ def build_firmware(
     io_type: str = "io_parallel",
     strategy: str = "Latency",
     reuse_factor: int = 1,
+    cmvm: str = "da4ml",
 ) -> dict[str, Any]:
     """Convert ``model`` with hls4ml (``io_type``; the layers with ``strategy`` and ``reuse_factor``, see
     ``l1t.models.export.with_strategy``) into
@@ -56,8 +57,9 @@ def build_firmware(
     hls_model = convert(keras_model, out / "hls4ml_prj", config=config, clock_period=clock_period, io_type=io_type)
     net = export_hls_model(hls_model, out / "spec", source={"model": model})
     report = make_firmware(
-        net, out, hls_model=hls_model, clock_period=clock_period, resources=resources, seed=seed, stages=stages
-    )
+        net, out, hls_model=hls_model, clock_period=clock_period, resources=resources, seed=seed, stages=stages,
+        cmvm=cmvm,
+    )  # fmt: skip
     if io_type == "io_parallel":  # the library the experiment's offline emulator loads, checked against the emulator
         from l1t.models.cmssw import cmssw_library
 
