@@ -33,6 +33,9 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[all]'
+	@echo "l1t setup: compiling da4ml's solver once (numba caches it; about two minutes)"
+	$(PY) -c 'import numpy as np, l1t.emulator.fixed as fx; from l1t.firmware.cmvm import solve; \
+	  solve(np.array([[3, 5], [7, -1]]), fx.ap_fixed(8, 8))'
 	touch $(STAMP)
 
 test: setup

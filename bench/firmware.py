@@ -58,8 +58,15 @@ def main() -> None:
             "CICADA trigger top": CicadaTrigger(student, [10, 100]),
         }
         rtl = {(name, cmvm): d for name, net in designs.items() for cmvm, d in designs_by_generator(net).items()}
+        console = Console(width=150)
+
+        def run(key: tuple[str, str]) -> dict:
+            result = measure(rtl[key], args.timeout)
+            console.print(f"{key[0]} ({key[1]}): {result}")  # progress: yosys takes minutes per design
+            return result
+
         with ThreadPoolExecutor(args.jobs) as pool:  # yosys runs as a subprocess: threads overlap the runs
-            results = dict(zip(rtl, pool.map(lambda d: measure(d, args.timeout), rtl.values()), strict=True))
+            results = dict(zip(rtl, pool.map(run, rtl), strict=True))
     table = Table(title="generated RTL, yosys synth_xilinx -flatten: da4ml adder graphs vs csd sums (ratio da4ml/csd)")
     for col in ("design", "generator", "clocks", *KINDS, "LUT ratio"):
         table.add_column(col, justify="left" if col in ("design", "generator") else "right")
@@ -68,7 +75,7 @@ def main() -> None:
         for cmvm, r in (("csd", old), ("da4ml", new)):
             ratio = f"{new['LUT'] / old['LUT']:.2f}" if cmvm == "da4ml" and "LUT" in new and old.get("LUT") else ""
             table.add_row(name, cmvm, str(r["latency_clocks"]), *(cell(r, k) for k in KINDS), ratio)
-    Console(width=150).print(table)
+    console.print(table)
 
 
 if __name__ == "__main__":

@@ -140,7 +140,9 @@ class Module:
         if dst.o_mode is OMode.WRAP and dst.n_bits:
             raise UnsupportedRtl(f"{dst}: AP_WRAP with saturation bits is not generated")
         k = src.frac_bits - dst.frac_bits
-        width = max(src.width, dst.width) + abs(k) + 3
+        # wide enough for the shifted word (plus a sign bit for an unsigned source), for the rounding sum, whose
+        # increment is below 2**k + 1, and for dst's saturation bounds as signed literals
+        width = max(src.width + max(-k, 0) + 1, max(src.width, k) + 2 if k > 0 else 0, dst.width + 1)
         e = self.extend(sig, src, width)
         if k > 0:
             h = 1 << (k - 1)

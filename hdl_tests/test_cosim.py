@@ -452,6 +452,38 @@ def test_csd_sums_match_emulator(encoder: Network, simulator: str, tmp_path: Pat
         generate(encoder, cmvm="booth")
 
 
+@pytest.mark.parametrize("simulator", ["icarus", pytest.param("verilator", marks=pytest.mark.slow)])
+def test_every_cast_matches_emulator(simulator: str, tmp_path: Path) -> None:
+    """Every rounding and overflow mode, into narrower and wider types, with the binary point moved either way (also
+    past the source's width): the RTL cast against l1t.emulator.fixed on every word of each source type."""
+    from l1t.emulator.fixed import OMode
+    from l1t.emulator.nn import SPEC_FORMAT, SPEC_VERSION
+
+    _require(simulator)
+    sources = {"a": "ap_fixed<9,4>", "b": "ap_ufixed<7,2>", "c": "ap_fixed<5,9>"}
+    targets = [(6, 4), (4, 1), (12, 9), (7, 7), (3, -2), (10, 2)]  # (W, I): F from 2 below to 8 above the sources'
+    layers = []
+    for src in sources:
+        for width, int_bits in targets:
+            for q in QMode:
+                for o in OMode:
+                    for signed in ("", "u"):
+                        t = f"ap_{signed}fixed<{width},{int_bits},{q.value},{o.value}>"
+                        layers.append({"name": f"{src}{len(layers)}", "op": "linear", "inputs": [src], "shape": [1]})
+                        layers[-1]["types"] = {"result_t": t}
+    inputs = [{"name": n, "shape": [1], "type": t} for n, t in sources.items()]
+    spec = {"format": SPEC_FORMAT, "version": SPEC_VERSION, "inputs": inputs, "layers": layers}
+    net = Network(spec | {"outputs": [layer["name"] for layer in layers]}, {})
+    n = 512  # every word of the widest source, the others repeated in a shuffled order
+    rng = np.random.default_rng(9)
+    x = {}
+    for name, _, t in net.inputs:
+        words = np.arange(t.raw_min, t.raw_max + 1)
+        x[name] = rng.permutation(np.resize(words, n)).reshape(n, 1)
+    report = run_cosim(generate(net).dut(tmp_path / "src"), net, x, simulator, tmp_path)
+    assert report.mismatches == 0 and report.events == n, report.summary()
+
+
 def test_types_the_rtl_cannot_express_are_refused_by_name() -> None:
     from tests.test_nn_spec import ARRAYS, SPEC
 
