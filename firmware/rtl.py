@@ -90,10 +90,6 @@ class GraphWord:
     exp: int = 0
     neg: bool = False
 
-    @property
-    def type(self) -> FixedType:
-        return fx.ap_int(self.width) if self.signed else fx.ap_uint(self.width)
-
 
 class Module:
     def __init__(self, cmvm: str = "da4ml") -> None:
@@ -192,17 +188,17 @@ class Module:
         self.stats["multipliers"] += 1
         return self.wire(rt.width, f"{self.extend(a, a_t, rt.width)} * {self.extend(b, b_t, rt.width)}"), rt
 
-    def shifted(self, word: GraphWord, width: int, shift: int = 0) -> str:
-        """The signed term ``+ (raw <<< k)`` or ``- (raw <<< k)`` of a graph word times 2**shift, modulo 2**width.
+    def shifted(self, word: GraphWord, shift: int = 0) -> str:
+        """The signed term ``+ (raw <<< k)`` or ``- (raw <<< k)`` of a graph word times 2**shift, for a sum of
+        signed terms assigned modulo 2**width (each raw word is sign- or zero-extended by the expression itself: no
+        wire per extension, which an event-driven simulator would evaluate as one more statement).
 
         A negative k drops fractional bits, which the caller knows to be zero: an output of a graph that
         ``l1t.firmware.cmvm.solve`` checked computes x @ kernel exactly, an integer for integer words and weights,
-        while da4ml's intervals of a cascade's first stage may keep fractional steps."""
+        while the intermediate words of a cascade's first stage may keep fractional steps."""
         k = word.exp + shift
-        sign = "-" if word.neg else "+"
-        if k >= 0:
-            return f"{sign} ({self.extend(word.sig, word.type, width)} <<< {k})"
-        return f"{sign} ({self.extend(word.sig, word.type, max(width - k, word.width))} >>> {-k})"
+        value = f"$signed({word.sig})" if word.signed else f"$signed({{1'b0, {word.sig}}})"
+        return f"{'-' if word.neg else '+'} ({value} {'<<<' if k >= 0 else '>>>'} {abs(k)})"
 
     def adder_graph(self, graph: AdderGraph, xs: list[str | None], x_t: FixedType) -> list[GraphWord | None]:
         """Instance a checked adder graph (``l1t.firmware.cmvm.solve``) on input words ``xs`` of type x_t (None: a
@@ -214,9 +210,7 @@ class Module:
                 words.append(None)
                 continue
             self.stats["graph_adders"] += 1
-            expr = " ".join(
-                self.shifted(replace(w, neg=w.neg ^ t.neg), node.width, t.shift - node.exp) for w, t in terms
-            )
+            expr = " ".join(self.shifted(replace(w, neg=w.neg ^ t.neg), t.shift - node.exp) for w, t in terms)
             words.append(GraphWord(self.wire(node.width, expr, hint="da"), node.width, node.signed, node.exp))
         outs: list[GraphWord | None] = []
         for t in graph.outputs:
@@ -327,7 +321,7 @@ def _kernel_outputs(
             else:
                 narrow = _narrow(x_t, kernel[:, j], int(bias[j]), shift, acc_t)
                 word = words[j]
-                terms = [] if word is None else [m.shifted(word, narrow, shift)]
+                terms = [] if word is None else [m.shifted(word, shift)]
                 acc = _exact_sum(m, terms, int(bias[j]), narrow, acc_t, hint)
             outs.append(m.cast(acc, acc_t, layer.result_t))
     return outs

@@ -296,7 +296,7 @@ def test_cli_firmware_and_cosim_catch_an_edited_rtl(tmp_path: Path) -> None:
     rtl = fw / "rtl" / "myproject.v"
     text = rtl.read_text()
     # one adder of the output layer's da4ml graph (earlier layers feed saturating relus that can mask a change)
-    term = list(re.finditer(r"(da_\d+ = [^;]*?) \+ \((w_\d+ <<< \d+)\)", text))[-1]
+    term = list(re.finditer(r"(da_\d+ = [^;]*?) \+ \((\$signed\(\w+\) <<< \d+)\)", text))[-1]
     rtl.write_text(text.replace(term.group(0), f"{term.group(1)} - ({term.group(2)})", 1))  # one operand subtracted
     result = runner.invoke(app, ["cosim", str(fw), "--events", "1000", "--dut", "rtl", "--simulator", "verilator"])
     assert result.exit_code == 1
