@@ -136,27 +136,30 @@ class Module:
         if dst.o_mode is OMode.WRAP and dst.n_bits:
             raise UnsupportedRtl(f"{dst}: AP_WRAP with saturation bits is not generated")
         k = src.frac_bits - dst.frac_bits
-        # wide enough for the shifted word (plus a sign bit for an unsigned source), for the rounding sum, whose
-        # increment is below 2**k + 1, and for dst's saturation bounds as signed literals
-        width = max(src.width + max(-k, 0) + 1, max(src.width, k) + 2 if k > 0 else 0, dst.width + 1)
-        e = self.extend(sig, src, width)
         if k > 0:
-            h = 1 << (k - 1)
-            neg = f"{e}[{width - 1}]"
-            extra = {
-                QMode.TRN: _lit(0, width),
-                QMode.RND: _lit(h, width),
-                QMode.RND_MIN_INF: _lit(h - 1, width),
-                QMode.RND_ZERO: f"{_lit(h - 1, width)} + $signed({{{width - 1}'d0, {neg}}})",
-                QMode.RND_INF: f"{_lit(h, width)} - $signed({{{width - 1}'d0, {neg}}})",
-                QMode.RND_CONV: f"{_lit(h - 1, width)} + $signed({{{width - 1}'d0, {e}[{k}]}})",
-                QMode.TRN_ZERO: f"({neg} ? {_lit((1 << k) - 1, width)} : {_lit(0, width)})",
+            # floor(x / 2**k) plus the rounding's increment, a bit decided by the dropped bits (half: the first of them,
+            # rest: any below it), the sign and the kept LSB: an incrementer on the kept bits, not an adder across all
+            ew = max(src.width + 1, k + 1)  # every bit index below k + 1 exists, sign-extended
+            e = self.extend(sig, src, ew)
+            neg, half, lsb = f"{e}[{ew - 1}]", f"{e}[{k - 1}]", f"{e}[{k}]"
+            rest = f"(|{e}[{k - 2}:0])" if k > 1 else "1'b0"
+            inc = {
+                QMode.TRN: None,
+                QMode.RND: half,
+                QMode.RND_MIN_INF: f"{half} & {rest}",
+                QMode.RND_ZERO: f"{half} & ({rest} | {neg})",
+                QMode.RND_INF: f"{half} & ({rest} | ~{neg})",
+                QMode.RND_CONV: f"{half} & ({rest} | {lsb})",
+                QMode.TRN_ZERO: f"{neg} & (|{e}[{k - 1}:0])",
             }[dst.q_mode]
-            r = self.wire(width, f"({e} + {extra}) >>> {k}")
-        elif k < 0:
-            r = self.wire(width, f"{e} <<< {-k}")
+            width = max(ew - k + 1, dst.width + 1)  # the kept bits, the increment's carry, dst's bounds as literals
+            up = "" if inc is None else f" + $signed({{1'b0, {inc}}})"
+            r = self.wire(width, f"({e} >>> {k}){up}")
         else:
-            r = e
+            # the shifted word (plus a sign bit for an unsigned source) and dst's bounds as signed literals
+            width = max(src.width - k + 1, dst.width + 1)
+            e = self.extend(sig, src, width)
+            r = self.wire(width, f"{e} <<< {-k}") if k < 0 else e
         lo, hi = fx.saturation_bounds(dst)
         low_bits = f"{r}[{dst.width - 1}:0]"
         if dst.o_mode is OMode.WRAP:
@@ -266,9 +269,24 @@ def _narrow(x_t: FixedType, weights: np.ndarray, bias: int, shift: int, acc_t: F
     return min(acc_t.width, bound.bit_length() + 1)
 
 
-def _exact_sum(m: Module, terms: list[str], bias: int, narrow: int, acc_t: FixedType, hint: str) -> str:
-    total = m.wire(narrow, " ".join([_lit(bias, narrow), *terms]), hint=hint)
+def _in_accum(m: Module, total: str, narrow: int, acc_t: FixedType) -> str:
     return total if narrow == acc_t.width else m.extend(total, fx.ap_fixed(narrow, narrow), acc_t.width)
+
+
+def _exact_sum(m: Module, terms: list[str], bias: int, narrow: int, acc_t: FixedType, hint: str) -> str:
+    return _in_accum(m, m.wire(narrow, " ".join([_lit(bias, narrow), *terms]), hint=hint), narrow, acc_t)
+
+
+def _biased(m: Module, word: GraphWord | None, shift: int, bias: int, narrow: int, acc_t: FixedType, hint: str) -> str:
+    """bias + word * 2**shift in accum_t. The bias's z zero LSBs pass the word's low bits through and the adder spans
+    only the bits above them: (bias >> z) + floor(word * 2**shift / 2**z), exact because bias is a multiple of
+    2**z (a negated word floors differently, and takes the plain sum)."""
+    z = (bias & -bias).bit_length() - 1 if bias else 0
+    if word is None or word.neg or z == 0:
+        return _exact_sum(m, [] if word is None else [m.shifted(word, shift)], bias, narrow, acc_t, hint)
+    high = m.wire(narrow - z, f"{_lit(bias >> z, narrow - z)} {m.shifted(word, shift - z)}", hint=hint)
+    low = m.wire(z, m.shifted(word, shift), signed=False)
+    return _in_accum(m, m.wire(narrow, f"{{{high}, {low}}}", hint=hint), narrow, acc_t)
 
 
 def _mac(m: Module, layer: Layer, pairs: list[tuple[str, int]], bias: int, x_t: FixedType, hint: str) -> str:
@@ -320,9 +338,7 @@ def _kernel_outputs(
                 acc = _mac(m, layer, pairs, int(bias[j]), x_t, hint)
             else:
                 narrow = _narrow(x_t, kernel[:, j], int(bias[j]), shift, acc_t)
-                word = words[j]
-                terms = [] if word is None else [m.shifted(word, shift)]
-                acc = _exact_sum(m, terms, int(bias[j]), narrow, acc_t, hint)
+                acc = _biased(m, words[j], shift, int(bias[j]), narrow, acc_t, hint)
             outs.append(m.cast(acc, acc_t, layer.result_t))
     return outs
 
@@ -473,10 +489,18 @@ def _elementwise(m: Module, layer: Layer, xs: list[str], x_t: FixedType, in_shap
             keep, leak = m.cast(x, x_t, layer.result_t), m.cast(scaled, scaled_t, layer.result_t)
             outs.append(m.wire(layer.result_t.width, f"{positive} ? {keep} : {leak}", signed=False))
         return outs
-    if layer.op == "relu":
-        if x_t.signed:
-            xs = [m.wire(x_t.width, f"{x}[{x_t.width - 1}] ? {x_t.width}'d0 : {x}", signed=False) for x in xs]
-    elif layer.op not in ("linear", "reshape"):  # Flatten/Reshape keep the flat C-order list: only the cast
+    if layer.op == "relu" and x_t.signed:
+        # hls4ml's relu: x > 0 ? x cast : 0. The zero comes after the cast, on the result's few bits instead of the
+        # accumulator's many; a saturating unsigned result already casts every negative x to 0.
+        rt = layer.result_t
+        casts = [m.cast(x, x_t, rt) for x in xs]
+        if not rt.signed and rt.o_mode is not OMode.WRAP:
+            return casts
+        return [
+            m.wire(rt.width, f"{x}[{x_t.width - 1}] ? {rt.width}'d0 : {c}", signed=False)
+            for x, c in zip(xs, casts, strict=True)
+        ]
+    if layer.op not in ("relu", "linear", "reshape"):  # Flatten/Reshape keep the flat C-order list: only the cast
         raise UnsupportedRtl(f"layer {layer.name!r}: op {layer.op!r} is not generated yet")
     return [m.cast(x, x_t, layer.result_t) for x in xs]
 

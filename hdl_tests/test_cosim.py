@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import itertools
 import json
 import re
 import shutil
@@ -455,7 +456,8 @@ def test_csd_sums_match_emulator(encoder: Network, simulator: str, tmp_path: Pat
 @pytest.mark.parametrize("simulator", ["icarus", pytest.param("verilator", marks=pytest.mark.slow)])
 def test_every_cast_matches_emulator(simulator: str, tmp_path: Path) -> None:
     """Every rounding and overflow mode, into narrower and wider types, with the binary point moved either way (also
-    past the source's width): the RTL cast against l1t.emulator.fixed on every word of each source type."""
+    past the source's width), alone and as a ReLU's result: the RTL against l1t.emulator.fixed on every word of each
+    source type."""
     from l1t.emulator.fixed import OMode
     from l1t.emulator.nn import SPEC_FORMAT, SPEC_VERSION
 
@@ -467,9 +469,9 @@ def test_every_cast_matches_emulator(simulator: str, tmp_path: Path) -> None:
         for width, int_bits in targets:
             for q in QMode:
                 for o in OMode:
-                    for signed in ("", "u"):
+                    for signed, op in itertools.product(("", "u"), ("linear", "relu")):
                         t = f"ap_{signed}fixed<{width},{int_bits},{q.value},{o.value}>"
-                        layers.append({"name": f"{src}{len(layers)}", "op": "linear", "inputs": [src], "shape": [1]})
+                        layers.append({"name": f"{src}{len(layers)}", "op": op, "inputs": [src], "shape": [1]})
                         layers[-1]["types"] = {"result_t": t}
     inputs = [{"name": n, "shape": [1], "type": t} for n, t in sources.items()]
     spec = {"format": SPEC_FORMAT, "version": SPEC_VERSION, "inputs": inputs, "layers": layers}
