@@ -24,7 +24,7 @@ __all__ = ["AdderGraph", "CmvmError", "Node", "Term", "solve"]
 # da4ml solves with a float32 kernel, and the coefficients below are float64: every raw weight, and every partial
 # coefficient (bounded by the sum of a column's magnitudes times its shifts), must be an integer they hold exactly
 _FLOAT32_EXACT = 1 << 24
-ADDER_SIZE = 1
+_ADDER_SIZE = 1  # da4ml's cost model: cost per adder bit (its tracer's default hardware configuration)
 
 
 class CmvmError(ValueError):
@@ -96,7 +96,7 @@ def _solve(data: bytes, shape: tuple[int, ...], raw_min: int, raw_max: int) -> A
     if kernel.size and int(np.abs(kernel).sum(axis=0).max()) >= _FLOAT32_EXACT:
         raise CmvmError(f"a column's weights sum to {int(np.abs(kernel).sum(axis=0).max())}, past 2**24")
     interval = QInterval(float(raw_min), float(raw_max), 1.0)
-    pipeline = da4ml_solve(kernel.astype(np.float32), qintervals=[interval] * n_in, adder_size=ADDER_SIZE)
+    pipeline = da4ml_solve(kernel.astype(np.float32), qintervals=[interval] * n_in, adder_size=_ADDER_SIZE)
 
     coef = list(np.eye(n_in))  # each node's coefficients over the inputs (dyadic rationals, exact in float64)
     adders: list[Node] = []
