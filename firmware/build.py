@@ -17,7 +17,7 @@ import l1t.emulator.fixed as fx
 from l1t.atomic import write_text
 from l1t.emulator.nn import Network
 from l1t.emulator.trigger import AxoTrigger, CicadaTrigger
-from l1t.firmware.rtl import CMVM, RtlDesign, generate
+from l1t.firmware.rtl import CMVM, DEFAULT_CMVM, RtlDesign, generate
 from l1t.firmware.trigger import generate_trigger
 from l1t.inventory import find_tool
 
@@ -67,13 +67,17 @@ def measure(design: RtlDesign, timeout: float = YOSYS_TIMEOUT) -> dict[str, Any]
 
 
 def designs_by_generator(
-    net: Network | AxoTrigger | CicadaTrigger, *, top: str = "myproject", stages: int | None = None
+    net: Network | AxoTrigger | CicadaTrigger,
+    *,
+    top: str = "myproject",
+    stages: int | None = None,
+    generators: tuple[str, ...] = CMVM,
 ) -> dict[str, RtlDesign]:
-    """The RTL of ``net`` (a network, or a trigger path for ``generate_trigger``) from every constant-matrix-product
-    generator (``l1t.firmware.rtl.CMVM``)."""
+    """The RTL of ``net`` (a network, or a trigger path for ``generate_trigger``) from each constant-matrix-product
+    generator in ``generators`` (``l1t.firmware.rtl.CMVM``)."""
     if isinstance(net, Network):
-        return {cmvm: generate(net, top=top, stages=stages, cmvm=cmvm) for cmvm in CMVM}
-    return {cmvm: generate_trigger(net, cmvm=cmvm) for cmvm in CMVM}
+        return {cmvm: generate(net, top=top, stages=stages, cmvm=cmvm) for cmvm in generators}
+    return {cmvm: generate_trigger(net, cmvm=cmvm) for cmvm in generators}
 
 
 def csim_mismatches(hls_model: Any, net: Network, x: np.ndarray) -> dict[str, int]:
@@ -118,7 +122,7 @@ def make_firmware(
     csim_events: int = 10_000,
     seed: int = 1,
     stages: int | None = None,
-    cmvm: str = "da4ml",
+    cmvm: str = DEFAULT_CMVM,
 ) -> dict[str, Any]:
     """Write ``rtl/<top>.v`` and ``report.json`` into ``out_dir``; returns the report.
 
@@ -145,7 +149,7 @@ def make_firmware(
         "resources": yosys_resources(verilog, top) if resources else {"skipped": "not requested"},
     }
     if resources:  # every generator side by side, with the same yosys script
-        others = {k: d for k, d in designs_by_generator(net, top=top, stages=stages).items() if k != cmvm}
+        others = designs_by_generator(net, top=top, stages=stages, generators=tuple(k for k in CMVM if k != cmvm))
         mine = {"latency_clocks": design.latency, **report["resources"]}
         report["generators"] = {cmvm: mine} | {k: measure(d) for k, d in others.items()}
     if hls_model is not None:

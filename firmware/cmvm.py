@@ -93,8 +93,9 @@ def _solve(data: bytes, shape: tuple[int, ...], raw_min: int, raw_max: int) -> A
 
     kernel = np.frombuffer(data, dtype=np.int64).reshape(shape)
     n_in = kernel.shape[0]
-    if kernel.size and int(np.abs(kernel).sum(axis=0).max()) >= _FLOAT32_EXACT:
-        raise CmvmError(f"a column's weights sum to {int(np.abs(kernel).sum(axis=0).max())}, past 2**24")
+    column_sum = int(np.abs(kernel).sum(axis=0).max()) if kernel.size else 0
+    if column_sum >= _FLOAT32_EXACT:
+        raise CmvmError(f"a column's weights sum to {column_sum}, past 2**24")
     interval = QInterval(float(raw_min), float(raw_max), 1.0)
     pipeline = da4ml_solve(kernel.astype(np.float32), qintervals=[interval] * n_in, adder_size=_ADDER_SIZE)
 

@@ -27,10 +27,12 @@ from l1t.firmware.cmvm import AdderGraph, CmvmError
 from l1t.firmware.cmvm import solve as solve_cmvm
 from l1t.firmware.dut import Dut, Port
 
-__all__ = ["CMVM", "RtlDesign", "UnsupportedRtl", "generate", "generated_ops"]
+__all__ = ["CMVM", "DEFAULT_CMVM", "RtlDesign", "UnsupportedRtl", "generate", "generated_ops"]
 
-# constant matrix products: da4ml's adder graphs, or l1t's own multi-operand sums of canonical-signed-digit terms
-CMVM = ("da4ml", "csd")
+# constant matrix products: da4ml's adder graphs (the default), or l1t's own multi-operand sums of canonical-signed-
+# digit terms
+DEFAULT_CMVM = "da4ml"
+CMVM = (DEFAULT_CMVM, "csd")
 
 
 class UnsupportedRtl(ValueError):
@@ -92,7 +94,7 @@ class GraphWord:
 
 
 class Module:
-    def __init__(self, cmvm: str = "da4ml") -> None:
+    def __init__(self, cmvm: str = DEFAULT_CMVM) -> None:
         if cmvm not in CMVM:
             raise ValueError(f"cmvm must be one of {', '.join(CMVM)}, got {cmvm!r}")
         self.cmvm = cmvm
@@ -323,12 +325,13 @@ def _kernel_outputs(
     acc_t = layer.types["accum_t"]
     bias = fx.cast(layer.arrays["bias"], layer.types["bias_t"], acc_t)
     shift = _product_shift(layer, x_t)
-    graph = None
+    graph, narrow = None, []  # the layer's graph and each output's exact-sum width, under da4ml
     if m.cmvm == "da4ml" and shift is not None:
         try:
             graph = solve_cmvm(kernel, x_t)
         except CmvmError as err:
             raise UnsupportedRtl(f"layer {layer.name!r}: {err}; generate it with cmvm='csd'") from err
+        narrow = [_narrow(x_t, kernel[:, j], int(bias[j]), shift, acc_t) for j in range(kernel.shape[1])]
     outs = []
     for xs in windows:
         words = m.adder_graph(graph, xs, x_t) if graph is not None else None
@@ -337,8 +340,7 @@ def _kernel_outputs(
                 pairs = [(x, int(w)) for x, w in zip(xs, kernel[:, j], strict=True) if x is not None]
                 acc = _mac(m, layer, pairs, int(bias[j]), x_t, hint)
             else:
-                narrow = _narrow(x_t, kernel[:, j], int(bias[j]), shift, acc_t)
-                acc = _biased(m, words[j], shift, int(bias[j]), narrow, acc_t, hint)
+                acc = _biased(m, words[j], shift, int(bias[j]), narrow[j], acc_t, hint)
             outs.append(m.cast(acc, acc_t, layer.result_t))
     return outs
 
@@ -561,7 +563,7 @@ def _registered(levels: int, stages: int | None) -> tuple[set[int], int]:
     return {round((k + 1) * levels / stages) for k in range(stages)}, 0
 
 
-def generate(net: Network, top: str = "myproject", stages: int | None = None, cmvm: str = "da4ml") -> RtlDesign:
+def generate(net: Network, top: str = "myproject", stages: int | None = None, cmvm: str = DEFAULT_CMVM) -> RtlDesign:
     """Verilog for a network with ``stages`` register stages after the input register (None: one per layer), its
     constant matrix products written by ``cmvm`` (one of CMVM); raises UnsupportedRtl naming the first layer it
     cannot express."""

@@ -19,7 +19,7 @@ from l1t.emulator.calo import CICADA_INPUT_SHIFT, REGION_ET_BITS, REGION_WORDS
 from l1t.emulator.objects import AXOL1TL_LAYOUT
 from l1t.emulator.trigger import AXO_TRIGGER_INPUTS, GT_INPUT_T, AxoTrigger, CicadaTrigger
 from l1t.firmware.dut import Port
-from l1t.firmware.rtl import Module, RtlDesign, generate
+from l1t.firmware.rtl import DEFAULT_CMVM, Module, RtlDesign, generate
 
 __all__ = ["generate_trigger", "sort_objects"]
 
@@ -118,7 +118,9 @@ def _cicada_inputs(m: Module, trigger: CicadaTrigger) -> list[str]:
     return words
 
 
-def generate_trigger(trigger: AxoTrigger | CicadaTrigger, top: str | None = None, cmvm: str = "da4ml") -> RtlDesign:
+def generate_trigger(
+    trigger: AxoTrigger | CicadaTrigger, top: str | None = None, cmvm: str = DEFAULT_CMVM
+) -> RtlDesign:
     """Verilog of a chained trigger top (with its network's module in the same file): stage 1 prepares the network
     inputs (AXOL1TL: sort and scale; CICADA: shift), then the network, the score (AXOL1TL: sum mu^2 or R_z; CICADA:
     the network's output), and one bit per working point with the score delayed alongside. ``cmvm``: the network's
