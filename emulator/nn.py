@@ -36,6 +36,7 @@ __all__ = [
     "compare_outputs",
     "compare_traces",
     "handler",
+    "im2col",
     "supported_ops",
 ]
 
@@ -291,7 +292,7 @@ def _pad(x: np.ndarray, pads: tuple[int, ...], value: float = 0) -> np.ndarray:
     return np.pad(x, width, constant_values=value)
 
 
-def _patches(
+def im2col(
     x: np.ndarray,
     kernel: tuple[int, ...],
     stride: tuple[int, ...],
@@ -365,7 +366,7 @@ def _conv(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> 
         total = total.reshape(x.shape[0], -1)  # (N, prod(out) * F): the bias is added along whole events
         acc = _add_bias_wrapped(total, bound, shift, np.tile(bias, int(np.prod(out))), acc_t)
         return fx.cast(acc.reshape(x.shape[0], *layer.shape), acc_t, layer.result_t)
-    cols = _patches(x, kernel, stride, pads, 0, out)
+    cols = im2col(x, kernel, stride, pads, 0, out)
     cols = cols.reshape(*cols.shape[: 1 + len(kernel)], -1)
     return fx.cast(_accumulate_products(cols, x_t, w, w_t, bias, acc_t), acc_t, layer.result_t)
 
@@ -385,10 +386,10 @@ def _pool(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> 
     acc_t = layer.types["accum_t"]
     if a["mode"] == "max":
         pad = x_t.raw_min if x_t.signed else 1 << (x_t.width - 1)  # pad_val: a word with only the MSB set
-        windows = _patches(x, kernel, stride, pads, pad, out)
+        windows = im2col(x, kernel, stride, pads, pad, out)
         best = windows.reshape(*windows.shape[: 1 + len(kernel)], -1, windows.shape[-1]).max(axis=-2)
         return fx.cast(fx.cast(best, x_t, acc_t), acc_t, layer.result_t).reshape(len(x), *layer.shape)
-    windows = _patches(x, kernel, stride, pads, 0, out)
+    windows = im2col(x, kernel, stride, pads, 0, out)
     cells = windows.reshape(*windows.shape[: 1 + len(kernel)], -1, windows.shape[-1])
     acc = np.zeros(cells.shape[:-2] + cells.shape[-1:], dtype=np.int64)
     for k in range(cells.shape[-2]):  # y += x[i], in window order
@@ -397,7 +398,7 @@ def _pool(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> 
         count = np.full(out, int(np.prod(kernel)))
     else:
         inside = np.ones((1, *x.shape[1:-1], 1), dtype=np.int64)  # padded with 0: the cells a window really has
-        count = _patches(inside, kernel, stride, pads, 0, out).reshape(*out, -1).sum(-1)
+        count = im2col(inside, kernel, stride, pads, 0, out).reshape(*out, -1).sum(-1)
     count = fx.words(count[..., None], acc_t)
     quotient = np.where(acc < 0, -((-acc) // count), acc // count)  # sdiv/udiv: truncation toward zero
     # |quotient| <= |acc|: it stays in accum_t
@@ -935,6 +936,39 @@ def _layernorm(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]
 def _reshape(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     """Reshape/Flatten: io_parallel arrays are flat in C order, so only the shape changes."""
     return fx.cast(inputs[0].reshape(inputs[0].shape[0], *layer.shape), in_types[0], layer.result_t)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# A deployed trigger path's blocks around the network (its emulator wrapper's C++)
+# ------------------------------------------------------------------------------------------------------------
+
+
+@handler("offset_shift")
+def _offset_shift(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    """Input scaling of a deployed path, per feature i:
+    ``work_t d = x[i] - offset[i]; res_T r = d >> shift[i];`` -- the exact difference assigned to work_t, its word
+    shifted inside work_t (ap_fixed's ``>>``: arithmetic, dropped bits lost; a negative amount shifts left, the top
+    bits lost), then converted to res_T with res_T's rounding and overflow modes."""
+    (x,), (x_t,) = inputs, in_types
+    offset, offset_t, work_t = layer.arrays["offset"], layer.types["offset_t"], layer.types["work_t"]
+    d = fx.cast(*fx.sub(x, x_t, offset, offset_t), work_t)
+    shift = np.clip(layer.arrays["shift"], -63, 63)  # past the word's width both ways every bit is gone already
+    return fx.cast(fx.shift_right(d, work_t, shift), work_t, layer.result_t)
+
+
+@handler("square_sum")
+def _square_sum(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    """A score as a deployed wrapper computes it: ``squares[i] = x[i] * x[i]`` assigned to square_t, then
+    ``nnet::reduce<square_t, N, nnet::Op_add<square_t>>`` (each sum assigned to square_t), converted to res_T."""
+    (x,), (x_t,) = inputs, in_types
+    sq_t = layer.types["square_t"]
+    squares = fx.cast(*fx.mul(x, x_t, x, x_t), sq_t).reshape(len(x), -1)
+
+    def add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return fx.cast(*fx.add(a, sq_t, b, sq_t), sq_t)
+
+    total = _tree_reduce(list(squares.T), add)
+    return fx.cast(total, sq_t, layer.result_t).reshape(len(x), 1)
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 __all__ = [
+    "HLS4ML_EMULATOR_H",
     "NNET_TRACE_SWITCHES",
     "PRELUDE",
     "ToolMissing",
@@ -26,6 +27,27 @@ __all__ = [
     "cpp_raw_args",
     "cpp_spelling",
 ]
+
+
+HLS4ML_EMULATOR_H = """\
+// The hls4mlEmulator::Model interface of the experiment's offline emulator, written from its public description:
+// a model library is loaded with dlopen and made through its extern "C" create_model().
+#ifndef HLS4ML_EMULATOR_MODEL_H_
+#define HLS4ML_EMULATOR_MODEL_H_
+#include <any>
+
+namespace hls4mlEmulator {
+class Model {
+  public:
+    virtual void prepare_input(std::any input) = 0;
+    virtual void predict() = 0;
+    virtual void read_result(std::any result) = 0;
+    virtual ~Model() = default;
+};
+}  // namespace hls4mlEmulator
+
+#endif
+"""
 
 
 class ToolMissing(RuntimeError):

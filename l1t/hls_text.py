@@ -9,7 +9,7 @@ import operator
 import re
 from pathlib import Path
 
-__all__ = ["ProjectError", "evaluate", "project_name", "read_defines", "strip_block_comments"]
+__all__ = ["ProjectError", "evaluate", "firmware_dir", "project_name", "read_defines", "strip_block_comments"]
 
 
 class ProjectError(ValueError):
@@ -21,12 +21,25 @@ def strip_block_comments(text: str) -> str:
     return re.sub(r"/\*.*?\*/", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.S)
 
 
+def firmware_dir(directory: Path) -> Path:
+    """The directory of a project's C++ (``<top>.cpp``, ``defines.h``, ``parameters.h``, ``nnet_utils/``): hls4ml's
+    ``firmware/``; the directory itself; or its one subdirectory holding a ``parameters.h``, as deployed emulator
+    packages lay it out (``NN/`` next to the wrapper class)."""
+    if (directory / "firmware").is_dir():
+        return directory / "firmware"
+    if (directory / "parameters.h").is_file():
+        return directory
+    found = sorted(p.parent for p in directory.glob("*/parameters.h"))
+    if len(found) == 1:
+        return found[0]
+    where = f"{len(found)} subdirectories with a parameters.h" if found else "no parameters.h in it or one level down"
+    raise ProjectError(f"{directory}: not an hls4ml project (no firmware/ directory, {where})")
+
+
 def project_name(directory: Path) -> str:
-    """The top function's name: ``ProjectName`` of ``hls4ml_config.yml``, else the one ``firmware/<top>.cpp`` with a
-    ``<top>.h`` (among several, the one with hls4ml's ``<top>_bridge.cpp``)."""
-    firmware = directory / "firmware"
-    if not firmware.is_dir():
-        raise ProjectError(f"{directory}: not an hls4ml project (no firmware/ directory)")
+    """The top function's name: ``ProjectName`` of ``hls4ml_config.yml``, else the one ``<top>.cpp`` with a
+    ``<top>.h`` in the C++ directory (``firmware_dir``; among several, the one with hls4ml's ``<top>_bridge.cpp``)."""
+    firmware = firmware_dir(directory)
     for cfg in ("hls4ml_config.yml", "hls4ml_config.yaml"):
         path = directory / cfg
         if path.is_file():
@@ -42,16 +55,21 @@ def project_name(directory: Path) -> str:
         candidates = [stem for stem in candidates if (directory / f"{stem}_bridge.cpp").is_file()]
     if len(candidates) != 1:
         raise ProjectError(
-            f"{directory}: no hls4ml_config.yml naming the project, and no single firmware/<top>.cpp with a <top>.h "
+            f"{directory}: no hls4ml_config.yml naming the project, and no single {firmware.name}/<top>.cpp with a "
+            "<top>.h "
             "(and a <top>_bridge.cpp)"
         )
     return candidates[0]
 
 
 def read_defines(text: str) -> tuple[dict[str, str], dict[str, str]]:
-    """``#define`` macros and ``typedef`` names of a ``defines.h``'s text: ({name: value}, {name: C++ type})."""
-    text = strip_block_comments(text)
+    """``#define`` macros (and integer constants, ``static const int N_INPUT_1_1 = 57;``, as deployed packages write
+    them) and ``typedef`` names of a ``defines.h``'s text: ({name: value}, {name: C++ type})."""
+    text = re.sub(r"//[^\n]*", "", strip_block_comments(text))
     macros = dict(re.findall(r"^\s*#define\s+(\w+)\s+(.+?)\s*$", text, re.MULTILINE))
+    integer = r"(?:unsigned\s+)?(?:int|long|size_t|unsigned)"
+    constant = rf"^\s*(?:static\s+)?(?:const|constexpr)\s+{integer}\s+(\w+)\s*=\s*([^;]+);"
+    macros |= dict(re.findall(constant, text, re.MULTILINE))
     typedefs = {name: cpp.strip() for cpp, name in re.findall(r"typedef\s+([^;]+?)\s+(\w+)\s*;", text)}
     return macros, typedefs
 
@@ -66,6 +84,9 @@ _BINOPS = {
 _FUNCTIONS = {"DIV_ROUNDUP": lambda a, b: -(-a // b), "MIN": min, "MAX": max}
 
 
+_BOOLS = {"false": 0, "true": 1}  # C++ bool literals (``static const bool count_pad = false;``)
+
+
 def evaluate(expr: str, names: dict[str, str], where: str, _depth: int = 0) -> int:
     """An integer expression of the C++ (``8``, ``N_LAYER_2``, ``n_in * n_out``, ``DIV_ROUNDUP(a, b)``), its names
     taken from ``names`` (macros, struct constants) as text; refused naming ``where`` otherwise."""
@@ -75,6 +96,8 @@ def evaluate(expr: str, names: dict[str, str], where: str, _depth: int = 0) -> i
     def ev(node: ast.AST) -> int:
         if isinstance(node, ast.Constant) and isinstance(node.value, int):
             return node.value
+        if isinstance(node, ast.Name) and node.id in _BOOLS:
+            return _BOOLS[node.id]
         if isinstance(node, ast.Name) and node.id in names:
             return evaluate(names[node.id], names, where, _depth + 1)
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:

@@ -27,32 +27,12 @@ import numpy as np
 
 import l1t.emulator.fixed as fx
 from l1t.atomic import write_text
-from l1t.cpp import NNET_TRACE_SWITCHES, cpp_spelling
+from l1t.cpp import HLS4ML_EMULATOR_H, NNET_TRACE_SWITCHES, cpp_spelling
 from l1t.emulator import scores
 from l1t.emulator.nn import Network, compare_outputs
 from l1t.models.hls_project import Project
 
 __all__ = ["CmsswLibrary", "Scaling", "Score", "build_cmssw", "cmssw_library", "run_check", "write_cmssw"]
-
-INTERFACE = """\
-// The hls4mlEmulator::Model interface of the experiment's offline emulator, written from its public description:
-// a model library is loaded with dlopen and made through its extern "C" create_model().
-#ifndef HLS4ML_EMULATOR_MODEL_H_
-#define HLS4ML_EMULATOR_MODEL_H_
-#include <any>
-
-namespace hls4mlEmulator {
-class Model {
-  public:
-    virtual void prepare_input(std::any input) = 0;
-    virtual void predict() = 0;
-    virtual void read_result(std::any result) = 0;
-    virtual ~Model() = default;
-};
-}  // namespace hls4mlEmulator
-
-#endif
-"""
 
 
 @dataclass(frozen=True)
@@ -228,7 +208,7 @@ extern "C" hls4mlEmulator::Model* create_model() {{ return new {cls}; }}
 extern "C" void destroy_model(hls4mlEmulator::Model* m) {{ delete m; }}
 """
     library = CmsswLibrary(out, name, feed_t, inp.size, outputs)
-    write_text(out / "emulator.h", INTERFACE)
+    write_text(out / "emulator.h", HLS4ML_EMULATOR_H)
     write_text(out / f"{name}.cpp", model)
     write_text(out / "check.cpp", _check(library))
     write_text(out / "Makefile", _makefile(project, name))

@@ -1,7 +1,8 @@
 """The constant matrix product of a distributed-arithmetic layer, read back from the adder graph da4ml generated for it
-(hls4ml's ``da_codegen``: ``ap_fixed<W,I> vK = vA +/- bit_shift<s>(vB);`` and ``vA +/- ap_fixed<W,I>(constant)``
-lines, the constant being the double literal truncated to its type, inputs ``model_inp[j]``, outputs
-``model_out[i] = ap_fixed<W,I>(-bit_shift<s>(vK));``, the sign optional).
+(hls4ml's ``da_codegen``, in the forms its releases wrote: ``ap_fixed<W,I> vK = vA +/- bit_shift<s>(vB);``,
+``vK = -bit_shift<s>(inp[j]) + vB;``, ``vA +/- ap_fixed<W,I>(constant)`` with the constant the double literal
+truncated to its type, ``vK = model_inp[j];``, and outputs ``out[i] = [ap_fixed<W,I>(][-]bit_shift<s>(vK)[)];``;
+the grammar is ``_grammar``).
 
 Every variable is tracked as an exact linear form of the inputs (rational coefficients) and checked, over every input
 the input type allows, to fit its declared type without losing a bit: then the graph computes exactly
@@ -21,14 +22,22 @@ from l1t.emulator.fixed import FixedType, from_float
 __all__ = ["DaGraphError", "da_matrix"]
 
 _TYPE = r"ap_(u?)fixed<\s*(\d+)\s*,\s*(-?\d+)\s*>"
-_OPERAND = r"(?:bit_shift<\s*(-?\d+)\s*>\(\s*v(\d+)\s*\)|v(\d+))"
-_INPUT = re.compile(rf"^{_TYPE}\s+v(\d+)\s*=\s*model_inp\[(\d+)\];")
-_SUM = re.compile(rf"^{_TYPE}\s+v(\d+)\s*=\s*v(\d+)\s*([+-])\s*{_OPERAND};")
 _LITERAL = r"([-+]?[\d.]+(?:[eE][-+]?\d+)?)"
-_CONST_SUM = re.compile(rf"^{_TYPE}\s+v(\d+)\s*=\s*v(\d+)\s*([+-])\s*{_TYPE}\(\s*{_LITERAL}\s*\);")
-_OUTPUT = re.compile(rf"^model_out\[(\d+)\]\s*=\s*(?:{_TYPE}\()?\s*(-?)\s*{_OPERAND}\s*\)?;")
-_ZERO_OUTPUT = re.compile(r"^model_out\[(\d+)\]\s*=\s*0;")
 _SKIP = re.compile(r"^(#pragma.*|//.*|)$")
+
+
+def _grammar(inp: str, out: str) -> tuple[re.Pattern, re.Pattern, re.Pattern]:
+    """(definition, output, zero output) statements of a graph whose arguments are named ``inp`` and ``out``.
+
+    A term is ``[-] bit_shift<s>(atom)``, ``[-] atom`` or ``TYPE(literal)``, an atom ``vK`` or ``inp[j]``; a
+    definition ``TYPE vK = term [+|- term];`` (the second term unsigned), an output ``out[i] = [TYPE(] term [)];``."""
+    atom = rf"v(\d+)|{re.escape(inp)}\[(\d+)\]"
+    term = rf"(-?)\s*(?:bit_shift<\s*(-?\d+)\s*>\(\s*(?:{atom})\s*\)|(?:{atom})|{_TYPE}\(\s*{_LITERAL}\s*\))"
+    second = term.replace("(-?)", "()", 1)
+    definition = re.compile(rf"^{_TYPE}\s+v(\d+)\s*=\s*{term}(?:\s*([+-])\s*{second})?\s*;$")
+    output = re.compile(rf"^{re.escape(out)}\[(\d+)\]\s*=\s*(?:{_TYPE}\()?\s*{term}\s*\)?\s*;$")
+    zero = re.compile(rf"^{re.escape(out)}\[(\d+)\]\s*=\s*0\s*;$")
+    return definition, output, zero
 
 
 class DaGraphError(ValueError):
@@ -78,52 +87,61 @@ def _literal(text: str, t: FixedType, where: str) -> Fraction:
     return Fraction(raw) * (Fraction(1, 1 << t.frac_bits) if t.frac_bits >= 0 else Fraction(1 << -t.frac_bits))
 
 
-def _operand(forms: dict[int, _Form], shift: str | None, shifted: str | None, plain: str | None, where: str) -> _Form:
-    index = int(shifted if shifted is not None else plain)
-    if index not in forms:
-        raise DaGraphError(f"{where}: v{index} is used before it is defined")
-    scale = Fraction(2) ** int(shift) if shift is not None else Fraction(1)
-    return forms[index].scaled(scale)
+def _term(forms: dict[int, _Form], groups: tuple, x_t_where: str) -> _Form:
+    """The exact linear form of one matched term (``_grammar``: sign, shift, shifted var or input, var or input,
+    constant type and literal)."""
+    negate, shift, s_var, s_inp, var, inp, c_unsigned, c_width, c_int, literal = groups
+    if literal is not None:
+        form = _Form({}, _literal(literal, FixedType(int(c_width), int(c_int), not c_unsigned), x_t_where))
+    else:
+        v, j = (s_var, s_inp) if shift is not None else (var, inp)
+        if j is not None:
+            form = _Form({int(j): Fraction(1)})
+        elif int(v) in forms:
+            form = forms[int(v)]
+        else:
+            raise DaGraphError(f"{x_t_where}: v{v} is used before it is defined")
+        if shift is not None:
+            form = form.scaled(Fraction(2) ** int(shift))
+    return form.scaled(Fraction(-1)) if negate else form
+
+
+_TERM_GROUPS = 10  # the groups one term of ``_grammar`` has
 
 
 def da_matrix(source: str, function: str, x_t: FixedType, n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
     """The exact (kernel, bias) of ``function`` in ``source`` as rationals in object arrays, (n_in, n_out) and
     (n_out,), after checking every intermediate and output type is lossless for inputs of type ``x_t``."""
-    body = re.search(rf"void\s+{re.escape(function)}\s*\([^)]*\)\s*\{{(.*?)\n\}}", source, re.S)
-    if body is None:
+    found = re.search(rf"void\s+{re.escape(function)}\s*\(([^)]*)\)\s*\{{(.*?)\n\}}", source, re.S)
+    if found is None:
         raise DaGraphError(f"{function}: not found in the generated code")
+    names = re.findall(r"(\w+)\s*\[[^\]]*\]", found.group(1))
+    if len(names) != 2:
+        raise DaGraphError(f"{function}: arguments {found.group(1)!r} are not (input[n], output[m])")
+    definition, output, zero = _grammar(*names)
     forms: dict[int, _Form] = {}
     outputs: dict[int, _Form] = {}
-    for number, raw in enumerate(body.group(1).splitlines(), 1):
+    for number, raw in enumerate(found.group(2).splitlines(), 1):
         line = raw.split("//")[0].strip()
         where = f"{function}, line {number} {line!r}"
         if _SKIP.match(line):
             continue
-        if m := _INPUT.match(line):
-            unsigned, width, int_bits, var, j = m.groups()
-            forms[int(var)] = _Form({int(j): Fraction(1)})
-            _fits(forms[int(var)], (not unsigned, int(width), int(int_bits)), x_t, where)
-        elif m := _SUM.match(line):
-            unsigned, width, int_bits, var, a, op, shift, shifted, plain = m.groups()
-            if int(a) not in forms:
-                raise DaGraphError(f"{where}: v{a} is used before it is defined")
-            other = _operand(forms, shift, shifted, plain, where)
-            forms[int(var)] = forms[int(a)].combine(other, 1 if op == "+" else -1, Fraction(1))
-            _fits(forms[int(var)], (not unsigned, int(width), int(int_bits)), x_t, where)
-        elif m := _CONST_SUM.match(line):
-            unsigned, width, int_bits, var, a, op, c_unsigned, c_width, c_int, literal = m.groups()
-            if int(a) not in forms:
-                raise DaGraphError(f"{where}: v{a} is used before it is defined")
-            constant = _literal(literal, FixedType(int(c_width), int(c_int), not c_unsigned), where)
-            forms[int(var)] = forms[int(a)].combine(_Form({}, constant), 1 if op == "+" else -1, Fraction(1))
-            _fits(forms[int(var)], (not unsigned, int(width), int(int_bits)), x_t, where)
-        elif m := _OUTPUT.match(line):
-            i, unsigned, width, int_bits, negate, shift, shifted, plain = m.groups()
-            value = _operand(forms, shift, shifted, plain, where).scaled(Fraction(-1 if negate else 1))
+        if m := definition.match(line):
+            unsigned, width, int_bits, var = m.groups()[:4]
+            groups = m.groups()
+            first, op, second = groups[4 : 4 + _TERM_GROUPS], groups[4 + _TERM_GROUPS], groups[5 + _TERM_GROUPS :]
+            form = _term(forms, first, where)
+            if op is not None:
+                form = form.combine(_term(forms, second, where), 1 if op == "+" else -1, Fraction(1))
+            forms[int(var)] = form
+            _fits(form, (not unsigned, int(width), int(int_bits)), x_t, where)
+        elif m := output.match(line):
+            i, unsigned, width, int_bits = m.groups()[:4]
+            value = _term(forms, m.groups()[4:], where)
             if width is not None:
                 _fits(value, (not unsigned, int(width), int(int_bits)), x_t, where)
             outputs[int(i)] = value
-        elif m := _ZERO_OUTPUT.match(line):
+        elif m := zero.match(line):
             outputs[int(m.group(1))] = _Form({})
         else:
             raise DaGraphError(f"{where}: construct not understood")

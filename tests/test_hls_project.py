@@ -31,7 +31,7 @@ NAMES = sorted(p.name for p in FIXTURES.iterdir() if (p / "FIXTURE.json").is_fil
 WITH_KERAS_SPEC = [name for name in NAMES if (FIXTURES / name / "keras_spec").is_dir()]
 # compiled in the default run (a few seconds of g++ each); the others, among them the distributed-arithmetic
 # project whose adder graphs take g++ ~15 s, in `make test-all`
-FAST = ("mlp-namespace-headers", "autoencoder-dot", "autoencoder-0.6.0", "merges-resource")
+FAST = ("mlp-namespace-headers", "autoencoder-dot", "autoencoder-0.6.0", "merges-resource", "conv2d-pools")
 N_EVENTS = 3_000
 N_EVENTS_SLOW = 100_000  # `make test-all`
 
@@ -85,9 +85,16 @@ def test_import_is_the_keras_path_spec(name: str, shared: Callable[[str], Path],
     keras = Network.load(FIXTURES / name / "keras_spec")
     assert imported.spec["inputs"] == keras.spec["inputs"]
     assert imported.output_names == keras.output_names
-    assert [e["name"] for e in imported.spec["layers"]] == [e["name"] for e in keras.spec["layers"]]
+    # a Flatten/Reshape is an unnamed ``auto&`` alias in the C++: it keeps its array's name
+    aliases = {
+        mine.name: theirs.name
+        for mine, theirs in zip(imported.layers, keras.layers, strict=True)
+        if mine.op == "reshape"
+    }
+    assert [aliases.get(la.name, la.name) for la in imported.layers] == [la.name for la in keras.layers]
     for mine, theirs in zip(imported.layers, keras.layers, strict=True):
-        assert (mine.op, mine.inputs, mine.shape) == (theirs.op, theirs.inputs, theirs.shape), mine.name
+        inputs = [aliases.get(name, name) for name in mine.inputs]
+        assert (mine.op, inputs, mine.shape) == (theirs.op, theirs.inputs, theirs.shape), mine.name
         assert mine.types == theirs.types, mine.name
         assert mine.attrs == theirs.attrs, mine.name
         assert sorted(mine.arrays) == sorted(theirs.arrays), mine.name
@@ -302,3 +309,73 @@ def test_cli_verify_cosim_catches_an_edited_weight(shared: Callable[[str], Path]
     _edit_first_weight(edited / "firmware", _weight_array(edited, "d1"))
     code, out = _invoke("verify", str(edited), "--spec", str(spec), "--events", "1000", "--cosim", str(tmp_path / "c"))
     assert code == 1 and re.search(r"hls-dpi on verilator: 1000 events, [1-9]\d* mismatches; first at event", out), out
+
+
+def _deployed(tmp_path: Path) -> Path:
+    """The autoencoder fixture laid out as deployed emulator packages are: its C++ in ``NN/`` with no hls4ml files
+    around it and no ``ap_types``, a renamed top, sizes as integer constants, weights initialised in their headers,
+    and the loading from text files behind the package's own switch."""
+    original = project("autoencoder-dot", tmp_path / "original")
+    package = tmp_path / "package"
+    shutil.copytree(original / "firmware", package / "NN")
+    shutil.rmtree(package / "NN" / "ap_types")
+    for suffix in (".cpp", ".h"):
+        path = package / "NN" / f"myproject{suffix}"
+        path.with_name(f"ae_v1{suffix}").write_text(path.read_text().replace("myproject", "ae_v1"))
+        path.unlink()
+    top = package / "NN" / "ae_v1.cpp"
+    text = top.read_text().replace("#ifndef __SYNTHESIS__", "#ifdef LOAD_WEIGHTS_FROM_TXT")
+    top.write_text(text.replace("input_t x[12]", "input_t x[N_INPUT_1_1]"))
+    for header in (package / "NN" / "weights").glob("*.h"):  # initialised whether or not __SYNTHESIS__ is defined
+        header.write_text(
+            re.sub(r"#ifndef __SYNTHESIS__\n.*?\n#else\n(.*?)\n#endif", r"\1", header.read_text(), flags=re.S)
+        )
+    defines = package / "NN" / "defines.h"
+    defines.write_text(
+        defines.read_text().replace("#define DEFINES_H_", "#define DEFINES_H_\nstatic const int N_INPUT_1_1 = 12;")
+    )
+    return package
+
+
+def test_a_deployed_package_layout_imports_as_its_project(tmp_path: Path) -> None:
+    package = _deployed(tmp_path)
+    assert "x[N_INPUT_1_1]" in (package / "NN" / "ae_v1.cpp").read_text()
+    imported, original = read_project(package), read_project(tmp_path / "original" / "autoencoder-dot")
+    assert imported.source.top == "ae_v1" and imported.source.firmware == package / "NN"
+    assert [e["op"] for e in imported.spec["layers"]] == [e["op"] for e in original.spec["layers"]]
+    assert all(np.array_equal(imported.arrays[k], original.arrays[k]) for k in original.arrays)
+    net = imported.network()
+    result = verify(imported, net, stimulus(net, 2000, seed=3))
+    assert (result.events, result.mismatches) == (2000, 0), str(result)
+
+
+def test_a_conditional_block_with_more_than_weight_loading_is_refused(tmp_path: Path) -> None:
+    package = _deployed(tmp_path)
+    top = package / "NN" / "ae_v1.cpp"
+    top.write_text(top.read_text().replace("loaded_weights = true;", "loaded_weights = true; x[0] = 0;", 1))
+    with pytest.raises(ProjectError, match=r"ae_v1.cpp:\d+: preprocessor block '#ifdef LOAD_WEIGHTS_FROM_TXT'"):
+        read_project(package)
+
+
+def test_an_edited_fill_buffer_is_refused_naming_the_layer_and_cell(tmp_path: Path) -> None:
+    """hls4ml writes each convolution's im2col as generated code; it is run on index words at import and must place
+    exactly the cells im2col places."""
+    directory = project("conv2d-pools", tmp_path)
+    code_gen = directory / "firmware" / "nnet_utils" / "nnet_code_gen.h"
+    text = code_gen.read_text()
+    edited = text.replace("buffer[0][8] =    data[0];", "buffer[0][8] =    data[1];", 1)
+    assert edited != text
+    code_gen.write_text(edited)
+    with pytest.raises(
+        ProjectError, match=r"layer 'c1': its fill_buffer .* places input cell 1 at position 0, window element 8; "
+        r"im2col places 0"
+    ):  # fmt: skip
+        read_project(directory)
+
+
+def test_pooling_is_proven_per_mode() -> None:
+    """A max pooling layer that agrees does not prove the code an average pooling runs (hls4ml 0.6.0's average
+    pooling differs from the emulator while its max pooling agrees)."""
+    table = proven()
+    assert "0.6.0" in {v for versions in table["pooling2d_cl@max"].values() for v in versions}
+    assert "0.6.0" not in {v for versions in table["pooling2d_cl@average"].values() for v in versions}

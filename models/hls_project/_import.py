@@ -11,10 +11,18 @@ import numpy as np
 
 import l1t.emulator.fixed as fx
 from l1t.emulator.nn import SPEC_FORMAT, SPEC_VERSION, Network, SpecError
-from l1t.models.hls_project._layers import LayerCall, importer_for
+from l1t.models.hls_project._layers import LayerCall, Signature, importer_for
 from l1t.models.hls_project._proven import unproven
-from l1t.models.hls_project._source import Array, ProjectError, Source, read_source
+from l1t.models.hls_project._source import ALIAS, Array, Call, ProjectError, Source, read_source
 from l1t.models.hls_project._words import read_words, runner_part
+from l1t.models.hls_project._wrapper import (
+    UNSCALED,
+    Wrapper,
+    emulator_include,
+    find_wrapper,
+    read_wrapper,
+    wrapper_parts,
+)
 
 __all__ = ["Project", "import_project", "read_project"]
 
@@ -31,7 +39,8 @@ class Project:
     layer_of: dict[str, str]  # C++ array -> the spec value it holds
     writes: list[tuple[str, str, int]]  # (spec layer, the array its call writes, the line the call ends on)
     layer_uses: dict[str, frozenset[str]]  # per spec layer, the nnet_utils definitions it models
-    library: Path  # the project's C++ compiled with l1t's readers and runner (``l1t_run``)
+    library: Path  # the project's C++ compiled with l1t's readers and runners (``l1t_run``, ``l1t_path``)
+    wrapper: Wrapper | None = None  # the deployed path's scaling and score around the network (``_wrapper``)
 
     @property
     def uses(self) -> frozenset[str]:
@@ -48,12 +57,14 @@ def _layer_name(comment: str | None, result: Array, taken: set[str]) -> str:
     return result.name
 
 
-def read_project(directory: str | Path, *, allow_unproven: bool = False) -> Project:
+def read_project(directory: str | Path, *, allow_unproven: bool = False, wrapper: bool = True) -> Project:
     """Read an hls4ml io_parallel project's C++ into a spec (its arrays read by compiling the project's own code).
 
     The ``nnet_utils`` and ``ap_types`` definitions the spec models must be ones l1t is proven against
     (``_proven``); others are refused naming them, unless ``allow_unproven`` (the spec then lists them under
-    ``source.unproven``, and only ``verify`` can show it computes what the project does)."""
+    ``source.unproven``, and only ``verify`` can show it computes what the project does). A deployed package's
+    emulator wrapper next to the C++ (``_wrapper``) becomes part of the spec, its input the unscaled trigger words
+    and its score an output, unless ``wrapper`` is False."""
     source = read_source(directory)
     signatures = [importer_for(call, source.firmware) for call in source.calls]
     written = [call.args[sig.result] for call, sig in zip(source.calls, signatures, strict=True)]
@@ -73,7 +84,8 @@ def read_project(directory: str | Path, *, allow_unproven: bool = False) -> Proj
         values[a.name] = (a.name, [a.size], t)
         spec_inputs.append({"name": a.name, "shape": [a.size], "type": str(t)})
     layers, views = [], []
-    for call, sig in zip(source.calls, signatures, strict=True):
+    readers: dict[str, list[str]] = {}  # spec value -> the layers that read it
+    for call, sig in _dataflow_order(list(zip(source.calls, signatures, strict=True)), set(values)):
         where = f"{source.firmware / call.where}"
         if len(call.args) <= max(*sig.data, sig.result):
             raise ProjectError(f"{where}: nnet::{call.function} with {len(call.args)} arguments")
@@ -91,10 +103,14 @@ def read_project(directory: str | Path, *, allow_unproven: bool = False) -> Proj
             checks=checks,
         )  # fmt: skip
         entry = sig.fn(view)
+        for index, shape in view.spatial.items():
+            _shape_value(values, data[index].name, shape, spec_inputs + layers, readers, view)
+        for value in view.inputs:
+            readers.setdefault(value, []).append(name)
         values[result.name] = (name, entry["shape"], view.result_t)
         layers.append(entry)
         views.append(view)
-    unproven_code = unproven(source.firmware, set().union(*(view.uses for view in views)))
+    unproven_code = unproven(source.firmware, source.ap_types, set().union(*(view.uses for view in views)))
     if unproven_code and not allow_unproven:
         raise ProjectError(
             f"{source.firmware}: these definitions differ from every hls4ml release l1t is proven against, so the "
@@ -102,26 +118,114 @@ def read_project(directory: str | Path, *, allow_unproven: bool = False) -> Proj
             "run `l1t verify` to compare them event by event)"
         )
     requests = [req for view in views for req, _ in view.requests]
-    words, library = read_words(source, requests, checks, [runner_part(source, inputs, outputs, 0)])
+    found = find_wrapper(source.directory, source.firmware) if wrapper else None
+    wrapped = None
+    if found is not None:
+        if len(inputs) != 1:
+            raise ProjectError(f"{found}: a wrapper around a top with {len(inputs)} inputs is not read")
+        wrapped = read_wrapper(found, source, inputs[0].name, [values[a.name][0] for a in outputs])
+        requests += wrapped.requests
+    includes, separate = (), None
+    if wrapped is not None:  # its own translation unit, as the package's Makefile builds it
+        sizes = {"outputs": sum(a.size for a in outputs), "score": 1}
+        separate = wrapper_parts(wrapped, inputs[0].size, sum(sizes[part] for part in wrapped.layout))
+        includes = (emulator_include(),)
+    extra = [runner_part(source, inputs, outputs, 0)]
+    words, library = read_words(source, requests, checks, extra, includes, separate)
     arrays: dict[str, np.ndarray] = {}
     for entry, view in zip(layers, views, strict=True):
         own = dict(view.arrays)
         for req, transform in view.requests:
-            own[req.key.split("/", 1)[1]] = transform(words[req.key])
+            value = transform(words[req.key])
+            if value is not None:  # None: words only checked (a generated im2col)
+                own[req.key.split("/", 1)[1]] = value
         for key, value in own.items():
             arrays[f"{entry['name']}/{key}"] = np.asarray(value, dtype=np.int64)
             entry.setdefault("arrays", {})[key] = f"{entry['name']}/{key}"
-    spec = _spec(source, spec_inputs, [values[a.name][0] for a in outputs], layers)
+    spec_outputs = [values[a.name][0] for a in outputs]
+    if wrapped is not None:
+        spec_inputs, spec_outputs = _wrap(wrapped, spec_inputs, spec_outputs, layers, words, arrays)
+    spec = _spec(source, spec_inputs, spec_outputs, layers)
     spec["source"]["unproven"] = unproven_code
-    writes = [(view.name, view.result.name, view.call.end) for view in views]
+    if wrapped is not None:
+        spec["source"]["wrapper"] = {"file": str(wrapped.path), "class": wrapped.cls, "returns": list(wrapped.layout)}
+    written_by: dict[str, int] = {}  # C++ array -> the line after which it holds its value
+    for view in views:  # an alias holds its value once its source is written, which may be below its declaration
+        written_by[view.result.name] = max([view.call.end, *(written_by.get(a.name, 0) for a in view.data)])
+    writes = [(view.name, view.result.name, written_by[view.result.name]) for view in views]
     project = Project(source, inputs, outputs, spec, arrays, {k: v[0] for k, v in values.items()}, writes,
-        {view.name: frozenset(view.uses) for view in views}, library,
+        {view.name: frozenset(view.uses) for view in views}, library, wrapped,
     )  # fmt: skip
     try:
         project.network()
     except SpecError as err:
         raise ProjectError(str(err)) from None
     return project
+
+
+def _wrap(
+    wrapper: Wrapper, inputs: list[dict], outputs: list[str], layers: list[dict], words: dict[str, np.ndarray],
+    arrays: dict[str, np.ndarray],
+) -> tuple[list[dict], list[str]]:  # fmt: skip
+    """Put the wrapper's scaling in front of the network (named as the top's input, which the first layers read)
+    and its score behind; the spec then takes the unscaled words and returns what ``read_result`` returns."""
+    (top_input,) = inputs
+    taken = {e["name"] for e in layers} | {top_input["name"]}
+    scale, *score = (dict(e) for e in wrapper.layers)
+    if UNSCALED in taken or (score and score[0]["name"] in taken):
+        raise ProjectError(f"{wrapper.path}: the network already has a value named {UNSCALED!r} or 'score'")
+    scale["shape"] = list(top_input["shape"])
+    for key in ("offset", "shift"):
+        arrays[f"{scale['name']}/{key}"] = words[f"{scale['name']}/{key}"]
+        scale.setdefault("arrays", {})[key] = f"{scale['name']}/{key}"
+    for key, value in wrapper.arrays.items():
+        arrays[f"score/{key}"] = value
+        score[0].setdefault("arrays", {})[key] = f"score/{key}"
+    layers[:0] = [scale]
+    layers += score
+    returned = {"outputs": outputs, "score": [e["name"] for e in score]}
+    inputs = [{"name": UNSCALED, "shape": list(top_input["shape"]), "type": str(wrapper.input_t)}]
+    return inputs, [name for part in wrapper.layout for name in returned[part]]
+
+
+def _dataflow_order(calls: list[tuple[Call, Signature]], given: set[str]) -> list[tuple[Call, Signature]]:
+    """The calls in the order their data are written: hls4ml 1.x declares a Reshape/Flatten alias
+    (``auto& b = a;``) with the arrays, before the layer that writes ``a``; it takes effect once ``a`` is written."""
+    written, out = set(given), []
+    waiting: dict[str, list[tuple[Call, Signature]]] = {}
+
+    def emit(item: tuple[Call, Signature]) -> None:
+        out.append(item)
+        name = item[0].args[item[1].result]
+        written.add(name)
+        for later in waiting.pop(name, []):
+            emit(later)
+
+    for call, sig in calls:
+        if call.function == ALIAS and call.args[sig.data[0]] not in written:
+            waiting.setdefault(call.args[sig.data[0]], []).append((call, sig))
+        else:
+            emit((call, sig))
+    return out + [item for items in waiting.values() for item in items]  # never written: refused by the caller
+
+
+def _shape_value(
+    values: dict[str, tuple[str, list[int], fx.FixedType]], array: str, shape: list[int], made: list[dict],
+    readers: dict[str, list[str]], view: LayerCall,
+) -> None:  # fmt: skip
+    """Give the value held in C++ ``array`` the ``shape`` a convolution or pooling reads it in. io_parallel arrays
+    are flat; a top input or a reshape (``auto&`` alias) takes the shape when no other layer has read it yet."""
+    name, old, t = values[array]
+    if old == shape:
+        return
+    maker = next(e for e in made if e["name"] == name)
+    if "op" in maker and maker["op"] != "reshape":
+        raise view.refuse(f"reads {array!r} ({name!r}, shape {old}) as {shape}: only a top input or a reshape alias "
+                          "is reshaped on import")  # fmt: skip
+    if readers.get(name):
+        raise view.refuse(f"reads {array!r} as {shape}, but {readers[name]} read it as {old}")
+    maker["shape"] = list(shape)
+    values[array] = (name, list(shape), t)
 
 
 def _spec(source: Source, inputs: list[dict], outputs: list[str], layers: list[dict]) -> dict[str, Any]:
@@ -156,9 +260,11 @@ def _backend(directory: Path) -> str:
     return found.group(1) if found else "Vivado"
 
 
-def import_project(directory: str | Path, out_dir: str | Path, *, allow_unproven: bool = False) -> Network:
+def import_project(
+    directory: str | Path, out_dir: str | Path, *, allow_unproven: bool = False, wrapper: bool = True
+) -> Network:  # fmt: skip
     """Import an hls4ml io_parallel project into a spec directory (written atomically) and return it loaded."""
     from l1t.models.export import save_spec
 
-    project = read_project(directory, allow_unproven=allow_unproven)
+    project = read_project(directory, allow_unproven=allow_unproven, wrapper=wrapper)
     return save_spec(project.spec, project.arrays, out_dir)

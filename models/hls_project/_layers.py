@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import l1t.emulator.fixed as fx
+from l1t.cpp import cpp_spelling
+from l1t.emulator.nn import im2col
 from l1t.models.da_graph import DaGraphError, da_matrix
 from l1t.models.hls_project._source import ALIAS, Array, Call, ProjectError, Source, Struct
 from l1t.models.hls_project._words import Request
@@ -35,13 +37,23 @@ class LayerCall:
     in_types: list[fx.FixedType]
     in_shapes: list[list[int]]
     checks: dict[str, fx.FixedType]  # C++ type -> the type l1t read, checked by the compiler (shared)
-    requests: list[tuple[Request, Callable[[np.ndarray], np.ndarray]]] = field(default_factory=list)
+    # (request, its words -> the array stored, or None for words only checked)
+    requests: list[tuple[Request, Callable[[np.ndarray], np.ndarray | None]]] = field(default_factory=list)
     arrays: dict[str, np.ndarray] = field(default_factory=dict)  # arrays known without the compiler
     uses: set[str] = field(default_factory=set)  # nnet_utils definitions the entry models (``_proven``)
+    spatial: dict[int, list[int]] = field(default_factory=dict)  # input index -> the shape the layer reads it in
+    config_name: str | None = None  # the config struct read, when not the call's own (``sub_config``)
 
     @property
     def where(self) -> str:
         return f"{self.call.where} (layer {self.name!r}, nnet::{self.call.function})"
+
+    def read_as(self, index: int, shape: list[int]) -> None:
+        """Read input ``index`` (a flat io_parallel array) in ``shape`` (channels last), as convolutions and pooling
+        index it; the importer gives the value that shape where it is made (a top input or a reshape)."""
+        if self.data[index].size != int(np.prod(shape)):
+            raise self.refuse(f"input {self.data[index].name!r} of {self.data[index].size} elements read as {shape}")
+        self.spatial[index] = list(shape)
 
     def depends(self, *names: str) -> None:
         """The ``nnet_utils`` functions and classes whose arithmetic the entry models."""
@@ -50,8 +62,16 @@ class LayerCall:
     def refuse(self, what: str) -> ProjectError:
         return ProjectError(f"{self.source.firmware / self.call.where}: layer {self.name!r}: {what}")
 
+    def sub_config(self, name: str) -> LayerCall:
+        """The same call reading another config struct (a conv's ``mult_config``); what it records is shared."""
+        if name not in self.source.structs:
+            raise self.refuse(f"config {self.config.name} names {name!r}, which parameters.h does not define")
+        return replace(self, config_name=name)
+
     @property
     def config(self) -> Struct:
+        if self.config_name is not None:
+            return self.source.structs[self.config_name]
         found = [self.source.structs[t] for t in self.call.template if t in self.source.structs]
         if len(found) != 1:
             raise self.refuse(f"nnet::{self.call.function} without exactly one config struct of parameters.h")
@@ -153,14 +173,14 @@ def imported_functions() -> frozenset[str]:
 
 
 def importer_for(call: Call, path: Path) -> Signature:
-    """The importer of a call, refusing functions without one."""
-    if call.function in _IMPORTERS and not _IMPORTERS[call.function].generated:
+    """The importer of a call, refusing functions without one (only generated code is called outside ``nnet::``)."""
+    if call.scope == "nnet" and call.function in _IMPORTERS and not _IMPORTERS[call.function].generated:
         return _IMPORTERS[call.function]
     family = re.sub(r"_\d+$", "", call.function)
     if family in _IMPORTERS and _IMPORTERS[family].generated:
         return _IMPORTERS[family]
     known = ", ".join(sorted(imported_functions()))
-    raise ProjectError(f"{path / call.where}: nnet::{call.function} is not imported (imported: {known})")
+    raise ProjectError(f"{path / call.where}: {call.scope}::{call.function} is not imported (imported: {known})")
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -237,6 +257,145 @@ def _dense_da(v: LayerCall) -> dict[str, Any]:
     v.arrays.update(weight=weight, bias=bias)
     types = {"weight_t": weight_t, "bias_t": bias_t, "accum_t": accum_t}
     return v.entry("dense", types, [n_out], strategy="distributed_arithmetic", reuse_factor=1)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# convolutions and pooling (channels last)
+# ------------------------------------------------------------------------------------------------------------
+
+_AXES = {1: ("width",), 2: ("height", "width")}
+_PADS = {"height": ("pad_top", "pad_bottom"), "width": ("pad_left", "pad_right")}
+IM2COL_T = fx.FixedType(32, 32, True)  # the index words a fill_buffer is run on (im2col check)
+
+
+def _spatial(function: str) -> int:
+    return 2 if "2d" in function else 1
+
+
+def _geometry(v: LayerCall, spatial: int, prefix: str) -> tuple[list[int], dict[str, list[int]]]:
+    """The input shape (channels last) and kernel/stride/pads of a conv (``prefix`` filt) or pool (pool) config,
+    refusing an output size other than the windows that fit."""
+    axes = _AXES[spatial]
+    channels = v.const("n_chan")
+    if spatial == 1 and "in_width" not in v.config.constants:  # pooling1d_config: n_in / n_out
+        in_dims, out_dims = [v.const("n_in")], [v.const("n_out")]
+    else:
+        in_dims = [v.const(f"in_{a}") for a in axes]
+        out_dims = [v.const(f"out_{a}") for a in axes]
+    geometry = {
+        "kernel": [v.const(f"{prefix}_{a}") for a in axes],
+        "stride": [v.const(f"stride_{a}") for a in axes],
+        "pads": [v.const(p, 0) for a in axes for p in _PADS[a]],
+    }
+    if v.const("dilation", 1) != 1:
+        raise v.refuse(f"dilation {v.const('dilation')}")
+    fits = [
+        (n + geometry["pads"][2 * i] + geometry["pads"][2 * i + 1] - geometry["kernel"][i]) // geometry["stride"][i] + 1
+        for i, n in enumerate(in_dims)
+    ]
+    if fits != out_dims:
+        raise v.refuse(f"output {out_dims} for input {in_dims} and {geometry} (the windows that fit: {fits})")
+    v.read_as(0, [*in_dims, channels])
+    return out_dims, geometry
+
+
+def _fill_buffer(v: LayerCall, spatial: int, in_shape: list[int], geometry: dict[str, list[int]]) -> None:
+    """A generated ``fill_buffer`` (the im2col hls4ml writes per layer into ``nnet_code_gen.h``) is run on index
+    words, every partition, and must place exactly the cells im2col places, in output order."""
+    cfg = v.source.qualified(v.config.name)
+    n_part, n_pix = v.const("n_partitions"), v.const("n_pixels")
+    n_in, window = int(np.prod(in_shape)), int(np.prod(geometry["kernel"])) * in_shape[-1]
+    if n_part * n_pix != int(np.prod(v.result.size)) // v.const("n_filt"):
+        raise v.refuse(f"{n_part} partitions of {n_pix} pixels for {v.result.size // v.const('n_filt')} positions")
+    setup = (
+        f"typedef {cpp_spelling(IM2COL_T)} T; static T d[{n_in}]; static T buf[{n_pix}][{window}]; "
+        f"static T t[{n_part * n_pix * window}];\n"
+        f"  for (int i = 0; i < {n_in}; ++i) d[i] = i + 1;\n"
+        f"  for (unsigned p = 0; p < {n_part}; ++p) {{\n"
+        f"    for (int i = 0; i < {n_pix * window}; ++i) buf[i / {window}][i % {window}] = -1;\n"
+        f"    {cfg}::template fill_buffer<T, {cfg}>::fill_buffer(d, buf, p);\n"
+        f"    for (int i = 0; i < {n_pix * window}; ++i)\n"
+        f"      t[p * {n_pix * window} + i] = buf[i / {window}][i % {window}];\n"
+        "  }"
+    )
+
+    def check(raw: np.ndarray) -> None:
+        index = np.arange(1, n_in + 1).reshape(1, *in_shape)
+        out_dims = [
+            (n + geometry["pads"][2 * i] + geometry["pads"][2 * i + 1] - k) // s + 1
+            for i, (n, k, s) in enumerate(zip(in_shape[:-1], geometry["kernel"], geometry["stride"], strict=True))
+        ]
+        expected = im2col(index, tuple(geometry["kernel"]), tuple(geometry["stride"]), tuple(geometry["pads"]), 0,
+                          tuple(out_dims)).reshape(-1, window)  # fmt: skip
+        got = raw.reshape(-1, window)
+        if not np.array_equal(got, expected):
+            row, col = np.argwhere(got != expected)[0]
+            raise v.refuse(
+                f"its fill_buffer ({v.alias('fill_buffer')}) places input cell {got[row, col] - 1} at position {row}, "
+                f"window element {col}; im2col places {expected[row, col] - 1} (-1: zero padding, -2: not written)"
+            )
+
+    v.requests.append((Request(f"{v.name}/im2col", "t", n_part * n_pix * window, IM2COL_T, setup), check))
+
+
+@_importer("conv_1d_cl", "conv_2d_cl", "pointwise_conv_1d_cl", "pointwise_conv_2d_cl", data=(0,), result=1)
+def _conv(v: LayerCall) -> dict[str, Any]:
+    """conv_{1,2}d_cl (and the pointwise ones) with the Latency strategy: im2col, then per output position the
+    dense_latency arithmetic of its ``mult_config`` (products and sum in ``accum_t``, cast to the result)."""
+    spatial = _spatial(v.call.function)
+    strategy = v.enum("strategy")
+    if strategy != "latency":
+        raise v.refuse(f"strategy {strategy!r} (imported for convolutions: latency)")
+    out_dims, geometry = _geometry(v, spatial, "filt")
+    in_shape, n_filt = v.spatial[0], v.const("n_filt")
+    if v.result.size != int(np.prod(out_dims)) * n_filt:
+        raise v.refuse(f"result array of {v.result.size} for output {out_dims} x {n_filt} filters")
+    weight_t, bias_t, accum_t = v.config_type("weight_t"), v.config_type("bias_t"), v.config_type("accum_t")
+    mult = v.config.typedefs.get("mult_config")
+    if mult is not None:  # hls4ml >= 0.7: the products go through the mult_config's product and cast
+        inner = v.sub_config(mult)
+        _product(inner)
+        for key, t in (("weight_t", weight_t), ("accum_t", accum_t)):
+            if key in inner.config.typedefs and inner.config_type(key) != t:
+                raise v.refuse(f"{mult}::{key} {inner.config_type(key)} differs from {v.config.name}::{key} {t}")
+    v.depends(v.call.function, f"conv_{spatial}d_latency_cl", "Product", "mult", "cast")
+    if v.alias("fill_buffer") is not None:
+        v.depends(f"FillConv{spatial}DBuffer")
+        _fill_buffer(v, spatial, in_shape, geometry)
+    n_window = int(np.prod(geometry["kernel"])) * in_shape[-1]
+    v.words("weight", 2, n_window * n_filt, weight_t, lambda raw: raw.reshape(n_window, n_filt))
+    v.words("bias", 3, n_filt, bias_t)
+    types = {"weight_t": weight_t, "bias_t": bias_t, "accum_t": accum_t}
+    return v.entry(f"conv{spatial}d", types, [*out_dims, n_filt], **geometry, strategy="Latency",
+                   reuse_factor=v.const("reuse_factor", 1))  # fmt: skip
+
+
+_POOL_MODES = {"Max": "max", "Average": "average"}
+
+
+@_importer("pooling1d_cl", "pooling2d_cl", "global_pooling1d_cl", "global_pooling2d_cl")
+def _pool(v: LayerCall) -> dict[str, Any]:
+    """pooling{1,2}d_cl: max or average over each window in ``accum_t``; the global ones, one window over the whole
+    input."""
+    spatial = _spatial(v.call.function)
+    mode = _POOL_MODES.get(v.enum("pool_op"))
+    if mode is None:
+        raise v.refuse(f"pool_op {v.config.constants['pool_op']!r} (imported: {', '.join(_POOL_MODES)})")
+    n_filt = v.const("n_filt")
+    if v.call.function.startswith("global"):
+        axes = _AXES[spatial]
+        in_dims = [v.const("n_in")] if spatial == 1 else [v.const(f"in_{a}") for a in axes]
+        v.read_as(0, [*in_dims, n_filt])
+        geometry = {"kernel": in_dims, "stride": in_dims, "pads": [0] * (2 * spatial)}
+        shape, count_pad = [n_filt], False
+    else:
+        out_dims, geometry = _geometry(v, spatial, "pool")
+        shape, count_pad = [*out_dims, n_filt], bool(v.const("count_pad", 0))
+    if v.result.size != int(np.prod(shape)):
+        raise v.refuse(f"result array of {v.result.size} for output shape {shape}")
+    reduce = "max" if mode == "max" else "avg"
+    v.depends(*(f"{name}@{mode}" for name in (v.call.function, "pool_op", reduce, "pad_val")))
+    return v.entry("pool", {"accum_t": v.config_type("accum_t")}, shape, **geometry, mode=mode, count_pad=count_pad)
 
 
 # ------------------------------------------------------------------------------------------------------------

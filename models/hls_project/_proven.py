@@ -64,7 +64,10 @@ def definitions(text: str, name: str) -> list[str]:
 
 
 def fingerprint(nnet_utils: Path, name: str) -> str:
-    """The fingerprint of every definition of ``name`` in a ``nnet_utils`` directory's non-stream headers."""
+    """The fingerprint of every definition of ``name`` in a ``nnet_utils`` directory's non-stream headers. A name
+    ``function@mode`` fingerprints ``function``, proven separately per mode (a max pooling layer does not prove the
+    code an average pooling runs)."""
+    name = name.split("@", 1)[0]
     parts = []
     for path in sorted(nnet_utils.glob("*.h")):
         if path.stem.endswith("_stream"):
@@ -85,9 +88,9 @@ def proven() -> dict[str, dict[str, list[str]]]:
     return json.loads(PROVEN_FILE.read_text()) if PROVEN_FILE.is_file() else {}
 
 
-def unproven(firmware: Path, names: set[str]) -> list[str]:
-    """The names (and ap_types files) whose definitions in the project ``firmware`` directory no fixture proved,
-    each as ``file: name``."""
+def unproven(firmware: Path, ap_types: Path, names: set[str]) -> list[str]:
+    """The names whose definitions in the project's C++ directory ``firmware`` (and the ``ap_types`` files it is
+    built with) no fixture proved, each as ``file: name``."""
     table = proven()
     out = []
     for name in sorted(names):
@@ -95,10 +98,10 @@ def unproven(firmware: Path, names: set[str]) -> list[str]:
             files = [
                 p.name
                 for p in sorted((firmware / "nnet_utils").glob("*.h"))
-                if not p.stem.endswith("_stream") and definitions(p.read_text(errors="replace"), name)
+                if not p.stem.endswith("_stream") and definitions(p.read_text(errors="replace"), name.split("@")[0])
             ]
             out.append(f"nnet_utils/{', '.join(files) or '(no definition)'}: {name}")
     for file in AP_TYPES_FILES:
-        if ap_types_fingerprint(firmware / "ap_types", file) not in table.get(f"ap_types/{file}", {}):
+        if ap_types_fingerprint(ap_types, file) not in table.get(f"ap_types/{file}", {}):
             out.append(f"ap_types/{file}")
     return out

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import l1t.emulator.fixed as fx
-from l1t.hls_text import ProjectError, evaluate, project_name, read_defines, strip_block_comments
+from l1t.cpp import ap_types_include
+from l1t.hls_text import ProjectError, evaluate, firmware_dir, project_name, read_defines, strip_block_comments
 
 __all__ = ["ALIAS", "Array", "Call", "ProjectError", "Source", "Struct", "read_source"]
 
@@ -29,8 +30,9 @@ class Array:
 
 @dataclass(frozen=True)
 class Call:
-    """One ``nnet::function<template>(args);`` statement of the top function; ``comment`` is hls4ml's trailing layer
-    name when present."""
+    """One ``nnet::function<template>(args);`` statement of the top function (``scope``: the namespace it is called
+    in, ``nnet`` but for generated code, which newer hls4ml puts in the project's namespace); ``comment`` is hls4ml's
+    trailing layer name when present."""
 
     function: str
     template: list[str]
@@ -38,6 +40,7 @@ class Call:
     comment: str | None
     where: str  # "file:line" of the statement's first line
     end: int  # the line the statement ends on
+    scope: str = "nnet"
 
 
 @dataclass
@@ -68,10 +71,14 @@ class Source:
     structs: dict[str, Struct]
     size_args: list[str]  # older hls4ml's ``unsigned short &const_size_in_1`` arguments
     digest: str
+    firmware: Path  # the C++ directory (``hls_text.firmware_dir``)
 
     @property
-    def firmware(self) -> Path:
-        return self.directory / "firmware"
+    def ap_types(self) -> Path:
+        """The project's own ``ap_types``; a deployed package without them is built against the experiment's HLS
+        headers, which are the ones hls4ml ships (the fingerprint check holds them to it)."""
+        own = self.firmware / "ap_types"
+        return own if own.is_dir() else ap_types_include()
 
     def qualified(self, name: str) -> str:
         """A name of the project's namespace as C++ outside it spells it."""
@@ -127,16 +134,16 @@ def _digest(firmware: Path) -> str:
 _ARRAY_ARG = re.compile(r"(?:const\s+)?([\w:]+(?:<[^>]*>)?)\s+(\w+)\s*\[([^\]]+)\]")
 _SIZE_ARG = re.compile(r"unsigned\s+short\s*&\s*(\w+)")
 _DECL = re.compile(r"^([\w:]+(?:<[^;]*>)?)\s+(\w+)\s*\[([^\]]+)\]\s*;$")
-_CALL = re.compile(r"^nnet::(\w+)\s*<(.*)>\s*\((.*)\)\s*;$", re.S)
+_CALL = re.compile(r"^(\w+)::(\w+)\s*<(.*)>\s*\((.*)\)\s*;$", re.S)
 _ASSIGN = re.compile(r"^(\w+)\s*=\s*([\w\s*+]+);$")
 _ALIAS = re.compile(r"^auto\s*&\s*(\w+)\s*=\s*(\w+)\s*;$")  # io_parallel Reshape/Flatten: the same array
 ALIAS = "auto&"  # the function name an alias statement is read as (no nnet:: function can have it)
 
 
 def read_source(directory: str | Path) -> Source:
-    """Read an hls4ml io_parallel project directory (its ``firmware/`` C++)."""
+    """Read an hls4ml io_parallel project directory (its ``firmware/`` C++, or wherever ``firmware_dir`` finds it)."""
     directory = Path(directory).resolve()
-    firmware = directory / "firmware"
+    firmware = firmware_dir(directory)
     top = project_name(directory)
     top_file = firmware / f"{top}.cpp"
     for path in (top_file, firmware / "defines.h", firmware / "parameters.h"):
@@ -172,8 +179,9 @@ def read_source(directory: str | Path) -> Source:
             cpp_t, name, size = m.groups()
             locals_[name] = Array(name, cpp_t, evaluate(size, macros, where))
         elif m := _CALL.match(statement):
-            function, template, call_args = m.groups()
-            calls.append(Call(function, split_top_level(template), split_top_level(call_args), comment, where, end))
+            scope, function, template, call_args = m.groups()
+            template_args, args_ = split_top_level(template), split_top_level(call_args)
+            calls.append(Call(function, template_args, args_, comment, where, end, scope))
         elif m := _ALIAS.match(statement):
             name, target = m.groups()
             aliased = next((a for a in [*args, *locals_.values()] if a.name == target), None)
@@ -187,7 +195,7 @@ def read_source(directory: str | Path) -> Source:
             raise ProjectError(f"{top_file}:{line_no}: statement not understood: {statement!r}")
     return Source(
         directory, top, namespace, top_file, args, locals_, calls, typedefs, macros, structs, size_args,
-        _digest(firmware),
+        _digest(firmware), firmware,
     )  # fmt: skip
 
 
@@ -207,27 +215,63 @@ def _body(text: str, start: int, where: str) -> str:
     raise ProjectError(f"{where}: unbalanced braces in the top function")
 
 
+_WEIGHT_LOADING = re.compile(
+    r"static\s+bool\s+loaded_weights\s*=\s*false\s*;|if\s*\(\s*!\s*loaded_weights\s*\)\s*\{|"
+    r"nnet::load_weights_from_txt\s*<[^;]*>\s*\([^;]*\)\s*;|loaded_weights\s*=\s*true\s*;|\}"
+)
+
+
+def _conditional_blocks(lines: list[str], first_line: int, path: Path) -> set[int]:
+    """The offsets of lines inside ``#if``/``#ifdef``/``#ifndef`` blocks of the top function that only load the
+    weights from text files (hls4ml's ``#ifndef __SYNTHESIS__``, or a deployed package's own macro such as
+    ``#ifdef LOAD_WEIGHTS_FROM_TXT``): whether they are compiled, the weights are the ones the compiled project
+    reads, which is where l1t reads them. Any other conditional code is refused."""
+    skipped: set[int] = set()
+    depth, start = 0, 0
+    for offset, raw in enumerate(lines):
+        code = raw.partition("//")[0].strip()
+        if not code.startswith("#"):
+            continue
+        directive = code[1:].strip()
+        if directive.startswith("if"):
+            depth += 1
+            start = offset if depth == 1 else start
+        elif directive.startswith(("else", "elif")):
+            raise ProjectError(f"{path}:{first_line + offset}: preprocessor directive {code!r} in the top function")
+        elif directive.startswith("endif") and depth:
+            depth -= 1
+            if depth == 0:
+                block = " ".join(
+                    line.partition("//")[0] for line in lines[start + 1 : offset] if not line.strip().startswith("#")
+                )
+                if _WEIGHT_LOADING.sub("", block).strip():
+                    opening = lines[start].strip()
+                    raise ProjectError(
+                        f"{path}:{first_line + start}: preprocessor block {opening!r} in the top function holds more "
+                        "than the loading of weights from text files"
+                    )
+                skipped.update(range(start, offset + 1))
+    return skipped
+
+
 def _statements(body: str, first_line: int, path: Path) -> list[tuple[int, int, str, str | None]]:
-    """(first line, last line, statement, trailing comment) of the top function; preprocessor lines and the
-    C-simulation-only ``#ifndef __SYNTHESIS__`` blocks (weight loading from text files) are skipped."""
+    """(first line, last line, statement, trailing comment) of the top function; ``#pragma`` lines and conditional
+    blocks that only load weights from text files (``_conditional_blocks``) are skipped."""
     out: list[tuple[int, int, str, str | None]] = []
-    skip_depth = 0
+    lines = body.splitlines()
+    skipped = _conditional_blocks(lines, first_line, path)
     pending, pending_line = "", 0
-    for offset, raw in enumerate(body.splitlines()):
+    for offset, raw in enumerate(lines):
+        if offset in skipped:
+            continue
         line_no = first_line + offset
         code, _, comment = raw.partition("//")
         code = code.strip()
         if code.startswith("#"):
-            directive = code[1:].strip()
-            if skip_depth:
-                skip_depth += directive.startswith("if")
-                skip_depth -= directive.startswith("endif")
-            elif directive.startswith("ifndef") and directive.split()[1:2] == ["__SYNTHESIS__"]:
-                skip_depth = 1
-            elif not directive.startswith("pragma"):
+            if not code[1:].strip().startswith("pragma"):
                 raise ProjectError(f"{path}:{line_no}: preprocessor directive {code!r} in the top function")
             continue
-        if skip_depth or not code:
+        if not code:
             continue
         if not pending:
             pending_line = line_no

@@ -82,6 +82,37 @@ class ProjectRunner:
         return outputs, {name: t for (name, _, _), t in zip(self.traced, traces, strict=True)}
 
 
+class WrappedRunner:
+    """A deployed path whole: the wrapper's ``create_model()`` model (its scaling, the top function, its score)
+    called once per event through ``prepare_input``/``predict``/``read_result``, from the library ``read_project``
+    compiled with the wrapper in it."""
+
+    def __init__(self, project: Project) -> None:
+        if project.wrapper is None:
+            raise ProjectError(f"{project.source.directory}: no emulator wrapper was read")
+        self.project = project
+        self.lib = ctypes.CDLL(str(project.library))
+        self.lib.l1t_path.restype = ctypes.c_int64
+
+    def run(self, words: dict[str, np.ndarray], network: Network) -> dict[str, np.ndarray]:
+        """Every word ``read_result`` returns, split into the spec's outputs (events, elements), for unscaled raw
+        words of the spec's input."""
+        ((name, _, _),) = network.inputs
+        given = np.ascontiguousarray(words[name].reshape(len(words[name]), -1), np.int64)
+        sizes = [int(np.prod(network.output_shape(out))) for out in network.output_names]
+        out = np.empty((len(given), sum(sizes)), np.int64)
+        found = self.lib.l1t_path(ctypes.c_int64(len(given)), ctypes.c_void_p(given.ctypes.data),
+                                  ctypes.c_void_p(out.ctypes.data))  # fmt: skip
+        wrapper = self.project.wrapper
+        if found != sum(sizes):
+            raise ProjectError(
+                f"{wrapper.path}: read_result returned {found} words per event ({wrapper.result_cpp}); the spec's "
+                f"outputs {network.output_names} hold {sum(sizes)}"
+            )
+        cuts = np.cumsum(sizes)[:-1]
+        return dict(zip(network.output_names, np.split(out, cuts, axis=1), strict=True))
+
+
 @dataclass(frozen=True)
 class Verification:
     """The outcome of ``verify``: events compared, events that differ, the first differing word and layer."""
@@ -92,6 +123,7 @@ class Verification:
     layer: TraceDifference | None
     project_seconds: float
     emulator_seconds: float
+    wrapped: bool = False  # through the package's emulator wrapper
 
     def __str__(self) -> str:
         lines = [f"{self.events} events, {self.mismatches} mismatches"]
@@ -99,14 +131,20 @@ class Verification:
             lines.append(f"first: {self.first} (expected: the project's C++, got: the emulator)")
         if self.layer is not None:
             lines.append(str(self.layer))
+        elif self.first is not None and self.wrapped:
+            lines.append("every network layer agrees on the emulator's scaled inputs of those events: the difference "
+                         "is in the wrapper's scaling or score")  # fmt: skip
         return "\n".join(lines)
 
 
 def verify(project: Project, network: Network, words: dict[str, np.ndarray]) -> Verification:
-    """Run the project's C++ and ``network`` on the same raw words and compare every output word."""
-    runner = ProjectRunner(project)
+    """Run the project's C++ (a deployed package: through its wrapper, ``WrappedRunner``) and ``network`` on the same
+    raw words and compare every output word."""
     start = time.perf_counter()
-    expected, _ = runner.run(words)
+    if project.wrapper is not None:
+        expected = WrappedRunner(project).run(words, network)
+    else:
+        expected, _ = ProjectRunner(project).run(words)
     project_seconds = time.perf_counter() - start
     start = time.perf_counter()
     got = network.run(words, raw=True)
@@ -118,7 +156,8 @@ def verify(project: Project, network: Network, words: dict[str, np.ndarray]) -> 
     layer = None
     if first is not None:
         layer = first_layer(project, network, words, np.flatnonzero(bad_events)[:256])
-    return Verification(len(bad_events), int(bad_events.sum()), first, layer, project_seconds, emulator_seconds)
+    return Verification(len(bad_events), int(bad_events.sum()), first, layer, project_seconds, emulator_seconds,
+                        project.wrapper is not None)  # fmt: skip
 
 
 def first_layer(
@@ -128,8 +167,10 @@ def first_layer(
     words are past 64 bits are not traced)."""
     names = [layer.name for layer in network.layers if not layer.result_t.wide]
     picked = {name: w[events] for name, w in words.items()}
-    _, expected = ProjectRunner(project, trace=names).run(picked)
     got = network.trace(picked, raw=True)
+    if project.wrapper is not None:  # the network on the emulator's scaling of these events
+        picked = {a.name: np.asarray(got[a.name]) for a in project.inputs}
+    _, expected = ProjectRunner(project, trace=names).run(picked)
     found = compare_traces(expected, got, network.layer_names)
     if found is None:
         return None

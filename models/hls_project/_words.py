@@ -22,13 +22,14 @@ __all__ = ["Request", "call_top", "project_library", "read_words", "runner_part"
 @dataclass(frozen=True)
 class Request:
     """``size`` raw words of ``expr`` (an array of element type ``t``, evaluated inside the project's namespace
-    after ``setup``)."""
+    after ``setup``), in translation unit ``unit`` (0: the top function's; 1: a wrapper's, ``read_words``)."""
 
     key: str
     expr: str
     size: int
     t: fx.FixedType
     setup: str = ""
+    unit: int = 0
 
 
 def _prologue(source: Source, top_text: str | None) -> str:
@@ -55,17 +56,20 @@ def call_top(source: Source, body_in: str, body_out: str) -> str:
 
 
 def project_library(
-    source: Source, parts: list[str], prefix: str, top_text: str | None = None, optimize: str = "-O1"
-) -> Path:
+    source: Source, parts: list[str], prefix: str, top_text: str | None = None, optimize: str = "-O1",
+    includes: tuple[Path, ...] = (), separate: tuple[str, ...] = (),
+) -> Path:  # fmt: skip
     """Compile the project's top translation unit (or ``top_text`` in its place) with ``parts`` appended (its own
-    ap_types and nnet_utils first on the include path) and load it; a failed ``static_assert`` of l1t's becomes a
+    ap_types and nnet_utils first on the include path), with ``separate`` as a translation unit of its own linked in,
+    and load it; a failed ``static_assert`` of l1t's becomes a
     ProjectError naming it."""
     code = _prologue(source, top_text) + "\n".join(parts)
     try:
         path = compile_shared(
-            [code],
-            includes=[source.firmware],
-            ap_types=source.firmware / "ap_types",
+            [code, *separate],
+            chunks=1 + len(separate),
+            includes=[source.firmware, *includes],
+            ap_types=source.ap_types,
             optimize=optimize,
             std="c++17",
             prefix=prefix,
@@ -105,29 +109,33 @@ def runner_part(source: Source, inputs: list[Array], outputs: list[Array], trace
 
 
 def read_words(
-    source: Source, requests: list[Request], types: dict[str, fx.FixedType], extra: list[str]
+    source: Source, requests: list[Request], types: dict[str, fx.FixedType], extra: list[str],
+    includes: tuple[Path, ...] = (), separate: list[str] | None = None,
 ) -> tuple[dict[str, np.ndarray], Path]:  # fmt: skip
     """Raw words of every request, after the top function ran once on zero inputs (which loads text weights), and
-    the library they were read from (``extra`` parts compiled into it too); each ``types`` entry (a C++ type name,
-    project-qualified where needed) is checked to be exactly that type."""
+    the library they were read from (``extra`` parts compiled into it too, after the top's code, with ``includes``
+    on the include path; ``separate``, a second translation unit such as a wrapper's, with the requests of unit 1);
+    each ``types`` entry (a C++ type name, project-qualified where needed) is checked to be exactly that type."""
     checks = [
         f'static_assert(std::is_same<{cpp}, {cpp_spelling(t)}>::value, "l1t: {cpp} is not {t} as read from the '
         'project text");'
         for cpp, t in types.items()
     ]
     zero = "\n".join(f"    for (int i = 0; i < {a.size}; ++i) {a.name}[i] = 0;" for a in source.args)
-    parts = ["\n".join(checks), f'extern "C" void l1t_load() {{\n{call_top(source, zero, "")}\n}}']
+    parts = [*extra, "\n".join(checks), f'extern "C" void l1t_load() {{\n{call_top(source, zero, "")}\n}}']
+    units = [parts, list(separate or [])]
     for i, req in enumerate(requests):
         if req.t.wide:
             raise ProjectError(f"{source.directory}: {req.key} has {req.t} words, past 64 bits")
-        using = f"using namespace {source.namespace};" if source.namespace else ""
-        parts.append(
+        using = f"using namespace {source.namespace};" if source.namespace and req.unit == 0 else ""
+        units[req.unit].append(
             f'extern "C" void l1t_words_{i}(int64_t* out) {{\n  {using}\n  {req.setup}\n'
             f"  static_assert(std::is_same<std::decay<decltype({req.expr}[0])>::type, {cpp_spelling(req.t)}>::value, "
             f'"l1t: the elements of {req.key} are not {req.t}");\n'
             f"  for (int i = 0; i < {req.size}; ++i) out[i] = raw_of<{cpp_raw_args(req.t)}>({req.expr}[i]);\n}}"
         )
-    path = project_library(source, parts + extra, "hls_project")
+    second = ("\n".join(units[1]),) if separate is not None else ()
+    path = project_library(source, parts, "hls_project", includes=includes, separate=second)
     lib = ctypes.CDLL(str(path))
     lib.l1t_load()
     out = {}

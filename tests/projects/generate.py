@@ -118,12 +118,42 @@ def activations() -> tuple[Any, dict[str, dict[str, Any]]]:
     return _set_weights(Model(x, y, name="activations"), 6), precisions
 
 
+def conv2d() -> tuple[Any, dict[str, dict[str, Any]]]:
+    """Conv2D ('same', 3x3) -> ReLU -> MaxPooling2D -> Conv2D (stride 2, 'same': padded on the bottom and right only)
+    -> AveragePooling2D -> Flatten -> Dense, a CICADA-like calorimeter net in miniature."""
+    from tensorflow.keras import Model
+    from tensorflow.keras import layers as L
+
+    x = L.Input((6, 6, 2), name="x")
+    h = L.Activation("relu", name="r1")(L.Conv2D(4, 3, padding="same", name="c1")(x))
+    h = L.MaxPooling2D(2, name="p1")(h)
+    h = L.Conv2D(3, 2, strides=2, padding="same", name="c2")(h)
+    h = L.AveragePooling2D(2, name="p2")(h)
+    y = L.Dense(5, name="d")(L.Flatten(name="flat")(h))
+    return _set_weights(Model(x, y, name="conv2d"), 7), {"c1": {"result": "ap_fixed<16,6,AP_RND,AP_SAT>"}}
+
+
+def conv1d() -> tuple[Any, dict[str, dict[str, Any]]]:
+    """Conv1D ('same') -> ReLU -> AveragePooling1D -> Conv1D (stride 2) -> GlobalMaxPooling1D -> Dense."""
+    from tensorflow.keras import Model
+    from tensorflow.keras import layers as L
+
+    x = L.Input((10, 3), name="x")
+    h = L.Activation("relu", name="r1")(L.Conv1D(4, 3, padding="same", name="c1")(x))
+    h = L.AveragePooling1D(2, name="p1")(h)
+    h = L.Conv1D(3, 2, strides=2, name="c2")(h)
+    y = L.Dense(3, name="d")(L.GlobalMaxPooling1D(name="gmax")(h))
+    return _set_weights(Model(x, y, name="conv1d"), 8), {}
+
+
 MODELS: dict[str, Callable[[], tuple[Any, dict[str, dict[str, str]]]]] = {
     "mlp": mlp,
     "sigmoid_bn": sigmoid_bn,
     "merges": merges,
     "autoencoder": autoencoder,
     "activations": activations,
+    "conv2d": conv2d,
+    "conv1d": conv1d,
 }
 
 # (strategy for dense layers, reuse factor, accumulator precision): Resource is exact only with a wrapping

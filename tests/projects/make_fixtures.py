@@ -35,6 +35,7 @@ SPECS = {
     "merges-resource": ("1.3.0", "merges", "resource", ["--project-name", "merges"]),
     "sigmoid-bn": ("1.3.0", "sigmoid_bn", "latency", []),
     "autoencoder-0.6.0": ("0.6.0", "autoencoder", "latency", []),
+    "conv2d-pools": ("1.3.0", "conv2d", "latency", []),
 }  # fmt: skip
 
 
@@ -62,7 +63,8 @@ def _prune(project: Path, keep_nnet_utils: bool) -> None:
             shutil.rmtree(path) if path.is_dir() else path.unlink()
     shutil.rmtree(firmware / "ap_types")
     for header in (firmware / "nnet_utils").iterdir():
-        if header.name not in keep or (header.name == "nnet_code_gen.h" and "dense_da_" not in header.read_text()):
+        generated = re.search(r"\b(?:dense_da|fill_buffer)_\d+", header.read_text())  # what hls4ml wrote per layer
+        if header.name not in keep or (header.name == "nnet_code_gen.h" and not generated):
             header.unlink()
     if not any((firmware / "nnet_utils").iterdir()):
         (firmware / "nnet_utils").rmdir()

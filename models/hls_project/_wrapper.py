@@ -1,0 +1,378 @@
+"""The emulator wrapper a deployed trigger path is packaged with: a C++ class deriving from
+``hls4mlEmulator::Model`` next to the network's C++, which scales the trigger inputs into the network's input type
+before the top function and turns its output into the trigger score after it.
+
+``read_wrapper`` reads the wrapper's text into the spec entries that do the same (``offset_shift`` in front,
+``gather`` or ``square_sum`` behind) and the shape of what ``read_result`` returns. It reads only what it models:
+
+* ``predict()`` is the top function on the scaled array, then ``loss = score(result)``;
+* the scaling is one loop ``work_t d = in[i] - OFFSETS[i]; res_t r = d >> SHIFTS[i]; out[i] = r;`` over constant
+  arrays (their words read by compiling the package's headers);
+* the score is one output element (``loss = result[K]; return loss;``) or the sum of squares through
+  ``nnet::reduce`` with ``nnet::Op_add``;
+* ``read_result`` fills a ``std::pair`` of the network's output (an element or a ``std::array``) and the score, or
+  the score alone.
+
+Any other statement in those functions is refused naming the file, line and statement. ``verify`` compiles the
+wrapper itself with the network (``WrappedRunner``) and compares every word it returns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import l1t.emulator.fixed as fx
+from l1t.hls_text import read_defines, strip_block_comments
+from l1t.models.hls_project._source import ProjectError, Source, split_top_level
+from l1t.models.hls_project._words import Request
+
+__all__ = ["UNSCALED", "Wrapper", "find_wrapper", "read_wrapper"]
+
+UNSCALED = "unscaled"  # the spec input of a wrapped path: the trigger words before the wrapper's scaling
+
+_BASE = re.compile(r"\bclass\s+(\w+)\s*(?:final\s*)?:\s*public\s+hls4mlEmulator::Model\b")
+
+
+@dataclass(frozen=True)
+class Wrapper:
+    """What a deployed wrapper does around the network, as spec entries and the words ``read_result`` returns."""
+
+    path: Path
+    cls: str
+    input_cpp: str  # the element type prepare_input reads (a pointer to an array of it)
+    input_t: fx.FixedType
+    result_cpp: str  # the type read_result fills
+    layout: tuple[str, ...]  # what read_result returns, in order: "outputs" (the network's), "score"
+    layers: tuple[dict, ...]  # spec entries: the scaling (named as the top's input) and the score
+    requests: tuple[Request, ...]  # the scaling's offset and shift words (read by compiling the wrapper)
+    arrays: dict[str, np.ndarray]  # arrays known from the text (the element a score takes)
+    headers: tuple[Path, ...]  # the package's own headers (their content keys the compiled library)
+
+    @property
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        for path in (self.path, *self.headers):
+            h.update(path.read_bytes())
+        return h.hexdigest()[:20]
+
+
+def find_wrapper(directory: Path, firmware: Path) -> Path | None:
+    """The one ``.cpp`` of the package (the project directory, or next to the C++ directory) defining a class that
+    derives from ``hls4mlEmulator::Model``; None without one."""
+    places = {directory, firmware.parent}
+    found = sorted(
+        p for place in places for p in place.glob("*.cpp") if _BASE.search(strip_block_comments(p.read_text()))
+    )
+    if len(found) > 1:
+        raise ProjectError(f"{directory}: several emulator wrappers {[str(p) for p in found]}; keep one")
+    return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class _Function:
+    name: str
+    params: list[str]
+    returns: str
+    body: list[tuple[int, str]]  # (line, statement) with loops flattened: ``for (...) {`` and ``}`` kept as such
+
+
+def _functions(text: str, start: int) -> dict[str, _Function]:
+    """The member functions defined in the class body starting at ``start`` (bodies skipped while scanning)."""
+    out: dict[str, _Function] = {}
+    pattern = re.compile(r"(?:virtual\s+)?([\w:<>,\s*&]+?)\s+(\w+)\s*\(([^)]*)\)\s*(?:const\s*)?(?:override\s*)?\{")
+    pos = start
+    while (m := pattern.search(text, pos)) is not None:
+        depth, i = 1, m.end()
+        while depth and i < len(text):
+            depth += (text[i] == "{") - (text[i] == "}")
+            i += 1
+        returns = re.sub(r"\b(?:public|private|protected)\s*:|\b(?:virtual|inline|static)\b", "", m.group(1)).strip()
+        first_line = text[: m.end()].count("\n") + 1
+        body = _statements(text[m.end() : i - 1], first_line)
+        out.setdefault(m.group(2), _Function(m.group(2), split_top_level(m.group(3)), returns, body))
+        pos = i
+    return out
+
+
+def _statements(body: str, first_line: int) -> list[tuple[int, str]]:
+    """(line, statement) of a function body, white space collapsed: each ``...;``, and ``for (...) {`` and ``}`` as
+    entries of their own (a ``for`` without braces gets them)."""
+    out: list[tuple[int, str]] = []
+    pos, close_after = 0, []  # close_after: a braceless for's statement count at which to emit its "}"
+    while pos < len(body):
+        while pos < len(body) and body[pos].isspace():
+            pos += 1
+        if pos >= len(body):
+            break
+        line = first_line + body.count("\n", 0, pos)
+        if body[pos] in "{}":
+            out.append((line, body[pos]))
+            pos += 1
+            continue
+        if re.match(r"for\s*\(", body[pos:]):
+            open_at = body.index("(", pos)
+            depth, i = 0, open_at
+            while i < len(body):
+                depth += (body[i] == "(") - (body[i] == ")")
+                i += 1
+                if depth == 0:
+                    break
+            head = " ".join(body[pos:i].split())
+            rest = body[i:].lstrip()
+            if rest.startswith("{"):
+                pos = len(body) - len(rest) + 1
+            else:
+                pos, close_after = i, [*close_after, len(out) + 2]
+            out.append((line, f"{head} {{"))
+            continue
+        end = body.find(";", pos)
+        end = len(body) if end < 0 else end
+        out.append((line, " ".join(body[pos : end + 1].split())))
+        pos = end + 1
+        while close_after and len(out) == close_after[-1]:
+            out.append((line, "}"))
+            close_after.pop()
+    return out
+
+
+def _for(var: str) -> str:
+    """``for (int i = 0; i < N; i++) {`` as ``_statements`` writes it, the index in group ``var``."""
+    index, again = rf"(?P<{var}>\w+)", rf"(?P={var})"
+    step = rf"(?:{again}\+\+|\+\+{again})"
+    return rf"for \( ?(?:unsigned int|int|unsigned) {index} ?= ?0 ?; ?{again} ?< ?\w+ ?; ?{step} ?\) ?\{{"
+
+
+def _any_cast(fn: _Function, arg: str, where: str) -> str:
+    """The ``T`` of ``T* p = std::any_cast<T*>(arg);`` in ``fn``."""
+    for _, st in fn.body:
+        m = re.fullmatch(rf"(.+?)\s*\*\s*\w+\s*=\s*std::any_cast<\s*(.+?)\s*\*\s*>\(\s*{arg}\s*\);", st)
+        if m:
+            return m.group(2)
+    raise ProjectError(f"{where}: {fn.name} has no 'T* p = std::any_cast<T*>({arg});'")
+
+
+def read_wrapper(path: Path, source: Source, top_input: str, outputs: list[str]) -> Wrapper:
+    """Read a wrapper (``find_wrapper``) around the network whose top reads ``top_input`` and writes ``outputs``
+    (spec names); refuse anything it does other than ``_Wrapper``'s forms."""
+    text = strip_block_comments(path.read_text())
+    text = "\n".join(line.split("//")[0] for line in text.splitlines())
+    m = _BASE.search(text)
+    fns = _functions(text, m.end())
+    where = f"{path}"
+    for name in ("prepare_input", "predict", "read_result"):
+        if name not in fns:
+            raise ProjectError(f"{where}: class {m.group(1)} has no {name}()")
+    typedefs = {**source.typedefs, **_header_typedefs(path.parent)}
+
+    def type_of(cpp: str, what: str) -> fx.FixedType:
+        name = cpp.split("::")[-1].strip()
+        seen = 0
+        while name in typedefs and seen < 20:
+            name, seen = typedefs[name].split("::")[-1].strip(), seen + 1
+        try:
+            return fx.parse(name)
+        except ValueError as err:
+            raise ProjectError(f"{where}: {what} has type {cpp!r}, not an ap_fixed/ap_int type ({err})") from None
+
+    # predict(): the top on the scaled array, then the score of its result
+    body = [st for _, st in fns["predict"].body]
+    top = re.fullmatch(rf"(?:\w+::)?{source.top}\(\s*(\w+)\s*,\s*(\w+)\s*\);", body[0]) if body else None
+    score_call = re.fullmatch(r"(\w+)\s*=\s*(\w+)\(\s*(\w+)\s*\);", body[1]) if len(body) > 1 else None
+    if top is None or len(body) > 2 or (len(body) == 2 and (score_call is None or score_call.group(3) != top[2])):
+        raise ProjectError(f"{where}: predict() is not '{source.top}(scaled, result); loss = score(result);': {body}")
+    scaled = top.group(1)
+
+    input_cpp = _any_cast(fns["prepare_input"], "input", where)
+    scalers = [
+        (line, st) for line, st in fns["prepare_input"].body if re.fullmatch(rf"(\w+)\(\s*\w+\s*,\s*{scaled}\s*\);", st)
+    ]
+    if len(scalers) != 1:
+        raise ProjectError(f"{where}: prepare_input() does not call one scaling function writing {scaled!r}")
+    scaler = fns.get(scalers[0][1].split("(")[0])
+    if scaler is None:
+        raise ProjectError(f"{path}:{scalers[0][0]}: {scalers[0][1]!r} calls no member function")
+    scale, requests, input_t = _scaling(scaler, path, top_input, type_of, source)
+    if type_of(input_cpp, "prepare_input's input") != input_t:
+        raise ProjectError(f"{where}: prepare_input reads {input_cpp} but {scaler.name} scales {input_t}")
+    layers, arrays = [scale], {}
+    if score_call is not None:
+        score, arrays = _score(fns, score_call.group(2), path, outputs, type_of)
+        layers.append(score)
+    result_cpp = _any_cast(fns["read_result"], "result", where)
+    if result_cpp.replace(" ", "").startswith("std::pair<"):
+        if score_call is None:
+            raise ProjectError(f"{where}: read_result fills a pair, but predict() computes no score")
+        layout: tuple[str, ...] = ("outputs", "score")
+    else:
+        layout = ("score",) if score_call is not None else ("outputs",)
+    headers = tuple(sorted(path.parent.glob("*.h")))
+    return Wrapper(path, m.group(1), input_cpp, input_t, result_cpp, layout, tuple(layers), tuple(requests),
+                   arrays, headers)  # fmt: skip
+
+
+def _header_typedefs(package: Path) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for header in sorted(package.glob("*.h")):
+        out.update(read_defines(header.read_text(errors="replace"))[1])
+    return out
+
+
+def _array_type(name: str, path: Path, type_of) -> fx.FixedType:
+    """The element type of a constant array the package's headers declare (``const T name[N] = {...};``)."""
+    short = name.split("::")[-1]
+    for header in sorted(path.parent.glob("*.h")):
+        m = re.search(rf"(?:static\s+)?(?:const\s+)?([\w:]+(?:<[^;]*?>)?)\s+{short}\s*\[", header.read_text())
+        if m:
+            return type_of(m.group(1), f"{header.name}: {short}")
+    raise ProjectError(f"{path}: no header next to it declares the array {name!r}")
+
+
+def _scaling(
+    fn: _Function, path: Path, top_input: str, type_of, source: Source
+) -> tuple[dict, list[Request], fx.FixedType]:  # fmt: skip
+    """The offset-and-shift loop of the scaling function, as an ``offset_shift`` entry named as the top's input."""
+    if len(fn.params) != 2:
+        raise ProjectError(f"{path}: scaling function {fn.name}({', '.join(fn.params)}) does not take (in, out)")
+    (in_cpp, in_name), (out_cpp, out_name) = (re.match(r"(.+?)\s+(\w+)\s*\[", p).groups() for p in fn.params)
+    body = [st for _, st in fn.body]
+    loop = re.fullmatch(_for("i"), body[0]) if body else None
+    if loop is None or len(body) != 5 or body[4] != "}":
+        raise ProjectError(f"{path}:{fn.body[0][0] if fn.body else '?'}: {fn.name} is not one loop of three statements")
+    i = loop.group("i")
+    diff = re.fullmatch(rf"([\w:]+) (\w+) ?= ?{in_name}\[{i}\] ?- ?([\w:]+)\[{i}\];", body[1])
+    shifted = re.fullmatch(rf"([\w:]+) (\w+) ?= ?(\w+) ?>> ?([\w:]+)\[{i}\];", body[2])
+    store = re.fullmatch(rf"{out_name}\[{i}\] ?= ?(\w+);", body[3])
+    if not (diff and shifted and store and shifted.group(3) == diff.group(2) and store.group(1) == shifted.group(2)):
+        line = fn.body[1][0]
+        raise ProjectError(
+            f"{path}:{line}: {fn.name}'s loop is not 'work_t d = {in_name}[{i}] - OFFSETS[{i}]; "
+            f"res_t r = d >> SHIFTS[{i}]; {out_name}[{i}] = r;': {body[1:4]}"
+        )
+    input_t, work_t = type_of(in_cpp, f"{fn.name}'s input"), type_of(diff.group(1), "the difference")
+    result_t, out_t = type_of(shifted.group(1), "the shifted value"), type_of(out_cpp, f"{fn.name}'s output")
+    if result_t != out_t:
+        raise ProjectError(f"{path}: {fn.name} stores its {result_t} values into an array of {out_t}")
+    offsets, shifts = diff.group(3), shifted.group(4)
+    offset_t, shift_t = _array_type(offsets, path, type_of), _array_type(shifts, path, type_of)
+    if shift_t.frac_bits != 0:
+        raise ProjectError(f"{path}: shift amounts {shifts} of type {shift_t} are not integers")
+    n = source.array(top_input, str(path)).size
+    entry = {
+        "name": top_input,
+        "op": "offset_shift",
+        "inputs": [UNSCALED],
+        "shape": [n],  # the importer gives it the top input's shape
+        "types": {"result_t": str(result_t), "work_t": str(work_t), "offset_t": str(offset_t)},
+        "attrs": {"wrapper": f"{path.name}: {fn.name}", "offsets": offsets, "shifts": shifts},
+    }
+    requests = [
+        Request(f"{top_input}/offset", offsets, n, offset_t, unit=1),
+        Request(f"{top_input}/shift", shifts, n, shift_t, unit=1),
+    ]
+    return entry, requests, input_t
+
+
+def _score(
+    fns: dict[str, _Function], name: str, path: Path, outputs: list[str], type_of
+) -> tuple[dict, dict[str, np.ndarray]]:  # fmt: skip
+    """The score function: one output element, or the sum of its squares through nnet::reduce."""
+    fn = fns.get(name)
+    if fn is None:
+        raise ProjectError(f"{path}: predict() calls {name}(), which the class does not define")
+    (arg,) = [re.match(r".+?\s+(\w+)\s*\[", p).group(1) for p in fn.params] or [None]
+    body = [st for _, st in fn.body]
+    result_t = type_of(fn.returns, f"{fn.name}'s result")
+    if len(outputs) != 1:
+        raise ProjectError(f"{path}: {fn.name} scores a network of {len(outputs)} outputs; one is read")
+    entry = {"name": "score", "inputs": [outputs[0]], "shape": [1], "types": {"result_t": str(result_t)},
+             "attrs": {"wrapper": f"{path.name}: {fn.name}"}}  # fmt: skip
+    text = " ".join(body)
+    element = re.fullmatch(rf"(?:[\w:]+ (\w+); \1 ?= ?{arg}\[(\d+)\]; return \1;|return {arg}\[(\d+)\];)", text)
+    if element is not None:
+        index = int(element.group(2) or element.group(3))
+        return {**entry, "op": "gather"}, {"index": np.array([index], dtype=np.int64)}
+    squares = re.fullmatch(
+        rf"(?P<sq_t>[\w:]+) (?P<sq>\w+)\[\w+\]; (?P<sum_t>[\w:]+) (?P<sum>\w+); {_for('k')} "
+        rf"(?P=sq)\[(?P=k)\] ?= ?{arg}\[(?P=k)\] ?\* ?{arg}\[(?P=k)\]; \}} "
+        rf"nnet::Op_add<\s*(?P<op_t>[\w:]+)\s*> (?P<op>\w+); (?P=sum) ?= ?nnet::reduce<\s*(?P=op_t)\s*,\s*\w+\s*,\s*"
+        rf"nnet::Op_add<\s*(?P=op_t)\s*>\s*>\(\s*(?P=sq)\s*,\s*(?P=op)\s*\); return (?P=sum);",
+        text,
+    )
+    if squares is None:
+        raise ProjectError(
+            f"{path}:{fn.body[0][0] if fn.body else '?'}: score function {fn.name} is neither one element of "
+            f"{arg} nor the sum of its squares through nnet::reduce: {body}"
+        )
+    square_t = type_of(squares["sq_t"], "the squares")
+    if type_of(squares["op_t"], "the reduction") != square_t or type_of(squares["sum_t"], "the sum") != result_t:
+        raise ProjectError(f"{path}: {fn.name} sums in a type other than its squares' or returns another")
+    entry["types"]["square_t"] = str(square_t)
+    return {**entry, "op": "square_sum"}, {}
+
+
+_FLATTEN = """\
+template <class T> static void l1t_flat(const T& v, int64_t*& out, int64_t* end) {
+  T ones; ones.V = -1;
+  int64_t r = v.range(T::width - 1, 0).to_int64();
+  if (ones < 0 && T::width < 64 && ((r >> (T::width - 1)) & 1)) r -= (int64_t)1 << T::width;
+  if (out < end) *out = r;
+  ++out;
+}
+template <class T, std::size_t N> static void l1t_flat(const std::array<T, N>& v, int64_t*& out, int64_t* end) {
+  for (const T& e : v) l1t_flat(e, out, end);
+}
+template <class A, class B> static void l1t_flat(const std::pair<A, B>& v, int64_t*& out, int64_t* end) {
+  l1t_flat(v.first, out, end);
+  l1t_flat(v.second, out, end);
+}
+"""
+
+
+def emulator_include() -> Path:
+    """A directory holding ``emulator.h`` (``l1t.cpp.HLS4ML_EMULATOR_H``), which deployed wrappers include."""
+    from l1t.atomic import write_text
+    from l1t.cpp import HLS4ML_EMULATOR_H, cache_dir
+
+    directory = cache_dir() / "include"
+    header = directory / "emulator.h"
+    if not header.is_file() or header.read_text() != HLS4ML_EMULATOR_H:
+        directory.mkdir(parents=True, exist_ok=True)
+        write_text(header, HLS4ML_EMULATOR_H)
+    return directory
+
+
+def wrapper_parts(wrapper: Wrapper, n_in: int, n_words: int) -> list[str]:
+    """The wrapper's own C++ (included whole) and ``l1t_path(n, in, out)``: per event, raw unscaled words through
+    ``prepare_input``, ``predict`` and ``read_result`` of a model made by its ``create_model()``, as the experiment's
+    emulator calls it; every word ``read_result`` returns, in order. Returns the words per event it found (-1 when
+    ``create_model`` fails); the caller checks it is ``n_words``."""
+    t = wrapper.input_t
+    return [
+        f"// l1t: the wrapper, digest {wrapper.digest}\n#include <array>\n#include <utility>\n"
+        f'#include "{wrapper.path}"',
+        _FLATTEN
+        + f"""extern "C" int64_t l1t_path(int64_t n, const int64_t* in, int64_t* out) {{
+  hls4mlEmulator::Model* model = create_model();
+  if (!model) return -1;
+  static {wrapper.input_cpp} x[{n_in}];
+  int64_t found = 0;
+  for (int64_t e = 0; e < n; ++e) {{
+    for (int i = 0; i < {n_in}; ++i) set_raw<{t.width}, {str(t.signed).lower()}>(x[i], in[e * {n_in} + i]);
+    model->prepare_input(static_cast<{wrapper.input_cpp}*>(x));
+    model->predict();
+    {wrapper.result_cpp} result;
+    model->read_result(&result);
+    int64_t* o = out + e * {n_words};
+    l1t_flat(result, o, out + (e + 1) * {n_words});
+    found = o - (out + e * {n_words});
+    if (found != {n_words}) break;
+  }}
+  destroy_model(model);
+  return found;
+}}""",
+    ]
