@@ -16,23 +16,36 @@ AllowUnproven = Annotated[
     bool,
     typer.Option(help="Import nnet_utils definitions no fixture proved bit-exact (listed in the spec) for verify."),
 ]
+Wrapper = Annotated[
+    bool,
+    typer.Option(
+        help="Read a deployed package's emulator wrapper (a class deriving from hls4mlEmulator::Model next to the "
+        "C++): its input scaling and score become part of the spec and verify runs the wrapper itself."
+    ),
+]
 
 
 def import_(
     project: ProjectDir,
     out: Annotated[Path, typer.Option("-o", "--out", help="Spec directory to write (spec.json, arrays.npz).")],
     allow_unproven: AllowUnproven = False,
+    wrapper: Wrapper = True,
 ) -> None:
-    """Read an hls4ml io_parallel project (any hls4ml version, namespace or top name) into an emulator spec, without
-    the Keras model; anything not modelled exactly is refused naming the file, line and construct."""
+    """Read an hls4ml io_parallel project (any hls4ml version, namespace or top name, or a deployed package with its
+    emulator wrapper) into an emulator spec, without the Keras model; anything not modelled exactly is refused
+    naming the file, line and construct."""
     from l1t.models.hls_project import ProjectError, import_project
 
     try:
-        net = import_project(project, out, allow_unproven=allow_unproven)
+        net = import_project(project, out, allow_unproven=allow_unproven, wrapper=wrapper)
     except ProjectError as err:
         fail(err)
     ops = ", ".join(sorted({layer.op for layer in net.layers}))
     console.print(f"imported {escape(str(project))}: {len(net.layers)} layers ({ops}) -> {escape(str(out))}")
+    if "wrapper" in net.spec["source"]:
+        found = net.spec["source"]["wrapper"]
+        console.print(f"wrapper {escape(found['file'])} ({found['class']}): input {net.inputs[0][0]!r} "
+                      f"({net.inputs[0][2]}), returns {', '.join(found['returns'])}")  # fmt: skip
     for item in net.spec["source"].get("unproven", []):
         console.print(f"[yellow]unproven: {escape(item)}; run `l1t verify`[/yellow]")
 
@@ -54,6 +67,7 @@ def verify(
     ] = None,
     seed: Seed = 1,
     allow_unproven: AllowUnproven = False,
+    wrapper: Wrapper = True,
     cosim: Annotated[
         Path | None,
         typer.Option(help="Also co-simulate the project's C++ as the hls-dpi DUT on Verilator; build directory."),
@@ -67,7 +81,7 @@ def verify(
     from l1t.models.hls_project import verify as check
 
     try:
-        imported = read_project(project, allow_unproven=allow_unproven)
+        imported = read_project(project, allow_unproven=allow_unproven, wrapper=wrapper)
         net = Network.load(spec) if spec is not None else imported.network()
         words = _vectors(net, inputs, events) if inputs is not None else stimulus(net, events, seed)
         result = check(imported, net, words)

@@ -1,0 +1,217 @@
+"""A deployed trigger path: the network's C++ packaged with an emulator wrapper (a class deriving from
+``hls4mlEmulator::Model``) that scales the trigger words into the network's input type and turns its output into the
+score. The wrapper here is written the way deployed packages write theirs, around the committed fixtures; the import
+reads its scaling and score into the spec, and ``verify`` runs the wrapper itself, compiled with the network, as
+ground truth."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from l1t.emulator.nn import Network
+from l1t.models.hls_project import ProjectError, import_project, read_project, stimulus, verify
+from tests.test_hls_project import _deployed, _invoke, project
+
+pytest.importorskip("hls4ml")
+
+N_EVENTS = 4_000
+RNG = np.random.default_rng(11)
+SHIFTS = [int(s) for s in RNG.integers(-2, 9, 12)]  # negative: a left shift inside the work type
+OFFSETS = [float(o) for o in RNG.integers(-40, 40, 12) / 2]
+
+SCALES = """\
+#ifndef PATH_SCALES_H_
+#define PATH_SCALES_H_
+#include "NN/{top}.h"
+
+namespace path_scales {{
+typedef ap_fixed<5,5> ad_shift_t;
+typedef ap_fixed<10,9> ad_offset_t;
+const ad_shift_t ad_shift[{n}] = {{{shifts}}};
+const ad_offset_t ad_offsets[{n}] = {{{offsets}}};
+}}  // namespace path_scales
+
+typedef ap_fixed<18,13> unscaled_t;
+typedef {score_t} score_t;
+#endif
+"""
+
+ELEMENT_SCORE = """\
+  virtual score_t _computeScore(result_t result_p[{n_out}]) {{
+    score_t loss;
+    loss = result_p[0];
+    return loss;
+  }}
+"""
+
+SQUARE_SUM_SCORE = """\
+  virtual score_t _computeScore(result_t result_p[{n_out}]) {{
+    score_t squares[{n_out}];
+    score_t square_sum;
+    for (int i = 0; i < {n_out}; i++) {{
+      squares[i] = result_p[i] * result_p[i];
+    }}
+    nnet::Op_add<score_t> op;
+    square_sum = nnet::reduce<score_t, {n_out}, nnet::Op_add<score_t>>(squares, op);
+    return square_sum;
+  }}
+"""
+
+WRAPPER = """\
+#include "NN/{top}.h"
+#include "NN/nnet_utils/nnet_common.h"
+#include "emulator.h"
+#include <any>
+#include <array>
+#include <utility>
+#include "scales.h"
+{using}
+class PathModel : public hls4mlEmulator::Model {{
+ private:
+  unscaled_t _unscaled[{n}];
+  input_t _scaled[{n}];
+  result_t _result[{n_out}];
+  score_t _score;
+
+  virtual void _scaleInputs(unscaled_t unscaled[{n}], input_t scaled[{n}]) {{
+    for (int i = 0; i < {n}; i++)
+    {{
+      unscaled_t tmp0 = unscaled[i] - path_scales::ad_offsets[i];
+      input_t tmp1 = tmp0 >> path_scales::ad_shift[i];
+      scaled[i] = tmp1;
+    }}
+  }}
+
+{score}
+ public:
+  virtual void prepare_input(std::any input) {{
+    unscaled_t* unscaled_p = std::any_cast<unscaled_t*>(input);
+    for (int i = 0; i < {n}; i++) {{
+      _unscaled[i] = unscaled_p[i];
+    }}
+    _scaleInputs(_unscaled, _scaled);
+  }}
+
+  virtual void predict() {{
+    {top}(_scaled, _result);
+    _score = _computeScore(_result);
+  }}
+
+  virtual void read_result(std::any result) {{
+    {result_t}* result_p = std::any_cast<{result_t}*>(result);
+{read}
+  }}
+}};
+
+extern "C" hls4mlEmulator::Model* create_model() {{ return new PathModel; }}
+
+extern "C" void destroy_model(hls4mlEmulator::Model* m) {{ delete m; }}
+"""
+
+
+def _package(
+    tmp_path: Path, kind: str, offsets: list[float] = OFFSETS, edit: tuple[str, str] | None = None
+) -> Path:  # fmt: skip
+    """A deployed package: ``element`` around the squared-error autoencoder (score: its one output, returned as
+    ``pair<result_t, score_t>``), ``square_sum`` around the namespaced softmax MLP (score: the sum of its outputs'
+    squares, returned with the outputs as ``pair<std::array<result_t, 5>, score_t>``)."""
+    if kind == "element":
+        package, top, n_out, namespace = _deployed(tmp_path), "ae_v1", 1, None
+        score, score_t, result_t = ELEMENT_SCORE, "ap_ufixed<18,14>", "std::pair<result_t, score_t>"
+        read = "    result_p->first = _result[0];\n    result_p->second = _score;"
+    else:
+        original = project("mlp-namespace-headers", tmp_path / "original")
+        package, top, n_out, namespace = tmp_path / "package", "trig_mlp", 5, "l1t_fixture"
+        shutil.copytree(original / "firmware", package / "NN")
+        shutil.rmtree(package / "NN" / "ap_types")
+        score, score_t = (
+            SQUARE_SUM_SCORE,
+            "ap_fixed<20,4,AP_RND,AP_SAT>",
+        )  # rounding and saturating: the squares are cast
+        result_t = f"std::pair<std::array<result_t, {n_out}>, score_t>"
+        read = (
+            f"    for (int i = 0; i < {n_out}; i++) {{\n      result_p->first[i] = _result[i];\n    }}\n"
+            "    result_p->second = _score;"
+        )
+    n = 12 if kind == "element" else 16
+    shifts, offs = (SHIFTS * 2)[:n], (offsets * 2)[:n]
+    (package / "scales.h").write_text(
+        SCALES.format(
+            top=top, n=n, shifts=", ".join(map(str, shifts)), offsets=", ".join(map(str, offs)), score_t=score_t
+        )
+    )
+    wrapper = WRAPPER.format(
+        top=top, n=n, n_out=n_out, score=score.format(n_out=n_out), result_t=result_t, read=read,
+        using=f"using namespace {namespace};" if namespace else "",
+    )  # fmt: skip
+    if edit is not None:
+        assert edit[0] in wrapper
+        wrapper = wrapper.replace(*edit)
+    (package / "path_emulator.cpp").write_text(wrapper)
+    return package
+
+
+@pytest.mark.parametrize("kind", ["element", "square_sum"])
+def test_the_wrapped_path_is_the_spec_and_verifies_against_the_wrapper(kind: str, tmp_path: Path) -> None:
+    imported = read_project(_package(tmp_path, kind))
+    spec = imported.spec
+    assert spec["inputs"][0]["name"] == "unscaled" and spec["inputs"][0]["type"] == "ap_fixed<18,13>"
+    assert spec["layers"][0]["op"] == "offset_shift" and spec["layers"][-1]["op"] == ("gather" if kind == "element"
+                                                                                       else "square_sum")  # fmt: skip
+    assert spec["outputs"][-1] == "score" and spec["source"]["wrapper"]["returns"] == ["outputs", "score"]
+    assert imported.arrays[f"{spec['layers'][0]['name']}/shift"].tolist()[:12] == SHIFTS
+    net = imported.network()
+    words = stimulus(net, N_EVENTS, seed=3)
+    result = verify(imported, net, words)
+    assert (result.events, result.mismatches) == (N_EVENTS, 0), str(result)
+    score = net.run(words, raw=True)["score"]
+    assert len(np.unique(score)) > 50  # the score is not degenerate on these events
+
+
+def test_the_bare_network_imports_without_the_wrapper(tmp_path: Path) -> None:
+    net = import_project(_package(tmp_path, "element"), tmp_path / "spec", wrapper=False)
+    assert net.spec["inputs"][0]["name"] == "x" and "wrapper" not in net.spec["source"]
+
+
+def test_a_spec_with_another_offset_is_caught_at_the_wrapper(tmp_path: Path) -> None:
+    spec = tmp_path / "spec"
+    import_project(_package(tmp_path / "a", "element"), spec)
+    edited = _package(tmp_path / "b", "element", offsets=[OFFSETS[0] + 0.5, *OFFSETS[1:]])
+    result = verify(read_project(edited), Network.load(spec), stimulus(Network.load(spec), N_EVENTS, seed=4))
+    assert result.mismatches > 0
+    assert "the difference is in the wrapper's scaling or score" in str(result)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            ("      scaled[i] = tmp1;", "      scaled[i] = tmp1 + tmp1;"),
+            r"path_emulator.cpp:\d+: _scaleInputs's loop is not 'work_t d = unscaled\[i\] - OFFSETS\[i\]",
+        ),
+        (("    return loss;", "    return loss + loss;"), r"score function _computeScore is neither one element"),
+        (
+            ("    _score = _computeScore(_result);", "    _score = _computeScore(_result);\n    _result[0] = 0;"),
+            r"predict\(\) is not 'ae_v1\(scaled, result\); loss = score\(result\);'",
+        ),
+    ],
+)
+def test_what_the_wrapper_does_beyond_its_forms_is_refused_by_name(
+    edit: tuple[str, str], message: str, tmp_path: Path
+) -> None:  # fmt: skip
+    with pytest.raises(ProjectError, match=message):
+        read_project(_package(tmp_path, "element", edit=edit))
+
+
+def test_cli_imports_and_verifies_the_wrapped_path(tmp_path: Path) -> None:
+    package = _package(tmp_path, "element")
+    code, out = _invoke("import", str(package), "-o", str(tmp_path / "spec"))
+    assert code == 0 and "wrapper" in out and "returns outputs, score" in " ".join(out.split()), out
+    code, out = _invoke("verify", str(package), "--events", "500")
+    assert code == 0 and "500 events, 0 mismatches" in out, out
+    code, out = _invoke("verify", str(package), "--events", "500", "--no-wrapper")
+    assert code == 0 and "500 events, 0 mismatches" in out, out
