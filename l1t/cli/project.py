@@ -89,6 +89,11 @@ def verify(
         fail(err)
     bad = _verdict(str(result), result.mismatches)
     if cosim is not None:
+        if imported.wrapper is not None:  # the hardware is the network: its words are the emulator's scaling
+            scaled = net.trace(words, raw=True)
+            imported = read_project(project, allow_unproven=allow_unproven, wrapper=False)
+            net = imported.network()
+            words = {name: np.asarray(scaled[name]) for name, _, _ in net.inputs}
         bad += _cosim(imported, net, words, cosim, seed)
     if bad:
         raise typer.Exit(1)
