@@ -162,7 +162,7 @@ def test_the_wrapped_path_is_the_spec_and_verifies_against_the_wrapper(kind: str
     assert spec["inputs"][0]["name"] == "unscaled" and spec["inputs"][0]["type"] == "ap_fixed<18,13>"
     assert spec["layers"][0]["op"] == "offset_shift" and spec["layers"][-1]["op"] == ("gather" if kind == "element"
                                                                                        else "square_sum")  # fmt: skip
-    assert spec["outputs"][-1] == "score" and spec["source"]["wrapper"]["returns"] == ["outputs", "score"]
+    assert spec["outputs"] == spec["source"]["wrapper"]["returns"] and spec["outputs"][-1] == "score"
     assert imported.arrays[f"{spec['layers'][0]['name']}/shift"].tolist()[:12] == SHIFTS
     net = imported.network()
     words = stimulus(net, N_EVENTS, seed=3)
@@ -210,7 +210,7 @@ def test_what_the_wrapper_does_beyond_its_forms_is_refused_by_name(
 def test_cli_imports_and_verifies_the_wrapped_path(tmp_path: Path) -> None:
     package = _package(tmp_path, "element")
     code, out = _invoke("import", str(package), "-o", str(tmp_path / "spec"))
-    assert code == 0 and "wrapper" in out and "returns outputs, score" in " ".join(out.split()), out
+    assert code == 0 and "wrapper" in out and "returns loss_0, score" in out, out
     code, out = _invoke("verify", str(package), "--events", "500")
     assert code == 0 and "500 events, 0 mismatches" in out, out
     code, out = _invoke("verify", str(package), "--events", "500", "--no-wrapper")
@@ -227,3 +227,63 @@ def test_cli_cosimulates_the_network_of_a_wrapped_package(tmp_path: Path) -> Non
     package = _package(tmp_path, "element")
     code, out = _invoke("verify", str(package), "--events", "1000", "--cosim", str(tmp_path / "cosim"))
     assert code == 0 and "1000 events, 0 mismatches hls-dpi on verilator: 1000 events, 0 mismatches" in out, out
+
+
+def test_verify_from_an_event_file_needs_a_kind_whose_words_fit(tmp_path: Path) -> None:
+    from tests.test_menu_rates import _synthetic_file
+
+    events = tmp_path / "zb.h5"
+    _synthetic_file(events, 50, 1)
+    package = _package(tmp_path, "element")
+    code, out = _invoke("verify", str(package), "--data", str(events))
+    assert code == 2 and "--data needs --kind" in out, out
+    code, out = _invoke("verify", str(package), "--data", str(events), "--kind", "axol1tl")
+    assert code == 2 and "axol1tl builds 57 words per event; input 'unscaled' takes 12" in out, out
+
+
+@pytest.mark.slow  # an hls4ml conversion
+def test_verify_runs_a_gt_encoder_package_on_event_file_words(tmp_path: Path) -> None:
+    """A 57-input encoder packaged like the deployed AXOL1TL: ``--data FILE --kind axol1tl`` feeds it each event's
+    GT vector (MET, e/gammas, muons, jets: hwPt, hwEta, hwPhi) as unscaled words."""
+    import hls4ml
+    from tensorflow.keras import Model
+    from tensorflow.keras import layers as L
+
+    from tests.projects.generate import _set_weights
+    from tests.test_menu_rates import _synthetic_file
+
+    x = L.Input((57,), name="x")
+    model = _set_weights(Model(x, L.Dense(3, name="enc")(L.Activation("relu")(L.Dense(8, name="d1")(x)))), 9)
+    config = hls4ml.utils.config_from_keras_model(model, granularity="model")
+    config["Model"]["Precision"] = "ap_fixed<16,6>"
+    hls4ml.converters.convert_from_keras_model(
+        model, hls_config=config, output_dir=str(tmp_path / "prj"), backend="Vivado", io_type="io_parallel",
+        project_name="gt_enc",
+    ).write()  # fmt: skip
+    package = tmp_path / "package"
+    shutil.copytree(tmp_path / "prj" / "firmware", package / "NN")
+    (package / "scales.h").write_text(
+        SCALES.format(
+            top="gt_enc",
+            n=57,
+            shifts=", ".join(["2"] * 57),
+            offsets=", ".join(["1.5"] * 57),
+            score_t="ap_ufixed<18,14>",
+        )
+    )
+    read = "    result_p->first = _result[0];\n    result_p->second = _score;"
+    (package / "path_emulator.cpp").write_text(
+        WRAPPER.format(
+            top="gt_enc",
+            n=57,
+            n_out=3,
+            score=ELEMENT_SCORE.format(n_out=3),
+            read=read,
+            result_t="std::pair<result_t, score_t>",
+            using="",
+        )
+    )
+    events = tmp_path / "zb.h5"
+    _synthetic_file(events, 3000, 2)
+    code, out = _invoke("verify", str(package), "--data", str(events), "--kind", "axol1tl")
+    assert code == 0 and "3000 events, 0 mismatches" in out, out

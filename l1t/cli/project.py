@@ -65,6 +65,14 @@ def verify(
             "floats are quantized as the bridge does, integers are raw words."
         ),
     ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="An l1t event file: each event's input words built by the model kind (--kind), each hardware word "
+            "the integer value of the input type, as a deployed wrapper's unscaled type holds it."
+        ),
+    ] = None,
+    kind: Annotated[str | None, typer.Option(help="Model kind whose input --data builds (axol1tl, cicada).")] = None,
     seed: Seed = 1,
     allow_unproven: AllowUnproven = False,
     wrapper: Wrapper = True,
@@ -83,7 +91,12 @@ def verify(
     try:
         imported = read_project(project, allow_unproven=allow_unproven, wrapper=wrapper)
         net = Network.load(spec) if spec is not None else imported.network()
-        words = _vectors(net, inputs, events) if inputs is not None else stimulus(net, events, seed)
+        if inputs is not None and data is not None:
+            raise ValueError("give --inputs or --data, not both")
+        if data is not None:
+            words = _event_words(net, data, kind, events)
+        else:
+            words = _vectors(net, inputs, events) if inputs is not None else stimulus(net, events, seed)
         result = check(imported, net, words)
     except (ProjectError, SpecError, ValueError) as err:
         fail(err)
@@ -154,6 +167,37 @@ def _vectors(net: object, source: str, limit: int) -> dict[str, np.ndarray]:
     if integer:
         return {name: rows.astype(np.int64).reshape(len(x), *shape)}
     return net.quantize(rows.reshape(len(x), *shape))
+
+
+def _event_words(net: object, path: Path, kind: str | None, limit: int) -> dict[str, np.ndarray]:
+    """The input words of at most ``limit`` events of an l1t event file, as model kind ``kind`` builds them: each
+    hardware word (an integer) is the value of the network's input type."""
+    from l1t import kinds
+    from l1t.events import dataset
+
+    if kind is None:
+        raise ValueError(
+            f"{path}: --data needs --kind (which model's input to build: {', '.join(sorted(kinds.KINDS))})"
+        )
+    found = kinds.get(kind)
+    if found.features is None:
+        raise ValueError(f"model kind {kind!r} builds no input from event files")
+    if len(net.inputs) != 1:
+        raise ValueError(f"{path}: the network has {len(net.inputs)} inputs; --data feeds one")
+    x = np.asarray(found.features(dataset.read(path, stop=limit, fields=list(found.feature_fields))), np.int64)
+    name, shape, t = net.inputs[0]
+    if x.shape[1] != int(np.prod(shape)):
+        raise ValueError(
+            f"{path}: {kind} builds {x.shape[1]} words per event; input {name!r} takes {int(np.prod(shape))}"
+        )
+    if t.frac_bits < 0:
+        raise ValueError(f"input {name!r} of {t} cannot hold every integer hardware word")
+    raw = x << t.frac_bits
+    bad = np.argwhere((raw < t.raw_min) | (raw > t.raw_max))
+    if bad.size:
+        event, column = (int(v) for v in bad[0])
+        raise ValueError(f"{path}: event {event}, {kind} word {column} is {x[event, column]}, outside {t} of {name!r}")
+    return {name: raw.reshape(len(raw), *shape)}
 
 
 def _datasets(f: object) -> str:

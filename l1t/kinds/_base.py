@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
 from l1t.emulator.chains import Chain
 from l1t.emulator.nn import Network
 from l1t.emulator.objects import InputScaling
@@ -59,7 +61,8 @@ class ModelKind:
     """One model family: its configuration class, training pipeline (``l1t.pipelines``; ``files[0]`` is the training
     sample, ``files[1:]`` the signals), the table of a training's summary, and, for trigger models, its score chain
     (``l1t.emulator.chains``), its trigger path (``l1t.emulator.trigger``) with the menu seeds whose thresholds it
-    takes, and the RTL generator of that path (``l1t.firmware.trigger``)."""
+    takes, the RTL generator of that path (``l1t.firmware.trigger``), and the input words it reads from an event file
+    (``features`` of the datasets ``feature_fields``)."""
 
     name: str
     description: str
@@ -70,6 +73,9 @@ class ModelKind:
     trigger: Callable[[Run, Sequence[int], str], Any] | None = None
     seed_prefix: str | None = None
     trigger_rtl: Callable[[Any], Any] | None = None
+    # the hardware words the model reads, per event (integers, events first), from an event file's datasets
+    features: Callable[[Mapping[str, np.ndarray]], np.ndarray] | None = None
+    feature_fields: tuple[str, ...] = ()
 
 
 KINDS: dict[str, ModelKind] = {}

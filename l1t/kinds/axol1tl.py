@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from l1t.emulator.chains import AxoChain
+from l1t.emulator.objects import GT_FIELDS, gt_vector
 from l1t.emulator.trigger import AxoTrigger
 from l1t.kinds._base import ModelKind, Run, register, trigger_rtl
 from l1t.kinds._tables import ad_table
@@ -39,5 +40,7 @@ KIND = register(
         trigger=_trigger,
         seed_prefix="L1_AXO_",
         trigger_rtl=trigger_rtl,
+        features=gt_vector,
+        feature_fields=GT_FIELDS,
     )
 )

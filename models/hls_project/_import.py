@@ -127,8 +127,8 @@ def read_project(directory: str | Path, *, allow_unproven: bool = False, wrapper
         requests += wrapped.requests
     includes, separate = (), None
     if wrapped is not None:  # its own translation unit, as the package's Makefile builds it
-        sizes = {"outputs": sum(a.size for a in outputs), "score": 1}
-        separate = wrapper_parts(wrapped, inputs[0].size, sum(sizes[part] for part in wrapped.layout))
+        sizes = {values[a.name][0]: a.size for a in outputs}  # the rest (score, an output element) are one word
+        separate = wrapper_parts(wrapped, inputs[0].size, sum(sizes.get(name, 1) for name in wrapped.returns))
         includes = (emulator_include(),)
     extra = [runner_part(source, inputs, outputs, 0)]
     words, library = read_words(source, requests, checks, extra, includes, separate)
@@ -148,7 +148,7 @@ def read_project(directory: str | Path, *, allow_unproven: bool = False, wrapper
     spec = _spec(source, spec_inputs, spec_outputs, layers)
     spec["source"]["unproven"] = unproven_code
     if wrapped is not None:
-        spec["source"]["wrapper"] = {"file": str(wrapped.path), "class": wrapped.cls, "returns": list(wrapped.layout)}
+        spec["source"]["wrapper"] = {"file": str(wrapped.path), "class": wrapped.cls, "returns": list(wrapped.returns)}
     written_by: dict[str, int] = {}  # C++ array -> the line after which it holds its value
     for view in views:  # an alias holds its value once its source is written, which may be below its declaration
         written_by[view.result.name] = max([view.call.end, *(written_by.get(a.name, 0) for a in view.data)])
@@ -171,21 +171,22 @@ def _wrap(
     and its score behind; the spec then takes the unscaled words and returns what ``read_result`` returns."""
     (top_input,) = inputs
     taken = {e["name"] for e in layers} | {top_input["name"]}
-    scale, *score = (dict(e) for e in wrapper.layers)
-    if UNSCALED in taken or (score and score[0]["name"] in taken):
-        raise ProjectError(f"{wrapper.path}: the network already has a value named {UNSCALED!r} or 'score'")
+    scale, *after = (dict(e) for e in wrapper.layers)
+    clash = sorted(({UNSCALED} | {e["name"] for e in after}) & taken)
+    if clash:
+        raise ProjectError(f"{wrapper.path}: the network already has values named {clash}")
     scale["shape"] = list(top_input["shape"])
     for key in ("offset", "shift"):
         arrays[f"{scale['name']}/{key}"] = words[f"{scale['name']}/{key}"]
         scale.setdefault("arrays", {})[key] = f"{scale['name']}/{key}"
-    for key, value in wrapper.arrays.items():
-        arrays[f"score/{key}"] = value
-        score[0].setdefault("arrays", {})[key] = f"score/{key}"
+    for entry in after:
+        for key in [k.split("/", 1)[1] for k in wrapper.arrays if k.split("/", 1)[0] == entry["name"]]:
+            arrays[f"{entry['name']}/{key}"] = wrapper.arrays[f"{entry['name']}/{key}"]
+            entry.setdefault("arrays", {})[key] = f"{entry['name']}/{key}"
     layers[:0] = [scale]
-    layers += score
-    returned = {"outputs": outputs, "score": [e["name"] for e in score]}
+    layers += after
     inputs = [{"name": UNSCALED, "shape": list(top_input["shape"]), "type": str(wrapper.input_t)}]
-    return inputs, [name for part in wrapper.layout for name in returned[part]]
+    return inputs, list(wrapper.returns)
 
 
 def _dataflow_order(calls: list[tuple[Call, Signature]], given: set[str]) -> list[tuple[Call, Signature]]:

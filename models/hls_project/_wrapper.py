@@ -47,10 +47,10 @@ class Wrapper:
     input_cpp: str  # the element type prepare_input reads (a pointer to an array of it)
     input_t: fx.FixedType
     result_cpp: str  # the type read_result fills
-    layout: tuple[str, ...]  # what read_result returns, in order: "outputs" (the network's), "score"
-    layers: tuple[dict, ...]  # spec entries: the scaling (named as the top's input) and the score
+    returns: tuple[str, ...]  # the spec values read_result returns, in order (the network's outputs, "score", ...)
+    layers: tuple[dict, ...]  # spec entries: the scaling (named as the top's input), the score, an output element
     requests: tuple[Request, ...]  # the scaling's offset and shift words (read by compiling the wrapper)
-    arrays: dict[str, np.ndarray]  # arrays known from the text (the element a score takes)
+    arrays: dict[str, np.ndarray]  # "entry/key" arrays known from the text (the element a gather takes)
     headers: tuple[Path, ...]  # the package's own headers (their content keys the compiled library)
 
     @property
@@ -201,17 +201,31 @@ def read_wrapper(path: Path, source: Source, top_input: str, outputs: list[str])
         raise ProjectError(f"{where}: prepare_input reads {input_cpp} but {scaler.name} scales {input_t}")
     layers, arrays = [scale], {}
     if score_call is not None:
-        score, arrays = _score(fns, score_call.group(2), path, outputs, type_of)
+        score, own = _score(fns, score_call.group(2), path, outputs, type_of)
         layers.append(score)
+        arrays |= {f"score/{key}": value for key, value in own.items()}
     result_cpp = _any_cast(fns["read_result"], "result", where)
-    if result_cpp.replace(" ", "").startswith("std::pair<"):
-        if score_call is None:
-            raise ProjectError(f"{where}: read_result fills a pair, but predict() computes no score")
-        layout: tuple[str, ...] = ("outputs", "score")
-    else:
-        layout = ("score",) if score_call is not None else ("outputs",)
+    pair = re.fullmatch(r"std::pair\s*<(.*)>", result_cpp.strip())
+    if pair is None:
+        returns = ["score"] if score_call is not None else list(outputs)
+    elif score_call is None:
+        raise ProjectError(f"{where}: read_result fills a pair, but predict() computes no score")
+    elif split_top_level(pair.group(1))[0].startswith("std::array"):
+        returns = [*outputs, "score"]
+    else:  # one element of the network's output: ``p->first = result[K];``
+        first_cpp = split_top_level(pair.group(1))[0]
+        picks = [re.fullmatch(rf"\w+->first ?= ?{top[2]}\[(\d+)\];", st) for _, st in fns["read_result"].body]
+        index = next((int(p.group(1)) for p in picks if p), None)
+        if index is None or len(outputs) != 1:
+            raise ProjectError(f"{where}: read_result's pair holds one {first_cpp}, set from no element of {top[2]}")
+        name = f"{outputs[0]}_{index}"
+        layers.insert(1, {"name": name, "op": "gather", "inputs": [outputs[0]], "shape": [1],
+                          "types": {"result_t": str(type_of(first_cpp, "read_result's first"))},
+                          "attrs": {"wrapper": f"{path.name}: read_result"}})  # fmt: skip
+        arrays[f"{name}/index"] = np.array([index], dtype=np.int64)
+        returns = [name, "score"]
     headers = tuple(sorted(path.parent.glob("*.h")))
-    return Wrapper(path, m.group(1), input_cpp, input_t, result_cpp, layout, tuple(layers), tuple(requests),
+    return Wrapper(path, m.group(1), input_cpp, input_t, result_cpp, tuple(returns), tuple(layers), tuple(requests),
                    arrays, headers)  # fmt: skip
 
 
