@@ -215,17 +215,19 @@ def _body(text: str, start: int, where: str) -> str:
     raise ProjectError(f"{where}: unbalanced braces in the top function")
 
 
-_WEIGHT_LOADING = re.compile(
+_CSIM_ONLY = re.compile(  # loading weights from text files, saving layer outputs for C-simulation traces
     r"static\s+bool\s+loaded_weights\s*=\s*false\s*;|if\s*\(\s*!\s*loaded_weights\s*\)\s*\{|"
-    r"nnet::load_weights_from_txt\s*<[^;]*>\s*\([^;]*\)\s*;|loaded_weights\s*=\s*true\s*;|\}"
+    r"nnet::load_weights_from_txt\s*<[^;]*>\s*\([^;]*\)\s*;|loaded_weights\s*=\s*true\s*;|\}|"
+    r"nnet::save_layer_output\s*<[^;]*>\s*\([^;]*\)\s*;"
 )
 
 
 def _conditional_blocks(lines: list[str], first_line: int, path: Path) -> set[int]:
     """The offsets of lines inside ``#if``/``#ifdef``/``#ifndef`` blocks of the top function that only load the
-    weights from text files (hls4ml's ``#ifndef __SYNTHESIS__``, or a deployed package's own macro such as
-    ``#ifdef LOAD_WEIGHTS_FROM_TXT``): whether they are compiled, the weights are the ones the compiled project
-    reads, which is where l1t reads them. Any other conditional code is refused."""
+    weights from text files or save layer outputs for C-simulation traces (hls4ml's ``#ifndef __SYNTHESIS__``, or a
+    deployed package's own macro such as ``#ifdef LOAD_WEIGHTS_FROM_TXT``): they change no value the top computes,
+    and the weights are the ones the compiled project reads, which is where l1t reads them. Any other conditional
+    code is refused."""
     skipped: set[int] = set()
     depth, start = 0, 0
     for offset, raw in enumerate(lines):
@@ -244,11 +246,11 @@ def _conditional_blocks(lines: list[str], first_line: int, path: Path) -> set[in
                 block = " ".join(
                     line.partition("//")[0] for line in lines[start + 1 : offset] if not line.strip().startswith("#")
                 )
-                if _WEIGHT_LOADING.sub("", block).strip():
+                if _CSIM_ONLY.sub("", block).strip():
                     opening = lines[start].strip()
                     raise ProjectError(
                         f"{path}:{first_line + start}: preprocessor block {opening!r} in the top function holds more "
-                        "than the loading of weights from text files"
+                        "than the loading of weights from text files and C-simulation traces"
                     )
                 skipped.update(range(start, offset + 1))
     return skipped

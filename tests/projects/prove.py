@@ -8,6 +8,7 @@ all agree (traced after each layer, on the first 5,000 events) are recorded with
 differ are printed, and their definitions stay unproven.
 
     .venv/bin/python tests/projects/prove.py [--releases 0.6.0,0.7.1,...] [--events 20000] [--work DIR]
+                                             [--models mlp,...] [--backends Vivado,Vitis] [--keep]
 """
 
 from __future__ import annotations
@@ -46,16 +47,20 @@ def _install(release: str, work: Path) -> list[Path]:
     return [target, deps]
 
 
-def prove(release: str, work: Path, events: int, table: dict[str, dict[str, list[str]]], models: str | None) -> None:
+def prove(
+    release: str, work: Path, events: int, table: dict[str, dict[str, list[str]]], models: str | None,
+    backends: str = "Vivado,Vitis",
+) -> None:  # fmt: skip
     out = work / "projects" / release
     path = _install(release, work)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(p) for p in path)}
     cmd = [sys.executable, str(HERE / "generate.py"), str(out), "--variants", "latency,resource,da"]
+    cmd += ["--backends", backends]  # Vitis projects carry the Vitis templates' own nnet_utils
     cmd += ["--models", models] if models else []
     subprocess.run(cmd, env=env, check=True)
     wanted = models.split(",") if models else None
     for project_dir in sorted(p for p in out.iterdir() if (p / "firmware").is_dir()):
-        if wanted and project_dir.name.rsplit("-", 1)[0] not in wanted:
+        if wanted and project_dir.name.split("-", 1)[0] not in wanted:
             continue
         try:
             project = read_project(project_dir, allow_unproven=True)
@@ -97,10 +102,11 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("out/prove"))
     parser.add_argument("--keep", action="store_true", help="add to proven.json instead of replacing it")
     parser.add_argument("--models", help="coverage models to prove (default: all)")
+    parser.add_argument("--backends", default="Vivado,Vitis")
     args = parser.parse_args()
     table: dict[str, dict[str, list[str]]] = json.loads(PROVEN_FILE.read_text()) if args.keep else {}
     for release in args.releases.split(","):
-        prove(release, args.work.resolve(), args.events, table, args.models)
+        prove(release, args.work.resolve(), args.events, table, args.models, args.backends)
     table = {
         name: {fp: sorted(set(versions), key=RELEASES.index) for fp, versions in sorted(entries.items())}
         for name, entries in sorted(table.items())
