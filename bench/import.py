@@ -38,7 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--models", nargs="*", default=["axol1tl_encoder", "pruned_mlp", "softmax_classifier"])
+    parser.add_argument("--models", nargs="*", default=["axol1tl_encoder", "pruned_mlp", "cicada_student"])
     args = parser.parse_args()
     keep_large_blocks()
     console = Console(width=150)
