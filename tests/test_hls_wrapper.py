@@ -195,6 +195,10 @@ def test_a_spec_with_another_offset_is_caught_at_the_wrapper(tmp_path: Path) -> 
         ),
         (("    return loss;", "    return loss + loss;"), r"score function _computeScore is neither one element"),
         (
+            ("      _unscaled[i] = unscaled_p[i];", "      _unscaled[i] = unscaled_p[i] + unscaled_p[i];"),
+            r"path_emulator.cpp:\d+: prepare_input\(\) is not 'T\* p = std::any_cast<T\*>\(input\);'",
+        ),
+        (
             ("    _score = _computeScore(_result);", "    _score = _computeScore(_result);\n    _result[0] = 0;"),
             r"predict\(\) is not 'ae_v1\(scaled, result\); loss = score\(result\);'",
         ),

@@ -188,14 +188,9 @@ def read_wrapper(path: Path, source: Source, top_input: str, outputs: list[str])
     scaled = top.group(1)
 
     input_cpp = _any_cast(fns["prepare_input"], "input", where)
-    scalers = [
-        (line, st) for line, st in fns["prepare_input"].body if re.fullmatch(rf"(\w+)\(\s*\w+\s*,\s*{scaled}\s*\);", st)
-    ]
-    if len(scalers) != 1:
-        raise ProjectError(f"{where}: prepare_input() does not call one scaling function writing {scaled!r}")
-    scaler = fns.get(scalers[0][1].split("(")[0])
+    scaler = fns.get(_prepared(fns["prepare_input"], scaled, path))
     if scaler is None:
-        raise ProjectError(f"{path}:{scalers[0][0]}: {scalers[0][1]!r} calls no member function")
+        raise ProjectError(f"{where}: prepare_input() calls a scaling function the class does not define")
     scale, requests, input_t = _scaling(scaler, path, top_input, type_of, source)
     if type_of(input_cpp, "prepare_input's input") != input_t:
         raise ProjectError(f"{where}: prepare_input reads {input_cpp} but {scaler.name} scales {input_t}")
@@ -227,6 +222,30 @@ def read_wrapper(path: Path, source: Source, top_input: str, outputs: list[str])
     headers = tuple(sorted(path.parent.glob("*.h")))
     return Wrapper(path, m.group(1), input_cpp, input_t, result_cpp, tuple(returns), tuple(layers), tuple(requests),
                    arrays, headers)  # fmt: skip
+
+
+def _prepared(fn: _Function, scaled: str, path: Path) -> str:
+    """The scaling function prepare_input calls, after checking it does nothing else: ``T* p =
+    std::any_cast<T*>(input);``, at most one loop copying ``p[i]`` (or ``std::any_cast<T>(p[i])``) into a member array,
+    and ``scale(inputs, scaled);`` on ``p`` or that copy."""
+    body = [st for _, st in fn.body]
+    pointer = re.fullmatch(r".+?\s*\*\s*(\w+)\s*=\s*std::any_cast<.+>\(\s*input\s*\);", body[0]) if body else None
+    copy = re.fullmatch(_for("i"), body[1]) if len(body) >= 5 else None
+    source = pointer.group(1) if pointer else None
+    rest = body[1:]
+    if pointer and copy and rest[2] == "}":
+        m = re.fullmatch(
+            rf"(\w+)\[{copy['i']}\] ?= ?(?:std::any_cast<[^>]+>\(\s*)?{source}\[{copy['i']}\]\s*\)?;", rest[1]
+        )
+        source, rest = (m.group(1), rest[3:]) if m else (None, rest)
+    call = re.fullmatch(rf"(\w+)\(\s*{source}\s*,\s*{scaled}\s*\);", rest[0]) if source and len(rest) == 1 else None
+    if call is None:
+        line = fn.body[0][0] if fn.body else "?"
+        raise ProjectError(
+            f"{path}:{line}: prepare_input() is not 'T* p = std::any_cast<T*>(input);' [a loop copying p[i]] "
+            f"'scale(p, {scaled});': {body}"
+        )
+    return call.group(1)
 
 
 def _header_typedefs(package: Path) -> dict[str, str]:
