@@ -212,18 +212,26 @@ def test_io_stream_projects_are_refused(tmp_path: Path) -> None:
         read_project(directory)
 
 
-def test_the_installed_hls4ml_definitions_are_the_proven_ones() -> None:
-    """Every definition proven for the installed hls4ml release is, in its templates, the fingerprint recorded."""
+def test_the_installed_hls4ml_definitions_are_the_proven_ones(tmp_path: Path) -> None:
+    """Every definition proven for the installed hls4ml release is, in its templates, one of the fingerprints
+    recorded for it: the Vivado templates' and the Vitis backend's (its own headers over Vivado's)."""
     import hls4ml
 
-    release, nnet_utils = hls4ml.__version__, _templates() / "nnet_utils"
-    recorded = {
-        name: fp for name, entries in proven().items() for fp, versions in entries.items() if release in versions
-    }
-    assert {"dense_latency", "relu", "softmax_stable", "dot1d", "normalize", "bit_shift"} <= set(recorded)
-    for name, fp in recorded.items():
-        if not name.startswith("ap_types/"):
-            assert fingerprint(nnet_utils, name) == fp, name
+    release = hls4ml.__version__
+    vitis = tmp_path / "vitis"
+    shutil.copytree(_templates() / "nnet_utils", vitis)
+    shutil.copytree(_templates().parent / "vitis" / "nnet_utils", vitis, dirs_exist_ok=True)
+    recorded: dict[str, set[str]] = {}
+    for name, entries in proven().items():
+        for fp, versions in entries.items():
+            if release in versions and not name.startswith("ap_types/"):
+                recorded.setdefault(name, set()).add(fp)
+    assert {"dense_latency", "relu", "softmax_stable", "dot1d", "normalize", "bit_shift", "conv_2d_latency_cl"} <= set(
+        recorded
+    )
+    for name, fps in recorded.items():
+        assert fingerprint(_templates() / "nnet_utils", name) in fps, f"{name} (Vivado)"
+        assert fingerprint(vitis, name) in fps, f"{name} (Vitis)"
 
 
 def test_definitions_ignore_formatting_and_comments() -> None:

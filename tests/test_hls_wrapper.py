@@ -291,3 +291,15 @@ def test_verify_runs_a_gt_encoder_package_on_event_file_words(tmp_path: Path) ->
     _synthetic_file(events, 3000, 2)
     code, out = _invoke("verify", str(package), "--data", str(events), "--kind", "axol1tl")
     assert code == 0 and "3000 events, 0 mismatches" in out, out
+
+
+def test_a_wrapper_type_read_wrongly_from_the_text_is_caught_by_the_compiler(tmp_path: Path) -> None:
+    """The package's typedefs are read as text; each one the wrapper's statements use is checked with
+    ``static_assert`` against what g++ sees (here a disabled block the text reader cannot tell apart)."""
+    package = _package(tmp_path, "element")
+    scales = package / "scales.h"
+    scales.write_text(
+        scales.read_text().replace("#endif\n", "#if 0\ntypedef ap_fixed<20,13> unscaled_t;\n#endif\n#endif\n")
+    )
+    with pytest.raises(ProjectError, match=r"l1t: unscaled_t of path_emulator.cpp is not ap_fixed<20,13>"):
+        read_project(package)

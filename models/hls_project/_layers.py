@@ -299,17 +299,18 @@ def _geometry(v: LayerCall, spatial: int, prefix: str) -> tuple[list[int], dict[
     return out_dims, geometry
 
 
-def _fill_buffer(v: LayerCall, spatial: int, in_shape: list[int], geometry: dict[str, list[int]]) -> None:
+def _fill_buffer(v: LayerCall, in_shape: list[int], out_dims: list[int], geometry: dict[str, list[int]]) -> None:
     """A generated ``fill_buffer`` (the im2col hls4ml writes per layer into ``nnet_code_gen.h``) is run on index
     words, every partition, and must place exactly the cells im2col places, in output order."""
     cfg = v.source.qualified(v.config.name)
-    n_part, n_pix = v.const("n_partitions"), v.const("n_pixels")
+    n_part, n_pix, positions = v.const("n_partitions"), v.const("n_pixels"), int(np.prod(out_dims))
     n_in, window = int(np.prod(in_shape)), int(np.prod(geometry["kernel"])) * in_shape[-1]
-    if n_part * n_pix != int(np.prod(v.result.size)) // v.const("n_filt"):
-        raise v.refuse(f"{n_part} partitions of {n_pix} pixels for {v.result.size // v.const('n_filt')} positions")
+    if n_part * n_pix != positions:
+        raise v.refuse(f"{n_part} partitions of {n_pix} pixels for {positions} output positions")
+    size = positions * window
     setup = (
-        f"typedef {cpp_spelling(IM2COL_T)} T; static T d[{n_in}]; static T buf[{n_pix}][{window}]; "
-        f"static T t[{n_part * n_pix * window}];\n"
+        f"typedef {cpp_spelling(IM2COL_T)} T;\n"
+        f"  static T d[{n_in}]; static T buf[{n_pix}][{window}]; static T t[{size}];\n"
         f"  for (int i = 0; i < {n_in}; ++i) d[i] = i + 1;\n"
         f"  for (unsigned p = 0; p < {n_part}; ++p) {{\n"
         f"    for (int i = 0; i < {n_pix * window}; ++i) buf[i / {window}][i % {window}] = -1;\n"
@@ -318,15 +319,11 @@ def _fill_buffer(v: LayerCall, spatial: int, in_shape: list[int], geometry: dict
         f"      t[p * {n_pix * window} + i] = buf[i / {window}][i % {window}];\n"
         "  }"
     )
+    index = np.arange(1, n_in + 1).reshape(1, *in_shape)  # 0 is a padded cell, -1 one left unwritten
+    geometry_t = (tuple(geometry["kernel"]), tuple(geometry["stride"]), tuple(geometry["pads"]))
+    expected = im2col(index, *geometry_t, 0, tuple(out_dims)).reshape(-1, window)
 
     def check(raw: np.ndarray) -> None:
-        index = np.arange(1, n_in + 1).reshape(1, *in_shape)
-        out_dims = [
-            (n + geometry["pads"][2 * i] + geometry["pads"][2 * i + 1] - k) // s + 1
-            for i, (n, k, s) in enumerate(zip(in_shape[:-1], geometry["kernel"], geometry["stride"], strict=True))
-        ]
-        expected = im2col(index, tuple(geometry["kernel"]), tuple(geometry["stride"]), tuple(geometry["pads"]), 0,
-                          tuple(out_dims)).reshape(-1, window)  # fmt: skip
         got = raw.reshape(-1, window)
         if not np.array_equal(got, expected):
             row, col = np.argwhere(got != expected)[0]
@@ -335,13 +332,13 @@ def _fill_buffer(v: LayerCall, spatial: int, in_shape: list[int], geometry: dict
                 f"window element {col}; im2col places {expected[row, col] - 1} (-1: zero padding, -2: not written)"
             )
 
-    v.requests.append((Request(f"{v.name}/im2col", "t", n_part * n_pix * window, IM2COL_T, setup), check))
+    v.requests.append((Request(f"{v.name}/im2col", "t", size, IM2COL_T, setup), check))
 
 
-@_importer("conv_1d_cl", "conv_2d_cl", "pointwise_conv_1d_cl", "pointwise_conv_2d_cl", data=(0,), result=1)
+@_importer("conv_1d_cl", "conv_2d_cl", data=(0,), result=1)
 def _conv(v: LayerCall) -> dict[str, Any]:
-    """conv_{1,2}d_cl (and the pointwise ones) with the Latency strategy: im2col, then per output position the
-    dense_latency arithmetic of its ``mult_config`` (products and sum in ``accum_t``, cast to the result)."""
+    """conv_{1,2}d_cl with the Latency strategy: im2col, then per output position the dense_latency arithmetic of
+    its ``mult_config`` (products and sum in ``accum_t``, cast to the result)."""
     spatial = _spatial(v.call.function)
     strategy = v.enum("strategy")
     if strategy != "latency":
@@ -358,10 +355,10 @@ def _conv(v: LayerCall) -> dict[str, Any]:
         for key, t in (("weight_t", weight_t), ("accum_t", accum_t)):
             if key in inner.config.typedefs and inner.config_type(key) != t:
                 raise v.refuse(f"{mult}::{key} {inner.config_type(key)} differs from {v.config.name}::{key} {t}")
-    v.depends(v.call.function, f"conv_{spatial}d_latency_cl", "Product", "mult", "cast")
+    v.depends(v.call.function, f"conv_{spatial}d_latency_cl")  # hls4ml 0.6's multiplies and casts in there
     if v.alias("fill_buffer") is not None:
         v.depends(f"FillConv{spatial}DBuffer")
-        _fill_buffer(v, spatial, in_shape, geometry)
+        _fill_buffer(v, in_shape, out_dims, geometry)
     n_window = int(np.prod(geometry["kernel"])) * in_shape[-1]
     v.words("weight", 2, n_window * n_filt, weight_t, lambda raw: raw.reshape(n_window, n_filt))
     v.words("bias", 3, n_filt, bias_t)

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 import l1t.emulator.fixed as fx
+from l1t.cpp import cpp_spelling
 from l1t.hls_text import read_defines, strip_block_comments
 from l1t.models.hls_project._source import ProjectError, Source, split_top_level
 from l1t.models.hls_project._words import Request
@@ -52,6 +53,7 @@ class Wrapper:
     requests: tuple[Request, ...]  # the scaling's offset and shift words (read by compiling the wrapper)
     arrays: dict[str, np.ndarray]  # "entry/key" arrays known from the text (the element a gather takes)
     headers: tuple[Path, ...]  # the package's own headers (their content keys the compiled library)
+    checks: dict[str, fx.FixedType]  # the type names the wrapper's statements use, as read (``static_assert``-ed)
 
     @property
     def digest(self) -> str:
@@ -168,16 +170,20 @@ def read_wrapper(path: Path, source: Source, top_input: str, outputs: list[str])
         if name not in fns:
             raise ProjectError(f"{where}: class {m.group(1)} has no {name}()")
     typedefs = {**source.typedefs, **_header_typedefs(path.parent)}
+    checks: dict[str, fx.FixedType] = {}  # the wrapper's own type names as read, checked by the compiler
 
-    def type_of(cpp: str, what: str) -> fx.FixedType:
+    def type_of(cpp: str, what: str, check: bool = True) -> fx.FixedType:
         name = cpp.split("::")[-1].strip()
         seen = 0
         while name in typedefs and seen < 20:
             name, seen = typedefs[name].split("::")[-1].strip(), seen + 1
         try:
-            return fx.parse(name)
+            t = fx.parse(name)
         except ValueError as err:
             raise ProjectError(f"{where}: {what} has type {cpp!r}, not an ap_fixed/ap_int type ({err})") from None
+        if check:
+            checks[cpp.strip()] = t
+        return t
 
     # predict(): the top on the scaled array, then the score of its result
     body = [st for _, st in fns["predict"].body]
@@ -221,7 +227,7 @@ def read_wrapper(path: Path, source: Source, top_input: str, outputs: list[str])
         returns = [name, "score"]
     headers = tuple(sorted(path.parent.glob("*.h")))
     return Wrapper(path, m.group(1), input_cpp, input_t, result_cpp, tuple(returns), tuple(layers), tuple(requests),
-                   arrays, headers)  # fmt: skip
+                   arrays, headers, checks)  # fmt: skip
 
 
 def _prepared(fn: _Function, scaled: str, path: Path) -> str:
@@ -261,7 +267,7 @@ def _array_type(name: str, path: Path, type_of) -> fx.FixedType:
     for header in sorted(path.parent.glob("*.h")):
         m = re.search(rf"(?:static\s+)?(?:const\s+)?([\w:]+(?:<[^;]*?>)?)\s+{short}\s*\[", header.read_text())
         if m:
-            return type_of(m.group(1), f"{header.name}: {short}")
+            return type_of(m.group(1), f"{header.name}: {short}", check=False)  # checked where its words are read
     raise ProjectError(f"{path}: no header next to it declares the array {name!r}")
 
 
@@ -385,9 +391,14 @@ def wrapper_parts(wrapper: Wrapper, n_in: int, n_words: int) -> list[str]:
     emulator calls it; every word ``read_result`` returns, in order. Returns the words per event it found (-1 when
     ``create_model`` fails); the caller checks it is ``n_words``."""
     t = wrapper.input_t
+    checks = "\n".join(
+        f'static_assert(std::is_same<{cpp}, {cpp_spelling(ft)}>::value, "l1t: {cpp} of {wrapper.path.name} is not '
+        f'{ft} as read from the package text");'
+        for cpp, ft in wrapper.checks.items()
+    )
     return [
-        f"// l1t: the wrapper, digest {wrapper.digest}\n#include <array>\n#include <utility>\n"
-        f'#include "{wrapper.path}"',
+        f"// l1t: the wrapper, digest {wrapper.digest}\n#include <array>\n#include <type_traits>\n#include <utility>\n"
+        f'#include "{wrapper.path}"\n{checks}',
         _FLATTEN
         + f"""extern "C" int64_t l1t_path(int64_t n, const int64_t* in, int64_t* out) {{
   hls4mlEmulator::Model* model = create_model();
