@@ -204,6 +204,16 @@ def ap_uint(width: int) -> FixedType:
 _TYPE_RE = re.compile(r"^\s*(?:ap_)?(u?)(fixed|int)\s*<(.*)>\s*$", re.IGNORECASE)
 
 
+# ap_decl.h's enum ap_o_mode in declaration order: a deployed type may pass one as the int N (``AP_SAT`` is 0)
+_O_MODE_VALUES = {"AP_SAT": 0, "AP_SAT_ZERO": 1, "AP_SAT_SYM": 2, "AP_WRAP": 3, "AP_WRAP_SM": 4}
+
+
+def _saturation_bits(arg: str) -> int:
+    """The N argument of ``ap_fixed<W,I,Q,O,N>``: an integer, or an ``ap_o_mode`` enumerator converted to int as
+    C++ converts it."""
+    return _O_MODE_VALUES[arg] if arg in _O_MODE_VALUES else int(arg)
+
+
 def parse(text: str) -> FixedType:
     """Parse a C++ or hls4ml precision string.
 
@@ -225,7 +235,7 @@ def parse(text: str) -> FixedType:
         width, int_bits = int(args[0]), int(args[1])
         q_mode = _mode(QMode, args[2]) if len(args) > 2 else QMode.TRN
         o_mode = _mode(OMode, args[3]) if len(args) > 3 else OMode.WRAP
-        n_bits = int(args[4]) if len(args) > 4 else 0
+        n_bits = _saturation_bits(args[4]) if len(args) > 4 else 0
         return FixedType(width, int_bits, not unsigned, q_mode, o_mode, n_bits)
     except ValueError as err:
         raise ValueError(f"cannot parse precision {text!r}: {err}") from None

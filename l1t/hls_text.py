@@ -9,7 +9,15 @@ import operator
 import re
 from pathlib import Path
 
-__all__ = ["ProjectError", "evaluate", "firmware_dir", "project_name", "read_defines", "strip_block_comments"]
+__all__ = [
+    "ProjectError",
+    "evaluate",
+    "firmware_dir",
+    "project_name",
+    "read_defines",
+    "strip_block_comments",
+    "top_file",
+]
 
 
 class ProjectError(ValueError):
@@ -36,9 +44,16 @@ def firmware_dir(directory: Path) -> Path:
     raise ProjectError(f"{directory}: not an hls4ml project (no firmware/ directory, {where})")
 
 
+_WRAPPER_PREDICT = re.compile(
+    r"public\s+hls4mlEmulator::Model\b.*?\bpredict\s*\(\s*\)\s*(?:override\s*)?\{\s*(?:\w+::)?(\w+)\s*\(", re.S
+)
+
+
 def project_name(directory: Path) -> str:
-    """The top function's name: ``ProjectName`` of ``hls4ml_config.yml``, else the one ``<top>.cpp`` with a
-    ``<top>.h`` in the C++ directory (``firmware_dir``; among several, the one with hls4ml's ``<top>_bridge.cpp``)."""
+    """The top function's name: ``ProjectName`` of ``hls4ml_config.yml``; else the function a deployed package's
+    emulator wrapper (a class deriving from ``hls4mlEmulator::Model``) calls first in ``predict()``; else the one
+    ``<top>.cpp`` with a ``<top>.h`` in the C++ directory (``firmware_dir``; among several, the one with hls4ml's
+    ``<top>_bridge.cpp``, or the one calling ``nnet::`` layers)."""
     firmware = firmware_dir(directory)
     for cfg in ("hls4ml_config.yml", "hls4ml_config.yaml"):
         path = directory / cfg
@@ -46,20 +61,40 @@ def project_name(directory: Path) -> str:
             m = re.search(r"^ProjectName:\s*['\"]?(\w+)", path.read_text(), re.MULTILINE)
             if m:
                 return m.group(1)
+    for wrapper in sorted({*directory.glob("*.cpp"), *firmware.parent.glob("*.cpp")}):
+        m = _WRAPPER_PREDICT.search(strip_block_comments(wrapper.read_text(errors="replace")))
+        if m:
+            return m.group(1)
     candidates = [
         p.stem
         for p in sorted(firmware.glob("*.cpp"))
         if p.stem not in ("parameters", "defines") and (firmware / f"{p.stem}.h").is_file()
     ]
     if len(candidates) > 1:
-        candidates = [stem for stem in candidates if (directory / f"{stem}_bridge.cpp").is_file()]
+        bridged = [stem for stem in candidates if (directory / f"{stem}_bridge.cpp").is_file()]
+        layered = [stem for stem in candidates if "nnet::" in (firmware / f"{stem}.cpp").read_text(errors="replace")]
+        candidates = bridged or layered
     if len(candidates) != 1:
         raise ProjectError(
-            f"{directory}: no hls4ml_config.yml naming the project, and no single {firmware.name}/<top>.cpp with a "
-            "<top>.h "
-            "(and a <top>_bridge.cpp)"
+            f"{directory}: no hls4ml_config.yml naming the project, no emulator wrapper calling it, and no single "
+            f"{firmware.name}/<top>.cpp with a <top>.h (and a <top>_bridge.cpp, or nnet:: layers)"
         )
     return candidates[0]
+
+
+def top_file(firmware: Path, top: str) -> Path:
+    """The ``.cpp`` defining ``void top(...) {``: ``<top>.cpp``, else the one file of the C++ directory defining it
+    (a deployed package may name the file otherwise)."""
+    own = firmware / f"{top}.cpp"
+    if own.is_file():
+        return own
+    pattern = re.compile(rf"\bvoid\s+{top}\s*\([^;{{]*\)\s*\{{")
+    found = [
+        p for p in sorted(firmware.glob("*.cpp")) if pattern.search(strip_block_comments(p.read_text(errors="replace")))
+    ]
+    if len(found) != 1:
+        raise ProjectError(f"{firmware}: {len(found)} files define 'void {top}(...) {{' ({[p.name for p in found]})")
+    return found[0]
 
 
 def read_defines(text: str) -> tuple[dict[str, str], dict[str, str]]:

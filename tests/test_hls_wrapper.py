@@ -303,3 +303,56 @@ def test_a_wrapper_type_read_wrongly_from_the_text_is_caught_by_the_compiler(tmp
     )
     with pytest.raises(ProjectError, match=r"l1t: unscaled_t of path_emulator.cpp is not ap_fixed<20,13>"):
         read_project(package)
+
+
+PASS_THROUGH = """\
+#include "NN/ae_v1.h"
+#include "emulator.h"
+#include <any>
+
+class PassModel : public hls4mlEmulator::Model {
+  private:
+    input_t _input[12];
+    result_t _result[1];
+  public:
+    virtual void prepare_input(std::any input)
+    {
+        input_t* input_p = std::any_cast<input_t*>(input);
+        for(int i = 0; i < 12; ++i)
+            _input[i] = std::any_cast<input_t>(input_p[i]);
+    }
+
+    virtual void predict()
+    {
+        ae_v1(_input, _result);
+    }
+
+    virtual void read_result(std::any result)
+    {
+        result_t *result_p = std::any_cast<result_t*>(result);
+        for (int i = 0; i < 1; ++i)
+            result_p[i] = _result[i];
+    }
+};
+
+extern "C" hls4mlEmulator::Model* create_model() { return new PassModel; }
+
+extern "C" void destroy_model(hls4mlEmulator::Model* m) { delete m; }
+"""
+
+
+def test_a_pass_through_wrapper_names_the_top_and_returns_its_output_array(tmp_path: Path) -> None:
+    """A wrapper that copies the words in and the output array out (the calorimeter packages' form): the top is the
+    function its predict() calls, in a file named otherwise next to another function with a header."""
+    package = _deployed(tmp_path)
+    nn = package / "NN"
+    (nn / "ae_v1.cpp").rename(nn / "model.cpp")
+    (nn / "unpacker.cpp").write_text('#include "unpacker.h"\nvoid unpack(int x[4]) {}\n')
+    (nn / "unpacker.h").write_text("void unpack(int x[4]);\n")
+    (package / "pass_emulator.cpp").write_text(PASS_THROUGH)
+    imported = read_project(package)
+    assert imported.source.top == "ae_v1" and imported.source.top_file == nn / "model.cpp"
+    assert imported.spec["inputs"][0]["name"] == "x" and imported.wrapper.result_count == 1
+    net = imported.network()
+    result = verify(imported, net, stimulus(net, 2000, seed=8))
+    assert (result.events, result.mismatches) == (2000, 0), str(result)

@@ -123,7 +123,8 @@ def read_project(directory: str | Path, *, allow_unproven: bool = False, wrapper
     if found is not None:
         if len(inputs) != 1:
             raise ProjectError(f"{found}: a wrapper around a top with {len(inputs)} inputs is not read")
-        wrapped = read_wrapper(found, source, inputs[0].name, [values[a.name][0] for a in outputs])
+        spec_outputs = [values[a.name][0] for a in outputs]
+        wrapped = read_wrapper(found, source, inputs[0].name, spec_outputs, sum(a.size for a in outputs))
         requests += wrapped.requests
     includes, separate = (), None
     if wrapped is not None:  # its own translation unit, as the package's Makefile builds it
@@ -171,21 +172,23 @@ def _wrap(
     and its score behind; the spec then takes the unscaled words and returns what ``read_result`` returns."""
     (top_input,) = inputs
     taken = {e["name"] for e in layers} | {top_input["name"]}
-    scale, *after = (dict(e) for e in wrapper.layers)
-    clash = sorted(({UNSCALED} | {e["name"] for e in after}) & taken)
+    scale = next((dict(e) for e in wrapper.layers if e["op"] == "offset_shift"), None)
+    after = [dict(e) for e in wrapper.layers if e["op"] != "offset_shift"]
+    clash = sorted((({UNSCALED} if scale else set()) | {e["name"] for e in after}) & taken)
     if clash:
         raise ProjectError(f"{wrapper.path}: the network already has values named {clash}")
-    scale["shape"] = list(top_input["shape"])
-    for key in ("offset", "shift"):
-        arrays[f"{scale['name']}/{key}"] = words[f"{scale['name']}/{key}"]
-        scale.setdefault("arrays", {})[key] = f"{scale['name']}/{key}"
     for entry in after:
         for key in [k.split("/", 1)[1] for k in wrapper.arrays if k.split("/", 1)[0] == entry["name"]]:
             arrays[f"{entry['name']}/{key}"] = wrapper.arrays[f"{entry['name']}/{key}"]
             entry.setdefault("arrays", {})[key] = f"{entry['name']}/{key}"
-    layers[:0] = [scale]
     layers += after
-    inputs = [{"name": UNSCALED, "shape": list(top_input["shape"]), "type": str(wrapper.input_t)}]
+    if scale is not None:
+        scale["shape"] = list(top_input["shape"])
+        for key in ("offset", "shift"):
+            arrays[f"{scale['name']}/{key}"] = words[f"{scale['name']}/{key}"]
+            scale.setdefault("arrays", {})[key] = f"{scale['name']}/{key}"
+        layers[:0] = [scale]
+        inputs = [{"name": UNSCALED, "shape": list(top_input["shape"]), "type": str(wrapper.input_t)}]
     return inputs, list(wrapper.returns)
 
 

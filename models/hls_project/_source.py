@@ -15,6 +15,7 @@ from pathlib import Path
 import l1t.emulator.fixed as fx
 from l1t.cpp import ap_types_include
 from l1t.hls_text import ProjectError, evaluate, firmware_dir, project_name, read_defines, strip_block_comments
+from l1t.hls_text import top_file as find_top_file
 
 __all__ = ["ALIAS", "Array", "Call", "ProjectError", "Source", "Struct", "read_source"]
 
@@ -145,10 +146,10 @@ def read_source(directory: str | Path) -> Source:
     directory = Path(directory).resolve()
     firmware = firmware_dir(directory)
     top = project_name(directory)
-    top_file = firmware / f"{top}.cpp"
-    for path in (top_file, firmware / "defines.h", firmware / "parameters.h"):
+    for path in (firmware / "defines.h", firmware / "parameters.h"):
         if not path.is_file():
             raise ProjectError(f"{directory}: missing {path.relative_to(directory)}")
+    top_file = find_top_file(firmware, top)
     defines = strip_block_comments((firmware / "defines.h").read_text())
     if re.search(r"nnet::array\s*<", defines):
         raise ProjectError(f"{firmware / 'defines.h'}: io_stream types (nnet::array); only io_parallel is imported")

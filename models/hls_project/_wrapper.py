@@ -54,6 +54,11 @@ class Wrapper:
     arrays: dict[str, np.ndarray]  # "entry/key" arrays known from the text (the element a gather takes)
     headers: tuple[Path, ...]  # the package's own headers (their content keys the compiled library)
     checks: dict[str, fx.FixedType]  # the type names the wrapper's statements use, as read (``static_assert``-ed)
+    result_count: int = 0  # read_result fills one object (0) or an array of this many (``p[i] = result[i]``)
+
+    @property
+    def scales(self) -> bool:
+        return any(e["op"] == "offset_shift" for e in self.layers)
 
     @property
     def digest(self) -> str:
@@ -146,7 +151,7 @@ def _for(var: str) -> str:
     """``for (int i = 0; i < N; i++) {`` as ``_statements`` writes it, the index in group ``var``."""
     index, again = rf"(?P<{var}>\w+)", rf"(?P={var})"
     step = rf"(?:{again}\+\+|\+\+{again})"
-    return rf"for \( ?(?:unsigned int|int|unsigned) {index} ?= ?0 ?; ?{again} ?< ?\w+ ?; ?{step} ?\) ?\{{"
+    return rf"for ?\( ?(?:unsigned int|int|unsigned) {index} ?= ?0 ?; ?{again} ?< ?\w+ ?; ?{step} ?\) ?\{{"
 
 
 def _any_cast(fn: _Function, arg: str, where: str) -> str:
@@ -158,9 +163,9 @@ def _any_cast(fn: _Function, arg: str, where: str) -> str:
     raise ProjectError(f"{where}: {fn.name} has no 'T* p = std::any_cast<T*>({arg});'")
 
 
-def read_wrapper(path: Path, source: Source, top_input: str, outputs: list[str]) -> Wrapper:
+def read_wrapper(path: Path, source: Source, top_input: str, outputs: list[str], output_size: int) -> Wrapper:
     """Read a wrapper (``find_wrapper``) around the network whose top reads ``top_input`` and writes ``outputs``
-    (spec names); refuse anything it does other than ``_Wrapper``'s forms."""
+    (spec names; ``output_size`` words in all); refuse anything it does other than the forms this module reads."""
     text = strip_block_comments(path.read_text())
     text = "\n".join(line.split("//")[0] for line in text.splitlines())
     m = _BASE.search(text)
@@ -194,19 +199,29 @@ def read_wrapper(path: Path, source: Source, top_input: str, outputs: list[str])
     scaled = top.group(1)
 
     input_cpp = _any_cast(fns["prepare_input"], "input", where)
-    scaler = fns.get(_prepared(fns["prepare_input"], scaled, path))
-    if scaler is None:
-        raise ProjectError(f"{where}: prepare_input() calls a scaling function the class does not define")
-    scale, requests, input_t = _scaling(scaler, path, top_input, type_of, source)
-    if type_of(input_cpp, "prepare_input's input") != input_t:
-        raise ProjectError(f"{where}: prepare_input reads {input_cpp} but {scaler.name} scales {input_t}")
-    layers, arrays = [scale], {}
+    scaler_name = _prepared(fns["prepare_input"], scaled, path)
+    layers, arrays, requests = [], {}, []
+    if scaler_name is None:  # the words go to the top as they are: the types must be the same
+        input_t = type_of(input_cpp, "prepare_input's input")
+        if input_t != source.type_of(source.array(top_input, where).cpp_type, where):
+            raise ProjectError(f"{where}: prepare_input copies {input_cpp} words into the top's input {top_input!r}")
+    else:
+        scaler = fns.get(scaler_name)
+        if scaler is None:
+            raise ProjectError(f"{where}: prepare_input() calls {scaler_name}(), which the class does not define")
+        scale, requests, input_t = _scaling(scaler, path, top_input, type_of, source)
+        if type_of(input_cpp, "prepare_input's input") != input_t:
+            raise ProjectError(f"{where}: prepare_input reads {input_cpp} but {scaler.name} scales {input_t}")
+        layers.append(scale)
     if score_call is not None:
         score, own = _score(fns, score_call.group(2), path, outputs, type_of)
         layers.append(score)
         arrays |= {f"score/{key}": value for key, value in own.items()}
     result_cpp = _any_cast(fns["read_result"], "result", where)
     pair = re.fullmatch(r"std::pair\s*<(.*)>", result_cpp.strip())
+    result_count = output_size if _result_array(fns["read_result"], top[2], path) else 0
+    if result_count and (score_call is not None or pair is not None or len(outputs) != 1):
+        raise ProjectError(f"{where}: read_result fills an array, which l1t reads for one network output only")
     if pair is None:
         returns = ["score"] if score_call is not None else list(outputs)
     elif score_call is None:
@@ -220,23 +235,23 @@ def read_wrapper(path: Path, source: Source, top_input: str, outputs: list[str])
         if index is None or len(outputs) != 1:
             raise ProjectError(f"{where}: read_result's pair holds one {first_cpp}, set from no element of {top[2]}")
         name = f"{outputs[0]}_{index}"
-        layers.insert(1, {"name": name, "op": "gather", "inputs": [outputs[0]], "shape": [1],
+        layers.insert(len(layers) - 1, {"name": name, "op": "gather", "inputs": [outputs[0]], "shape": [1],
                           "types": {"result_t": str(type_of(first_cpp, "read_result's first"))},
                           "attrs": {"wrapper": f"{path.name}: read_result"}})  # fmt: skip
         arrays[f"{name}/index"] = np.array([index], dtype=np.int64)
         returns = [name, "score"]
     headers = tuple(sorted(path.parent.glob("*.h")))
     return Wrapper(path, m.group(1), input_cpp, input_t, result_cpp, tuple(returns), tuple(layers), tuple(requests),
-                   arrays, headers, checks)  # fmt: skip
+                   arrays, headers, checks, result_count)  # fmt: skip
 
 
-def _prepared(fn: _Function, scaled: str, path: Path) -> str:
+def _prepared(fn: _Function, scaled: str, path: Path) -> str | None:
     """The scaling function prepare_input calls, after checking it does nothing else: ``T* p =
     std::any_cast<T*>(input);``, at most one loop copying ``p[i]`` (or ``std::any_cast<T>(p[i])``) into a member array,
-    and ``scale(inputs, scaled);`` on ``p`` or that copy."""
+    and ``scale(inputs, scaled);`` on ``p`` or that copy; None when the loop copies straight into ``scaled``."""
     body = [st for _, st in fn.body]
     pointer = re.fullmatch(r".+?\s*\*\s*(\w+)\s*=\s*std::any_cast<.+>\(\s*input\s*\);", body[0]) if body else None
-    copy = re.fullmatch(_for("i"), body[1]) if len(body) >= 5 else None
+    copy = re.fullmatch(_for("i"), body[1]) if len(body) >= 4 else None
     source = pointer.group(1) if pointer else None
     rest = body[1:]
     if pointer and copy and rest[2] == "}":
@@ -244,14 +259,28 @@ def _prepared(fn: _Function, scaled: str, path: Path) -> str:
             rf"(\w+)\[{copy['i']}\] ?= ?(?:std::any_cast<[^>]+>\(\s*)?{source}\[{copy['i']}\]\s*\)?;", rest[1]
         )
         source, rest = (m.group(1), rest[3:]) if m else (None, rest)
+    if source == scaled and not rest:
+        return None
     call = re.fullmatch(rf"(\w+)\(\s*{source}\s*,\s*{scaled}\s*\);", rest[0]) if source and len(rest) == 1 else None
     if call is None:
         line = fn.body[0][0] if fn.body else "?"
         raise ProjectError(
             f"{path}:{line}: prepare_input() is not 'T* p = std::any_cast<T*>(input);' [a loop copying p[i]] "
-            f"'scale(p, {scaled});': {body}"
+            f"['scale(p, {scaled});']: {body}"
         )
     return call.group(1)
+
+
+def _result_array(fn: _Function, result: str, path: Path) -> bool:
+    """Whether read_result copies ``p[i] = result[i]`` in a loop into the array its pointer points to (else it fills
+    one object)."""
+    body = [st for _, st in fn.body]
+    loop = re.fullmatch(_for("i"), body[1]) if len(body) == 4 else None
+    if loop is None or body[3] != "}":
+        return False
+    if not re.fullmatch(rf"\w+\[{loop['i']}\] ?= ?{result}\[{loop['i']}\];", body[2]):
+        raise ProjectError(f"{path}:{fn.body[2][0]}: read_result's loop is not 'p[i] = {result}[i];': {body[2]}")
+    return True
 
 
 def _header_typedefs(package: Path) -> dict[str, str]:
@@ -365,6 +394,9 @@ template <class T> static void l1t_flat(const T& v, int64_t*& out, int64_t* end)
 template <class T, std::size_t N> static void l1t_flat(const std::array<T, N>& v, int64_t*& out, int64_t* end) {
   for (const T& e : v) l1t_flat(e, out, end);
 }
+template <class T, std::size_t N> static void l1t_flat(const T (&v)[N], int64_t*& out, int64_t* end) {
+  for (const T& e : v) l1t_flat(e, out, end);
+}
 template <class A, class B> static void l1t_flat(const std::pair<A, B>& v, int64_t*& out, int64_t* end) {
   l1t_flat(v.first, out, end);
   l1t_flat(v.second, out, end);
@@ -391,6 +423,11 @@ def wrapper_parts(wrapper: Wrapper, n_in: int, n_words: int) -> list[str]:
     emulator calls it; every word ``read_result`` returns, in order. Returns the words per event it found (-1 when
     ``create_model`` fails); the caller checks it is ``n_words``."""
     t = wrapper.input_t
+    result = (
+        f"{wrapper.result_cpp} result[{wrapper.result_count}];"
+        if wrapper.result_count
+        else (f"{wrapper.result_cpp} result;")
+    )
     checks = "\n".join(
         f'static_assert(std::is_same<{cpp}, {cpp_spelling(ft)}>::value, "l1t: {cpp} of {wrapper.path.name} is not '
         f'{ft} as read from the package text");'
@@ -409,8 +446,8 @@ def wrapper_parts(wrapper: Wrapper, n_in: int, n_words: int) -> list[str]:
     for (int i = 0; i < {n_in}; ++i) set_raw<{t.width}, {str(t.signed).lower()}>(x[i], in[e * {n_in} + i]);
     model->prepare_input(static_cast<{wrapper.input_cpp}*>(x));
     model->predict();
-    {wrapper.result_cpp} result;
-    model->read_result(&result);
+    {result}
+    model->read_result({"static_cast<" + wrapper.result_cpp + "*>(result)" if wrapper.result_count else "&result"});
     int64_t* o = out + e * {n_words};
     l1t_flat(result, o, out + (e + 1) * {n_words});
     found = o - (out + e * {n_words});
