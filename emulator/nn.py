@@ -1126,15 +1126,20 @@ class Network:
             out[name] = fx.from_float(value, t)
         return out
 
-    def trace(self, x: ArrayLike | dict[str, ArrayLike], *, raw: bool = False) -> dict[str, np.ndarray]:
-        """Every layer's raw output (event axis first), in execution order."""
+    def trace(
+        self, x: ArrayLike | dict[str, ArrayLike], *, raw: bool = False, replay: dict[str, np.ndarray] | None = None
+    ) -> dict[str, np.ndarray]:
+        """Every layer's raw output (event axis first), in execution order. With ``replay`` (raw outputs of some
+        layers, from another implementation), each layer reads those instead of the emulator's own: every layer is
+        then judged on its own inputs."""
         if raw:
             given = x if isinstance(x, dict) else {self.inputs[0][0]: x}
             values = {name: fx.words(given[name], t) for name, _, t in self.inputs if name in given}
         else:
             values = self.quantize(x)
+        replay = replay or {}
         for layer in self.layers:
-            ins = [values[i] for i in layer.inputs]
+            ins = [np.asarray(replay[i]).reshape(values[i].shape) if i in replay else values[i] for i in layer.inputs]
             out = _HANDLERS[layer.op](layer, ins, [self.types[i] for i in layer.inputs])
             values[layer.name] = fx.words(out, layer.result_t)  # int64, or Python ints past 64 bits
         return values

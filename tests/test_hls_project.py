@@ -387,3 +387,24 @@ def test_pooling_is_proven_per_mode() -> None:
     table = proven()
     assert "0.6.0" in {v for versions in table["pooling2d_cl@max"].values() for v in versions}
     assert "0.6.0" not in {v for versions in table["pooling2d_cl@average"].values() for v in versions}
+
+
+@pytest.mark.slow  # an hls4ml conversion
+def test_resource_convolutions_import_as_their_keras_path_spec(tmp_path: Path) -> None:
+    """Conv2D and Conv1D with the Resource strategy (weights read outputs first) and an accumulator that makes the
+    order irrelevant: the import is the Keras-path spec, and verify finds no mismatch."""
+    from tests.projects.generate import write
+
+    for model in ("conv2d", "conv1d"):
+        out = write(model, "resource", tmp_path / model, keras_spec=tmp_path / f"{model}.spec")
+        imported = read_project(out)
+        keras = Network.load(tmp_path / f"{model}.spec")
+        convs = [la for la in imported.network().layers if la.op.startswith("conv")]
+        assert convs and all(la.attrs["strategy"] == "Resource" for la in convs)
+        for mine in convs:
+            theirs = next(la for la in keras.layers if la.name == mine.name)
+            assert mine.types == theirs.types and mine.attrs == theirs.attrs, mine.name
+            np.testing.assert_array_equal(mine.arrays["weight"], theirs.arrays["weight"])
+        net = imported.network()
+        result = verify(imported, net, stimulus(net, N_EVENTS, seed=12))
+        assert (result.events, result.mismatches) == (N_EVENTS, 0), str(result)

@@ -52,6 +52,20 @@ def test_hand_computed_dense_relu() -> None:
     np.testing.assert_array_equal(net.run_float(x)["relu"], expected)
 
 
+def test_trace_replays_given_layer_outputs() -> None:
+    """``trace(replay=...)``: a layer reads the given words of the layers it reads instead of the emulator's own, so
+    each layer is judged on its own inputs (how ``tests/projects/prove.py`` proves one layer at a time)."""
+    net = Network(SPEC, ARRAYS)
+    words = {"x": np.array([[8, 4, -2], [24, -32, 1]])}
+    own = net.trace(words, raw=True)
+    given = np.array([[-64, 40], [100, -1]])  # fc's words as another implementation might have them
+    replayed = net.trace(words, raw=True, replay={"fc": given})
+    np.testing.assert_array_equal(replayed["fc"], own["fc"])  # a replayed layer is still computed itself
+    expected = fx.cast(np.maximum(given, 0), fx.parse("ap_fixed<12,6>"), fx.parse("ap_ufixed<6,3,AP_RND,AP_SAT>"))
+    np.testing.assert_array_equal(replayed["relu"], expected)
+    assert not np.array_equal(replayed["relu"], own["relu"])
+
+
 def test_round_trip_through_files(tmp_path: Path) -> None:
     (tmp_path / "spec.json").write_text(json.dumps(SPEC))
     np.savez(tmp_path / "arrays.npz", **ARRAYS)

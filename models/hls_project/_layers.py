@@ -337,17 +337,23 @@ def _fill_buffer(v: LayerCall, in_shape: list[int], out_dims: list[int], geometr
 
 @_importer("conv_1d_cl", "conv_2d_cl", data=(0,), result=1)
 def _conv(v: LayerCall) -> dict[str, Any]:
-    """conv_{1,2}d_cl with the Latency strategy: im2col, then per output position the dense_latency arithmetic of
-    its ``mult_config`` (products and sum in ``accum_t``, cast to the result)."""
+    """conv_{1,2}d_cl: im2col, then per output position the dense_latency arithmetic of its ``mult_config``
+    (products and sum in ``accum_t``, cast to the result); Resource where the accumulator makes the order irrelevant
+    (its kernels read the weights transposed)."""
     spatial = _spatial(v.call.function)
-    strategy = v.enum("strategy")
-    if strategy != "latency":
-        raise v.refuse(f"strategy {strategy!r} (imported for convolutions: latency)")
+    strategy = _STRATEGIES.get(v.enum("strategy"))
+    if strategy is None:
+        raise v.refuse(f"strategy {v.config.constants['strategy']!r} (imported: {', '.join(_STRATEGIES)})")
     out_dims, geometry = _geometry(v, spatial, "filt")
     in_shape, n_filt = v.spatial[0], v.const("n_filt")
     if v.result.size != int(np.prod(out_dims)) * n_filt:
         raise v.refuse(f"result array of {v.result.size} for output {out_dims} x {n_filt} filters")
     weight_t, bias_t, accum_t = v.config_type("weight_t"), v.config_type("bias_t"), v.config_type("accum_t")
+    if strategy != "Latency" and not order_free(v.in_types[0], weight_t, accum_t):
+        raise v.refuse(
+            f"{strategy} strategy with accum_t {accum_t}: its summation order differs from Latency's and only a "
+            "wrapping accumulator holding every product is exact in any order"
+        )
     mult = v.config.typedefs.get("mult_config")
     if mult is not None:  # hls4ml >= 0.7: the products go through the mult_config's product and cast
         inner = v.sub_config(mult)
@@ -355,15 +361,19 @@ def _conv(v: LayerCall) -> dict[str, Any]:
         for key, t in (("weight_t", weight_t), ("accum_t", accum_t)):
             if key in inner.config.typedefs and inner.config_type(key) != t:
                 raise v.refuse(f"{mult}::{key} {inner.config_type(key)} differs from {v.config.name}::{key} {t}")
-    v.depends(v.call.function, f"conv_{spatial}d_latency_cl")  # hls4ml 0.6's multiplies and casts in there
+    v.depends(v.call.function, f"conv_{spatial}d_{strategy.lower()}_cl")  # hls4ml 0.6's multiplies and casts there
     if v.alias("fill_buffer") is not None:
         v.depends(f"FillConv{spatial}DBuffer")
         _fill_buffer(v, in_shape, out_dims, geometry)
     n_window = int(np.prod(geometry["kernel"])) * in_shape[-1]
-    v.words("weight", 2, n_window * n_filt, weight_t, lambda raw: raw.reshape(n_window, n_filt))
+    transposed = strategy != "Latency"  # Resource kernels read the weights outputs first, as hls4ml writes them
+    v.words(
+        "weight", 2, n_window * n_filt, weight_t,
+        lambda raw: raw.reshape(n_filt, n_window).T if transposed else raw.reshape(n_window, n_filt),
+    )  # fmt: skip
     v.words("bias", 3, n_filt, bias_t)
     types = {"weight_t": weight_t, "bias_t": bias_t, "accum_t": accum_t}
-    return v.entry(f"conv{spatial}d", types, [*out_dims, n_filt], **geometry, strategy="Latency",
+    return v.entry(f"conv{spatial}d", types, [*out_dims, n_filt], **geometry, strategy=strategy,
                    reuse_factor=v.const("reuse_factor", 1))  # fmt: skip
 
 

@@ -131,7 +131,8 @@ def conv2d() -> tuple[Any, dict[str, dict[str, Any]]]:
     h = L.Conv2D(3, 2, strides=2, padding="same", name="c2")(h)
     h = L.AveragePooling2D(2, name="p2")(h)
     y = L.Dense(5, name="d")(L.Flatten(name="flat")(h))
-    return _set_weights(Model(x, y, name="conv2d"), 7), {"c1": {"result": "ap_fixed<16,6,AP_RND,AP_SAT>"}}
+    precisions = {"c1": {"result": "ap_fixed<16,6,AP_RND,AP_SAT>"}, "c2": {"result": "ap_fixed<16,6>"}}
+    return _set_weights(Model(x, y, name="conv2d"), 7), precisions
 
 
 def conv1d() -> tuple[Any, dict[str, dict[str, Any]]]:
@@ -187,7 +188,8 @@ def write(
     config["Model"]["Precision"] = "ap_fixed<16,6>"
     for layer in model.layers:
         cfg = config["LayerName"].setdefault(layer.name, {})
-        if layer.__class__.__name__ == "Dense":
+        conv = layer.__class__.__name__ in ("Conv1D", "Conv2D")  # Resource convolutions, with their own accum_t
+        if layer.__class__.__name__ == "Dense" or (conv and variant == "resource"):
             cfg["Strategy"] = strategy
             cfg["ReuseFactor"] = reuse
             if accum is not None:

@@ -3,9 +3,10 @@
 For each release: install it (``pip install --no-deps --target``; the running venv's TensorFlow converts the
 models), write the coverage models' projects with it (``generate.py``: latency, resource and distributed-arithmetic
 variants), import each with its definitions not yet proven, and compare the emulator with the project's own C++ on
-random and edge-case events (``l1t.models.hls_project.verify``). The definitions of every layer whose output words
-all agree (traced after each layer, on the first 5,000 events) are recorded with the release; the layers that
-differ are printed, and their definitions stay unproven.
+random and edge-case events (``l1t.models.hls_project.verify``). Each layer is judged on its own inputs (the
+project's traced outputs of the layers it reads, on the first 5,000 events): the definitions of every layer whose
+output words all agree are recorded with the release; those of a layer that differs are printed and disproven for
+that release, even where another project (one that did not exercise the difference) agreed.
 
     .venv/bin/python tests/projects/prove.py [--releases 0.6.0,0.7.1,...] [--events 20000] [--work DIR]
                                              [--models mlp,...] [--backends Vivado,Vitis] [--keep]
@@ -49,7 +50,7 @@ def _install(release: str, work: Path) -> list[Path]:
 
 def prove(
     release: str, work: Path, events: int, table: dict[str, dict[str, list[str]]], models: str | None,
-    backends: str = "Vivado,Vitis",
+    disproven: set[tuple[str, str, str]], backends: str = "Vivado,Vitis",
 ) -> None:  # fmt: skip
     out = work / "projects" / release
     path = _install(release, work)
@@ -74,21 +75,25 @@ def prove(
         agree = _agreeing_layers(project, net, {k: v[:5000] for k, v in words.items()})
         firmware = project.source.firmware
         for layer, names in project.layer_uses.items():
-            if layer not in agree:
-                print(f"    layer {layer!r} differs: {sorted(names)} stay unproven for {release}")
+            fingerprints = {name: fingerprint(firmware / "nnet_utils", name) for name in names}
+            if layer not in agree:  # on its own inputs: these definitions compute something else here
+                print(f"    layer {layer!r} differs: {sorted(names)} are disproven for {release}")
+                disproven.update((name, fp, release) for name, fp in fingerprints.items())
                 continue
-            for name in names:
-                table.setdefault(name, {}).setdefault(fingerprint(firmware / "nnet_utils", name), []).append(release)
+            for name, fp in fingerprints.items():
+                table.setdefault(name, {}).setdefault(fp, []).append(release)
         for file in AP_TYPES_FILES:
             key = ap_types_fingerprint(firmware / "ap_types", file)
             table.setdefault(f"ap_types/{file}", {}).setdefault(key, []).append(release)
 
 
 def _agreeing_layers(project: Project, net: Network, words: dict[str, np.ndarray]) -> set[str]:
-    """The layers whose every output word agrees between the traced project and the emulator."""
+    """The layers whose every output word agrees between the traced project and the emulator, each layer judged on
+    its own inputs (the project's traced outputs of the layers it reads), so a difference upstream does not count
+    against it."""
     names = [layer.name for layer in net.layers if not layer.result_t.wide]
     _, expected = ProjectRunner(project, trace=names).run(words)
-    got = net.trace(words, raw=True)
+    got = net.trace(words, raw=True, replay=expected)
     return {
         name for name in names
         if np.array_equal(expected[name], np.asarray(got[name]).reshape(expected[name].shape))
@@ -105,12 +110,18 @@ def main() -> None:
     parser.add_argument("--backends", default="Vivado,Vitis")
     args = parser.parse_args()
     table: dict[str, dict[str, list[str]]] = json.loads(PROVEN_FILE.read_text()) if args.keep else {}
+    disproven: set[tuple[str, str, str]] = set()
     for release in args.releases.split(","):
-        prove(release, args.work.resolve(), args.events, table, args.models, args.backends)
+        prove(release, args.work.resolve(), args.events, table, args.models, disproven, args.backends)
+    for name, fp, release in disproven:  # a definition that computes something else once is not proven for that release
+        if release in table.get(name, {}).get(fp, []):
+            table[name][fp].remove(release)
+            print(f"{release}: {name} ({fp}) disproven")
     table = {
-        name: {fp: sorted(set(versions), key=RELEASES.index) for fp, versions in sorted(entries.items())}
+        name: {fp: sorted(set(versions), key=RELEASES.index) for fp, versions in sorted(entries.items()) if versions}
         for name, entries in sorted(table.items())
     }
+    table = {name: entries for name, entries in table.items() if entries}
     PROVEN_FILE.write_text(json.dumps(table, indent=1) + "\n")
     print(f"wrote {PROVEN_FILE}: {len(table)} definitions")
 
