@@ -205,34 +205,46 @@ def _product(v: LayerCall) -> None:
     v.depends("Product", "mult", "cast")
 
 
-@_importer("dense", data=(0,), result=1)
-def _dense(v: LayerCall) -> dict[str, Any]:
-    """nnet::dense: Latency, or Resource where the accumulator makes the order irrelevant (its kernels read the
-    weights transposed, outputs first, as hls4ml writes them for that strategy)."""
-    n_in, n_out = v.const("n_in"), v.const("n_out")
+def _strategy(v: LayerCall) -> str:
     strategy = _STRATEGIES.get(v.enum("strategy"))
     if strategy is None:
         raise v.refuse(f"strategy {v.config.constants['strategy']!r} (imported: {', '.join(_STRATEGIES)})")
-    kernel = v.alias("kernel")
-    if kernel is not None and not kernel.rsplit("::", 1)[-1].startswith(_KERNELS[strategy]):
-        raise v.refuse(f"{strategy} strategy with kernel {kernel!r}")
-    _product(v)
-    v.depends(*_DENSE_CODE[strategy])
+    return strategy
+
+
+def _kernel(v: LayerCall, strategy: str, n_in: int, n_out: int) -> dict[str, fx.FixedType]:
+    """The config's weight_t, bias_t and accum_t, with the weights (arguments 2 and 3) requested: Resource only
+    where the accumulator makes the order irrelevant, its kernels reading the weights transposed, outputs first, as
+    hls4ml writes them for that strategy."""
     weight_t, bias_t, accum_t = v.config_type("weight_t"), v.config_type("bias_t"), v.config_type("accum_t")
     if strategy != "Latency" and not order_free(v.in_types[0], weight_t, accum_t):
         raise v.refuse(
             f"{strategy} strategy with accum_t {accum_t}: its summation order differs from Latency's and only a "
             "wrapping accumulator holding every product is exact in any order"
         )
-    if v.data[0].size != n_in or v.result.size != n_out:
-        raise v.refuse(f"arrays of {v.data[0].size} and {v.result.size} for n_in = {n_in}, n_out = {n_out}")
     transposed = strategy != "Latency"
     v.words(
         "weight", 2, n_in * n_out, weight_t,
         lambda raw: raw.reshape(n_out, n_in).T if transposed else raw.reshape(n_in, n_out),
     )  # fmt: skip
     v.words("bias", 3, n_out, bias_t)
-    types = {"weight_t": weight_t, "bias_t": bias_t, "accum_t": accum_t}
+    return {"weight_t": weight_t, "bias_t": bias_t, "accum_t": accum_t}
+
+
+@_importer("dense", data=(0,), result=1)
+def _dense(v: LayerCall) -> dict[str, Any]:
+    """nnet::dense: Latency, or Resource where the accumulator makes the order irrelevant (its kernels read the
+    weights transposed, outputs first, as hls4ml writes them for that strategy)."""
+    n_in, n_out = v.const("n_in"), v.const("n_out")
+    strategy = _strategy(v)
+    kernel = v.alias("kernel")
+    if kernel is not None and not kernel.rsplit("::", 1)[-1].startswith(_KERNELS[strategy]):
+        raise v.refuse(f"{strategy} strategy with kernel {kernel!r}")
+    _product(v)
+    v.depends(*_DENSE_CODE[strategy])
+    if v.data[0].size != n_in or v.result.size != n_out:
+        raise v.refuse(f"arrays of {v.data[0].size} and {v.result.size} for n_in = {n_in}, n_out = {n_out}")
+    types = _kernel(v, strategy, n_in, n_out)
     return v.entry("dense", types, [n_out], strategy=strategy, reuse_factor=v.const("reuse_factor", 1))
 
 
@@ -341,38 +353,23 @@ def _conv(v: LayerCall) -> dict[str, Any]:
     (products and sum in ``accum_t``, cast to the result); Resource where the accumulator makes the order irrelevant
     (its kernels read the weights transposed)."""
     spatial = _spatial(v.call.function)
-    strategy = _STRATEGIES.get(v.enum("strategy"))
-    if strategy is None:
-        raise v.refuse(f"strategy {v.config.constants['strategy']!r} (imported: {', '.join(_STRATEGIES)})")
+    strategy = _strategy(v)
     out_dims, geometry = _geometry(v, spatial, "filt")
     in_shape, n_filt = v.spatial[0], v.const("n_filt")
     if v.result.size != int(np.prod(out_dims)) * n_filt:
         raise v.refuse(f"result array of {v.result.size} for output {out_dims} x {n_filt} filters")
-    weight_t, bias_t, accum_t = v.config_type("weight_t"), v.config_type("bias_t"), v.config_type("accum_t")
-    if strategy != "Latency" and not order_free(v.in_types[0], weight_t, accum_t):
-        raise v.refuse(
-            f"{strategy} strategy with accum_t {accum_t}: its summation order differs from Latency's and only a "
-            "wrapping accumulator holding every product is exact in any order"
-        )
+    types = _kernel(v, strategy, int(np.prod(geometry["kernel"])) * in_shape[-1], n_filt)
     mult = v.config.typedefs.get("mult_config")
     if mult is not None:  # hls4ml >= 0.7: the products go through the mult_config's product and cast
         inner = v.sub_config(mult)
         _product(inner)
-        for key, t in (("weight_t", weight_t), ("accum_t", accum_t)):
+        for key, t in ((key, types[key]) for key in ("weight_t", "accum_t")):
             if key in inner.config.typedefs and inner.config_type(key) != t:
                 raise v.refuse(f"{mult}::{key} {inner.config_type(key)} differs from {v.config.name}::{key} {t}")
     v.depends(v.call.function, f"conv_{spatial}d_{strategy.lower()}_cl")  # hls4ml 0.6's multiplies and casts there
     if v.alias("fill_buffer") is not None:
         v.depends(f"FillConv{spatial}DBuffer")
         _fill_buffer(v, in_shape, out_dims, geometry)
-    n_window = int(np.prod(geometry["kernel"])) * in_shape[-1]
-    transposed = strategy != "Latency"  # Resource kernels read the weights outputs first, as hls4ml writes them
-    v.words(
-        "weight", 2, n_window * n_filt, weight_t,
-        lambda raw: raw.reshape(n_filt, n_window).T if transposed else raw.reshape(n_window, n_filt),
-    )  # fmt: skip
-    v.words("bias", 3, n_filt, bias_t)
-    types = {"weight_t": weight_t, "bias_t": bias_t, "accum_t": accum_t}
     return v.entry(f"conv{spatial}d", types, [*out_dims, n_filt], **geometry, strategy=strategy,
                    reuse_factor=v.const("reuse_factor", 1))  # fmt: skip
 
