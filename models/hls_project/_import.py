@@ -119,16 +119,15 @@ def read_project(directory: str | Path, *, allow_unproven: bool = False, wrapper
         )
     requests = [req for view in views for req, _ in view.requests]
     found = find_wrapper(source.directory, source.firmware) if wrapper else None
-    wrapped = None
+    spec_outputs = [values[a.name][0] for a in outputs]
+    wrapped, includes, separate = None, (), None
     if found is not None:
         if len(inputs) != 1:
             raise ProjectError(f"{found}: a wrapper around a top with {len(inputs)} inputs is not read")
-        spec_outputs = [values[a.name][0] for a in outputs]
         wrapped = read_wrapper(found, source, inputs[0].name, spec_outputs, sum(a.size for a in outputs))
         requests += wrapped.requests
-    includes, separate = (), None
-    if wrapped is not None:  # its own translation unit, as the package's Makefile builds it
-        sizes = {values[a.name][0]: a.size for a in outputs}  # the rest (score, an output element) are one word
+        # its own translation unit, as the package's Makefile builds it; a score or output element is one word
+        sizes = {values[a.name][0]: a.size for a in outputs}
         separate = wrapper_parts(wrapped, inputs[0].size, sum(sizes.get(name, 1) for name in wrapped.returns))
         includes = (emulator_include(),)
     extra = [runner_part(source, inputs, outputs, 0)]
@@ -143,7 +142,6 @@ def read_project(directory: str | Path, *, allow_unproven: bool = False, wrapper
         for key, value in own.items():
             arrays[f"{entry['name']}/{key}"] = np.asarray(value, dtype=np.int64)
             entry.setdefault("arrays", {})[key] = f"{entry['name']}/{key}"
-    spec_outputs = [values[a.name][0] for a in outputs]
     if wrapped is not None:
         spec_inputs, spec_outputs = _wrap(wrapped, spec_inputs, spec_outputs, layers, words, arrays)
     spec = _spec(source, spec_inputs, spec_outputs, layers)
