@@ -420,6 +420,7 @@ def test_rate_vs_pileup_fits_a_line_through_each_seeds_rates(tmp_path: Path) -> 
     set, so its rate elsewhere is the count of scores above that threshold."""
     from l1t.events import dataset
     from l1t.studies.pileup import linear_fit, rate_vs_pileup
+    from l1t.studies.reference import ReferenceError, ReferenceSpec
     from l1t.studies.study import menu_report
 
     n = 20_000
@@ -450,8 +451,20 @@ def test_rate_vs_pileup_fits_a_line_through_each_seeds_rates(tmp_path: Path) -> 
     # the report through l1t report's function: the panel drawn, the pointer to --pileup-scan only without one
     menu_path = tmp_path / "menu.yaml"
     menu_path.write_text("seeds:\n  ETM150: {type: met, pt: 150.0}\n")
-    html = menu_report(menu_path, files[40], tmp_path / "out", pileup_scan=[files[20]]).report.read_text()
+    # a reference at pileup 20 is set against the pileup-20 sample's rates, not the main file's
+    at_20 = SCALE * 10 * 20 / n
+    ref = ReferenceSpec(source="constructed for the test", conditions="pileup 20", pileup=20.0,
+                        seeds={"ETM150": {"rate_hz": at_20 / 3}})  # fmt: skip
+    study = menu_report(menu_path, files[40], tmp_path / "out", pileup_scan=[files[20]], reference=ref)
+    cmp = study.results["reference"]
+    assert cmp["pileup"] == 20.0 and cmp["seeds"]["ETM150"]["simulated_hz"] == pytest.approx(at_20)
+    assert cmp["seeds"]["ETM150"]["ratio"] == pytest.approx(3) and not cmp["seeds"]["ETM150"]["within"]
+    html = study.report.read_text()
     assert "rate_vs_pileup" in html and "--pileup-scan" not in html
+    assert "Simulated vs recorded rates" in html and "Outside a factor 2: ETM150" in html
+    with pytest.raises(ReferenceError, match=r"pileup 30; the study has pileup 20, 40: add a zero-bias sample"):
+        menu_report(menu_path, files[40], tmp_path / "out3", pileup_scan=[files[20]],
+                    reference=ref.model_copy(update={"pileup": 30.0}))  # fmt: skip
     assert "--pileup-scan" in menu_report(menu_path, files[40], tmp_path / "out1").report.read_text()
     # a straight line through exact points, and a file whose pileup is unknown is named
     fit = linear_fit(np.array([1.0, 2.0, 3.0]), np.array([3.0, 5.0, 7.0]), np.array([0.1, 0.1, 0.0]))

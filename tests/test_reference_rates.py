@@ -70,3 +70,18 @@ def test_bad_reference_files_name_the_field(tmp_path: Path, text: str, message: 
     assert bad.exit_code == 2 and "ref.yaml" in bad.output
     missing = CliRunner().invoke(app, ["validate-rates", str(tmp_path), "--reference", str(ref)])
     assert missing.exit_code == 2
+
+
+def test_the_shipped_reference_is_cited_and_names_default_menu_seeds() -> None:
+    """configs/references: recorded CMS zero bias at pileup 40, every seed one of the default menu's, the source a
+    file and commit of a public repository; `l1t validate-rates` reads it by default."""
+    from l1t.cli._app import DEFAULT_MENU, DEFAULT_REFERENCE
+    from l1t.emulator.menu import Menu
+
+    ref = read_reference(DEFAULT_REFERENCE)
+    assert ref.pileup == 40.0 and "cms-l1-dpg/L1MenuTools" in ref.source and "commit 2a1d35f" in ref.source
+    classic = {s.name for s in Menu.from_yaml(DEFAULT_MENU).seeds if s.kind not in ("always", "ad")}
+    assert set(ref.seeds) == classic
+    for r in ref.seeds.values():  # a count of crossings behind every rate: err = rate / sqrt(fired), fired >= 17
+        fired = (r.rate_hz / r.err_hz) ** 2
+        assert 17 <= round(fired) and r.err_hz < r.rate_hz / 4

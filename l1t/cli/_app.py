@@ -15,9 +15,10 @@ from rich.markup import escape
 from l1t import __version__, configs
 from l1t.emulator.allocator import keep_large_blocks
 
-__all__ = ["DEFAULT_MENU", "Seed", "app", "console", "escape", "fail", "model_options"]
+__all__ = ["DEFAULT_MENU", "DEFAULT_REFERENCE", "Seed", "app", "console", "escape", "fail", "model_options"]
 
 DEFAULT_MENU = configs.path("menus", "default.yaml")
+DEFAULT_REFERENCE = configs.path("references", "cms_2018_zero_bias_pu40.yaml")  # recorded rates, cited inside
 
 app = typer.Typer(
     help="Bit-accurate Level-1 trigger emulation, its networks, their firmware, and emulator-vs-firmware regression.",

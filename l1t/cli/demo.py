@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from l1t.cli._app import DEFAULT_MENU, Seed, console
+from l1t.cli._app import DEFAULT_MENU, DEFAULT_REFERENCE, Seed, console
 from l1t.cli.board import compare_capture
 from l1t.cli.firmware import make_firmware, regression, trigger_regression
 from l1t.cli.generate import generate_fastsim, generate_pythia
@@ -83,7 +83,7 @@ def demo(
     report_dir = out / "report"
     make_report(
         zb_rates, report_dir, DEFAULT_MENU, {"axol1tl": run, "tagger": tagger_run}, [*signals, fast_top],
-        pileup_scan=scan,
+        pileup_scan=scan, reference=DEFAULT_REFERENCE,
     )  # fmt: skip
     patterns = out / "trigger" / "patterns"
     trigger_regression(run, report_dir, zb, out / "trigger", events, SIMULATORS, patterns, seed)

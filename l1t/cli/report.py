@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from l1t.cli._app import DEFAULT_MENU, console, escape, fail, model_options
+from l1t.cli._app import DEFAULT_MENU, DEFAULT_REFERENCE, console, escape, fail, model_options
 from l1t.models.metrics import COLLIDING_BUNCHES
 
 
@@ -31,12 +31,16 @@ def report(
     screenshot: Annotated[
         Path | None, typer.Option(help="Also render the report in headless Chromium and save this PNG.")
     ] = None,
+    reference: Annotated[
+        Path | None,
+        typer.Option(help="Reference rates YAML to set the simulated rates against (at its pileup, if it states one)."),
+    ] = None,
 ) -> None:
     """Rates and efficiencies of a menu from the emulator's bit-exact decisions: AD thresholds set from target
     rates, pure rates and overlaps, efficiencies per seed; one self-contained HTML report plus JSON."""
     make_report(
         zero_bias, out, menu, model_options(models, "--model"), signals or [], pileup_scan=pileup_scan or [],
-        bunches=bunches, dask=dask, scheduler=scheduler, chunk=chunk, screenshot=screenshot,
+        bunches=bunches, dask=dask, scheduler=scheduler, chunk=chunk, screenshot=screenshot, reference=reference,
     )  # fmt: skip
 
 
@@ -53,22 +57,25 @@ def make_report(
     scheduler: str | None = None,
     chunk: int = 100_000,
     screenshot: Path | None = None,
+    reference: Path | None = None,
 ) -> None:
     """Run the menu study and print each seed's rate; with ``screenshot``, render the report in a headless browser
-    and check that every image decoded."""
+    and check that every image decoded; with ``reference``, print the simulated rates next to it."""
     from l1t.emulator.menu import MenuError
     from l1t.events.dataset import DatasetError
     from l1t.kinds import RunError
+    from l1t.studies.reference import ReferenceError, read_reference
     from l1t.studies.study import menu_report
 
     try:
+        ref = read_reference(reference) if reference is not None else None
         with console.status("running the emulator chain on zero bias and signals"):
             study = menu_report(
                 menu, zero_bias, out, models=models, signals=signals, pileup_scan=pileup_scan or [],
-                bunches=bunches, dask=dask, scheduler=scheduler, chunk=chunk,
+                bunches=bunches, dask=dask, scheduler=scheduler, chunk=chunk, reference=ref,
                 note=lambda m: console.print(f"[yellow]{escape(m)}[/yellow]"),
             )  # fmt: skip
-    except (MenuError, DatasetError, RunError, FileNotFoundError) as err:
+    except (MenuError, DatasetError, RunError, ReferenceError, FileNotFoundError) as err:
         fail(err)
     results = study.results
     table = Table(title=f"{study.menu.name}: {results['zero_bias_events']} zero-bias crossings")
@@ -78,6 +85,8 @@ def make_report(
         pure = f"{r['pure_rate_hz']:.4g}" if "pure_rate_hz" in r else "-"
         table.add_row(name, f"{r['rate_hz']:.4g} ± {r['rate_err_hz']:.2g}", pure)
     console.print(table)
+    if "reference" in results:
+        print_comparison(results["reference"])
     console.print(f"report: {study.report.resolve()}")
     if screenshot is not None:
         _screenshot(study.report, screenshot)
@@ -132,9 +141,33 @@ def compare_decisions(
         raise typer.Exit(1)
 
 
+def print_comparison(cmp: dict) -> dict:
+    """Print simulated vs reference rates (``compare_rates``) as a table; returns its rows (the total included)."""
+    at = f" at pileup {cmp['pileup']:g}" if cmp.get("pileup") is not None else ""
+    table = Table(title=escape(f"simulated{at} vs {cmp['source']} ({cmp['conditions']})"))
+    for col in ("seed", "simulated [kHz]", "reference [kHz]", "ratio", f"within factor {cmp['factor']:g}"):
+        table.add_column(col, justify="left" if col == "seed" else "right")
+    rows = {**cmp["seeds"], **({"menu total": cmp["total"]} if "total" in cmp else {})}
+    for name, r in rows.items():
+        table.add_row(
+            name,
+            f"{r['simulated_hz'] / 1e3:.4g} ± {r['simulated_err_hz'] / 1e3:.2g}",
+            f"{r['reference_hz'] / 1e3:.4g}"
+            + (f" ± {r['reference_err_hz'] / 1e3:.2g}" if r["reference_err_hz"] else ""),
+            f"{r['ratio']:.3g}",
+            "yes" if r["within"] else "[red]no[/red]",
+        )
+    console.print(table)
+    if cmp["not_in_study"]:
+        console.print(f"not in the study's menu: {', '.join(cmp['not_in_study'])}")
+    return rows
+
+
 def validate_rates(
     results: Annotated[Path, typer.Argument(help="Output directory (or results.json) of `l1t report`.")],
-    reference: Annotated[Path, typer.Option(help="Reference rates YAML: source, conditions, seeds: {name: rate_hz}.")],
+    reference: Annotated[
+        Path, typer.Option(help="Reference rates YAML: source, conditions, [pileup], seeds: {name: {rate_hz, err_hz}}.")
+    ] = DEFAULT_REFERENCE,
     factor: Annotated[
         float, typer.Option(help="A seed agrees when simulated / reference is within this factor.")
     ] = 2.0,
@@ -154,22 +187,7 @@ def validate_rates(
         cmp = compare_rates(read_results(results), read_reference(reference), factor)
     except ReferenceError as err:
         fail(err)
-    table = Table(title=escape(f"simulated vs {cmp['source']} ({cmp['conditions']})"))
-    for col in ("seed", "simulated [kHz]", "reference [kHz]", "ratio", f"within factor {factor:g}"):
-        table.add_column(col, justify="left" if col == "seed" else "right")
-    rows = {**cmp["seeds"], **({"menu total": cmp["total"]} if "total" in cmp else {})}
-    for name, r in rows.items():
-        table.add_row(
-            name,
-            f"{r['simulated_hz'] / 1e3:.4g} ± {r['simulated_err_hz'] / 1e3:.2g}",
-            f"{r['reference_hz'] / 1e3:.4g}"
-            + (f" ± {r['reference_err_hz'] / 1e3:.2g}" if r["reference_err_hz"] else ""),
-            f"{r['ratio']:.3g}",
-            "yes" if r["within"] else "[red]no[/red]",
-        )
-    console.print(table)
-    if cmp["not_in_study"]:
-        console.print(f"not in the study's menu: {', '.join(cmp['not_in_study'])}")
+    rows = print_comparison(cmp)
     if json_out is not None:
         write_text(json_out, json.dumps(cmp, indent=1))
     if strict and not all(r["within"] for r in rows.values()):

@@ -2,7 +2,9 @@
 source (a publication, a rate study of recorded zero bias), their ratio and whether it lies within a factor.
 
 A reference file (YAML, checked against :class:`ReferenceSpec`) names its ``source`` and the ``conditions`` the rates
-were taken at; l1t ships none, so every number in a comparison comes from a file whose source the user states."""
+were taken at; a reference taken at one ``pileup`` is compared with the study's rates at that pileup (its main sample
+or a rate-vs-pileup sample). l1t ships one, ``configs/references/cms_2018_zero_bias_pu40.yaml``: recorded 2018 zero
+bias, with every number's derivation next to it."""
 
 from __future__ import annotations
 
@@ -14,9 +16,17 @@ from pydantic import Field
 
 from l1t.schema import Strict, read_yaml, validate
 
-__all__ = ["ReferenceError", "ReferenceRate", "ReferenceSpec", "compare_rates", "read_reference", "read_results"]
+__all__ = [
+    "ReferenceError",
+    "ReferenceRate",
+    "ReferenceSpec",
+    "compare_rates",
+    "read_reference",
+    "read_results",
+]
 
 Hz = Annotated[float, Field(ge=0)]
+PILEUP_MATCH = 0.5  # a study sample's mean pileup within this of the reference's is taken as the same pileup
 
 
 class ReferenceError(ValueError):
@@ -32,10 +42,12 @@ class ReferenceRate(Strict):
 
 class ReferenceSpec(Strict):
     """A reference table: ``source`` (the citation), ``conditions`` (luminosity, pileup, bunches, year), the
-    ``seeds``' rates by menu seed name, and optionally the menu ``total_hz``."""
+    ``seeds``' rates by menu seed name, and optionally the mean ``pileup`` they were taken at and the menu
+    ``total_hz``."""
 
     source: Annotated[str, Field(min_length=1)]
     conditions: Annotated[str, Field(min_length=1)]
+    pileup: Annotated[float, Field(gt=0)] | None = None
     seeds: Annotated[dict[str, ReferenceRate], Field(min_length=1)]
     total_hz: Annotated[float, Field(gt=0)] | None = None
 
@@ -56,10 +68,31 @@ def read_results(path: str | Path) -> dict[str, Any]:
         raise ReferenceError(f"{path}: not the results.json of `l1t report` ({err})") from None
 
 
+def _at_pileup(results: dict[str, Any], pileup: float) -> dict[str, Any]:
+    """The study's per-seed rates and menu total at ``pileup``: its rate-vs-pileup point there (the main sample is one
+    of them), else ReferenceError naming the pileups it has."""
+    scan = results.get("rate_vs_pileup")
+    have = [float(p) for p in scan["pileup"]] if scan else []
+    near = [k for k, p in enumerate(have) if abs(p - pileup) <= PILEUP_MATCH]
+    if not near:
+        where = f"pileup {', '.join(f'{p:g}' for p in have)}" if have else "no rate-vs-pileup samples"
+        raise ReferenceError(
+            f"the reference's rates are at pileup {pileup:g}; the study has {where}: add a zero-bias sample at "
+            f"pileup {pileup:g} (`l1t report --pileup-scan FILE`)"
+        )
+    k = near[0]
+    seeds = {n: {"rate_hz": s["rate_hz"][k], "rate_err_hz": s["rate_err_hz"][k]} for n, s in scan["seeds"].items()}
+    total = scan["total"]
+    return {"seeds": seeds, "total_rate_hz": total["rate_hz"][k], "total_rate_err_hz": total["rate_err_hz"][k],
+            "pileup": have[k]}  # fmt: skip
+
+
 def compare_rates(results: dict[str, Any], reference: ReferenceSpec, factor: float = 2.0) -> dict[str, Any]:
     """Per reference seed: simulated and reference rates with errors, their ratio, and whether the ratio lies in
     [1 / factor, factor]; seeds the study did not run are listed, not compared. The same for the menu total when
-    the reference has one."""
+    the reference has one. A reference at a stated ``pileup`` is compared with the study's rates at that pileup."""
+    if reference.pileup is not None:
+        results = _at_pileup(results, reference.pileup)
 
     def row(sim: float, sim_err: float, ref: float, ref_err: float) -> dict[str, Any]:
         ratio = sim / ref
@@ -76,6 +109,7 @@ def compare_rates(results: dict[str, Any], reference: ReferenceSpec, factor: flo
     out: dict[str, Any] = {
         "source": reference.source,
         "conditions": reference.conditions,
+        "pileup": results.get("pileup"),
         "factor": factor,
         "seeds": seeds,
         "not_in_study": missing,

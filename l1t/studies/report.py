@@ -334,6 +334,30 @@ def _summary(results: dict[str, Any]) -> str:
             f"each): {top or 'none fired'}.</li>{ad}</ul>")  # fmt: skip
 
 
+def _reference_section(results: dict[str, Any]) -> str:
+    """The simulated rates next to a cited reference table (``l1t.studies.reference.compare_rates``)."""
+    cmp = results.get("reference")
+    if cmp is None:
+        return ""
+    at = f" at pileup {cmp['pileup']:g}" if cmp["pileup"] is not None else ""
+    rows = [[name, _khz(r["simulated_hz"], r["simulated_err_hz"]), _khz(r["reference_hz"], r["reference_err_hz"]),
+             f"{r['ratio']:.3g}", "yes" if r["within"] else "no"] for name, r in cmp["seeds"].items()]  # fmt: skip
+    outside = [html.escape(name) for name, r in cmp["seeds"].items() if not r["within"]]
+    verdict = (f"Outside a factor {cmp['factor']:g}: {', '.join(outside)}. They show what the parametric detector "
+               "(<code>configs/detector.yaml</code>) leaves out; the README's section on rates says which part and "
+               "why." if outside else f"Every seed agrees within a factor {cmp['factor']:g}.")  # fmt: skip
+    missing = f" Not in this menu: {html.escape(', '.join(cmp['not_in_study']))}." if cmp["not_in_study"] else ""
+    return (
+        f"<h2>Simulated vs recorded rates</h2><p>Simulated{at} against {html.escape(cmp['source'])} "
+        f"({html.escape(cmp['conditions'])}). {verdict}{missing}</p>"
+        + _table(["seed", "simulated [kHz]", "reference [kHz]", "ratio", f"within x{cmp['factor']:g}"], rows)
+    )
+
+
+def _khz(hz: float, err: float) -> str:
+    return f"{hz / 1e3:.3g} ± {err / 1e3:.2g}"
+
+
 def _efficiency_matrix(results: dict[str, Any]) -> str:
     """Signals x seeds: each seed's efficiency (no prescale), the AD seeds' pure efficiency next to it."""
     if not results["signals"]:
@@ -435,7 +459,7 @@ f_rev = {F_REV_HZ} Hz, {context["bunches"]} colliding bunches. Every decision is
             seed_rows,
         )
     }
-{_generated_section(context)}{_data_sections(results)}
+{_reference_section(results)}{_generated_section(context)}{_data_sections(results)}
 <h2>Signal efficiencies (no prescales)</h2>{_efficiency_matrix(results)}
 {_turn_on_table(results)}
 <h2>Anomaly scores</h2>{

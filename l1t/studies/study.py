@@ -15,6 +15,7 @@ from l1t.kinds import load_chain
 from l1t.studies import rates, turnon
 from l1t.studies.decisions import compare_decisions, provenance
 from l1t.studies.pileup import rate_vs_pileup, sample_pileup
+from l1t.studies.reference import ReferenceSpec, compare_rates
 from l1t.studies.report import plots, write_report
 from l1t.studies.scale import study_chunked, study_fields
 
@@ -40,12 +41,14 @@ def menu_report(
     dask: bool = False,
     scheduler: str | None = None,
     chunk: int = 100_000,
+    reference: ReferenceSpec | None = None,
     note: Callable[[str], None] = print,
 ) -> MenuStudy:
     """Run the study and write ``out/report.html`` and ``out/results.json``. ``models`` maps the menu's model names
     to run directories of ``l1t train``; AD seeds without one are left out (with a ``note``). With ``dask`` or a
     ``scheduler`` the zero-bias file is streamed in ``chunk``-crossing pieces (bounded memory). ``pileup_scan``:
-    zero-bias files at other pileups for rate vs pileup (read in memory), with the AD thresholds the main file set."""
+    zero-bias files at other pileups for rate vs pileup (read in memory), with the AD thresholds the main file set.
+    ``reference``: a cited rate table the simulated rates are set against (at its pileup, when it states one)."""
     menu = Menu.from_yaml(menu_path)
     chains = {name: load_chain(path) for name, path in (models or {}).items()}
     missing = menu.keep_ad_models(set(chains))
@@ -84,6 +87,8 @@ def menu_report(
     if pileup_scan:
         main = (sample_pileup(zero_bias, zb_attrs), results)
         results["rate_vs_pileup"] = rate_vs_pileup(menu, main, pileup_scan, chains, bunches)
+    if reference is not None:
+        results["reference"] = compare_rates(results, reference)
     results["turn_ons"] = turnon.turn_ons(menu, sig_truth)
     results["turn_on_samples"] = sorted(sig_truth)
     floors = {m: c.no_score for m, c in chains.items() if getattr(c, "no_score", None) is not None}
