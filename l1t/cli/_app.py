@@ -66,4 +66,8 @@ def main(
     keep_large_blocks()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    # cocotb's runners log every build and simulator command at INFO (their logger is named after the runner
+    # class, its level reset to INFO on each use); the commands print their own summary, and the logs are in files
+    for runner in ("Verilator", "Icarus"):
+        logging.getLogger(runner).propagate = False  # warnings and errors still reach stderr (logging's last resort)
     warnings.filterwarnings("ignore", message=r"The `keras\.constraints\.serialize\(\)` API", category=UserWarning)

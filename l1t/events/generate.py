@@ -11,7 +11,7 @@ import functools
 import hashlib
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -38,6 +38,7 @@ ZERO_BIAS_BINS = (15.0, 30.0, 50.0, 80.0, 120.0, 170.0, 300.0, 470.0)
 SOFT_QCD = PROCESSES["minbias"]  # the min-bias library's settings
 PIECE = 1000  # library events per generation task
 SIGMA_EVENTS = 50_000  # process-level events per cross section (0.2 % statistical error)
+SIGMA_SEED = 1  # one seed for every cross section: a setting's cross section is the same number in every file
 
 
 @dataclass(frozen=True)
@@ -122,37 +123,58 @@ def _chunks(recipe: Recipe, strata: list[zerobias.Stratum] | None) -> list[tuple
     return [(s - 1, i, min(recipe.chunk, n - i)) for s, n in enumerate(sizes) for i in range(0, n, recipe.chunk)]
 
 
-def _mpi_init(lines: list[str], parts: Path) -> Path:
-    """The saved multiparton-interaction tables of ``lines``: computed once (seeded, so always the same tables) and
-    kept in the user's cache (``l1t.cpp.cache_dir``) for every later file, else in ``parts``."""
-    key = hashlib.sha256("\n".join([pythia.pythia_version(), *pythia.COMMON, *lines]).encode()).hexdigest()[:16]
+def _cached(name: str, parts: Path, make: Callable[[Path], object]) -> Path:
+    """``name`` in the user's cache (``l1t.cpp.cache_dir() / "pythia"``), made once by ``make(path)`` and kept for
+    every later file; in ``parts`` when the cache cannot be written."""
     for directory in (cache_dir() / "pythia", parts):
-        path = directory / f"mpi_{key}.dat"
+        path = directory / name
         if path.is_file():
             return path
         try:
-            with atomic_path(path, suffix=".dat") as tmp:
-                pythia.save_mpi_init(lines, tmp)
+            with atomic_path(path, suffix=path.suffix) as tmp:
+                make(tmp)
             return path
         except OSError:  # an unwritable cache: the parts directory
             continue
-    raise OSError(f"cannot write Pythia8's multiparton-interaction tables to {parts}")
+    raise OSError(f"cannot write {name} to {parts}")
+
+
+def _setting_key(lines: Sequence[str], *extra: object) -> str:
+    """A Pythia setting's identity: the Pythia version, l1t's common settings and the setting's own lines."""
+    text = "\n".join([pythia.pythia_version(), *pythia.COMMON, *lines, *map(str, extra)])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _mpi_init(lines: list[str], parts: Path) -> Path:
+    """The saved multiparton-interaction tables of ``lines``: computed once (seeded, so always the same tables)."""
+    return _cached(f"mpi_{_setting_key(lines)}.dat", parts, lambda tmp: pythia.save_mpi_init(lines, tmp))
+
+
+def _cross_section(lines: list[str], parts: Path) -> tuple[float, float]:
+    """Pythia8's cross section of ``lines`` and its error [mb], from SIGMA_EVENTS events with the fixed seed
+    SIGMA_SEED: a property of the setting, computed once and shared by every file (0.2 % for a pT-hat bin)."""
+
+    def make(tmp: Path) -> None:
+        tmp.write_text(json.dumps(pythia.cross_section(lines, SIGMA_SEED, SIGMA_EVENTS)))
+
+    path = _cached(f"sigma_{_setting_key(lines, SIGMA_SEED, SIGMA_EVENTS)}.json", parts, make)
+    sigma, err = json.loads(path.read_text())
+    return sigma, err
+
+
+def _setting_tables(lines: tuple[str, ...], parts: str, sigma: bool) -> None:
+    """One Pythia setting's MPI tables and, for weighted strata, its cross section, into the caches (a pool task)."""
+    _mpi_init(list(lines), Path(parts))
+    if sigma:
+        _cross_section(list(lines), Path(parts))
 
 
 def _cross_sections(recipe: Recipe, parts: Path) -> dict[str, Any]:
-    """Inelastic and per-bin cross sections [mb] with their errors, computed once per file."""
-    path = parts / "cross_sections.json"
-    if not path.is_file():
-        py_seed, _ = _seeds(recipe.seed, 3_000_000)
-        values = {
-            "inelastic": pythia.cross_section(SOFT_QCD, py_seed, SIGMA_EVENTS),
-            "bins": [
-                pythia.cross_section(pythia.hard_qcd(*b), py_seed + 1 + k, SIGMA_EVENTS)
-                for k, b in enumerate(recipe.bins())
-            ],
-        }
-        write_text(path, json.dumps(values))
-    return json.loads(path.read_text())
+    """Inelastic and per-bin cross sections [mb] with their errors."""
+    return {
+        "inelastic": _cross_section(SOFT_QCD, parts),
+        "bins": [_cross_section(pythia.hard_qcd(*b), parts) for b in recipe.bins()],
+    }
 
 
 def _lambdas(recipe: Recipe, parts: Path) -> tuple[float, np.ndarray]:
@@ -375,12 +397,10 @@ def run(
     write_text(stamp, json.dumps(asdict(recipe)))
     detector = Detector.from_yaml(recipe.detector)
     libraries = []
-    if recipe.pileup > 0:  # the shared pieces first: the libraries' MPI tables, cross sections, library events
-        _mpi_init(SOFT_QCD, parts)
-        for b in recipe.bins():
-            _mpi_init(pythia.hard_qcd(*b), parts)
-        if recipe.pthat_bins:
-            _cross_sections(recipe, parts)
+    if recipe.pileup > 0:  # the shared pieces first: the settings' MPI tables and cross sections, library events
+        settings = [SOFT_QCD, *(pythia.hard_qcd(*b) for b in recipe.bins())]
+        tables = [(tuple(lines), str(parts), bool(recipe.pthat_bins)) for lines in settings]
+        _pool_map(_setting_tables, tables, workers, lambda: None)
         libraries = [t for t in _library_tasks(recipe, parts) if not (parts / f"{t[0]}.npz").is_file()]
     done, total = 0, len(libraries)
 
