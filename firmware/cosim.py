@@ -127,15 +127,18 @@ def run_cosim(
         result.unlink()
     test_log = sim_dir / "test.log"
     with tool_environment():
-        runner.test(
-            test_module=BENCH_MODULE,
-            hdl_toplevel=TB_TOP,
-            build_dir=sim_dir,
-            test_dir=sim_dir,
-            results_xml=str(sim_dir / "results.xml"),
-            extra_env={"L1T_COSIM_CONFIG": str(cfg_file)},
-            log_file=test_log,
-        )
+        try:
+            runner.test(
+                test_module=BENCH_MODULE,
+                hdl_toplevel=TB_TOP,
+                build_dir=sim_dir,
+                test_dir=sim_dir,
+                results_xml=str(sim_dir / "results.xml"),
+                extra_env={"L1T_COSIM_CONFIG": str(cfg_file)},
+                log_file=test_log,
+            )
+        except (RuntimeError, subprocess.CalledProcessError, SystemExit) as err:  # the simulator exited with an error
+            raise RuntimeError(f"{tag}: the simulation failed, log in {test_log}:\n{_tail(test_log)}") from err
     t2 = time.perf_counter()
     if not result.exists():
         raise RuntimeError(f"{tag}: the bench produced no outputs; log in {test_log}:\n{_tail(test_log)}")

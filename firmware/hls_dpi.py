@@ -119,26 +119,31 @@ def _shim(project: HlsProject) -> str:
 {NNET_TRACE_SWITCHES}
 {chr(10).join(checks)}
 
-// element i of a packed bus occupies bits [i*W, (i+1)*W), element 0 in the least significant bits
+// element i of a packed bus occupies bits [i*W, (i+1)*W), element 0 in the least significant bits; an element
+// (W <= 64) starting at bit s of 32-bit word w lies within words w .. w+2, moved as one 128-bit window
 template <class T, int N> static void l1t_unpack(const svBitVecVal* bus, T* out) {{
+    static_assert(T::width <= 64, "hls-dpi ports carry elements of at most 64 bits");
+    constexpr int WORDS = (N * T::width + 31) / 32;
     for (int i = 0; i < N; ++i) {{
-        uint64_t raw = 0;
-        for (int b = 0; b < T::width; ++b) {{
-            const int k = i * T::width + b;
-            raw |= uint64_t((bus[k >> 5] >> (k & 31)) & 1u) << b;
-        }}
+        const int k = i * T::width, w = k >> 5;
+        unsigned __int128 window = 0;
+        for (int j = 0; j < 3 && w + j < WORDS; ++j) window |= (unsigned __int128)bus[w + j] << (32 * j);
+        uint64_t raw = uint64_t(window >> (k & 31));
+        if (T::width < 64) raw &= (uint64_t(1) << (T::width % 64)) - 1;
         out[i].range(T::width - 1, 0) = raw;
     }}
 }}
 
 template <class T, int N> static void l1t_pack(const T* in, svBitVecVal* bus) {{
-    for (int w = 0; w < (N * T::width + 31) / 32; ++w) bus[w] = 0;
+    static_assert(T::width <= 64, "hls-dpi ports carry elements of at most 64 bits");
+    constexpr int WORDS = (N * T::width + 31) / 32;
+    for (int w = 0; w < WORDS; ++w) bus[w] = 0;
     for (int i = 0; i < N; ++i) {{
-        const uint64_t raw = in[i].range(T::width - 1, 0).to_uint64();
-        for (int b = 0; b < T::width; ++b) {{
-            const int k = i * T::width + b;
-            bus[k >> 5] |= svBitVecVal((raw >> b) & 1u) << (k & 31);
-        }}
+        const int k = i * T::width, w = k >> 5;
+        uint64_t raw = in[i].range(T::width - 1, 0).to_uint64();
+        if (T::width < 64) raw &= (uint64_t(1) << (T::width % 64)) - 1;  // the element's bits only
+        const unsigned __int128 window = (unsigned __int128)raw << (k & 31);
+        for (int j = 0; j < 3 && w + j < WORDS; ++j) bus[w + j] |= svBitVecVal(window >> (32 * j));
     }}
 }}
 

@@ -115,6 +115,27 @@ def test_cicada_student_matches_emulator(student: Network, kind: str, simulator:
     assert report.mismatches == 0, report.summary()
 
 
+def test_a_short_stimulus_file_stops_the_simulation(
+    encoder: Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The testbench loads its stimulus with $fread: a file one word short of the memory ends the run with $fatal,
+    naming the file and both byte counts, instead of driving unknown words into the DUT."""
+    from l1t.firmware import cosim
+
+    def short(directory: Path, dut: Dut, raw: dict[str, np.ndarray], gaps: np.ndarray) -> None:
+        write_stimulus(directory, dut, raw, gaps)
+        stim = directory / f"stim_{dut.inputs[0].name}.bin"
+        stim.write_bytes(stim.read_bytes()[:-4])
+
+    write_stimulus = cosim.write_stimulus
+    monkeypatch.setattr(cosim, "write_stimulus", short)
+    dut = _dut_or_skip("rtl", encoder, "icarus", tmp_path / "src")
+    with pytest.raises(RuntimeError, match="rtl_icarus: the simulation failed, log in") as err:
+        run_cosim(dut, encoder, events(encoder, 20, 1), "icarus", tmp_path)
+    size = 20 * -(-dut.inputs[0].width // 32) * 4
+    assert f"stim_{dut.inputs[0].name}.bin: {size - 4} bytes read, {size} expected" in str(err.value)
+
+
 def test_hls_dpi_is_verilator_only(encoder: Network, tmp_path: Path) -> None:
     dut = hls_dpi.dut(project_of(encoder), tmp_path)
     with pytest.raises(DutUnavailable, match="Icarus has no DPI-C"):

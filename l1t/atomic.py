@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_path", "write_text"]
+__all__ = ["atomic_path", "write_bytes", "write_text"]
 
 
 def _umask() -> int:
@@ -38,4 +38,11 @@ def write_text(path: str | Path, text: str) -> Path:
     """Write ``text`` to ``path`` atomically; returns the path."""
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+    return Path(path)
+
+
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically; returns the path."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
     return Path(path)

@@ -462,6 +462,8 @@ def test_rate_vs_pileup_fits_a_line_through_each_seeds_rates(tmp_path: Path) -> 
     html = study.report.read_text()
     assert "rate_vs_pileup" in html and "--pileup-scan" not in html
     assert "Simulated vs recorded rates" in html and "Outside a factor 2: ETM150" in html
+    alone = menu_report(menu_path, files[20], tmp_path / "out4", reference=ref).results  # the main sample at 20
+    assert alone["reference"]["seeds"]["ETM150"]["simulated_hz"] == pytest.approx(at_20)
     with pytest.raises(ReferenceError, match=r"pileup 30; the study has pileup 20, 40: add a zero-bias sample"):
         menu_report(menu_path, files[40], tmp_path / "out3", pileup_scan=[files[20]],
                     reference=ref.model_copy(update={"pileup": 30.0}))  # fmt: skip

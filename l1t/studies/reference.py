@@ -70,17 +70,23 @@ def read_results(path: str | Path) -> dict[str, Any]:
 
 def _at_pileup(results: dict[str, Any], pileup: float) -> dict[str, Any]:
     """The study's per-seed rates and menu total at ``pileup``: its rate-vs-pileup point there (the main sample is one
-    of them), else ReferenceError naming the pileups it has."""
+    of them) or, without a scan, its main sample (``zero_bias_pileup``); else ReferenceError naming the pileups it
+    has."""
     scan = results.get("rate_vs_pileup")
-    have = [float(p) for p in scan["pileup"]] if scan else []
+    if scan:
+        have = [float(p) for p in scan["pileup"]]
+    else:
+        have = [float(results["zero_bias_pileup"])] if results.get("zero_bias_pileup") is not None else []
     near = [k for k, p in enumerate(have) if abs(p - pileup) <= PILEUP_MATCH]
     if not near:
-        where = f"pileup {', '.join(f'{p:g}' for p in have)}" if have else "no rate-vs-pileup samples"
+        where = f"pileup {', '.join(f'{p:g}' for p in have)}" if have else "no sample of known pileup"
         raise ReferenceError(
             f"the reference's rates are at pileup {pileup:g}; the study has {where}: add a zero-bias sample at "
             f"pileup {pileup:g} (`l1t report --pileup-scan FILE`)"
         )
     k = near[0]
+    if not scan:
+        return {**results, "pileup": have[k]}
     seeds = {n: {"rate_hz": s["rate_hz"][k], "rate_err_hz": s["rate_err_hz"][k]} for n, s in scan["seeds"].items()}
     total = scan["total"]
     return {"seeds": seeds, "total_rate_hz": total["rate_hz"][k], "total_rate_err_hz": total["rate_err_hz"][k],

@@ -88,6 +88,8 @@ def menu_report(
         main = (sample_pileup(zero_bias, zb_attrs), results)
         results["rate_vs_pileup"] = rate_vs_pileup(menu, main, pileup_scan, chains, bunches)
     if reference is not None:
+        if reference.pileup is not None and not pileup_scan:  # the main sample's rates are at its pileup
+            results["zero_bias_pileup"] = sample_pileup(zero_bias, zb_attrs)
         results["reference"] = compare_rates(results, reference)
     results["turn_ons"] = turnon.turn_ons(menu, sig_truth)
     results["turn_on_samples"] = sorted(sig_truth)
