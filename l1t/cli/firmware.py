@@ -176,10 +176,13 @@ def regression(
                 console.print(f"[yellow]skipped {kind} on {sim}: {escape(str(err))}[/yellow]")
                 continue
             with console.status(f"{kind} on {sim}: building and streaming {events} events"):
-                report = run_cosim(
-                    the_dut, net, {name: raw}, sim, firmware_dir / "cosim",
+                report = _cosim(
+                    run_cosim, the_dut, net, {name: raw}, sim, firmware_dir / "cosim",
                     gap_probability=gap, seed=seed, patterns_dir=write_patterns,
                 )  # fmt: skip
+            if report is None:
+                failed = True
+                continue
             _verdict(report, f"({events / report.sim_seconds:,.0f} events/s)")
             failed |= report.mismatches > 0
             ran += 1
@@ -187,6 +190,15 @@ def regression(
         raise typer.Exit(1)
     if not ran:
         fail("no DUT could run")
+
+
+def _cosim(run_cosim: Any, *args: Any, **kwargs: Any) -> Any:
+    """``run_cosim(*args, **kwargs)``, or None after printing why its build or simulation failed (the log's tail)."""
+    try:
+        return run_cosim(*args, **kwargs)
+    except RuntimeError as err:
+        console.print(f"[red]{escape(str(err))}[/red]")
+        return None
 
 
 def _verdict(report: Any, suffix: str = "", prefix: str = "") -> None:
@@ -244,9 +256,13 @@ def trigger_regression(
     failed = bool(cmssw.get("mismatches"))
     for sim in simulators:
         with console.status(f"{sim}: streaming {len(ev)} events through {built.design.top}"):
-            rep = run_cosim(
-                built.dut, block, x, sim, out / "cosim", gap_probability=0.1, seed=seed, patterns_dir=write_patterns
-            )
+            rep = _cosim(
+                run_cosim, built.dut, block, x, sim, out / "cosim", gap_probability=0.1, seed=seed,
+                patterns_dir=write_patterns,
+            )  # fmt: skip
+        if rep is None:
+            failed = True
+            continue
         _verdict(rep, prefix=built.design.top)
         failed |= rep.mismatches > 0
     fired = block.run(x)["trigger_bits"].mean(axis=0)

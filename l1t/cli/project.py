@@ -120,7 +120,7 @@ def _cosim(imported: object, net: object, words: dict[str, np.ndarray], out: Pat
     try:
         with console.status("building the project's C++ behind the hls-dpi wrapper on Verilator"):
             report = cosim_project(imported, net, words, out, seed=seed)
-    except DutUnavailable as err:
+    except (DutUnavailable, RuntimeError) as err:  # no simulator; a build or simulation that failed (its log's tail)
         fail(err)
     return _verdict(report.summary(), report.mismatches)
 
