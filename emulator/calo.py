@@ -12,6 +12,7 @@ import l1t.emulator.fixed as fx
 from l1t.emulator.objects import CALO, hw_eta, hw_phi, scale_inputs
 
 __all__ = [
+    "CALIBRATION_BITS",
     "CICADA_INPUT_SHIFT",
     "JET_TOWERS",
     "JET_TOWER_HALF",
@@ -43,6 +44,7 @@ __all__ = [
 ]
 
 TOWER_ET_BITS = 9
+CALIBRATION_BITS = 9  # fractional bits of a jet calibration multiplier (a factor f is the word round(f x 2**9))
 TOWER_ET_MAX = (1 << TOWER_ET_BITS) - 1
 REGION_ET_BITS = 10
 SUM_ET_BITS = 12  # hwMET, hwHT and hwETT words of the energy sums
@@ -177,6 +179,21 @@ def jets(towers: np.ndarray, eta_centers: np.ndarray, seed: int, k: int, window:
     pileup = (cum[:, window:] - cum[:, :-window]) * window // towers.shape[2]  # (N, n_eta)
     et = np.maximum(box_sum(towers, window) - pileup[:, :, None], 0)
     return clusters(local_maxima(towers, window, seed), et, eta_centers, k)
+
+
+def calibrate_jets(jets: np.ndarray, hw_edges: np.ndarray, multipliers: np.ndarray, pt_max: int) -> np.ndarray:
+    """Layer-2 jet energy calibration of (N, k, 3) jets (hwPt, hwEta, hwPhi): each jet's hwPt times the multiplier of
+    its raw-hwPt bin (``hw_edges``: the bins' lower edges, from 0), shifted right by CALIBRATION_BITS, saturated at
+    ``pt_max`` and at least 1 (a jet stays a jet); then re-sorted by calibrated hwPt (stable), empty slots last.
+
+    int64 products: hwPt < 2**11 and a multiplier below 2**20 stay far inside 63 bits."""
+    pt = jets[:, :, 0].astype(np.int64)
+    mult = np.asarray(multipliers, dtype=np.int64)[np.searchsorted(hw_edges, pt, side="right") - 1]
+    calibrated = np.where(pt > 0, np.clip((pt * mult) >> CALIBRATION_BITS, 1, pt_max), 0)
+    order = np.argsort(-calibrated, axis=1, kind="stable")
+    out = np.take_along_axis(jets, order[:, :, None], axis=1).copy()
+    out[:, :, 0] = np.take_along_axis(calibrated, order, axis=1)
+    return out
 
 
 def egammas(

@@ -35,6 +35,15 @@ def _detector_with(**changes: object) -> dict:
         ({"bogus": 1}, r"bogus: Extra inputs are not permitted"),
         ({"hf_eta_edges": [3.1, 4.0]}, r"tower_eta_edges must rise from 0 and hf_eta_edges continue them"),
         ({"ecal__stochastic": -0.1}, r"ecal\.stochastic: Input should be greater than or equal to 0"),
+        ({"jet__calibration__factors": [1.2]}, r"jet\.calibration: 1 factors for 8 pt_edges: one per bin"),
+        (
+            {"jet__calibration__pt_edges": [5, 30, 45, 62, 82, 108, 140, 190]},
+            r"jet\.calibration: pt_edges .* rise from 0",
+        ),
+        (
+            {"jet__calibration__factors": [1.35, 1.33, 0, 1.27, 1.245, 1.224, 1.217, 1.208]},
+            r"jet\.calibration\.factors\.2: Input should be greater than 0",
+        ),
     ],
 )
 def test_bad_detector_configs_name_the_field(changes: dict, message: str) -> None:

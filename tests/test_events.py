@@ -68,6 +68,22 @@ def test_saturation_at_hardware_maxima(detector: Detector) -> None:
     assert l1.sums[0, 0] <= 4095
 
 
+def test_layer2_jet_calibration_is_an_integer_lut_and_resorts() -> None:
+    """calibrate_jets: hwPt x the multiplier word of its raw-hwPt bin >> 9, saturated, a jet never calibrated to 0,
+    then sorted again (a bin edge can reorder two jets); empty slots stay empty and last."""
+    edges, words = np.array([0, 60, 100]), np.array([2 * 512, 768, 512 + 1])  # factors 2, 1.5, 1 + 1/512
+    jets = np.array([[[99, 3, 4], [90, 5, 6], [61, -7, 8], [0, 0, 0]], [[1500, 1, 1], [1, 2, 2], [0, 0, 0], [0, 0, 0]]])
+    out = calo.calibrate_jets(jets.astype(np.int32), edges, words, pt_max=2047)
+    # 99 -> 99*768>>9 = 148, 90 -> 135, 61 -> 91; 1500 -> 1500*513>>9 = 1502 (no saturation); 1 -> 2
+    np.testing.assert_array_equal(out[0], [[148, 3, 4], [135, 5, 6], [91, -7, 8], [0, 0, 0]])
+    np.testing.assert_array_equal(out[1, :2], [[1502, 1, 1], [2, 2, 2]])
+    swapped = calo.calibrate_jets(np.array([[[100, 1, 1], [99, 2, 2]]], dtype=np.int32), edges, words, 2047)
+    np.testing.assert_array_equal(swapped[0], [[148, 2, 2], [100, 1, 1]])  # 99 x 1.5 passes 100 x 1.002
+    one = np.array([[[2000, 0, 0]]], dtype=np.int32)
+    assert calo.calibrate_jets(one, edges, np.array([1024] * 3), 2047)[0, 0, 0] == 2047  # saturated
+    assert calo.calibrate_jets(one // 2000, edges, np.array([100] * 3), 2047)[0, 0, 0] == 1  # a jet stays a jet
+
+
 def test_overlay_structure() -> None:
     rng = np.random.default_rng(4)
     lib = block([[(211, 1, 1.0 + i, 0.0, 0.0)] * (i % 3 + 1) for i in range(50)])

@@ -23,6 +23,17 @@ SCAN_PILEUPS = (40.0, 80.0)  # rate vs pileup: more stratified zero bias beside 
 AXOL1TL_EPOCHS = 15
 
 
+def _stale(path: Path, output: str, detector: dict) -> bool:
+    """Whether a finished event (``output`` "events") or jet file is of another format or another detector."""
+    from l1t.events import dataset, jets
+
+    try:
+        attrs = dataset.read(path, 0, 1).attrs if output == "events" else jets.read(path, 0, 1)[1]
+    except dataset.DatasetError:  # a jet file of another format version
+        return True
+    return (output == "events" and attrs.get("version") != dataset.VERSION) or attrs.get("detector") != detector
+
+
 def demo(
     out: Annotated[Path, typer.Option(help="Where the demo writes its data, models, firmware and reports.")] = Path(
         "out/demo"
@@ -38,7 +49,7 @@ def demo(
     against the emulator, generated RTL), hls4ml's C++ (DPI-C) and the RTL co-simulated against the emulator on
     Verilator and Icarus."""
     from l1t import kinds
-    from l1t.events import dataset
+    from l1t.events.detector import Detector
     from l1t.events.generate import ZERO_BIAS_BINS, Recipe
     from l1t.firmware.dut import DUT_KINDS
     from l1t.inventory import inventory
@@ -61,14 +72,11 @@ def demo(
     recipes += [
         (f, Recipe(p, max(events // 8, 500), output="jets")) for f, p in zip(jet_files, JET_PROCESSES, strict=True)
     ]
+    detector = Detector.from_yaml().config
     for k, (path, recipe) in enumerate(recipes):
-        if (
-            path.is_file()
-            and recipe.output == "events"
-            and dataset.read(path, 0, 1).attrs.get("version") != dataset.VERSION
-        ):
-            path.unlink()  # an older format: made again
-        if not path.is_file():  # a rerun keeps finished files
+        if path.is_file() and _stale(path, recipe.output, detector):
+            path.unlink()  # a rerun keeps finished files of this format and this detector; others are made again
+        if not path.is_file():
             generate_pythia(dataclasses.replace(recipe, seed=seed + k), path, workers=2)
     run, tagger_run, fastsim_run = out / "axol1tl", out / "tagger", out / "fastsim"
     for name, files, run_dir, epochs in (

@@ -46,10 +46,27 @@ class MuonSystem(Strict):
     efficiency: Annotated[float, Field(ge=0, le=1)]
 
 
+class JetCalibration(Strict):
+    """Layer-2 jet energy calibration: raw L1 jet pT bins by their lower edges [GeV, from 0, rising] and one
+    multiplicative factor each (``l1t.emulator.calo.calibrate_jets``)."""
+
+    pt_edges: list[NonNegative] = Field(min_length=1)
+    factors: list[Positive] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _bins(self) -> JetCalibration:
+        if self.pt_edges[0] != 0 or np.any(np.diff(self.pt_edges) <= 0):
+            raise ValueError(f"pt_edges {self.pt_edges} must rise from 0")
+        if len(self.factors) != len(self.pt_edges):
+            raise ValueError(f"{len(self.factors)} factors for {len(self.pt_edges)} pt_edges: one per bin")
+        return self
+
+
 class JetAlgorithm(Strict):
     seed: NonNegative  # GeV
     eta_max: Positive
     window: Count  # towers per side of the square window (odd: centred on the seed)
+    calibration: JetCalibration | None = None  # none: raw jets
 
     @model_validator(mode="after")
     def _odd(self) -> JetAlgorithm:
@@ -220,6 +237,11 @@ class Detector:
         cfg, mult = self.config, self.config["multiplicity"]
         lsb = CALO.pt_lsb
         jets = calo.jets(total, self.eta_centers, int(cfg["jet"]["seed"] / lsb), mult["jets"], cfg["jet"]["window"])
+        if cfg["jet"]["calibration"] is not None:  # layer 2 calibrates the jets before HT and the GT
+            cal = cfg["jet"]["calibration"]
+            edges = np.floor(np.asarray(cal["pt_edges"]) / lsb).astype(np.int64)
+            words = np.rint(np.asarray(cal["factors"]) * (1 << calo.CALIBRATION_BITS)).astype(np.int64)
+            jets = calo.calibrate_jets(jets, edges, words, CALO.pt_max)
         eg = cfg["egamma"]
         egammas = calo.egammas(
             em,
