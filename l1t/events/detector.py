@@ -231,17 +231,24 @@ class Detector:
         hw = (calo.tower_hw(em_et), calo.tower_hw(had_et), calo.tower_hw(hf_et))
         return self.trigger(*hw, self.muons(p, rng))
 
+    def jets(self, total: np.ndarray) -> np.ndarray:
+        """The L1 jets (N, multiplicity, 3) of tower hwEt ``total``: the sliding window, then layer 2's calibration
+        when the detector has one (before HT and the GT), sorted by hwPt."""
+        cfg, lsb = self.config["jet"], CALO.pt_lsb
+        k = self.config["multiplicity"]["jets"]
+        jets = calo.jets(total, self.eta_centers, int(cfg["seed"] / lsb), k, cfg["window"])
+        if cfg["calibration"] is None:
+            return jets
+        edges = np.floor(np.asarray(cfg["calibration"]["pt_edges"]) / lsb).astype(np.int64)
+        words = np.rint(np.asarray(cfg["calibration"]["factors"]) * (1 << calo.CALIBRATION_BITS)).astype(np.int64)
+        return calo.calibrate_jets(jets, edges, words, CALO.pt_max)
+
     def trigger(self, em: np.ndarray, had: np.ndarray, hf: np.ndarray, muons: np.ndarray) -> L1Event:
         """The L1 algorithms on tower hwEt (EM, hadronic on the barrel/endcap grid; HF) and the L1 muons."""
-        total = np.minimum(em + had, (1 << calo.TOWER_ET_BITS) - 1)
+        total = np.minimum(em + had, calo.TOWER_ET_MAX)
         cfg, mult = self.config, self.config["multiplicity"]
         lsb = CALO.pt_lsb
-        jets = calo.jets(total, self.eta_centers, int(cfg["jet"]["seed"] / lsb), mult["jets"], cfg["jet"]["window"])
-        if cfg["jet"]["calibration"] is not None:  # layer 2 calibrates the jets before HT and the GT
-            cal = cfg["jet"]["calibration"]
-            edges = np.floor(np.asarray(cal["pt_edges"]) / lsb).astype(np.int64)
-            words = np.rint(np.asarray(cal["factors"]) * (1 << calo.CALIBRATION_BITS)).astype(np.int64)
-            jets = calo.calibrate_jets(jets, edges, words, CALO.pt_max)
+        jets = self.jets(total)
         eg = cfg["egamma"]
         egammas = calo.egammas(
             em,

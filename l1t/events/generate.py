@@ -292,11 +292,12 @@ def generate_chunk(recipe: Recipe, index: int, pileup: Pileup | None, detector: 
     code = PROCESS_CODES[recipe.process]
     if recipe.output == "jets":
         em, had, _ = detector.towers(particles, rng)
+        em, had = calo.tower_hw(em), calo.tower_hw(had)
         out = jets.jet_arrays(
-            calo.tower_hw(em),
-            calo.tower_hw(had),
+            em,
+            had,
             detector.eta_centers,
-            detector.config["jet"],
+            detector.jets(np.minimum(em + had, calo.TOWER_ET_MAX))[:, :2],
             particles if signal is None else signal,
             truth if recipe.process in jets.TRUTH_PID else None,
         )

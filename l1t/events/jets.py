@@ -112,16 +112,15 @@ def jet_arrays(
     em: np.ndarray,
     had: np.ndarray,
     eta_centers: np.ndarray,
-    jet_cfg: dict[str, Any],
+    l1: np.ndarray,
     particles: ParticleBlock,
     truth: np.ndarray | None,
 ) -> dict[str, np.ndarray]:
-    """Jets of N crossings from their tower hwEt (EM and hadronic, (N, n_eta, n_phi)) and hard-scatter particles.
+    """Jets of N crossings from their tower hwEt (EM and hadronic, (N, n_eta, n_phi)), their two leading L1 jets
+    ``l1`` (N, 2, 3) as the detector makes them (``Detector.jets``) and hard-scatter particles.
 
     ``truth`` (N, k, 3) holds (pT, eta, phi) of the truth particles to match, or is None (all jets label 0)."""
-    total = np.minimum(em + had, (1 << calo.TOWER_ET_BITS) - 1)
-    n_phi = total.shape[2]
-    l1 = calo.jets(total, eta_centers, int(jet_cfg["seed"] / CALO.pt_lsb), 2, jet_cfg["window"])  # (N, 2, 3)
+    n_phi = em.shape[2]
     ev, slot = np.nonzero(calo.tagger_jets(l1))
     hw = l1[ev, slot]
     ieta, iphi = seed_towers(hw, eta_centers, n_phi)
