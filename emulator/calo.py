@@ -41,6 +41,7 @@ __all__ = [
     "tagger_jets",
     "taus",
     "tower_hw",
+    "tower_total",
 ]
 
 TOWER_ET_BITS = 9
@@ -90,6 +91,12 @@ def tagger_jets(hw: np.ndarray) -> np.ndarray:
 def tower_hw(et: np.ndarray) -> np.ndarray:
     """Tower ET in GeV -> hwEt: floor(ET / 0.5 GeV), saturated at 9 bits."""
     return np.clip(np.floor(et / CALO.pt_lsb), 0, TOWER_ET_MAX).astype(np.int32)
+
+
+def tower_total(em: np.ndarray, had: np.ndarray) -> np.ndarray:
+    """A tower's hwEt: its EM and hadronic hwEt summed, saturated at TOWER_ET_MAX (the word jets, taus, sums and the
+    tagger's towers read)."""
+    return np.minimum(em + had, TOWER_ET_MAX)
 
 
 def regions(towers: np.ndarray, size: int = 4) -> np.ndarray:
@@ -191,7 +198,7 @@ def calibrate_jets(jets: np.ndarray, hw_edges: np.ndarray, multipliers: np.ndarr
     mult = np.asarray(multipliers, dtype=np.int64)[np.searchsorted(hw_edges, pt, side="right") - 1]
     calibrated = np.where(pt > 0, np.clip((pt * mult) >> CALIBRATION_BITS, 1, pt_max), 0)
     order = np.argsort(-calibrated, axis=1, kind="stable")
-    out = np.take_along_axis(jets, order[:, :, None], axis=1).copy()
+    out = np.take_along_axis(jets, order[:, :, None], axis=1)
     out[:, :, 0] = np.take_along_axis(calibrated, order, axis=1)
     return out
 

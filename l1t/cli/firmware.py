@@ -148,7 +148,6 @@ def regression(
 ) -> None:
     """Random input words through every DUT kind on every simulator; exits 1 on a mismatch, 2 if nothing ran."""
     from l1t.emulator.nn import Network, SpecError
-    from l1t.firmware.cosim import run_cosim
     from l1t.firmware.dut import DutUnavailable
     from l1t.firmware.duts import firmware_dut, read_report
     from l1t.firmware.hls_dpi import ProjectError
@@ -177,7 +176,7 @@ def regression(
                 continue
             with console.status(f"{kind} on {sim}: building and streaming {events} events"):
                 report = _cosim(
-                    run_cosim, the_dut, net, {name: raw}, sim, firmware_dir / "cosim",
+                    the_dut, net, {name: raw}, sim, firmware_dir / "cosim",
                     gap_probability=gap, seed=seed, patterns_dir=write_patterns,
                 )  # fmt: skip
             if report is None:
@@ -192,8 +191,10 @@ def regression(
         fail("no DUT could run")
 
 
-def _cosim(run_cosim: Any, *args: Any, **kwargs: Any) -> Any:
+def _cosim(*args: Any, **kwargs: Any) -> Any:
     """``run_cosim(*args, **kwargs)``, or None after printing why its build or simulation failed (the log's tail)."""
+    from l1t.firmware.cosim import run_cosim
+
     try:
         return run_cosim(*args, **kwargs)
     except RuntimeError as err:
@@ -239,7 +240,6 @@ def trigger_regression(
 ) -> None:
     """Write the trigger path's RTL and stream ``events`` events of ``events_file`` through it on each simulator."""
     from l1t.events.dataset import DatasetError, read
-    from l1t.firmware.cosim import run_cosim
     from l1t.kinds import RunError
     from l1t.pipelines.trigger import trigger_firmware
 
@@ -257,7 +257,7 @@ def trigger_regression(
     for sim in simulators:
         with console.status(f"{sim}: streaming {len(ev)} events through {built.design.top}"):
             rep = _cosim(
-                run_cosim, built.dut, block, x, sim, out / "cosim", gap_probability=0.1, seed=seed,
+                built.dut, block, x, sim, out / "cosim", gap_probability=0.1, seed=seed,
                 patterns_dir=write_patterns,
             )  # fmt: skip
         if rep is None:

@@ -245,7 +245,7 @@ class Detector:
 
     def trigger(self, em: np.ndarray, had: np.ndarray, hf: np.ndarray, muons: np.ndarray) -> L1Event:
         """The L1 algorithms on tower hwEt (EM, hadronic on the barrel/endcap grid; HF) and the L1 muons."""
-        total = np.minimum(em + had, calo.TOWER_ET_MAX)
+        total = calo.tower_total(em, had)
         cfg, mult = self.config, self.config["multiplicity"]
         lsb = CALO.pt_lsb
         jets = self.jets(total)

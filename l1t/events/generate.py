@@ -297,7 +297,7 @@ def generate_chunk(recipe: Recipe, index: int, pileup: Pileup | None, detector: 
             em,
             had,
             detector.eta_centers,
-            detector.jets(np.minimum(em + had, calo.TOWER_ET_MAX))[:, :2],
+            detector.jets(calo.tower_total(em, had))[:, :2],
             particles if signal is None else signal,
             truth if recipe.process in jets.TRUTH_PID else None,
         )

@@ -87,7 +87,7 @@ def tower_constituents(
 ) -> np.ndarray:
     """Towers in dR < 0.8 of each jet (crossing ``ev``, seed tower (ieta, iphi)), the ``calo.JET_TOWERS`` of highest
     hwEt first: (M, 16, 4) = hwEt (EM + hadronic, saturated), dIEta, dIPhi, hwEtEm; zero rows pad."""
-    total = np.minimum(em + had, (1 << calo.TOWER_ET_BITS) - 1)
+    total = calo.tower_total(em, had)
     _, n_eta, n_phi = total.shape
     d = np.arange(-calo.JET_TOWER_HALF, calo.JET_TOWER_HALF + 1)
     pe = ieta[:, None, None] + d[None, :, None]  # a square patch around each seed; phi wraps, eta is cut
