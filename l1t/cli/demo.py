@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -34,6 +37,31 @@ def _stale(path: Path, output: str, detector: dict) -> bool:
     return (output == "events" and attrs.get("version") != dataset.VERSION) or attrs.get("detector") != detector
 
 
+class _Stages:
+    """Wall time of each stage of the demo, printed as one table at the end."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+    def print(self) -> None:
+        from rich.table import Table
+
+        table = Table(title="demo stages (wall time)")
+        table.add_column("stage")
+        table.add_column("s", justify="right")
+        for name, s in [*self.seconds.items(), ("total", sum(self.seconds.values()))]:
+            table.add_row(name, f"{s:.0f}")
+        console.print(table)
+
+
 def demo(
     out: Annotated[Path, typer.Option(help="Where the demo writes its data, models, firmware and reports.")] = Path(
         "out/demo"
@@ -55,8 +83,10 @@ def demo(
     from l1t.inventory import inventory
     from l1t.pipelines.board import board_block
 
-    show_inventory(inventory())
-    check_fixed(20_000, seed)
+    stage = _Stages()
+    with stage("inventory and fixed-point self-check"):
+        show_inventory(inventory())
+        check_fixed(20_000, seed)
     data = out / "data"
     zb = data / "zero_bias.h5"  # unweighted: training, co-simulation
     zb_rates = data / "zero_bias_weighted.h5"  # pT-hat-stratified and weighted: the rates
@@ -77,7 +107,8 @@ def demo(
         if path.is_file() and _stale(path, recipe.output, detector):
             path.unlink()  # a rerun keeps finished files of this format and this detector; others are made again
         if not path.is_file():
-            generate_pythia(dataclasses.replace(recipe, seed=seed + k), path, workers=2)
+            with stage("Pythia8 generation"):
+                generate_pythia(dataclasses.replace(recipe, seed=seed + k), path, workers=2)
     run, tagger_run, fastsim_run = out / "axol1tl", out / "tagger", out / "fastsim"
     for name, files, run_dir, epochs in (
         ("axol1tl", [zb, *signals], run, AXOL1TL_EPOCHS),
@@ -85,27 +116,34 @@ def demo(
         ("fastsim", jet_files, fastsim_run, None),
     ):
         kind = kinds.get(name)
-        run_training(kind, files, run_dir, kind.config.from_yaml(epochs=epochs), seed)
+        with stage(f"training: {name}"):
+            run_training(kind, files, run_dir, kind.config.from_yaml(epochs=epochs), seed)
     fast_top = data / "zprime_tt_fastsim.h5"
-    generate_fastsim(fastsim_run, "zprime_tt", max(events // 10, 500), seed, fast_top, "events")
+    with stage("fast simulation"):
+        generate_fastsim(fastsim_run, "zprime_tt", max(events // 10, 500), seed, fast_top, "events")
     report_dir = out / "report"
-    make_report(
-        zb_rates, report_dir, DEFAULT_MENU, {"axol1tl": run, "tagger": tagger_run}, [*signals, fast_top],
-        pileup_scan=scan, reference=DEFAULT_REFERENCE,
-    )  # fmt: skip
+    with stage("rates, efficiencies and report"):
+        make_report(
+            zb_rates, report_dir, DEFAULT_MENU, {"axol1tl": run, "tagger": tagger_run}, [*signals, fast_top],
+            pileup_scan=scan, reference=DEFAULT_REFERENCE,
+        )  # fmt: skip
     patterns = out / "trigger" / "patterns"
-    trigger_regression(run, report_dir, zb, out / "trigger", events, SIMULATORS, patterns, seed)
-    # the simulated RTL's tx links as a board capture, checked frame by frame against the emulated trigger path
-    block = board_block(trigger_run=run, report_dir=report_dir)
-    compare_capture(patterns / "rx.txt", patterns / "tx_rtl_icarus.txt", block, patterns / "tx_expected.txt")
+    with stage("trigger path co-simulation"):
+        trigger_regression(run, report_dir, zb, out / "trigger", events, SIMULATORS, patterns, seed)
+        # the simulated RTL's tx links as a board capture, checked frame by frame against the emulated trigger path
+        block = board_block(trigger_run=run, report_dir=report_dir)
+        compare_capture(patterns / "rx.txt", patterns / "tx_rtl_icarus.txt", block, patterns / "tx_expected.txt")
     fw, tagger_fw = out / "firmware", out / "tagger_firmware"
     for trained, firmware_dir in ((run, fw), (tagger_run, tagger_fw)):  # the encoder's and the tagger's firmware
-        make_firmware(
-            str(trained / "model.h5"), firmware_dir, clock_period=5.0, resources=False, seed=seed, stages=None
-        )
-        regression(
-            firmware_dir, events, list(DUT_KINDS), SIMULATORS, write_patterns=firmware_dir / "patterns", seed=seed
-        )
+        with stage(f"firmware: {firmware_dir.name}"):
+            make_firmware(
+                str(trained / "model.h5"), firmware_dir, clock_period=5.0, resources=False, seed=seed, stages=None
+            )
+        with stage(f"co-simulation: {firmware_dir.name}"):
+            regression(
+                firmware_dir, events, list(DUT_KINDS), SIMULATORS, write_patterns=firmware_dir / "patterns", seed=seed
+            )
+    stage.print()
     console.print(
         f"[green]demo done[/green]: events in {data}, trained models and plots in {run}, {tagger_run}, "
         f"{fastsim_run}; firmware and co-simulation reports in {fw}, {tagger_fw}; the trigger report is "

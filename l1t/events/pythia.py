@@ -244,16 +244,19 @@ def run(
             ][:n_truth]
             if last:
                 truth[len(counts), : len(last)] = last
-        rows = [
-            (p.id(), p.charge(), p.pT(), p.eta(), p.phi())
-            for p in event
-            if p.isFinal() and abs(p.id()) not in INVISIBLE and abs(p.id()) < 4900000 and abs(p.eta()) < eta_max
-        ]
+        # every final particle, read from the event's particle list in one call; the visibility and acceptance
+        # cuts follow on the arrays (one Python call per attribute is the cost here: 0.27 vs 0.40 ms per min-bias
+        # event when the cuts were Python calls too)
+        rows = [(p.id(), p.charge(), p.pT(), p.eta(), p.phi()) for p in event.particles() if p.isFinal()]
         counts.append(len(rows))
         cols.extend(rows)
     a = np.array(cols, dtype=np.float64).reshape(-1, 5)
+    pid = np.abs(a[:, 0])
+    keep = ~np.isin(pid, list(INVISIBLE)) & (pid < 4900000) & (np.abs(a[:, 3]) < eta_max)
+    event_of = np.repeat(np.arange(len(counts)), counts)
+    a = a[keep]
     block = ParticleBlock(
-        np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        np.concatenate([[0], np.cumsum(np.bincount(event_of[keep], minlength=len(counts)))]).astype(np.int64),
         a[:, 0].astype(np.int32),
         np.rint(a[:, 1]).astype(np.int8),
         a[:, 2].astype(np.float32),
@@ -271,7 +274,7 @@ def hardest_scattering(event: Any) -> float:
     """The largest pT [GeV] among the outgoing partons of every scattering of the event: the 2 -> 2 process and all
     multiparton interactions, also those inside diffractive systems, whose hard scatterings ``Info.pTHat()`` does not
     report (above 15 GeV: 10 of the 465 such events in 20,000 min-bias events)."""
-    return max((p.pT() for p in event if abs(p.status()) in _SCATTERED), default=0.0)
+    return max((p.pT() for p in event.particles() if abs(p.status()) in _SCATTERED), default=0.0)
 
 
 def _settings(process: str) -> list[str]:
