@@ -274,6 +274,11 @@ def _accumulate_products(
     return acc
 
 
+def _to_result(layer: Layer, acc: np.ndarray, acc_t: FixedType) -> np.ndarray:
+    """accum_t words as the layer's result_t (``res[i] = cast<res_T>(acc[i])``), with no copy when they agree."""
+    return acc if acc_t == layer.result_t else fx.cast(acc, acc_t, layer.result_t)
+
+
 @handler("dense", _product_fits, wide=True)
 def _dense(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     (x,), (x_t,) = inputs, in_types
@@ -281,7 +286,7 @@ def _dense(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) ->
     bias = fx.cast(layer.arrays["bias"], layer.types["bias_t"], acc_t)
     w, w_t = layer.arrays["weight"], layer.types["weight_t"]
     acc = _accumulate_products(x, x_t, w, w_t, bias, acc_t, layer)
-    return acc if acc_t == layer.result_t else fx.cast(acc, acc_t, layer.result_t)
+    return _to_result(layer, acc, acc_t)
 
 
 def _pad(x: np.ndarray, pads: tuple[int, ...], value: float = 0) -> np.ndarray:
@@ -331,11 +336,30 @@ def _band_weights(
     return band.reshape(kernel[0] * int(np.prod(rest_in)) * channels, -1)
 
 
-def _bands(x: np.ndarray, kernel_rows: int, row_stride: int, rows_out: int) -> np.ndarray:
-    """(N * rows_out, kernel_rows * R): for each event and output row, the ``kernel_rows`` input rows it reads,
-    each flattened (R = the rest of the row: other spatial axes and channels), in one strided copy."""
+@numba.njit(cache=True, nogil=True)
+def _word_bands(rows: np.ndarray, kernel_rows: int, row_stride: int, out: np.ndarray) -> None:
+    """out[n * rows_out + r, kr * R + j] = rows[n, r * row_stride + kr, j]: int64 words into ``out``'s BLAS type
+    (float32 / float64 exactly, as ``_exact_dtype`` proved, or int64)."""
+    n_events, _, width = rows.shape
+    rows_out = out.shape[0] // n_events
+    for n in range(n_events):
+        for r in range(rows_out):
+            for kr in range(kernel_rows):
+                src, base = rows[n, r * row_stride + kr], kr * width
+                for j in range(width):
+                    out[n * rows_out + r, base + j] = src[j]
+
+
+def _bands(x: np.ndarray, kernel_rows: int, row_stride: int, rows_out: int, dtype: type) -> np.ndarray:
+    """(N * rows_out, kernel_rows * R) in the BLAS type ``dtype``: for each event and output row, the
+    ``kernel_rows`` input rows it reads, each flattened (R = the rest of the row: other spatial axes and channels).
+    Numeric types in one compiled pass that also converts the words; Python ints in one strided copy."""
     rows = x.reshape(x.shape[0], x.shape[1], -1)
-    windows = np.lib.stride_tricks.sliding_window_view(rows, kernel_rows, axis=1)
+    if dtype is not object:
+        out = np.empty((x.shape[0] * rows_out, kernel_rows * rows.shape[-1]), dtype=dtype)
+        _word_bands(np.ascontiguousarray(rows, dtype=np.int64), kernel_rows, row_stride, out)
+        return out
+    windows = np.lib.stride_tricks.sliding_window_view(_to_blas(rows, dtype), kernel_rows, axis=1)
     windows = windows[:, : rows_out * row_stride : row_stride]
     return np.ascontiguousarray(np.moveaxis(windows, -1, 2)).reshape(x.shape[0] * rows_out, -1)
 
@@ -357,18 +381,18 @@ def _conv(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> 
     shift = _exact_sum_shift(x_t, w_t, acc_t)
     if shift is not None:
         dtype, bound = _exact_dtype(x, w, x_t, layer, acc_t)
-        x = _pad(_to_blas(x, dtype), pads)
+        x = _pad(x, pads)
         rest = x.shape[2:-1]
         band = layer.derive(
             ("band", dtype, rest), "weight", lambda a: _band_weights(a, kernel, stride, rest, out).astype(dtype)
         )
-        total = _bands(x, kernel[0], stride[0], out[0]) @ band
+        total = _bands(x, kernel[0], stride[0], out[0], dtype) @ band
         total = total.reshape(x.shape[0], -1)  # (N, prod(out) * F): the bias is added along whole events
         acc = _add_bias_wrapped(total, bound, shift, np.tile(bias, int(np.prod(out))), acc_t)
-        return fx.cast(acc.reshape(x.shape[0], *layer.shape), acc_t, layer.result_t)
+        return _to_result(layer, acc.reshape(x.shape[0], *layer.shape), acc_t)
     cols = im2col(x, kernel, stride, pads, 0, out)
     cols = cols.reshape(*cols.shape[: 1 + len(kernel)], -1)
-    return fx.cast(_accumulate_products(cols, x_t, w, w_t, bias, acc_t), acc_t, layer.result_t)
+    return _to_result(layer, _accumulate_products(cols, x_t, w, w_t, bias, acc_t), acc_t)
 
 
 handler("conv1d", _product_fits, wide=True)(_conv)
@@ -711,7 +735,7 @@ def _dot(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> n
         for i in range(n):
             product = fx.cast(a[:, i, None] * b[:, i, None], p_t, acc_t)
             acc = fx.cast(*fx.add(acc, acc_t, product, acc_t), acc_t)
-    return fx.cast(acc, acc_t, layer.result_t)
+    return _to_result(layer, acc, acc_t)
 
 
 def _concatenate_axis(layer: Layer, in_types: list[FixedType]) -> None:
@@ -934,8 +958,10 @@ def _layernorm(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]
 
 @handler("reshape", wide=True)
 def _reshape(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
-    """Reshape/Flatten: io_parallel arrays are flat in C order, so only the shape changes."""
-    return fx.cast(inputs[0].reshape(inputs[0].shape[0], *layer.shape), in_types[0], layer.result_t)
+    """Reshape/Flatten: io_parallel arrays are flat in C order, so only the shape changes (a view when the type
+    stays too: handlers never write to their inputs)."""
+    x = inputs[0].reshape(inputs[0].shape[0], *layer.shape)
+    return x if in_types[0] == layer.result_t else fx.cast(x, in_types[0], layer.result_t)
 
 
 # ------------------------------------------------------------------------------------------------------------
