@@ -40,3 +40,31 @@ def test_yosys_past_its_time_is_reported(tmp_path: Path) -> None:
     design = generate(Network(SPEC, ARRAYS))
     result = yosys_resources(design.write(tmp_path), design.top, timeout=0.01)
     assert result == {"timeout": "yosys synth_xilinx did not finish myproject in 0 s"}
+
+
+_CHAIN = """
+module {name}(input clk, input [11:0] a, b, c, d, output reg [15:0] y);
+{body}
+endmodule
+"""
+
+
+@needs_yosys
+def test_depth_counts_cells_between_registers(tmp_path: Path) -> None:
+    """``depth`` grows with the adders in one clock and stops at registers: three adders in one clock are deeper than
+    the same logic split over two clocks, which is deeper than one adder."""
+
+    def depth(name: str, body: str) -> int:
+        verilog = tmp_path / f"{name}.v"
+        verilog.write_text(_CHAIN.format(name=name, body=body))
+        result = yosys_resources(verilog, name)
+        assert result["LUT"] > 0
+        return result["depth"]
+
+    one = depth("one", "  always @(posedge clk) y <= a + b;")
+    three = depth("three", "  always @(posedge clk) y <= (((a + b) ^ c) + d ^ a) + (b ^ c);")
+    split = depth(
+        "split",
+        "  reg [15:0] s;\n  always @(posedge clk) begin s <= (a + b) ^ c; y <= (s + d ^ a) + (b ^ c); end",
+    )
+    assert 0 < one < split < three
