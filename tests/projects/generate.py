@@ -148,6 +148,30 @@ def conv1d() -> tuple[Any, dict[str, dict[str, Any]]]:
     return _set_weights(Model(x, y, name="conv1d"), 8), {}
 
 
+def pools1d() -> tuple[Any, dict[str, dict[str, Any]]]:
+    """Conv1D -> ReLU -> MaxPooling1D -> GlobalAveragePooling1D -> Dense: the 1D pooling modes conv1d leaves out."""
+    from tensorflow.keras import Model
+    from tensorflow.keras import layers as L
+
+    x = L.Input((12, 2), name="x")
+    h = L.Activation("relu", name="r1")(L.Conv1D(3, 3, name="c1")(x))
+    h = L.MaxPooling1D(2, name="p1")(h)
+    y = L.Dense(2, name="d")(L.GlobalAveragePooling1D(name="gavg")(h))
+    return _set_weights(Model(x, y, name="pools1d"), 9), {}
+
+
+def pools2d() -> tuple[Any, dict[str, dict[str, Any]]]:
+    """Conv2D -> ReLU -> GlobalMaxPooling2D and GlobalAveragePooling2D of it, concatenated -> Dense: the global 2D
+    pooling modes conv2d leaves out."""
+    from tensorflow.keras import Model
+    from tensorflow.keras import layers as L
+
+    x = L.Input((6, 5, 2), name="x")
+    h = L.Activation("relu", name="r1")(L.Conv2D(3, 3, name="c1")(x))
+    pooled = L.Concatenate(name="cat")([L.GlobalMaxPooling2D(name="gmax")(h), L.GlobalAveragePooling2D(name="gavg")(h)])
+    return _set_weights(Model(x, L.Dense(2, name="d")(pooled), name="pools2d"), 10), {}
+
+
 MODELS: dict[str, Callable[[], tuple[Any, dict[str, dict[str, str]]]]] = {
     "mlp": mlp,
     "sigmoid_bn": sigmoid_bn,
@@ -156,6 +180,8 @@ MODELS: dict[str, Callable[[], tuple[Any, dict[str, dict[str, str]]]]] = {
     "activations": activations,
     "conv2d": conv2d,
     "conv1d": conv1d,
+    "pools1d": pools1d,
+    "pools2d": pools2d,
 }
 
 # (strategy for dense layers, reuse factor, accumulator precision): Resource is exact only with a wrapping

@@ -114,8 +114,8 @@ def main() -> None:
     for release in args.releases.split(","):
         prove(release, args.work.resolve(), args.events, table, args.models, disproven, args.backends)
     for name, fp, release in disproven:  # a definition that computes something else once is not proven for that release
-        if release in table.get(name, {}).get(fp, []):
-            table[name][fp].remove(release)
+        if release in table.get(name, {}).get(fp, []):  # every copy: another project (or --keep) may have added one
+            table[name][fp] = [r for r in table[name][fp] if r != release]
             print(f"{release}: {name} ({fp}) disproven")
     table = {
         name: {fp: sorted(set(versions), key=RELEASES.index) for fp, versions in sorted(entries.items()) if versions}
