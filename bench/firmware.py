@@ -2,10 +2,10 @@
 with constant matrix products as da4ml adder graphs and as l1t's own canonical-signed-digit sums (``csd``), through
 the same yosys ``synth_xilinx -flatten`` script.
 
-Columns: latency in clocks, LUT/FF/CARRY/DSP/BRAM of each generator and ``depth``, the most combinational cells on a
-path between registers (yosys ``ltp``; a proxy for the clock period, not timing); ratios are da4ml to csd, measured
-in the same run. Goal: LUT ratio <= 0.4 on every design, 0 DSP where csd uses 0, equal or fewer clocks. A design
-yosys does not finish within --timeout seconds is reported as such.
+Columns: latency in clocks, LUT/FF/CARRY/DSP/BRAM of each generator and ``logic_delay_ns``, the latest arrival at a
+register of yosys ``sta`` with 7-series cell delays (logic only, no routing: a lower bound on the period its clocks
+need); ratios are da4ml to csd, measured in the same run. Goal: LUT ratio <= 0.4 on every design, 0 DSP where csd
+uses 0, equal or fewer clocks. A design yosys does not finish within --timeout seconds is reported as such.
 Run: ``make bench`` or ``python bench/firmware.py [--timeout 900] [--jobs 2]``.
 """
 
@@ -26,7 +26,7 @@ from l1t.firmware.build import YOSYS_TIMEOUT, designs_by_generator, measure
 from l1t.models.export import convert, export_hls_model, hls_config
 from l1t.models.reference import axol1tl_encoder, cicada_student, l1_tagger
 
-KINDS = ("LUT", "FF", "CARRY", "DSP", "BRAM", "depth")
+KINDS = ("LUT", "FF", "CARRY", "DSP", "BRAM", "logic_delay_ns")
 
 
 def exported(build, name: str, work: Path) -> Network:

@@ -33,24 +33,25 @@ _YOSYS_CELLS = {
 
 
 YOSYS_TIMEOUT = 900.0  # seconds per design; a design yosys cannot finish in time is reported as such
-# the combinational cells a register-to-register path runs through after synth_xilinx: selecting only them (and the
-# wires) makes ``ltp`` stop at flip-flops, I/O buffers and block RAM
-_COMBINATIONAL = "w:* t:LUT* t:CARRY* t:MUXF* t:DSP*"
+# yosys's Xilinx (7-series) cell models with their specify delays, read over synth_xilinx's black boxes so that
+# ``sta`` can time the netlist: clock-to-Q, then LUT, CARRY4, MUXF and DSP delays to each register's D
+_TIMED_CELLS = "read_verilog -lib -specify -overwrite +/xilinx/cells_sim.v"
 
 
 def yosys_resources(verilog: Path, top: str, timeout: float = YOSYS_TIMEOUT) -> dict[str, Any]:
     """LUT/FF/CARRY/DSP/BRAM counts from yosys ``synth_xilinx -flatten`` (an estimate; vendor synthesis differs) and
-    ``depth``: the most LUT, CARRY4, MUXF and DSP cells on one path between registers (yosys ``ltp``), a proxy for
-    how a design's clocks fit a period, not a timing analysis (a CARRY4 step is much faster than a LUT and its
-    routing); ``{"timeout": ...}`` when yosys does not finish within ``timeout`` seconds."""
+    ``logic_delay_ns``: the latest arrival at a register of yosys ``sta`` with the 7-series cell delays of yosys's
+    Xilinx library, logic only (no routing, which vendor timing adds, often as much again), so a lower bound on the
+    clock period the design's stages need; ``{"timeout": ...}`` when yosys does not finish within ``timeout``
+    seconds."""
     tool = find_tool("yosys")
     if not tool.usable:
         return {"skipped": "yosys not found (apt-get install -y yosys)"}
     with tempfile.TemporaryDirectory(prefix="l1t-yosys-") as tmp:
-        stat, ltp = Path(tmp) / "stat.txt", Path(tmp) / "ltp.txt"
+        stat, sta = Path(tmp) / "stat.txt", Path(tmp) / "sta.txt"
         script = (
             f"read_verilog {verilog}; synth_xilinx -top {top} -flatten; tee -q -o {stat} stat; "
-            f"tee -q -o {ltp} ltp -noff {_COMBINATIONAL}"
+            f"{_TIMED_CELLS}; tee -q -o {sta} sta"
         )
         try:
             res = subprocess.run([tool.path, "-q", "-p", script], capture_output=True, text=True, timeout=timeout)
@@ -58,14 +59,14 @@ def yosys_resources(verilog: Path, top: str, timeout: float = YOSYS_TIMEOUT) -> 
             return {"timeout": f"yosys synth_xilinx did not finish {top} in {timeout:.0f} s"}
         if res.returncode:
             return {"error": f"yosys failed: {res.stderr[-2000:]}"}
-        text, path = stat.read_text(), ltp.read_text()
+        text, timing = stat.read_text(), sta.read_text()
     cells = {name: int(count) for name, count in re.findall(r"^\s+(\w+)\s+(\d+)\s*$", text, re.MULTILINE)}
     out = {
         kind: sum(c for name, c in cells.items() if re.fullmatch(pattern, name))
         for kind, pattern in _YOSYS_CELLS.items()
     }
-    if (depth := re.search(r"\(length=(-?\d+)\)", path)) is not None:
-        out["depth"] = max(int(depth[1]), 0)  # -1: no combinational cell at all
+    if (arrival := re.search(r"Latest arrival time in '[^']*' is (\d+)", timing)) is not None:
+        out["logic_delay_ns"] = int(arrival[1]) / 1000  # the library's delays are in ps
     out["tool"] = f"{tool.version}, synth_xilinx"
     return out
 

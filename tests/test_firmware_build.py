@@ -50,20 +50,20 @@ endmodule
 
 
 @needs_yosys
-def test_depth_counts_cells_between_registers(tmp_path: Path) -> None:
-    """``depth`` grows with the adders in one clock and stops at registers: three adders in one clock are deeper than
-    the same logic split over two clocks, which is deeper than one adder."""
+def test_logic_delay_is_timed_between_registers(tmp_path: Path) -> None:
+    """``logic_delay_ns`` grows with the adders in one clock and stops at registers: three adders in one clock take
+    longer than the same logic split over two clocks, which takes longer than one adder."""
 
-    def depth(name: str, body: str) -> int:
+    def delay(name: str, body: str) -> float:
         verilog = tmp_path / f"{name}.v"
         verilog.write_text(_CHAIN.format(name=name, body=body))
         result = yosys_resources(verilog, name)
         assert result["LUT"] > 0
-        return result["depth"]
+        return result["logic_delay_ns"]
 
-    one = depth("one", "  always @(posedge clk) y <= a + b;")
-    three = depth("three", "  always @(posedge clk) y <= (((a + b) ^ c) + d ^ a) + (b ^ c);")
-    split = depth(
+    one = delay("one", "  always @(posedge clk) y <= a + b;")
+    three = delay("three", "  always @(posedge clk) y <= (((a + b) ^ c) + d ^ a) + (b ^ c);")
+    split = delay(
         "split",
         "  reg [15:0] s;\n  always @(posedge clk) begin s <= (a + b) ^ c; y <= (s + d ^ a) + (b ^ c); end",
     )
