@@ -159,6 +159,13 @@ def make_firmware(
         "generator": design.stats,
         "resources": yosys_resources(verilog, top) if resources else {"skipped": "not requested"},
     }
+    if (delay := report["resources"].get("logic_delay_ns")) is not None:
+        report["timing"] = {
+            "logic_delay_ns": delay,
+            "clock_period_ns": clock_period,
+            "logic_fits_period": delay <= clock_period,
+            "basis": "yosys sta, 7-series cell delays, logic only (routing adds to it)",
+        }
     if resources:  # every generator side by side, with the same yosys script
         others = designs_by_generator(net, top=top, stages=stages, generators=tuple(k for k in CMVM if k != cmvm))
         mine = {"latency_clocks": design.latency, **report["resources"]}

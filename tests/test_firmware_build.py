@@ -25,6 +25,9 @@ def test_report_holds_every_generator_side_by_side(cmvm: str, tmp_path: Path) ->
     net = Network(SPEC, ARRAYS)
     report = make_firmware(net, tmp_path, cmvm=cmvm, csim_events=0)
     assert report["cmvm"] == cmvm and json.loads((tmp_path / "report.json").read_text()) == report
+    timing = report["timing"]
+    assert timing["logic_delay_ns"] == report["resources"]["logic_delay_ns"] > 0
+    assert timing["logic_fits_period"] == (timing["logic_delay_ns"] <= report["clock_period_ns"])
     generators = report["generators"]
     assert next(iter(generators)) == cmvm and set(generators) == set(CMVM)
     assert generators[cmvm] == {"latency_clocks": report["latency_clocks"], **report["resources"]}

@@ -97,6 +97,12 @@ def make_firmware(
         else f"skipped: {cmssw['skipped']}",
     )
     console.print(table)
+    if not report.get("timing", {"logic_fits_period": True})["logic_fits_period"]:
+        console.print(
+            f"[yellow]the slowest stage's logic alone takes {report['timing']['logic_delay_ns']:.2f} ns "
+            f"({report['timing']['basis']}), longer than the {clock_period} ns clock: vendor synthesis must retime "
+            "it over more register stages (--stages adds them) or the clock must be slower[/yellow]"
+        )
     console.print(f"wrote {out / 'report.json'}")
     if csim["mismatches"] or cmssw.get("mismatches"):
         raise typer.Exit(1)
