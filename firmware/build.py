@@ -83,11 +83,12 @@ def designs_by_generator(
     top: str = "myproject",
     stages: int | None = None,
     generators: tuple[str, ...] = CMVM,
+    graph_depth: int | None = None,
 ) -> dict[str, RtlDesign]:
     """The RTL of ``net`` (a network, or a trigger path for ``generate_trigger``) from each constant-matrix-product
     generator in ``generators`` (``l1t.firmware.rtl.CMVM``)."""
     if isinstance(net, Network):
-        return {cmvm: generate(net, top=top, stages=stages, cmvm=cmvm) for cmvm in generators}
+        return {cmvm: generate(net, top=top, stages=stages, cmvm=cmvm, graph_depth=graph_depth) for cmvm in generators}
     return {cmvm: generate_trigger(net, cmvm=cmvm) for cmvm in generators}
 
 
@@ -134,17 +135,19 @@ def make_firmware(
     seed: int = 1,
     stages: int | None = None,
     cmvm: str = DEFAULT_CMVM,
+    graph_depth: int | None = None,
 ) -> dict[str, Any]:
     """Write ``rtl/<top>.v`` and ``report.json`` into ``out_dir``; returns the report.
 
     With ``hls_model`` (the hls4ml model the spec was exported from), its C-simulation is compiled and compared with
     the emulator and the vendor build runs if vitis_hls and vivado are on PATH. ``stages``: register stages of the
-    generated RTL and ``cmvm`` its constant matrix products (``l1t.firmware.rtl.generate``). With ``resources``, the
+    generated RTL, ``cmvm`` its constant matrix products and ``graph_depth`` the adder levels per clock inside
+    da4ml's graphs (``l1t.firmware.rtl.generate``). With ``resources``, the
     report's ``generators`` holds every generator's resources and clocks from the same yosys script, side by side.
     """
     out_dir = Path(out_dir)
     (out_dir / "rtl").mkdir(parents=True, exist_ok=True)
-    design: RtlDesign = generate(net, top=top, stages=stages, cmvm=cmvm)
+    design: RtlDesign = generate(net, top=top, stages=stages, cmvm=cmvm, graph_depth=graph_depth)
     verilog = out_dir / "rtl" / f"{top}.v"
     write_text(verilog, design.verilog)
     report: dict[str, Any] = {
@@ -156,6 +159,7 @@ def make_firmware(
         "inputs": [{"name": p.name, "elements": p.n, "type": str(p.type)} for p in design.inputs],
         "outputs": [{"name": p.name, "elements": p.n, "type": str(p.type)} for p in design.outputs],
         "cmvm": cmvm,
+        "graph_depth": graph_depth,
         "generator": design.stats,
         "resources": yosys_resources(verilog, top) if resources else {"skipped": "not requested"},
     }
@@ -167,7 +171,9 @@ def make_firmware(
             "basis": "yosys sta, 7-series cell delays, logic only (routing adds to it)",
         }
     if resources:  # every generator side by side, with the same yosys script
-        others = designs_by_generator(net, top=top, stages=stages, generators=tuple(k for k in CMVM if k != cmvm))
+        others = designs_by_generator(
+            net, top=top, stages=stages, generators=tuple(k for k in CMVM if k != cmvm), graph_depth=graph_depth
+        )
         mine = {"latency_clocks": design.latency, **report["resources"]}
         report["generators"] = {cmvm: mine} | {k: measure(d) for k, d in others.items()}
     if hls_model is not None:

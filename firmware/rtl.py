@@ -94,10 +94,15 @@ class GraphWord:
 
 
 class Module:
-    def __init__(self, cmvm: str = DEFAULT_CMVM) -> None:
+    def __init__(self, cmvm: str = DEFAULT_CMVM, graph_depth: int | None = None) -> None:
         if cmvm not in CMVM:
             raise ValueError(f"cmvm must be one of {', '.join(CMVM)}, got {cmvm!r}")
+        if graph_depth is not None and graph_depth < 1:
+            raise ValueError(f"graph_depth must be at least 1 adder per clock, got {graph_depth}")
         self.cmvm = cmvm
+        self.graph_depth = graph_depth  # adder levels per clock inside an adder graph (None: the whole graph)
+        self.layer_clocks = 0  # clocks the registers inside the current layer's adder graphs add
+        self.delays: dict[tuple[str, int], str] = {}  # (signal, clocks) -> the signal delayed by that many registers
         self.decls: list[str] = []
         self.comb: list[tuple[str, str]] = []  # (variable, expression) evaluated in order once per clock
         self.regs: list[tuple[str, str]] = []  # (target, source) registered every clock
@@ -205,22 +210,41 @@ class Module:
         value = f"$signed({word.sig})" if word.signed else f"$signed({{1'b0, {word.sig}}})"
         return f"{'-' if word.neg else '+'} ({value} {'<<<' if k >= 0 else '>>>'} {abs(k)})"
 
+    def delayed(self, word: GraphWord, clocks: int) -> GraphWord:
+        """A graph word ``clocks`` registers later (each delay register made once per signal and clock count)."""
+        sig = word.sig
+        for k in range(1, clocks + 1):
+            key = (word.sig, k)
+            if key not in self.delays:
+                self.delays[key] = self.reg(word.width, sig, "dly")
+            sig = self.delays[key]
+        return replace(word, sig=sig)
+
     def adder_graph(self, graph: AdderGraph, xs: list[str | None], x_t: FixedType) -> list[GraphWord | None]:
         """Instance a checked adder graph (``l1t.firmware.cmvm.solve``) on input words ``xs`` of type x_t (None: a
-        zero padding cell): one wire per adder, as wide as its exact range; returns the output words (None: zero)."""
+        zero padding cell): one wire per adder, as wide as its exact range; returns the output words (None: zero).
+
+        With ``graph_depth`` D, an adder at level L (inputs are level 0) is computed in clock (L - 1) // D of the
+        graph and reads its operands through delay registers from the clocks they were made in; the outputs all
+        leave in the graph's last clock S, which ``layer_clocks`` records for the layer."""
+        clock = _graph_clocks(graph, self.graph_depth)
+        last = max(clock, default=0)
         words: list[GraphWord | None] = [None if x is None else GraphWord(x, x_t.width, x_t.signed) for x in xs]
-        for node in graph.adders:
+        for k, node in enumerate(graph.adders, start=graph.n_inputs):
             terms = [(words[t.node], t) for t in node.terms if words[t.node] is not None]
             if not terms:
                 words.append(None)
                 continue
             self.stats["graph_adders"] += 1
+            terms = [(self.delayed(w, clock[k] - clock[t.node]), t) for w, t in terms]
             expr = " ".join(self.shifted(replace(w, neg=w.neg ^ t.neg), t.shift - node.exp) for w, t in terms)
             words.append(GraphWord(self.wire(node.width, expr, hint="da"), node.width, node.signed, node.exp))
         outs: list[GraphWord | None] = []
         for t in graph.outputs:
             w = None if t is None else words[t.node]
+            w = None if w is None else self.delayed(w, last - clock[t.node])
             outs.append(None if w is None else replace(w, exp=w.exp + t.shift, neg=w.neg ^ t.neg))
+        self.layer_clocks = max(self.layer_clocks, last)
         return outs
 
     def greater(self, a: str, b: str, t: FixedType) -> str:
@@ -239,6 +263,16 @@ class Module:
             return " ".join(parts)
         self.stats["multipliers"] += 1
         return f"+ (({x} * {_lit(w, width)}) <<< {shift})"
+
+
+def _graph_clocks(graph: AdderGraph, depth: int | None) -> list[int]:
+    """The clock of the graph each node is computed in: (level - 1) // depth for an adder at level L (an adder is
+    1 + its deepest operand's level), 0 for the inputs and for every node when ``depth`` is None. It depends on the
+    graph alone, so every window of a convolution gets the same schedule."""
+    level = [0] * graph.n_inputs
+    for node in graph.adders:
+        level.append(1 + max(level[t.node] for t in node.terms))
+    return [0 if depth is None or lv == 0 else (lv - 1) // depth for lv in level]
 
 
 def _windows(layer: Layer, in_shape: tuple[int, ...]):
@@ -563,15 +597,22 @@ def _registered(levels: int, stages: int | None) -> tuple[set[int], int]:
     return {round((k + 1) * levels / stages) for k in range(stages)}, 0
 
 
-def generate(net: Network, top: str = "myproject", stages: int | None = None, cmvm: str = DEFAULT_CMVM) -> RtlDesign:
+def generate(
+    net: Network,
+    top: str = "myproject",
+    stages: int | None = None,
+    cmvm: str = DEFAULT_CMVM,
+    graph_depth: int | None = None,
+) -> RtlDesign:
     """Verilog for a network with ``stages`` register stages after the input register (None: one per layer), its
-    constant matrix products written by ``cmvm`` (one of CMVM); raises UnsupportedRtl naming the first layer it
-    cannot express."""
+    constant matrix products written by ``cmvm`` (one of CMVM); with ``graph_depth``, da4ml's adder graphs also get
+    a register after every ``graph_depth`` adder levels (``Module.adder_graph``), which adds clocks to the layers
+    they are in. Raises UnsupportedRtl naming the first layer it cannot express."""
     level: dict[str, int] = {name: 0 for name, _, _ in net.inputs}
     for layer in net.layers:
         level[layer.name] = 1 + max(level[src] for src in layer.inputs)
     registered, extra = _registered(max(level[layer.name] for layer in net.layers), stages)
-    m = Module(cmvm)
+    m = Module(cmvm, graph_depth)
     depth: dict[str, int] = {}
     signals: dict[str, list[str]] = {}  # registered element signals of each node, at its depth
     delayed: dict[tuple[str, int], list[str]] = {}
@@ -607,7 +648,9 @@ def generate(net: Network, top: str = "myproject", stages: int | None = None, cm
         elif len(layer.inputs) != 1:
             raise UnsupportedRtl(f"layer {layer.name!r}: op {layer.op!r} takes one input, got {len(layer.inputs)}")
         else:
+            m.layer_clocks = 0
             outs = _LAYERS[layer.op](m, layer, ins[0], types[0], in_shapes[0])
+            d += m.layer_clocks  # the registers inside its adder graphs
         w = layer.result_t.width
         if level[layer.name] in registered:
             signals[layer.name] = [m.reg(w, o, f"{_ident(layer.name)}_{j}") for j, o in enumerate(outs)]

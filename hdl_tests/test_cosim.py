@@ -460,6 +460,29 @@ def test_register_stages_are_configurable(encoder: Network, stages: int, simulat
         generate(encoder, stages=0)
 
 
+@pytest.mark.parametrize(
+    ("model", "simulator", "n"),
+    [
+        ("encoder", "verilator", 1000),
+        ("student", "icarus", 200),
+        pytest.param("encoder", "icarus", 300, marks=pytest.mark.slow),
+    ],
+)
+def test_adder_graphs_pipelined_by_depth(
+    model: str, simulator: str, n: int, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """``graph_depth``: a register after every few adder levels inside da4ml's graphs (Dense, and Conv2D on every
+    window) adds clocks to those layers and changes no bit; one level per clock adds the most."""
+    _require(simulator)
+    net = request.getfixturevalue(model)
+    whole, by_two, by_one = generate(net), generate(net, graph_depth=2), generate(net, graph_depth=1)
+    assert whole.latency < by_two.latency < by_one.latency
+    report = run_cosim(by_two.dut(tmp_path / "src"), net, events(net, n, 8), simulator, tmp_path, seed=8)
+    assert report.mismatches == 0 and report.latency == by_two.latency, report.summary()
+    with pytest.raises(ValueError, match="graph_depth must be at least 1"):
+        generate(net, graph_depth=0)
+
+
 @pytest.mark.parametrize("simulator", ["icarus", pytest.param("verilator", marks=pytest.mark.slow)])
 def test_csd_sums_match_emulator(encoder: Network, simulator: str, tmp_path: Path) -> None:
     """l1t's own constant matrix products (``cmvm="csd"``, the generator the da4ml graphs are measured against) stay

@@ -40,11 +40,15 @@ def firmware(
     cmvm: Annotated[
         str, typer.Option(help="Constant matrix products of the generated RTL: da4ml (adder graphs) or csd.")
     ] = "da4ml",
+    graph_depth: Annotated[
+        int | None,
+        typer.Option(min=1, help="Adder levels per clock inside da4ml's graphs (default: a whole graph in one clock)."),
+    ] = None,
 ) -> None:
     """hls4ml project (C-sim checked against the emulator), generated Verilog, vendor build if present, report.json."""
     make_firmware(
         model, out, clock_period=clock_period, resources=resources, seed=seed, stages=stages,
-        io_type=io_type, strategy=strategy, reuse_factor=reuse_factor, cmvm=cmvm,
+        io_type=io_type, strategy=strategy, reuse_factor=reuse_factor, cmvm=cmvm, graph_depth=graph_depth,
     )  # fmt: skip
 
 
@@ -60,6 +64,7 @@ def make_firmware(
     strategy: str = "Latency",
     reuse_factor: int = 1,
     cmvm: str = "da4ml",
+    graph_depth: int | None = None,
 ) -> None:
     """Build and summarize a firmware directory; exits 1 when the C-simulation and the emulator differ, 2 when the
     model or its project cannot be emulated or generated exactly (the message names the layer)."""
@@ -74,7 +79,7 @@ def make_firmware(
         with console.status("converting, generating RTL, compiling C-simulation" + (", yosys" if resources else "")):
             report = build_firmware(
                 model, out, clock_period=clock_period, resources=resources, seed=seed, stages=stages,
-                io_type=io_type, strategy=strategy, reuse_factor=reuse_factor, cmvm=cmvm,
+                io_type=io_type, strategy=strategy, reuse_factor=reuse_factor, cmvm=cmvm, graph_depth=graph_depth,
             )  # fmt: skip
     except (FileNotFoundError, UnsupportedLayer, UnsupportedRtl) as err:
         fail(err)
@@ -100,8 +105,9 @@ def make_firmware(
     if not report.get("timing", {"logic_fits_period": True})["logic_fits_period"]:
         console.print(
             f"[yellow]the slowest stage's logic alone takes {report['timing']['logic_delay_ns']:.2f} ns "
-            f"({report['timing']['basis']}), longer than the {clock_period} ns clock: vendor synthesis must retime "
-            "it over more register stages (--stages adds them) or the clock must be slower[/yellow]"
+            f"({report['timing']['basis']}), longer than the {clock_period} ns clock: register inside the adder "
+            "graphs (--graph-depth), or let vendor synthesis retime over more stages (--stages), or slow the "
+            "clock[/yellow]"
         )
     console.print(f"wrote {out / 'report.json'}")
     if csim["mismatches"] or cmssw.get("mismatches"):

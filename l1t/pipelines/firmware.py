@@ -41,6 +41,7 @@ def build_firmware(
     strategy: str = "Latency",
     reuse_factor: int = 1,
     cmvm: str = "da4ml",
+    graph_depth: int | None = None,
 ) -> dict[str, Any]:
     """Convert ``model`` with hls4ml (``io_type``; the layers with ``strategy`` and ``reuse_factor``, see
     ``l1t.models.export.with_strategy``) into
@@ -58,7 +59,7 @@ def build_firmware(
     net = export_hls_model(hls_model, out / "spec", source={"model": model})
     report = make_firmware(
         net, out, hls_model=hls_model, clock_period=clock_period, resources=resources, seed=seed, stages=stages,
-        cmvm=cmvm,
+        cmvm=cmvm, graph_depth=graph_depth,
     )  # fmt: skip
     if io_type == "io_parallel":  # the library the experiment's offline emulator loads, checked against the emulator
         from l1t.models.cmssw import cmssw_library
