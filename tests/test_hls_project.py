@@ -392,7 +392,7 @@ def test_pooling_is_proven_per_mode() -> None:
     assert "0.6.0" in releases("pooling2d_cl@max")
     assert "0.6.0" not in releases("pooling2d_cl@average")
     # every pooling mode is proven on its own (MaxPooling1D, GlobalAveragePooling1D, the global 2D poolings) for the
-    # releases whose pooling the emulator computes; hls4ml 0.7-0.8's max pooling rounds otherwise (one LSB off)
+    # releases whose pooling the emulator computes; hls4ml 0.7-0.8's max pooling is one LSB off on the resource variant
     for name in ("pooling1d_cl@max", "global_pooling1d_cl@average", "global_pooling2d_cl@max", "max@max"):
         assert {"1.0.0", "1.3.0"} <= releases(name) and "0.8.1" not in releases(name), name
 
