@@ -6,7 +6,7 @@ Columns: latency in clocks, LUT/FF/CARRY/DSP/BRAM of each generator and ``logic_
 register of yosys ``sta`` with 7-series cell delays (logic only, no routing: a lower bound on the period its clocks
 need); ratios are da4ml to csd, measured in the same run. Goal: LUT ratio <= 0.4 on every design, 0 DSP where csd
 uses 0, equal or fewer clocks. A design yosys does not finish within --timeout seconds is reported as such.
-Run: ``make bench`` or ``python bench/firmware.py [--timeout 900] [--jobs 2]``.
+Run: ``make bench`` or ``python bench/firmware.py [--timeout 900] [--jobs 2] [--graph-depth N]``.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timeout", type=float, default=YOSYS_TIMEOUT, help="seconds of yosys per design")
     parser.add_argument("--jobs", type=int, default=2, help="yosys runs at once")
+    parser.add_argument("--graph-depth", type=int, help="adder levels per clock inside da4ml's graphs (default: whole)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="l1t-bench-firmware-") as tmp:
         work = Path(tmp)
@@ -58,7 +59,11 @@ def main() -> None:
             "AXOL1TL trigger top (R_z)": axo,
             "CICADA trigger top": CicadaTrigger(student, [10, 100]),
         }
-        rtl = {(name, cmvm): d for name, net in designs.items() for cmvm, d in designs_by_generator(net).items()}
+        rtl = {
+            (name, cmvm): d
+            for name, net in designs.items()
+            for cmvm, d in designs_by_generator(net, graph_depth=args.graph_depth).items()
+        }
         console = Console(width=150)
 
         def run(key: tuple[str, str]) -> dict:

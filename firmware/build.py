@@ -86,10 +86,11 @@ def designs_by_generator(
     graph_depth: int | None = None,
 ) -> dict[str, RtlDesign]:
     """The RTL of ``net`` (a network, or a trigger path for ``generate_trigger``) from each constant-matrix-product
-    generator in ``generators`` (``l1t.firmware.rtl.CMVM``)."""
+    generator in ``generators`` (``l1t.firmware.rtl.CMVM``); ``graph_depth``: adder levels per clock inside da4ml's
+    graphs (csd sums have none)."""
     if isinstance(net, Network):
         return {cmvm: generate(net, top=top, stages=stages, cmvm=cmvm, graph_depth=graph_depth) for cmvm in generators}
-    return {cmvm: generate_trigger(net, cmvm=cmvm) for cmvm in generators}
+    return {cmvm: generate_trigger(net, cmvm=cmvm, graph_depth=graph_depth) for cmvm in generators}
 
 
 def csim_mismatches(hls_model: Any, net: Network, x: np.ndarray) -> dict[str, int]:

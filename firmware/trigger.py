@@ -119,15 +119,19 @@ def _cicada_inputs(m: Module, trigger: CicadaTrigger) -> list[str]:
 
 
 def generate_trigger(
-    trigger: AxoTrigger | CicadaTrigger, top: str | None = None, cmvm: str = DEFAULT_CMVM
+    trigger: AxoTrigger | CicadaTrigger,
+    top: str | None = None,
+    cmvm: str = DEFAULT_CMVM,
+    graph_depth: int | None = None,
 ) -> RtlDesign:
     """Verilog of a chained trigger top (with its network's module in the same file): stage 1 prepares the network
     inputs (AXOL1TL: sort and scale; CICADA: shift), then the network, the score (AXOL1TL: sum mu^2 or R_z; CICADA:
-    the network's output), and one bit per working point with the score delayed alongside. ``cmvm``: the network's
-    constant matrix products (``l1t.firmware.rtl.generate``)."""
+    the network's output), and one bit per working point with the score delayed alongside. ``cmvm`` and
+    ``graph_depth``: the network's constant matrix products and the adder levels per clock inside them
+    (``l1t.firmware.rtl.generate``)."""
     axo = isinstance(trigger, AxoTrigger)
     top = top or ("axo_trigger" if axo else "cicada_trigger")
-    nn = generate(trigger.net, top=f"{top}_nn", cmvm=cmvm)
+    nn = generate(trigger.net, top=f"{top}_nn", cmvm=cmvm, graph_depth=graph_depth)
     m = Module()
     nn_in = _axo_inputs(m, trigger) if axo else _cicada_inputs(m, trigger)
     used = {"mu", "logvar"} if axo and trigger.score_kind == "R_z" else {"mu"} if axo else {nn.outputs[0].name}

@@ -379,10 +379,14 @@ def test_axol1tl_trigger_top_matches_emulator(
 
 
 @pytest.mark.parametrize(  # Icarus runs the same RTL by default; Verilator's longer run in the slow set
-    ("simulator", "n"), [pytest.param("verilator", 2000, marks=pytest.mark.slow), ("icarus", 300)]
+    ("simulator", "n", "graph_depth"),
+    [pytest.param("verilator", 2000, None, marks=pytest.mark.slow), ("icarus", 300, None), ("icarus", 200, 2)],
 )
-def test_cicada_trigger_top_matches_emulator(student: Network, simulator: str, n: int, tmp_path: Path) -> None:
-    """Regions shifted into the student's input -> student -> trigger bits, the chained top against the emulator."""
+def test_cicada_trigger_top_matches_emulator(
+    student: Network, simulator: str, n: int, graph_depth: int | None, tmp_path: Path
+) -> None:
+    """Regions shifted into the student's input -> student -> trigger bits, the chained top against the emulator;
+    also with the network's adder graphs registered every two levels (the top's latency follows its network's)."""
     from l1t.emulator.trigger import CicadaTrigger
     from l1t.firmware.trigger import generate_trigger
 
@@ -393,7 +397,9 @@ def test_cicada_trigger_top_matches_emulator(student: Network, simulator: str, n
     x = {"regions": regions}
     s = np.unique(CicadaTrigger(student, [0]).run(x)["score"][:, 0])
     trigger = CicadaTrigger(student, [int(s[0]) - 1, int(s[len(s) // 2]), int(s[-2])])  # accept-all to the top
-    dut = generate_trigger(trigger).dut(tmp_path / "src")
+    design = generate_trigger(trigger, graph_depth=graph_depth)
+    assert (design.latency > generate_trigger(trigger).latency) == (graph_depth is not None)
+    dut = design.dut(tmp_path / "src")
     report = run_cosim(dut, trigger, x, simulator, tmp_path, gap_probability=0.2, seed=5)
     assert report.mismatches == 0, report.summary()
     bits = trigger.run(x)["trigger_bits"]
