@@ -274,9 +274,10 @@ def _accumulate_products(
     return acc
 
 
-def _to_result(layer: Layer, acc: np.ndarray, acc_t: FixedType) -> np.ndarray:
-    """accum_t words as the layer's result_t (``res[i] = cast<res_T>(acc[i])``), with no copy when they agree."""
-    return acc if acc_t == layer.result_t else fx.cast(acc, acc_t, layer.result_t)
+def _to_result(layer: Layer, words: np.ndarray, t: FixedType) -> np.ndarray:
+    """Words of type t (an accum_t, or the input of a layer that only reshapes) as the layer's result_t
+    (``res[i] = cast<res_T>(acc[i])``), with no copy when the types agree: handlers never write to their inputs."""
+    return words if t == layer.result_t else fx.cast(words, t, layer.result_t)
 
 
 @handler("dense", _product_fits, wide=True)
@@ -959,9 +960,8 @@ def _layernorm(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]
 @handler("reshape", wide=True)
 def _reshape(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     """Reshape/Flatten: io_parallel arrays are flat in C order, so only the shape changes (a view when the type
-    stays too: handlers never write to their inputs)."""
-    x = inputs[0].reshape(inputs[0].shape[0], *layer.shape)
-    return x if in_types[0] == layer.result_t else fx.cast(x, in_types[0], layer.result_t)
+    stays too)."""
+    return _to_result(layer, inputs[0].reshape(inputs[0].shape[0], *layer.shape), in_types[0])
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -102,7 +102,7 @@ class Module:
         self.cmvm = cmvm
         self.graph_depth = graph_depth  # adder levels per clock inside an adder graph (None: the whole graph)
         self.layer_clocks = 0  # clocks the registers inside the current layer's adder graphs add
-        self.delays: dict[tuple[str, int], str] = {}  # (signal, clocks) -> the signal delayed by that many registers
+        self.delays: dict[tuple[str, int], str] = {}  # (signal, clocks) -> that signal delayed by so many registers
         self.decls: list[str] = []
         self.comb: list[tuple[str, str]] = []  # (variable, expression) evaluated in order once per clock
         self.regs: list[tuple[str, str]] = []  # (target, source) registered every clock
@@ -210,15 +210,19 @@ class Module:
         value = f"$signed({word.sig})" if word.signed else f"$signed({{1'b0, {word.sig}}})"
         return f"{'-' if word.neg else '+'} ({value} {'<<<' if k >= 0 else '>>>'} {abs(k)})"
 
-    def delayed(self, word: GraphWord, clocks: int) -> GraphWord:
-        """A graph word ``clocks`` registers later (each delay register made once per signal and clock count)."""
-        sig = word.sig
+    def delay(self, sig: str, width: int, clocks: int, hint: str = "dly") -> str:
+        """The ``width``-bit word ``sig`` ``clocks`` registers later. Each register of a chain is made once per
+        signal and delay, so every reader of the same signal at the same delay shares it."""
+        out = sig
         for k in range(1, clocks + 1):
-            key = (word.sig, k)
-            if key not in self.delays:
-                self.delays[key] = self.reg(word.width, sig, "dly")
-            sig = self.delays[key]
-        return replace(word, sig=sig)
+            if (sig, k) not in self.delays:
+                self.delays[(sig, k)] = self.reg(width, out, hint)
+            out = self.delays[(sig, k)]
+        return out
+
+    def delayed(self, word: GraphWord, clocks: int) -> GraphWord:
+        """A graph word ``clocks`` registers later (``delay``)."""
+        return replace(word, sig=self.delay(word.sig, word.width, clocks))
 
     def adder_graph(self, graph: AdderGraph, xs: list[str | None], x_t: FixedType) -> list[GraphWord | None]:
         """Instance a checked adder graph (``l1t.firmware.cmvm.solve``) on input words ``xs`` of type x_t (None: a
@@ -615,7 +619,6 @@ def generate(
     m = Module(cmvm, graph_depth)
     depth: dict[str, int] = {}
     signals: dict[str, list[str]] = {}  # registered element signals of each node, at its depth
-    delayed: dict[tuple[str, int], list[str]] = {}
     inputs = [Port(_ident(name), int(np.prod(shape)), t) for name, shape, t in net.inputs]
     shapes = {name: tuple(shape) for name, shape, _ in net.inputs} | {layer.name: layer.shape for layer in net.layers}
     for (name, _, _), port in zip(net.inputs, inputs, strict=True):
@@ -624,15 +627,9 @@ def generate(
         depth[name] = 1
 
     def at_depth(name: str, d: int) -> list[str]:
-        """A node's signals delayed by registers to pipeline depth d."""
-        sigs = signals[name]
-        for level in range(depth[name] + 1, d + 1):
-            key = (name, level)
-            if key not in delayed:
-                w = net.types[name].width
-                delayed[key] = [m.reg(w, s, f"{_ident(name)}_d{level}") for s in sigs]
-            sigs = delayed[key]
-        return sigs
+        """A node's signals delayed by registers to pipeline depth d (``Module.delay``)."""
+        w, hint = net.types[name].width, f"{_ident(name)}_d"
+        return [m.delay(s, w, d - depth[name], hint) for s in signals[name]]
 
     for layer in net.layers:
         d = max(depth[src] for src in layer.inputs)

@@ -102,10 +102,11 @@ def make_firmware(
         else f"skipped: {cmssw['skipped']}",
     )
     console.print(table)
-    if not report.get("timing", {"logic_fits_period": True})["logic_fits_period"]:
+    timing = report.get("timing")  # present when yosys timed the design
+    if timing is not None and not timing["logic_fits_period"]:
         console.print(
-            f"[yellow]the slowest stage's logic alone takes {report['timing']['logic_delay_ns']:.2f} ns "
-            f"({report['timing']['basis']}), longer than the {clock_period} ns clock: register inside the adder "
+            f"[yellow]the slowest stage's logic alone takes {timing['logic_delay_ns']:.2f} ns "
+            f"({timing['basis']}), longer than the {clock_period} ns clock: register inside the adder "
             "graphs (--graph-depth), or let vendor synthesis retime over more stages (--stages), or slow the "
             "clock[/yellow]"
         )
