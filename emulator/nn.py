@@ -496,6 +496,9 @@ def _negative_table_index(x: np.ndarray, x_t: FixedType, size: int) -> np.ndarra
     return np.minimum(_int_of(-np.minimum(x, 0) * size, x_t.frac_bits + 3), size - 1)
 
 
+PLAIN_ELU_ALPHA_T = fx.ap_uint(1)  # nnet::elu without a parameter calls the parametrized one with ap_uint<1>(1.0)
+
+
 @handler("elu")
 def _elu(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     """nnet::elu: x for x >= 0, else ``alpha * elu_table[index]`` (alpha an ap_uint<1> 1 for plain ELU)."""
@@ -530,6 +533,18 @@ def _prelu(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) ->
     scaled, scaled_t = fx.mul(flat, x_t, layer.arrays["alpha"], layer.types["param_t"])
     out = np.where(flat > 0, fx.cast(flat, x_t, layer.result_t), fx.cast(scaled, scaled_t, layer.result_t))
     return out.reshape(x.shape)
+
+
+@handler("relu_max")
+def _relu_max(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    """nnet::relu_max<..., MAX_INT> (relu6, relu1): 0 below 0, the int MAX_INT assigned to res_T above it (an exact
+    comparison of the value), else x cast to res_T."""
+    (x,), (x_t,) = inputs, in_types
+    top = int(layer.attrs["max_int"])
+    k = x_t.frac_bits  # value > top  <=>  raw > top * 2**k, or raw > floor(top / 2**-k) for k < 0 (raw an integer)
+    above = x > (top << k if k >= 0 else top >> -k)
+    top_word = fx.cast(np.int64(top), fx.ap_int(32), layer.result_t)
+    return np.where(x < 0, 0, np.where(above, top_word, fx.cast(x, x_t, layer.result_t)))
 
 
 def _hard_sigmoid_raw(layer: Layer, x: np.ndarray, x_t: FixedType) -> tuple[np.ndarray, FixedType]:

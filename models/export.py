@@ -18,11 +18,11 @@ import numpy as np
 
 import l1t.emulator.fixed as fx
 from l1t.atomic import atomic_path
-from l1t.emulator.nn import SELU_LAMBDA_T, SPEC_FORMAT, SPEC_VERSION, Network, SpecError
+from l1t.emulator.nn import PLAIN_ELU_ALPHA_T, SELU_LAMBDA_T, SPEC_FORMAT, SPEC_VERSION, Network, SpecError
 from l1t.extras import require
 from l1t.models.da_graph import DaGraphError, da_matrix
 from l1t.models.hls_tables import TABLE_ACTIVATIONS, compute_tables, rendered_config
-from l1t.models.sums import dyadic_words, exact_accum, order_free
+from l1t.models.sums import depthwise_kernel, dyadic_words, exact_accum, order_free
 
 __all__ = [
     "SUPPORTED_IO",
@@ -259,10 +259,9 @@ def _strategy(layer: Any) -> str:
     return known[key]
 
 
-def _order_free(layer: Any, weight_t: str) -> bool:
-    """``sums.order_free`` for the layer's input, weight and accumulator types."""
-    x_t = _parse(layer, layer.get_input_variable().type.precision.definition_cpp(), "input type")
-    return order_free(x_t, fx.parse(weight_t), fx.parse(_type(layer, "accum_t")))
+def _order_free(layer: Any) -> bool:
+    """``sums.order_free`` for the layer's accumulator type."""
+    return order_free(fx.parse(_type(layer, "accum_t")))
 
 
 def _product_weights(layer: Any) -> tuple[np.ndarray, str, np.ndarray, str, dict[str, Any]]:
@@ -277,11 +276,11 @@ def _product_weights(layer: Any) -> tuple[np.ndarray, str, np.ndarray, str, dict
     bias, bias_t = _weight(layer, "bias")
     _check_product(layer, "weight")
     if strategy in ("Resource", "ResourceUnrolled"):
-        if not _order_free(layer, weight_t):
+        if not _order_free(layer):
             raise UnsupportedLayer(
                 f"layer {layer.name!r}: {strategy} strategy with accum_t {_type(layer, 'accum_t')}: its summation "
-                "order differs from Latency's and only a wrapping accumulator holding every product is exact in any "
-                "order"
+                "order differs from Latency's and only a wrapping accumulator (AP_WRAP, no saturation bits) is exact "
+                "in any order"
             )
         if layer.get_attr("_weights_transposed", False):
             weight = np.moveaxis(weight, 0, -1)  # (outputs, ...) -> (..., outputs)
@@ -363,9 +362,8 @@ def _geometry(layer: Any, spatial: int) -> dict[str, Any]:
 
 
 def _conv(spatial: int, depthwise: bool = False) -> Exporter:
-    """conv_{1,2}d_latency_cl; depthwise: depthwise_conv_{1,2}d_latency_cl, whose per-channel sums over the window
-    (products cast to accum_t, bias first, kernel offsets in order) are a convolution with a kernel that is zero
-    between different channels: adding a zero product to an accum_t value leaves it unchanged in every mode."""
+    """conv_{1,2}d_latency_cl; depthwise: depthwise_conv_{1,2}d_latency_cl, a convolution with the kernel
+    ``sums.depthwise_kernel``."""
 
     def export_conv(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
         if str(layer.get_attr("data_format", "channels_last")) != "channels_last":
@@ -382,9 +380,7 @@ def _conv(spatial: int, depthwise: bool = False) -> Exporter:
                 raise UnsupportedLayer(f"layer {layer.name!r}: depthwise convolution with {strategy['strategy']}")
             if int(layer.get_attr("depth_multiplier", 1)) != 1:
                 raise UnsupportedLayer(f"layer {layer.name!r}: depthwise convolution with depth_multiplier != 1")
-            per_channel = weight.reshape(-1, channels)  # (kernel offsets, channel)
-            weight = np.zeros((*per_channel.shape, channels), dtype=np.int64)
-            weight[:, np.arange(channels), np.arange(channels)] = per_channel
+            weight = depthwise_kernel(weight.reshape(-1, channels))  # (kernel offsets, channel)
         _store(arrays, entry, "weight", weight.reshape(-1, int(layer.get_attr("n_filt"))))
         _store(arrays, entry, "bias", bias.ravel())
         return entry
@@ -421,7 +417,6 @@ _ACTIVATIONS = {
     "ternary_tanh": "ternary_tanh",
     **{name: name for name in TABLE_ACTIVATIONS},
 }
-_PLAIN_ELU_ALPHA_T = fx.ap_uint(1)  # nnet::elu without a parameter calls the parametrized one with ap_uint<1>(1.0)
 
 
 @_exporter("Activation", "TernaryTanh")
@@ -431,13 +426,13 @@ def _activation(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
         raise UnsupportedLayer(f"layer {layer.name!r}: activation {activation!r} is not supported")
     types = {"table_t": _type(layer, "table_t")} if activation in TABLE_ACTIVATIONS else {}
     if activation == "elu":
-        types["param_t"] = str(_PLAIN_ELU_ALPHA_T)
+        types["param_t"] = str(PLAIN_ELU_ALPHA_T)
     if activation == "selu":  # lambda is an ap_ufixed<16,1> in io_parallel, the input's own type in io_stream
         stream = str(layer.model.config.get_config_value("IOType")) == "io_stream"
         types["lambda_t"] = _type_of_input(layer) if stream else str(SELU_LAMBDA_T)
     entry = _entry(layer, _ACTIVATIONS[activation], types)
     if activation == "elu":
-        _store(arrays, entry, "alpha", fx.from_float(1.0, _PLAIN_ELU_ALPHA_T))
+        _store(arrays, entry, "alpha", fx.from_float(1.0, PLAIN_ELU_ALPHA_T))
     return entry
 
 
@@ -763,10 +758,10 @@ def _check_stream(layer: Any) -> None:
             raise UnsupportedLayer(f"layer {layer.name!r}: io_stream pooling needs stride == pool size and no padding")
     if kind in _SUMMING and _strategy(layer) == "distributed_arithmetic":
         raise UnsupportedLayer(f"layer {layer.name!r}: io_stream {kind} with distributed_arithmetic is not proven")
-    if kind in _SUMMING and not _order_free(layer, _weight(layer, "weight")[1]):
+    if kind in _SUMMING and not _order_free(layer):
         raise UnsupportedLayer(
             f"layer {layer.name!r}: io_stream {kind} with accum_t {_type(layer, 'accum_t')}: its summation order "
-            "is its own, and only a wrapping accumulator holding every product is exact in any order"
+            "is its own, and only a wrapping accumulator (AP_WRAP, no saturation bits) is exact in any order"
         )
 
 

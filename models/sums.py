@@ -7,14 +7,15 @@ import numpy as np
 
 import l1t.emulator.fixed as fx
 
-__all__ = ["dyadic_words", "exact_accum", "order_free"]
+__all__ = ["depthwise_kernel", "dyadic_words", "exact_accum", "order_free"]
 
 
-def order_free(x_t: fx.FixedType, w_t: fx.FixedType, acc_t: fx.FixedType) -> bool:
-    """Whether the accumulation order cannot change the result: a wrapping accum_t (no saturation bits) with at
-    least the products' fractional bits makes each cast a reduction modulo 2**W, and a sum of such residues is the
-    residue of the sum, in any order."""
-    return acc_t.wraps and acc_t.frac_bits >= fx.mul_type(x_t, w_t).frac_bits
+def order_free(acc_t: fx.FixedType) -> bool:
+    """Whether the accumulation order cannot change the result: every kernel (Latency, Resource, io_stream) casts
+    each product into accum_t on its own, then adds in accum_t. With a wrapping accum_t (AP_WRAP, no saturation
+    bits) each cast is the product rounded by accum_t's mode (a function of that product alone) reduced modulo
+    2**W, and a sum of residues is the residue of the sum, in any order. A saturating accum_t is order-dependent."""
+    return acc_t.wraps
 
 
 def exact_accum(
@@ -41,3 +42,14 @@ def dyadic_words(values: np.ndarray) -> tuple[np.ndarray, fx.FixedType]:
     raw = np.array([int(v * (1 << frac)) for v in values.ravel()], dtype=np.int64).reshape(values.shape)
     width = max(int(np.abs(raw).max(initial=0)).bit_length() + 1, 2)
     return raw, fx.FixedType(width, width - frac, True)
+
+
+def depthwise_kernel(per_channel: np.ndarray) -> np.ndarray:
+    """A depthwise kernel (kernel offsets, channels) as the convolution kernel (offsets x channels, channels) that is
+    zero between different channels. depthwise_conv_{1,2}d_latency_cl sums each channel's products (cast to
+    accum_t, bias first, kernel offsets in order); the convolution adds the same products in the same order, and
+    the zero ones, which leave an accum_t value unchanged in every mode."""
+    taps, channels = per_channel.shape
+    kernel = np.zeros((taps, channels, channels), dtype=per_channel.dtype)
+    kernel[:, np.arange(channels), np.arange(channels)] = per_channel
+    return kernel.reshape(taps * channels, channels)

@@ -211,19 +211,23 @@ def _dataflow_order(calls: list[tuple[Call, Signature]], given: set[str]) -> lis
     return out + [item for items in waiting.values() for item in items]  # never written: refused by the caller
 
 
+_FLAT_OPS = ("reshape", "gather")  # ops whose output shape is only how their flat elements are read
+
+
 def _shape_value(
     values: dict[str, tuple[str, list[int], fx.FixedType]], array: str, shape: list[int], made: list[dict],
     readers: dict[str, list[str]], view: LayerCall,
 ) -> None:  # fmt: skip
     """Give the value held in C++ ``array`` the ``shape`` a convolution or pooling reads it in. io_parallel arrays
-    are flat; a top input or a reshape (``auto&`` alias) takes the shape when no other layer has read it yet."""
+    are flat; a top input, a reshape (``auto&`` alias) or a gather (data movement, whose output elements are flat)
+    takes the shape when no other layer has read it yet."""
     name, old, t = values[array]
     if old == shape:
         return
     maker = next(e for e in made if e["name"] == name)
-    if "op" in maker and maker["op"] != "reshape":
-        raise view.refuse(f"reads {array!r} ({name!r}, shape {old}) as {shape}: only a top input or a reshape alias "
-                          "is reshaped on import")  # fmt: skip
+    if "op" in maker and maker["op"] not in _FLAT_OPS:
+        raise view.refuse(f"reads {array!r} ({name!r}, shape {old}) as {shape}: only a top input, a reshape alias or "
+                          "a data movement is reshaped on import")  # fmt: skip
     if readers.get(name):
         raise view.refuse(f"reads {array!r} as {shape}, but {readers[name]} read it as {old}")
     maker["shape"] = list(shape)

@@ -15,11 +15,11 @@ import numpy as np
 
 import l1t.emulator.fixed as fx
 from l1t.cpp import cpp_spelling
-from l1t.emulator.nn import im2col
+from l1t.emulator.nn import PLAIN_ELU_ALPHA_T, im2col
 from l1t.models.da_graph import DaGraphError, da_matrix
 from l1t.models.hls_project._source import ALIAS, Array, Call, ProjectError, Source, Struct
 from l1t.models.hls_project._words import Request
-from l1t.models.sums import dyadic_words, exact_accum, order_free
+from l1t.models.sums import depthwise_kernel, dyadic_words, exact_accum, order_free
 
 __all__ = ["LayerCall", "imported_functions", "importer_for"]
 
@@ -129,6 +129,29 @@ class LayerCall:
         setup = f"typedef {self.source.qualified(self.config.name)} CFG; static {entry_type} t[{size}]; {fill}"
         self.requests.append((Request(f"{self.name}/{key}", "t", size, t, setup), np.asarray))
 
+    def member(self, key: str) -> fx.FixedType:
+        """Ask for the raw word of a static member of the config defined outside it (``static const slope_t
+        slope;``, then ``const slope_t config::slope = 0.2;``), as the compiler initialises it; returns its type."""
+        cfg = self.config
+        if key not in cfg.members:
+            raise self.refuse(f"config {cfg.name} ({cfg.where}) declares no static member {key!r}")
+        cpp = cfg.members[key]
+        t = self.source.type_of(cpp, f"{cfg.where} {cfg.name}::{key}")
+        self.checks[self.source.qualified(cpp) if cpp in self.source.typedefs else cpp] = t
+        setup = f"typedef {self.source.qualified(cfg.name)} CFG; static {cpp_spelling(t)} t[1] = {{CFG::{key}}};"
+        self.requests.append((Request(f"{self.name}/{key}", "t", 1, t, setup), np.asarray))
+        return t
+
+    def literal(self, arg: int, t: fx.FixedType) -> np.ndarray:
+        """A call argument that is a floating-point literal (``0.2``, ``1.0f``) as the raw word of the parameter
+        type ``t`` it is converted to."""
+        try:
+            value = float(self.call.args[arg].rstrip("fF"))
+        except ValueError:
+            what = self.call.args[arg]
+            raise self.refuse(f"nnet::{self.call.function} parameter {what!r} is not a literal") from None
+        return np.asarray(fx.from_float(value, t))
+
     def entry(self, op: str, types: dict[str, fx.FixedType], shape: list[int] | None = None, **attrs: Any) -> dict:
         return {
             "name": self.name,
@@ -217,10 +240,10 @@ def _kernel(v: LayerCall, strategy: str, n_in: int, n_out: int) -> dict[str, fx.
     where the accumulator makes the order irrelevant, its kernels reading the weights transposed, outputs first, as
     hls4ml writes them for that strategy."""
     weight_t, bias_t, accum_t = v.config_type("weight_t"), v.config_type("bias_t"), v.config_type("accum_t")
-    if strategy != "Latency" and not order_free(v.in_types[0], weight_t, accum_t):
+    if strategy != "Latency" and not order_free(accum_t):
         raise v.refuse(
             f"{strategy} strategy with accum_t {accum_t}: its summation order differs from Latency's and only a "
-            "wrapping accumulator holding every product is exact in any order"
+            "wrapping accumulator (AP_WRAP, no saturation bits) is exact in any order"
         )
     transposed = strategy != "Latency"
     v.words(
@@ -347,31 +370,94 @@ def _fill_buffer(v: LayerCall, in_shape: list[int], out_dims: list[int], geometr
     v.requests.append((Request(f"{v.name}/im2col", "t", size, IM2COL_T, setup), check))
 
 
-@_importer("conv_1d_cl", "conv_2d_cl", data=(0,), result=1)
-def _conv(v: LayerCall) -> dict[str, Any]:
-    """conv_{1,2}d_cl: im2col, then per output position the dense_latency arithmetic of its ``mult_config``
-    (products and sum in ``accum_t``, cast to the result); Resource where the accumulator makes the order irrelevant
-    (its kernels read the weights transposed)."""
-    spatial = _spatial(v.call.function)
-    strategy = _strategy(v)
-    out_dims, geometry = _geometry(v, spatial, "filt")
-    in_shape, n_filt = v.spatial[0], v.const("n_filt")
-    if v.result.size != int(np.prod(out_dims)) * n_filt:
-        raise v.refuse(f"result array of {v.result.size} for output {out_dims} x {n_filt} filters")
-    types = _kernel(v, strategy, int(np.prod(geometry["kernel"])) * in_shape[-1], n_filt)
+def _window_products(
+    v: LayerCall, types: dict[str, fx.FixedType], spatial: int, out_dims: list[int], geometry: dict[str, list[int]]
+) -> None:  # fmt: skip
+    """What every convolution's products share: its ``mult_config`` (hls4ml >= 0.7) with the product and types of
+    the layer's own config, and its generated ``fill_buffer`` checked to be im2col."""
     mult = v.config.typedefs.get("mult_config")
-    if mult is not None:  # hls4ml >= 0.7: the products go through the mult_config's product and cast
+    if mult is not None:  # the products go through the mult_config's product and cast
         inner = v.sub_config(mult)
         _product(inner)
         for key, t in ((key, types[key]) for key in ("weight_t", "accum_t")):
             if key in inner.config.typedefs and inner.config_type(key) != t:
                 raise v.refuse(f"{mult}::{key} {inner.config_type(key)} differs from {v.config.name}::{key} {t}")
-    v.depends(v.call.function, f"conv_{spatial}d_{strategy.lower()}_cl")  # hls4ml 0.6's multiplies and casts there
     if v.alias("fill_buffer") is not None:
         v.depends(f"FillConv{spatial}DBuffer")
-        _fill_buffer(v, in_shape, out_dims, geometry)
+        _fill_buffer(v, v.spatial[0], out_dims, geometry)
+
+
+@_importer("conv_1d_cl", "conv_2d_cl", "pointwise_conv_1d_cl", "pointwise_conv_2d_cl", data=(0,), result=1)
+def _conv(v: LayerCall) -> dict[str, Any]:
+    """conv_{1,2}d_cl (and pointwise_conv_{1,2}d_cl, the same kernels on a 1x1 window): im2col, then per output
+    position the dense_latency arithmetic of its ``mult_config`` (products and sum in ``accum_t``, cast to the
+    result); Resource where the accumulator makes the order irrelevant (its kernels read the weights transposed)."""
+    spatial = _spatial(v.call.function)
+    strategy = _strategy(v)
+    kernel = v.alias("conv_kernel")  # hls4ml >= 1.0 dispatches through it
+    if kernel is not None and kernel.rsplit("::", 1)[-1] != f"Conv{spatial}D{strategy}":
+        raise v.refuse(f"{strategy} strategy with conv_kernel {kernel!r}")
+    out_dims, geometry = _geometry(v, spatial, "filt")
+    in_shape, n_filt = v.spatial[0], v.const("n_filt")
+    if v.result.size != int(np.prod(out_dims)) * n_filt:
+        raise v.refuse(f"result array of {v.result.size} for output {out_dims} x {n_filt} filters")
+    types = _kernel(v, strategy, int(np.prod(geometry["kernel"])) * in_shape[-1], n_filt)
+    _window_products(v, types, spatial, out_dims, geometry)
+    v.depends(v.call.function, f"conv_{spatial}d_{strategy.lower()}_cl")  # hls4ml 0.6's multiplies and casts there
     return v.entry(f"conv{spatial}d", types, [*out_dims, n_filt], **geometry, strategy=strategy,
                    reuse_factor=v.const("reuse_factor", 1))  # fmt: skip
+
+
+@_importer("depthwise_conv_1d_cl", "depthwise_conv_2d_cl", data=(0,), result=1)
+def _depthwise_conv(v: LayerCall) -> dict[str, Any]:
+    """depthwise_conv_{1,2}d_cl (Latency; a SeparableConv is one, then a pointwise convolution): each channel's
+    window sum, a convolution with the kernel ``sums.depthwise_kernel``."""
+    spatial = _spatial(v.call.function)
+    strategy = _strategy(v)
+    if strategy != "Latency":
+        raise v.refuse(f"depthwise convolution with the {strategy} strategy (hls4ml's C++ asserts on it)")
+    out_dims, geometry = _geometry(v, spatial, "filt")
+    channels = v.spatial[0][-1]
+    if v.const("n_filt") != channels or v.result.size != int(np.prod(out_dims)) * channels:
+        raise v.refuse(f"{v.const('n_filt')} filters of {channels} channels (only a depth multiplier of 1)")
+    taps = int(np.prod(geometry["kernel"]))
+    types = {key: v.config_type(key) for key in ("weight_t", "bias_t", "accum_t")}
+    v.words("weight", 2, taps * channels, types["weight_t"], lambda raw: depthwise_kernel(raw.reshape(taps, channels)))
+    v.words("bias", 3, channels, types["bias_t"])
+    _window_products(v, types, spatial, out_dims, geometry)
+    v.depends(v.call.function, f"depthwise_conv_{spatial}d_latency_cl")
+    return v.entry(f"conv{spatial}d", types, [*out_dims, channels], **geometry, strategy=strategy,
+                   reuse_factor=v.const("reuse_factor", 1))  # fmt: skip
+
+
+_MOVEMENT = ("zeropad1d_cl", "zeropad2d_cl", "cropping1d_cl", "cropping2d_cl", "resize_nearest")
+
+
+@_importer(*_MOVEMENT)
+def _movement(v: LayerCall) -> dict[str, Any]:
+    """Data movement (zero padding, cropping, nearest-neighbour resizing): which input element each output element
+    takes is read by running the project's own function on index words (input element i holds i + 1, so a 0 out is
+    a zero written); the layer is then a gather, each element cast to res_T as the function assigns it."""
+    v.depends(v.call.function)
+    n_in, n_out = v.data[0].size, v.result.size
+    template = ", ".join(v.source.qualified(a) if a in v.source.structs else "T" for a in v.call.template)
+    setup = (
+        f"typedef {cpp_spelling(IM2COL_T)} T;\n"
+        f"  static T d[{n_in}]; static T t[{n_out}];\n"
+        f"  for (int i = 0; i < {n_in}; ++i) d[i] = i + 1;\n"
+        f"  for (int i = 0; i < {n_out}; ++i) t[i] = -1;\n"
+        f"  nnet::{v.call.function}<{template}>(d, t);"
+    )
+
+    def index(raw: np.ndarray) -> np.ndarray:
+        bad = np.flatnonzero((raw < 0) | (raw > n_in))
+        if bad.size:
+            what = "is not written" if raw[bad[0]] == -1 else f"holds {raw[bad[0]]}, not an input element"
+            raise v.refuse(f"run on index words, output element {bad[0]} {what}")
+        return raw - 1  # -1: a zero
+
+    v.requests.append((Request(f"{v.name}/index", "t", n_out, IM2COL_T, setup), index))
+    return v.entry("gather", {}, [n_out])
 
 
 _POOL_MODES = {"Max": "max", "Average": "average"}
@@ -421,12 +507,42 @@ def _leaky_relu(v: LayerCall) -> dict[str, Any]:
         raise v.refuse("leaky_relu without a parameter type (an older signature)")
     v.depends("leaky_relu")
     param_t = v.template_type(1)
-    try:
-        alpha = float(v.call.args[1].rstrip("fF"))
-    except ValueError:
-        raise v.refuse(f"leaky_relu parameter {v.call.args[1]!r} is not a literal") from None
-    v.arrays["alpha"] = np.asarray(fx.from_float(alpha, param_t))
+    v.arrays["alpha"] = v.literal(1, param_t)
     return v.entry("leaky_relu", {"param_t": param_t})
+
+
+_RELU_MAX = {"relu6": 6, "relu1": 1}  # relu_max with a fixed MAX_INT
+
+
+@_importer("relu_max", *_RELU_MAX)
+def _relu_max(v: LayerCall) -> dict[str, Any]:
+    """nnet::relu_max<data_T, res_T, MAX_INT, CONFIG_T> and the relu6 / relu1 that call it."""
+    v.depends("relu_max", v.call.function)
+    if v.call.function in _RELU_MAX:
+        top = _RELU_MAX[v.call.function]
+    else:
+        try:
+            top = int(v.call.template[2])
+        except (IndexError, ValueError):
+            raise v.refuse(f"relu_max without an integer MAX_INT ({v.call.template})") from None
+    return v.entry("relu_max", {}, max_int=top)
+
+
+@_importer("prelu", data=(0,), result=2)
+def _prelu(v: LayerCall) -> dict[str, Any]:
+    """nnet::prelu<data_T, param_T, res_T, CONFIG_T>(data, alpha, res): one alpha word per element."""
+    v.depends("prelu")
+    param_t = v.template_type(1)
+    v.words("alpha", 1, v.data[0].size, param_t)
+    return v.entry("prelu", {"param_t": param_t})
+
+
+@_importer("hard_sigmoid", "hard_tanh")
+def _hard_activation(v: LayerCall) -> dict[str, Any]:
+    """nnet::hard_sigmoid / hard_tanh: ``slope * x + shift`` clamped to [0, 1] (hard_tanh: then ``2 v - 1``), slope
+    and shift the config's static members as the compiler initialises them."""
+    v.depends(v.call.function)
+    return v.entry(v.call.function, {f"{key}_t": v.member(key) for key in ("slope", "shift")})
 
 
 @_importer(ALIAS)
@@ -435,14 +551,36 @@ def _alias(v: LayerCall) -> dict[str, Any]:
     return v.entry("reshape", {}, [v.result.size])
 
 
-@_importer("sigmoid", "tanh")
-def _table_activation(v: LayerCall) -> dict[str, Any]:
-    """A table activation with its table filled by the project's own ``init_<activation>_table``."""
-    v.depends(v.call.function)
+def _own_table(v: LayerCall) -> fx.FixedType:
+    """Ask for the activation's table, filled by the project's own ``init_<activation>_table``; returns table_t."""
     size, table_t = v.const("table_size"), v.config_type("table_t")
     fill = f"nnet::init_{v.call.function}_table<CFG, {size}>(t);"
     v.table("table", size, table_t, "CFG::table_t", fill)
-    return v.entry(v.call.function, {"table_t": table_t})
+    return table_t
+
+
+@_importer("sigmoid", "tanh", "softplus", "softsign", "selu")
+def _table_activation(v: LayerCall) -> dict[str, Any]:
+    """A table activation (selu: on the negative side; lambda * x on the other, lambda the ap_ufixed<16,1> constant
+    of io_parallel's nnet::selu) with its table from the project's own initialiser."""
+    v.depends(v.call.function)
+    return v.entry(v.call.function, {"table_t": _own_table(v)})
+
+
+@_importer("elu", data=(0,), result=-1)
+def _elu(v: LayerCall) -> dict[str, Any]:
+    """nnet::elu: x for x >= 0, else ``alpha * table[index]``; alpha the literal of elu<data_T, param_T, res_T,
+    CONFIG_T>(data, alpha, res) converted to param_T, or the ap_uint<1> 1 of elu<data_T, res_T, CONFIG_T>(data, res)."""
+    v.depends("elu")
+    if len(v.call.template) == 4 and len(v.call.args) == 3:
+        param_t = v.template_type(1)
+        v.arrays["alpha"] = v.literal(1, param_t)
+    elif len(v.call.template) == 3 and len(v.call.args) == 2:
+        param_t = PLAIN_ELU_ALPHA_T
+        v.arrays["alpha"] = np.asarray(fx.from_float(1.0, param_t))
+    else:
+        raise v.refuse(f"elu with {len(v.call.template)} template and {len(v.call.args)} call arguments")
+    return v.entry("elu", {"param_t": param_t, "table_t": _own_table(v)})
 
 
 @_importer("softmax")

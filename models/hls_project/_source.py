@@ -46,14 +46,16 @@ class Call:
 
 @dataclass
 class Struct:
-    """A config struct of ``parameters.h``: its integer/enum constants, typedefs and template aliases."""
+    """A config struct of ``parameters.h``: its integer/enum constants, typedefs, template aliases and the types of
+    its static members defined outside it (``static const slope_t slope;``)."""
 
     name: str
-    base: str
+    base: str  # "" for a struct without a base
     where: str
     constants: dict[str, str] = field(default_factory=dict)
     typedefs: dict[str, str] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
+    members: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -288,6 +290,7 @@ def _statements(body: str, first_line: int, path: Path) -> list[tuple[int, int, 
 
 
 _MEMBER_CONST = re.compile(r"^static\s+(?:const|constexpr)\s+(?:const\s+)?([\w:]+)\s+(\w+)\s*=\s*(.+);$", re.S)
+_MEMBER_DECL = re.compile(r"^static\s+(?:const|constexpr)\s+(?:const\s+)?([\w:]+(?:<[^;=]*>)?)\s+(\w+)\s*;$")
 _MEMBER_TYPEDEF = re.compile(r"^typedef\s+(.+?)\s+(\w+)\s*;$", re.S)
 _MEMBER_ALIAS = re.compile(r"^template\s*<[^>]*>\s*using\s+(\w+)\s*=\s*(.+);$", re.S)
 
@@ -296,14 +299,16 @@ def _read_structs(path: Path) -> dict[str, Struct]:
     text = strip_block_comments(path.read_text())
     text = "\n".join(line.split("//")[0] for line in text.splitlines())
     structs = {}
-    for m in re.finditer(r"struct\s+(\w+)\s*:\s*([\w:]+)\s*\{", text):
+    for m in re.finditer(r"struct\s+(\w+)\s*(?::\s*([\w:]+)\s*)?\{", text):
         where = f"{path.name}:{text[: m.start()].count(chr(10)) + 1}"
-        struct = Struct(m.group(1), m.group(2), where)
+        struct = Struct(m.group(1), m.group(2) or "", where)
         body = _body(text, m.end(), where)
         for member in (s.strip() for s in split_top_level(body, ";")):
             member = " ".join(member.split()) + ";"
             if mm := _MEMBER_CONST.match(member):
                 struct.constants[mm.group(2)] = mm.group(3).strip()
+            elif mm := _MEMBER_DECL.match(member):
+                struct.members[mm.group(2)] = mm.group(1).strip()
             elif mm := _MEMBER_TYPEDEF.match(member):
                 struct.typedefs[mm.group(2)] = mm.group(1).strip()
             elif mm := _MEMBER_ALIAS.match(member):
