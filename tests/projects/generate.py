@@ -172,6 +172,68 @@ def pools2d() -> tuple[Any, dict[str, dict[str, Any]]]:
     return _set_weights(Model(x, L.Dense(2, name="d")(pooled), name="pools2d"), 10), {}
 
 
+def activations2() -> tuple[Any, dict[str, dict[str, Any]]]:
+    """Dense layers, each followed by one of ELU (plain and parametrized), SELU, PReLU, softplus, softsign,
+    hard_sigmoid and ReLU6: the activations the other models leave out."""
+    from tensorflow.keras import Model
+    from tensorflow.keras import layers as L
+
+    x = L.Input((10,), name="x")
+    h = L.Activation("elu", name="elu")(L.Dense(8, name="d1")(x))
+    h = L.ELU(0.5, name="elu_a")(L.Dense(8, name="d2")(h))
+    h = L.Activation("selu", name="selu")(L.Dense(8, name="d3")(h))
+    h = L.PReLU(name="prelu")(L.Dense(8, name="d4")(h))
+    h = L.Activation("softplus", name="softplus")(L.Dense(8, name="d5")(h))
+    h = L.Activation("softsign", name="softsign")(L.Dense(8, name="d6")(h))
+    h = L.Activation("hard_sigmoid", name="hsig")(L.Dense(8, name="d7")(h))
+    y = L.Activation("relu6", name="relu6")(L.Dense(4, name="d8")(h))
+    return _set_weights(Model(x, y, name="activations2"), 11), {}
+
+
+def movement() -> tuple[Any, dict[str, dict[str, Any]]]:
+    """ZeroPadding2D -> Conv2D -> Cropping2D -> UpSampling2D -> Flatten -> Dense, and a 1D branch of ZeroPadding1D ->
+    Conv1D -> Cropping1D -> UpSampling1D: the data-movement layers."""
+    from tensorflow.keras import Model
+    from tensorflow.keras import layers as L
+
+    x = L.Input((5, 4, 2), name="x")
+    h = L.Conv2D(3, 3, name="c2")(L.ZeroPadding2D(((1, 0), (2, 1)), name="pad2")(x))
+    h = L.UpSampling2D((2, 3), name="up2")(L.Cropping2D(((0, 1), (1, 0)), name="crop2")(h))
+    y = L.Dense(3, name="d")(L.Flatten(name="flat")(h))
+    x1 = L.Input((6, 2), name="x1")
+    h1 = L.Conv1D(2, 3, name="c1")(L.ZeroPadding1D((2, 1), name="pad1")(x1))
+    h1 = L.UpSampling1D(2, name="up1")(L.Cropping1D((1, 0), name="crop1")(h1))
+    y1 = L.Dense(2, name="d1")(L.Flatten(name="flat1")(h1))
+    return _set_weights(Model([x, x1], [y, y1], name="movement"), 12), {}
+
+
+def separable() -> tuple[Any, dict[str, dict[str, Any]]]:
+    """DepthwiseConv2D -> ReLU -> SeparableConv2D (a depthwise and a pointwise convolution) -> Flatten -> Dense."""
+    from tensorflow.keras import Model
+    from tensorflow.keras import layers as L
+
+    x = L.Input((6, 6, 2), name="x")
+    h = L.DepthwiseConv2D(3, activation="relu", name="dw")(x)
+    h = L.SeparableConv2D(3, 2, name="sep2")(h)
+    y = L.Dense(3, name="d")(L.Flatten(name="flat")(h))
+    precisions = {"d": {"result": "ap_fixed<24,12>"}}  # not hls4ml's auto width, past 64 bits
+    return _set_weights(Model(x, y, name="separable"), 13), precisions
+
+
+def separable1d() -> tuple[Any, dict[str, dict[str, Any]]]:
+    """SeparableConv1D (stride 2) -> ReLU -> DepthwiseConv1D -> Flatten -> Dense (a model of its own: hls4ml 1.3's
+    C++ does not compile with 1D and 2D separable convolutions in one project)."""
+    from tensorflow.keras import Model
+    from tensorflow.keras import layers as L
+
+    x = L.Input((10, 3), name="x")
+    h = L.SeparableConv1D(2, 3, strides=2, activation="relu", name="sep1")(x)
+    h = L.DepthwiseConv1D(2, name="dw1")(h)
+    y = L.Dense(2, name="d")(L.Flatten(name="flat")(h))
+    precisions = {"d": {"result": "ap_fixed<24,12>"}}
+    return _set_weights(Model(x, y, name="separable1d"), 14), precisions
+
+
 MODELS: dict[str, Callable[[], tuple[Any, dict[str, dict[str, str]]]]] = {
     "mlp": mlp,
     "sigmoid_bn": sigmoid_bn,
@@ -182,6 +244,10 @@ MODELS: dict[str, Callable[[], tuple[Any, dict[str, dict[str, str]]]]] = {
     "conv1d": conv1d,
     "pools1d": pools1d,
     "pools2d": pools2d,
+    "activations2": activations2,
+    "movement": movement,
+    "separable": separable,
+    "separable1d": separable1d,
 }
 
 # (strategy for dense layers, reuse factor, accumulator precision): Resource is exact only with a wrapping
@@ -189,6 +255,7 @@ MODELS: dict[str, Callable[[], tuple[Any, dict[str, dict[str, str]]]]] = {
 VARIANTS = {
     "latency": ("Latency", 1, None),
     "resource": ("Resource", 2, "ap_fixed<40,16>"),
+    "resource_rounding": ("Resource", 2, "ap_fixed<20,8>"),  # each product truncated into accum_t, the sum wrapped
     "da": ("distributed_arithmetic", 1, None),
 }
 

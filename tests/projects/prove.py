@@ -30,6 +30,7 @@ from l1t.models.hls_project._proven import AP_TYPES_FILES, PROVEN_FILE, ap_types
 HERE = Path(__file__).resolve().parent
 RELEASES = ("0.6.0", "0.7.1", "0.8.1", "1.0.0", "1.1.0", "1.2.0", "1.3.0")
 # packages older releases import that hls4ml 1.3's venv lacks (onnx pinned to the venv's protobuf)
+DEFAULT_VARIANTS = "latency,resource,resource_rounding,da"
 EXTRA_PACKAGES = ("calmjs.parse", "calmjs", "ply", "tabulate", "pydigitalwavetools", "onnx<1.16")
 
 
@@ -50,12 +51,12 @@ def _install(release: str, work: Path) -> list[Path]:
 
 def prove(
     release: str, work: Path, events: int, table: dict[str, dict[str, list[str]]], models: str | None,
-    disproven: set[tuple[str, str, str]], backends: str = "Vivado,Vitis",
+    disproven: set[tuple[str, str, str]], backends: str = "Vivado,Vitis", variants: str = DEFAULT_VARIANTS,
 ) -> None:  # fmt: skip
     out = work / "projects" / release
     path = _install(release, work)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(p) for p in path)}
-    cmd = [sys.executable, str(HERE / "generate.py"), str(out), "--variants", "latency,resource,da"]
+    cmd = [sys.executable, str(HERE / "generate.py"), str(out), "--variants", variants]
     cmd += ["--backends", backends]  # Vitis projects carry the Vitis templates' own nnet_utils
     cmd += ["--models", models] if models else []
     subprocess.run(cmd, env=env, check=True)
@@ -108,11 +109,12 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="add to proven.json instead of replacing it")
     parser.add_argument("--models", help="coverage models to prove (default: all)")
     parser.add_argument("--backends", default="Vivado,Vitis")
+    parser.add_argument("--variants", default=DEFAULT_VARIANTS, help="strategies of generate.py's VARIANTS")
     args = parser.parse_args()
     table: dict[str, dict[str, list[str]]] = json.loads(PROVEN_FILE.read_text()) if args.keep else {}
     disproven: set[tuple[str, str, str]] = set()
     for release in args.releases.split(","):
-        prove(release, args.work.resolve(), args.events, table, args.models, disproven, args.backends)
+        prove(release, args.work.resolve(), args.events, table, args.models, disproven, args.backends, args.variants)
     for name, fp, release in disproven:  # a definition that computes something else once is not proven for that release
         if release in table.get(name, {}).get(fp, []):  # every copy: another project (or --keep) may have added one
             table[name][fp] = [r for r in table[name][fp] if r != release]
