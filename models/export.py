@@ -416,7 +416,10 @@ _ACTIVATIONS = {
     "binary_tanh": "binary_tanh",
     "ternary_tanh": "ternary_tanh",
     **{name: name for name in TABLE_ACTIVATIONS},
+    "relu6": "relu_max",
+    "relu1": "relu_max",
 }
+_RELU_MAX = {"relu6": {"max_int": 6}, "relu1": {"max_int": 1}}  # nnet::relu6 / relu1 call relu_max<..., MAX_INT>
 
 
 @_exporter("Activation", "TernaryTanh")
@@ -430,7 +433,7 @@ def _activation(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     if activation == "selu":  # lambda is an ap_ufixed<16,1> in io_parallel, the input's own type in io_stream
         stream = str(layer.model.config.get_config_value("IOType")) == "io_stream"
         types["lambda_t"] = _type_of_input(layer) if stream else str(SELU_LAMBDA_T)
-    entry = _entry(layer, _ACTIVATIONS[activation], types)
+    entry = _entry(layer, _ACTIVATIONS[activation], types, **_RELU_MAX.get(activation, {}))
     if activation == "elu":
         _store(arrays, entry, "alpha", fx.from_float(1.0, PLAIN_ELU_ALPHA_T))
     return entry

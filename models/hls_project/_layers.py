@@ -457,7 +457,18 @@ def _movement(v: LayerCall) -> dict[str, Any]:
         return raw - 1  # -1: a zero
 
     v.requests.append((Request(f"{v.name}/index", "t", n_out, IM2COL_T, setup), index))
-    return v.entry("gather", {}, [n_out])
+    return v.entry("gather", {}, _movement_shape(v, n_out))
+
+
+def _movement_shape(v: LayerCall, size: int) -> list[int]:
+    """The output image a data movement's config describes, channels last (out_ or new_ height and width; a resize
+    of height 1 to 1 is one-dimensional), or flat where the config does not give one of ``size`` elements."""
+    names = [k for k in ("out_height", "out_width") if k in v.config.constants]
+    if not names and "new_width" in v.config.constants:
+        one_d = v.const("height", 1) == v.const("new_height", 1) == 1
+        names = ["new_width"] if one_d else ["new_height", "new_width"]
+    shape = [v.const(k) for k in names] + [v.const("n_chan", 1)]
+    return shape if names and int(np.prod(shape)) == size else [size]
 
 
 _POOL_MODES = {"Max": "max", "Average": "average"}

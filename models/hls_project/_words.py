@@ -16,7 +16,10 @@ import l1t.emulator.fixed as fx
 from l1t.cpp import NNET_TRACE_SWITCHES, compile_shared, cpp_raw_args, cpp_spelling
 from l1t.models.hls_project._source import Array, ProjectError, Source
 
-__all__ = ["Request", "call_top", "project_library", "read_words", "runner_part"]
+__all__ = [
+    "LIMBS", "Request", "call_top", "from_limbs", "io_types", "project_library", "read_words", "runner_part",
+    "to_limbs",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -82,29 +85,59 @@ def project_library(
     return path
 
 
+LIMBS = 2  # int64 words per raw word of a type past 64 bits (up to 128): low 64 bits, then the signed high ones
+
+
+def io_types(source: Source, arrays: list[Array]) -> dict[str, fx.FixedType]:
+    """The types of top-function arguments, refusing words past 128 bits (passed as ``LIMBS`` int64 each)."""
+    types = {a.name: source.type_of(a.cpp_type, str(source.top_file)) for a in arrays}
+    past = [name for name, t in types.items() if t.width > 64 * LIMBS]
+    if past:
+        raise ProjectError(f"{source.top_file}: arguments {past} have words past {64 * LIMBS} bits")
+    return types
+
+
+def to_limbs(words: np.ndarray) -> np.ndarray:
+    """Raw words (Python ints) as int64 limbs on a last axis: the low 64 bits (two's complement), then the rest."""
+    flat = np.asarray(words, dtype=object).reshape(-1)
+    out = np.empty((flat.size, LIMBS), dtype=np.int64)
+    out[:, 0] = np.array([int(v) & (2**64 - 1) for v in flat], dtype=np.uint64).view(np.int64)
+    out[:, 1] = np.array([int(v) >> 64 for v in flat], dtype=np.int64)
+    return out.reshape(*np.shape(words), LIMBS)
+
+
+def from_limbs(limbs: np.ndarray) -> np.ndarray:
+    """``to_limbs`` undone: Python ints (an object array) of the words."""
+    low = limbs[..., 0].view(np.uint64).astype(object)
+    return low + (limbs[..., 1].astype(object) << 64)
+
+
 def runner_part(source: Source, inputs: list[Array], outputs: list[Array], traced: int) -> str:
-    """``l1t_run(n, trace, inputs..., outputs...)``: the top function on n events of raw words, once per event;
-    ``traced`` layers' outputs are recorded into ``trace`` by statements a traced copy of the top file holds."""
-    types = {a.name: source.type_of(a.cpp_type, str(source.top_file)) for a in inputs + outputs}
-    wide = [name for name, t in types.items() if t.wide]
-    if wide:
-        raise ProjectError(f"{source.top_file}: arguments {wide} have words past 64 bits")
+    """``l1t_run(n, trace, inputs..., outputs...)``: the top function on n events of raw words, once per event (a
+    word past 64 bits as ``LIMBS`` int64); ``traced`` layers' outputs are recorded into ``trace`` by statements a
+    traced copy of the top file holds."""
+    types = io_types(source, inputs + outputs)
     params = [f"const int64_t* {a.name}_raw" for a in inputs] + [f"int64_t* {a.name}_raw" for a in outputs]
-    fill = "\n".join(
-        f"    for (int i = 0; i < {a.size}; ++i) set_raw<{cpp_raw_args(types[a.name])}>"
-        f"({a.name}[i], {a.name}_raw[e * {a.size} + i]);"
-        for a in inputs
-    )
-    read = "\n".join(
-        f"    for (int i = 0; i < {a.size}; ++i) {a.name}_raw[e * {a.size} + i] = "
-        f"raw_of<{cpp_raw_args(types[a.name])}>({a.name}[i]);"
-        for a in outputs
-    )
+
+    def fill(a: Array) -> str:
+        t = types[a.name]
+        if t.wide:
+            return f"set_raw2<{cpp_raw_args(t)}>({a.name}[i], {a.name}_raw + (e * {a.size} + i) * {LIMBS});"
+        return f"set_raw<{cpp_raw_args(t)}>({a.name}[i], {a.name}_raw[e * {a.size} + i]);"
+
+    def read(a: Array) -> str:
+        t = types[a.name]
+        if t.wide:
+            return f"raw_of2<{cpp_raw_args(t)}>({a.name}[i], {a.name}_raw + (e * {a.size} + i) * {LIMBS});"
+        return f"{a.name}_raw[e * {a.size} + i] = raw_of<{cpp_raw_args(t)}>({a.name}[i]);"
+
+    fills = "\n".join(f"    for (int i = 0; i < {a.size}; ++i) {fill(a)}" for a in inputs)
+    reads = "\n".join(f"    for (int i = 0; i < {a.size}; ++i) {read(a)}" for a in outputs)
     pointers = "".join(f"  l1t_trace_out[{k}] = trace[{k}];\n" for k in range(traced))
     event = "    l1t_event = e;\n" if traced else ""
     return (
         f'extern "C" void l1t_run(int64_t n, int64_t** trace, {", ".join(params)}) {{\n{pointers}'
-        f"  for (int64_t e = 0; e < n; ++e) {{\n{event}{call_top(source, fill, read)}\n  }}\n}}"
+        f"  for (int64_t e = 0; e < n; ++e) {{\n{event}{call_top(source, fills, reads)}\n  }}\n}}"
     )
 
 

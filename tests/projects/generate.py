@@ -234,6 +234,17 @@ def separable1d() -> tuple[Any, dict[str, dict[str, Any]]]:
     return _set_weights(Model(x, y, name="separable1d"), 14), precisions
 
 
+def wide() -> tuple[Any, dict[str, dict[str, Any]]]:
+    """Two dense branches multiplied, then Dense, every result type left to hls4ml's inference: the output words
+    grow past 64 bits, passed to and from the project's C++ in two int64 limbs."""
+    from tensorflow.keras import Model
+    from tensorflow.keras import layers as L
+
+    x = L.Input((6,), name="x")
+    h = L.Multiply(name="mul")([L.Dense(4, name="d1")(x), L.Dense(4, name="d2")(x)])
+    return _set_weights(Model(x, L.Dense(2, name="d3")(h), name="wide"), 15), {}
+
+
 MODELS: dict[str, Callable[[], tuple[Any, dict[str, dict[str, str]]]]] = {
     "mlp": mlp,
     "sigmoid_bn": sigmoid_bn,
@@ -248,6 +259,7 @@ MODELS: dict[str, Callable[[], tuple[Any, dict[str, dict[str, str]]]]] = {
     "movement": movement,
     "separable": separable,
     "separable1d": separable1d,
+    "wide": wide,
 }
 
 # (strategy for dense layers, reuse factor, accumulator precision): Resource is exact only with a wrapping

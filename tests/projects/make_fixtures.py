@@ -36,6 +36,11 @@ SPECS = {
     "sigmoid-bn": ("1.3.0", "sigmoid_bn", "latency", []),
     "autoencoder-0.6.0": ("0.6.0", "autoencoder", "latency", []),
     "conv2d-pools": ("1.3.0", "conv2d", "latency", []),
+    "activations2": ("1.3.0", "activations2", "latency", []),
+    "movement": ("1.3.0", "movement", "latency", []),
+    "separable": ("1.3.0", "separable", "latency", []),
+    "mlp-resource-rounding": ("1.3.0", "mlp", "resource_rounding", []),
+    "wide-auto": ("1.3.0", "wide", "latency", []),
 }  # fmt: skip
 
 
