@@ -34,7 +34,7 @@ WITH_KERAS_SPEC = [name for name in NAMES if (FIXTURES / name / "keras_spec").is
 # project whose adder graphs take g++ ~15 s, in `make test-all`
 FAST = (
     "mlp-namespace-headers", "autoencoder-dot", "autoencoder-0.6.0", "merges-resource", "conv2d-pools", "activations2",
-    "movement", "separable", "mlp-resource-rounding", "wide-auto",
+    "movement", "separable", "mlp-resource-rounding", "wide-auto", "mlp-unrolled",
 )  # fmt: skip
 N_EVENTS = 3_000
 N_EVENTS_SLOW = 100_000  # `make test-all`
@@ -434,3 +434,27 @@ def test_a_data_movement_that_leaves_an_output_unwritten_is_refused(tmp_path: Pa
     with pytest.raises(ProjectError, match=r"layer 'pad1': run on index words, output element 16 is not written"):
         read_project(directory)
 
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: t.replace("acc[0] +=", "acc[0] -=", 1), r"a statement among its products is not one"),
+        (lambda t: re.sub(r"(\n\s*acc\[0\] \+=[^\n]*)", r"\1\1", t, count=1), r"data\[0\] is multiplied into acc\[0\] "
+         "twice"),
+        (lambda t: t.replace("res[i] = cast<data_T, res_T, CONFIG_T>(acc[i]);", "res[i] = acc[i];", 1),
+         r"outside its products, the code is not hls4ml's ResourceUnrolled template"),
+    ],
+)  # fmt: skip
+def test_an_edited_unrolled_kernel_is_refused_naming_the_layer(
+    edit: Callable[[str], str], message: str, tmp_path: Path
+) -> None:
+    """A ResourceUnrolled layer's kernel is code hls4ml generates per layer: read statement by statement, the rest
+    held to the template token for token."""
+    directory = project("mlp-unrolled", tmp_path)
+    code_gen = directory / "firmware" / "nnet_utils" / "nnet_code_gen.h"
+    text = code_gen.read_text()
+    assert edit(text) != text
+    code_gen.write_text(edit(text))
+    where = r"layer 'd1': nnet_code_gen.h: class dense_resource_unrolled_\d+"
+    with pytest.raises(ProjectError, match=rf"{where}: {message}"):
+        read_project(directory)

@@ -20,6 +20,7 @@ from l1t.models.da_graph import DaGraphError, da_matrix
 from l1t.models.hls_project._source import ALIAS, Array, Call, ProjectError, Source, Struct
 from l1t.models.hls_project._words import Request
 from l1t.models.sums import depthwise_kernel, dyadic_words, exact_accum, order_free
+from l1t.models.unrolled import UnrolledError, unrolled_kernel
 
 __all__ = ["LayerCall", "imported_functions", "importer_for"]
 
@@ -210,14 +211,15 @@ def importer_for(call: Call, path: Path) -> Signature:
 # dense
 # ------------------------------------------------------------------------------------------------------------
 
-_STRATEGIES = {"latency": "Latency", "resource": "Resource"}
-_KERNELS = {"Latency": "DenseLatency", "Resource": "DenseResource"}
+_STRATEGIES = {"latency": "Latency", "resource": "Resource", "resource_unrolled": "ResourceUnrolled"}
+_KERNELS = {"Latency": "DenseLatency", "Resource": "DenseResource", "ResourceUnrolled": "dense_resource_unrolled_"}
 _DENSE_CODE = {
     "Latency": ("dense", "dense_latency", "DenseLatency"),
     "Resource": (
         "dense", "dense_resource", "dense_resource_rf_leq_nin", "dense_resource_rf_gt_nin_rem0",
         "dense_resource_rf_gt_nin", "DenseResource_rf_leq_nin", "DenseResource_rf_gt_nin_rem0",
     ),
+    "ResourceUnrolled": ("dense", "DenseKernel"),  # the generated kernel itself is read by ``unrolled``
 }  # fmt: skip
 
 
@@ -235,29 +237,44 @@ def _strategy(v: LayerCall) -> str:
     return strategy
 
 
-def _kernel(v: LayerCall, strategy: str, n_in: int, n_out: int) -> dict[str, fx.FixedType]:
+def _kernel(
+    v: LayerCall, strategy: str, n_in: int, n_out: int, layout: Callable[[np.ndarray], np.ndarray] | None = None
+) -> dict[str, fx.FixedType]:  # fmt: skip
     """The config's weight_t, bias_t and accum_t, with the weights (arguments 2 and 3) requested: Resource only
     where the accumulator makes the order irrelevant, its kernels reading the weights transposed, outputs first, as
-    hls4ml writes them for that strategy."""
+    hls4ml writes them for that strategy (``layout``: the (n_in, n_out) kernel from the raw weight words otherwise)."""
     weight_t, bias_t, accum_t = v.config_type("weight_t"), v.config_type("bias_t"), v.config_type("accum_t")
     if strategy != "Latency" and not order_free(accum_t):
         raise v.refuse(
             f"{strategy} strategy with accum_t {accum_t}: its summation order differs from Latency's and only a "
             "wrapping accumulator (AP_WRAP, no saturation bits) is exact in any order"
         )
-    transposed = strategy != "Latency"
-    v.words(
-        "weight", 2, n_in * n_out, weight_t,
-        lambda raw: raw.reshape(n_out, n_in).T if transposed else raw.reshape(n_in, n_out),
-    )  # fmt: skip
+    if layout is None:
+        transposed = strategy != "Latency"
+        layout = (lambda raw: raw.reshape(n_out, n_in).T) if transposed else (lambda raw: raw.reshape(n_in, n_out))
+    v.words("weight", 2, n_in * n_out, weight_t, layout)
     v.words("bias", 3, n_out, bias_t)
     return {"weight_t": weight_t, "bias_t": bias_t, "accum_t": accum_t}
 
 
+def _unrolled_layout(v: LayerCall, kernel: str, n_in: int, n_out: int) -> Callable[[np.ndarray], np.ndarray]:
+    """The (n_in, n_out) kernel a ResourceUnrolled layer's generated class multiplies (``unrolled``), from the raw
+    weight words: each statement's word, zero where no statement reads one."""
+    path = v.source.firmware / "nnet_utils" / "nnet_code_gen.h"
+    if not kernel or not path.is_file():
+        raise v.refuse(f"ResourceUnrolled with kernel {kernel or None!r} and without its generated class in {path}")
+    try:
+        index, mask = unrolled_kernel(path.read_text(), kernel.rsplit("::", 1)[-1], n_in, n_out)
+    except UnrolledError as err:
+        raise v.refuse(f"{path.name}: {err}") from None
+    return lambda raw: np.where(mask, raw[index], 0)
+
+
 @_importer("dense", data=(0,), result=1)
 def _dense(v: LayerCall) -> dict[str, Any]:
-    """nnet::dense: Latency, or Resource where the accumulator makes the order irrelevant (its kernels read the
-    weights transposed, outputs first, as hls4ml writes them for that strategy)."""
+    """nnet::dense: Latency, or Resource and ResourceUnrolled where the accumulator makes the order irrelevant (the
+    Resource kernels read the weights transposed, outputs first, as hls4ml writes them for that strategy; the
+    ResourceUnrolled one is generated code, read by ``unrolled``)."""
     n_in, n_out = v.const("n_in"), v.const("n_out")
     strategy = _strategy(v)
     kernel = v.alias("kernel")
@@ -267,7 +284,8 @@ def _dense(v: LayerCall) -> dict[str, Any]:
     v.depends(*_DENSE_CODE[strategy])
     if v.data[0].size != n_in or v.result.size != n_out:
         raise v.refuse(f"arrays of {v.data[0].size} and {v.result.size} for n_in = {n_in}, n_out = {n_out}")
-    types = _kernel(v, strategy, n_in, n_out)
+    layout = _unrolled_layout(v, kernel or "", n_in, n_out) if strategy == "ResourceUnrolled" else None
+    types = _kernel(v, strategy, n_in, n_out, layout)
     return v.entry("dense", types, [n_out], strategy=strategy, reuse_factor=v.const("reuse_factor", 1))
 
 
@@ -394,6 +412,8 @@ def _conv(v: LayerCall) -> dict[str, Any]:
     result); Resource where the accumulator makes the order irrelevant (its kernels read the weights transposed)."""
     spatial = _spatial(v.call.function)
     strategy = _strategy(v)
+    if strategy == "ResourceUnrolled":  # hls4ml generates that kernel for Dense only
+        raise v.refuse("a convolution with the ResourceUnrolled strategy")
     kernel = v.alias("conv_kernel")  # hls4ml >= 1.0 dispatches through it
     if kernel is not None and kernel.rsplit("::", 1)[-1] != f"Conv{spatial}D{strategy}":
         raise v.refuse(f"{strategy} strategy with conv_kernel {kernel!r}")

@@ -268,6 +268,7 @@ VARIANTS = {
     "latency": ("Latency", 1, None),
     "resource": ("Resource", 2, "ap_fixed<40,16>"),
     "resource_rounding": ("Resource", 2, "ap_fixed<20,8>"),  # each product truncated into accum_t, the sum wrapped
+    "unrolled": ("ResourceUnrolled", 4, None),  # hls4ml >= 1.0: a generated kernel per Dense
     "da": ("distributed_arithmetic", 1, None),
 }
 

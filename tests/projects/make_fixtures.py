@@ -41,6 +41,7 @@ SPECS = {
     "separable": ("1.3.0", "separable", "latency", []),
     "mlp-resource-rounding": ("1.3.0", "mlp", "resource_rounding", []),
     "wide-auto": ("1.3.0", "wide", "latency", []),
+    "mlp-unrolled": ("1.3.0", "mlp", "unrolled", []),
 }  # fmt: skip
 
 
@@ -68,7 +69,8 @@ def _prune(project: Path, keep_nnet_utils: bool) -> None:
             shutil.rmtree(path) if path.is_dir() else path.unlink()
     shutil.rmtree(firmware / "ap_types")
     for header in (firmware / "nnet_utils").iterdir():
-        generated = re.search(r"\b(?:dense_da|fill_buffer)_\d+", header.read_text())  # what hls4ml wrote per layer
+        # what hls4ml wrote per layer
+        generated = re.search(r"\b(?:dense_da|fill_buffer|dense_resource_unrolled)_\d+", header.read_text())
         if header.name not in keep or (header.name == "nnet_code_gen.h" and not generated):
             header.unlink()
     if not any((firmware / "nnet_utils").iterdir()):
