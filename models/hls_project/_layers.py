@@ -15,7 +15,7 @@ import numpy as np
 
 import l1t.emulator.fixed as fx
 from l1t.cpp import cpp_spelling
-from l1t.emulator.nn import PLAIN_ELU_ALPHA_T, im2col
+from l1t.emulator.nn import PLAIN_ELU_ALPHA_T, SELU_LAMBDA_T, im2col
 from l1t.models.da_graph import DaGraphError, da_matrix
 from l1t.models.hls_project._source import ALIAS, Array, Call, ProjectError, Source, Struct
 from l1t.models.hls_project._words import Request
@@ -140,7 +140,7 @@ class LayerCall:
         t = self.source.type_of(cpp, f"{cfg.where} {cfg.name}::{key}")
         self.checks[self.source.qualified(cpp) if cpp in self.source.typedefs else cpp] = t
         setup = f"typedef {self.source.qualified(cfg.name)} CFG; static {cpp_spelling(t)} t[1] = {{CFG::{key}}};"
-        self.requests.append((Request(f"{self.name}/{key}", "t", 1, t, setup), np.asarray))
+        self.requests.append((Request(f"{self.name}/{key}", "t", 1, t, setup), lambda raw: raw.reshape(())))
         return t
 
     def literal(self, arg: int, t: fx.FixedType) -> np.ndarray:
@@ -582,11 +582,12 @@ def _alias(v: LayerCall) -> dict[str, Any]:
     return v.entry("reshape", {}, [v.result.size])
 
 
-def _own_table(v: LayerCall) -> fx.FixedType:
-    """Ask for the activation's table, filled by the project's own ``init_<activation>_table``; returns table_t."""
+def _own_table(v: LayerCall, activation: str | None = None, key: str = "table") -> fx.FixedType:
+    """Ask for an activation's table (the call's own by default), filled by the project's own
+    ``init_<activation>_table`` with the config ``v`` reads; returns its table_t."""
     size, table_t = v.const("table_size"), v.config_type("table_t")
-    fill = f"nnet::init_{v.call.function}_table<CFG, {size}>(t);"
-    v.table("table", size, table_t, "CFG::table_t", fill)
+    fill = f"nnet::init_{activation or v.call.function}_table<CFG, {size}>(t);"
+    v.table(key, size, table_t, "CFG::table_t", fill)
     return table_t
 
 
@@ -595,7 +596,8 @@ def _table_activation(v: LayerCall) -> dict[str, Any]:
     """A table activation (selu: on the negative side; lambda * x on the other, lambda the ap_ufixed<16,1> constant
     of io_parallel's nnet::selu) with its table from the project's own initialiser."""
     v.depends(v.call.function)
-    return v.entry(v.call.function, {"table_t": _own_table(v)})
+    lambda_t = {"lambda_t": SELU_LAMBDA_T} if v.call.function == "selu" else {}
+    return v.entry(v.call.function, {"table_t": _own_table(v), **lambda_t})
 
 
 @_importer("elu", data=(0,), result=-1)
@@ -638,6 +640,77 @@ def _softmax(v: LayerCall) -> dict[str, Any]:
     inv_fill = "nnet::init_invert_table<typename CFG::inv_inp_t, CFG>(t);"
     v.table("inv_table", n_inv, types["inv_table_t"], "CFG::inv_table_t", inv_fill)
     return v.entry("softmax", types, implementation=implementation)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# recurrent layers
+# ------------------------------------------------------------------------------------------------------------
+
+# stack function -> (spec op, gates, the config typedef naming its recurrent activation's config)
+_RECURRENT = {"lstm_stack": ("lstm", 4, "ACT_CONFIG_LSTM"), "gru_stack": ("gru", 3, "ACT_CONFIG_GRU")}
+_RECURRENT_ACTIVATIONS = ("sigmoid", "tanh", "relu")  # nnet::activation's classes
+
+
+def _recurrent_product(v: LayerCall, key: str, n_in: int, n_out: int, types: dict[str, fx.FixedType]) -> None:
+    """A step's product (``mult_config1``: the input, ``mult_config2``: the state): Latency dense_latency with the
+    layer's accum_t and the weight and bias types ``types`` names."""
+    if key not in v.config.typedefs:
+        raise v.refuse(f"config {v.config.name} has no {key}")
+    inner = v.sub_config(v.config.typedefs[key])
+    kernel = inner.alias("kernel")
+    latency_kernel = kernel is None or kernel.rsplit("::", 1)[-1].startswith("DenseLatency")
+    if _strategy(inner) != "Latency" or not latency_kernel:
+        raise v.refuse(f"{key} {inner.config.name} is not a Latency dense (kernel {kernel!r})")
+    _product(inner)
+    for name, t in types.items():
+        if inner.config_type(name) != t:
+            raise v.refuse(f"{inner.config.name}::{name} {inner.config_type(name)} differs from the layer's {t}")
+    if (inner.const("n_in"), inner.const("n_out")) != (n_in, n_out):
+        raise v.refuse(f"{inner.config.name} multiplies {inner.const('n_in')} by {inner.const('n_out')}")
+
+
+@_importer(*_RECURRENT, data=(0,), result=1)
+def _recurrent(v: LayerCall) -> dict[str, Any]:
+    """nnet::lstm_stack / gru_stack (io_parallel, Keras gate order): per step the two dense_latency products of
+    ``mult_config1`` (input) and ``mult_config2`` (state) into accum_t, the gates through the recurrent activation
+    and the activation (``nnet::activation`` classes, their tables from the project's own initialisers); the state
+    starts at zero in every event, with ``use_static`` or not."""
+    op, gates, act_key = _RECURRENT[v.call.function]
+    if len(v.call.template) != 3 or len(v.call.args) != 6:
+        raise v.refuse(f"{v.call.function} with {len(v.call.args)} arguments (imported: data, res and the weights)")
+    n_in, n_state, steps, steps_out = (v.const(k) for k in ("n_in", "n_state", "n_sequence", "n_sequence_out"))
+    if v.const("n_out") != n_state or v.const("pytorch_order", 0) or steps_out not in (1, steps):
+        raise v.refuse(f"{v.call.function} with n_out {v.const('n_out')}, n_state {n_state}, "
+                       f"n_sequence_out {steps_out} or pytorch_order")  # fmt: skip
+    keys = ("accum_t", "weight_t", "recurrent_weight_t", "bias_t", "recurrent_bias_t")
+    types = {key: v.config_type(key) for key in keys}
+    acc = {"accum_t": types["accum_t"]}
+    _recurrent_product(v, "mult_config1", n_in, gates * n_state, {**acc, "weight_t": types["weight_t"],
+                                                                   "bias_t": types["bias_t"]})  # fmt: skip
+    _recurrent_product(v, "mult_config2", n_state, gates * n_state, {**acc, "weight_t": types["recurrent_weight_t"],
+                                                                      "bias_t": types["recurrent_bias_t"]})  # fmt: skip
+    v.read_as(0, [steps, n_in])
+    v.words("weight", 2, n_in * gates * n_state, types["weight_t"], lambda raw: raw.reshape(n_in, -1))
+    v.words("recurrent_weight", 3, n_state * gates * n_state, types["recurrent_weight_t"],
+            lambda raw: raw.reshape(n_state, -1))  # fmt: skip
+    v.words("bias", 4, gates * n_state, types["bias_t"])
+    v.words("recurrent_bias", 5, gates * n_state, types["recurrent_bias_t"])
+    attrs = {"n_state": n_state, "return_sequences": steps_out > 1}
+    for attr, alias, config_key, table in (
+        ("recurrent_activation", "activation_recr", act_key, "recurrent_table"),
+        ("activation", "activation", "ACT_CONFIG_T", "table"),
+    ):
+        name = (v.alias(alias) or "").rsplit("::", 1)[-1]
+        if name not in _RECURRENT_ACTIVATIONS or config_key not in v.config.typedefs:
+            raise v.refuse(f"{alias} {v.alias(alias)!r} (imported: nnet::activation::{_RECURRENT_ACTIVATIONS})")
+        attrs[attr] = name
+        v.depends(name)
+        if name != "relu":
+            types[f"{table}_t"] = _own_table(v.sub_config(v.config.typedefs[config_key]), name, table)
+    static = "_static" if v.const("use_static", 1) else ""
+    v.depends(v.call.function, f"{op}{static}", "dense", "dense_latency", "DenseLatency")
+    shape = [steps, n_state] if steps_out > 1 else [n_state]
+    return v.entry(op, types, shape, **attrs)
 
 
 # ------------------------------------------------------------------------------------------------------------

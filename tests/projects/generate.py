@@ -234,6 +234,18 @@ def separable1d() -> tuple[Any, dict[str, dict[str, Any]]]:
     return _set_weights(Model(x, y, name="separable1d"), 14), precisions
 
 
+def recurrent() -> tuple[Any, dict[str, dict[str, Any]]]:
+    """LSTM (last state) and GRU (every state, flattened) on two sequences, each into a Dense."""
+    from tensorflow.keras import Model
+    from tensorflow.keras import layers as L
+
+    x = L.Input((5, 3), name="x")
+    y = L.Dense(2, name="d")(L.LSTM(4, name="lstm")(x))
+    x1 = L.Input((4, 2), name="x1")
+    y1 = L.Dense(2, name="d1")(L.Flatten(name="flat")(L.GRU(3, return_sequences=True, name="gru")(x1)))
+    return _set_weights(Model([x, x1], [y, y1], name="recurrent"), 16), {}
+
+
 def wide() -> tuple[Any, dict[str, dict[str, Any]]]:
     """Two dense branches multiplied, then Dense, every result type left to hls4ml's inference: the output words
     grow past 64 bits, passed to and from the project's C++ in two int64 limbs."""
@@ -260,6 +272,7 @@ MODELS: dict[str, Callable[[], tuple[Any, dict[str, dict[str, str]]]]] = {
     "separable": separable,
     "separable1d": separable1d,
     "wide": wide,
+    "recurrent": recurrent,
 }
 
 # (strategy for dense layers, reuse factor, accumulator precision): Resource is exact only with a wrapping

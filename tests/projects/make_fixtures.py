@@ -42,6 +42,7 @@ SPECS = {
     "mlp-resource-rounding": ("1.3.0", "mlp", "resource_rounding", []),
     "wide-auto": ("1.3.0", "wide", "latency", []),
     "mlp-unrolled": ("1.3.0", "mlp", "unrolled", []),
+    "recurrent": ("1.3.0", "recurrent", "latency", []),
 }  # fmt: skip
 
 
