@@ -450,24 +450,35 @@ def _depthwise_conv(v: LayerCall) -> dict[str, Any]:
                    reuse_factor=v.const("reuse_factor", 1))  # fmt: skip
 
 
-_MOVEMENT = ("zeropad1d_cl", "zeropad2d_cl", "cropping1d_cl", "cropping2d_cl", "resize_nearest")
+def _index_run(v: LayerCall, check: Callable[[np.ndarray], np.ndarray | None]) -> None:
+    """Run the call's own function on index words: element i of the inputs, counted across them in order, holds
+    i + 1, and every output element starts at -1 (so 0 out is a zero written, -1 an element not written); ``check``
+    judges the output words, and what it returns is stored as the layer's ``index``."""
+    sizes, n_out = [a.size for a in v.data], v.result.size
+    template = ", ".join(v.source.qualified(a) if a in v.source.structs else "T" for a in v.call.template)
+    offsets = np.cumsum([0, *sizes])
+    fill = "".join(
+        f"  static T d{k}[{n}]; for (int i = 0; i < {n}; ++i) d{k}[i] = {offsets[k]} + i + 1;\n"
+        for k, n in enumerate(sizes)
+    )
+    setup = (
+        f"typedef {cpp_spelling(IM2COL_T)} T;\n{fill}"
+        f"  static T t[{n_out}]; for (int i = 0; i < {n_out}; ++i) t[i] = -1;\n"
+        f"  nnet::{v.call.function}<{template}>({', '.join(f'd{k}' for k in range(len(sizes)))}, t);"
+    )
+    v.requests.append((Request(f"{v.name}/index", "t", n_out, IM2COL_T, setup), check))
+
+
+_MOVEMENT = ("zeropad1d_cl", "zeropad2d_cl", "cropping1d_cl", "cropping2d_cl", "resize_nearest", "transpose")
 
 
 @_importer(*_MOVEMENT)
 def _movement(v: LayerCall) -> dict[str, Any]:
-    """Data movement (zero padding, cropping, nearest-neighbour resizing): which input element each output element
-    takes is read by running the project's own function on index words (input element i holds i + 1, so a 0 out is
-    a zero written); the layer is then a gather, each element cast to res_T as the function assigns it."""
+    """Data movement (zero padding, cropping, nearest-neighbour resizing, transposition): which input element each
+    output element takes is read by running the project's own function on index words (``_index_run``); the layer
+    is then a gather, each element cast to res_T as the function assigns it."""
     v.depends(v.call.function)
     n_in, n_out = v.data[0].size, v.result.size
-    template = ", ".join(v.source.qualified(a) if a in v.source.structs else "T" for a in v.call.template)
-    setup = (
-        f"typedef {cpp_spelling(IM2COL_T)} T;\n"
-        f"  static T d[{n_in}]; static T t[{n_out}];\n"
-        f"  for (int i = 0; i < {n_in}; ++i) d[i] = i + 1;\n"
-        f"  for (int i = 0; i < {n_out}; ++i) t[i] = -1;\n"
-        f"  nnet::{v.call.function}<{template}>(d, t);"
-    )
 
     def index(raw: np.ndarray) -> np.ndarray:
         bad = np.flatnonzero((raw < 0) | (raw > n_in))
@@ -476,7 +487,7 @@ def _movement(v: LayerCall) -> dict[str, Any]:
             raise v.refuse(f"run on index words, output element {bad[0]} {what}")
         return raw - 1  # -1: a zero
 
-    v.requests.append((Request(f"{v.name}/index", "t", n_out, IM2COL_T, setup), index))
+    _index_run(v, index)
     return v.entry("gather", {}, _movement_shape(v, n_out))
 
 
@@ -603,7 +614,8 @@ def _table_activation(v: LayerCall) -> dict[str, Any]:
 @_importer("elu", data=(0,), result=-1)
 def _elu(v: LayerCall) -> dict[str, Any]:
     """nnet::elu: x for x >= 0, else ``alpha * table[index]``; alpha the literal of elu<data_T, param_T, res_T,
-    CONFIG_T>(data, alpha, res) converted to param_T, or the ap_uint<1> 1 of elu<data_T, res_T, CONFIG_T>(data, res)."""
+    CONFIG_T>(data, alpha, res) converted to param_T (res_T in the three-type form of hls4ml < 1.0), or the
+    ap_uint<1> 1 of elu<data_T, res_T, CONFIG_T>(data, res)."""
     v.depends("elu")
     if len(v.call.template) == 4 and len(v.call.args) == 3:
         param_t = v.template_type(1)
@@ -611,6 +623,9 @@ def _elu(v: LayerCall) -> dict[str, Any]:
     elif len(v.call.template) == 3 and len(v.call.args) == 2:
         param_t = PLAIN_ELU_ALPHA_T
         v.arrays["alpha"] = np.asarray(fx.from_float(1.0, param_t))
+    elif len(v.call.template) == 3 and len(v.call.args) == 3:  # hls4ml < 1.0: elu(data, const res_T alpha, res)
+        param_t = v.template_type(1)
+        v.arrays["alpha"] = v.literal(1, param_t)
     else:
         raise v.refuse(f"elu with {len(v.call.template)} template and {len(v.call.args)} call arguments")
     return v.entry("elu", {"param_t": param_t, "table_t": _own_table(v)})
@@ -731,6 +746,23 @@ def _normalize(v: LayerCall) -> dict[str, Any]:
     return v.entry("batchnorm", {"scale_t": scale_t, "bias_t": bias_t}, n_filt=n_filt)
 
 
+@_importer("layernormalize", data=(0,), result=1)
+def _layernorm(v: LayerCall) -> dict[str, Any]:
+    """nnet::layernormalize over the last axis of (seq_len, n_in / seq_len), its 1/sqrt table from the project's own
+    ``init_invert_sqr_table``."""
+    n_in, seq = v.const("n_in"), v.const("seq_len")
+    if not seq or n_in % seq or v.data[0].size != n_in:
+        raise v.refuse(f"n_in {n_in} in seq_len {seq} rows, for an input of {v.data[0].size}")
+    _product(v)
+    v.depends("layernormalize", "layernorm_1d")
+    types = {key: v.config_type(key) for key in ("scale_t", "bias_t", "accum_t", "table_t")}
+    v.words("scale", 2, n_in // seq, types["scale_t"])
+    v.words("bias", 3, n_in // seq, types["bias_t"])
+    size = v.const("table_size")
+    v.table("table", size, types["table_t"], "CFG::table_t", f"nnet::init_invert_sqr_table<CFG, {size}>(t);")
+    return v.entry("layernorm", types, [seq, n_in // seq], table_range_power2=v.const("table_range_power2"))
+
+
 _MERGES = ("add", "subtract", "multiply", "average", "maximum", "minimum")
 
 
@@ -748,6 +780,50 @@ def _concatenate1d(v: LayerCall) -> dict[str, Any]:
         raise v.refuse(f"concatenation of {v.data[0].size} and {v.data[1].size} elements into {v.result.size}")
     v.depends("concatenate1d")
     return v.entry("concatenate", {}, [v.result.size], axis=0)
+
+
+@_importer("concatenate2d", "concatenate3d", data=(0, 1), result=2)
+def _concatenate(v: LayerCall) -> dict[str, Any]:
+    """concatenate2d / 3d along the config's axis (Keras's, the batch axis counted, negative from the end, as the
+    C++ dispatches on it); the project's own function, run on index words (``_index_run``), must place exactly the
+    elements that concatenation places."""
+    ndim = 2 if v.call.function.endswith("2d") else 3
+    shapes = [[v.const(f"n_elem{k}_{d}") for d in range(ndim)] for k in (1, 2)]
+    axis = int(v.config.constants.get("axis", "0"))
+    event_axis = axis - 1 if axis > 0 else axis + ndim
+    others = [d for d in range(ndim) if d != event_axis]
+    if not 0 <= event_axis < ndim or any(shapes[0][d] != shapes[1][d] for d in others):
+        raise v.refuse(f"concatenation of {shapes[0]} and {shapes[1]} along axis {axis}")
+    for k, shape in enumerate(shapes):
+        v.read_as(k, shape)
+    v.depends(v.call.function, f"{v.call.function}_{event_axis}")
+    n1 = int(np.prod(shapes[0]))
+    parts = [
+        np.arange(1, n1 + 1).reshape(shapes[0]),
+        np.arange(n1 + 1, n1 + 1 + int(np.prod(shapes[1]))).reshape(shapes[1]),
+    ]
+    expected = np.concatenate(parts, axis=event_axis)
+
+    def check(raw: np.ndarray) -> None:
+        if not np.array_equal(raw, expected.ravel()):
+            at = int(np.flatnonzero(raw != expected.ravel())[0])
+            raise v.refuse(f"run on index words, output element {at} holds input element {raw[at] - 1}; the "
+                           f"concatenation along axis {axis} places {expected.ravel()[at] - 1} there")  # fmt: skip
+
+    _index_run(v, check)
+    return v.entry("concatenate", {}, list(expected.shape), axis=event_axis)
+
+
+@_importer("embedding", data=(0,), result=1)
+def _embedding(v: LayerCall) -> dict[str, Any]:
+    """nnet::embedding: ``res[j * n_out + i] = embeddings[data[j] * n_out + i]``."""
+    n_in, n_out, vocab = v.const("n_in"), v.const("n_out"), v.const("vocab_size")
+    if (v.data[0].size, v.result.size) != (n_in, n_in * n_out):
+        raise v.refuse(f"arrays of {v.data[0].size} and {v.result.size} for n_in {n_in}, n_out {n_out}")
+    embeddings_t = v.config_type("embeddings_t")
+    v.words("embeddings", 2, vocab * n_out, embeddings_t)
+    v.depends("embedding")
+    return v.entry("embedding", {"embeddings_t": embeddings_t}, [n_in, n_out])
 
 
 @_importer("dot1d", data=(0, 1), result=2)

@@ -21,11 +21,18 @@ __all__ = ["Mismatch", "ProjectRunner", "Verification", "stimulus", "verify"]
 
 def stimulus(net: Network, n: int, seed: int) -> dict[str, np.ndarray]:
     """Raw input words per input: the extremes, zero and ±1 LSB first, then half uniform over the whole range and
-    half near zero (within about ±2.0), where a network's inputs usually lie."""
+    half near zero (within about ±2.0), where a network's inputs usually lie. An input an embedding reads takes
+    the words of its rows, first and last first (the C++ reads past its table on any other)."""
     rng = np.random.default_rng(seed)
+    rows = {la.inputs[0]: la.arrays["embeddings"].size // la.shape[-1] for la in net.layers if la.op == "embedding"}
     words = {}
     for name, shape, t in net.inputs:
         size = (n, *shape)
+        if name in rows:
+            raw = rng.integers(0, rows[name], size) << t.frac_bits
+            raw[: min(n, 2)] = np.array([0, rows[name] - 1])[: min(n, 2)].reshape(-1, *[1] * len(shape)) << t.frac_bits
+            words[name] = raw
+            continue
         wide = rng.integers(t.raw_min, t.raw_max, size, endpoint=True)
         narrow = np.clip(np.round(rng.normal(0, 2.0 / t.lsb, size)), t.raw_min, t.raw_max).astype(np.int64)
         raw = np.where(rng.random(size) < 0.5, wide, narrow)
@@ -61,8 +68,8 @@ class ProjectRunner:
             size = self.sizes[k]
             lines.insert(
                 end,
-                f"    for (int i = 0; i < {size}; ++i) l1t_trace_out[{k}][l1t_event * {size} + i] = "
-                f"raw_of<{cpp_raw_args(result_t[name])}>({var}[i]);",
+                f"    for (int l1t_i = 0; l1t_i < {size}; ++l1t_i) l1t_trace_out[{k}][l1t_event * {size} + l1t_i] = "
+                f"raw_of<{cpp_raw_args(result_t[name])}>({var}[l1t_i]);",
             )
         return f"static int64_t* l1t_trace_out[{max(len(self.traced), 1)}];\nstatic int64_t l1t_event;\n" + "\n".join(
             lines

@@ -115,29 +115,29 @@ def from_limbs(limbs: np.ndarray) -> np.ndarray:
 def runner_part(source: Source, inputs: list[Array], outputs: list[Array], traced: int) -> str:
     """``l1t_run(n, trace, inputs..., outputs...)``: the top function on n events of raw words, once per event (a
     word past 64 bits as ``LIMBS`` int64); ``traced`` layers' outputs are recorded into ``trace`` by statements a
-    traced copy of the top file holds."""
+    traced copy of the top file holds. Its own names start with ``l1t_``: the top's arrays keep the project's."""
     types = io_types(source, inputs + outputs)
     params = [f"const int64_t* {a.name}_raw" for a in inputs] + [f"int64_t* {a.name}_raw" for a in outputs]
 
     def fill(a: Array) -> str:
         t = types[a.name]
         if t.wide:
-            return f"set_raw2<{cpp_raw_args(t)}>({a.name}[i], {a.name}_raw + (e * {a.size} + i) * {LIMBS});"
-        return f"set_raw<{cpp_raw_args(t)}>({a.name}[i], {a.name}_raw[e * {a.size} + i]);"
+            return f"set_raw2<{cpp_raw_args(t)}>({a.name}[l1t_i], {a.name}_raw + (l1t_e * {a.size} + l1t_i) * {LIMBS});"
+        return f"set_raw<{cpp_raw_args(t)}>({a.name}[l1t_i], {a.name}_raw[l1t_e * {a.size} + l1t_i]);"
 
     def read(a: Array) -> str:
         t = types[a.name]
         if t.wide:
-            return f"raw_of2<{cpp_raw_args(t)}>({a.name}[i], {a.name}_raw + (e * {a.size} + i) * {LIMBS});"
-        return f"{a.name}_raw[e * {a.size} + i] = raw_of<{cpp_raw_args(t)}>({a.name}[i]);"
+            return f"raw_of2<{cpp_raw_args(t)}>({a.name}[l1t_i], {a.name}_raw + (l1t_e * {a.size} + l1t_i) * {LIMBS});"
+        return f"{a.name}_raw[l1t_e * {a.size} + l1t_i] = raw_of<{cpp_raw_args(t)}>({a.name}[l1t_i]);"
 
-    fills = "\n".join(f"    for (int i = 0; i < {a.size}; ++i) {fill(a)}" for a in inputs)
-    reads = "\n".join(f"    for (int i = 0; i < {a.size}; ++i) {read(a)}" for a in outputs)
-    pointers = "".join(f"  l1t_trace_out[{k}] = trace[{k}];\n" for k in range(traced))
-    event = "    l1t_event = e;\n" if traced else ""
+    fills = "\n".join(f"    for (int l1t_i = 0; l1t_i < {a.size}; ++l1t_i) {fill(a)}" for a in inputs)
+    reads = "\n".join(f"    for (int l1t_i = 0; l1t_i < {a.size}; ++l1t_i) {read(a)}" for a in outputs)
+    pointers = "".join(f"  l1t_trace_out[{k}] = l1t_trace[{k}];\n" for k in range(traced))
+    event = "    l1t_event = l1t_e;\n" if traced else ""
     return (
-        f'extern "C" void l1t_run(int64_t n, int64_t** trace, {", ".join(params)}) {{\n{pointers}'
-        f"  for (int64_t e = 0; e < n; ++e) {{\n{event}{call_top(source, fills, reads)}\n  }}\n}}"
+        f'extern "C" void l1t_run(int64_t l1t_n, int64_t** l1t_trace, {", ".join(params)}) {{\n{pointers}'
+        f"  for (int64_t l1t_e = 0; l1t_e < l1t_n; ++l1t_e) {{\n{event}{call_top(source, fills, reads)}\n  }}\n}}"
     )
 
 
@@ -154,7 +154,7 @@ def read_words(
         'project text");'
         for cpp, t in types.items()
     ]
-    zero = "\n".join(f"    for (int i = 0; i < {a.size}; ++i) {a.name}[i] = 0;" for a in source.args)
+    zero = "\n".join(f"    for (int l1t_i = 0; l1t_i < {a.size}; ++l1t_i) {a.name}[l1t_i] = 0;" for a in source.args)
     parts = [*extra, "\n".join(checks), f'extern "C" void l1t_load() {{\n{call_top(source, zero, "")}\n}}']
     units = [parts, list(separate or [])]
     for i, req in enumerate(requests):

@@ -191,20 +191,32 @@ def activations2() -> tuple[Any, dict[str, dict[str, Any]]]:
 
 
 def movement() -> tuple[Any, dict[str, dict[str, Any]]]:
-    """ZeroPadding2D -> Conv2D -> Cropping2D -> UpSampling2D -> Flatten -> Dense, and a 1D branch of ZeroPadding1D ->
-    Conv1D -> Cropping1D -> UpSampling1D: the data-movement layers."""
+    """ZeroPadding2D -> Conv2D -> UpSampling2D -> Flatten -> Dense, and a 1D branch of ZeroPadding1D -> Conv1D ->
+    UpSampling1D: zero padding and nearest-neighbour resizing (cropping, newer in hls4ml, has a model of its own)."""
     from tensorflow.keras import Model
     from tensorflow.keras import layers as L
 
     x = L.Input((5, 4, 2), name="x")
     h = L.Conv2D(3, 3, name="c2")(L.ZeroPadding2D(((1, 0), (2, 1)), name="pad2")(x))
-    h = L.UpSampling2D((2, 3), name="up2")(L.Cropping2D(((0, 1), (1, 0)), name="crop2")(h))
-    y = L.Dense(3, name="d")(L.Flatten(name="flat")(h))
+    y = L.Dense(3, name="d")(L.Flatten(name="flat")(L.UpSampling2D((2, 3), name="up2")(h)))
     x1 = L.Input((6, 2), name="x1")
     h1 = L.Conv1D(2, 3, name="c1")(L.ZeroPadding1D((2, 1), name="pad1")(x1))
-    h1 = L.UpSampling1D(2, name="up1")(L.Cropping1D((1, 0), name="crop1")(h1))
-    y1 = L.Dense(2, name="d1")(L.Flatten(name="flat1")(h1))
+    y1 = L.Dense(2, name="d1")(L.Flatten(name="flat1")(L.UpSampling1D(2, name="up1")(h1)))
     return _set_weights(Model([x, x1], [y, y1], name="movement"), 12), {}
+
+
+def cropping() -> tuple[Any, dict[str, dict[str, Any]]]:
+    """Conv2D -> Cropping2D -> Flatten -> Dense, and Conv1D -> Cropping1D on a second input."""
+    from tensorflow.keras import Model
+    from tensorflow.keras import layers as L
+
+    x = L.Input((6, 5, 2), name="x")
+    h = L.Cropping2D(((0, 1), (1, 2)), name="crop2")(L.Conv2D(3, 2, name="c2")(x))
+    y = L.Dense(3, name="d")(L.Flatten(name="flat")(h))
+    x1 = L.Input((7, 2), name="x1")
+    h1 = L.Cropping1D((1, 2), name="crop1")(L.Conv1D(2, 2, name="c1")(x1))
+    y1 = L.Dense(2, name="d1")(L.Flatten(name="flat1")(h1))
+    return _set_weights(Model([x, x1], [y, y1], name="cropping"), 20), {}
 
 
 def separable() -> tuple[Any, dict[str, dict[str, Any]]]:
@@ -246,6 +258,43 @@ def recurrent() -> tuple[Any, dict[str, dict[str, Any]]]:
     return _set_weights(Model([x, x1], [y, y1], name="recurrent"), 16), {}
 
 
+def images() -> tuple[Any, dict[str, dict[str, Any]]]:
+    """A Permute of the input image, then concatenations along channels and height into a convolution (the Permute is
+    named 'permute': hls4ml 1.3 fails on one named 'perm', the name of its own attribute)."""
+    from tensorflow.keras import Model
+    from tensorflow.keras import layers as L
+
+    image = L.Input((2, 5, 4), name="x")
+    x = L.Permute((3, 1, 2), name="permute")(image)
+    h = L.Concatenate(axis=-1, name="cat_c")([L.Conv2D(3, 3, padding="same", name="ca")(x), x])
+    h = L.Concatenate(axis=1, name="cat_h")([h, L.Conv2D(8, 1, name="cb")(x)])
+    y = L.Dense(2, name="d")(L.Flatten(name="flat")(L.Conv2D(2, 2, name="cc")(h)))
+    return _set_weights(Model(image, y, name="images"), 17), {"d": {"result": "ap_fixed<24,12>"}}
+
+
+def sequences() -> tuple[Any, dict[str, dict[str, Any]]]:
+    """Concatenations of sequences along features and steps, then LayerNormalization (each model of its own: hls4ml
+    1.3 does not convert these layers together with an Embedding in one model)."""
+    from tensorflow.keras import Model
+    from tensorflow.keras import layers as L
+
+    s = L.Input((6, 3), name="s")
+    g = L.Concatenate(axis=-1, name="cat_f")([L.Conv1D(2, 1, name="cs")(s), s])
+    g = L.Concatenate(axis=1, name="cat_t")([g, L.Conv1D(5, 1, name="ct")(s)])
+    y = L.Dense(2, name="d")(L.Flatten(name="flat")(L.LayerNormalization(name="ln")(g)))
+    return _set_weights(Model(s, y, name="sequences"), 18), {"d": {"result": "ap_fixed<24,12>"}}
+
+
+def embedding() -> tuple[Any, dict[str, dict[str, Any]]]:
+    """Embedding of integer tokens into Dense."""
+    from tensorflow.keras import Model
+    from tensorflow.keras import layers as L
+
+    e = L.Input((4,), name="e")
+    y = L.Dense(2, name="d")(L.Flatten(name="flat")(L.Embedding(8, 3, name="emb")(e)))
+    return _set_weights(Model(e, y, name="embedding"), 19), {"d": {"result": "ap_fixed<24,12>"}}
+
+
 def wide() -> tuple[Any, dict[str, dict[str, Any]]]:
     """Two dense branches multiplied, then Dense, every result type left to hls4ml's inference: the output words
     grow past 64 bits, passed to and from the project's C++ in two int64 limbs."""
@@ -269,10 +318,14 @@ MODELS: dict[str, Callable[[], tuple[Any, dict[str, dict[str, str]]]]] = {
     "pools2d": pools2d,
     "activations2": activations2,
     "movement": movement,
+    "cropping": cropping,
     "separable": separable,
     "separable1d": separable1d,
     "wide": wide,
     "recurrent": recurrent,
+    "images": images,
+    "sequences": sequences,
+    "embedding": embedding,
 }
 
 # (strategy for dense layers, reuse factor, accumulator precision): Resource is exact only with a wrapping

@@ -38,11 +38,15 @@ SPECS = {
     "conv2d-pools": ("1.3.0", "conv2d", "latency", []),
     "activations2": ("1.3.0", "activations2", "latency", []),
     "movement": ("1.3.0", "movement", "latency", []),
+    "cropping": ("1.3.0", "cropping", "latency", []),
     "separable": ("1.3.0", "separable", "latency", []),
     "mlp-resource-rounding": ("1.3.0", "mlp", "resource_rounding", []),
     "wide-auto": ("1.3.0", "wide", "latency", []),
     "mlp-unrolled": ("1.3.0", "mlp", "unrolled", []),
     "recurrent": ("1.3.0", "recurrent", "latency", []),
+    "images": ("1.3.0", "images", "latency", []),
+    "sequences": ("1.3.0", "sequences", "latency", []),
+    "embedding": ("1.3.0", "embedding", "latency", []),
 }  # fmt: skip
 
 
