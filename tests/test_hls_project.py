@@ -184,8 +184,8 @@ def test_a_hand_edit_in_the_top_function_is_refused_naming_the_line(tmp_path: Pa
 def test_an_unknown_nnet_function_is_refused_naming_it(tmp_path: Path) -> None:
     directory = project("autoencoder-dot", tmp_path)
     top = _top(directory)
-    top.write_text(top.read_text().replace("nnet::relu<", "nnet::relu6<"))
-    with pytest.raises(ProjectError, match=r"myproject.cpp:\d+: nnet::relu6 is not imported"):
+    top.write_text(top.read_text().replace("nnet::relu<", "nnet::thresholded_relu<"))
+    with pytest.raises(ProjectError, match=r"myproject.cpp:\d+: nnet::thresholded_relu is not imported"):
         read_project(directory)
 
 

@@ -487,19 +487,26 @@ def _movement(v: LayerCall) -> dict[str, Any]:
             raise v.refuse(f"run on index words, output element {bad[0]} {what}")
         return raw - 1  # -1: a zero
 
+    resize = v.call.function == "resize_nearest"
+    in_shape = _image(v, *(("height", "width") if resize else ("in_height", "in_width")), n_in)
+    if len(in_shape) > 1:
+        v.read_as(0, in_shape)
     _index_run(v, index)
-    return v.entry("gather", {}, _movement_shape(v, n_out))
+    return v.entry(
+        "gather", {}, _image(v, *(("new_height", "new_width") if resize else ("out_height", "out_width")), n_out)
+    )
 
 
-def _movement_shape(v: LayerCall, size: int) -> list[int]:
-    """The output image a data movement's config describes, channels last (out_ or new_ height and width; a resize
-    of height 1 to 1 is one-dimensional), or flat where the config does not give one of ``size`` elements."""
-    names = [k for k in ("out_height", "out_width") if k in v.config.constants]
-    if not names and "new_width" in v.config.constants:
-        one_d = v.const("height", 1) == v.const("new_height", 1) == 1
-        names = ["new_width"] if one_d else ["new_height", "new_width"]
-    shape = [v.const(k) for k in names] + [v.const("n_chan", 1)]
-    return shape if names and int(np.prod(shape)) == size else [size]
+def _image(v: LayerCall, height: str, width: str, size: int) -> list[int]:
+    """The image (channels last) a data movement's config describes by its ``height`` and ``width`` constants and
+    n_chan (1D without a height, and a resize of height 1 to 1), or flat where it describes none of ``size``."""
+    constants = v.config.constants
+    if width not in constants:
+        return [size]
+    flat_rows = v.call.function == "resize_nearest" and v.const("height", 1) == v.const("new_height", 1) == 1
+    rows = [v.const(height)] if height in constants and not flat_rows else []
+    shape = [*rows, v.const(width), v.const("n_chan", 1)]
+    return shape if int(np.prod(shape)) == size else [size]
 
 
 _POOL_MODES = {"Max": "max", "Average": "average"}

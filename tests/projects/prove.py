@@ -6,7 +6,8 @@ variants), import each with its definitions not yet proven, and compare the emul
 random and edge-case events (``l1t.models.hls_project.verify``). Each layer is judged on its own inputs (the
 project's traced outputs of the layers it reads, on the first 5,000 events): the definitions of every layer whose
 output words all agree are recorded with the release; those of a layer that differs are printed and disproven for
-that release, even where another project (one that did not exercise the difference) agreed.
+that release, even where another project (one that did not exercise the difference) agreed, and in every later
+run (``disproven.json``).
 
     .venv/bin/python tests/projects/prove.py [--releases 0.6.0,0.7.1,...] [--events 20000] [--work DIR]
                                              [--models mlp,...] [--backends Vivado,Vitis] [--keep]
@@ -30,7 +31,8 @@ from l1t.models.hls_project._proven import AP_TYPES_FILES, PROVEN_FILE, ap_types
 HERE = Path(__file__).resolve().parent
 RELEASES = ("0.6.0", "0.7.1", "0.8.1", "1.0.0", "1.1.0", "1.2.0", "1.3.0")
 # packages older releases import that hls4ml 1.3's venv lacks (onnx pinned to the venv's protobuf)
-DEFAULT_VARIANTS = "latency,resource,resource_rounding,da"
+DEFAULT_VARIANTS = "latency,resource,resource_rounding,unrolled,da"
+DISPROVEN_FILE = HERE / "disproven.json"  # (definition, fingerprint, release) triples a layer disproved, kept
 EXTRA_PACKAGES = ("calmjs.parse", "calmjs", "ply", "tabulate", "pydigitalwavetools", "onnx<1.16")
 
 
@@ -112,9 +114,15 @@ def main() -> None:
     parser.add_argument("--variants", default=DEFAULT_VARIANTS, help="strategies of generate.py's VARIANTS")
     args = parser.parse_args()
     table: dict[str, dict[str, list[str]]] = json.loads(PROVEN_FILE.read_text()) if args.keep else {}
-    disproven: set[tuple[str, str, str]] = set()
+    # disproofs of earlier runs hold too: a run whose projects happen not to exercise a difference does not undo one
+    known = json.loads(DISPROVEN_FILE.read_text()) if args.keep and DISPROVEN_FILE.is_file() else {}
+    disproven = {(name, fp, rel) for name, entries in known.items() for fp, rels in entries.items() for rel in rels}
     for release in args.releases.split(","):
         prove(release, args.work.resolve(), args.events, table, args.models, disproven, args.backends, args.variants)
+    record: dict[str, dict[str, list[str]]] = {}
+    for name, fp, release in sorted(disproven):
+        record.setdefault(name, {}).setdefault(fp, []).append(release)
+    DISPROVEN_FILE.write_text(json.dumps(record, indent=1) + "\n")
     for name, fp, release in disproven:  # a definition that computes something else once is not proven for that release
         if release in table.get(name, {}).get(fp, []):  # every copy: another project (or --keep) may have added one
             table[name][fp] = [r for r in table[name][fp] if r != release]
