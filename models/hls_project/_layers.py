@@ -469,7 +469,10 @@ def _index_run(v: LayerCall, check: Callable[[np.ndarray], np.ndarray | None]) -
     v.requests.append((Request(f"{v.name}/index", "t", n_out, IM2COL_T, setup), check))
 
 
-_MOVEMENT = ("zeropad1d_cl", "zeropad2d_cl", "cropping1d_cl", "cropping2d_cl", "resize_nearest", "transpose")
+_MOVEMENT = (
+    "zeropad1d_cl", "zeropad2d_cl", "cropping1d_cl", "cropping2d_cl", "resize_nearest", "transpose", "transpose_2d",
+    "transpose_3d",
+)  # fmt: skip
 
 
 @_importer(*_MOVEMENT)
