@@ -707,8 +707,11 @@ def _recurrent(v: LayerCall) -> dict[str, Any]:
     if v.const("n_out") != n_state or v.const("pytorch_order", 0) or steps_out not in (1, steps):
         raise v.refuse(f"{v.call.function} with n_out {v.const('n_out')}, n_state {n_state}, "
                        f"n_sequence_out {steps_out} or pytorch_order")  # fmt: skip
-    keys = ("accum_t", "weight_t", "recurrent_weight_t", "bias_t", "recurrent_bias_t")
-    types = {key: v.config_type(key) for key in keys}
+    types = {key: v.config_type(key) for key in ("accum_t", "weight_t", "bias_t")}
+    state = v.sub_config(v.config.typedefs.get("mult_config2", v.config.name))
+    for key in ("weight_t", "bias_t"):  # hls4ml < 1.1 types the state's product only in mult_config2
+        own = f"recurrent_{key}"
+        types[own] = v.config_type(own) if own in v.config.typedefs else state.config_type(key)
     acc = {"accum_t": types["accum_t"]}
     _recurrent_product(v, "mult_config1", n_in, gates * n_state, {**acc, "weight_t": types["weight_t"],
                                                                    "bias_t": types["bias_t"]})  # fmt: skip
