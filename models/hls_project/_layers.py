@@ -490,26 +490,34 @@ def _movement(v: LayerCall) -> dict[str, Any]:
             raise v.refuse(f"run on index words, output element {bad[0]} {what}")
         return raw - 1  # -1: a zero
 
-    resize = v.call.function == "resize_nearest"
-    in_shape = _image(v, *(("height", "width") if resize else ("in_height", "in_width")), n_in)
+    in_shape, out_shape = _images(v, n_in, n_out)
     if len(in_shape) > 1:
         v.read_as(0, in_shape)
     _index_run(v, index)
-    return v.entry(
-        "gather", {}, _image(v, *(("new_height", "new_width") if resize else ("out_height", "out_width")), n_out)
-    )
+    return v.entry("gather", {}, out_shape)
 
 
-def _image(v: LayerCall, height: str, width: str, size: int) -> list[int]:
-    """The image (channels last) a data movement's config describes by its ``height`` and ``width`` constants and
-    n_chan (1D without a height, and a resize of height 1 to 1), or flat where it describes none of ``size``."""
-    constants = v.config.constants
-    if width not in constants:
-        return [size]
-    flat_rows = v.call.function == "resize_nearest" and v.const("height", 1) == v.const("new_height", 1) == 1
-    rows = [v.const(height)] if height in constants and not flat_rows else []
-    shape = [*rows, v.const(width), v.const("n_chan", 1)]
-    return shape if int(np.prod(shape)) == size else [size]
+def _images(v: LayerCall, n_in: int, n_out: int) -> tuple[list[int], list[int]]:
+    """The input and output images (channels last) a data movement's config describes: a transpose's from_shape
+    and to_shape; else the in_/out_ (resize: plain and new_) height and width constants with n_chan, 1D without a
+    height and for a resize of height 1 to 1. Flat where the config describes no image of the array's size."""
+    cfg = v.config
+    if "from_shape" in cfg.arrays and "to_shape" in cfg.arrays:
+        shapes = [list(cfg.arrays["from_shape"]), list(cfg.arrays["to_shape"])]
+    else:
+        resize = v.call.function == "resize_nearest"
+        keys = (
+            [("height", "width"), ("new_height", "new_width")]
+            if resize
+            else [("in_height", "in_width"), ("out_height", "out_width")]
+        )
+        one_d = resize and v.const("height", 1) == v.const("new_height", 1) == 1
+        shapes = [
+            [*([v.const(h)] if h in cfg.constants and not one_d else []), v.const(w), v.const("n_chan", 1)]
+            if w in cfg.constants else []
+            for h, w in keys
+        ]  # fmt: skip
+    return tuple(s if s and int(np.prod(s)) == n else [n] for s, n in zip(shapes, (n_in, n_out), strict=True))
 
 
 _POOL_MODES = {"Max": "max", "Average": "average"}

@@ -56,6 +56,7 @@ class Struct:
     typedefs: dict[str, str] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
     members: dict[str, str] = field(default_factory=dict)
+    arrays: dict[str, list[int]] = field(default_factory=dict)  # static pointer members to integer arrays
 
 
 @dataclass(frozen=True)
@@ -291,6 +292,8 @@ def _statements(body: str, first_line: int, path: Path) -> list[tuple[int, int, 
 
 _MEMBER_CONST = re.compile(r"^static\s+(?:const|constexpr)\s+(?:const\s+)?([\w:]+)\s+(\w+)\s*=\s*(.+);$", re.S)
 _MEMBER_DECL = re.compile(r"^static\s+(?:const|constexpr)\s+(?:const\s+)?([\w:]+(?:<[^;=]*>)?)\s+(\w+)\s*;$")
+_INT_ARRAY = re.compile(r"\bunsigned\s+(\w+)\s*\[\s*\d+\s*\]\s*=\s*\{\s*(\d+(?:\s*,\s*\d+)*)\s*\}\s*;")
+_POINTER_MEMBER = re.compile(r"\bconst\s+unsigned\s*\*\s*const\s+(\w+)::(\w+)\s*=\s*(\w+)\s*;")
 _MEMBER_TYPEDEF = re.compile(r"^typedef\s+(.+?)\s+(\w+)\s*;$", re.S)
 _MEMBER_ALIAS = re.compile(r"^template\s*<[^>]*>\s*using\s+(\w+)\s*=\s*(.+);$", re.S)
 
@@ -314,4 +317,10 @@ def _read_structs(path: Path) -> dict[str, Struct]:
             elif mm := _MEMBER_ALIAS.match(member):
                 struct.aliases[mm.group(1)] = mm.group(2).strip()
         structs[struct.name] = struct
+    # ``const unsigned* const config2::from_shape = config2_from_shape;`` with ``unsigned config2_from_shape[3] =
+    # {2, 5, 4};`` (transpose configs): the values of integer arrays a struct's static pointers point to
+    values = {m.group(1): [int(v) for v in m.group(2).split(",")] for m in _INT_ARRAY.finditer(text)}
+    for m in _POINTER_MEMBER.finditer(text):
+        if m.group(1) in structs and m.group(3) in values:
+            structs[m.group(1)].arrays[m.group(2)] = values[m.group(3)]
     return structs
