@@ -464,3 +464,12 @@ def test_an_edited_unrolled_kernel_is_refused_naming_the_layer(
     where = r"layer 'd1': nnet_code_gen.h: class dense_resource_unrolled_\d+"
     with pytest.raises(ProjectError, match=rf"{where}: {message}"):
         read_project(directory)
+
+
+def test_generated_kernels_do_not_change_the_fingerprint_of_nnet_dense(tmp_path: Path) -> None:
+    """A ResourceUnrolled project's generated classes each define a ``dense`` method: code below hls4ml's insertion
+    mark in nnet_code_gen.h is the project's own (read by the importer), not a definition of nnet::dense."""
+    firmware = project("mlp-unrolled", tmp_path) / "firmware"
+    code_gen = (firmware / "nnet_utils" / "nnet_code_gen.h").read_text()
+    assert re.search(r"static void dense\(", code_gen.split("// hls4ml insert code")[1])
+    assert fingerprint(firmware / "nnet_utils", "dense") == fingerprint(_templates() / "nnet_utils", "dense")

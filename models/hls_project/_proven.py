@@ -5,8 +5,9 @@ whose arithmetic its spec entry models, and the project's definitions of them mu
 them). A definition that differs is refused naming the file and the function: it may compute something else.
 
 A fingerprint hashes every definition of the name (function bodies and classes) in the project's non-stream
-``nnet_utils`` headers with comments, ``#pragma`` lines and white space removed; the ap_types headers are hashed
-whole."""
+``nnet_utils`` headers (``nnet_code_gen.h`` only above hls4ml's insertion mark: below it is code generated per
+project, which the importers judge themselves) with comments, ``#pragma`` lines and white space removed; the
+ap_types headers are hashed whole."""
 
 from __future__ import annotations
 
@@ -63,6 +64,18 @@ def definitions(text: str, name: str) -> list[str]:
     return found
 
 
+GENERATED_MARK = "// hls4ml insert code"  # nnet_code_gen.h: hls4ml's template above, the project's own code below
+
+
+def _shared_part(path: Path) -> str:
+    """A header's text without what hls4ml generates per project into ``nnet_code_gen.h`` (below GENERATED_MARK: the
+    im2col ``fill_buffer``s, distributed-arithmetic graphs and ResourceUnrolled kernels), which the importers judge
+    on their own, by running or reading them; a ``dense`` method of a generated kernel is not a definition of
+    ``nnet::dense``."""
+    text = path.read_text(errors="replace")
+    return text.split(GENERATED_MARK, 1)[0] if path.name == "nnet_code_gen.h" else text
+
+
 def fingerprint(nnet_utils: Path, name: str) -> str:
     """The fingerprint of every definition of ``name`` in a ``nnet_utils`` directory's non-stream headers. A name
     ``function@mode`` fingerprints ``function``, proven separately per mode (a max pooling layer does not prove the
@@ -72,7 +85,7 @@ def fingerprint(nnet_utils: Path, name: str) -> str:
     for path in sorted(nnet_utils.glob("*.h")):
         if path.stem.endswith("_stream"):
             continue
-        parts += definitions(path.read_text(errors="replace"), name)
+        parts += definitions(_shared_part(path), name)
     return hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()[:16]
 
 
@@ -98,7 +111,7 @@ def unproven(firmware: Path, ap_types: Path, names: set[str]) -> list[str]:
             files = [
                 p.name
                 for p in sorted((firmware / "nnet_utils").glob("*.h"))
-                if not p.stem.endswith("_stream") and definitions(p.read_text(errors="replace"), name.split("@")[0])
+                if not p.stem.endswith("_stream") and definitions(_shared_part(p), name.split("@")[0])
             ]
             out.append(f"nnet_utils/{', '.join(files) or '(no definition)'}: {name}")
     for file in AP_TYPES_FILES:
