@@ -35,7 +35,7 @@ WITH_KERAS_SPEC = [name for name in NAMES if (FIXTURES / name / "keras_spec").is
 FAST = (
     "mlp-namespace-headers", "autoencoder-dot", "autoencoder-0.6.0", "merges-resource", "conv2d-pools", "activations2",
     "movement", "separable", "mlp-resource-rounding", "wide-auto", "mlp-unrolled",
-    "recurrent", "images", "sequences", "embedding", "cropping",
+    "recurrent", "images", "sequences", "embedding", "cropping", "qactivations",
 )  # fmt: skip
 N_EVENTS = 3_000
 N_EVENTS_SLOW = 100_000  # `make test-all`

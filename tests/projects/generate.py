@@ -190,6 +190,24 @@ def activations2() -> tuple[Any, dict[str, dict[str, Any]]]:
     return _set_weights(Model(x, y, name="activations2"), 11), {}
 
 
+def qactivations() -> tuple[Any, dict[str, dict[str, Any]]]:
+    """QKeras quantized_tanh (hls4ml's hard_tanh), quantized_relu with a negative slope (leaky_relu) and
+    quantized_sigmoid (hard_sigmoid) between QDense layers."""
+    from qkeras import QActivation, QDense, quantized_bits, quantized_relu, quantized_sigmoid, quantized_tanh
+    from tensorflow.keras import Model
+    from tensorflow.keras import layers as L
+
+    def dense(units: int, name: str) -> Any:
+        q = quantized_bits(8, 1, alpha=1)
+        return QDense(units, kernel_quantizer=q, bias_quantizer=q, name=name)
+
+    x = L.Input((12,), name="x")
+    h = QActivation(quantized_tanh(8, 1), name="qtanh")(dense(8, "d1")(x))
+    h = QActivation(quantized_relu(6, 2, negative_slope=0.25), name="qleaky")(dense(6, "d2")(h))
+    y = QActivation(quantized_sigmoid(8), name="qsig")(dense(3, "d3")(h))
+    return _set_weights(Model(x, y, name="qactivations"), 21), {}
+
+
 def movement() -> tuple[Any, dict[str, dict[str, Any]]]:
     """ZeroPadding2D -> Conv2D -> UpSampling2D -> Flatten -> Dense, and a 1D branch of ZeroPadding1D -> Conv1D ->
     UpSampling1D: zero padding and nearest-neighbour resizing (cropping, newer in hls4ml, has a model of its own)."""
@@ -317,6 +335,7 @@ MODELS: dict[str, Callable[[], tuple[Any, dict[str, dict[str, str]]]]] = {
     "pools1d": pools1d,
     "pools2d": pools2d,
     "activations2": activations2,
+    "qactivations": qactivations,
     "movement": movement,
     "cropping": cropping,
     "separable": separable,

@@ -39,6 +39,7 @@ SPECS = {
     "activations2": ("1.3.0", "activations2", "latency", []),
     "movement": ("1.3.0", "movement", "latency", []),
     "cropping": ("1.3.0", "cropping", "latency", []),
+    "qactivations": ("1.3.0", "qactivations", "latency", []),
     "separable": ("1.3.0", "separable", "latency", []),
     "mlp-resource-rounding": ("1.3.0", "mlp", "resource_rounding", []),
     "wide-auto": ("1.3.0", "wide", "latency", []),
