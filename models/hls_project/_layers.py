@@ -561,12 +561,12 @@ def _plain_activation(v: LayerCall) -> dict[str, Any]:
 
 @_importer("leaky_relu", data=(0,), result=2)
 def _leaky_relu(v: LayerCall) -> dict[str, Any]:
-    """nnet::leaky_relu<data_T, param_T, res_T, CONFIG_T>(data, alpha, res): alpha a literal, converted to param_T
-    as the call converts it."""
-    if len(v.call.template) != 4:
-        raise v.refuse("leaky_relu without a parameter type (an older signature)")
+    """nnet::leaky_relu<data_T, param_T, res_T, CONFIG_T>(data, alpha, res), alpha a literal converted to param_T as
+    the call converts it; hls4ml < 1.0's leaky_relu<data_T, res_T, CONFIG_T> takes alpha as a data_T."""
+    if len(v.call.template) not in (3, 4):
+        raise v.refuse(f"leaky_relu with {len(v.call.template)} template arguments")
     v.depends("leaky_relu")
-    param_t = v.template_type(1)
+    param_t = v.template_type(1 if len(v.call.template) == 4 else 0)
     v.arrays["alpha"] = v.literal(1, param_t)
     return v.entry("leaky_relu", {"param_t": param_t})
 

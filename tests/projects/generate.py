@@ -191,8 +191,8 @@ def activations2() -> tuple[Any, dict[str, dict[str, Any]]]:
 
 
 def qactivations() -> tuple[Any, dict[str, dict[str, Any]]]:
-    """QKeras quantized_tanh (hls4ml's hard_tanh), quantized_relu with a negative slope (leaky_relu) and
-    quantized_sigmoid (hard_sigmoid) between QDense layers."""
+    """QKeras quantized_tanh (hls4ml's hard_tanh), quantized_relu with a negative slope (leaky_relu; a plain relu
+    before hls4ml 1.0), a Keras LeakyReLU and quantized_sigmoid (hard_sigmoid) between QDense layers."""
     from qkeras import QActivation, QDense, quantized_bits, quantized_relu, quantized_sigmoid, quantized_tanh
     from tensorflow.keras import Model
     from tensorflow.keras import layers as L
@@ -204,7 +204,8 @@ def qactivations() -> tuple[Any, dict[str, dict[str, Any]]]:
     x = L.Input((12,), name="x")
     h = QActivation(quantized_tanh(8, 1), name="qtanh")(dense(8, "d1")(x))
     h = QActivation(quantized_relu(6, 2, negative_slope=0.25), name="qleaky")(dense(6, "d2")(h))
-    y = QActivation(quantized_sigmoid(8), name="qsig")(dense(3, "d3")(h))
+    h = L.LeakyReLU(0.125, name="lrelu")(dense(5, "d3")(h))
+    y = QActivation(quantized_sigmoid(8), name="qsig")(dense(3, "d4")(h))
     return _set_weights(Model(x, y, name="qactivations"), 21), {}
 
 
