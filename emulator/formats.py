@@ -38,8 +38,9 @@ def _bits(raw: np.ndarray, width: int) -> np.ndarray:
 def _words(bits: np.ndarray, n: int, width: int, signed: bool) -> np.ndarray:
     """Bit strings (N, >= n * width) -> raw words (N, n), sign-extended for signed types."""
     words = (bits[:, : n * width].reshape(len(bits), n, width).astype(np.int64) << np.arange(width)).sum(axis=2)
-    if signed:
-        words = np.where(words >> (width - 1) & 1, words - (1 << width), words)
+    if signed and width < 64:  # a 64-bit sum already wraps to the two's-complement value in int64
+        half = 1 << (width - 1)  # minus 2**W as twice 2**(W-1): each fits int64 up to W = 63
+        words = np.where(words >> (width - 1) & 1, words - half - half, words)
     return words
 
 

@@ -25,6 +25,8 @@ from l1t.hls_text import ProjectError, evaluate, firmware_dir, project_name, rea
 
 __all__ = ["HlsProject", "ProjectError", "dut", "read_project"]
 
+MAX_ELEMENT_BITS = 64  # the shim moves each element through a uint64_t (``l1t_pack`` / ``l1t_unpack``)
+
 
 @dataclass(frozen=True)
 class HlsProject:
@@ -217,6 +219,10 @@ def dut(
     interface read by the caller, instead of from the header and float wrapper (``read_project``).
     """
     project = interface if interface is not None else read_project(project_dir)
+    wide = [f"{p.name} ({p.type})" for p, _ in [*project.inputs, *project.outputs] if p.type.width > MAX_ELEMENT_BITS]
+    if wide:
+        raise ProjectError(f"{project.directory}: hls-dpi ports carry elements of at most {MAX_ELEMENT_BITS} bits; "
+                           f"{', '.join(wide)} are wider")  # fmt: skip
     read = interface is None or interface.latency is not None  # else the caller left the report to this function
     reported = (project.latency, project.ii) if read else _synth_report(project.directory, project.top)
     latency = latency if latency is not None else reported[0] if reported[0] is not None else default_latency

@@ -297,6 +297,7 @@ COSIM = [  # none has a float wrapper (the fixtures keep firmware/ only)
     pytest.param("mlp-namespace-headers", marks=pytest.mark.slow),  # a namespace and a renamed top
     pytest.param("mlp-da", marks=pytest.mark.slow),  # distributed arithmetic: da4ml's generated adder graphs
     pytest.param("merges-resource", marks=pytest.mark.slow),
+    pytest.param("movement", marks=pytest.mark.slow),  # a 64-bit output port (ap_fixed<64,34>)
 ]
 
 
@@ -313,6 +314,14 @@ def test_cli_verify_cosimulates_the_project_as_hardware(
     code, out = _invoke("verify", str(shared(name)), "--events", "1500", "--cosim", str(tmp_path / "cosim"))
     assert code == 0 and "hls-dpi on verilator: 1500 events, 0 mismatches" in out, out
     assert (tmp_path / "cosim" / "report_hls-dpi_verilator.json").is_file()
+
+
+def test_cli_verify_cosim_refuses_ports_past_64_bits(shared: Callable[[str], Path], tmp_path: Path) -> None:
+    """The g++ check takes words past 64 bits; the hls-dpi shim moves elements through 64 bits and says so, naming
+    the port, before building anything."""
+    code, out = _invoke("verify", str(shared("wide-auto")), "--events", "500", "--cosim", str(tmp_path / "cosim"))
+    assert code == 2 and "500 events, 0 mismatches" in out, out
+    assert re.search(r"hls-dpi ports carry elements of at most 64 bits; \w+ \(ap_fixed<9\d,\d+>\) are wider", out), out
 
 
 @pytest.mark.slow  # a second Verilator build of the same project; the clean co-simulation runs by default

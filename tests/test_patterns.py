@@ -71,6 +71,15 @@ def test_words_round_trip_across_word_boundaries() -> None:
     assert formats.field_at([(7, 19, True), (11, 5, False)], ["a", "b"], 7 * 19 + 6) == ("b", 1, 1)
 
 
+@pytest.mark.parametrize("width", [1, 33, 63, 64])
+def test_bit_strings_round_trip_signed_words_of_every_width(width: int) -> None:
+    """Packed buses (co-simulation captures) back to raw words: signed extremes of every width, 64 bits included."""
+    lo, hi = -(1 << (width - 1)), (1 << (width - 1)) - 1
+    raw = np.array([[lo, hi, -1 if width > 1 else 0, 0]], dtype=np.int64)
+    packed = formats.pack_bits(raw, width)
+    np.testing.assert_array_equal(formats.unpack_bits(packed, 4, width, signed=True), raw)
+
+
 def test_link_layout() -> None:
     layout = LinkLayout.for_bits(912, frames=2)  # 57 x 16 bits
     assert (layout.n_words, layout.links, layout.frames) == (15, 8, 2)

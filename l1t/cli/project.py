@@ -115,12 +115,13 @@ def verify(
 def _cosim(imported: object, net: object, words: dict[str, np.ndarray], out: Path, seed: int) -> int:
     """The hls-dpi co-simulation of ``l1t verify --cosim``; its mismatch count."""
     from l1t.firmware.dut import DutUnavailable
+    from l1t.hls_text import ProjectError
     from l1t.pipelines.project import cosim_project
 
     try:
         with console.status("building the project's C++ behind the hls-dpi wrapper on Verilator"):
             report = cosim_project(imported, net, words, out, seed=seed)
-    except (DutUnavailable, RuntimeError) as err:  # no simulator; a build or simulation that failed (its log's tail)
+    except (DutUnavailable, RuntimeError, ProjectError) as err:  # no simulator; a port it cannot carry; a failed build
         fail(err)
     return _verdict(report.summary(), report.mismatches)
 
