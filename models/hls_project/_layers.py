@@ -242,7 +242,8 @@ def _kernel(
 ) -> dict[str, fx.FixedType]:  # fmt: skip
     """The config's weight_t, bias_t and accum_t, with the weights (arguments 2 and 3) requested: Resource only
     where the accumulator makes the order irrelevant, its kernels reading the weights transposed, outputs first, as
-    hls4ml writes them for that strategy (``layout``: the (n_in, n_out) kernel from the raw weight words otherwise)."""
+    hls4ml writes them for that strategy; ``layout``, when given, makes the (n_in, n_out) kernel from the raw weight
+    words instead."""
     weight_t, bias_t, accum_t = v.config_type("weight_t"), v.config_type("bias_t"), v.config_type("accum_t")
     if strategy != "Latency" and not order_free(accum_t):
         raise v.refuse(
