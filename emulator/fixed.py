@@ -30,6 +30,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 __all__ = [
+    "LIMBS",
     "MAX_SIGNED_WIDTH",
     "MAX_UNSIGNED_WIDTH",
     "WORD_SIGNED_WIDTH",
@@ -47,6 +48,7 @@ __all__ = [
     "cast",
     "compare",
     "from_float",
+    "from_limbs",
     "mul",
     "mul_type",
     "parse",
@@ -56,6 +58,7 @@ __all__ = [
     "sub",
     "sub_type",
     "to_float",
+    "to_limbs",
     "words",
     "wrap",
     "wrapped_product_sums",
@@ -261,6 +264,23 @@ def words(raw: ArrayLike, t: TypeLike) -> np.ndarray:
     already be t's raw words; an int64 array of a narrow type is returned as it is."""
     t = _as_type(t)
     return _exact(raw) if t.wide else np.asarray(raw, dtype=np.int64)
+
+
+LIMBS = MAX_SIGNED_WIDTH // 64  # int64 words that carry a raw word of any type to C++ (l1t.cpp's set_raw2/raw_of2)
+
+
+def to_limbs(raw: ArrayLike) -> np.ndarray:
+    """Raw words (int64 or Python ints) as ``LIMBS`` int64 on a new last axis: the low 64 bits as a signed word, then
+    the rest."""
+    exact = _exact(raw)
+    low = ((exact & ((1 << 64) - 1)) ^ (1 << 63)) - (1 << 63)
+    return np.ascontiguousarray(np.stack([low, exact >> 64], axis=-1).astype(np.int64))
+
+
+def from_limbs(limbs: np.ndarray) -> np.ndarray:
+    """``to_limbs`` undone: the raw words as Python ints (an object array)."""
+    pairs = np.asarray(limbs).astype(object)
+    return (pairs[..., 1] << 64) + (pairs[..., 0] & ((1 << 64) - 1))
 
 
 def _is_exact(a: ArrayLike) -> bool:

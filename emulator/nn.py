@@ -535,6 +535,9 @@ def _prelu(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) ->
     return out.reshape(x.shape)
 
 
+RELU_MAX_INT = {"relu6": 6, "relu1": 1}  # nnet::relu6 / relu1 call relu_max<..., MAX_INT>
+
+
 @handler("relu_max")
 def _relu_max(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     """nnet::relu_max<..., MAX_INT> (relu6, relu1): 0 below 0, the int MAX_INT assigned to res_T above it (an exact

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from l1t.cpp import compile_shared, cpp_raw_args
-from l1t.emulator.fixed import FixedType, add_type, mul_type, sub_type
+from l1t.emulator.fixed import FixedType, add_type, from_limbs, mul_type, sub_type, to_limbs
 
 __all__ = ["ApTypesLibrary", "RefCase", "build_library"]
 
@@ -92,20 +92,13 @@ def _case_source(i: int, case: RefCase) -> str:
 
 
 def _to_words(a: np.ndarray, t: FixedType) -> np.ndarray:
-    """Raw words as the C side reads them: int64, or (n, 2) int64 (low word, high word) for a wide type."""
-    if not t.wide:
-        return np.ascontiguousarray(a, dtype=np.int64)
-    exact = np.asarray(a).astype(object)
-    low = ((exact & ((1 << 64) - 1)) ^ (1 << 63)) - (1 << 63)  # the low 64 bits as a signed word
-    return np.ascontiguousarray(np.stack([low, exact >> 64], axis=-1).astype(np.int64))
+    """Raw words as the C side reads them: int64, or (n, 2) int64 limbs (``to_limbs``) for a wide type."""
+    return to_limbs(a) if t.wide else np.ascontiguousarray(a, dtype=np.int64)
 
 
 def _from_words(words: np.ndarray, t: FixedType) -> np.ndarray:
     """Inverse of ``_to_words``: Python ints (an object array) for a wide type."""
-    if not t.wide:
-        return words
-    pairs = words.astype(object)
-    return (pairs[..., 1] << 64) + (pairs[..., 0] & ((1 << 64) - 1))
+    return from_limbs(words) if t.wide else words
 
 
 def build_library(cases: Sequence[RefCase], *, chunks: int | None = None, optimize: str = "-O1") -> Path:

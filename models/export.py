@@ -18,7 +18,15 @@ import numpy as np
 
 import l1t.emulator.fixed as fx
 from l1t.atomic import atomic_path
-from l1t.emulator.nn import PLAIN_ELU_ALPHA_T, SELU_LAMBDA_T, SPEC_FORMAT, SPEC_VERSION, Network, SpecError
+from l1t.emulator.nn import (
+    PLAIN_ELU_ALPHA_T,
+    RELU_MAX_INT,
+    SELU_LAMBDA_T,
+    SPEC_FORMAT,
+    SPEC_VERSION,
+    Network,
+    SpecError,
+)
 from l1t.extras import require
 from l1t.models.da_graph import DaGraphError, da_matrix
 from l1t.models.hls_tables import TABLE_ACTIVATIONS, compute_tables, rendered_config
@@ -416,10 +424,8 @@ _ACTIVATIONS = {
     "binary_tanh": "binary_tanh",
     "ternary_tanh": "ternary_tanh",
     **{name: name for name in TABLE_ACTIVATIONS},
-    "relu6": "relu_max",
-    "relu1": "relu_max",
+    **{name: "relu_max" for name in RELU_MAX_INT},
 }
-_RELU_MAX = {"relu6": {"max_int": 6}, "relu1": {"max_int": 1}}  # nnet::relu6 / relu1 call relu_max<..., MAX_INT>
 
 
 @_exporter("Activation", "TernaryTanh")
@@ -433,7 +439,8 @@ def _activation(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     if activation == "selu":  # lambda is an ap_ufixed<16,1> in io_parallel, the input's own type in io_stream
         stream = str(layer.model.config.get_config_value("IOType")) == "io_stream"
         types["lambda_t"] = _type_of_input(layer) if stream else str(SELU_LAMBDA_T)
-    entry = _entry(layer, _ACTIVATIONS[activation], types, **_RELU_MAX.get(activation, {}))
+    relu_max = {"max_int": RELU_MAX_INT[activation]} if activation in RELU_MAX_INT else {}
+    entry = _entry(layer, _ACTIVATIONS[activation], types, **relu_max)
     if activation == "elu":
         _store(arrays, entry, "alpha", fx.from_float(1.0, PLAIN_ELU_ALPHA_T))
     return entry

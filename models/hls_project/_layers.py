@@ -15,7 +15,7 @@ import numpy as np
 
 import l1t.emulator.fixed as fx
 from l1t.cpp import cpp_spelling
-from l1t.emulator.nn import PLAIN_ELU_ALPHA_T, SELU_LAMBDA_T, im2col
+from l1t.emulator.nn import PLAIN_ELU_ALPHA_T, RELU_MAX_INT, SELU_LAMBDA_T, im2col
 from l1t.models.da_graph import DaGraphError, da_matrix
 from l1t.models.hls_project._source import ALIAS, Array, Call, ProjectError, Source, Struct
 from l1t.models.hls_project._words import Request
@@ -572,15 +572,12 @@ def _leaky_relu(v: LayerCall) -> dict[str, Any]:
     return v.entry("leaky_relu", {"param_t": param_t})
 
 
-_RELU_MAX = {"relu6": 6, "relu1": 1}  # relu_max with a fixed MAX_INT
-
-
-@_importer("relu_max", *_RELU_MAX)
+@_importer("relu_max", *RELU_MAX_INT)
 def _relu_max(v: LayerCall) -> dict[str, Any]:
     """nnet::relu_max<data_T, res_T, MAX_INT, CONFIG_T> and the relu6 / relu1 that call it."""
     v.depends("relu_max", v.call.function)
-    if v.call.function in _RELU_MAX:
-        top = _RELU_MAX[v.call.function]
+    if v.call.function in RELU_MAX_INT:
+        top = RELU_MAX_INT[v.call.function]
     else:
         try:
             top = int(v.call.template[2])
@@ -636,15 +633,12 @@ def _elu(v: LayerCall) -> dict[str, Any]:
     CONFIG_T>(data, alpha, res) converted to param_T (res_T in the three-type form of hls4ml < 1.0), or the
     ap_uint<1> 1 of elu<data_T, res_T, CONFIG_T>(data, res)."""
     v.depends("elu")
-    if len(v.call.template) == 4 and len(v.call.args) == 3:
+    if len(v.call.args) == 3 and len(v.call.template) in (3, 4):  # template argument 1: param_T, or res_T before 1.0
         param_t = v.template_type(1)
         v.arrays["alpha"] = v.literal(1, param_t)
     elif len(v.call.template) == 3 and len(v.call.args) == 2:
         param_t = PLAIN_ELU_ALPHA_T
         v.arrays["alpha"] = np.asarray(fx.from_float(1.0, param_t))
-    elif len(v.call.template) == 3 and len(v.call.args) == 3:  # hls4ml < 1.0: elu(data, const res_T alpha, res)
-        param_t = v.template_type(1)
-        v.arrays["alpha"] = v.literal(1, param_t)
     else:
         raise v.refuse(f"elu with {len(v.call.template)} template and {len(v.call.args)} call arguments")
     return v.entry("elu", {"param_t": param_t, "table_t": _own_table(v)})
@@ -685,12 +679,17 @@ _RECURRENT = {"lstm_stack": ("lstm", 4, "ACT_CONFIG_LSTM"), "gru_stack": ("gru",
 _RECURRENT_ACTIVATIONS = ("sigmoid", "tanh", "relu")  # nnet::activation's classes
 
 
+def _mult_config(v: LayerCall, key: str) -> LayerCall:
+    """The call reading the dense config a recurrent config names as ``key`` (``mult_config1`` / ``mult_config2``)."""
+    if key not in v.config.typedefs:
+        raise v.refuse(f"config {v.config.name} has no {key}")
+    return v.sub_config(v.config.typedefs[key])
+
+
 def _recurrent_product(v: LayerCall, key: str, n_in: int, n_out: int, types: dict[str, fx.FixedType]) -> None:
     """A step's product (``mult_config1``: the input, ``mult_config2``: the state): Latency dense_latency with the
     layer's accum_t and the weight and bias types ``types`` names."""
-    if key not in v.config.typedefs:
-        raise v.refuse(f"config {v.config.name} has no {key}")
-    inner = v.sub_config(v.config.typedefs[key])
+    inner = _mult_config(v, key)
     kernel = inner.alias("kernel")
     latency_kernel = kernel is None or kernel.rsplit("::", 1)[-1].startswith("DenseLatency")
     if _strategy(inner) != "Latency" or not latency_kernel:
@@ -717,7 +716,7 @@ def _recurrent(v: LayerCall) -> dict[str, Any]:
         raise v.refuse(f"{v.call.function} with n_out {v.const('n_out')}, n_state {n_state}, "
                        f"n_sequence_out {steps_out} or pytorch_order")  # fmt: skip
     types = {key: v.config_type(key) for key in ("accum_t", "weight_t", "bias_t")}
-    state = v.sub_config(v.config.typedefs.get("mult_config2", v.config.name))
+    state = _mult_config(v, "mult_config2")
     for key in ("weight_t", "bias_t"):  # hls4ml < 1.1 types the state's product only in mult_config2
         own = f"recurrent_{key}"
         types[own] = v.config_type(own) if own in v.config.typedefs else state.config_type(key)

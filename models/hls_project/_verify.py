@@ -10,11 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import l1t.emulator.fixed as fx
 from l1t.cpp import cpp_raw_args
 from l1t.emulator.nn import Mismatch, Network, TraceDifference, compare_outputs, compare_traces
 from l1t.models.hls_project._import import Project
 from l1t.models.hls_project._source import ProjectError
-from l1t.models.hls_project._words import LIMBS, from_limbs, io_types, project_library, runner_part, to_limbs
+from l1t.models.hls_project._words import io_types, project_library, runner_part
 
 __all__ = ["Mismatch", "ProjectRunner", "Verification", "stimulus", "verify"]
 
@@ -84,13 +85,13 @@ class ProjectRunner:
         given = []
         for a in ins:
             raw = words[self.project.layer_of[a.name]].reshape(n, -1)
-            given.append(to_limbs(raw) if types[a.name].wide else np.ascontiguousarray(raw, np.int64))
-        got = [np.empty((n, a.size, LIMBS) if types[a.name].wide else (n, a.size), np.int64) for a in outs]
+            given.append(fx.to_limbs(raw) if types[a.name].wide else np.ascontiguousarray(raw, np.int64))
+        got = [np.empty((n, a.size, fx.LIMBS) if types[a.name].wide else (n, a.size), np.int64) for a in outs]
         traces = [np.empty((n, size), np.int64) for size in self.sizes]
         pointers = (ctypes.c_void_p * max(len(traces), 1))(*(t.ctypes.data for t in traces))
         self.lib.l1t_run(ctypes.c_int64(n), pointers, *(ctypes.c_void_p(a.ctypes.data) for a in given + got))
         outputs = {
-            self.project.layer_of[a.name]: from_limbs(g) if types[a.name].wide else g
+            self.project.layer_of[a.name]: fx.from_limbs(g) if types[a.name].wide else g
             for a, g in zip(outs, got, strict=True)
         }
         return outputs, {name: t for (name, _, _), t in zip(self.traced, traces, strict=True)}

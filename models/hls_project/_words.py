@@ -16,10 +16,7 @@ import l1t.emulator.fixed as fx
 from l1t.cpp import NNET_TRACE_SWITCHES, compile_shared, cpp_raw_args, cpp_spelling
 from l1t.models.hls_project._source import Array, ProjectError, Source
 
-__all__ = [
-    "LIMBS", "Request", "call_top", "from_limbs", "io_types", "project_library", "read_words", "runner_part",
-    "to_limbs",
-]  # fmt: skip
+__all__ = ["Request", "call_top", "io_types", "project_library", "read_words", "runner_part"]
 
 
 @dataclass(frozen=True)
@@ -85,51 +82,31 @@ def project_library(
     return path
 
 
-LIMBS = 2  # int64 words per raw word of a type past 64 bits (up to 128): low 64 bits, then the signed high ones
-
-
 def io_types(source: Source, arrays: list[Array]) -> dict[str, fx.FixedType]:
-    """The types of top-function arguments, refusing words past 128 bits (passed as ``LIMBS`` int64 each)."""
-    types = {a.name: source.type_of(a.cpp_type, str(source.top_file)) for a in arrays}
-    past = [name for name, t in types.items() if t.width > 64 * LIMBS]
-    if past:
-        raise ProjectError(f"{source.top_file}: arguments {past} have words past {64 * LIMBS} bits")
-    return types
-
-
-def to_limbs(words: np.ndarray) -> np.ndarray:
-    """Raw words (Python ints) as int64 limbs on a last axis: the low 64 bits (two's complement), then the rest."""
-    flat = np.asarray(words, dtype=object).reshape(-1)
-    out = np.empty((flat.size, LIMBS), dtype=np.int64)
-    out[:, 0] = np.array([int(v) & (2**64 - 1) for v in flat], dtype=np.uint64).view(np.int64)
-    out[:, 1] = np.array([int(v) >> 64 for v in flat], dtype=np.int64)
-    return out.reshape(*np.shape(words), LIMBS)
-
-
-def from_limbs(limbs: np.ndarray) -> np.ndarray:
-    """``to_limbs`` undone: Python ints (an object array) of the words."""
-    low = limbs[..., 0].view(np.uint64).astype(object)
-    return low + (limbs[..., 1].astype(object) << 64)
+    """The types of top-function arguments (a word past 64 bits passes as ``fx.LIMBS`` int64)."""
+    return {a.name: source.type_of(a.cpp_type, str(source.top_file)) for a in arrays}
 
 
 def runner_part(source: Source, inputs: list[Array], outputs: list[Array], traced: int) -> str:
     """``l1t_run(n, trace, inputs..., outputs...)``: the top function on n events of raw words, once per event (a
-    word past 64 bits as ``LIMBS`` int64); ``traced`` layers' outputs are recorded into ``trace`` by statements a
+    word past 64 bits as ``fx.LIMBS`` int64); ``traced`` layers' outputs are recorded into ``trace`` by statements a
     traced copy of the top file holds. Its own names start with ``l1t_``: the top's arrays keep the project's."""
     types = io_types(source, inputs + outputs)
     params = [f"const int64_t* {a.name}_raw" for a in inputs] + [f"int64_t* {a.name}_raw" for a in outputs]
 
+    def element(a: Array) -> str:
+        """Element l1t_i of event l1t_e in ``a``'s raw words: an int64 lvalue, or a pointer to its limbs if wide."""
+        at = f"l1t_e * {a.size} + l1t_i"
+        return f"{a.name}_raw + ({at}) * {fx.LIMBS}" if types[a.name].wide else f"{a.name}_raw[{at}]"
+
     def fill(a: Array) -> str:
-        t = types[a.name]
-        if t.wide:
-            return f"set_raw2<{cpp_raw_args(t)}>({a.name}[l1t_i], {a.name}_raw + (l1t_e * {a.size} + l1t_i) * {LIMBS});"
-        return f"set_raw<{cpp_raw_args(t)}>({a.name}[l1t_i], {a.name}_raw[l1t_e * {a.size} + l1t_i]);"
+        two = "2" if types[a.name].wide else ""
+        return f"set_raw{two}<{cpp_raw_args(types[a.name])}>({a.name}[l1t_i], {element(a)});"
 
     def read(a: Array) -> str:
-        t = types[a.name]
-        if t.wide:
-            return f"raw_of2<{cpp_raw_args(t)}>({a.name}[l1t_i], {a.name}_raw + (l1t_e * {a.size} + l1t_i) * {LIMBS});"
-        return f"{a.name}_raw[l1t_e * {a.size} + l1t_i] = raw_of<{cpp_raw_args(t)}>({a.name}[l1t_i]);"
+        if types[a.name].wide:
+            return f"raw_of2<{cpp_raw_args(types[a.name])}>({a.name}[l1t_i], {element(a)});"
+        return f"{element(a)} = raw_of<{cpp_raw_args(types[a.name])}>({a.name}[l1t_i]);"
 
     fills = "\n".join(f"    for (int l1t_i = 0; l1t_i < {a.size}; ++l1t_i) {fill(a)}" for a in inputs)
     reads = "\n".join(f"    for (int l1t_i = 0; l1t_i < {a.size}; ++l1t_i) {read(a)}" for a in outputs)
