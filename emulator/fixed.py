@@ -47,6 +47,7 @@ __all__ = [
     "ap_uint",
     "cast",
     "compare",
+    "float_words_dtype",
     "from_float",
     "from_limbs",
     "mul",
@@ -261,9 +262,33 @@ def _exact(a: ArrayLike) -> np.ndarray:
 
 def words(raw: ArrayLike, t: TypeLike) -> np.ndarray:
     """Raw words in the kind of type t: int64, or Python ints (an object array) for a wide type. The values must
-    already be t's raw words; an int64 array of a narrow type is returned as it is."""
+    already be t's raw words (float words too: see ``float_words_dtype``); an int64 array of a narrow type is
+    returned as it is."""
     t = _as_type(t)
     return _exact(raw) if t.wide else np.asarray(raw, dtype=np.int64)
+
+
+_FLOAT_EXACT = ((np.dtype(np.float32), 24), (np.dtype(np.float64), 53))  # (dtype, its significand bits)
+
+
+def float_words_dtype(t: TypeLike, at_least: np.dtype | None = None) -> np.dtype | None:
+    """The narrowest float type (no narrower than ``at_least``) holding every raw word of t exactly, or None.
+
+    Float words: raw words held as integer values in a float32 (|word| <= 2**24) or float64 (<= 2**53) array. They
+    feed BLAS products without a conversion; ``cast`` reads them and returns float words where the target's words
+    fit, so a chain of products and activations stays in one float type instead of converting to int64 and back.
+    """
+    t = _as_type(t)
+    reach = max(-t.raw_min, t.raw_max)
+    for dtype, bits in _FLOAT_EXACT:
+        if reach <= 2**bits and (at_least is None or dtype.itemsize >= at_least.itemsize):
+            return dtype
+    return None
+
+
+def _ints(raw: np.ndarray) -> np.ndarray:
+    """Float words as int64 (exact: their values are integers); other arrays as they are."""
+    return raw.astype(np.int64) if raw.dtype.kind == "f" else raw
 
 
 LIMBS = MAX_SIGNED_WIDTH // 64  # int64 words that carry a raw word of any type to C++ (l1t.cpp's set_raw2/raw_of2)
@@ -375,8 +400,8 @@ def _cast_words(q: int, after: int) -> Callable[..., None]:
     @numba.njit(cache=True, nogil=True)
     def kernel(m: np.ndarray, k: int, lo: int, hi: int, mask: int, half: int, out: np.ndarray) -> None:
         h = np.int64(1) << (k - 1)
-        for i in range(m.size):
-            v = _round_word(m[i], k, q, h)
+        for i in range(m.size):  # m and out: int64 or float words (exact integers), converted in registers
+            v = _round_word(np.int64(m[i]), k, q, h)
             if after == 1:
                 v = min(max(v, lo), hi)
             elif after == 2:
@@ -419,14 +444,16 @@ def wrapped_product_sums(
 
 
 def _round_cast(raw: np.ndarray, k: int, dst: FixedType, after: int) -> np.ndarray:
-    """``_cast_words`` over an int64 array of any shape (1 <= k <= 61, |raw| <= 2**61)."""
+    """``_cast_words`` over an array of any shape (1 <= k <= 61, |raw| <= 2**61): int64 words to int64, float
+    words to float words where dst's words fit a float type at least as wide, else to int64."""
     lo, hi = saturation_bounds(dst)
     mask, half = 0, 0
     if after == _WRAP:  # dst.width < 64
         mask = (1 << dst.width) - 1
         half = 1 << (dst.width - 1) if dst.signed else 0
     flat = np.ascontiguousarray(raw).reshape(-1)
-    out = np.empty_like(flat)
+    floats = float_words_dtype(dst, flat.dtype) if flat.dtype.kind == "f" else None
+    out = np.empty(flat.shape, dtype=floats or np.int64)
     _cast_words(_Q_CODE[dst.q_mode], after)(flat, k, lo, hi, mask, half, out)
     return out.reshape(np.shape(raw))
 
@@ -620,20 +647,27 @@ def _int_from_double(man: np.ndarray, k: np.ndarray, negative: np.ndarray, t: Fi
 
 
 def cast(raw: ArrayLike, src: TypeLike, dst: TypeLike) -> np.ndarray:
-    """Raw bits of ``dst(src_value)``: ap_fixed's assignment between types (rounding, then overflow)."""
+    """Raw bits of ``dst(src_value)``: ap_fixed's assignment between types (rounding, then overflow).
+
+    ``raw``: int64 words, Python ints, or float words (``float_words_dtype``); float words come back as float
+    words from the compiled rounding casts (and unchanged where the words stay the same), else as int64."""
     src, dst = _as_type(src), _as_type(dst)
     if src.wide or dst.wide or _is_exact(raw):
         raw = _exact(raw)
         if dst.integer:
             return wrap(_to_int_base(raw, src), dst)
         return _convert_exact(raw, src.frac_bits - dst.frac_bits, dst)
-    raw = np.asarray(raw, dtype=np.int64)
+    raw = np.asarray(raw)
+    if raw.dtype.kind != "f":
+        raw = raw.astype(np.int64, copy=False)
     if dst.integer:
-        return wrap(_to_int_base(raw, src), dst)
+        return wrap(_to_int_base(_ints(raw), src), dst)
     k = src.frac_bits - dst.frac_bits
     lo, hi = saturation_bounds(dst)
     if k <= 0 and -k <= 62 and lo <= src.raw_min << -k and src.raw_max << -k <= hi:
-        return raw << -k  # exact and in range: nothing to round, nothing to saturate or wrap
+        if k == 0 and raw.dtype.kind == "f":
+            return raw  # the same words
+        return _ints(raw) << -k  # exact and in range: nothing to round, nothing to saturate or wrap
     if 0 < k <= 61 and src.width <= 62:
         if lo <= src.raw_min >> k and (src.raw_max >> k) + 1 <= hi:
             return _round_cast(raw, k, dst, _KEEP)  # rounding cannot leave the target range
@@ -641,8 +675,8 @@ def cast(raw: ArrayLike, src: TypeLike, dst: TypeLike) -> np.ndarray:
             return _round_cast(raw, k, dst, _CLIP)
         if dst.wraps and dst.width < 64:
             return _round_cast(raw, k, dst, _WRAP)
-        return _overflow(_round_cast(raw, k, dst, _KEEP), dst)
-    return _convert(raw, k, dst)
+        return _overflow(_round_cast(_ints(raw), k, dst, _KEEP), dst)
+    return _convert(_ints(raw), k, dst)
 
 
 def _to_int_base(raw: np.ndarray, t: FixedType) -> np.ndarray:

@@ -10,6 +10,7 @@ function. Specs naming an op without a handler fail at load with the layer's nam
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -79,18 +80,24 @@ class Layer:
         return self.types["result_t"]
 
 
-Handler = Callable[[Layer, list[np.ndarray], list[FixedType]], np.ndarray]
+Handler = Callable[..., np.ndarray]
 Check = Callable[[Layer, list[FixedType]], None]
 _HANDLERS: dict[str, Handler] = {}
 _CHECKS: dict[str, Check] = {}
 _WIDE: set[str] = set()
+_FLOATS: set[str] = set()
 
 
-def handler(op: str, check: Check | None = None, *, wide: bool = False) -> Callable[[Handler], Handler]:
+def handler(
+    op: str, check: Check | None = None, *, wide: bool = False, floats: bool = False
+) -> Callable[[Handler], Handler]:
     """Register the function computing ``op``: ``fn(layer, inputs, input_types) -> raw output``, and optionally
     ``check(layer, input_types)``, run at load, which raises ValueError for a layer the function cannot compute
     exactly (e.g. an intermediate past int64 in a function without a wide path). ``wide``: the function computes
-    exactly on words past int64 (``fx.FixedType.wide``: Python ints), so its types may be up to 128 bits wide."""
+    exactly on words past int64 (``fx.FixedType.wide``: Python ints), so its types may be up to 128 bits wide.
+    ``floats``: the function also reads float words (``fx.float_words_dtype``) and takes ``floats=``: when True
+    (every reader of the output reads float words too) it may return them, so the words of a chain of such
+    layers stay in the BLAS products' float type; when False it returns int64 or Python ints."""
 
     def register(fn: Handler) -> Handler:
         if op in _HANDLERS:
@@ -100,6 +107,8 @@ def handler(op: str, check: Check | None = None, *, wide: bool = False) -> Calla
             _CHECKS[op] = check
         if wide:
             _WIDE.add(op)
+        if floats:
+            _FLOATS.add(op)
         return fn
 
     return register
@@ -195,10 +204,13 @@ def _words_to_float32(x: np.ndarray, out: np.ndarray) -> None:
 
 
 def _to_blas(x: np.ndarray, dtype: type) -> np.ndarray:
-    """Integers to the BLAS type (or Python ints); to float32 in one compiled pass through int32 (|x| < 2**24)."""
+    """Words (int64 or float words) in the BLAS type (or Python ints): float words of that type as they are;
+    int64 to float32 in one compiled pass through int32 (|x| < 2**24)."""
     if dtype is object:
         return fx.words(x, fx.ap_int(fx.MAX_SIGNED_WIDTH))
-    if dtype is not np.float32:
+    if x.dtype == dtype:
+        return x
+    if dtype is not np.float32 or x.dtype.kind == "f":
         return x.astype(dtype)
     out = np.empty(x.shape, dtype=np.float32)
     _words_to_float32(np.ascontiguousarray(x).reshape(-1), out.reshape(-1))
@@ -212,6 +224,14 @@ def _biased_words(total: np.ndarray, scale: float, bias: np.ndarray, out: np.nda
             out[r, j] = np.int64(total[r, j] * scale + bias[j])
 
 
+@numba.njit(cache=True, nogil=True)
+def _biased_in_place(total: np.ndarray, scale: np.floating, bias: np.ndarray) -> None:
+    """total = total * scale + bias, row by row, in total's float type (exact: see ``_add_bias_wrapped``)."""
+    for r in range(total.shape[0]):
+        for j in range(total.shape[1]):
+            total[r, j] = total[r, j] * scale + bias[j]
+
+
 def _from_blas(total: np.ndarray) -> np.ndarray:
     """Exact integer-valued BLAS results back to int64 (float32 ones are below 2**24, so int32 holds them); Python
     ints stay as they are."""
@@ -220,19 +240,26 @@ def _from_blas(total: np.ndarray) -> np.ndarray:
     return total.astype(np.int32).astype(np.int64) if total.dtype == np.float32 else total.astype(np.int64)
 
 
-def _add_bias_wrapped(total: np.ndarray, bound: int, shift: int, bias: np.ndarray, acc_t: FixedType) -> np.ndarray:
+def _add_bias_wrapped(
+    total: np.ndarray, bound: int, shift: int, bias: np.ndarray, acc_t: FixedType, floats: bool = False
+) -> np.ndarray:
     """``wrap(total << shift + bias)`` in accum_t from an exact BLAS (or int64) product, skipping the wrap when the
     bound proves it is the identity. When the shifted, biased sum is still exact in the product's float type, the
-    shift (a power-of-two scale) and the bias are applied there, before the one conversion to integers."""
+    shift (a power-of-two scale) and the bias are applied there, before the one conversion to integers; with
+    ``floats`` and no wrap to apply, they are applied in place and the float words returned."""
     reach = (bound << shift) + int(np.abs(bias).max(initial=0))
     exact = {np.dtype(np.float32): 2**24, np.dtype(np.float64): 2**53}.get(total.dtype, 0)
+    in_range = acc_t.raw_min <= -reach and reach <= acc_t.raw_max
+    rows = (-1, total.shape[-1])
+    if reach < exact and floats and in_range:  # every partial value is an integer below 2**24 (2**53): exact
+        _biased_in_place(total.reshape(rows), total.dtype.type(2.0**shift), bias.astype(total.dtype))
+        return total
     if reach < exact:  # total * 2**shift + bias is an exact float: one compiled pass to int64
         acc = np.empty(total.shape, dtype=np.int64)
-        rows = (-1, total.shape[-1])
         _biased_words(total.reshape(rows), 2.0**shift, bias.astype(total.dtype), acc.reshape(rows))
     else:
         acc = (_from_blas(total) << shift) + bias
-    return acc if acc_t.raw_min <= -reach and reach <= acc_t.raw_max else fx.wrap(acc, acc_t)
+    return acc if in_range else fx.wrap(acc, acc_t)
 
 
 def _exact_sum_shift(x_t: FixedType, w_t: FixedType, acc_t: FixedType) -> int | None:
@@ -250,6 +277,7 @@ def _accumulate_products(
     bias: np.ndarray,
     acc_t: FixedType,
     layer: Layer | None = None,
+    floats: bool = False,
 ) -> np.ndarray:
     """hls4ml's dense_latency: ``acc`` starts at the bias (already in accum_t, one per output), each product is cast
     to accum_t, then ``acc += mult`` in index order.
@@ -258,12 +286,14 @@ def _accumulate_products(
     integer matmul and a final wrap give the same bits. With a wrapping accumulator that does not (products
     rounded into it), each product is rounded on its own and the wrapped sum is the same in any order: one compiled
     pass (``fx.wrapped_product_sums``). Otherwise (saturating accum_t, or words past int64) the products and partial
-    sums are cast one input at a time, vectorized over events and outputs.
+    sums are cast one input at a time, vectorized over events and outputs. x may be float words; with ``floats``
+    so may the result be (``_add_bias_wrapped``).
     """
     shift = _exact_sum_shift(x_t, w_t, acc_t)
     if shift is not None:
         total, bound = _blas_product(x, w, x_t, layer, acc_t)
-        return _add_bias_wrapped(total, bound, shift, bias, acc_t)
+        return _add_bias_wrapped(total, bound, shift, bias, acc_t, floats)
+    x = fx.words(x, x_t)
     if x.dtype != object and (summed := fx.wrapped_product_sums(x, x_t, w, w_t, bias, acc_t)) is not None:
         return summed
     acc = np.broadcast_to(bias, (*x.shape[:-1], bias.size))
@@ -280,13 +310,13 @@ def _to_result(layer: Layer, words: np.ndarray, t: FixedType) -> np.ndarray:
     return words if t == layer.result_t else fx.cast(words, t, layer.result_t)
 
 
-@handler("dense", _product_fits, wide=True)
-def _dense(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+@handler("dense", _product_fits, wide=True, floats=True)
+def _dense(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType], floats: bool = False) -> np.ndarray:
     (x,), (x_t,) = inputs, in_types
     acc_t = layer.types["accum_t"]
     bias = fx.cast(layer.arrays["bias"], layer.types["bias_t"], acc_t)
     w, w_t = layer.arrays["weight"], layer.types["weight_t"]
-    acc = _accumulate_products(x, x_t, w, w_t, bias, acc_t, layer)
+    acc = _accumulate_products(x, x_t, w, w_t, bias, acc_t, layer, floats)
     return _to_result(layer, acc, acc_t)
 
 
@@ -339,8 +369,8 @@ def _band_weights(
 
 @numba.njit(cache=True, nogil=True)
 def _word_bands(rows: np.ndarray, kernel_rows: int, row_stride: int, out: np.ndarray) -> None:
-    """out[n * rows_out + r, kr * R + j] = rows[n, r * row_stride + kr, j]: int64 words into ``out``'s BLAS type
-    (float32 / float64 exactly, as ``_exact_dtype`` proved, or int64)."""
+    """out[n * rows_out + r, kr * R + j] = rows[n, r * row_stride + kr, j]: words (int64 or float words) into
+    ``out``'s BLAS type (float32 / float64 exactly, as ``_exact_dtype`` proved, or int64)."""
     n_events, _, width = rows.shape
     rows_out = out.shape[0] // n_events
     for n in range(n_events):
@@ -358,14 +388,14 @@ def _bands(x: np.ndarray, kernel_rows: int, row_stride: int, rows_out: int, dtyp
     rows = x.reshape(x.shape[0], x.shape[1], -1)
     if dtype is not object:
         out = np.empty((x.shape[0] * rows_out, kernel_rows * rows.shape[-1]), dtype=dtype)
-        _word_bands(np.ascontiguousarray(rows, dtype=np.int64), kernel_rows, row_stride, out)
+        _word_bands(np.ascontiguousarray(rows), kernel_rows, row_stride, out)
         return out
     windows = np.lib.stride_tricks.sliding_window_view(_to_blas(rows, dtype), kernel_rows, axis=1)
     windows = windows[:, : rows_out * row_stride : row_stride]
     return np.ascontiguousarray(np.moveaxis(windows, -1, 2)).reshape(x.shape[0] * rows_out, -1)
 
 
-def _conv(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+def _conv(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType], floats: bool = False) -> np.ndarray:
     """conv_1d/2d_latency_cl: im2col, then dense_latency's arithmetic per output position.
 
     With a wrapping accumulator that holds products exactly (the usual case) the sum is exact in any order, so each
@@ -389,15 +419,15 @@ def _conv(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> 
         )
         total = _bands(x, kernel[0], stride[0], out[0], dtype) @ band
         total = total.reshape(x.shape[0], -1)  # (N, prod(out) * F): the bias is added along whole events
-        acc = _add_bias_wrapped(total, bound, shift, np.tile(bias, int(np.prod(out))), acc_t)
+        acc = _add_bias_wrapped(total, bound, shift, np.tile(bias, int(np.prod(out))), acc_t, floats)
         return _to_result(layer, acc.reshape(x.shape[0], *layer.shape), acc_t)
-    cols = im2col(x, kernel, stride, pads, 0, out)
+    cols = im2col(fx.words(x, x_t), kernel, stride, pads, 0, out)
     cols = cols.reshape(*cols.shape[: 1 + len(kernel)], -1)
     return _to_result(layer, _accumulate_products(cols, x_t, w, w_t, bias, acc_t), acc_t)
 
 
-handler("conv1d", _product_fits, wide=True)(_conv)
-handler("conv2d", _product_fits, wide=True)(_conv)
+handler("conv1d", _product_fits, wide=True, floats=True)(_conv)
+handler("conv2d", _product_fits, wide=True, floats=True)(_conv)
 
 
 @handler("pool", wide=True)
@@ -435,15 +465,16 @@ def _pool(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> 
 # ------------------------------------------------------------------------------------------------------------
 
 
-@handler("linear", wide=True)
-def _linear(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
-    return fx.cast(inputs[0], in_types[0], layer.result_t)
-
-
-@handler("relu", wide=True)
-def _relu(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+@handler("linear", wide=True, floats=True)
+def _linear(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType], floats: bool = False) -> np.ndarray:
     (x,), (x_t,) = inputs, in_types
-    out_t = layer.result_t
+    return fx.cast(x if floats else fx.words(x, x_t), x_t, layer.result_t)
+
+
+@handler("relu", wide=True, floats=True)
+def _relu(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType], floats: bool = False) -> np.ndarray:
+    (x,), (x_t,) = inputs, in_types
+    x, out_t = x if floats else fx.words(x, x_t), layer.result_t
     if not out_t.signed and out_t.o_mode in (OMode.SAT, OMode.SAT_SYM, OMode.SAT_ZERO):
         return fx.cast(x, x_t, out_t)  # the cast already sends every negative value to 0
     return fx.cast(np.maximum(x, 0), x_t, out_t)  # res_T(0) is 0 in every type
@@ -975,11 +1006,13 @@ def _layernorm(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]
     return out.reshape(len(x), *layer.shape)
 
 
-@handler("reshape", wide=True)
-def _reshape(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+@handler("reshape", wide=True, floats=True)
+def _reshape(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType], floats: bool = False) -> np.ndarray:
     """Reshape/Flatten: io_parallel arrays are flat in C order, so only the shape changes (a view when the type
     stays too)."""
-    return _to_result(layer, inputs[0].reshape(inputs[0].shape[0], *layer.shape), in_types[0])
+    (x,), (x_t,) = inputs, in_types
+    x = x if floats else fx.words(x, x_t)
+    return _to_result(layer, x.reshape(x.shape[0], *layer.shape), x_t)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -1176,24 +1209,48 @@ class Network:
         """Every layer's raw output (event axis first), in execution order. With ``replay`` (raw outputs of some
         layers, from another implementation), each layer reads those instead of the emulator's own: every layer is
         then judged on its own inputs."""
+        values = self._execute(x, raw, replay or {})
+        return {name: fx.words(v, self.types[name]) for name, v in values.items()}
+
+    @functools.cached_property
+    def _float_outputs(self) -> set[str]:
+        """The layers that may hand float words on (``handler(floats=True)``): their op reads and writes them, and
+        so does every layer reading them. Outputs are converted at the end."""
+        readers: dict[str, set[str]] = {}
+        for layer in self.layers:
+            for i in layer.inputs:
+                readers.setdefault(i, set()).add(layer.op)
+        return {
+            layer.name for layer in self.layers if layer.op in _FLOATS and readers.get(layer.name, set()) <= _FLOATS
+        }
+
+    def _execute(
+        self, x: ArrayLike | dict[str, ArrayLike], raw: bool, replay: dict[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """Every layer's output words: int64, Python ints past 64 bits, or float words (``_float_outputs``)."""
         if raw:
             given = x if isinstance(x, dict) else {self.inputs[0][0]: x}
             values = {name: fx.words(given[name], t) for name, _, t in self.inputs if name in given}
         else:
             values = self.quantize(x)
-        replay = replay or {}
+        floats = self._float_outputs
         for layer in self.layers:
             ins = [np.asarray(replay[i]).reshape(values[i].shape) if i in replay else values[i] for i in layer.inputs]
-            out = _HANDLERS[layer.op](layer, ins, [self.types[i] for i in layer.inputs])
-            values[layer.name] = fx.words(out, layer.result_t)  # int64, or Python ints past 64 bits
+            types = [self.types[i] for i in layer.inputs]
+            if layer.op in _FLOATS:
+                out = _HANDLERS[layer.op](layer, ins, types, floats=layer.name in floats)
+            else:
+                out = _HANDLERS[layer.op](layer, ins, types)
+            keep = out.dtype.kind == "f" and layer.name in floats
+            values[layer.name] = out if keep else fx.words(out, layer.result_t)  # int64, or Python ints
         return values
 
     @property
     def chunk(self) -> int:
-        """Events per step of ``run``: the power of two (1,024 to 16,384) at which the widest layer's int64
+        """Events per step of ``run``: the power of two (1,024 to 32,768) at which the widest layer's float32
         words fill about 2 MiB, one core's L2 cache, so each layer's temporaries stay in cache."""
         widest = max(int(np.prod(shape)) for shape in [s for _, s, _ in self.inputs] + [la.shape for la in self.layers])
-        return int(np.clip(2 ** int(np.log2(2**21 / (8 * widest))), 1024, 16384))
+        return int(np.clip(2 ** int(np.log2(2**21 / (4 * widest))), 1024, 32768))
 
     def run(
         self, x: ArrayLike | dict[str, ArrayLike], *, raw: bool = False, chunk: int | None = None
@@ -1213,7 +1270,9 @@ class Network:
         with serial_blas():
             for start in range(0, max(n, 1), chunk):
                 part = {k: v[start : start + chunk] for k, v in given.items()}
-                values = self.trace(part, raw=raw)
+                values = self._execute(part, raw, {})
+                for name in self.output_names:
+                    values[name] = fx.words(values[name], self.types[name])
                 parts.append({name: values[name].reshape(values[name].shape[0], -1) for name in self.output_names})
         if len(parts) == 1:
             return parts[0]
