@@ -29,6 +29,7 @@ __all__ = [
     "SELU_LAMBDA_T",
     "SPEC_FORMAT",
     "SPEC_VERSION",
+    "X_MINUS_MAX",
     "Layer",
     "Mismatch",
     "Network",
@@ -666,17 +667,31 @@ def _tree_reduce(values: list[np.ndarray], op: Callable[[np.ndarray, np.ndarray]
     return op(_tree_reduce(values[:left], op), _tree_reduce(values[left:], op))
 
 
-@handler("softmax")
+X_MINUS_MAX = "x_minus_max"  # softmax_stable's difference to the maximum as hls4ml < 1.2 forms it
+
+
+def _softmax_fits(layer: Layer, in_types: list[FixedType]) -> None:
+    difference = layer.attrs.get("difference", "max_minus_x")
+    if difference not in ("max_minus_x", X_MINUS_MAX):
+        raise ValueError(f"softmax difference {difference!r} is neither 'max_minus_x' nor {X_MINUS_MAX!r}")
+
+
+@handler("softmax", _softmax_fits)
 def _softmax(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
-    """softmax_stable / softmax_latency over the last axis (n_slice = its length)."""
+    """softmax_stable / softmax_latency over the last axis (n_slice = its length).
+
+    stable: the difference to the maximum (``max - x``, or ``x - max`` with ``difference: x_minus_max`` as hls4ml
+    < 1.2 writes it) assigned to inp_norm_t, then passed as ``index_t`` (default: inp_norm_t itself) whose top bits
+    index the exp table. hls4ml < 1.2 has accum_t = inv_inp_t = exp_table_t (the importer writes them so)."""
     (x,), (x_t,) = inputs, in_types
     t = layer.types
     exp_table, inv_table = layer.arrays["exp_table"], layer.arrays["inv_table"]
     if layer.attrs["implementation"] == "stable":
-        x_max = _tree_reduce(list(np.moveaxis(x, -1, 0)), np.maximum)
-        diff, diff_t = fx.sub(x_max[..., None], x_t, x, x_t)
-        norm = fx.cast(diff, diff_t, t["inp_norm_t"])
-        index = _top_bits(norm, t["inp_norm_t"], exp_table.size)
+        x_max = _tree_reduce(list(np.moveaxis(x, -1, 0)), np.maximum)[..., None]
+        minuend, subtrahend = (x, x_max) if layer.attrs.get("difference") == X_MINUS_MAX else (x_max, x)
+        diff, diff_t = fx.sub(minuend, x_t, subtrahend, x_t)
+        norm_t, index_t = t["inp_norm_t"], t.get("index_t", t["inp_norm_t"])
+        index = _top_bits(fx.cast(fx.cast(diff, diff_t, norm_t), norm_t, index_t), index_t, exp_table.size)
     else:
         index = _top_bits(x, x_t, exp_table.size)
     acc_t = t["accum_t"]

@@ -22,7 +22,7 @@ import numpy as np
 import l1t.emulator.fixed as fx
 from l1t.atomic import write_text
 from l1t.emulator.fixed import FixedType, OMode, QMode
-from l1t.emulator.nn import Layer, Network
+from l1t.emulator.nn import X_MINUS_MAX, Layer, Network
 from l1t.firmware.cmvm import AdderGraph, CmvmError
 from l1t.firmware.cmvm import solve as solve_cmvm
 from l1t.firmware.dut import Dut, Port
@@ -459,7 +459,7 @@ def _tree(values: list[str], op: Callable[[str, str], str]) -> str:
 
 def _softmax(m: Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
     """softmax_stable / softmax_latency over the last axis, as nnet_activation.h computes it: exp table indexed by
-    the top bits of (max - x) or of x, the sum by nnet::reduce in accum_t, the inverse table indexed by the top bits
+    the top bits of (max - x) (or of x - max, passed as index_t: see ``nn._softmax``) or of x, the sum by nnet::reduce in accum_t, the inverse table indexed by the top bits
     of the sum, the product cast to the result type."""
     t = layer.types
     exp_table, inv_table = layer.arrays["exp_table"], layer.arrays["inv_table"]
@@ -482,7 +482,10 @@ def _softmax(m: Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: t
         row = xs[start : start + n]
         if layer.attrs["implementation"] == "stable":
             x_max, norm_t = _tree(row, bigger), t["inp_norm_t"]
-            index = [top_bits(m.cast(*m.add(x_max, x_t, x, x_t, "-"), norm_t), norm_t, exp_table.size) for x in row]
+            index_t = t.get("index_t", norm_t)
+            pairs = [(x, x_max) if layer.attrs.get("difference") == X_MINUS_MAX else (x_max, x) for x in row]
+            norms = [m.cast(*m.add(a, x_t, b, x_t, "-"), norm_t) for a, b in pairs]
+            index = [top_bits(m.cast(d, norm_t, index_t), index_t, exp_table.size) for d in norms]
         else:
             index = [top_bits(x, x_t, exp_table.size) for x in row]
         exp_res = [m.cast(m.wire(exp_t.width, f"{exp_rom}[{i}]", signed=False, hint="e"), exp_t, acc_t) for i in index]

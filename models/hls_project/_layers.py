@@ -15,7 +15,7 @@ import numpy as np
 
 import l1t.emulator.fixed as fx
 from l1t.cpp import cpp_spelling
-from l1t.emulator.nn import PLAIN_ELU_ALPHA_T, RELU_MAX_INT, SELU_LAMBDA_T, im2col
+from l1t.emulator.nn import PLAIN_ELU_ALPHA_T, RELU_MAX_INT, SELU_LAMBDA_T, X_MINUS_MAX, im2col
 from l1t.models.da_graph import DaGraphError, da_matrix
 from l1t.models.hls_project._source import ALIAS, Array, Call, ProjectError, Source, Struct
 from l1t.models.hls_project._words import Request
@@ -647,27 +647,40 @@ def _elu(v: LayerCall) -> dict[str, Any]:
 @_importer("softmax")
 def _softmax(v: LayerCall) -> dict[str, Any]:
     """softmax_stable / softmax_latency over one vector, their exp and inverse tables from the project's own
-    initialisers."""
+    initialisers. hls4ml < 1.2 (one ``table_size``, no accum_t) sums in exp_table_t, indexes the inverse table by
+    the sum's exp_table_t bits, and in stable forms ``x - max`` in ``ap_fixed<W, I, AP_RND, AP_SAT>`` of data_T
+    and passes it as a data_T."""
     implementation = v.enum("implementation")
     if implementation not in ("stable", "latency"):
         raise v.refuse(f"softmax implementation {implementation!r} (imported: stable, latency)")
     if v.const("n_outer", 1) != 1 or v.const("n_inner", 1) != 1:
         raise v.refuse("softmax over a multi-dimensional input")
     v.depends("softmax", f"softmax_{implementation}", "softmax_idx_from_real_val", "reduce", "Op_max", "Op_add")
-    keys = ["exp_table_t", "inv_table_t", "accum_t", "inv_inp_t"]
-    keys += ["inp_norm_t"] if implementation == "stable" else []
-    types = {key: v.config_type(key) for key in keys}
-    n_exp, n_inv = v.const("exp_table_size"), v.const("inv_table_size")
-    data_t = v.source.qualified(v.call.template[0])
-    exp_fill = (
-        "nnet::init_exp_table<typename CFG::inp_norm_t, CFG>(t, true);"
-        if implementation == "stable"
-        else f"nnet::init_exp_table<{data_t}, CFG>(t);"
-    )
+    data_t, data_cpp = v.template_type(0), v.source.qualified(v.call.template[0])
+    types = {key: v.config_type(key) for key in ("exp_table_t", "inv_table_t")}
+    attrs: dict[str, Any] = {"implementation": implementation}
+    if "exp_table_size" not in v.config.constants:  # hls4ml < 1.2
+        n_exp = n_inv = v.const("table_size")
+        types |= {"accum_t": types["exp_table_t"], "inv_inp_t": types["exp_table_t"]}
+        if implementation == "stable":
+            norm_t = fx.FixedType(data_t.width, data_t.int_bits, True, fx.QMode.RND, fx.OMode.SAT)
+            types |= {"inp_norm_t": norm_t, "index_t": data_t}
+            attrs["difference"] = X_MINUS_MAX
+        exp_fill = f"nnet::init_exp_table<{data_cpp}, CFG>(t);"
+        inv_fill = "nnet::init_invert_table<typename CFG::exp_table_t, CFG>(t);"
+    else:
+        n_exp, n_inv = v.const("exp_table_size"), v.const("inv_table_size")
+        keys = ["accum_t", "inv_inp_t"] + (["inp_norm_t"] if implementation == "stable" else [])
+        types |= {key: v.config_type(key) for key in keys}
+        exp_fill = (
+            "nnet::init_exp_table<typename CFG::inp_norm_t, CFG>(t, true);"
+            if implementation == "stable"
+            else f"nnet::init_exp_table<{data_cpp}, CFG>(t);"
+        )
+        inv_fill = "nnet::init_invert_table<typename CFG::inv_inp_t, CFG>(t);"
     v.table("exp_table", n_exp, types["exp_table_t"], "CFG::exp_table_t", exp_fill)
-    inv_fill = "nnet::init_invert_table<typename CFG::inv_inp_t, CFG>(t);"
     v.table("inv_table", n_inv, types["inv_table_t"], "CFG::inv_table_t", inv_fill)
-    return v.entry("softmax", types, implementation=implementation)
+    return v.entry("softmax", types, **attrs)
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -5,8 +5,8 @@ Only what a project has of its own is kept: ``hls4ml_config.yml``, ``firmware/<t
 ``parameters.h``, the weights and the generated ``nnet_code_gen.h``. The ``nnet_utils`` and ``ap_types`` shared by
 every project of a release come back at test time (``tests/test_hls_project.py``) from the installed hls4ml's
 templates, which are what that release copies into a project. A fixture of another release keeps the ``nnet_utils``
-headers its project includes (their ``ap_types`` are byte-identical to the installed release's; the fingerprint check
-of the import holds them to it).
+headers its project includes and every non-stream one (the import fingerprints each definition of a name in them);
+their ``ap_types`` are byte-identical to the installed release's, and the fingerprint check holds them to it.
 
     .venv/bin/python tests/projects/make_fixtures.py   (older releases from prove.py's installs under out/prove)
 """
@@ -35,6 +35,7 @@ SPECS = {
     "merges-resource": ("1.3.0", "merges", "resource", ["--project-name", "merges"]),
     "sigmoid-bn": ("1.3.0", "sigmoid_bn", "latency", []),
     "autoencoder-0.6.0": ("0.6.0", "autoencoder", "latency", []),
+    "mlp-0.8.1": ("0.8.1", "mlp", "latency", []),  # softmax_stable and its tables as hls4ml < 1.2 writes them
     "conv2d-pools": ("1.3.0", "conv2d", "latency", []),
     "activations2": ("1.3.0", "activations2", "latency", []),
     "movement": ("1.3.0", "movement", "latency", []),
@@ -69,7 +70,8 @@ def _closure(firmware: Path) -> set[str]:
 
 def _prune(project: Path, keep_nnet_utils: bool) -> None:
     firmware = project / "firmware"
-    keep = _closure(firmware) if keep_nnet_utils else {"nnet_code_gen.h"}
+    fingerprinted = {h.name for h in (firmware / "nnet_utils").glob("*.h") if not h.stem.endswith("_stream")}
+    keep = _closure(firmware) | fingerprinted if keep_nnet_utils else {"nnet_code_gen.h"}
     for path in sorted(project.iterdir()):
         if path.name not in ("firmware", "hls4ml_config.yml"):
             shutil.rmtree(path) if path.is_dir() else path.unlink()
@@ -77,7 +79,7 @@ def _prune(project: Path, keep_nnet_utils: bool) -> None:
     for header in (firmware / "nnet_utils").iterdir():
         # what hls4ml wrote per layer
         generated = re.search(r"\b(?:dense_da|fill_buffer|dense_resource_unrolled)_\d+", header.read_text())
-        if header.name not in keep or (header.name == "nnet_code_gen.h" and not generated):
+        if header.name not in keep or (header.name == "nnet_code_gen.h" and not generated and not keep_nnet_utils):
             header.unlink()
     if not any((firmware / "nnet_utils").iterdir()):
         (firmware / "nnet_utils").rmdir()
