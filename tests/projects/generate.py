@@ -325,6 +325,25 @@ def wide() -> tuple[Any, dict[str, dict[str, Any]]]:
     return _set_weights(Model(x, L.Dense(2, name="d3")(h), name="wide"), 15), {}
 
 
+def heads() -> tuple[Any, dict[str, dict[str, Any]]]:
+    """Dense -> ReLU -> BatchNormalization, then four heads: sigmoid (a 512-entry ap_fixed<12,2> table), tanh, ELU,
+    and a Dense without bias: the table activations and normalize on a layer every release converts (hls4ml 0.6.0
+    cannot convert sigmoid_bn's normalization of the inputs)."""
+    from tensorflow.keras import Model
+    from tensorflow.keras import layers as L
+
+    x = L.Input((12,), name="x")
+    h = L.BatchNormalization(name="bn")(L.Activation("relu", name="r0")(L.Dense(10, name="d0")(x)))
+    outputs = [
+        L.Activation("sigmoid", name="sg")(L.Dense(2, name="da")(h)),
+        L.Activation("tanh", name="th")(L.Dense(3, name="db")(h)),
+        L.Activation("elu", name="el")(L.Dense(3, name="dc")(h)),
+        L.Dense(2, use_bias=False, name="dd")(h),
+    ]
+    precisions = {"sg": {"table": "ap_fixed<12,2>", "table_size": 512}, "th": {"table": "ap_fixed<12,2>"}}
+    return _set_weights(Model(x, outputs, name="heads"), 12), precisions
+
+
 MODELS: dict[str, Callable[[], tuple[Any, dict[str, dict[str, str]]]]] = {
     "mlp": mlp,
     "sigmoid_bn": sigmoid_bn,
@@ -346,6 +365,7 @@ MODELS: dict[str, Callable[[], tuple[Any, dict[str, dict[str, str]]]]] = {
     "images": images,
     "sequences": sequences,
     "embedding": embedding,
+    "heads": heads,
 }
 
 # (strategy for dense layers, reuse factor, accumulator precision): Resource is exact only with a wrapping
@@ -391,7 +411,7 @@ def write(
     for layer_name, options in precisions.items():  # Keras layers and those hls4ml adds (<dense>_linear)
         cfg = config["LayerName"].setdefault(layer_name, {})
         for key, value in options.items():
-            if key[0].isupper():  # a layer option (Implementation), not a precision
+            if key[0].isupper() or key == "table_size":  # a layer option (Implementation), not a precision
                 cfg[key] = value
                 continue
             if not isinstance(cfg.get("Precision"), dict):
