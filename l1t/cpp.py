@@ -142,6 +142,17 @@ def _compiler_version(cxx: str) -> str:
     return subprocess.run([cxx, "--version"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
 
 
+# Every library keeps its own definitions. Two projects loaded in one process (``verify`` of several projects, the
+# release proofs) instantiate templates under the same mangled names (``nnet::softmax<ap_fixed<16,6>, ...,
+# softmax_config10>``) with different code and tables. g++ gives the static locals of such inline functions
+# (hls4ml's ``static bool initialized`` and its lookup tables) STB_GNU_UNIQUE binding, which the dynamic loader
+# shares between libraries even under RTLD_LOCAL: a second project's softmax would then read the first one's
+# tables. -fno-gnu-unique makes them ordinary weak symbols (clang never emits unique ones), and -Bsymbolic binds
+# every reference inside a library to its own definition.
+_NO_UNIQUE = "-fno-gnu-unique"
+_OWN_LINK = ["-Wl,-Bsymbolic"]
+
+
 def compile_shared(
     parts: Sequence[str],
     *,
@@ -164,8 +175,10 @@ def compile_shared(
     # NDEBUG: ap_private.h asserts when a cast reads a "rounding bit" past the source MSB (a cast that drops
     # more fraction bits than the source has); the header then uses the sign bit instead, which is the
     # behaviour of the synthesized logic and of the emulator.
+    version = _compiler_version(cxx)
     flags = [optimize, f"-std={std}", "-fPIC", "-w", "-DNDEBUG", f"-I{include}", *(f"-I{p}" for p in includes)]
-    key = hashlib.sha256("\n".join([PRELUDE, *parts, _compiler_version(cxx), *flags]).encode()).hexdigest()[:20]
+    flags += [] if "clang" in version else [_NO_UNIQUE]
+    key = hashlib.sha256("\n".join([PRELUDE, *parts, version, *flags, *_OWN_LINK]).encode()).hexdigest()[:20]
     target = cache_dir() / f"{prefix}_{key}.so"
     if target.is_file():
         return target
@@ -187,7 +200,8 @@ def compile_shared(
                 if res.returncode:
                     raise RuntimeError(f"g++ failed on {obj.with_suffix('.cpp').name}:\n{res.stderr[-4000:]}")
         tmp_lib = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        res = subprocess.run([cxx, "-shared", *map(str, objects), "-o", str(tmp_lib)], capture_output=True, text=True)
+        link = [cxx, "-shared", *_OWN_LINK, *map(str, objects), "-o", str(tmp_lib)]
+        res = subprocess.run(link, capture_output=True, text=True)
         if res.returncode:
             raise RuntimeError(f"linking {target.name} failed:\n{res.stderr[-4000:]}")
         tmp_lib.replace(target)

@@ -122,6 +122,18 @@ def test_verify_finds_no_mismatch(name: str, shared: Callable[[str], Path]) -> N
     assert all(len({tuple(row) for row in v.tolist()}) > 100 for v in outputs.values())  # words past 64 bits too
 
 
+def test_projects_verified_in_one_process_keep_their_own_tables(shared: Callable[[str], Path]) -> None:
+    """Two releases' projects of one model instantiate nnet::softmax under the same mangled name with different
+    tables; the second library loaded must not read the first one's (g++'s STB_GNU_UNIQUE static locals, shared
+    across libraries even under RTLD_LOCAL, made the 0.8.1 project's softmax read the 1.3.0 project's tables: a
+    false mismatch on every event, and in a release proof a false disproof)."""
+    for name in ("mlp-resource-rounding", "mlp-0.8.1"):
+        imported = read_project(shared(name))
+        net = imported.network()
+        result = verify(imported, net, stimulus(net, 1000, seed=8))
+        assert (result.events, result.mismatches) == (1000, 0), f"{name}: {result}"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_verify_finds_no_mismatch_in_1e5_events(name: str, shared: Callable[[str], Path]) -> None:
