@@ -33,6 +33,21 @@ def test_the_library_of_a_project_is_the_emulator(tmp_path: Path) -> None:
     assert np.array_equal(got, net.run(words, raw=True)["loss"])
 
 
+def test_models_loaded_into_one_job_keep_their_own_tables(tmp_path: Path) -> None:
+    """The experiment loads several models into one job. A 1.3.0 and a 0.8.1 project of one model instantiate
+    nnet::softmax under one mangled name with different tables: the 0.8.1 library, built by its generated Makefile,
+    still computes with its own tables after the other model was loaded and run in the same process."""
+    libraries = {}
+    for name in ("mlp-resource-rounding", "mlp-0.8.1"):
+        imported = read_project(project(name, tmp_path))
+        libraries[name] = (imported.network(), write_cmssw(imported, tmp_path / "cmssw" / name, "mlp"))
+        build_cmssw(libraries[name][1])
+    net, lib = libraries["mlp-0.8.1"]
+    words = stimulus(net, 2000, seed=3)
+    got = run_check(lib, words["x"], tmp_path / "words", others=[libraries["mlp-resource-rounding"][1].library])
+    assert np.array_equal(got, net.run(words, raw=True)["sm"])
+
+
 @pytest.fixture(scope="module")
 def encoder(tmp_path_factory: pytest.TempPathFactory) -> tuple:
     from l1t.models.export import export, hls_config
