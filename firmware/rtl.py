@@ -459,8 +459,9 @@ def _tree(values: list[str], op: Callable[[str, str], str]) -> str:
 
 def _softmax(m: Module, layer: Layer, xs: list[str], x_t: FixedType, in_shape: tuple[int, ...]) -> list[str]:
     """softmax_stable / softmax_latency over the last axis, as nnet_activation.h computes it: exp table indexed by
-    the top bits of (max - x) (or of x - max, passed as index_t: see ``nn._softmax``) or of x, the sum by nnet::reduce in accum_t, the inverse table indexed by the top bits
-    of the sum, the product cast to the result type."""
+    the top bits of (max - x) (or of x - max, passed as index_t: see ``nn._softmax``) or of x, the sum by
+    nnet::reduce in accum_t, the inverse table indexed by the top bits of the sum, the product cast to the result
+    type."""
     t = layer.types
     exp_table, inv_table = layer.arrays["exp_table"], layer.arrays["inv_table"]
     exp_t, inv_t, acc_t, n = t["exp_table_t"], t["inv_table_t"], t["accum_t"], in_shape[-1]

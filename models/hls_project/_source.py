@@ -226,6 +226,11 @@ _CSIM_ONLY = re.compile(  # loading weights from text files, saving layer output
 )
 
 
+_EXPONENT_HINT = (  # hls4ml's power-of-two weights and scales (QKeras quantized_po2, alpha="auto_po2")
+    " (exponent-typed weights, a sign and an exponent per word, are not imported)"
+)
+
+
 def _conditional_blocks(lines: list[str], first_line: int, path: Path) -> set[int]:
     """The offsets of lines inside ``#if``/``#ifdef``/``#ifndef`` blocks of the top function that only load the
     weights from text files or save layer outputs for C-simulation traces (hls4ml's ``#ifndef __SYNTHESIS__``, or a
@@ -250,11 +255,12 @@ def _conditional_blocks(lines: list[str], first_line: int, path: Path) -> set[in
                 block = " ".join(
                     line.partition("//")[0] for line in lines[start + 1 : offset] if not line.strip().startswith("#")
                 )
-                if _CSIM_ONLY.sub("", block).strip():
-                    opening = lines[start].strip()
+                if rest := _CSIM_ONLY.sub("", block).strip():
+                    opening, first = lines[start].strip(), rest.split(";")[0].strip() + ";"
                     raise ProjectError(
                         f"{path}:{first_line + start}: preprocessor block {opening!r} in the top function holds more "
-                        "than the loading of weights from text files and C-simulation traces"
+                        f"than the loading of weights from text files and C-simulation traces: {first!r}"
+                        + (_EXPONENT_HINT if "exponent" in first else "")
                     )
                 skipped.update(range(start, offset + 1))
     return skipped
