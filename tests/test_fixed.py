@@ -203,3 +203,29 @@ def test_compiled_cast_equals_the_general_conversion(q: QMode, o: OMode | str, s
             ]
         )
         np.testing.assert_array_equal(fx.cast(raw, src, dst), fx._convert(raw, k, dst), err_msg=str(dst))
+
+
+@pytest.mark.parametrize("q", list(QMode))
+@pytest.mark.parametrize("o", [*OMode, "wrap_n2"])
+@pytest.mark.parametrize("signed", [True, False])
+def test_float_words_cast_as_int64_words_do(q: QMode, o: OMode | str, signed: bool) -> None:
+    """Float words (integer words held exactly in float32 or float64, as the executor hands them between products
+    and activations) give the same words as int64 words through every cast, come back as float words only where
+    the target's words fit that float type, and as int64 otherwise."""
+    rng = np.random.default_rng(11)
+    n_bits = 2 if o == "wrap_n2" else 0
+    mode = OMode.WRAP if o == "wrap_n2" else o
+    for src, dtype in ((ap_fixed(24, 10), np.float32), (ap_fixed(40, 20), np.float64), (ap_ufixed(20, 4), np.float32)):
+        assert fx.float_words_dtype(src) == np.dtype(dtype)
+        raw = np.concatenate([rng.integers(src.raw_min, src.raw_max, 3000, endpoint=True), [src.raw_min, 0, 1]])
+        for dst in (
+            fx.FixedType(10, 4, signed, q, mode, n_bits),
+            fx.FixedType(30, 17, signed, q, mode, n_bits),
+            fx.FixedType(src.width, src.int_bits, src.signed, q, mode, n_bits),  # the same words
+            fx.FixedType(7, -2, signed, q, mode, n_bits),
+        ):
+            expected = fx.cast(raw, src, dst)
+            got = fx.cast(raw.astype(dtype), src, dst)
+            np.testing.assert_array_equal(fx.words(got, dst), expected, err_msg=f"{src} -> {dst}")
+            fits = fx.float_words_dtype(dst, np.dtype(dtype))
+            assert got.dtype.kind == "i" or (fits is not None and got.dtype == fits), (src, dst, got.dtype)
