@@ -30,7 +30,15 @@ from l1t.emulator.nn import (
 from l1t.extras import require
 from l1t.models.da_graph import DaGraphError, da_matrix
 from l1t.models.hls_tables import TABLE_ACTIVATIONS, compute_tables, rendered_config
-from l1t.models.sums import depthwise_kernel, dyadic_words, exact_accum, order_free
+from l1t.models.sums import (
+    UNIT_PRODUCTS,
+    UNIT_WEIGHT_T,
+    depthwise_kernel,
+    dyadic_words,
+    exact_accum,
+    order_free,
+    unit_weights,
+)
 
 __all__ = [
     "SUPPORTED_IO",
@@ -283,6 +291,8 @@ def _product_weights(layer: Any) -> tuple[np.ndarray, str, np.ndarray, str, dict
     weight, weight_t = _weight(layer, "weight")
     bias, bias_t = _weight(layer, "bias")
     _check_product(layer, "weight")
+    if (product := _product_kind(layer)) in UNIT_PRODUCTS:  # the factor each binary or ternary word stands for
+        weight, weight_t = unit_weights(product, weight), str(UNIT_WEIGHT_T)
     if strategy in ("Resource", "ResourceUnrolled"):
         if not _order_free(layer):
             raise UnsupportedLayer(
@@ -330,10 +340,11 @@ def _exact_accum(layer: Any, weight: np.ndarray, w_t: fx.FixedType, bias: np.nda
 
 
 def _check_product(layer: Any, key: str) -> None:
-    """Refuse products other than ``mult`` and ``weight_exponential`` (exact for the weights ``_po2_weight``
-    accepted), and a product that does not match how the weight is stored."""
+    """Refuse products other than ``mult``, ``weight_exponential`` (exact for the weights ``_po2_weight``
+    accepted) and the binary and ternary weights' (``sums.unit_weights``), and a product that does not match how
+    the weight is stored."""
     product = _product_kind(layer)
-    if product not in ("mult", "weight_exponential"):
+    if product not in ("mult", "weight_exponential", *UNIT_PRODUCTS):
         raise UnsupportedLayer(f"layer {layer.name!r}: product {product!r} is not supported")
     if (product == "weight_exponential") != _is_exponent(layer.weights[key]):
         raise UnsupportedLayer(f"layer {layer.name!r}: product {product!r} with {key} type {layer.weights[key].type}")

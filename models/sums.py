@@ -7,7 +7,15 @@ import numpy as np
 
 import l1t.emulator.fixed as fx
 
-__all__ = ["depthwise_kernel", "dyadic_words", "exact_accum", "order_free"]
+__all__ = [
+    "UNIT_PRODUCTS",
+    "UNIT_WEIGHT_T",
+    "depthwise_kernel",
+    "dyadic_words",
+    "exact_accum",
+    "order_free",
+    "unit_weights",
+]
 
 
 def order_free(acc_t: fx.FixedType) -> bool:
@@ -53,3 +61,19 @@ def depthwise_kernel(per_channel: np.ndarray) -> np.ndarray:
     kernel = np.zeros((taps, channels, channels), dtype=per_channel.dtype)
     kernel[:, np.arange(channels), np.arange(channels)] = per_channel
     return kernel.reshape(taps * channels, channels)
+
+
+UNIT_WEIGHT_T = fx.ap_int(2)  # the factor -1, 0 or +1 a binary or ternary weight stands for
+UNIT_PRODUCTS = ("weight_binary", "weight_ternary")  # nnet::product classes that multiply by such a factor
+
+
+def unit_weights(product: str, raw: np.ndarray) -> np.ndarray:
+    """The factor each weight word of ``nnet::product::weight_binary`` / ``weight_ternary`` multiplies x by, as raw
+    words of ``UNIT_WEIGHT_T``: binary returns -x for the word 0 and x otherwise; ternary 0 for 0, -x for -1 and x
+    otherwise (ap_int<2>'s -2 included). Their result type, decltype(-x), holds that exactly, so each is the exact
+    product of x and the factor, which the emulator forms and casts as it does any product."""
+    if product == "weight_binary":
+        return np.where(raw == 0, -1, 1)
+    if product == "weight_ternary":
+        return np.where(raw == 0, 0, np.where(raw == -1, -1, 1))
+    raise ValueError(f"product {product!r} is not one of {UNIT_PRODUCTS}")

@@ -35,7 +35,7 @@ WITH_KERAS_SPEC = [name for name in NAMES if (FIXTURES / name / "keras_spec").is
 FAST = (
     "mlp-namespace-headers", "autoencoder-dot", "autoencoder-0.6.0", "merges-resource", "conv2d-pools", "activations2",
     "movement", "separable", "mlp-resource-rounding", "wide-auto", "mlp-unrolled",
-    "recurrent", "images", "sequences", "embedding", "cropping", "qactivations", "mlp-0.8.1",
+    "recurrent", "images", "sequences", "embedding", "cropping", "qactivations", "mlp-0.8.1", "binary",
 )  # fmt: skip
 N_EVENTS = 3_000
 N_EVENTS_SLOW = 100_000  # `make test-all`
@@ -415,6 +415,43 @@ def test_a_conditional_block_with_more_than_weight_loading_is_refused(tmp_path: 
     named = r"ae_v1.cpp:\d+: preprocessor block '#ifdef LOAD_WEIGHTS_FROM_TXT' .*: 'x\[0\] = 0;'"
     with pytest.raises(ProjectError, match=named):
         read_project(package)
+
+
+def test_ternary_words_are_read_as_their_product_computes_them(tmp_path: Path) -> None:
+    """nnet::product::weight_ternary returns 0 for the word 0, -x for -1 and x for any other word: ap_int<2>'s -2,
+    which QKeras never writes, multiplies by +1 as the C++ does (a few words of the binary fixture's ternary Dense,
+    w6, edited to -2, in both the .txt the C++ loads and the header)."""
+    directory = project("binary", tmp_path)
+    for suffix in ("txt", "h"):
+        path = directory / "firmware" / "weights" / f"w6.{suffix}"
+        path.write_text(re.sub(r"(?<![\w.])-1(?![\d.])", "-2", path.read_text(), count=5))
+    imported = read_project(directory)
+    net = imported.network()
+    result = verify(imported, net, stimulus(net, 2000, seed=10))
+    assert (result.events, result.mismatches) == (2000, 0), str(result)
+    weight = next(la for la in net.layers if la.name == "d1").arrays["weight"]
+    assert set(np.unique(weight)) == {-1, 0, 1}
+
+
+def test_a_dense_reading_an_image_without_a_flatten_alias_reads_it_flat(tmp_path: Path) -> None:
+    """hls4ml 0.6 writes no alias for a Flatten between a convolution and a Dense: the dense reads the convolution's
+    array itself. The import reads it through a reshape of the same words, added to the spec, and ``verify`` agrees
+    (the separable fixture's top with its alias taken out, as 0.6 would write it)."""
+    directory = project("separable", tmp_path)
+    top = directory / "firmware" / "myproject.cpp"
+    text = top.read_text()
+    assert "    auto& layer6_out = layer10_out;\n" in text and "(layer6_out, layer7_out" in text
+    top.write_text(
+        text.replace("    auto& layer6_out = layer10_out;\n", "").replace(
+            "(layer6_out, layer7_out", "(layer10_out, layer7_out"
+        )
+    )
+    imported = read_project(directory)
+    net = imported.network()
+    (flat,) = [la for la in net.layers if la.op == "reshape"]
+    assert flat.name.endswith("_as_d") and flat.shape == (27,)
+    result = verify(imported, net, stimulus(net, 2000, seed=9))
+    assert (result.events, result.mismatches) == (2000, 0), str(result)
 
 
 def test_an_edited_fill_buffer_is_refused_naming_the_layer_and_cell(tmp_path: Path) -> None:

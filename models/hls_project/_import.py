@@ -104,7 +104,8 @@ def read_project(directory: str | Path, *, allow_unproven: bool = False, wrapper
         )  # fmt: skip
         entry = sig.fn(view)
         for index, shape in view.spatial.items():
-            _shape_value(values, data[index].name, shape, spec_inputs + layers, readers, view)
+            entry["inputs"][index] = _shape_value(values, data[index].name, shape, spec_inputs, layers, readers, view)
+            view.inputs[index] = entry["inputs"][index]
         for value in view.inputs:
             readers.setdefault(value, []).append(name)
         values[result.name] = (name, entry["shape"], view.result_t)
@@ -133,7 +134,9 @@ def read_project(directory: str | Path, *, allow_unproven: bool = False, wrapper
     extra = [runner_part(source, inputs, outputs, 0)]
     words, library = read_words(source, requests, checks, extra, includes, separate)
     arrays: dict[str, np.ndarray] = {}
-    for entry, view in zip(layers, views, strict=True):
+    entries = {entry["name"]: entry for entry in layers}
+    for view in views:  # the layers of calls (reshapes read_as added have no arrays)
+        entry = entries[view.name]
         own = dict(view.arrays)
         for req, transform in view.requests:
             value = transform(words[req.key])
@@ -215,23 +218,29 @@ _FLAT_OPS = ("reshape", "gather")  # ops whose output shape is only how their fl
 
 
 def _shape_value(
-    values: dict[str, tuple[str, list[int], fx.FixedType]], array: str, shape: list[int], made: list[dict],
-    readers: dict[str, list[str]], view: LayerCall,
-) -> None:  # fmt: skip
-    """Give the value held in C++ ``array`` the ``shape`` a convolution or pooling reads it in. io_parallel arrays
-    are flat; a top input, a reshape (``auto&`` alias) or a gather (data movement, whose output elements are flat)
-    takes the shape when no other layer has read it yet."""
+    values: dict[str, tuple[str, list[int], fx.FixedType]], array: str, shape: list[int], inputs: list[dict],
+    layers: list[dict], readers: dict[str, list[str]], view: LayerCall,
+) -> str:  # fmt: skip
+    """The spec value holding C++ ``array`` in the ``shape`` a layer reads it in (a convolution or pooling its
+    image, a dense its flat vector). io_parallel arrays are flat: a top input, a reshape (``auto&`` alias) or a gather
+    (data movement, whose output elements are flat) takes the shape when no other layer has read it yet; any other
+    value is read through a reshape of the same words, added to the spec (hls4ml 0.6 writes no alias for a Flatten
+    between a convolution and a Dense)."""
     name, old, t = values[array]
     if old == shape:
-        return
-    maker = next(e for e in made if e["name"] == name)
-    if "op" in maker and maker["op"] not in _FLAT_OPS:
-        raise view.refuse(f"reads {array!r} ({name!r}, shape {old}) as {shape}: only a top input, a reshape alias or "
-                          "a data movement is reshaped on import")  # fmt: skip
-    if readers.get(name):
-        raise view.refuse(f"reads {array!r} as {shape}, but {readers[name]} read it as {old}")
+        return name
+    maker = next(e for e in inputs + layers if e["name"] == name)
+    if ("op" in maker and maker["op"] not in _FLAT_OPS) or readers.get(name):
+        taken = {e["name"] for e in inputs + layers}
+        reshape = next(f"{name}_as_{view.name}{n or ''}" for n in range(len(taken) + 1)
+                       if f"{name}_as_{view.name}{n or ''}" not in taken)  # fmt: skip
+        layers.append({"name": reshape, "op": "reshape", "inputs": [name], "shape": list(shape),
+                       "types": {"result_t": str(t)}, "attrs": {}})  # fmt: skip
+        readers.setdefault(name, []).append(reshape)
+        return reshape
     maker["shape"] = list(shape)
     values[array] = (name, list(shape), t)
+    return name
 
 
 def _spec(source: Source, inputs: list[dict], outputs: list[str], layers: list[dict]) -> dict[str, Any]:

@@ -19,7 +19,15 @@ from l1t.emulator.nn import PLAIN_ELU_ALPHA_T, RELU_MAX_INT, SELU_LAMBDA_T, X_MI
 from l1t.models.da_graph import DaGraphError, da_matrix
 from l1t.models.hls_project._source import ALIAS, Array, Call, ProjectError, Source, Struct
 from l1t.models.hls_project._words import Request
-from l1t.models.sums import depthwise_kernel, dyadic_words, exact_accum, order_free
+from l1t.models.sums import (
+    UNIT_PRODUCTS,
+    UNIT_WEIGHT_T,
+    depthwise_kernel,
+    dyadic_words,
+    exact_accum,
+    order_free,
+    unit_weights,
+)
 from l1t.models.unrolled import UnrolledError, unrolled_kernel
 
 __all__ = ["LayerCall", "imported_functions", "importer_for"]
@@ -223,11 +231,15 @@ _DENSE_CODE = {
 }  # fmt: skip
 
 
-def _product(v: LayerCall) -> None:
-    product = v.alias("product")
-    if product != "nnet::product::mult":
-        raise v.refuse(f"product {product!r} (imported: nnet::product::mult)")
-    v.depends("Product", "mult", "cast")
+def _product(v: LayerCall, units: bool = False) -> str:
+    """The config's ``nnet::product`` class (``mult``; with ``units`` also a binary or ternary weight's, which
+    ``_kernel`` reads as its factor), recorded as a definition the layer models."""
+    product = (v.alias("product") or "").rsplit("::", 1)[-1]
+    accepted = ("mult", *(UNIT_PRODUCTS if units else ()))
+    if product not in accepted:
+        raise v.refuse(f"product {v.alias('product')!r} (imported: {', '.join(accepted)})")
+    v.depends("Product", product, "cast")
+    return product
 
 
 def _strategy(v: LayerCall) -> str:
@@ -238,12 +250,14 @@ def _strategy(v: LayerCall) -> str:
 
 
 def _kernel(
-    v: LayerCall, strategy: str, n_in: int, n_out: int, layout: Callable[[np.ndarray], np.ndarray] | None = None
+    v: LayerCall, strategy: str, n_in: int, n_out: int, layout: Callable[[np.ndarray], np.ndarray] | None = None,
+    product: str = "mult",
 ) -> dict[str, fx.FixedType]:  # fmt: skip
     """The config's weight_t, bias_t and accum_t, with the weights (arguments 2 and 3) requested: Resource only
     where the accumulator makes the order irrelevant, its kernels reading the weights transposed, outputs first, as
     hls4ml writes them for that strategy; ``layout``, when given, makes the (n_in, n_out) kernel from the raw weight
-    words instead."""
+    words instead. A binary or ternary ``product`` multiplies by the factor each word stands for
+    (``sums.unit_weights``), which the spec holds as weight_t ``UNIT_WEIGHT_T``."""
     weight_t, bias_t, accum_t = v.config_type("weight_t"), v.config_type("bias_t"), v.config_type("accum_t")
     if strategy != "Latency" and not order_free(accum_t):
         raise v.refuse(
@@ -253,7 +267,11 @@ def _kernel(
     if layout is None:
         transposed = strategy != "Latency"
         layout = (lambda raw: raw.reshape(n_out, n_in).T) if transposed else (lambda raw: raw.reshape(n_in, n_out))
-    v.words("weight", 2, n_in * n_out, weight_t, layout)
+    if product in UNIT_PRODUCTS:
+        v.words("weight", 2, n_in * n_out, weight_t, lambda raw: unit_weights(product, layout(raw)))
+        weight_t = UNIT_WEIGHT_T
+    else:
+        v.words("weight", 2, n_in * n_out, weight_t, layout)
     v.words("bias", 3, n_out, bias_t)
     return {"weight_t": weight_t, "bias_t": bias_t, "accum_t": accum_t}
 
@@ -281,12 +299,13 @@ def _dense(v: LayerCall) -> dict[str, Any]:
     kernel = v.alias("kernel")
     if kernel is not None and not kernel.rsplit("::", 1)[-1].startswith(_KERNELS[strategy]):
         raise v.refuse(f"{strategy} strategy with kernel {kernel!r}")
-    _product(v)
+    product = _product(v, units=True)
     v.depends(*_DENSE_CODE[strategy])
     if v.data[0].size != n_in or v.result.size != n_out:
         raise v.refuse(f"arrays of {v.data[0].size} and {v.result.size} for n_in = {n_in}, n_out = {n_out}")
+    v.read_as(0, [n_in])  # the product runs over the whole array, whatever shape the layer before gave it
     layout = _unrolled_layout(v, kernel or "", n_in, n_out) if strategy == "ResourceUnrolled" else None
-    types = _kernel(v, strategy, n_in, n_out, layout)
+    types = _kernel(v, strategy, n_in, n_out, layout, product)
     return v.entry("dense", types, [n_out], strategy=strategy, reuse_factor=v.const("reuse_factor", 1))
 
 
@@ -389,16 +408,21 @@ def _fill_buffer(v: LayerCall, in_shape: list[int], out_dims: list[int], geometr
     v.requests.append((Request(f"{v.name}/im2col", "t", size, IM2COL_T, setup), check))
 
 
-def _window_products(
-    v: LayerCall, types: dict[str, fx.FixedType], spatial: int, out_dims: list[int], geometry: dict[str, list[int]]
-) -> None:  # fmt: skip
-    """What every convolution's products share: its ``mult_config`` (hls4ml >= 0.7) with the product and types of
-    the layer's own config, and its generated ``fill_buffer`` checked to be im2col."""
+def _mult_product(v: LayerCall, units: bool = False) -> str:
+    """The ``nnet::product`` of a convolution's ``mult_config`` (hls4ml >= 0.7; ``_product``), else ``mult``."""
+    mult = v.config.typedefs.get("mult_config")
+    return _product(v.sub_config(mult), units) if mult is not None else "mult"
+
+
+def _window_products(v: LayerCall, spatial: int, out_dims: list[int], geometry: dict[str, list[int]]) -> None:
+    """What every convolution's products share: its ``mult_config`` (hls4ml >= 0.7; its product read by
+    ``_mult_product``) with the types of the layer's own config, and its generated ``fill_buffer`` checked to be
+    im2col."""
     mult = v.config.typedefs.get("mult_config")
     if mult is not None:  # the products go through the mult_config's product and cast
         inner = v.sub_config(mult)
-        _product(inner)
-        for key, t in ((key, types[key]) for key in ("weight_t", "accum_t")):
+        for key in ("weight_t", "accum_t"):
+            t = v.config_type(key)
             if key in inner.config.typedefs and inner.config_type(key) != t:
                 raise v.refuse(f"{mult}::{key} {inner.config_type(key)} differs from {v.config.name}::{key} {t}")
     if v.alias("fill_buffer") is not None:
@@ -422,8 +446,9 @@ def _conv(v: LayerCall) -> dict[str, Any]:
     in_shape, n_filt = v.spatial[0], v.const("n_filt")
     if v.result.size != int(np.prod(out_dims)) * n_filt:
         raise v.refuse(f"result array of {v.result.size} for output {out_dims} x {n_filt} filters")
-    types = _kernel(v, strategy, int(np.prod(geometry["kernel"])) * in_shape[-1], n_filt)
-    _window_products(v, types, spatial, out_dims, geometry)
+    product = _mult_product(v)  # hls4ml 0.6's kernels multiply directly, whatever product mult_config names
+    types = _kernel(v, strategy, int(np.prod(geometry["kernel"])) * in_shape[-1], n_filt, product=product)
+    _window_products(v, spatial, out_dims, geometry)
     v.depends(v.call.function, f"conv_{spatial}d_{strategy.lower()}_cl")  # hls4ml 0.6's multiplies and casts there
     return v.entry(f"conv{spatial}d", types, [*out_dims, n_filt], **geometry, strategy=strategy,
                    reuse_factor=v.const("reuse_factor", 1))  # fmt: skip
@@ -445,7 +470,8 @@ def _depthwise_conv(v: LayerCall) -> dict[str, Any]:
     types = {key: v.config_type(key) for key in ("weight_t", "bias_t", "accum_t")}
     v.words("weight", 2, taps * channels, types["weight_t"], lambda raw: depthwise_kernel(raw.reshape(taps, channels)))
     v.words("bias", 3, channels, types["bias_t"])
-    _window_products(v, types, spatial, out_dims, geometry)
+    _mult_product(v)
+    _window_products(v, spatial, out_dims, geometry)
     v.depends(v.call.function, f"depthwise_conv_{spatial}d_latency_cl")
     return v.entry(f"conv{spatial}d", types, [*out_dims, channels], **geometry, strategy=strategy,
                    reuse_factor=v.const("reuse_factor", 1))  # fmt: skip

@@ -209,6 +209,23 @@ def qactivations() -> tuple[Any, dict[str, dict[str, Any]]]:
     return _set_weights(Model(x, y, name="qactivations"), 21), {}
 
 
+def binary() -> tuple[Any, dict[str, dict[str, Any]]]:
+    """QKeras ternary and binary kernels (nnet::product::weight_ternary, weight_binary) in Dense layers after a
+    Conv1D and a Flatten (which hls4ml 0.6 writes without an alias), between quantized ReLUs."""
+    from qkeras import QActivation, QConv1D, QDense, binary, quantized_bits, quantized_relu, ternary
+    from tensorflow.keras import Model
+    from tensorflow.keras import layers as L
+
+    bias = quantized_bits(8, 3, alpha=1)
+    x = L.Input((10, 3), name="x")
+    h = QConv1D(4, 3, kernel_quantizer=quantized_bits(6, 1, alpha=1), bias_quantizer=bias, name="c1")(x)
+    h = L.Flatten(name="f")(QActivation(quantized_relu(8, 4), name="r1")(h))
+    h = QDense(6, kernel_quantizer=ternary(alpha=1), bias_quantizer=bias, name="d1")(h)
+    h = QActivation(quantized_relu(8, 4), name="r2")(h)
+    y = QDense(3, kernel_quantizer=binary(alpha=1), bias_quantizer=bias, name="d2")(h)
+    return _set_weights(Model(x, y, name="binary"), 23), {}
+
+
 def movement() -> tuple[Any, dict[str, dict[str, Any]]]:
     """ZeroPadding2D -> Conv2D -> UpSampling2D -> Flatten -> Dense, and a 1D branch of ZeroPadding1D -> Conv1D ->
     UpSampling1D: zero padding and nearest-neighbour resizing (cropping, newer in hls4ml, has a model of its own)."""
@@ -366,6 +383,7 @@ MODELS: dict[str, Callable[[], tuple[Any, dict[str, dict[str, str]]]]] = {
     "sequences": sequences,
     "embedding": embedding,
     "heads": heads,
+    "binary": binary,
 }
 
 # (strategy for dense layers, reuse factor, accumulator precision): Resource is exact only with a wrapping

@@ -49,6 +49,7 @@ SPECS = {
     "images": ("1.3.0", "images", "latency", []),
     "sequences": ("1.3.0", "sequences", "latency", []),
     "embedding": ("1.3.0", "embedding", "latency", []),
+    "binary": ("1.3.0", "binary", "latency", []),  # QKeras binary and ternary kernels
 }  # fmt: skip
 
 
