@@ -54,7 +54,8 @@ def assert_outputs_equal(expected: dict[str, np.ndarray], got: dict[str, np.ndar
 # the reference architectures `l1t import` reads back from their hls4ml project (the others are refused by name)
 IMPORTED = {
     "axol1tl_encoder", "pruned_mlp", "softmax_stable", "softmax_latency", "tables_and_norm", "odd_precisions",
-    "l1_tagger", "wide_mlp", "cicada_student", "cnn_autoencoder", "conv1d_merge",
+    "l1_tagger", "wide_mlp", "cicada_student", "cnn_autoencoder", "conv1d_merge", "depthwise_cnn", "lstm_tagger",
+    "gru_tagger",
 }  # fmt: skip
 
 # the recurrent taggers' layers are covered row by row in test_hls4ml_layers.py (both io types): here in the slow set
