@@ -19,6 +19,8 @@ from typing import Any, Protocol
 __all__ = [
     "HLS4ML_EMULATOR_H",
     "NNET_TRACE_SWITCHES",
+    "NO_GNU_UNIQUE",
+    "OWN_DEFINITIONS_LINK",
     "PRELUDE",
     "ToolMissing",
     "ap_types_include",
@@ -149,8 +151,8 @@ def _compiler_version(cxx: str) -> str:
 # shares between libraries even under RTLD_LOCAL: a second project's softmax would then read the first one's
 # tables. -fno-gnu-unique makes them ordinary weak symbols (clang never emits unique ones), and -Bsymbolic binds
 # every reference inside a library to its own definition.
-_NO_UNIQUE = "-fno-gnu-unique"
-_OWN_LINK = ["-Wl,-Bsymbolic"]
+NO_GNU_UNIQUE = "-fno-gnu-unique"  # g++ only
+OWN_DEFINITIONS_LINK = "-Wl,-Bsymbolic"
 
 
 def compile_shared(
@@ -177,8 +179,8 @@ def compile_shared(
     # behaviour of the synthesized logic and of the emulator.
     version = _compiler_version(cxx)
     flags = [optimize, f"-std={std}", "-fPIC", "-w", "-DNDEBUG", f"-I{include}", *(f"-I{p}" for p in includes)]
-    flags += [] if "clang" in version else [_NO_UNIQUE]
-    key = hashlib.sha256("\n".join([PRELUDE, *parts, version, *flags, *_OWN_LINK]).encode()).hexdigest()[:20]
+    flags += [] if "clang" in version else [NO_GNU_UNIQUE]
+    key = hashlib.sha256("\n".join([PRELUDE, *parts, version, *flags, OWN_DEFINITIONS_LINK]).encode()).hexdigest()[:20]
     target = cache_dir() / f"{prefix}_{key}.so"
     if target.is_file():
         return target
@@ -200,7 +202,7 @@ def compile_shared(
                 if res.returncode:
                     raise RuntimeError(f"g++ failed on {obj.with_suffix('.cpp').name}:\n{res.stderr[-4000:]}")
         tmp_lib = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        link = [cxx, "-shared", *_OWN_LINK, *map(str, objects), "-o", str(tmp_lib)]
+        link = [cxx, "-shared", OWN_DEFINITIONS_LINK, *map(str, objects), "-o", str(tmp_lib)]
         res = subprocess.run(link, capture_output=True, text=True)
         if res.returncode:
             raise RuntimeError(f"linking {target.name} failed:\n{res.stderr[-4000:]}")

@@ -28,7 +28,7 @@ import numpy as np
 
 import l1t.emulator.fixed as fx
 from l1t.atomic import write_text
-from l1t.cpp import HLS4ML_EMULATOR_H, NNET_TRACE_SWITCHES, cpp_spelling
+from l1t.cpp import HLS4ML_EMULATOR_H, NNET_TRACE_SWITCHES, NO_GNU_UNIQUE, OWN_DEFINITIONS_LINK, cpp_spelling
 from l1t.emulator import scores
 from l1t.emulator.nn import Network, compare_outputs
 from l1t.models.hls_project import Project
@@ -287,7 +287,7 @@ FIRMWARE := {fw}
 CXXFLAGS := -O2 -std=c++17 -fPIC -w -I. -I$(FIRMWARE) -I$(FIRMWARE)/ap_types -DWEIGHTS_DIR='"$(FIRMWARE)/weights"'
 # The model keeps its own template statics (hls4ml's lookup tables) when a job loads several models whose
 # templates share mangled names: no STB_GNU_UNIQUE symbols (g++; clang emits none), references bound inside.
-ISOLATE := $(if $(findstring clang,$(shell $(CXX) --version)),,-fno-gnu-unique) -Wl,-Bsymbolic
+ISOLATE := $(if $(findstring clang,$(shell $(CXX) --version)),,{NO_GNU_UNIQUE}) {OWN_DEFINITIONS_LINK}
 
 all: lib{name}.so check
 

@@ -290,8 +290,7 @@ def _product_weights(layer: Any) -> tuple[np.ndarray, str, np.ndarray, str, dict
         return weight, weight_t, bias, bias_t, {"strategy": strategy, "reuse_factor": 1}
     weight, weight_t = _weight(layer, "weight")
     bias, bias_t = _weight(layer, "bias")
-    _check_product(layer, "weight")
-    if (product := _product_kind(layer)) in UNIT_PRODUCTS:  # the factor each binary or ternary word stands for
+    if (product := _check_product(layer, "weight")) in UNIT_PRODUCTS:  # binary/ternary words: their factors
         weight, weight_t = unit_weights(product, weight), str(UNIT_WEIGHT_T)
     if strategy in ("Resource", "ResourceUnrolled"):
         if not _order_free(layer):
@@ -339,15 +338,16 @@ def _exact_accum(layer: Any, weight: np.ndarray, w_t: fx.FixedType, bias: np.nda
         raise UnsupportedLayer(f"layer {layer.name!r}: {err}") from None
 
 
-def _check_product(layer: Any, key: str) -> None:
-    """Refuse products other than ``mult``, ``weight_exponential`` (exact for the weights ``_po2_weight``
-    accepted) and the binary and ternary weights' (``sums.unit_weights``), and a product that does not match how
-    the weight is stored."""
+def _check_product(layer: Any, key: str) -> str:
+    """The layer's product (``_product_kind``), refusing products other than ``mult``, ``weight_exponential``
+    (exact for the weights ``_po2_weight`` accepted) and the binary and ternary weights' (``sums.unit_weights``),
+    and a product that does not match how the weight is stored."""
     product = _product_kind(layer)
     if product not in ("mult", "weight_exponential", *UNIT_PRODUCTS):
         raise UnsupportedLayer(f"layer {layer.name!r}: product {product!r} is not supported")
     if (product == "weight_exponential") != _is_exponent(layer.weights[key]):
         raise UnsupportedLayer(f"layer {layer.name!r}: product {product!r} with {key} type {layer.weights[key].type}")
+    return product
 
 
 def _product_kind(layer: Any) -> str:

@@ -232,8 +232,8 @@ def _shape_value(
     maker = next(e for e in inputs + layers if e["name"] == name)
     if ("op" in maker and maker["op"] not in _FLAT_OPS) or readers.get(name):
         taken = {e["name"] for e in inputs + layers}
-        reshape = next(f"{name}_as_{view.name}{n or ''}" for n in range(len(taken) + 1)
-                       if f"{name}_as_{view.name}{n or ''}" not in taken)  # fmt: skip
+        candidates = (f"{name}_as_{view.name}{n or ''}" for n in range(len(taken) + 1))
+        reshape = next(c for c in candidates if c not in taken)
         layers.append({"name": reshape, "op": "reshape", "inputs": [name], "shape": list(shape),
                        "types": {"result_t": str(t)}, "attrs": {}})  # fmt: skip
         readers.setdefault(name, []).append(reshape)
