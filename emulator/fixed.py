@@ -50,6 +50,7 @@ __all__ = [
     "float_words_dtype",
     "from_float",
     "from_limbs",
+    "holds",
     "mul",
     "mul_type",
     "parse",
@@ -218,6 +219,13 @@ def _saturation_bits(arg: str) -> int:
     """The N argument of ``ap_fixed<W,I,Q,O,N>``: an integer, or an ``ap_o_mode`` enumerator converted to int as
     C++ converts it."""
     return _O_MODE_VALUES[arg] if arg in _O_MODE_VALUES else int(arg)
+
+
+def holds(outer: FixedType, inner: FixedType) -> bool:
+    """Every value of ``inner`` is a value of ``outer`` (a cast from ``inner`` to ``outer`` never rounds or
+    overflows). Python ints: raw words of up to 128 bits shift without overflow."""
+    shift = outer.frac_bits - inner.frac_bits
+    return shift >= 0 and outer.raw_min <= inner.raw_min << shift and inner.raw_max << shift <= outer.raw_max
 
 
 def parse(text: str) -> FixedType:

@@ -777,8 +777,17 @@ def _check_stream(layer: Any) -> None:
         geometry = _geometry(layer, int(kind[-2]))
         if any(geometry["pads"]) or geometry["stride"] != geometry["kernel"]:
             raise UnsupportedLayer(f"layer {layer.name!r}: io_stream pooling needs stride == pool size and no padding")
+    if kind in ("Pooling1D", "Pooling2D", "GlobalPooling1D", "GlobalPooling2D"):
+        accum_t, x_t = fx.parse(_type(layer, "accum_t")), fx.parse(_type_of_input(layer))
+        if not fx.holds(accum_t, x_t):  # io_parallel reduces the inputs themselves
+            raise UnsupportedLayer(
+                f"layer {layer.name!r}: io_stream pooling casts each input into accum_t {accum_t} before the "
+                f"reduction, which does not hold every {x_t} word"
+            )
     if kind in _SUMMING and _strategy(layer) == "distributed_arithmetic":
         raise UnsupportedLayer(f"layer {layer.name!r}: io_stream {kind} with distributed_arithmetic is not proven")
+    if kind.startswith("PointwiseConv") and _strategy(layer) != "Latency":  # differs from the emulator (hls4ml 1.3)
+        raise UnsupportedLayer(f"layer {layer.name!r}: io_stream {kind} with {_strategy(layer)} is not proven")
     if kind in _SUMMING and not _order_free(layer):
         raise UnsupportedLayer(
             f"layer {layer.name!r}: io_stream {kind} with accum_t {_type(layer, 'accum_t')}: its summation order "

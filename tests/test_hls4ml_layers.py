@@ -469,6 +469,28 @@ def test_resource_strategy_with_an_order_dependent_accumulator_is_refused(tmp_pa
         export(model, tmp_path / "spec", project_dir=tmp_path / "prj", config=config)
 
 
+def test_io_stream_pooling_into_a_narrower_accumulator_is_refused(tmp_path: Path) -> None:
+    """io_stream pooling casts each input into accum_t before the reduction (io_parallel reduces the inputs
+    themselves): with an accum_t that does not hold the input type the two differ, so io_stream is refused, naming the
+    layer; io_parallel converts."""
+
+    def build() -> Any:
+        L = _layers()
+        return _model([(6, 6, 2)], lambda x: L.MaxPooling2D(2, name="pool")(L.Conv2D(3, 3, name="conv")(x)))
+
+    model = build()
+    overrides = {
+        "conv": {"Precision": {"result": "ap_fixed<20,10>"}},
+        "pool": {"Precision": {"accum": "ap_fixed<12,4>"}},
+    }
+    config = hls_config(model, default_precision="ap_fixed<16,6>", overrides=overrides)
+    with pytest.raises(UnsupportedLayer, match=r"layer 'pool': io_stream pooling casts each input into accum_t "
+                                               r"ap_fixed<12,4> before the reduction"):  # fmt: skip
+        export(model, tmp_path / "spec", project_dir=tmp_path / "prj", config=config, io_type="io_stream")
+    net, _ = export(model, tmp_path / "spec", project_dir=tmp_path / "prj", config=config)
+    assert net.spec["project"]["io_type"] == "io_parallel"
+
+
 @pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
 def test_embedding_bit_exact_with_csim(io_type: str, tmp_path: Path) -> None:
     """Every index of a 4-bit input into a 16-row table, in both io types."""

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+import l1t.emulator.fixed as fx
 from l1t.cli import app
 from l1t.emulator.nn import Network
 from l1t.models.hls_project import ProjectError, import_project, read_project, stimulus, verify
@@ -36,6 +37,7 @@ FAST = (
     "mlp-namespace-headers", "autoencoder-dot", "autoencoder-0.6.0", "merges-resource", "conv2d-pools", "activations2",
     "movement", "separable", "mlp-resource-rounding", "wide-auto", "mlp-unrolled",
     "recurrent", "images", "sequences", "embedding", "cropping", "qactivations", "mlp-0.8.1", "binary",
+    "conv2d-stream", "mlp-stream-resource", "recurrent-stream", "conv1d-stream",
 )  # fmt: skip
 N_EVENTS = 3_000
 N_EVENTS_SLOW = 100_000  # `make test-all`
@@ -158,6 +160,7 @@ EDITED = [
     "autoencoder-dot",  # weights in text files
     pytest.param("mlp-namespace-headers", marks=pytest.mark.slow),  # in headers, inside a namespace
     pytest.param("autoencoder-0.6.0", marks=pytest.mark.slow),
+    "conv2d-stream",  # io_stream: the traced streams are read and written back
 ]
 
 
@@ -225,13 +228,77 @@ def test_edited_nnet_utils_are_refused_unless_allowed_and_verify_shows_the_diffe
     assert result.mismatches > 0 and result.layer is not None and result.layer.layer == "enc"
 
 
-def test_io_stream_projects_are_refused(tmp_path: Path) -> None:
-    directory = project("autoencoder-dot", tmp_path)
-    defines = directory / "firmware" / "defines.h"
-    defines.write_text(defines.read_text().replace("typedef ap_fixed<16,6> input_t;",
-                                                   "typedef nnet::array<ap_fixed<16,6>, 12*1> input_t;"))  # fmt: skip
-    with pytest.raises(ProjectError, match=r"defines.h: io_stream types \(nnet::array\)"):
+def test_io_stream_sizes_are_what_the_project_writes(shared: Callable[[str], Path]) -> None:
+    """A stream's words per event are counted by running the project (hls4ml writes no size for them): the input's
+    6x6 pixels of 2 channels as 36 arrays of 2 words, each layer's stream as many words as its spec entry holds."""
+    imported = read_project(shared("conv2d-stream"))
+    ((x,),) = [imported.inputs]
+    assert (x.size, x.width, x.transfers) == (72, 2, 36)
+    net = imported.network()
+    shapes = {layer.name: layer.shape for layer in net.layers}
+    for layer, array, _ in imported.writes:
+        stream = imported.source.array(array, "")
+        assert stream.width and stream.size == int(np.prod(shapes[layer])), layer
+
+
+def test_stream_pooling_casts_its_inputs_into_accum_t_first(shared: Callable[[str], Path]) -> None:
+    """io_stream global max pooling casts each input into its accum_t before the reduction; where accum_t does not
+    hold the input type (here ap_fixed<16,6> for the convolution's wider words) the spec casts first, which
+    ``test_verify_finds_no_mismatch`` holds to the project's C++ (without the cast, about 5 % of events differ)."""
+    net = read_project(shared("conv1d-stream")).network()
+    pool = next(layer for layer in net.layers if layer.name == "gmax")
+    (cast,) = [layer for layer in net.layers if layer.name == "gmax_input0_cast"]
+    assert pool.inputs == ["gmax_input0_cast"] and cast.op == "linear"
+    conv = next(layer for layer in net.layers if layer.name == cast.inputs[0])
+    assert cast.result_t == pool.types["accum_t"] and not fx.holds(cast.result_t, conv.result_t)
+
+
+def test_a_top_passing_arrays_and_streams_is_refused(tmp_path: Path) -> None:
+    directory = project("conv2d-stream", tmp_path)
+    top = _top(directory)
+    top.write_text(top.read_text().replace("hls::stream<input_t> &x", "input_t x[72]"))
+    with pytest.raises(ProjectError, match=r"myproject passes both arrays and streams"):
         read_project(directory)
+
+
+def test_a_stream_read_by_two_layers_is_refused(tmp_path: Path) -> None:
+    """The first read of a stream empties it: a second reader (hls4ml writes a clone_stream for each) is refused,
+    naming both lines."""
+    directory = project("conv2d-stream", tmp_path)
+    top = _top(directory)
+    text = top.read_text()
+    assert "(layer13_out, layer6_out, w6, b6)" in text
+    top.write_text(text.replace("(layer13_out, layer6_out, w6, b6)", "(layer12_out, layer6_out, w6, b6)"))
+    with pytest.raises(ProjectError, match=r"myproject.cpp:\d+: stream 'layer12_out' is read here and at myproject"):
+        read_project(directory)
+
+
+def test_an_io_stream_convolution_with_encoded_kernels_is_refused(tmp_path: Path) -> None:
+    """The encoded kernels read a pixel table hls4ml generates per project: refused naming the layer."""
+    directory = project("conv2d-stream", tmp_path)
+    parameters = directory / "firmware" / "parameters.h"
+    text = parameters.read_text()
+    assert "conv_implementation::linebuffer" in text
+    parameters.write_text(text.replace("conv_implementation::linebuffer", "conv_implementation::encoded", 1))
+    with pytest.raises(ProjectError, match=r"layer 'c1': io_stream implementation 'encoded' \(imported: linebuffer\)"):
+        read_project(directory)
+
+
+def test_an_edited_stream_kernel_is_refused_unless_allowed_and_verify_shows_it(tmp_path: Path) -> None:
+    """io_stream code is proven with every header whole: a line-buffer convolution that adds 0.25 to each output
+    is refused; imported anyway, verify names the convolution."""
+    directory = project("conv2d-stream", tmp_path)
+    stream = directory / "firmware" / "nnet_utils" / "nnet_conv_stream.h"
+    text = stream.read_text()
+    old = "res_pack[i_ic] = res_out[i_ic];"
+    assert old in text
+    stream.write_text(text.replace(old, "res_pack[i_ic] = res_out[i_ic] + (typename res_T::value_type)0.25;"))
+    with pytest.raises(ProjectError, match=r"nnet_utils/\*\.h: io_stream/conv_2d_cl \(every header as a whole\)"):
+        read_project(directory)
+    imported = read_project(directory, allow_unproven=True)
+    original = read_project(project("conv2d-stream", tmp_path / "original")).network()
+    result = verify(imported, original, stimulus(original, N_EVENTS, seed=9))
+    assert result.mismatches > 0 and result.layer is not None and result.layer.layer == "c1", str(result)
 
 
 def test_the_installed_hls4ml_definitions_are_the_proven_ones(tmp_path: Path) -> None:

@@ -31,9 +31,9 @@ def import_(
     allow_unproven: AllowUnproven = False,
     wrapper: Wrapper = True,
 ) -> None:
-    """Read an hls4ml io_parallel project (any hls4ml version, namespace or top name, or a deployed package with its
-    emulator wrapper) into an emulator spec, without the Keras model; anything not modelled exactly is refused
-    naming the file, line and construct."""
+    """Read an hls4ml io_parallel or io_stream project (any hls4ml version, namespace or top name, or a deployed
+    package with its emulator wrapper) into an emulator spec, without the Keras model; anything not modelled exactly
+    is refused naming the file, line and construct."""
     from l1t.models.hls_project import ProjectError, import_project
 
     try:

@@ -1,4 +1,4 @@
-"""An hls4ml io_parallel project -> an emulator spec, from the project's C++ alone."""
+"""An hls4ml project (io_parallel or io_stream) -> an emulator spec, from the project's C++ alone."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import numpy as np
 import l1t.emulator.fixed as fx
 from l1t.emulator.nn import SPEC_FORMAT, SPEC_VERSION, Network, SpecError
 from l1t.models.hls_project._layers import LayerCall, Signature, importer_for
-from l1t.models.hls_project._proven import unproven
+from l1t.models.hls_project._proven import STREAM, unproven
 from l1t.models.hls_project._source import ALIAS, Array, Call, ProjectError, Source, read_source
-from l1t.models.hls_project._words import read_words, runner_part
+from l1t.models.hls_project._words import read_words, runner_part, stream_sizes
 from l1t.models.hls_project._wrapper import (
     UNSCALED,
     Wrapper,
@@ -58,7 +58,7 @@ def _layer_name(comment: str | None, result: Array, taken: set[str]) -> str:
 
 
 def read_project(directory: str | Path, *, allow_unproven: bool = False, wrapper: bool = True) -> Project:
-    """Read an hls4ml io_parallel project's C++ into a spec (its arrays read by compiling the project's own code).
+    """Read an hls4ml project's C++ into a spec (its arrays read by compiling the project's own code).
 
     The ``nnet_utils`` and ``ap_types`` definitions the spec models must be ones l1t is proven against
     (``_proven``); others are refused naming them, unless ``allow_unproven`` (the spec then lists them under
@@ -75,12 +75,19 @@ def read_project(directory: str | Path, *, allow_unproven: bool = False, wrapper
     outputs = [a for a in source.args if a.name in written]
     if not inputs or not outputs:
         raise ProjectError(f"{source.top_file}: {source.top} has {len(inputs)} inputs and {len(outputs)} outputs")
+    if source.io_stream:
+        _read_once(source, signatures)
+        aliases = {call.args[1]: call.args[0] for call in source.calls if call.function == ALIAS}
+        writes = [(name, call.end) for call, name in zip(source.calls, written, strict=True) if name not in aliases]
+        source = stream_sizes(source, inputs, writes, aliases)
+        inputs = [a for a in source.args if a.name not in written]
+        outputs = [a for a in source.args if a.name in written]
     checks: dict[str, fx.FixedType] = {}
     values: dict[str, tuple[str, list[int], fx.FixedType]] = {}
     spec_inputs = []
     for a in inputs:
         t = source.type_of(a.cpp_type, f"{source.top_file} argument {a.name}")
-        checks[source.qualified(a.cpp_type)] = t
+        checks[source.checked(a.cpp_type)] = t
         values[a.name] = (a.name, [a.size], t)
         spec_inputs.append({"name": a.name, "shape": [a.size], "type": str(t)})
     layers, views = [], []
@@ -106,11 +113,21 @@ def read_project(directory: str | Path, *, allow_unproven: bool = False, wrapper
         for index, shape in view.spatial.items():
             entry["inputs"][index] = _shape_value(values, data[index].name, shape, spec_inputs, layers, readers, view)
             view.inputs[index] = entry["inputs"][index]
+        for index, t in view.casts.items():
+            cast = _unique(f"{name}_input{index}_cast", spec_inputs + layers)
+            shape = next(e["shape"] for e in spec_inputs + layers if e["name"] == view.inputs[index])
+            layers.append({"name": cast, "op": "linear", "inputs": [view.inputs[index]], "shape": list(shape),
+                           "types": {"result_t": str(t)}, "attrs": {}})  # fmt: skip
+            readers.setdefault(view.inputs[index], []).append(cast)
+            entry["inputs"][index] = view.inputs[index] = cast
         for value in view.inputs:
             readers.setdefault(value, []).append(name)
         values[result.name] = (name, entry["shape"], view.result_t)
         layers.append(entry)
         views.append(view)
+    if source.io_stream:  # proven per function as io_stream code (``_proven.STREAM``)
+        for view in views:
+            view.uses = {f"{STREAM}{name}" for name in {*view.uses, view.call.function}}
     unproven_code = unproven(source.firmware, source.ap_types, set().union(*(view.uses for view in views)))
     if unproven_code and not allow_unproven:
         raise ProjectError(
@@ -123,6 +140,8 @@ def read_project(directory: str | Path, *, allow_unproven: bool = False, wrapper
     spec_outputs = [values[a.name][0] for a in outputs]
     wrapped, includes, separate = None, (), None
     if found is not None:
+        if source.io_stream:
+            raise ProjectError(f"{found}: a wrapper around an io_stream top is not read")
         if len(inputs) != 1:
             raise ProjectError(f"{found}: a wrapper around a top with {len(inputs)} inputs is not read")
         wrapped = read_wrapper(found, source, inputs[0].name, spec_outputs, sum(a.size for a in outputs))
@@ -132,7 +151,7 @@ def read_project(directory: str | Path, *, allow_unproven: bool = False, wrapper
         separate = wrapper_parts(wrapped, inputs[0].size, sum(sizes.get(name, 1) for name in wrapped.returns))
         includes = (emulator_include(),)
     extra = [runner_part(source, inputs, outputs, 0)]
-    words, library = read_words(source, requests, checks, extra, includes, separate)
+    words, library = read_words(source, inputs, requests, checks, extra, includes, separate)
     arrays: dict[str, np.ndarray] = {}
     entries = {entry["name"]: entry for entry in layers}
     for view in views:  # the layers of calls (reshapes read_as added have no arrays)
@@ -163,6 +182,24 @@ def read_project(directory: str | Path, *, allow_unproven: bool = False, wrapper
     except SpecError as err:
         raise ProjectError(str(err)) from None
     return project
+
+
+def _read_once(source: Source, signatures: list[Signature]) -> None:
+    """Refuse an io_stream top in which one stream (through any ``auto&`` alias of it) is read by two calls: the
+    first empties it (hls4ml copies a stream for each reader with ``clone_stream``)."""
+    stream_of = {call.args[1]: call.args[0] for call in source.calls if call.function == ALIAS}
+    readers: dict[str, str] = {}
+    for call, sig in zip(source.calls, signatures, strict=True):
+        if call.function == ALIAS or call.copy:
+            continue  # an alias reads nothing; a copy statement reads its stream once for all its outputs
+        for index in sig.data:
+            stream = stream_of.get(call.args[index], call.args[index])
+            if stream in readers:
+                raise ProjectError(
+                    f"{source.firmware / call.where}: stream {call.args[index]!r} is read here and at "
+                    f"{readers[stream]}: the first read empties it"
+                )
+            readers[stream] = call.where
 
 
 def _wrap(
@@ -231,9 +268,7 @@ def _shape_value(
         return name
     maker = next(e for e in inputs + layers if e["name"] == name)
     if ("op" in maker and maker["op"] not in _FLAT_OPS) or readers.get(name):
-        taken = {e["name"] for e in inputs + layers}
-        candidates = (f"{name}_as_{view.name}{n or ''}" for n in range(len(taken) + 1))
-        reshape = next(c for c in candidates if c not in taken)
+        reshape = _unique(f"{name}_as_{view.name}", inputs + layers)
         layers.append({"name": reshape, "op": "reshape", "inputs": [name], "shape": list(shape),
                        "types": {"result_t": str(t)}, "attrs": {}})  # fmt: skip
         readers.setdefault(name, []).append(reshape)
@@ -241,6 +276,12 @@ def _shape_value(
     maker["shape"] = list(shape)
     values[array] = (name, list(shape), t)
     return name
+
+
+def _unique(name: str, entries: list[dict]) -> str:
+    """``name``, or with the first number appended that no entry's name has."""
+    taken = {e["name"] for e in entries}
+    return next(c for c in (f"{name}{n or ''}" for n in range(len(taken) + 1)) if c not in taken)
 
 
 def _spec(source: Source, inputs: list[dict], outputs: list[str], layers: list[dict]) -> dict[str, Any]:
@@ -253,7 +294,7 @@ def _spec(source: Source, inputs: list[dict], outputs: list[str], layers: list[d
         "created_by": {"l1t": __version__, "imported_from": "hls4ml project C++"},
         "project": {
             "backend": _backend(source.directory),
-            "io_type": "io_parallel",
+            "io_type": "io_stream" if source.io_stream else "io_parallel",
             "strategy": strategies[0] if len(strategies) == 1 else "mixed" if strategies else "Latency",
             "output_dir": str(source.directory),
         },
@@ -278,7 +319,7 @@ def _backend(directory: Path) -> str:
 def import_project(
     directory: str | Path, out_dir: str | Path, *, allow_unproven: bool = False, wrapper: bool = True
 ) -> Network:  # fmt: skip
-    """Import an hls4ml io_parallel project into a spec directory (written atomically) and return it loaded."""
+    """Import an hls4ml project into a spec directory (written atomically) and return it loaded."""
     from l1t.models.export import save_spec
 
     project = read_project(directory, allow_unproven=allow_unproven, wrapper=wrapper)

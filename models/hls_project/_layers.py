@@ -1,4 +1,4 @@
-"""One importer per ``nnet::`` function of an hls4ml io_parallel project, registered by the function's name: each
+"""One importer per ``nnet::`` function of an hls4ml project, registered by the function's name: each
 turns one call of the top function (its template arguments, array arguments and config struct) into a spec entry,
 the same entry the Keras-path exporter writes for that layer. Functions generated per layer (da4ml's
 ``dense_da_<N>``) register their family name with ``generated=True``."""
@@ -51,6 +51,7 @@ class LayerCall:
     arrays: dict[str, np.ndarray] = field(default_factory=dict)  # arrays known without the compiler
     uses: set[str] = field(default_factory=set)  # nnet_utils definitions the entry models (``_proven``)
     spatial: dict[int, list[int]] = field(default_factory=dict)  # input index -> the shape the layer reads it in
+    casts: dict[int, fx.FixedType] = field(default_factory=dict)  # input index -> the type its words are cast to first
     config_name: str | None = None  # the config struct read, when not the call's own (``sub_config``)
 
     @property
@@ -63,6 +64,11 @@ class LayerCall:
         if self.data[index].size != int(np.prod(shape)):
             raise self.refuse(f"input {self.data[index].name!r} of {self.data[index].size} elements read as {shape}")
         self.spatial[index] = list(shape)
+
+    def cast_first(self, index: int, t: fx.FixedType) -> None:
+        """The layer casts each word of input ``index`` to ``t`` before anything else (io_stream pooling into its
+        accum_t); the importer puts a ``linear`` cast in front of it."""
+        self.casts[index] = t
 
     def depends(self, *names: str) -> None:
         """The ``nnet_utils`` functions and classes whose arithmetic the entry models."""
@@ -117,13 +123,13 @@ class LayerCall:
     def template_type(self, index: int) -> fx.FixedType:
         name = self.call.template[index]
         t = self.source.type_of(name, self.where)
-        self.checks[self.source.qualified(name) if name in self.source.typedefs else name] = t
+        self.checks[self.source.checked(name)] = t
         return t
 
     @property
     def result_t(self) -> fx.FixedType:
         t = self.source.type_of(self.result.cpp_type, self.where)
-        self.checks[self.source.qualified(self.result.cpp_type)] = t
+        self.checks[self.source.checked(self.result.cpp_type)] = t
         return t
 
     def words(
@@ -200,7 +206,7 @@ def _importer(*functions: str, data: tuple[int, ...] = (0,), result: int = 1, ge
 
 
 def imported_functions() -> frozenset[str]:
-    """The ``nnet::`` functions an io_parallel project may call (generated families end in ``_<N>``)."""
+    """The ``nnet::`` functions a project may call (generated families end in ``_<N>``)."""
     return frozenset(f"{name}_<N>" if sig.generated else name for name, sig in _IMPORTERS.items())
 
 
@@ -259,11 +265,8 @@ def _kernel(
     words instead. A binary or ternary ``product`` multiplies by the factor each word stands for
     (``sums.unit_weights``), which the spec holds as weight_t ``UNIT_WEIGHT_T``."""
     weight_t, bias_t, accum_t = v.config_type("weight_t"), v.config_type("bias_t"), v.config_type("accum_t")
-    if strategy != "Latency" and not order_free(accum_t):
-        raise v.refuse(
-            f"{strategy} strategy with accum_t {accum_t}: its summation order differs from Latency's and only a "
-            "wrapping accumulator (AP_WRAP, no saturation bits) is exact in any order"
-        )
+    if strategy != "Latency" or v.source.io_stream:
+        _order_free(v, accum_t, f"{strategy} strategy" + (" in io_stream" if v.source.io_stream else ""))
     if layout is None:
         transposed = strategy != "Latency"
         layout = (lambda raw: raw.reshape(n_out, n_in).T) if transposed else (lambda raw: raw.reshape(n_in, n_out))
@@ -274,6 +277,16 @@ def _kernel(
         v.words("weight", 2, n_in * n_out, weight_t, layout)
     v.words("bias", 3, n_out, bias_t)
     return {"weight_t": weight_t, "bias_t": bias_t, "accum_t": accum_t}
+
+
+def _order_free(v: LayerCall, accum_t: fx.FixedType, what: str) -> None:
+    """Refuse a sum whose order differs from Latency's io_parallel one unless its accumulator makes order
+    irrelevant."""
+    if not order_free(accum_t):
+        raise v.refuse(
+            f"{what} with accum_t {accum_t}: its summation order differs from Latency's and only a wrapping "
+            "accumulator (AP_WRAP, no saturation bits) is exact in any order"
+        )
 
 
 def _unrolled_layout(v: LayerCall, kernel: str, n_in: int, n_out: int) -> Callable[[np.ndarray], np.ndarray]:
@@ -316,6 +329,8 @@ def _dense_da(v: LayerCall) -> dict[str, Any]:
     path = v.source.firmware / "nnet_utils" / "nnet_code_gen.h"
     if not path.is_file():
         raise v.refuse(f"nnet::{v.call.function} without {path}")
+    if v.source.io_stream:
+        raise v.refuse("distributed arithmetic in io_stream (its stream kernels are not proven)")
     x_t, n_in, n_out = v.in_types[0], v.data[0].size, v.result.size
     try:
         kernel, bias = da_matrix(path.read_text(), v.call.function, x_t, n_in, n_out)
@@ -408,6 +423,21 @@ def _fill_buffer(v: LayerCall, in_shape: list[int], out_dims: list[int], geometr
     v.requests.append((Request(f"{v.name}/im2col", "t", size, IM2COL_T, setup), check))
 
 
+def _stream_window(v: LayerCall, geometry: dict[str, list[int]]) -> None:
+    """What an io_stream convolution or pooling computes as io_parallel's does: its line-buffer kernels, without
+    padding (hls4ml writes a zero-padding layer before it; the kernels assert on any), and pooling windows that do
+    not overlap (the stream pooling asserts on any other). The encoded kernels read a pixel table generated per
+    project, which is not read here."""
+    if not v.source.io_stream:
+        return
+    if any(geometry["pads"]):
+        raise v.refuse(f"an io_stream kernel with padding {geometry['pads']}")
+    if "pool_op" in v.config.constants and geometry["stride"] != geometry["kernel"]:
+        raise v.refuse(f"io_stream pooling with stride {geometry['stride']} and window {geometry['kernel']}")
+    if "implementation" in v.config.constants and v.enum("implementation") != "linebuffer":
+        raise v.refuse(f"io_stream implementation {v.enum('implementation')!r} (imported: linebuffer)")
+
+
 def _mult_product(v: LayerCall, units: bool = False) -> str:
     """The ``nnet::product`` of a convolution's ``mult_config`` (hls4ml >= 0.7; ``_product``), else ``mult``."""
     mult = v.config.typedefs.get("mult_config")
@@ -425,7 +455,7 @@ def _window_products(v: LayerCall, spatial: int, out_dims: list[int], geometry: 
             t = v.config_type(key)
             if key in inner.config.typedefs and inner.config_type(key) != t:
                 raise v.refuse(f"{mult}::{key} {inner.config_type(key)} differs from {v.config.name}::{key} {t}")
-    if v.alias("fill_buffer") is not None:
+    if v.alias("fill_buffer") is not None and not v.source.io_stream:  # stream kernels keep line buffers instead
         v.depends(f"FillConv{spatial}DBuffer")
         _fill_buffer(v, v.spatial[0], out_dims, geometry)
 
@@ -443,6 +473,9 @@ def _conv(v: LayerCall) -> dict[str, Any]:
     if kernel is not None and kernel.rsplit("::", 1)[-1] != f"Conv{spatial}D{strategy}":
         raise v.refuse(f"{strategy} strategy with conv_kernel {kernel!r}")
     out_dims, geometry = _geometry(v, spatial, "filt")
+    _stream_window(v, geometry)
+    if v.source.io_stream and v.call.function.startswith("pointwise") and strategy != "Latency":
+        raise v.refuse(f"an io_stream pointwise convolution with the {strategy} strategy (it differs: hls4ml 1.3)")
     in_shape, n_filt = v.spatial[0], v.const("n_filt")
     if v.result.size != int(np.prod(out_dims)) * n_filt:
         raise v.refuse(f"result array of {v.result.size} for output {out_dims} x {n_filt} filters")
@@ -463,11 +496,14 @@ def _depthwise_conv(v: LayerCall) -> dict[str, Any]:
     if strategy != "Latency":
         raise v.refuse(f"depthwise convolution with the {strategy} strategy (hls4ml's C++ asserts on it)")
     out_dims, geometry = _geometry(v, spatial, "filt")
+    _stream_window(v, geometry)
     channels = v.spatial[0][-1]
     if v.const("n_filt") != channels or v.result.size != int(np.prod(out_dims)) * channels:
         raise v.refuse(f"{v.const('n_filt')} filters of {channels} channels (only a depth multiplier of 1)")
     taps = int(np.prod(geometry["kernel"]))
     types = {key: v.config_type(key) for key in ("weight_t", "bias_t", "accum_t")}
+    if v.source.io_stream:
+        _order_free(v, types["accum_t"], "a depthwise convolution in io_stream")
     v.words("weight", 2, taps * channels, types["weight_t"], lambda raw: depthwise_kernel(raw.reshape(taps, channels)))
     v.words("bias", 3, channels, types["bias_t"])
     _mult_product(v)
@@ -480,10 +516,14 @@ def _depthwise_conv(v: LayerCall) -> dict[str, Any]:
 def _index_run(v: LayerCall, check: Callable[[np.ndarray], np.ndarray | None]) -> None:
     """Run the call's own function on index words: element i of the inputs, counted across them in order, holds
     i + 1, and every output element starts at -1 (so 0 out is a zero written, -1 an element not written); ``check``
-    judges the output words, and what it returns is stored as the layer's ``index``."""
+    judges the output words, and what it returns is stored as the layer's ``index``. A stream function runs on
+    streams of ``nnet::array``s of index words, as wide as the project's."""
     sizes, n_out = [a.size for a in v.data], v.result.size
-    template = ", ".join(v.source.qualified(a) if a in v.source.structs else "T" for a in v.call.template)
     offsets = np.cumsum([0, *sizes])
+    if v.source.io_stream:
+        _index_run_streams(v, check, offsets)
+        return
+    template = ", ".join(v.source.qualified(a) if a in v.source.structs else "T" for a in v.call.template)
     fill = "".join(
         f"  static T d{k}[{n}]; for (int i = 0; i < {n}; ++i) d{k}[i] = {offsets[k]} + i + 1;\n"
         for k, n in enumerate(sizes)
@@ -494,6 +534,33 @@ def _index_run(v: LayerCall, check: Callable[[np.ndarray], np.ndarray | None]) -
         f"  nnet::{v.call.function}<{template}>({', '.join(f'd{k}' for k in range(len(sizes)))}, t);"
     )
     v.requests.append((Request(f"{v.name}/index", "t", n_out, IM2COL_T, setup), check))
+
+
+def _index_run_streams(v: LayerCall, check: Callable[[np.ndarray], np.ndarray | None], offsets: np.ndarray) -> None:
+    """``_index_run`` of a stream function: its template's stream types (those that are not config structs: the
+    inputs' then the result's, or one for all of them) become ``nnet::array``s of index words of the same widths."""
+    arrays = [*v.data, v.result]
+    streams = [a for a in v.call.template if a not in v.source.structs]
+    shared = len(streams) == 1 and len({a.width for a in arrays}) == 1
+    if len(streams) != len(arrays) and not shared:
+        raise v.refuse(f"template <{', '.join(v.call.template)}> for {len(arrays)} streams")
+    names = iter(f"S{k}" for k in range(len(arrays)))
+    template = ", ".join(v.source.qualified(a) if a in v.source.structs else next(names) for a in v.call.template)
+    types = "".join(f"  typedef nnet::array<T, {a.width}> S{k};\n" for k, a in enumerate(arrays))
+    fill = "".join(
+        f"  hls::stream<S{k}> d{k}; for (int i = 0; i < {a.transfers}; ++i) {{ S{k} w; "
+        f"for (int j = 0; j < {a.width}; ++j) w[j] = {offsets[k]} + i * {a.width} + j + 1; d{k}.write(w); }}\n"
+        for k, a in enumerate(v.data)
+    )
+    out, last = v.result, len(arrays) - 1
+    setup = (
+        f"typedef {cpp_spelling(IM2COL_T)} T;\n{types}{fill}"
+        f"  hls::stream<S{last}> r; static T t[{out.size}]; for (int i = 0; i < {out.size}; ++i) t[i] = -1;\n"
+        f"  nnet::{v.call.function}<{template}>({', '.join(f'd{k}' for k in range(len(v.data)))}, r);\n"
+        f"  for (int i = 0; i < {out.transfers} && !r.empty(); ++i) {{ S{last} w = r.read(); "
+        f"for (int j = 0; j < {out.width}; ++j) t[i * {out.width} + j] = w[j]; }}"
+    )
+    v.requests.append((Request(f"{v.name}/index", "t", out.size, IM2COL_T, setup), check))
 
 
 _MOVEMENT = (
@@ -567,12 +634,16 @@ def _pool(v: LayerCall) -> dict[str, Any]:
         shape, count_pad = [n_filt], False
     else:
         out_dims, geometry = _geometry(v, spatial, "pool")
+        _stream_window(v, geometry)
         shape, count_pad = [*out_dims, n_filt], bool(v.const("count_pad", 0))
     if v.result.size != int(np.prod(shape)):
         raise v.refuse(f"result array of {v.result.size} for output shape {shape}")
     reduce = "max" if mode == "max" else "avg"
     v.depends(*(f"{name}@{mode}" for name in (v.call.function, "pool_op", reduce, "pad_val")))
-    return v.entry("pool", {"accum_t": v.config_type("accum_t")}, shape, **geometry, mode=mode, count_pad=count_pad)
+    accum_t = v.config_type("accum_t")
+    if v.source.io_stream and not fx.holds(accum_t, v.in_types[0]):  # io_parallel reduces the inputs themselves
+        v.cast_first(0, accum_t)  # io_stream casts each into accum_t first
+    return v.entry("pool", {"accum_t": accum_t}, shape, **geometry, mode=mode, count_pad=count_pad)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -631,7 +702,17 @@ def _hard_activation(v: LayerCall) -> dict[str, Any]:
 
 @_importer(ALIAS)
 def _alias(v: LayerCall) -> dict[str, Any]:
-    """``auto& out = in;``: how hls4ml writes Reshape and Flatten in io_parallel (the same words)."""
+    """``auto& out = in;``: how hls4ml writes Reshape and Flatten (the same words, or the same stream)."""
+    return v.entry("reshape", {}, [v.result.size])
+
+
+@_importer("clone_stream", "repack_stream")
+def _stream_copy(v: LayerCall) -> dict[str, Any]:
+    """io_stream's copy of a stream for each of its readers (``_source.COPIES``: one call per copy) and its repacking
+    into ``nnet::array``s of another width (a Reshape or Flatten): the same words in the same order."""
+    if v.data[0].size != v.result.size:
+        raise v.refuse(f"{v.data[0].size} words in, {v.result.size} out")
+    v.depends(v.call.function)
     return v.entry("reshape", {}, [v.result.size])
 
 

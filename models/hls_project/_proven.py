@@ -7,7 +7,9 @@ them). A definition that differs is refused naming the file and the function: it
 A fingerprint hashes every definition of the name (function bodies and classes) in the project's non-stream
 ``nnet_utils`` headers (``nnet_code_gen.h`` only above hls4ml's insertion mark: below it is code generated per
 project, which the importers judge themselves) with comments, ``#pragma`` lines and white space removed; the
-ap_types headers are hashed whole."""
+ap_types headers are hashed whole. In an io_stream project, whose stream kernels call one another across the
+``*_stream.h`` headers, a name is proven as ``io_stream/<name>``: its fingerprint hashes every ``nnet_utils`` header
+whole (the generated part of ``nnet_code_gen.h`` aside), so any change in them is refused until proven."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import json
 import re
 from pathlib import Path
 
-__all__ = ["AP_TYPES_FILES", "PROVEN_FILE", "definitions", "fingerprint", "proven", "unproven"]
+__all__ = ["AP_TYPES_FILES", "PROVEN_FILE", "STREAM", "definitions", "fingerprint", "proven", "unproven"]
 
 PROVEN_FILE = Path(__file__).with_name("proven.json")
 AP_TYPES_FILES = ("ap_fixed_base.h", "ap_int_base.h", "ap_fixed_ref.h", "ap_int_ref.h", "ap_common.h", "ap_decl.h")
@@ -76,10 +78,16 @@ def _shared_part(path: Path) -> str:
     return text.split(GENERATED_MARK, 1)[0] if path.name == "nnet_code_gen.h" else text
 
 
+STREAM = "io_stream/"  # the prefix of a name proven in io_stream projects
+
+
 def fingerprint(nnet_utils: Path, name: str) -> str:
     """The fingerprint of every definition of ``name`` in a ``nnet_utils`` directory's non-stream headers. A name
     ``function@mode`` fingerprints ``function``, proven separately per mode (a max pooling layer does not prove the
-    code an average pooling runs)."""
+    code an average pooling runs); an ``io_stream/`` name, every header whole."""
+    if name.startswith(STREAM):
+        whole = [f"{p.name}\n{_tokens(_clean(_shared_part(p)))}" for p in sorted(nnet_utils.glob("*.h"))]
+        return hashlib.sha256("\n".join(whole).encode()).hexdigest()[:16]
     name = name.split("@", 1)[0]
     parts = []
     for path in sorted(nnet_utils.glob("*.h")):
@@ -108,6 +116,9 @@ def unproven(firmware: Path, ap_types: Path, names: set[str]) -> list[str]:
     out = []
     for name in sorted(names):
         if fingerprint(firmware / "nnet_utils", name) not in table.get(name, {}):
+            if name.startswith(STREAM):
+                out.append(f"nnet_utils/*.h: {name} (every header as a whole)")
+                continue
             files = [
                 p.name
                 for p in sorted((firmware / "nnet_utils").glob("*.h"))

@@ -1,5 +1,5 @@
-"""Reading an hls4ml io_parallel project's C++: the top function's signature and body, the typedefs and macros of
-``defines.h``, and the config structs of ``parameters.h``.
+"""Reading an hls4ml project's C++ (io_parallel arrays or io_stream ``hls::stream``s): the top function's signature
+and body, the typedefs and macros of ``defines.h``, and the config structs of ``parameters.h``.
 
 Only the constructs hls4ml writes (0.6 through 1.3) are read; anything else in the top function is refused naming
 the file, line and statement, so a hand edit that changes what the firmware computes is never skipped silently.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import l1t.emulator.fixed as fx
@@ -17,16 +17,24 @@ from l1t.cpp import ap_types_include
 from l1t.hls_text import ProjectError, evaluate, firmware_dir, project_name, read_defines, strip_block_comments
 from l1t.hls_text import top_file as find_top_file
 
-__all__ = ["ALIAS", "Array", "Call", "ProjectError", "Source", "Struct", "read_source"]
+__all__ = ["ALIAS", "COPIES", "Array", "Call", "ProjectError", "Source", "Struct", "read_source"]
 
 
 @dataclass(frozen=True)
 class Array:
-    """A C++ array ``cpp_type name[size]``: a top-function argument or a layer's output."""
+    """A top-function argument or a layer's output: a C++ array ``cpp_type name[size]``, or (``width`` > 0) an
+    ``hls::stream<cpp_type>`` of ``nnet::array``s of ``width`` words, ``size`` words per event in all (the number
+    the project's C++ writes, ``_words.stream_sizes``; 0 until known)."""
 
     name: str
     cpp_type: str
     size: int
+    width: int = 0
+
+    @property
+    def transfers(self) -> int:
+        """The ``nnet::array``s a stream carries per event."""
+        return self.size // self.width
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,7 @@ class Call:
     where: str  # "file:line" of the statement's first line
     end: int  # the line the statement ends on
     scope: str = "nnet"
+    copy: int = 0  # which output of a statement copying one stream into several (``COPIES``) the call writes
 
 
 @dataclass
@@ -78,6 +87,11 @@ class Source:
     firmware: Path  # the C++ directory (``hls_text.firmware_dir``)
 
     @property
+    def io_stream(self) -> bool:
+        """The top passes ``hls::stream``s (hls4ml's io_stream) rather than arrays."""
+        return any(a.width for a in self.args)
+
+    @property
     def ap_types(self) -> Path:
         """The project's own ``ap_types``; a deployed package without them is built against the experiment's HLS
         headers, which are the ones hls4ml ships (the fingerprint check holds them to it)."""
@@ -88,13 +102,23 @@ class Source:
         """A name of the project's namespace as C++ outside it spells it."""
         return f"{self.namespace}::{name}" if self.namespace else name
 
+    def stream_width(self, name: str) -> int:
+        """The words of the ``nnet::array`` a stream element type stands for; 0 for any other type."""
+        m = _NNET_ARRAY.fullmatch(_resolved(self.typedefs, name))
+        return self.value(m.group(2), f"{self.firmware / 'defines.h'}: {name}") if m else 0
+
+    def checked(self, name: str) -> str:
+        """The C++ spelling of a type name as the compiler checks it: an ``nnet::array``'s element type for a stream
+        element type, qualified with the project's namespace where it is the project's."""
+        cpp = self.qualified(name) if name in self.typedefs else name
+        return f"{cpp}::value_type" if self.stream_width(name) else cpp
+
     def type_of(self, name: str, where: str) -> fx.FixedType:
-        """The ap_fixed/ap_int type a typedef name (or a type spelled out) stands for."""
-        seen = []
-        text = name.strip()
-        while text in self.typedefs and text not in seen:
-            seen.append(text)
-            text = self.typedefs[text]
+        """The ap_fixed/ap_int type a typedef name (or a type spelled out) stands for; a stream element type's
+        ``nnet::array`` stands for its element type."""
+        text = _resolved(self.typedefs, name)
+        if m := _NNET_ARRAY.fullmatch(text):
+            text = _resolved(self.typedefs, m.group(1))
         try:
             return fx.parse(text)
         except ValueError as err:
@@ -110,6 +134,15 @@ class Source:
         """An integer expression of the C++ (``8``, ``N_LAYER_2``, ``n_in * n_out``, ``DIV_ROUNDUP(a, b)``) with the
         project's macros and the struct's constants."""
         return evaluate(expr, {**self.macros, **(struct.constants if struct else {})}, where)
+
+
+def _resolved(typedefs: dict[str, str], name: str) -> str:
+    """What a typedef name finally stands for."""
+    seen, text = [], name.strip()
+    while text in typedefs and text not in seen:
+        seen.append(text)
+        text = typedefs[text]
+    return text
 
 
 def split_top_level(text: str, sep: str = ",") -> list[str]:
@@ -136,6 +169,9 @@ def _digest(firmware: Path) -> str:
 
 
 _ARRAY_ARG = re.compile(r"(?:const\s+)?([\w:]+(?:<[^>]*>)?)\s+(\w+)\s*\[([^\]]+)\]")
+_STREAM_ARG = re.compile(r"hls::stream\s*<\s*([\w:]+)\s*>\s*&\s*(\w+)")
+_STREAM_DECL = re.compile(r"^hls::stream\s*<\s*([\w:]+)\s*>\s*(\w+)\s*(?:\(\s*\"[^\"]*\"\s*\))?\s*;$")
+_NNET_ARRAY = re.compile(r"nnet::array\s*<\s*(.+)\s*,\s*([^,<>]+)>")  # io_stream element: (word type, words)
 _SIZE_ARG = re.compile(r"unsigned\s+short\s*&\s*(\w+)")
 _DECL = re.compile(r"^([\w:]+(?:<[^;]*>)?)\s+(\w+)\s*\[([^\]]+)\]\s*;$")
 _CALL = re.compile(r"^(\w+)::(\w+)\s*<(.*)>\s*\((.*)\)\s*;$", re.S)
@@ -145,7 +181,8 @@ ALIAS = "auto&"  # the function name an alias statement is read as (no nnet:: fu
 
 
 def read_source(directory: str | Path) -> Source:
-    """Read an hls4ml io_parallel project directory (its ``firmware/`` C++, or wherever ``firmware_dir`` finds it)."""
+    """Read an hls4ml project directory (its ``firmware/`` C++, or wherever ``firmware_dir`` finds it); the sizes of
+    its streams are 0 until ``_words.stream_sizes`` counts them."""
     directory = Path(directory).resolve()
     firmware = firmware_dir(directory)
     top = project_name(directory)
@@ -153,10 +190,7 @@ def read_source(directory: str | Path) -> Source:
         if not path.is_file():
             raise ProjectError(f"{directory}: missing {path.relative_to(directory)}")
     top_file = find_top_file(firmware, top)
-    defines = strip_block_comments((firmware / "defines.h").read_text())
-    if re.search(r"nnet::array\s*<", defines):
-        raise ProjectError(f"{firmware / 'defines.h'}: io_stream types (nnet::array); only io_parallel is imported")
-    macros, typedefs = read_defines(defines)
+    macros, typedefs = read_defines(strip_block_comments((firmware / "defines.h").read_text()))
     structs = _read_structs(firmware / "parameters.h")
     text = strip_block_comments(top_file.read_text())
     namespace = _namespace(text)
@@ -171,8 +205,15 @@ def read_source(directory: str | Path) -> Source:
         elif m := _ARRAY_ARG.fullmatch(arg):
             cpp_t, name, size = m.groups()
             args.append(Array(name, cpp_t, evaluate(size, macros, sig_where)))
+        elif m := _STREAM_ARG.fullmatch(arg):
+            args.append(_stream(m.group(1), m.group(2), typedefs, macros, sig_where))
         else:
-            raise ProjectError(f"{sig_where}: argument {arg!r} of {top} is not an io_parallel array 'type name[size]'")
+            raise ProjectError(
+                f"{sig_where}: argument {arg!r} of {top} is neither an io_parallel array 'type name[size]' nor an "
+                "io_stream 'hls::stream<type> &name'"
+            )
+    if len({bool(a.width) for a in args}) > 1:
+        raise ProjectError(f"{sig_where}: {top} passes both arrays and streams")
     body_start = signature.end()
     body = _body(text, body_start, f"{top_file}:{sig_where}")
     first_line = text[:body_start].count("\n") + 1
@@ -182,16 +223,24 @@ def read_source(directory: str | Path) -> Source:
         if m := _DECL.match(statement):
             cpp_t, name, size = m.groups()
             locals_[name] = Array(name, cpp_t, evaluate(size, macros, where))
+        elif m := _STREAM_DECL.match(statement):
+            locals_[m.group(2)] = _stream(m.group(1), m.group(2), typedefs, macros, where)
         elif m := _CALL.match(statement):
             scope, function, template, call_args = m.groups()
             template_args, args_ = split_top_level(template), split_top_level(call_args)
-            calls.append(Call(function, template_args, args_, comment, where, end, scope))
+            if function in COPIES and len(args_) > 2:  # one stream read into several: a copy each
+                calls += [
+                    Call(function, template_args, [args_[0], a], comment, where, end, scope, k)
+                    for k, a in enumerate(args_[1:])
+                ]
+            else:
+                calls.append(Call(function, template_args, args_, comment, where, end, scope))
         elif m := _ALIAS.match(statement):
             name, target = m.groups()
             aliased = next((a for a in [*args, *locals_.values()] if a.name == target), None)
             if aliased is None:
                 raise ProjectError(f"{top_file}:{line_no}: {target!r} is aliased before it is declared")
-            locals_[name] = Array(name, aliased.cpp_type, aliased.size)
+            locals_[name] = replace(aliased, name=name)
             calls.append(Call(ALIAS, [], [target, name], comment, where, end))
         elif (m := _ASSIGN.match(statement)) and m.group(1) in size_args:
             continue  # older hls4ml reports the array sizes through reference arguments
@@ -201,6 +250,18 @@ def read_source(directory: str | Path) -> Source:
         directory, top, namespace, top_file, args, locals_, calls, typedefs, macros, structs, size_args,
         _digest(firmware), firmware,
     )  # fmt: skip
+
+
+COPIES = ("clone_stream",)  # io_stream functions writing what they read to each of several streams
+
+
+def _stream(cpp_t: str, name: str, typedefs: dict[str, str], macros: dict[str, str], where: str) -> Array:
+    """An ``hls::stream`` of ``cpp_t``, which must be an ``nnet::array`` typedef (its size is not known yet)."""
+    text = _resolved(typedefs, cpp_t)
+    m = _NNET_ARRAY.fullmatch(text)
+    if m is None:
+        raise ProjectError(f"{where}: stream {name!r} of {cpp_t!r} = {text!r}, not an nnet::array")
+    return Array(name, cpp_t, 0, evaluate(m.group(2), macros, where))
 
 
 def _namespace(text: str) -> str | None:

@@ -15,7 +15,7 @@ from l1t.cpp import cpp_raw_args
 from l1t.emulator.nn import Mismatch, Network, TraceDifference, compare_outputs, compare_traces
 from l1t.models.hls_project._import import Project
 from l1t.models.hls_project._source import ProjectError
-from l1t.models.hls_project._words import io_types, project_library, runner_part
+from l1t.models.hls_project._words import io_types, project_library, runner_part, traced_top
 
 __all__ = ["Mismatch", "ProjectRunner", "Verification", "stimulus", "verify"]
 
@@ -61,20 +61,26 @@ class ProjectRunner:
         self.lib = ctypes.CDLL(str(project_library(source, [part], "hls_project_run", top_text, optimize or "-O0")))
 
     def _traced_top(self) -> str:
+        """The top function's file recording each traced layer's output words after its call; a stream's are read
+        and written back, so the layers after it read what they would have."""
         source, net = self.project.source, self.project.network()
         result_t = {layer.name: layer.result_t for layer in net.layers}
-        lines = source.top_file.read_text().splitlines()
-        for k in sorted(range(len(self.traced)), key=lambda k: -self.traced[k][2]):  # bottom up: line numbers hold
-            name, var, end = self.traced[k]
-            size = self.sizes[k]
-            lines.insert(
-                end,
-                f"    for (int l1t_i = 0; l1t_i < {size}; ++l1t_i) l1t_trace_out[{k}][l1t_event * {size} + l1t_i] = "
-                f"raw_of<{cpp_raw_args(result_t[name])}>({var}[l1t_i]);",
-            )
-        return f"static int64_t* l1t_trace_out[{max(len(self.traced), 1)}];\nstatic int64_t l1t_event;\n" + "\n".join(
-            lines
-        )
+        after = []
+        for k, (name, var, end) in enumerate(self.traced):
+            array, raw = source.array(var, str(source.top_file)), f"raw_of<{cpp_raw_args(result_t[name])}>"
+            at = f"l1t_trace_out[{k}][l1t_event * {array.size} + l1t_i]"
+            if array.width:
+                element = source.qualified(array.cpp_type)
+                record = (
+                    f"    for (int l1t_t = 0; l1t_t < {array.transfers}; ++l1t_t) {{ {element} l1t_v = {var}.read(); "
+                    f"for (int l1t_j = 0; l1t_j < {array.width}; ++l1t_j) {{ int l1t_i = l1t_t * {array.width} + "
+                    f"l1t_j; {at} = {raw}(l1t_v[l1t_j]); }} {var}.write(l1t_v); }}"
+                )
+            else:
+                record = f"    for (int l1t_i = 0; l1t_i < {array.size}; ++l1t_i) {at} = {raw}({var}[l1t_i]);"
+            after.append((end, record))
+        head = f"static int64_t* l1t_trace_out[{max(len(self.traced), 1)}];\nstatic int64_t l1t_event;\n"
+        return traced_top(source, after, head)
 
     def run(self, words: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Raw outputs (events, elements) by spec output name, and the traced layers' raw outputs by layer name,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ctypes
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,10 @@ import l1t.emulator.fixed as fx
 from l1t.cpp import NNET_TRACE_SWITCHES, compile_shared, cpp_raw_args, cpp_spelling
 from l1t.models.hls_project._source import Array, ProjectError, Source
 
-__all__ = ["Request", "call_top", "io_types", "project_library", "read_words", "runner_part"]
+__all__ = [
+    "Request", "call_top", "io_types", "project_library", "read_words", "runner_part", "stream_sizes", "traced_top",
+    "words_of",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -43,16 +46,101 @@ def _prologue(source: Source, top_text: str | None) -> str:
     )
 
 
-def call_top(source: Source, body_in: str, body_out: str) -> str:
-    """Statements declaring the top's arrays, filling the inputs (``body_in``), calling it, and reading the outputs
-    (``body_out``)."""
-    lines = [f"    {source.qualified(a.cpp_type)} {a.name}[{a.size}];" for a in source.args]
+def words_of(a: Array) -> str:
+    """The C++ array holding a top argument's words: the array itself, or for a stream the words it carries."""
+    return f"l1t_words_{a.name}" if a.width else a.name
+
+
+def call_top(source: Source, inputs: list[Array], body_in: str, body_out: str) -> str:
+    """Statements declaring the top's arguments, filling the ``inputs`` (``body_in``, into ``words_of`` each),
+    calling the top, and reading the other arguments (``body_out``). A stream argument carries its words as
+    ``nnet::array``s of its width, written before the call and read after it."""
+    names = {a.name for a in inputs}
+    lines, pushes, pops = [], [], []
+    for a in source.args:
+        if not a.width:
+            lines.append(f"    {source.qualified(a.cpp_type)} {a.name}[{a.size}];")
+            continue
+        element = source.qualified(a.cpp_type)
+        lines.append(f"    hls::stream<{element}> {a.name};")
+        lines.append(f"    {source.checked(a.cpp_type)} {words_of(a)}[{a.size}];")
+        step = f"for (int l1t_t = 0; l1t_t < {a.transfers}; ++l1t_t)"
+        each = f"for (int l1t_j = 0; l1t_j < {a.width}; ++l1t_j)"
+        at = f"{words_of(a)}[l1t_t * {a.width} + l1t_j]"
+        if a.name in names:
+            pushes.append(f"    {step} {{ {element} l1t_v; {each} l1t_v[l1t_j] = {at}; {a.name}.write(l1t_v); }}")
+        else:
+            pops.append(f"    {step} {{ {element} l1t_v = {a.name}.read(); {each} {at} = l1t_v[l1t_j]; }}")
     lines += [f"    unsigned short {name} = 0;" for name in source.size_args]
-    lines.append(body_in)
-    names = [a.name for a in source.args] + source.size_args
-    lines.append(f"    {source.qualified(source.top)}({', '.join(names)});")
-    lines.append(body_out)
+    lines += [body_in, *pushes]
+    call = [a.name for a in source.args] + source.size_args
+    lines.append(f"    {source.qualified(source.top)}({', '.join(call)});")
+    lines += [*pops, body_out]
     return "\n".join(lines)
+
+
+def traced_top(source: Source, after: list[tuple[int, str]], head: str = "") -> str:
+    """The top function's file with statements inserted after the given lines, and ``head`` before it."""
+    lines = source.top_file.read_text().splitlines()
+    for line, text in sorted(after, key=lambda item: -item[0]):  # bottom up: line numbers hold
+        lines.insert(line, text)
+    return head + "\n".join(lines)
+
+
+def stream_sizes(
+    source: Source, inputs: list[Array], writes: list[tuple[str, int]], aliases: dict[str, str]
+) -> Source:  # fmt: skip
+    """``source`` with the words per event of each stream, counted by running the project's own C++ once: an input
+    fed more zero words than any layer reads (what is left unread tells what it reads), and each stream's ``size()``
+    right after the call that writes it (``writes``: the stream, the line its call ends on); an ``auto&`` alias
+    (``aliases``: alias -> stream) has its stream's."""
+    budget = 1 << 20  # words fed to each input: 8 to 16 MB of C-simulation words
+    fed = {a.name: max(1, budget // a.width) for a in inputs}
+    after = [(end, f"    l1t_counts[{k}] = {name}.size();") for k, (name, end) in enumerate(writes)]
+    head = f"static int64_t l1t_counts[{max(len(writes), 1)}];\n"
+    feed = "\n".join(
+        f"    for (int l1t_t = 0; l1t_t < {fed[a.name]}; ++l1t_t) {{ {source.qualified(a.cpp_type)} l1t_v; "
+        f"for (int l1t_j = 0; l1t_j < {a.width}; ++l1t_j) l1t_v[l1t_j] = 0; {a.name}.write(l1t_v); }}"
+        for a in inputs
+    )
+    decls = "\n".join(f"    hls::stream<{source.qualified(a.cpp_type)}> {a.name};" for a in source.args)
+    sizes = [f"    unsigned short {name} = 0;" for name in source.size_args]
+    call = ", ".join([a.name for a in source.args] + source.size_args)
+    left = "\n".join(  # counted, then drained: C-simulation warns of a stream destroyed holding words
+        f"    l1t_out[{k}] = {a.name}.size(); while (!{a.name}.empty()) {a.name}.read();"
+        for k, a in enumerate(source.args)
+    )
+    part = (
+        f'extern "C" void l1t_stream_sizes(int64_t* l1t_out, int64_t* l1t_written) {{\n{decls}\n'
+        + "\n".join(sizes) + f"\n{feed}\n    {source.qualified(source.top)}({call});\n{left}\n"
+        f"    for (int l1t_k = 0; l1t_k < {len(writes)}; ++l1t_k) l1t_written[l1t_k] = l1t_counts[l1t_k];\n}}"
+    )  # fmt: skip
+    library = project_library(source, [part], "hls_stream_sizes", traced_top(source, after, head))
+    left_words = np.zeros(len(source.args), np.int64)
+    written = np.zeros(max(len(writes), 1), np.int64)
+    ctypes.CDLL(str(library)).l1t_stream_sizes(
+        ctypes.c_void_p(left_words.ctypes.data), ctypes.c_void_p(written.ctypes.data)
+    )
+    transfers = {name: int(count) for (name, _), count in zip(writes, written, strict=False)}
+    for a, left in zip(source.args, left_words, strict=True):
+        if a.name in fed:
+            if left == 0:
+                raise ProjectError(f"{source.top_file}: {source.top} reads more than {fed[a.name]} words from {a.name}")
+            transfers[a.name] = fed[a.name] - int(left)
+        else:
+            transfers[a.name] = int(left)
+    for alias, target in aliases.items():
+        if target in transfers:
+            transfers[alias] = transfers[target]
+
+    def sized(a: Array) -> Array:
+        if not a.width:
+            return a
+        if a.name not in transfers:
+            raise ProjectError(f"{source.top_file}: no call of {source.top} writes the stream {a.name!r}")
+        return replace(a, size=transfers[a.name] * a.width)
+
+    return replace(source, args=[sized(a) for a in source.args], locals={k: sized(a) for k, a in source.locals.items()})
 
 
 def project_library(
@@ -101,12 +189,12 @@ def runner_part(source: Source, inputs: list[Array], outputs: list[Array], trace
 
     def fill(a: Array) -> str:
         two = "2" if types[a.name].wide else ""
-        return f"set_raw{two}<{cpp_raw_args(types[a.name])}>({a.name}[l1t_i], {element(a)});"
+        return f"set_raw{two}<{cpp_raw_args(types[a.name])}>({words_of(a)}[l1t_i], {element(a)});"
 
     def read(a: Array) -> str:
         if types[a.name].wide:
-            return f"raw_of2<{cpp_raw_args(types[a.name])}>({a.name}[l1t_i], {element(a)});"
-        return f"{element(a)} = raw_of<{cpp_raw_args(types[a.name])}>({a.name}[l1t_i]);"
+            return f"raw_of2<{cpp_raw_args(types[a.name])}>({words_of(a)}[l1t_i], {element(a)});"
+        return f"{element(a)} = raw_of<{cpp_raw_args(types[a.name])}>({words_of(a)}[l1t_i]);"
 
     fills = "\n".join(f"    for (int l1t_i = 0; l1t_i < {a.size}; ++l1t_i) {fill(a)}" for a in inputs)
     reads = "\n".join(f"    for (int l1t_i = 0; l1t_i < {a.size}; ++l1t_i) {read(a)}" for a in outputs)
@@ -114,15 +202,16 @@ def runner_part(source: Source, inputs: list[Array], outputs: list[Array], trace
     event = "    l1t_event = l1t_e;\n" if traced else ""
     return (
         f'extern "C" void l1t_run(int64_t l1t_n, int64_t** l1t_trace, {", ".join(params)}) {{\n{pointers}'
-        f"  for (int64_t l1t_e = 0; l1t_e < l1t_n; ++l1t_e) {{\n{event}{call_top(source, fills, reads)}\n  }}\n}}"
+        f"  for (int64_t l1t_e = 0; l1t_e < l1t_n; ++l1t_e) {{\n{event}{call_top(source, inputs, fills, reads)}\n"
+        "  }\n}"
     )
 
 
 def read_words(
-    source: Source, requests: list[Request], types: dict[str, fx.FixedType], extra: list[str],
+    source: Source, inputs: list[Array], requests: list[Request], types: dict[str, fx.FixedType], extra: list[str],
     includes: tuple[Path, ...] = (), separate: list[str] | None = None,
 ) -> tuple[dict[str, np.ndarray], Path]:  # fmt: skip
-    """Raw words of every request, after the top function ran once on zero inputs (which loads text weights), and
+    """Raw words of every request, after the top function ran once on zero ``inputs`` (which loads text weights), and
     the library they were read from (``extra`` parts compiled into it too, after the top's code, with ``includes``
     on the include path; ``separate``, a second translation unit such as a wrapper's, with the requests of unit 1);
     each ``types`` entry (a C++ type name, project-qualified where needed) is checked to be exactly that type."""
@@ -131,8 +220,9 @@ def read_words(
         'project text");'
         for cpp, t in types.items()
     ]
-    zero = "\n".join(f"    for (int l1t_i = 0; l1t_i < {a.size}; ++l1t_i) {a.name}[l1t_i] = 0;" for a in source.args)
-    parts = [*extra, "\n".join(checks), f'extern "C" void l1t_load() {{\n{call_top(source, zero, "")}\n}}']
+    zero = "\n".join(f"    for (int l1t_i = 0; l1t_i < {a.size}; ++l1t_i) {words_of(a)}[l1t_i] = 0;" for a in inputs)
+    load = call_top(source, inputs, zero, "")
+    parts = [*extra, "\n".join(checks), f'extern "C" void l1t_load() {{\n{load}\n}}']
     units = [parts, list(separate or [])]
     for i, req in enumerate(requests):
         if req.t.wide:

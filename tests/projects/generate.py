@@ -405,6 +405,7 @@ def _kwargs(convert: Callable, **wanted: Any) -> dict[str, Any]:
 def write(
     name: str, variant: str, out: Path, *, namespace: str | None = None, project_name: str = "myproject",
     weights_in_headers: bool = False, keras_spec: Path | None = None, backend: str = "Vivado",
+    io_type: str = "io_parallel",
 ) -> Path:  # fmt: skip
     """Convert one coverage model with the importable hls4ml and write its project to ``out``; with ``keras_spec``,
     also l1t's Keras-path spec of the same hls4ml model there."""
@@ -441,7 +442,7 @@ def write(
     convert = hls4ml.converters.convert_from_keras_model
     options = {"namespace": namespace} if namespace is not None else {}
     options |= {"write_weights_txt": False} if weights_in_headers else {}  # options of hls4ml >= 1.0 only
-    kwargs = _kwargs(convert, backend=backend, io_type="io_parallel", project_name=project_name) | options
+    kwargs = _kwargs(convert, backend=backend, io_type=io_type, project_name=project_name) | options
     hls_model = convert(model, hls_config=config, output_dir=str(out), **kwargs)
     hls_model.write()
     if keras_spec is not None:
@@ -460,6 +461,7 @@ def main() -> None:
     parser.add_argument("--project-name", default="myproject")
     parser.add_argument("--backends", default="Vivado", help="Vivado, Vitis (whose templates override some nnet_utils)")
     parser.add_argument("--weights-in-headers", action="store_true")
+    parser.add_argument("--io-type", default="io_parallel", choices=("io_parallel", "io_stream"))
     parser.add_argument("--keras-spec", action="store_true", help="also write l1t's Keras-path spec (<project>.spec)")
     args = parser.parse_args()
     import hls4ml
@@ -467,11 +469,12 @@ def main() -> None:
     print(f"hls4ml {hls4ml.__version__} from {hls4ml.__file__}", file=sys.stderr)
     for name in args.models.split(","):
         for variant, backend in ((v, b) for v in args.variants.split(",") for b in args.backends.split(",")):
-            target = args.out / (f"{name}-{variant}" + ("" if backend == "Vivado" else f"-{backend.lower()}"))
+            stream = "-stream" if args.io_type == "io_stream" else ""
+            target = args.out / (f"{name}-{variant}{stream}" + ("" if backend == "Vivado" else f"-{backend.lower()}"))
             try:
                 write(
                     name, variant, target, namespace=args.namespace, project_name=args.project_name,
-                    weights_in_headers=args.weights_in_headers, backend=backend,
+                    weights_in_headers=args.weights_in_headers, backend=backend, io_type=args.io_type,
                     keras_spec=target.with_suffix(".spec") if args.keras_spec else None,
                 )  # fmt: skip
                 print(f"wrote {target}", file=sys.stderr)

@@ -11,6 +11,7 @@ run (``disproven.json``).
 
     .venv/bin/python tests/projects/prove.py [--releases 0.6.0,0.7.1,...] [--events 20000] [--work DIR]
                                              [--models mlp,...] [--backends Vivado,Vitis] [--keep]
+                                             [--io-type io_stream]
 """
 
 from __future__ import annotations
@@ -54,17 +55,20 @@ def _install(release: str, work: Path) -> list[Path]:
 def prove(
     release: str, work: Path, events: int, table: dict[str, dict[str, list[str]]], models: str | None,
     disproven: set[tuple[str, str, str]], backends: str = "Vivado,Vitis", variants: str = DEFAULT_VARIANTS,
+    io_type: str = "io_parallel",
 ) -> None:  # fmt: skip
     out = work / "projects" / release
     path = _install(release, work)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(p) for p in path)}
     cmd = [sys.executable, str(HERE / "generate.py"), str(out), "--variants", variants]
-    cmd += ["--backends", backends]  # Vitis projects carry the Vitis templates' own nnet_utils
+    cmd += ["--backends", backends, "--io-type", io_type]  # Vitis projects carry the Vitis templates' own nnet_utils
     cmd += ["--models", models] if models else []
     subprocess.run(cmd, env=env, check=True)
     wanted = models.split(",") if models else None
     for project_dir in sorted(p for p in out.iterdir() if (p / "firmware").is_dir()):
         if wanted and project_dir.name.split("-", 1)[0] not in wanted:
+            continue
+        if ("-stream" in project_dir.name) != (io_type == "io_stream"):
             continue
         try:
             project = read_project(project_dir, allow_unproven=True)
@@ -97,7 +101,7 @@ def _agreeing_layers(project: Project, net: Network, words: dict[str, np.ndarray
     """(the layers traced: those whose words fit 64 bits, the ones among them whose every output word agrees between
     the traced project and the emulator), each layer judged on its own inputs (the project's traced outputs of the
     layers it reads), so a difference upstream does not count against it."""
-    names = [layer.name for layer in net.layers if not layer.result_t.wide]
+    names = [layer.name for layer in net.layers if not layer.result_t.wide and layer.name in project.layer_uses]
     _, expected = ProjectRunner(project, trace=names).run(words)
     got = net.trace(words, raw=True, replay=expected)
     return set(names), {
@@ -115,13 +119,15 @@ def main() -> None:
     parser.add_argument("--models", help="coverage models to prove (default: all)")
     parser.add_argument("--backends", default="Vivado,Vitis")
     parser.add_argument("--variants", default=DEFAULT_VARIANTS, help="strategies of generate.py's VARIANTS")
+    parser.add_argument("--io-type", default="io_parallel", choices=("io_parallel", "io_stream"))
     args = parser.parse_args()
     table: dict[str, dict[str, list[str]]] = json.loads(PROVEN_FILE.read_text()) if args.keep else {}
     # disproofs of earlier runs hold too: a run whose projects happen not to exercise a difference does not undo one
     known = json.loads(DISPROVEN_FILE.read_text()) if args.keep and DISPROVEN_FILE.is_file() else {}
     disproven = {(name, fp, rel) for name, entries in known.items() for fp, rels in entries.items() for rel in rels}
     for release in args.releases.split(","):
-        prove(release, args.work.resolve(), args.events, table, args.models, disproven, args.backends, args.variants)
+        prove(release, args.work.resolve(), args.events, table, args.models, disproven, args.backends, args.variants,
+              args.io_type)  # fmt: skip
     record: dict[str, dict[str, list[str]]] = {}
     for name, fp, release in sorted(disproven):
         record.setdefault(name, {}).setdefault(fp, []).append(release)
