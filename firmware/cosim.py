@@ -120,7 +120,7 @@ def run_cosim(
                 always=True,
                 log_file=build_log,
             )
-        except (subprocess.CalledProcessError, SystemExit) as err:
+        except (RuntimeError, subprocess.CalledProcessError, SystemExit) as err:  # cocotb's runner raises any of them
             raise RuntimeError(f"{tag}: the build failed, log in {build_log}:\n{_tail(build_log)}") from err
     t1 = time.perf_counter()
     if result.exists():

@@ -377,6 +377,7 @@ COSIM = [  # none has a float wrapper (the fixtures keep firmware/ only)
     pytest.param("mlp-da", marks=pytest.mark.slow),  # distributed arithmetic: da4ml's generated adder graphs
     pytest.param("merges-resource", marks=pytest.mark.slow),
     pytest.param("movement", marks=pytest.mark.slow),  # a 64-bit output port (ap_fixed<64,34>)
+    "mlp-stream-resource",  # io_stream: the words move through hls::stream ports of nnet::arrays
 ]
 
 

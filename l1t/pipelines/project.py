@@ -37,6 +37,7 @@ def dpi_interface(project: Project) -> hls_dpi.HlsProject:
         None,
         namespace=src.namespace,
         size_args=tuple(src.size_args),
+        stream_widths={a.name: a.width for a in [*project.inputs, *project.outputs] if a.width},
     )
 
 
