@@ -777,13 +777,7 @@ def _check_stream(layer: Any) -> None:
         geometry = _geometry(layer, int(kind[-2]))
         if any(geometry["pads"]) or geometry["stride"] != geometry["kernel"]:
             raise UnsupportedLayer(f"layer {layer.name!r}: io_stream pooling needs stride == pool size and no padding")
-    if kind in ("Pooling1D", "Pooling2D", "GlobalPooling1D", "GlobalPooling2D"):
-        accum_t, x_t = fx.parse(_type(layer, "accum_t")), fx.parse(_type_of_input(layer))
-        if not fx.holds(accum_t, x_t):  # io_parallel reduces the inputs themselves
-            raise UnsupportedLayer(
-                f"layer {layer.name!r}: io_stream pooling casts each input into accum_t {accum_t} before the "
-                f"reduction, which does not hold every {x_t} word"
-            )
+
     if kind in _SUMMING and _strategy(layer) == "distributed_arithmetic":
         raise UnsupportedLayer(f"layer {layer.name!r}: io_stream {kind} with distributed_arithmetic is not proven")
     if kind.startswith("PointwiseConv") and _strategy(layer) != "Latency":  # differs from the emulator (hls4ml 1.3)
@@ -793,6 +787,26 @@ def _check_stream(layer: Any) -> None:
             f"layer {layer.name!r}: io_stream {kind} with accum_t {_type(layer, 'accum_t')}: its summation order "
             "is its own, and only a wrapping accumulator (AP_WRAP, no saturation bits) is exact in any order"
         )
+
+
+_POOLING = ("Pooling1D", "Pooling2D", "GlobalPooling1D", "GlobalPooling2D")
+
+
+def _stream_pool_cast(layer: Any, entry: dict[str, Any]) -> dict[str, Any] | None:
+    """io_stream pooling casts each input into its accum_t before the reduction (io_parallel reduces the inputs
+    themselves): where accum_t does not hold the input type, a ``linear`` cast in front of the pool, which then reads
+    it (named as the project importer names it)."""
+    if layer_class(layer) not in _POOLING:
+        return None
+    accum_t, x_t = fx.parse(_type(layer, "accum_t")), fx.parse(_type_of_input(layer))
+    if fx.holds(accum_t, x_t):
+        return None
+    name = f"{layer.name}_input0_cast"
+    shape = [int(d) for d in layer.get_input_variable().shape]
+    cast = {"name": name, "op": "linear", "inputs": entry["inputs"][:1], "shape": shape,
+            "types": {"result_t": str(accum_t)}, "attrs": {}}  # fmt: skip
+    entry["inputs"][0] = name
+    return cast
 
 
 def export_hls_model(hls_model: Any, out_dir: str | Path, *, source: dict[str, Any] | None = None) -> Network:
@@ -825,7 +839,8 @@ def export_hls_model(hls_model: Any, out_dir: str | Path, *, source: dict[str, A
             continue
         entry = _export_layer(layer, arrays)
         entry["inputs"] = [source_of(name) for name in entry["inputs"]]
-        layers.append(entry)
+        cast = _stream_pool_cast(layer, entry) if io_type == "io_stream" else None
+        layers += [cast, entry] if cast is not None else [entry]
     for (layer_name, table), raw in compute_tables(list(hls_model.get_layers())).items():
         entry = next(e for e in layers if e["name"] == layer_name)
         _store(arrays, entry, table, raw)

@@ -469,10 +469,10 @@ def test_resource_strategy_with_an_order_dependent_accumulator_is_refused(tmp_pa
         export(model, tmp_path / "spec", project_dir=tmp_path / "prj", config=config)
 
 
-def test_io_stream_pooling_into_a_narrower_accumulator_is_refused(tmp_path: Path) -> None:
+def test_io_stream_pooling_into_a_narrower_accumulator_casts_first(tmp_path: Path) -> None:
     """io_stream pooling casts each input into accum_t before the reduction (io_parallel reduces the inputs
-    themselves): with an accum_t that does not hold the input type the two differ, so io_stream is refused, naming the
-    layer; io_parallel converts."""
+    themselves): with an accum_t that does not hold the input type the spec casts first, and equals C-simulation,
+    where the pool alone would not."""
 
     def build() -> Any:
         L = _layers()
@@ -484,11 +484,17 @@ def test_io_stream_pooling_into_a_narrower_accumulator_is_refused(tmp_path: Path
         "pool": {"Precision": {"accum": "ap_fixed<12,4>"}},
     }
     config = hls_config(model, default_precision="ap_fixed<16,6>", overrides=overrides)
-    with pytest.raises(UnsupportedLayer, match=r"layer 'pool': io_stream pooling casts each input into accum_t "
-                                               r"ap_fixed<12,4> before the reduction"):  # fmt: skip
-        export(model, tmp_path / "spec", project_dir=tmp_path / "prj", config=config, io_type="io_stream")
-    net, _ = export(model, tmp_path / "spec", project_dir=tmp_path / "prj", config=config)
-    assert net.spec["project"]["io_type"] == "io_parallel"
+    net, hls_model = export(model, tmp_path / "spec", project_dir=tmp_path / "prj", config=config, io_type="io_stream")
+    pool = next(layer for layer in net.layers if layer.name == "pool")
+    assert pool.inputs == ["pool_input0_cast"] and str(pool.types["accum_t"]) == "ap_fixed<12,4>"
+    hls_model.compile()
+    words = random_words(net, N_EVENTS, seed=12)
+    assert csim_differences(hls_model, net, words) == []
+    spec = json.loads((tmp_path / "spec" / "spec.json").read_text())
+    spec["layers"] = [e for e in spec["layers"] if e["name"] != "pool_input0_cast"]
+    next(e for e in spec["layers"] if e["name"] == "pool")["inputs"] = ["conv"]
+    (tmp_path / "spec" / "spec.json").write_text(json.dumps(spec))
+    assert csim_differences(hls_model, Network.load(tmp_path / "spec"), words) != []  # the cast is needed
 
 
 @pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
