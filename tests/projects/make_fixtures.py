@@ -57,6 +57,7 @@ SPECS = {
     "recurrent-stream": ("1.3.0", "recurrent", "latency", ["--io-type", "io_stream"]),
     # global max pooling whose accum_t does not hold its input: the spec casts first, as the stream kernel does
     "conv1d-stream": ("1.3.0", "conv1d", "resource", ["--io-type", "io_stream"]),
+    "images-stream": ("1.3.0", "images", "latency", ["--io-type", "io_stream"]),  # clone_stream, stream transposes
 }  # fmt: skip
 
 
