@@ -434,8 +434,9 @@ def _stream_window(v: LayerCall, geometry: dict[str, list[int]]) -> None:
         raise v.refuse(f"an io_stream kernel with padding {geometry['pads']}")
     if "pool_op" in v.config.constants and geometry["stride"] != geometry["kernel"]:
         raise v.refuse(f"io_stream pooling with stride {geometry['stride']} and window {geometry['kernel']}")
-    if "implementation" in v.config.constants and v.enum("implementation") != "linebuffer":
-        raise v.refuse(f"io_stream implementation {v.enum('implementation')!r} (imported: linebuffer)")
+    implementation = v.enum("implementation") if "implementation" in v.config.constants else None
+    if implementation != "linebuffer":  # without the constant, the base config's default, which is not read here
+        raise v.refuse(f"io_stream implementation {implementation!r} (imported: linebuffer)")
 
 
 def _mult_product(v: LayerCall, units: bool = False) -> str:

@@ -5,7 +5,8 @@ Only what a project has of its own is kept: ``hls4ml_config.yml``, ``firmware/<t
 ``parameters.h``, the weights and the generated ``nnet_code_gen.h``. The ``nnet_utils`` and ``ap_types`` shared by
 every project of a release come back at test time (``tests/test_hls_project.py``) from the installed hls4ml's
 templates, which are what that release copies into a project. A fixture of another release keeps the ``nnet_utils``
-headers its project includes and every non-stream one (the import fingerprints each definition of a name in them);
+headers its project includes and every non-stream one (the import fingerprints each definition of a name in them;
+an io_stream project keeps them all, since its code is fingerprinted whole);
 their ``ap_types`` are byte-identical to the installed release's, and the fingerprint check holds them to it.
 
     .venv/bin/python tests/projects/make_fixtures.py   (older releases from prove.py's installs under out/prove)
@@ -58,6 +59,7 @@ SPECS = {
     # global max pooling whose accum_t does not hold its input: the spec casts first, as the stream kernel does
     "conv1d-stream": ("1.3.0", "conv1d", "resource", ["--io-type", "io_stream"]),
     "images-stream": ("1.3.0", "images", "latency", ["--io-type", "io_stream"]),  # clone_stream, stream transposes
+    "conv2d-stream-0.8.1": ("0.8.1", "conv2d", "latency", ["--io-type", "io_stream"]),
 }  # fmt: skip
 
 
@@ -79,7 +81,8 @@ def _closure(firmware: Path) -> set[str]:
 
 def _prune(project: Path, keep_nnet_utils: bool) -> None:
     firmware = project / "firmware"
-    fingerprinted = {h.name for h in (firmware / "nnet_utils").glob("*.h") if not h.stem.endswith("_stream")}
+    stream = "nnet::array" in (firmware / "defines.h").read_text()  # io_stream code is fingerprinted whole
+    fingerprinted = {h.name for h in (firmware / "nnet_utils").glob("*.h") if stream or not h.stem.endswith("_stream")}
     keep = _closure(firmware) | fingerprinted if keep_nnet_utils else {"nnet_code_gen.h"}
     for path in sorted(project.iterdir()):
         if path.name not in ("firmware", "hls4ml_config.yml"):
