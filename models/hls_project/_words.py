@@ -124,8 +124,9 @@ def stream_sizes(
     transfers = {name: int(count) for (name, _), count in zip(writes, written, strict=False)}
     for a, left in zip(source.args, left_words, strict=True):
         if a.name in fed:
-            if left == 0:
-                raise ProjectError(f"{source.top_file}: {source.top} reads more than {fed[a.name]} words from {a.name}")
+            if left in (0, fed[a.name]):
+                how = f"more than {fed[a.name]} arrays" if left == 0 else "nothing"
+                raise ProjectError(f"{source.top_file}: {source.top} reads {how} from the stream {a.name}")
             transfers[a.name] = fed[a.name] - int(left)
         else:
             transfers[a.name] = int(left)
