@@ -769,6 +769,9 @@ STREAM_PROVEN = frozenset(
 _SUMMING = {"Dense", "Conv1D", "Conv2D", "DepthwiseConv1D", "DepthwiseConv2D", "PointwiseConv1D", "PointwiseConv2D"}
 
 
+_POOLING = ("Pooling1D", "Pooling2D", "GlobalPooling1D", "GlobalPooling2D")
+
+
 def _check_stream(layer: Any) -> None:
     kind = layer_class(layer)
     if kind not in STREAM_PROVEN:
@@ -780,6 +783,11 @@ def _check_stream(layer: Any) -> None:
 
     if kind in _SUMMING and _strategy(layer) == "distributed_arithmetic":
         raise UnsupportedLayer(f"layer {layer.name!r}: io_stream {kind} with distributed_arithmetic is not proven")
+    if kind in _POOLING and str(layer.get_attr("pool_op")).lower() == "average" and not _order_free(layer):
+        raise UnsupportedLayer(  # the stream kernels sum a window as a tree (nnet::reduce), io_parallel one by one
+            f"layer {layer.name!r}: io_stream average pooling with accum_t {_type(layer, 'accum_t')}: only a "
+            "wrapping accumulator (AP_WRAP, no saturation bits) is exact in any order"
+        )
     if kind.startswith("PointwiseConv") and _strategy(layer) != "Latency":  # differs from the emulator (hls4ml 1.3)
         raise UnsupportedLayer(f"layer {layer.name!r}: io_stream {kind} with {_strategy(layer)} is not proven")
     if kind in _SUMMING and not _order_free(layer):
@@ -787,9 +795,6 @@ def _check_stream(layer: Any) -> None:
             f"layer {layer.name!r}: io_stream {kind} with accum_t {_type(layer, 'accum_t')}: its summation order "
             "is its own, and only a wrapping accumulator (AP_WRAP, no saturation bits) is exact in any order"
         )
-
-
-_POOLING = ("Pooling1D", "Pooling2D", "GlobalPooling1D", "GlobalPooling2D")
 
 
 def _stream_pool_cast(layer: Any, entry: dict[str, Any]) -> dict[str, Any] | None:

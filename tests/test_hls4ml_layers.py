@@ -497,6 +497,17 @@ def test_io_stream_pooling_into_a_narrower_accumulator_casts_first(tmp_path: Pat
     assert csim_differences(hls_model, Network.load(tmp_path / "spec"), words) != []  # the cast is needed
 
 
+def test_io_stream_average_pooling_with_a_saturating_accumulator_is_refused(tmp_path: Path) -> None:
+    """io_stream sums a pooling window as a tree (nnet::reduce), io_parallel one input after the other: with a
+    saturating accum_t the two orders differ, so io_stream is refused, naming the layer."""
+    model = _model([(4, 4, 2)], lambda x: _layers().AveragePooling2D(2, name="pool")(x))
+    overrides = {"pool": {"Precision": {"accum": "ap_fixed<12,4,AP_TRN,AP_SAT>"}}}
+    config = hls_config(model, default_precision="ap_fixed<12,4>", overrides=overrides)
+    with pytest.raises(UnsupportedLayer, match=r"layer 'pool': io_stream average pooling with accum_t "
+                                               r"ap_fixed<12,4,AP_TRN,AP_SAT>"):  # fmt: skip
+        export(model, tmp_path / "spec", project_dir=tmp_path / "prj", config=config, io_type="io_stream")
+
+
 @pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
 def test_embedding_bit_exact_with_csim(io_type: str, tmp_path: Path) -> None:
     """Every index of a 4-bit input into a 16-row table, in both io types."""

@@ -644,6 +644,8 @@ def _pool(v: LayerCall) -> dict[str, Any]:
     accum_t = v.config_type("accum_t")
     if v.source.io_stream and not fx.holds(accum_t, v.in_types[0]):  # io_parallel reduces the inputs themselves
         v.cast_first(0, accum_t)  # io_stream casts each into accum_t first
+    if v.source.io_stream and mode == "average":  # a tree of sums (nnet::reduce), io_parallel's one by one
+        _order_free(v, accum_t, "io_stream average pooling")
     return v.entry("pool", {"accum_t": accum_t}, shape, **geometry, mode=mode, count_pad=count_pad)
 
 
