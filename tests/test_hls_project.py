@@ -282,6 +282,21 @@ def test_a_stream_read_by_two_layers_is_refused(tmp_path: Path) -> None:
         read_project(directory)
 
 
+def test_an_io_stream_softmax_over_narrower_arrays_is_refused(tmp_path: Path) -> None:
+    """A stream softmax normalises each nnet::array on its own: over arrays of 1 of its 5 words it computes
+    something else than a softmax of the vector, and is refused naming the layer."""
+    directory = project("mlp-stream-resource", tmp_path)
+    defines = directory / "firmware" / "defines.h"
+    text = defines.read_text()
+    for name in ("layer8_t", "result_t"):
+        text = text.replace(
+            f"typedef nnet::array<ap_fixed<16,6>, 5*1> {name};", f"typedef nnet::array<ap_fixed<16,6>, 1> {name};"
+        )
+    defines.write_text(text)
+    with pytest.raises(ProjectError, match=r"layer 'sm': io_stream softmax over each array of 1 of its 5 words"):
+        read_project(directory)
+
+
 def test_an_io_stream_convolution_with_encoded_kernels_is_refused(tmp_path: Path) -> None:
     """The encoded kernels read a pixel table hls4ml generates per project: refused naming the layer."""
     directory = project("conv2d-stream", tmp_path)

@@ -765,6 +765,8 @@ def _softmax(v: LayerCall) -> dict[str, Any]:
         raise v.refuse(f"softmax implementation {implementation!r} (imported: stable, latency)")
     if v.const("n_outer", 1) != 1 or v.const("n_inner", 1) != 1:
         raise v.refuse("softmax over a multi-dimensional input")
+    if v.data[0].width and v.data[0].width != v.data[0].size:  # the stream kernels normalise each array on its own
+        raise v.refuse(f"io_stream softmax over each array of {v.data[0].width} of its {v.data[0].size} words")
     v.depends("softmax", f"softmax_{implementation}", "softmax_idx_from_real_val", "reduce", "Op_max", "Op_add")
     data_t, data_cpp = v.template_type(0), v.source.qualified(v.call.template[0])
     types = {key: v.config_type(key) for key in ("exp_table_t", "inv_table_t")}
@@ -883,6 +885,9 @@ def _normalize(v: LayerCall) -> dict[str, Any]:
     _product(v)
     v.depends("normalize")
     n_in, n_filt = v.const("n_in"), v.const("n_filt", -1)
+    width = v.data[0].width
+    if width and n_filt != -1 and width % n_filt:  # the stream kernel indexes the scales by the place in each array
+        raise v.refuse(f"io_stream normalize with {n_filt} scales over arrays of {width} words")
     scale_t, bias_t = v.config_type("scale_t"), v.config_type("bias_t")
     n_scale = n_in if n_filt == -1 else n_filt
     v.words("scale", 2, n_scale, scale_t)
@@ -914,6 +919,8 @@ _MERGES = ("add", "subtract", "multiply", "average", "maximum", "minimum")
 def _merge(v: LayerCall) -> dict[str, Any]:
     if not v.data[0].size == v.data[1].size == v.result.size:
         raise v.refuse(f"merge of {v.data[0].size} and {v.data[1].size} elements into {v.result.size}")
+    if not v.data[0].width == v.data[1].width == v.result.width:  # stream kernels pair words by place in arrays
+        raise v.refuse(f"io_stream merge of arrays of {v.data[0].width} and {v.data[1].width} words")
     v.depends(v.call.function)
     return v.entry(v.call.function, {})
 
