@@ -739,8 +739,9 @@ def _concatenate(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     return _entry(layer, "concatenate", {}, axis=axis - 1 if axis > 0 else axis + ndim)
 
 
-@_exporter("Reshape")
+@_exporter("Reshape", "Repack")
 def _reshape(layer: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """A Reshape, and io_stream's Repack of it into arrays of another width: the same words."""
     return _entry(layer, "reshape", {})
 
 
@@ -762,8 +763,8 @@ STREAM_PROVEN = frozenset(
         "Activation", "ApplyAlpha", "BatchNormalization", "BatchNormalizationQuantizedTanh", "Clone", "Concatenate",
         "Conv1D", "Conv2D", "Cropping1D", "Cropping2D", "Dense", "DepthwiseConv1D", "DepthwiseConv2D", "Embedding",
         "GlobalPooling1D", "GlobalPooling2D", "GRU", "HardActivation", "LSTM", "Merge", "ParametrizedActivation",
-        "PointwiseConv1D", "PointwiseConv2D", "Pooling1D", "Pooling2D", "PReLU", "Reshape", "Resize", "Softmax",
-        "Transpose", "ZeroPadding1D", "ZeroPadding2D",
+        "PointwiseConv1D", "PointwiseConv2D", "Pooling1D", "Pooling2D", "PReLU", "Repack", "Reshape", "Resize",
+        "Softmax", "Transpose", "ZeroPadding1D", "ZeroPadding2D",
     }
 )  # fmt: skip
 _SUMMING = {"Dense", "Conv1D", "Conv2D", "DepthwiseConv1D", "DepthwiseConv2D", "PointwiseConv1D", "PointwiseConv2D"}
@@ -814,6 +815,20 @@ def _stream_pool_cast(layer: Any, entry: dict[str, Any]) -> dict[str, Any] | Non
     return cast
 
 
+def _check_read_once(hls_model: Any) -> None:
+    """Refuse an io_stream model in which two layers read one stream: in its C++ the first read empties it, so the
+    second computes on nothing (hls4ml inserts a Clone for each value two layers read, but not always)."""
+    readers: dict[str, str] = {}
+    for layer in hls_model.get_layers():
+        for name in layer.inputs:
+            if name in readers:
+                raise UnsupportedLayer(
+                    f"layer {layer.name!r}: io_stream value {name!r} is also read by layer {readers[name]!r}; in "
+                    "hls4ml's C++ the first read empties the stream"
+                )
+            readers[name] = layer.name
+
+
 def export_hls_model(hls_model: Any, out_dir: str | Path, *, source: dict[str, Any] | None = None) -> Network:
     """Write the spec of an already converted hls4ml model to ``out_dir`` (atomically) and return it loaded."""
     require("ml", "hls4ml conversion")
@@ -832,6 +847,8 @@ def export_hls_model(hls_model: Any, out_dir: str | Path, *, source: dict[str, A
     def source_of(name: str) -> str:
         return copies.get(name, name)
 
+    if io_type == "io_stream":
+        _check_read_once(hls_model)
     for layer in hls_model.get_layers():
         if layer.name in input_names:
             var = layer.get_output_variable()

@@ -301,8 +301,15 @@ def layer_norm(shape: tuple[int, ...]) -> Callable[[], Any]:
     return build
 
 
+def repack() -> Any:
+    """Dense -> Reshape (4 steps of 3) -> Conv1D: in io_stream the Reshape becomes a Repack of the stream's arrays."""
+    L = _layers()
+    return _model([(8,)], lambda x: L.Conv1D(2, 2, name="c")(L.Reshape((4, 3), name="rs")(L.Dense(12, name="d")(x))))
+
+
 # (row id, model builder, default precision): each a construct that failed or returned wrong numbers before.
 CASES = [
+    ("reshape-repack", repack, "ap_fixed<16,6>"),
     ("wide-mlp", wide_chain("mlp"), "ap_fixed<32,16>"),
     ("wide-conv-add-pool", wide_chain("conv"), "ap_fixed<32,16>"),
     ("wide-depthwise", wide_chain("depthwise"), "ap_fixed<16,6>"),
@@ -495,6 +502,18 @@ def test_io_stream_pooling_into_a_narrower_accumulator_casts_first(tmp_path: Pat
     next(e for e in spec["layers"] if e["name"] == "pool")["inputs"] = ["conv"]
     (tmp_path / "spec" / "spec.json").write_text(json.dumps(spec))
     assert csim_differences(hls_model, Network.load(tmp_path / "spec"), words) != []  # the cast is needed
+
+
+def test_io_stream_value_two_layers_read_is_refused(tmp_path: Path) -> None:
+    """hls4ml 1.3 converts the reference conv1d_merge in io_stream with its zero padding and one convolution both
+    reading the same copy of the input stream (the other copy unread): its C++ computes the second on an emptied
+    stream, so the model is refused naming both layers (the project importer refuses the C++ likewise)."""
+    from l1t.models.reference import ARCHITECTURES
+
+    model = next(a for a in ARCHITECTURES if a.name == "conv1d_merge").build(7)
+    with pytest.raises(UnsupportedLayer, match=r"layer 'cb': io_stream value 'seq_cpy2' is also read by layer "
+                                               r"'zp1d_cb'"):  # fmt: skip
+        export(model, tmp_path / "spec", project_dir=tmp_path / "prj", config=hls_config(model), io_type="io_stream")
 
 
 def test_io_stream_average_pooling_with_a_saturating_accumulator_is_refused(tmp_path: Path) -> None:

@@ -361,6 +361,17 @@ def heads() -> tuple[Any, dict[str, dict[str, Any]]]:
     return _set_weights(Model(x, outputs, name="heads"), 12), precisions
 
 
+def repack() -> tuple[Any, dict[str, dict[str, Any]]]:
+    """Dense -> Reshape into 4 steps of 3 channels -> Conv1D -> Flatten -> Dense: in io_stream the Reshape repacks
+    one array of 12 words into arrays of 3 (``nnet::repack_stream``)."""
+    from tensorflow.keras import Model
+    from tensorflow.keras import layers as L
+
+    x = L.Input((8,), name="x")
+    h = L.Conv1D(2, 2, name="c")(L.Reshape((4, 3), name="rs")(L.Dense(12, name="d0")(x)))
+    return _set_weights(Model(x, L.Dense(3, name="d1")(L.Flatten(name="flat")(h)), name="repack"), 13), {}
+
+
 MODELS: dict[str, Callable[[], tuple[Any, dict[str, dict[str, str]]]]] = {
     "mlp": mlp,
     "sigmoid_bn": sigmoid_bn,
@@ -384,6 +395,7 @@ MODELS: dict[str, Callable[[], tuple[Any, dict[str, dict[str, str]]]]] = {
     "embedding": embedding,
     "heads": heads,
     "binary": binary,
+    "repack": repack,
 }
 
 # (strategy for dense layers, reuse factor, accumulator precision): Resource is exact only with a wrapping
