@@ -4,7 +4,8 @@ compared on every benchmarked event.
 
 Models: reference architectures written as hls4ml projects, then imported from their C++ alone (``l1t import``).
 Goal (issue): emulator >= 100x the project's C++ on one core.
-Run: ``make bench`` or ``python bench/import.py [--events 200000]``.
+Run: ``make bench`` or ``python bench/import.py [--events 200000] [--io-type io_stream]`` (an io_stream project's C++
+moves every word through ``hls::stream``s, so the same network's C++ is slower there).
 """
 
 from __future__ import annotations
@@ -39,17 +40,18 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--models", nargs="*", default=["axol1tl_encoder", "pruned_mlp", "cicada_student"])
+    parser.add_argument("--io-type", default="io_parallel", choices=("io_parallel", "io_stream"))
     args = parser.parse_args()
     keep_large_blocks()
     console = Console(width=150)
-    table = Table(title=f"imported hls4ml projects, {args.events:,} events (best of {args.repeat})")
+    table = Table(title=f"imported {args.io_type} hls4ml projects, {args.events:,} events (best of {args.repeat})")
     for col in ("model", "layers", "emulator ev/s", "project C++ -O2 ev/s", "emulator / C++", "mismatches"):
         table.add_column(col, justify="left" if col == "model" else "right")
     with tempfile.TemporaryDirectory(prefix="l1t-bench-import-") as tmp:
         for arch in (a for a in ARCHITECTURES if a.name in args.models):
             model = arch.build(7)
             project_dir = Path(tmp) / arch.name
-            convert(model, project_dir, config=hls_config(model)).write()
+            convert(model, project_dir, config=hls_config(model), io_type=args.io_type).write()
             project = read_project(project_dir)
             net = project.network()
             words = stimulus(net, args.events, seed=3)
