@@ -820,6 +820,8 @@ def _check_read_once(hls_model: Any) -> None:
     second computes on nothing (hls4ml inserts a Clone for each value two layers read, but not always)."""
     readers: dict[str, str] = {}
     for layer in hls_model.get_layers():
+        if layer.name in hls_model.inputs:  # an input layer reads nothing of the model's
+            continue
         for name in layer.inputs:
             if name in readers:
                 raise UnsupportedLayer(
