@@ -109,7 +109,8 @@ def table_requests(layer: Any) -> list[TableRequest]:
         if impl == "stable":
             exp_fill = "nnet::init_exp_table<typename CFG::inp_norm_t, CFG>(t, true);"
         elif impl == "latency":
-            exp_fill = f"nnet::init_exp_table<{layer.get_input_variable().type.name}, CFG>(t);"
+            # the word type the table is indexed by (in io_stream the input's type is an nnet::array of them)
+            exp_fill = f"nnet::init_exp_table<{layer.get_input_variable().type.precision.definition_cpp()}, CFG>(t);"
         else:
             raise NotImplementedError(f"layer {layer.name!r}: softmax implementation {impl!r} is not supported")
         return [

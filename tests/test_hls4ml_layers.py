@@ -504,6 +504,18 @@ def test_io_stream_pooling_into_a_narrower_accumulator_casts_first(tmp_path: Pat
     assert csim_differences(hls_model, Network.load(tmp_path / "spec"), words) != []  # the cast is needed
 
 
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+def test_softmax_latency_bit_exact_with_csim(io_type: str, tmp_path: Path) -> None:
+    """The latency softmax's exp table is indexed by the input word: its table is filled for the word type (in
+    io_stream the input's C++ type is an nnet::array of them, which the table code cannot take)."""
+    model = _model([(6,)], lambda x: _layers().Activation("softmax", name="sm")(_layers().Dense(5, name="d")(x)))
+    config = hls_config(model, overrides={"sm": {"Implementation": "latency"}})
+    net, hls_model = export(model, tmp_path / "spec", project_dir=tmp_path / "prj", config=config, io_type=io_type)
+    assert next(layer for layer in net.layers if layer.op == "softmax").attrs["implementation"] == "latency"
+    hls_model.compile()
+    assert csim_differences(hls_model, net, random_words(net, N_EVENTS, seed=15)) == []
+
+
 def test_io_stream_value_two_layers_read_is_refused(tmp_path: Path) -> None:
     """hls4ml 1.3 converts the reference conv1d_merge in io_stream with its zero padding and one convolution both
     reading the same copy of the input stream (the other copy unread): its C++ computes the second on an emptied

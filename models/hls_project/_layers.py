@@ -768,7 +768,7 @@ def _softmax(v: LayerCall) -> dict[str, Any]:
     if v.data[0].width and v.data[0].width != v.data[0].size:  # the stream kernels normalise each array on its own
         raise v.refuse(f"io_stream softmax over each array of {v.data[0].width} of its {v.data[0].size} words")
     v.depends("softmax", f"softmax_{implementation}", "softmax_idx_from_real_val", "reduce", "Op_max", "Op_add")
-    data_t, data_cpp = v.template_type(0), v.source.qualified(v.call.template[0])
+    data_t, data_cpp = v.template_type(0), v.source.checked(v.call.template[0])
     types = {key: v.config_type(key) for key in ("exp_table_t", "inv_table_t")}
     attrs: dict[str, Any] = {"implementation": implementation}
     if "exp_table_size" not in v.config.constants:  # hls4ml < 1.2

@@ -372,6 +372,17 @@ def repack() -> tuple[Any, dict[str, dict[str, Any]]]:
     return _set_weights(Model(x, L.Dense(3, name="d1")(L.Flatten(name="flat")(h)), name="repack"), 13), {}
 
 
+def softmax_latency() -> tuple[Any, dict[str, dict[str, Any]]]:
+    """Dense -> softmax with the latency implementation (its exp table indexed by the input word itself)."""
+    from tensorflow.keras import Model
+    from tensorflow.keras import layers as L
+
+    x = L.Input((6,), name="x")
+    y = L.Activation("softmax", name="sm")(L.Dense(5, name="d")(x))
+    precisions = {"sm": {"Implementation": "latency"}, "d": {"result": "ap_fixed<12,3>"}}  # logits within +-4
+    return _set_weights(Model(x, y, name="softmax_latency"), 14), precisions
+
+
 MODELS: dict[str, Callable[[], tuple[Any, dict[str, dict[str, str]]]]] = {
     "mlp": mlp,
     "sigmoid_bn": sigmoid_bn,
@@ -396,6 +407,7 @@ MODELS: dict[str, Callable[[], tuple[Any, dict[str, dict[str, str]]]]] = {
     "heads": heads,
     "binary": binary,
     "repack": repack,
+    "softmax_latency": softmax_latency,
 }
 
 # (strategy for dense layers, reuse factor, accumulator precision): Resource is exact only with a wrapping

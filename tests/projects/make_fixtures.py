@@ -60,6 +60,8 @@ SPECS = {
     "conv1d-stream": ("1.3.0", "conv1d", "resource", ["--io-type", "io_stream"]),
     "images-stream": ("1.3.0", "images", "latency", ["--io-type", "io_stream"]),  # clone_stream, stream transposes
     "conv2d-stream-0.8.1": ("0.8.1", "conv2d", "latency", ["--io-type", "io_stream"]),
+    # the latency softmax's exp table, filled for the stream's word type
+    "softmax-latency-stream": ("1.3.0", "softmax_latency", "latency", ["--io-type", "io_stream"]),
 }  # fmt: skip
 
 
