@@ -21,7 +21,7 @@ import l1t.emulator.fixed as fx
 from l1t.atomic import write_text
 from l1t.cpp import NNET_TRACE_SWITCHES, ap_types_include
 from l1t.firmware.dut import Dut, Port
-from l1t.hls_text import ProjectError, evaluate, firmware_dir, project_name, read_defines
+from l1t.hls_text import NNET_ARRAY, STREAM_ARG, ProjectError, evaluate, firmware_dir, project_name, read_defines
 
 __all__ = ["HlsProject", "ProjectError", "dut", "read_project"]
 
@@ -63,7 +63,8 @@ def _synth_report(directory: Path, top: str) -> tuple[int | None, int | None]:
 
 
 def read_project(directory: str | Path) -> HlsProject:
-    """Read the top function's interface from an hls4ml io_parallel project directory."""
+    """Read the top function's interface from an hls4ml project directory: arrays (io_parallel), or streams of
+    ``nnet::array``s (io_stream), whose word counts come from the float bridge's conversions."""
     directory = Path(directory).resolve()
     top = project_name(directory)
     header, defines, bridge = (
@@ -78,25 +79,34 @@ def read_project(directory: str | Path) -> HlsProject:
     proto = re.search(rf"void\s+{top}\s*\(([^)]*)\)\s*;", header.read_text())
     if proto is None:
         raise ProjectError(f"{header}: no prototype 'void {top}(...)'")
-    args = []
+    args, widths, bridge_text = [], {}, bridge.read_text()
     for arg in filter(None, (a.strip() for a in proto.group(1).split(","))):
-        m = re.fullmatch(r"(\w+)\s+(\w+)\s*\[([^\]]+)\]", arg)
+        m = re.fullmatch(r"(\w+)\s+(\w+)\s*\[([^\]]+)\]", arg) or STREAM_ARG.fullmatch(arg)
         if m is None:
-            raise ProjectError(f"{header}: argument {arg!r} is not an io_parallel array 'type name[size]'")
-        cpp_t, name, size = m.groups()
+            raise ProjectError(f"{header}: argument {arg!r} is neither an array 'type name[size]' nor a stream")
+        cpp_t, name = m.group(1), m.group(2)
         if cpp_t not in typedefs:
             raise ProjectError(f"{defines}: no typedef for {cpp_t!r} (argument {name!r} of {top})")
+        word, size = typedefs[cpp_t], m.group(3) if m.re.groups == 3 else None
+        if size is None:  # io_stream: nnet::arrays of words, as many words as the float bridge converts
+            array = NNET_ARRAY.fullmatch(word)
+            converted = re.search(rf"convert_data<[^;]*?,\s*([^,<>]+)>\(\s*(?:{name}\s*,\s*{name}_ap|{name}_ap\s*,"
+                                  rf"\s*{name})\s*\)", bridge_text)  # fmt: skip
+            if array is None or converted is None:
+                raise ProjectError(f"{bridge}: no nnet::array type or word count for the stream {name!r} of {top}")
+            word, size = array.group(1), converted.group(1)
+            widths[name] = evaluate(array.group(2), macros, str(defines))
         try:
-            t = fx.parse(typedefs[cpp_t])
+            t = fx.parse(word)
         except ValueError as err:
             raise ProjectError(f"{defines}: {cpp_t} = {typedefs[cpp_t]!r}: {err}") from err
         args.append((Port(name, evaluate(size, macros, str(header)), t), cpp_t))
-    inputs_named = re.findall(r"convert_data<float,\s*\w+,\s*[^>]+>\(\s*(\w+)\s*,", bridge.read_text())
+    inputs_named = re.findall(r"convert_data<float,\s*\w+,\s*[^>]+>\(\s*(\w+)\s*,", bridge_text)
     n_in = len(set(inputs_named))
     if not 0 < n_in < len(args) or [p.name for p, _ in args[:n_in]] != inputs_named[:n_in]:
         raise ProjectError(f"{bridge}: cannot tell the inputs of {top} from its float wrapper")
     latency, ii = _synth_report(directory, top)
-    return HlsProject(directory, top, args[:n_in], args[n_in:], latency, ii)
+    return HlsProject(directory, top, args[:n_in], args[n_in:], latency, ii, stream_widths=widths)
 
 
 def _shim(project: HlsProject) -> str:

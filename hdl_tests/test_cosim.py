@@ -573,3 +573,19 @@ def test_cli_distributed_arithmetic_firmware_cosimulates_through_hls_dpi(tmp_pat
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "hls-dpi on verilator: 3000 events, 0 mismatches" in result.output
+
+
+def test_hls_dpi_carries_an_io_stream_project(tmp_path: Path) -> None:
+    """l1t's own io_stream project of the CICADA student behind the hls-dpi wrapper: its words move through the
+    top's hls::stream ports as nnet::arrays, their counts read from the float bridge."""
+    _require("verilator")
+    model = cicada_student(7)
+    hls_model = convert(model, tmp_path / "hls4ml_prj", config=hls_config(model), io_type="io_stream")
+    hls_model.write()
+    net = export_hls_model(hls_model, tmp_path / "spec")
+    top = hls_dpi.read_project(tmp_path / "hls4ml_prj")
+    (port, _), width = top.inputs[0], top.stream_widths[top.inputs[0][0].name]
+    assert (port.n, width) == (int(np.prod(net.inputs[0][1])), 1)  # 18 x 14 pixels of one channel
+    dut = hls_dpi.dut(tmp_path / "hls4ml_prj", tmp_path / "src")
+    report = run_cosim(dut, net, events(net, 600, seed=4), "verilator", tmp_path / "cosim")
+    assert report.mismatches == 0 and report.events == 600, report.summary()

@@ -10,6 +10,8 @@ import re
 from pathlib import Path
 
 __all__ = [
+    "NNET_ARRAY",
+    "STREAM_ARG",
     "ProjectError",
     "evaluate",
     "firmware_dir",
@@ -18,6 +20,10 @@ __all__ = [
     "strip_block_comments",
     "top_file",
 ]
+
+
+STREAM_ARG = re.compile(r"hls::stream\s*<\s*([\w:]+)\s*>\s*&\s*(\w+)")  # an io_stream argument: (type, name)
+NNET_ARRAY = re.compile(r"nnet::array\s*<\s*(.+)\s*,\s*([^,<>]+)>")  # an io_stream element: (word type, words)
 
 
 class ProjectError(ValueError):

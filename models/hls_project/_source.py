@@ -14,7 +14,16 @@ from pathlib import Path
 
 import l1t.emulator.fixed as fx
 from l1t.cpp import ap_types_include
-from l1t.hls_text import ProjectError, evaluate, firmware_dir, project_name, read_defines, strip_block_comments
+from l1t.hls_text import (
+    NNET_ARRAY,
+    STREAM_ARG,
+    ProjectError,
+    evaluate,
+    firmware_dir,
+    project_name,
+    read_defines,
+    strip_block_comments,
+)
 from l1t.hls_text import top_file as find_top_file
 
 __all__ = ["ALIAS", "COPIES", "Array", "Call", "ProjectError", "Source", "Struct", "read_source"]
@@ -104,7 +113,7 @@ class Source:
 
     def stream_width(self, name: str) -> int:
         """The words of the ``nnet::array`` a stream element type stands for; 0 for any other type."""
-        m = _NNET_ARRAY.fullmatch(_resolved(self.typedefs, name))
+        m = NNET_ARRAY.fullmatch(_resolved(self.typedefs, name))
         return self.value(m.group(2), f"{self.firmware / 'defines.h'}: {name}") if m else 0
 
     def checked(self, name: str) -> str:
@@ -117,7 +126,7 @@ class Source:
         """The ap_fixed/ap_int type a typedef name (or a type spelled out) stands for; a stream element type's
         ``nnet::array`` stands for its element type."""
         text = _resolved(self.typedefs, name)
-        if m := _NNET_ARRAY.fullmatch(text):
+        if m := NNET_ARRAY.fullmatch(text):
             text = _resolved(self.typedefs, m.group(1))
         try:
             return fx.parse(text)
@@ -169,9 +178,7 @@ def _digest(firmware: Path) -> str:
 
 
 _ARRAY_ARG = re.compile(r"(?:const\s+)?([\w:]+(?:<[^>]*>)?)\s+(\w+)\s*\[([^\]]+)\]")
-_STREAM_ARG = re.compile(r"hls::stream\s*<\s*([\w:]+)\s*>\s*&\s*(\w+)")
 _STREAM_DECL = re.compile(r"^hls::stream\s*<\s*([\w:]+)\s*>\s*(\w+)\s*(?:\(\s*\"[^\"]*\"\s*\))?\s*;$")
-_NNET_ARRAY = re.compile(r"nnet::array\s*<\s*(.+)\s*,\s*([^,<>]+)>")  # io_stream element: (word type, words)
 _SIZE_ARG = re.compile(r"unsigned\s+short\s*&\s*(\w+)")
 _DECL = re.compile(r"^([\w:]+(?:<[^;]*>)?)\s+(\w+)\s*\[([^\]]+)\]\s*;$")
 _CALL = re.compile(r"^(\w+)::(\w+)\s*<(.*)>\s*\((.*)\)\s*;$", re.S)
@@ -205,7 +212,7 @@ def read_source(directory: str | Path) -> Source:
         elif m := _ARRAY_ARG.fullmatch(arg):
             cpp_t, name, size = m.groups()
             args.append(Array(name, cpp_t, evaluate(size, macros, sig_where)))
-        elif m := _STREAM_ARG.fullmatch(arg):
+        elif m := STREAM_ARG.fullmatch(arg):
             args.append(_stream(m.group(1), m.group(2), typedefs, macros, sig_where))
         else:
             raise ProjectError(
@@ -258,7 +265,7 @@ COPIES = ("clone_stream",)  # io_stream functions writing what they read to each
 def _stream(cpp_t: str, name: str, typedefs: dict[str, str], macros: dict[str, str], where: str) -> Array:
     """An ``hls::stream`` of ``cpp_t``, which must be an ``nnet::array`` typedef (its size is not known yet)."""
     text = _resolved(typedefs, cpp_t)
-    m = _NNET_ARRAY.fullmatch(text)
+    m = NNET_ARRAY.fullmatch(text)
     if m is None:
         raise ProjectError(f"{where}: stream {name!r} of {cpp_t!r} = {text!r}, not an nnet::array")
     return Array(name, cpp_t, 0, evaluate(m.group(2), macros, where))
