@@ -22,6 +22,7 @@ __all__ = [
     "NO_GNU_UNIQUE",
     "OWN_DEFINITIONS_LINK",
     "PRELUDE",
+    "STREAM_WORDS",
     "ToolMissing",
     "ap_types_include",
     "cache_dir",
@@ -97,6 +98,25 @@ template <int W, bool S, class T> static inline void set_raw2(T& v, const int64_
 template <class R> static inline void type_info(int32_t* info, int iwidth) {
   R ones; ones.V = -1;
   info[0] = R::width; info[1] = iwidth; info[2] = ones.to_double() < 0;
+}
+"""
+
+
+# An io_stream top's words move as nnet::arrays of the stream's width (S::size), ``words`` of them in all; C++ that
+# calls such a top (after its headers, which declare hls::stream) writes its inputs and reads its outputs so.
+STREAM_WORDS = """\
+template <class S> static void l1t_write(const typename S::value_type* in, int words, hls::stream<S>& out) {
+  for (int t = 0; t < words / int(S::size); ++t) {
+    S v;
+    for (int j = 0; j < int(S::size); ++j) v[j] = in[t * S::size + j];
+    out.write(v);
+  }
+}
+template <class S> static void l1t_read(hls::stream<S>& in, int words, typename S::value_type* out) {
+  for (int t = 0; t < words / int(S::size); ++t) {
+    S v = in.read();
+    for (int j = 0; j < int(S::size); ++j) out[t * S::size + j] = v[j];
+  }
 }
 """
 

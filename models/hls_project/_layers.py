@@ -521,14 +521,14 @@ def _index_run(v: LayerCall, check: Callable[[np.ndarray], np.ndarray | None]) -
     streams of ``nnet::array``s of index words, as wide as the project's."""
     sizes, n_out = [a.size for a in v.data], v.result.size
     offsets = np.cumsum([0, *sizes])
-    if v.source.io_stream:
-        _index_run_streams(v, check, offsets)
-        return
-    template = ", ".join(v.source.qualified(a) if a in v.source.structs else "T" for a in v.call.template)
     fill = "".join(
         f"  static T d{k}[{n}]; for (int i = 0; i < {n}; ++i) d{k}[i] = {offsets[k]} + i + 1;\n"
         for k, n in enumerate(sizes)
     )
+    if v.source.io_stream:
+        _index_run_streams(v, check, fill)
+        return
+    template = ", ".join(v.source.qualified(a) if a in v.source.structs else "T" for a in v.call.template)
     setup = (
         f"typedef {cpp_spelling(IM2COL_T)} T;\n{fill}"
         f"  static T t[{n_out}]; for (int i = 0; i < {n_out}; ++i) t[i] = -1;\n"
@@ -537,9 +537,10 @@ def _index_run(v: LayerCall, check: Callable[[np.ndarray], np.ndarray | None]) -
     v.requests.append((Request(f"{v.name}/index", "t", n_out, IM2COL_T, setup), check))
 
 
-def _index_run_streams(v: LayerCall, check: Callable[[np.ndarray], np.ndarray | None], offsets: np.ndarray) -> None:
-    """``_index_run`` of a stream function: its template's stream types (those that are not config structs: the
-    inputs' then the result's, or one for all of them) become ``nnet::array``s of index words of the same widths."""
+def _index_run_streams(v: LayerCall, check: Callable[[np.ndarray], np.ndarray | None], fill: str) -> None:
+    """``_index_run`` of a stream function, its inputs' index words filled into arrays ``d<k>`` by ``fill``: its
+    template's stream types (those that are not config structs: the inputs' then the result's, or one for all of
+    them) become ``nnet::array``s of index words of the same widths, and the words move through streams of them."""
     arrays = [*v.data, v.result]
     streams = [a for a in v.call.template if a not in v.source.structs]
     shared = len(streams) == 1 and len({a.width for a in arrays}) == 1
@@ -548,16 +549,14 @@ def _index_run_streams(v: LayerCall, check: Callable[[np.ndarray], np.ndarray | 
     names = iter(f"S{k}" for k in range(len(arrays)))
     template = ", ".join(v.source.qualified(a) if a in v.source.structs else next(names) for a in v.call.template)
     types = "".join(f"  typedef nnet::array<T, {a.width}> S{k};\n" for k, a in enumerate(arrays))
-    fill = "".join(
-        f"  hls::stream<S{k}> d{k}; for (int i = 0; i < {a.transfers}; ++i) {{ S{k} w; "
-        f"for (int j = 0; j < {a.width}; ++j) w[j] = {offsets[k]} + i * {a.width} + j + 1; d{k}.write(w); }}\n"
-        for k, a in enumerate(v.data)
+    writes = "".join(
+        f"  hls::stream<S{k}> s{k}; l1t_write<S{k}>(d{k}, {a.size}, s{k});\n" for k, a in enumerate(v.data)
     )
     out, last = v.result, len(arrays) - 1
     setup = (
-        f"typedef {cpp_spelling(IM2COL_T)} T;\n{types}{fill}"
+        f"typedef {cpp_spelling(IM2COL_T)} T;\n{types}{fill}{writes}"
         f"  hls::stream<S{last}> r; static T t[{out.size}]; for (int i = 0; i < {out.size}; ++i) t[i] = -1;\n"
-        f"  nnet::{v.call.function}<{template}>({', '.join(f'd{k}' for k in range(len(v.data)))}, r);\n"
+        f"  nnet::{v.call.function}<{template}>({', '.join(f's{k}' for k in range(len(v.data)))}, r);\n"
         f"  for (int i = 0; i < {out.transfers} && !r.empty(); ++i) {{ S{last} w = r.read(); "
         f"for (int j = 0; j < {out.width}; ++j) t[i * {out.width} + j] = w[j]; }}"
     )

@@ -69,16 +69,14 @@ class ProjectRunner:
         for k, (name, var, end) in enumerate(self.traced):
             array, raw = source.array(var, str(source.top_file)), f"raw_of<{cpp_raw_args(result_t[name])}>"
             at = f"l1t_trace_out[{k}][l1t_event * {array.size} + l1t_i]"
-            if array.width:
-                element = source.qualified(array.cpp_type)
-                record = (
-                    f"    for (int l1t_t = 0; l1t_t < {array.transfers}; ++l1t_t) {{ {element} l1t_v = {var}.read(); "
-                    f"for (int l1t_j = 0; l1t_j < {array.width}; ++l1t_j) {{ int l1t_i = l1t_t * {array.width} + "
-                    f"l1t_j; {at} = {raw}(l1t_v[l1t_j]); }} {var}.write(l1t_v); }}"
-                )
-            else:
-                record = f"    for (int l1t_i = 0; l1t_i < {array.size}; ++l1t_i) {at} = {raw}({var}[l1t_i]);"
-            after.append((end, record))
+            words = var
+            if array.width:  # the stream's words, read out and written back
+                words, element = f"l1t_w{k}", source.qualified(array.cpp_type)
+                copy = f"static {source.checked(array.cpp_type)} {words}[{array.size}]; "
+                copy += f"l1t_read<{element}>({var}, {array.size}, {words}); "
+                copy += f"l1t_write<{element}>({words}, {array.size}, {var});"
+                after.append((end, f"    {copy}"))
+            after.append((end, f"    for (int l1t_i = 0; l1t_i < {array.size}; ++l1t_i) {at} = {raw}({words}[l1t_i]);"))
         head = f"static int64_t* l1t_trace_out[{max(len(self.traced), 1)}];\nstatic int64_t l1t_event;\n"
         return traced_top(source, after, head)
 

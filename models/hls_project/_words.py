@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 import l1t.emulator.fixed as fx
-from l1t.cpp import NNET_TRACE_SWITCHES, compile_shared, cpp_raw_args, cpp_spelling
+from l1t.cpp import NNET_TRACE_SWITCHES, STREAM_WORDS, compile_shared, cpp_raw_args, cpp_spelling
 from l1t.models.hls_project._source import Array, ProjectError, Source
 
 __all__ = [
@@ -38,9 +38,10 @@ class Request:
 def _prologue(source: Source, top_text: str | None) -> str:
     weights = source.firmware / "weights"
     top = top_text if top_text is not None else f'#include "{source.top_file}"'
+    streams = f'#include "hls_stream.h"\n{STREAM_WORDS}' if source.io_stream else ""  # before a traced top uses them
     return (
         f"// l1t: project {source.top}, firmware digest {source.digest}\n"
-        f'#define WEIGHTS_DIR "{weights}"\n'
+        f'#define WEIGHTS_DIR "{weights}"\n{streams}'
         f"{top}\n"
         "#include <type_traits>\n" + NNET_TRACE_SWITCHES
     )
@@ -54,7 +55,7 @@ def words_of(a: Array) -> str:
 def call_top(source: Source, inputs: list[Array], body_in: str, body_out: str) -> str:
     """Statements declaring the top's arguments, filling the ``inputs`` (``body_in``, into ``words_of`` each),
     calling the top, and reading the other arguments (``body_out``). A stream argument carries its words as
-    ``nnet::array``s of its width, written before the call and read after it."""
+    ``nnet::array``s of its width, written before the call and read after it (``l1t.cpp.STREAM_WORDS``)."""
     names = {a.name for a in inputs}
     lines, pushes, pops = [], [], []
     for a in source.args:
@@ -64,13 +65,10 @@ def call_top(source: Source, inputs: list[Array], body_in: str, body_out: str) -
         element = source.qualified(a.cpp_type)
         lines.append(f"    hls::stream<{element}> {a.name};")
         lines.append(f"    {source.checked(a.cpp_type)} {words_of(a)}[{a.size}];")
-        step = f"for (int l1t_t = 0; l1t_t < {a.transfers}; ++l1t_t)"
-        each = f"for (int l1t_j = 0; l1t_j < {a.width}; ++l1t_j)"
-        at = f"{words_of(a)}[l1t_t * {a.width} + l1t_j]"
         if a.name in names:
-            pushes.append(f"    {step} {{ {element} l1t_v; {each} l1t_v[l1t_j] = {at}; {a.name}.write(l1t_v); }}")
+            pushes.append(f"    l1t_write<{element}>({words_of(a)}, {a.size}, {a.name});")
         else:
-            pops.append(f"    {step} {{ {element} l1t_v = {a.name}.read(); {each} {at} = l1t_v[l1t_j]; }}")
+            pops.append(f"    l1t_read<{element}>({a.name}, {a.size}, {words_of(a)});")
     lines += [f"    unsigned short {name} = 0;" for name in source.size_args]
     lines += [body_in, *pushes]
     call = [a.name for a in source.args] + source.size_args
@@ -80,10 +78,11 @@ def call_top(source: Source, inputs: list[Array], body_in: str, body_out: str) -
 
 
 def traced_top(source: Source, after: list[tuple[int, str]], head: str = "") -> str:
-    """The top function's file with statements inserted after the given lines, and ``head`` before it."""
+    """The top function's file with statements inserted after the given lines (those after one line in the order
+    given), and ``head`` before it."""
     lines = source.top_file.read_text().splitlines()
-    for line, text in sorted(after, key=lambda item: -item[0]):  # bottom up: line numbers hold
-        lines.insert(line, text)
+    for line in sorted({line for line, _ in after}, reverse=True):  # bottom up: line numbers hold
+        lines[line:line] = [text for at, text in after if at == line]
     return head + "\n".join(lines)
 
 
