@@ -130,8 +130,8 @@ Exporter = Callable[[Any, dict[str, np.ndarray]], dict[str, Any]]
 _EXPORTERS: dict[str, Exporter] = {}
 SUPPORTED_IO = ("io_parallel", "io_stream")  # io_stream: the layer classes of STREAM_PROVEN
 # Resource and ResourceUnrolled sum the same cast products in another order: exported where the accumulator makes
-# the order irrelevant (``_order_free``), refused otherwise. distributed_arithmetic (da4ml's adder graphs) computes
-# the exact sum and casts it to result_t: exported with an accumulator that holds that sum (``_exact_accum``).
+# the order irrelevant (``_require_order_free``), refused otherwise. distributed_arithmetic (da4ml's adder graphs)
+# computes the exact sum and casts it to result_t: exported with an accumulator that holds that sum (``_exact_accum``).
 SUPPORTED_STRATEGIES = ("Latency", "Resource", "ResourceUnrolled", "distributed_arithmetic")
 # Keras classes that become the layers hls4ml's distributed-arithmetic pass takes (its Dense, Conv1D, Conv2D)
 DA_KERAS_LAYERS = ("Dense", "QDense", "Conv1D", "QConv1D", "Conv2D", "QConv2D")
@@ -275,9 +275,14 @@ def _strategy(layer: Any) -> str:
     return known[key]
 
 
-def _order_free(layer: Any) -> bool:
-    """``sums.order_free`` for the layer's accumulator type."""
-    return order_free(fx.parse(_type(layer, "accum_t")))
+def _require_order_free(layer: Any, what: str) -> None:
+    """Refuse a sum whose order differs from Latency's io_parallel one unless the layer's accumulator makes order
+    irrelevant (``sums.order_free``)."""
+    if not order_free(fx.parse(_type(layer, "accum_t"))):
+        raise UnsupportedLayer(
+            f"layer {layer.name!r}: {what} with accum_t {_type(layer, 'accum_t')}: its summation order differs from "
+            "Latency's and only a wrapping accumulator (AP_WRAP, no saturation bits) is exact in any order"
+        )
 
 
 def _product_weights(layer: Any) -> tuple[np.ndarray, str, np.ndarray, str, dict[str, Any]]:
@@ -293,12 +298,7 @@ def _product_weights(layer: Any) -> tuple[np.ndarray, str, np.ndarray, str, dict
     if (product := _check_product(layer, "weight")) in UNIT_PRODUCTS:  # binary/ternary words: their factors
         weight, weight_t = unit_weights(product, weight), str(UNIT_WEIGHT_T)
     if strategy in ("Resource", "ResourceUnrolled"):
-        if not _order_free(layer):
-            raise UnsupportedLayer(
-                f"layer {layer.name!r}: {strategy} strategy with accum_t {_type(layer, 'accum_t')}: its summation "
-                "order differs from Latency's and only a wrapping accumulator (AP_WRAP, no saturation bits) is exact "
-                "in any order"
-            )
+        _require_order_free(layer, f"{strategy} strategy")
         if layer.get_attr("_weights_transposed", False):
             weight = np.moveaxis(weight, 0, -1)  # (outputs, ...) -> (..., outputs)
     attrs = {"strategy": strategy, "reuse_factor": int(layer.get_attr("reuse_factor", 1))}
@@ -781,21 +781,14 @@ def _check_stream(layer: Any) -> None:
         geometry = _geometry(layer, int(kind[-2]))
         if any(geometry["pads"]) or geometry["stride"] != geometry["kernel"]:
             raise UnsupportedLayer(f"layer {layer.name!r}: io_stream pooling needs stride == pool size and no padding")
-
     if kind in _SUMMING and _strategy(layer) == "distributed_arithmetic":
         raise UnsupportedLayer(f"layer {layer.name!r}: io_stream {kind} with distributed_arithmetic is not proven")
-    if kind in _POOLING and str(layer.get_attr("pool_op")).lower() == "average" and not _order_free(layer):
-        raise UnsupportedLayer(  # the stream kernels sum a window as a tree (nnet::reduce), io_parallel one by one
-            f"layer {layer.name!r}: io_stream average pooling with accum_t {_type(layer, 'accum_t')}: only a "
-            "wrapping accumulator (AP_WRAP, no saturation bits) is exact in any order"
-        )
+    if kind in _POOLING and str(layer.get_attr("pool_op")).lower() == "average":  # a tree of sums (nnet::reduce)
+        _require_order_free(layer, "io_stream average pooling")
     if kind.startswith("PointwiseConv") and _strategy(layer) != "Latency":  # differs from the emulator (hls4ml 1.3)
         raise UnsupportedLayer(f"layer {layer.name!r}: io_stream {kind} with {_strategy(layer)} is not proven")
-    if kind in _SUMMING and not _order_free(layer):
-        raise UnsupportedLayer(
-            f"layer {layer.name!r}: io_stream {kind} with accum_t {_type(layer, 'accum_t')}: its summation order "
-            "is its own, and only a wrapping accumulator (AP_WRAP, no saturation bits) is exact in any order"
-        )
+    if kind in _SUMMING:
+        _require_order_free(layer, f"io_stream {kind}")
 
 
 def _stream_pool_cast(layer: Any, entry: dict[str, Any]) -> dict[str, Any] | None:
