@@ -610,19 +610,33 @@ def _hard_tanh(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]
 
 
 def _per_channel(layer: Layer, key: str, x: np.ndarray) -> np.ndarray:
-    """A per-channel array broadcast over an event's elements (``n_filt`` = -1: one value per element)."""
-    values = layer.arrays[key]
-    return values.reshape(x.shape[1:]) if layer.attrs["n_filt"] == -1 else values
+    """A per-channel array over an event's elements as nnet::normalize indexes it: element i (flattened) takes
+    value ``i % n_filt`` (``n_filt`` = -1: value i), so a flat array of whole pixels takes its channels in turn."""
+    size = int(np.prod(x.shape[1:]))
+    return layer.derive(("per_element", size), key, lambda a: np.resize(a, size)).reshape(x.shape[1:])
 
 
-@handler("bn_binary_tanh")
+def _repeats_per_element(*keys: str) -> Check:
+    """Each array ``key`` repeats a whole number of times over the layer's elements (``_per_channel``)."""
+
+    def check(layer: Layer, in_types: list[FixedType]) -> None:
+        size = int(np.prod(layer.shape))
+        for key in keys:
+            n = layer.arrays[key].size
+            if n == 0 or size % n:
+                raise ValueError(f"{key} holds {n} values, which do not repeat over the layer's {size} elements")
+
+    return check
+
+
+@handler("bn_binary_tanh", _repeats_per_element("threshold"))
 def _bn_binary_tanh(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     """normalize_binary_tanh: 1 where x >= threshold (both in the input type), else 0, as ap_uint<1>."""
     x = inputs[0]
     return (x >= _per_channel(layer, "threshold", x)).astype(np.int64)
 
 
-@handler("bn_ternary_tanh")
+@handler("bn_ternary_tanh", _repeats_per_element("threshold_hi", "threshold_lo"))
 def _bn_ternary_tanh(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     """normalize_ternary_tanh: 1 above threshold_hi, -1 at or below threshold_lo, else 0, as ap_int<2>."""
     x = inputs[0]
@@ -712,12 +726,13 @@ def _softmax(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) 
 
 
 def _normalize_fits(layer: Layer, in_types: list[FixedType]) -> None:
+    _repeats_per_element("scale", "bias")(layer, in_types)
     fx.add_type(fx.mul_type(in_types[0], layer.types["scale_t"]), layer.types["bias_t"])
 
 
 @handler("batchnorm", _normalize_fits, wide=True)
 def _batchnorm(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
-    """nnet::normalize: product(x, scale) + bias, cast to res_T; scale/bias per channel (last axis)."""
+    """nnet::normalize: product(x, scale) + bias, cast to res_T; scale/bias per channel (``_per_channel``)."""
     (x,), (x_t,) = inputs, in_types
     scale, bias = _per_channel(layer, "scale", x), _per_channel(layer, "bias", x)
     prod, prod_t = fx.mul(x, x_t, scale, layer.types["scale_t"])

@@ -184,12 +184,14 @@ def compile_shared(
     prefix: str = "l1t",
     ap_types: Path | None = None,
     std: str = "c++14",
+    flags: Sequence[str] = (),
 ) -> Path:
     """Compile C++ (each part prefixed by ``PRELUDE``) into a cached shared library; returns its path.
 
     Parts are spread over ``chunks`` translation units compiled in parallel (default: one per core). The include
     path always holds the ap_types headers: ``ap_types`` when given (a project's own), else hls4ml's. ``optimize`` is
-    the g++ optimization flag, ``std`` the C++ standard. The cache key covers the sources and flags only: a part that
+    the g++ optimization flag, ``std`` the C++ standard, ``flags`` any further g++ flags. The cache key covers the
+    sources and flags only: a part that
     includes files names their content's hash in a comment.
     """
     include = ap_types if ap_types is not None else ap_types_include()
@@ -198,9 +200,9 @@ def compile_shared(
     # more fraction bits than the source has); the header then uses the sign bit instead, which is the
     # behaviour of the synthesized logic and of the emulator.
     version = _compiler_version(cxx)
-    flags = [optimize, f"-std={std}", "-fPIC", "-w", "-DNDEBUG", f"-I{include}", *(f"-I{p}" for p in includes)]
-    flags += [] if "clang" in version else [NO_GNU_UNIQUE]
-    key = hashlib.sha256("\n".join([PRELUDE, *parts, version, *flags, OWN_DEFINITIONS_LINK]).encode()).hexdigest()[:20]
+    gxx = [optimize, f"-std={std}", "-fPIC", "-w", "-DNDEBUG", f"-I{include}", *(f"-I{p}" for p in includes)]
+    gxx += [*([] if "clang" in version else [NO_GNU_UNIQUE]), *flags]
+    key = hashlib.sha256("\n".join([PRELUDE, *parts, version, *gxx, OWN_DEFINITIONS_LINK]).encode()).hexdigest()[:20]
     target = cache_dir() / f"{prefix}_{key}.so"
     if target.is_file():
         return target
@@ -214,7 +216,7 @@ def compile_shared(
             objects.append(src.with_suffix(".o"))
 
         def compile_one(obj: Path) -> subprocess.CompletedProcess:
-            cmd = [cxx, *flags, "-c", str(obj.with_suffix(".cpp")), "-o", str(obj)]
+            cmd = [cxx, *gxx, "-c", str(obj.with_suffix(".cpp")), "-o", str(obj)]
             return subprocess.run(cmd, capture_output=True, text=True)
 
         with ThreadPoolExecutor(n_chunks) as pool:

@@ -104,12 +104,13 @@ def top_file(firmware: Path, top: str) -> Path:
 
 
 def read_defines(text: str) -> tuple[dict[str, str], dict[str, str]]:
-    """``#define`` macros (and integer constants, ``static const int N_INPUT_1_1 = 57;``, as deployed packages write
-    them) and ``typedef`` names of a ``defines.h``'s text: ({name: value}, {name: C++ type})."""
+    """``#define`` macros (and integer constants, ``static const int N_INPUT_1_1 = 57;`` or ``inline constexpr int``,
+    as deployed packages write them) and ``typedef`` names of a ``defines.h``'s text: ({name: value}, {name: C++
+    type})."""
     text = re.sub(r"//[^\n]*", "", strip_block_comments(text))
     macros = dict(re.findall(r"^\s*#define\s+(\w+)\s+(.+?)\s*$", text, re.MULTILINE))
     integer = r"(?:unsigned\s+)?(?:int|long|size_t|unsigned)"
-    constant = rf"^\s*(?:static\s+)?(?:const|constexpr)\s+{integer}\s+(\w+)\s*=\s*([^;]+);"
+    constant = rf"^\s*(?:(?:static|inline)\s+)*(?:const|constexpr)\s+{integer}\s+(\w+)\s*=\s*([^;]+);"
     macros |= dict(re.findall(constant, text, re.MULTILINE))
     typedefs = {name: cpp.strip() for cpp, name in re.findall(r"typedef\s+([^;]+?)\s+(\w+)\s*;", text)}
     return macros, typedefs

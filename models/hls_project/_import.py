@@ -17,6 +17,7 @@ from l1t.models.hls_project._source import ALIAS, Array, Call, ProjectError, Sou
 from l1t.models.hls_project._words import read_words, runner_part, stream_sizes
 from l1t.models.hls_project._wrapper import (
     UNSCALED,
+    TopOutput,
     Wrapper,
     emulator_include,
     find_wrapper,
@@ -144,7 +145,8 @@ def read_project(directory: str | Path, *, allow_unproven: bool = False, wrapper
             raise ProjectError(f"{found}: a wrapper around an io_stream top is not read")
         if len(inputs) != 1:
             raise ProjectError(f"{found}: a wrapper around a top with {len(inputs)} inputs is not read")
-        wrapped = read_wrapper(found, source, inputs[0].name, spec_outputs, sum(a.size for a in outputs))
+        tops = [TopOutput(values[a.name][0], a.size, values[a.name][2]) for a in outputs]
+        wrapped = read_wrapper(found, source, inputs[0].name, tops)
         requests += wrapped.requests
         # its own translation unit, as the package's Makefile builds it; a score or output element is one word
         sizes = {values[a.name][0]: a.size for a in outputs}

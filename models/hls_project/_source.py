@@ -94,6 +94,7 @@ class Source:
     size_args: list[str]  # older hls4ml's ``unsigned short &const_size_in_1`` arguments
     digest: str
     firmware: Path  # the C++ directory (``hls_text.firmware_dir``)
+    cxx_flags: tuple[str, ...] = ()  # what the package's Makefile compiles with that changes what g++ accepts
 
     @property
     def io_stream(self) -> bool:
@@ -255,8 +256,22 @@ def read_source(directory: str | Path) -> Source:
             raise ProjectError(f"{top_file}:{line_no}: statement not understood: {statement!r}")
     return Source(
         directory, top, namespace, top_file, args, locals_, calls, typedefs, macros, structs, size_args,
-        _digest(firmware), firmware,
+        _digest(firmware), firmware, package_flags(directory, firmware),
     )  # fmt: skip
+
+
+PERMISSIVE = "-fpermissive"  # accepts some ill-formed code (e.g. a name a template uses before it is declared)
+
+
+def package_flags(directory: Path, firmware: Path) -> tuple[str, ...]:
+    """The g++ flags of a deployed package's Makefiles (the project's, its C++ directory's or the repository's around
+    it) that decide whether its C++ compiles at all: ``-fpermissive``, which they pass in ``CXXFLAGS``."""
+    makefiles = [place / "Makefile" for place in dict.fromkeys((firmware, directory, directory.parent))]
+    for makefile in (m for m in makefiles if m.is_file()):
+        flags = re.findall(r"^\s*CXXFLAGS\s*[:+?]?=(.*)$", makefile.read_text(errors="replace"), flags=re.M)
+        if any(PERMISSIVE in line.split() for line in flags):
+            return (PERMISSIVE,)
+    return ()
 
 
 COPIES = ("clone_stream",)  # io_stream functions writing what they read to each of several streams

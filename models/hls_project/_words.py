@@ -161,6 +161,7 @@ def project_library(
             optimize=optimize,
             std="c++17",
             prefix=prefix,
+            flags=source.cxx_flags,
         )
     except RuntimeError as err:
         failed = re.findall(r"static assertion failed: (l1t: [^\n]*)", str(err))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from l1t.hls_text import read_defines, strip_block_comments
 from l1t.models.hls_project._source import ProjectError, Source, split_top_level
 from l1t.models.hls_project._words import Request
 
-__all__ = ["UNSCALED", "Wrapper", "find_wrapper", "read_wrapper"]
+__all__ = ["UNSCALED", "TopOutput", "Wrapper", "find_wrapper", "read_wrapper"]
 
 UNSCALED = "unscaled"  # the spec input of a wrapped path: the trigger words before the wrapper's scaling
 
@@ -148,10 +149,12 @@ def _statements(body: str, first_line: int) -> list[tuple[int, str]]:
 
 
 def _for(var: str) -> str:
-    """``for (int i = 0; i < N; i++) {`` as ``_statements`` writes it, the index in group ``var``."""
+    """``for (int i = 0; i < N; i++) {`` as ``_statements`` writes it, the index in group ``var`` and the bound (an
+    integer expression) in ``var_n``."""
     index, again = rf"(?P<{var}>\w+)", rf"(?P={var})"
     step = rf"(?:{again}\+\+|\+\+{again})"
-    return rf"for ?\( ?(?:unsigned int|int|unsigned) {index} ?= ?0 ?; ?{again} ?< ?\w+ ?; ?{step} ?\) ?\{{"
+    bound = rf"(?P<{var}_n>[^;]+?)"
+    return rf"for ?\( ?(?:unsigned int|int|unsigned) {index} ?= ?0 ?; ?{again} ?< ?{bound} ?; ?{step} ?\) ?\{{"
 
 
 def _any_cast(fn: _Function, arg: str, where: str) -> str:
@@ -163,9 +166,9 @@ def _any_cast(fn: _Function, arg: str, where: str) -> str:
     raise ProjectError(f"{where}: {fn.name} has no 'T* p = std::any_cast<T*>({arg});'")
 
 
-def read_wrapper(path: Path, source: Source, top_input: str, outputs: list[str], output_size: int) -> Wrapper:
-    """Read a wrapper (``find_wrapper``) around the network whose top reads ``top_input`` and writes ``outputs``
-    (spec names; ``output_size`` words in all); refuse anything it does other than the forms this module reads."""
+def read_wrapper(path: Path, source: Source, top_input: str, outputs: list[TopOutput]) -> Wrapper:
+    """Read a wrapper (``find_wrapper``) around the network whose top reads ``top_input`` and writes ``outputs`` (in
+    the top's argument order); refuse anything it does other than the forms this module reads."""
     text = strip_block_comments(path.read_text())
     text = "\n".join(line.split("//")[0] for line in text.splitlines())
     m = _BASE.search(text)
@@ -190,16 +193,27 @@ def read_wrapper(path: Path, source: Source, top_input: str, outputs: list[str],
             checks[cpp.strip()] = t
         return t
 
-    # predict(): the top on the scaled array, then the score of its result
+    # predict(): the top on the scaled array, then the score of one of its results
     body = [st for _, st in fns["predict"].body]
-    top = re.fullmatch(rf"(?:\w+::)?{source.top}\(\s*(\w+)\s*,\s*(\w+)\s*\);", body[0]) if body else None
+    top = re.fullmatch(rf"(?:\w+::)?{source.top}\(([\w\s,]*)\);", body[0]) if body else None
+    args = [a.strip() for a in top.group(1).split(",")] if top else []
     score_call = re.fullmatch(r"(\w+)\s*=\s*(\w+)\(\s*(\w+)\s*\);", body[1]) if len(body) > 1 else None
-    if top is None or len(body) > 2 or (len(body) == 2 and (score_call is None or score_call.group(3) != top[2])):
-        raise ProjectError(f"{where}: predict() is not '{source.top}(scaled, result); loss = score(result);': {body}")
-    scaled = top.group(1)
+    members = dict(zip(args[1:], outputs, strict=False))  # the wrapper's member arrays the top writes
+    if (
+        len(args) != 1 + len(outputs)
+        or len(body) > 2
+        or (len(body) == 2 and (score_call is None or score_call.group(3) not in members))
+    ):
+        results = "result" if len(outputs) == 1 else ", ".join(f"result{k}" for k in range(len(outputs)))
+        raise ProjectError(
+            f"{where}: predict() is not '{source.top}(scaled, {results}); loss = score(result);' (the score "
+            f"optional): {body}"
+        )
+    scaled = args[0]
 
     input_cpp = _any_cast(fns["prepare_input"], "input", where)
-    scaler_name = _prepared(fns["prepare_input"], scaled, path)
+    n_in = source.array(top_input, where).size
+    scaler_name = _prepared(fns["prepare_input"], scaled, path, lambda expr: source.value(expr, where) == n_in)
     layers, arrays, requests = [], {}, []
     if scaler_name is None:  # the words go to the top as they are: the types must be the same
         input_t = type_of(input_cpp, "prepare_input's input")
@@ -213,48 +227,34 @@ def read_wrapper(path: Path, source: Source, top_input: str, outputs: list[str],
         if type_of(input_cpp, "prepare_input's input") != input_t:
             raise ProjectError(f"{where}: prepare_input reads {input_cpp} but {scaler.name} scales {input_t}")
         layers.append(scale)
+    score_var = None
     if score_call is not None:
-        score, own = _score(fns, score_call.group(2), path, outputs, type_of)
+        score_var, scored = score_call.group(1), members[score_call.group(3)]
+        score, own = _score(fns, score_call.group(2), path, scored, source, type_of)
         layers.append(score)
         arrays |= {f"score/{key}": value for key, value in own.items()}
     result_cpp = _any_cast(fns["read_result"], "result", where)
-    pair = re.fullmatch(r"std::pair\s*<(.*)>", result_cpp.strip())
-    result_count = output_size if _result_array(fns["read_result"], top[2], path) else 0
-    if result_count and (score_call is not None or pair is not None or len(outputs) != 1):
-        raise ProjectError(f"{where}: read_result fills an array, which l1t reads for one network output only")
-    if pair is None:
-        returns = ["score"] if score_call is not None else list(outputs)
-    elif score_call is None:
-        raise ProjectError(f"{where}: read_result fills a pair, but predict() computes no score")
-    elif split_top_level(pair.group(1))[0].startswith("std::array"):
-        returns = [*outputs, "score"]
-    else:  # one element of the network's output: ``p->first = result[K];``
-        first_cpp = split_top_level(pair.group(1))[0]
-        picks = [re.fullmatch(rf"\w+->first ?= ?{top[2]}\[(\d+)\];", st) for _, st in fns["read_result"].body]
-        index = next((int(p.group(1)) for p in picks if p), None)
-        if index is None or len(outputs) != 1:
-            raise ProjectError(f"{where}: read_result's pair holds one {first_cpp}, set from no element of {top[2]}")
-        name = f"{outputs[0]}_{index}"
-        layers.insert(len(layers) - 1, {"name": name, "op": "gather", "inputs": [outputs[0]], "shape": [1],
-                          "types": {"result_t": str(type_of(first_cpp, "read_result's first"))},
-                          "attrs": {"wrapper": f"{path.name}: read_result"}})  # fmt: skip
-        arrays[f"{name}/index"] = np.array([index], dtype=np.int64)
-        returns = [name, "score"]
+    returns, picks, result_count = _read_result(fns["read_result"], result_cpp, members, score_var, source, type_of,
+                                                path)  # fmt: skip
+    for entry, index in picks:  # one element of an output, taken into its own type: before the score
+        layers.insert(len(layers) - (score_var is not None), entry)
+        arrays[f"{entry['name']}/index"] = np.array([index], dtype=np.int64)
     headers = tuple(sorted(path.parent.glob("*.h")))
     return Wrapper(path, m.group(1), input_cpp, input_t, result_cpp, tuple(returns), tuple(layers), tuple(requests),
                    arrays, headers, checks, result_count)  # fmt: skip
 
 
-def _prepared(fn: _Function, scaled: str, path: Path) -> str | None:
+def _prepared(fn: _Function, scaled: str, path: Path, whole: Callable[[str], bool]) -> str | None:
     """The scaling function prepare_input calls, after checking it does nothing else: ``T* p =
-    std::any_cast<T*>(input);``, at most one loop copying ``p[i]`` (or ``std::any_cast<T>(p[i])``) into a member array,
-    and ``scale(inputs, scaled);`` on ``p`` or that copy; None when the loop copies straight into ``scaled``."""
+    std::any_cast<T*>(input);``, at most one loop copying ``p[i]`` (or ``std::any_cast<T>(p[i])``) into a member array
+    over the whole input (``whole(bound)``), and ``scale(inputs, scaled);`` on ``p`` or that copy; None when the loop
+    copies straight into ``scaled``."""
     body = [st for _, st in fn.body]
     pointer = re.fullmatch(r".+?\s*\*\s*(\w+)\s*=\s*std::any_cast<.+>\(\s*input\s*\);", body[0]) if body else None
     copy = re.fullmatch(_for("i"), body[1]) if len(body) >= 4 else None
     source = pointer.group(1) if pointer else None
     rest = body[1:]
-    if pointer and copy and rest[2] == "}":
+    if pointer and copy and rest[2] == "}" and whole(copy["i_n"]):
         m = re.fullmatch(
             rf"(\w+)\[{copy['i']}\] ?= ?(?:std::any_cast<[^>]+>\(\s*)?{source}\[{copy['i']}\]\s*\)?;", rest[1]
         )
@@ -271,16 +271,87 @@ def _prepared(fn: _Function, scaled: str, path: Path) -> str | None:
     return call.group(1)
 
 
-def _result_array(fn: _Function, result: str, path: Path) -> bool:
-    """Whether read_result copies ``p[i] = result[i]`` in a loop into the array its pointer points to (else it fills
-    one object)."""
-    body = [st for _, st in fn.body]
-    loop = re.fullmatch(_for("i"), body[1]) if len(body) == 4 else None
-    if loop is None or body[3] != "}":
-        return False
-    if not re.fullmatch(rf"\w+\[{loop['i']}\] ?= ?{result}\[{loop['i']}\];", body[2]):
-        raise ProjectError(f"{path}:{fn.body[2][0]}: read_result's loop is not 'p[i] = {result}[i];': {body[2]}")
-    return True
+@dataclass(frozen=True)
+class TopOutput:
+    """An output array of the top function: its spec name, words per event and type."""
+
+    name: str
+    size: int
+    type: fx.FixedType
+
+
+def _read_result(
+    fn: _Function, result_cpp: str, members: dict[str, TopOutput], score_var: str | None, source: Source, type_of,
+    path: Path,
+) -> tuple[list[str], list[tuple[dict, int]], int]:  # fmt: skip
+    """What ``read_result`` hands back, in order: the spec values (an output array, one element of one, the score),
+    the ``gather`` entries (with their index) that take an element, and the count of objects the result pointer
+    points to (0: one object). Each slot of a ``std::pair`` (``p->first``, ``p->second``), or the pointed-to array or
+    object, is written once by one of ``for (...) { p->first[i] = out[i]; }`` (every element, into a std::array of
+    the output's own type), ``p->first = out[K];`` or ``p->first = score;``; any other statement is refused."""
+    where = f"{path}:{fn.body[0][0] if fn.body else '?'}"
+    pointer = re.fullmatch(r".+?\s*\*\s*(\w+)\s*=\s*std::any_cast<.+>\(\s*result\s*\);", fn.body[0][1])
+    p = pointer.group(1)
+    pair = re.fullmatch(r"std::pair\s*<(.*)>", result_cpp.strip())
+    slot_types = {"": result_cpp}  # the pointed-to object (or array), or the pair's two slots
+    if pair:
+        slot_types = dict(zip(("first", "second"), split_top_level(pair.group(1)), strict=True))
+    slot = r"->(first|second)" if pair else "()"
+    filled: dict[str, str] = {}  # slot -> the spec value it holds
+    picks: list[tuple[dict, int]] = []
+    count = 0
+    body = fn.body[1:]
+    k = 0
+    while k < len(body):
+        line, st = body[k]
+        loop = re.fullmatch(_for("i"), st)
+        if loop and k + 2 < len(body) and body[k + 2][1] == "}":
+            i = loop["i"]
+            copy = re.fullmatch(rf"\*?{p}{slot}\[{i}\] ?= ?(\w+)\[{i}\];", body[k + 1][1])
+            out = members.get(copy.group(2)) if copy else None
+            if out is None or source.value(loop["i_n"], f"{path}:{line}") != out.size:
+                raise ProjectError(
+                    f"{path}:{line}: read_result's loop does not copy every element of a network output: "
+                    f"{st} {body[k + 1][1]}"
+                )
+            name = copy.group(1) or ""
+            if pair:
+                array = re.fullmatch(r"std::array\s*<\s*(.+?)\s*,\s*(\w+)\s*>", slot_types[name].strip())
+                if array is None or source.value(array.group(2), where) != out.size:
+                    raise ProjectError(f"{path}:{line}: {p}->{name} is {slot_types[name]}, not a std::array of "
+                                       f"the {out.size} words of {copy.group(2)}")  # fmt: skip
+                element_cpp = array.group(1)
+            else:
+                element_cpp, count = result_cpp, out.size
+            if type_of(element_cpp, f"read_result's {element_cpp}") != out.type:
+                raise ProjectError(f"{path}:{line}: read_result copies {copy.group(2)} ({out.type}) into "
+                                   f"{element_cpp}, another type")  # fmt: skip
+            filled, k = _fill(filled, name, out.name, path, line), k + 3
+            continue
+        element = re.fullmatch(rf"\*?{p}{slot} ?= ?(\w+)\[(\w+)\];", st)
+        scored = re.fullmatch(rf"\*?{p}{slot} ?= ?(\w+);", st)
+        if element and element.group(2) in members:
+            out, index = members[element.group(2)], source.value(element.group(3), f"{path}:{line}")
+            name = element.group(1) or ""
+            entry = {"name": f"{out.name}_{index}", "op": "gather", "inputs": [out.name], "shape": [1],
+                     "types": {"result_t": str(type_of(slot_types[name], "read_result's element"))},
+                     "attrs": {"wrapper": f"{path.name}: read_result"}}  # fmt: skip
+            picks.append((entry, index))
+            filled = _fill(filled, name, entry["name"], path, line)
+        elif scored and score_var is not None and scored.group(2) == score_var:
+            filled = _fill(filled, scored.group(1) or "", "score", path, line)
+        else:
+            raise ProjectError(f"{path}:{line}: read_result statement {st!r} is not one l1t reads")
+        k += 1
+    if sorted(filled) != sorted(slot_types):
+        raise ProjectError(f"{where}: read_result fills {sorted(filled) or 'nothing'} of {result_cpp}")
+    return [filled[name] for name in slot_types], picks, count
+
+
+def _fill(filled: dict[str, str], slot: str, value: str, path: Path, line: int) -> dict[str, str]:
+    if slot in filled:
+        raise ProjectError(f"{path}:{line}: read_result writes {slot or 'its result'} twice")
+    return {**filled, slot: value}
 
 
 def _header_typedefs(package: Path) -> dict[str, str]:
@@ -309,8 +380,12 @@ def _scaling(
     (in_cpp, in_name), (out_cpp, out_name) = (re.match(r"(.+?)\s+(\w+)\s*\[", p).groups() for p in fn.params)
     body = [st for _, st in fn.body]
     loop = re.fullmatch(_for("i"), body[0]) if body else None
-    if loop is None or len(body) != 5 or body[4] != "}":
-        raise ProjectError(f"{path}:{fn.body[0][0] if fn.body else '?'}: {fn.name} is not one loop of three statements")
+    n = source.array(top_input, str(path)).size
+    if loop is None or len(body) != 5 or body[4] != "}" or source.value(loop["i_n"], str(path)) != n:
+        raise ProjectError(
+            f"{path}:{fn.body[0][0] if fn.body else '?'}: {fn.name} is not one loop of three statements over the "
+            f"{n} inputs"
+        )
     i = loop.group("i")
     diff = re.fullmatch(rf"([\w:]+) (\w+) ?= ?{in_name}\[{i}\] ?- ?([\w:]+)\[{i}\];", body[1])
     shifted = re.fullmatch(rf"([\w:]+) (\w+) ?= ?(\w+) ?>> ?([\w:]+)\[{i}\];", body[2])
@@ -329,7 +404,6 @@ def _scaling(
     offset_t, shift_t = _array_type(offsets, path, type_of), _array_type(shifts, path, type_of)
     if shift_t.frac_bits != 0:
         raise ProjectError(f"{path}: shift amounts {shifts} of type {shift_t} are not integers")
-    n = source.array(top_input, str(path)).size
     entry = {
         "name": top_input,
         "op": "offset_shift",
@@ -346,18 +420,17 @@ def _scaling(
 
 
 def _score(
-    fns: dict[str, _Function], name: str, path: Path, outputs: list[str], type_of
+    fns: dict[str, _Function], name: str, path: Path, output: TopOutput, source: Source, type_of
 ) -> tuple[dict, dict[str, np.ndarray]]:  # fmt: skip
-    """The score function: one output element, or the sum of its squares through nnet::reduce."""
+    """The score function of the network output ``output``: one element, or the sum of its squares through
+    nnet::reduce."""
     fn = fns.get(name)
     if fn is None:
         raise ProjectError(f"{path}: predict() calls {name}(), which the class does not define")
     (arg,) = [re.match(r".+?\s+(\w+)\s*\[", p).group(1) for p in fn.params] or [None]
     body = [st for _, st in fn.body]
     result_t = type_of(fn.returns, f"{fn.name}'s result")
-    if len(outputs) != 1:
-        raise ProjectError(f"{path}: {fn.name} scores a network of {len(outputs)} outputs; one is read")
-    entry = {"name": "score", "inputs": [outputs[0]], "shape": [1], "types": {"result_t": str(result_t)},
+    entry = {"name": "score", "inputs": [output.name], "shape": [1], "types": {"result_t": str(result_t)},
              "attrs": {"wrapper": f"{path.name}: {fn.name}"}}  # fmt: skip
     text = " ".join(body)
     element = re.fullmatch(rf"(?:[\w:]+ (\w+); \1 ?= ?{arg}\[(\d+)\]; return \1;|return {arg}\[(\d+)\];)", text)
@@ -365,9 +438,10 @@ def _score(
         index = int(element.group(2) or element.group(3))
         return {**entry, "op": "gather"}, {"index": np.array([index], dtype=np.int64)}
     squares = re.fullmatch(
-        rf"(?P<sq_t>[\w:]+) (?P<sq>\w+)\[\w+\]; (?P<sum_t>[\w:]+) (?P<sum>\w+); {_for('k')} "
+        rf"(?P<sq_t>[\w:]+) (?P<sq>\w+)\[(?P<sq_n>\w+)\]; (?P<sum_t>[\w:]+) (?P<sum>\w+); {_for('k')} "
         rf"(?P=sq)\[(?P=k)\] ?= ?{arg}\[(?P=k)\] ?\* ?{arg}\[(?P=k)\]; \}} "
-        rf"nnet::Op_add<\s*(?P<op_t>[\w:]+)\s*> (?P<op>\w+); (?P=sum) ?= ?nnet::reduce<\s*(?P=op_t)\s*,\s*\w+\s*,\s*"
+        rf"nnet::Op_add<\s*(?P<op_t>[\w:]+)\s*> (?P<op>\w+); "
+        rf"(?P=sum) ?= ?nnet::reduce<\s*(?P=op_t)\s*,\s*(?P<red_n>\w+)\s*,\s*"
         rf"nnet::Op_add<\s*(?P=op_t)\s*>\s*>\(\s*(?P=sq)\s*,\s*(?P=op)\s*\); return (?P=sum);",
         text,
     )
@@ -376,6 +450,9 @@ def _score(
             f"{path}:{fn.body[0][0] if fn.body else '?'}: score function {fn.name} is neither one element of "
             f"{arg} nor the sum of its squares through nnet::reduce: {body}"
         )
+    sizes = {source.value(squares[key], str(path)) for key in ("sq_n", "k_n", "red_n")}
+    if sizes != {output.size}:
+        raise ProjectError(f"{path}: {fn.name} squares {sorted(sizes)} elements of an output of {output.size}")
     square_t = type_of(squares["sq_t"], "the squares")
     if type_of(squares["op_t"], "the reduction") != square_t or type_of(squares["sum_t"], "the sum") != result_t:
         raise ProjectError(f"{path}: {fn.name} sums in a type other than its squares' or returns another")
