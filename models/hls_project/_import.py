@@ -129,7 +129,7 @@ def read_project(directory: str | Path, *, allow_unproven: bool = False, wrapper
     if source.io_stream:  # proven per function as io_stream code (``_proven.STREAM``)
         for view in views:
             view.uses = {f"{STREAM}{name}" for name in {*view.uses, view.call.function}}
-    unproven_code = unproven(source.firmware, source.ap_types, set().union(*(view.uses for view in views)))
+    unproven_code = unproven(source.nnet_utils, source.ap_types, set().union(*(view.uses for view in views)))
     if unproven_code and not allow_unproven:
         raise ProjectError(
             f"{source.firmware}: these definitions differ from every hls4ml release l1t is proven against, so the "

@@ -17,6 +17,7 @@ import l1t.emulator.fixed as fx
 from l1t.cpp import cpp_spelling
 from l1t.emulator.nn import PLAIN_ELU_ALPHA_T, RELU_MAX_INT, SELU_LAMBDA_T, X_MINUS_MAX, im2col
 from l1t.models.da_graph import DaGraphError, da_matrix
+from l1t.models.hls_project._proven import GENERATED_MARK, definitions, tokens
 from l1t.models.hls_project._source import ALIAS, Array, Call, ProjectError, Source, Struct
 from l1t.models.hls_project._words import Request
 from l1t.models.sums import (
@@ -292,7 +293,7 @@ def _order_free(v: LayerCall, accum_t: fx.FixedType, what: str) -> None:
 def _unrolled_layout(v: LayerCall, kernel: str, n_in: int, n_out: int) -> Callable[[np.ndarray], np.ndarray]:
     """The (n_in, n_out) kernel a ResourceUnrolled layer's generated class multiplies (``unrolled``), from the raw
     weight words: each statement's word, zero where no statement reads one."""
-    path = v.source.firmware / "nnet_utils" / "nnet_code_gen.h"
+    path = v.source.nnet_utils / "nnet_code_gen.h"
     if not kernel or not path.is_file():
         raise v.refuse(f"ResourceUnrolled with kernel {kernel or None!r} and without its generated class in {path}")
     try:
@@ -326,7 +327,7 @@ def _dense(v: LayerCall) -> dict[str, Any]:
 def _dense_da(v: LayerCall) -> dict[str, Any]:
     """da4ml's adder graph (``nnet_code_gen.h``): its exact matrix, proven lossless, in an accumulator holding the
     exact sum (``sums.exact_accum``)."""
-    path = v.source.firmware / "nnet_utils" / "nnet_code_gen.h"
+    path = v.source.nnet_utils / "nnet_code_gen.h"
     if not path.is_file():
         raise v.refuse(f"nnet::{v.call.function} without {path}")
     if v.source.io_stream:
@@ -461,6 +462,68 @@ def _window_products(v: LayerCall, spatial: int, out_dims: list[int], geometry: 
         _fill_buffer(v, v.spatial[0], out_dims, geometry)
 
 
+def _pointwise_class(name: str, chunks: int) -> str:
+    """The kernel class hls4ml 1.0 and 1.1 generate for a pointwise Conv1D with the Latency strategy in io_parallel
+    (``pointwise_conv_<index>``), as tokens without ``nnet::`` qualifiers: the input cut into ``chunks`` (the reuse
+    factor) runs of whole pixels, ``pointwise_conv_1d_latency_cl`` on each, and its outputs joined in order."""
+    n_in = "CONFIG_T::in_width * CONFIG_T::n_chan / CONFIG_T::reuse_factor"
+    n_out = "CONFIG_T::out_width * CONFIG_T::n_filt / CONFIG_T::reuse_factor"
+    per_chunk = " ".join(
+        f"pointwise_conv_1d_latency_cl<data_T, res_T, CONFIG_T>(data_tmp[{k}], res_tmp[{k}], weights, biases);"
+        for k in range(chunks)
+    )
+    text = f"""
+        template <class data_T, class res_T, typename CONFIG_T>
+        class {name} : public Conv1DKernel<data_T, res_T, CONFIG_T> {{
+          public:
+            static void conv(data_T data[CONFIG_T::in_width * CONFIG_T::n_chan],
+                             res_T res[CONFIG_T::out_width * CONFIG_T::n_filt],
+                             typename CONFIG_T::weight_t weights[CONFIG_T::n_chan * CONFIG_T::n_filt],
+                             typename CONFIG_T::bias_t biases[CONFIG_T::n_filt]) {{
+                data_T data_tmp[CONFIG_T::reuse_factor][{n_in}];
+                res_T res_tmp[CONFIG_T::reuse_factor][{n_out}];
+                RFInputLoop: for (int jj = 0; jj < CONFIG_T::reuse_factor; jj++) {{
+                    InnerInputLoop: for (int ii = 0; ii < {n_in}; ii++) {{
+                        data_tmp[jj][ii] = data[jj * {n_in} + ii];
+                    }}
+                }}
+                {per_chunk}
+                RFOutputLoop: for (int jj = 0; jj < CONFIG_T::reuse_factor; jj++) {{
+                    InnerOutputLoop: for (int ii = 0; ii < {n_out}; ii++) {{
+                        res[jj * {n_out} + ii] = res_tmp[jj][ii];
+                    }}
+                }}
+            }}
+        }}"""
+    return tokens(text)
+
+
+def _pointwise_kernel(v: LayerCall, kernel: str, spatial: int, strategy: str, geometry: dict[str, list[int]]) -> None:
+    """A generated pointwise kernel (``_pointwise_class``) must be that class, word for word, and its chunks whole
+    runs of output pixels, each computed as the whole layer computes them (stride 1, no padding): then the layer is
+    ``pointwise_conv_1d_latency_cl`` over every pixel."""
+    name, chunks = kernel.rsplit("::", 1)[-1], v.const("reuse_factor", 1)
+    path = v.source.nnet_utils / "nnet_code_gen.h"
+    if spatial != 1 or strategy != "Latency":
+        raise v.refuse(f"{strategy} strategy with the generated conv_kernel {kernel!r}")
+    text = path.read_text(errors="replace").split(GENERATED_MARK, 1)[-1] if path.is_file() else ""
+    found = [d.replace("nnet::", "") for d in definitions(text, name)]
+    if found != [_pointwise_class(name, chunks)]:
+        raise v.refuse(
+            f"{path.name}: the generated class {name} is not the pointwise kernel hls4ml writes for a reuse factor "
+            f"of {chunks}"
+            if found
+            else f"no generated class {name} in {path}"
+        )
+    width = v.const("in_width")
+    if chunks > 1 and (width % chunks or geometry["stride"] != [1] or any(geometry["pads"])):
+        raise v.refuse(
+            f"{name} cuts {width} pixels into {chunks} runs with stride {geometry['stride']} and pads "
+            f"{geometry['pads']}: each run would not compute its pixels as the whole layer does"
+        )
+    v.depends("pointwise_conv_1d_latency_cl")
+
+
 @_importer("conv_1d_cl", "conv_2d_cl", "pointwise_conv_1d_cl", "pointwise_conv_2d_cl", data=(0,), result=1)
 def _conv(v: LayerCall) -> dict[str, Any]:
     """conv_{1,2}d_cl (and pointwise_conv_{1,2}d_cl, the same kernels on a 1x1 window): im2col, then per output
@@ -471,9 +534,12 @@ def _conv(v: LayerCall) -> dict[str, Any]:
     if strategy == "ResourceUnrolled":  # hls4ml generates that kernel for Dense only
         raise v.refuse("a convolution with the ResourceUnrolled strategy")
     kernel = v.alias("conv_kernel")  # hls4ml >= 1.0 dispatches through it
-    if kernel is not None and kernel.rsplit("::", 1)[-1] != f"Conv{spatial}D{strategy}":
+    generated = kernel is not None and re.fullmatch(r"pointwise_conv_\w+", kernel.rsplit("::", 1)[-1]) is not None
+    if kernel is not None and kernel.rsplit("::", 1)[-1] != f"Conv{spatial}D{strategy}" and not generated:
         raise v.refuse(f"{strategy} strategy with conv_kernel {kernel!r}")
     out_dims, geometry = _geometry(v, spatial, "filt")
+    if generated:
+        _pointwise_kernel(v, kernel, spatial, strategy, geometry)
     _stream_window(v, geometry)
     if v.source.io_stream and v.call.function.startswith("pointwise") and strategy != "Latency":
         raise v.refuse(f"an io_stream pointwise convolution with the {strategy} strategy (it differs: hls4ml 1.3)")

@@ -19,7 +19,10 @@ import json
 import re
 from pathlib import Path
 
-__all__ = ["AP_TYPES_FILES", "PROVEN_FILE", "STREAM", "definitions", "fingerprint", "proven", "unproven"]
+__all__ = [
+    "AP_TYPES_FILES", "GENERATED_MARK", "PROVEN_FILE", "STREAM", "definitions", "fingerprint", "proven", "tokens",
+    "unproven",
+]  # fmt: skip
 
 PROVEN_FILE = Path(__file__).with_name("proven.json")
 AP_TYPES_FILES = ("ap_fixed_base.h", "ap_int_base.h", "ap_fixed_ref.h", "ap_int_ref.h", "ap_common.h", "ap_decl.h")
@@ -31,7 +34,7 @@ def _clean(text: str) -> str:
     return re.sub(r"^\s*#\s*pragma[^\n]*", " ", text, flags=re.M)
 
 
-def _tokens(text: str) -> str:
+def tokens(text: str) -> str:
     """``text`` with white space kept only between two word characters (formatting changes do not count)."""
     return re.sub(r"(?<!\w) | (?!\w)", "", re.sub(r"\s+", " ", text))
 
@@ -49,7 +52,7 @@ def _matching(text: str, start: int, open_ch: str, close_ch: str) -> int:
 def definitions(text: str, name: str) -> list[str]:
     """The definitions of ``name`` in C++ ``text``: ``class/struct name ... {...}`` and ``name(...) [const] {...}``,
     each with what precedes it since the previous declaration (template header, return type), as tokens
-    (``_tokens``), comments and ``#pragma`` lines removed."""
+    (``tokens``), comments and ``#pragma`` lines removed."""
     text = _clean(text)
     found = []
     for m in re.finditer(rf"\b(?:class|struct)\s+{name}\b[^;{{()]*\{{|\b{name}\s*\(", text):
@@ -62,7 +65,7 @@ def definitions(text: str, name: str) -> list[str]:
         else:
             brace = m.end() - 1
         start = max(text.rfind(c, 0, m.start()) for c in ";{}") + 1
-        found.append(_tokens(text[start : _matching(text, brace, "{", "}")]))
+        found.append(tokens(text[start : _matching(text, brace, "{", "}")]))
     return found
 
 
@@ -86,7 +89,7 @@ def fingerprint(nnet_utils: Path, name: str) -> str:
     ``function@mode`` fingerprints ``function``, proven separately per mode (a max pooling layer does not prove the
     code an average pooling runs); an ``io_stream/`` name, every header whole."""
     if name.startswith(STREAM):
-        whole = [f"{p.name}\n{_tokens(_clean(_shared_part(p)))}" for p in sorted(nnet_utils.glob("*.h"))]
+        whole = [f"{p.name}\n{tokens(_clean(_shared_part(p)))}" for p in sorted(nnet_utils.glob("*.h"))]
         return hashlib.sha256("\n".join(whole).encode()).hexdigest()[:16]
     name = name.split("@", 1)[0]
     parts = []
@@ -99,7 +102,7 @@ def fingerprint(nnet_utils: Path, name: str) -> str:
 
 def ap_types_fingerprint(ap_types: Path, file: str) -> str:
     path = ap_types / file
-    text = _tokens(_clean(path.read_text(errors="replace"))) if path.is_file() else ""
+    text = tokens(_clean(path.read_text(errors="replace"))) if path.is_file() else ""
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -109,22 +112,22 @@ def proven() -> dict[str, dict[str, list[str]]]:
     return json.loads(PROVEN_FILE.read_text()) if PROVEN_FILE.is_file() else {}
 
 
-def unproven(firmware: Path, ap_types: Path, names: set[str]) -> list[str]:
-    """The names whose definitions in the project's C++ directory ``firmware`` (and the ``ap_types`` files it is
-    built with) no fixture proved, each as ``file: name``."""
+def unproven(nnet_utils: Path, ap_types: Path, names: set[str]) -> list[str]:
+    """The names whose definitions in the project's ``nnet_utils`` directory (and the ``ap_types`` files it is built
+    with) no fixture proved, each as ``file: name``."""
     table = proven()
     out = []
     for name in sorted(names):
-        if fingerprint(firmware / "nnet_utils", name) not in table.get(name, {}):
+        if fingerprint(nnet_utils, name) not in table.get(name, {}):
             if name.startswith(STREAM):
-                out.append(f"nnet_utils/*.h: {name} (every header as a whole)")
+                out.append(f"{nnet_utils.name}/*.h: {name} (every header as a whole)")
                 continue
             files = [
                 p.name
-                for p in sorted((firmware / "nnet_utils").glob("*.h"))
+                for p in sorted(nnet_utils.glob("*.h"))
                 if not p.stem.endswith("_stream") and definitions(_shared_part(p), name.split("@")[0])
             ]
-            out.append(f"nnet_utils/{', '.join(files) or '(no definition)'}: {name}")
+            out.append(f"{nnet_utils.name}/{', '.join(files) or '(no definition)'}: {name}")
     for file in AP_TYPES_FILES:
         if ap_types_fingerprint(ap_types, file) not in table.get(f"ap_types/{file}", {}):
             out.append(f"ap_types/{file}")

@@ -108,6 +108,19 @@ class Source:
         own = self.firmware / "ap_types"
         return own if own.is_dir() else ap_types_include()
 
+    @property
+    def nnet_utils(self) -> Path:
+        """The directory of the project's ``nnet_*.h`` headers: ``nnet_utils/``, or the one ``parameters.h`` or
+        ``defines.h`` includes them from (a deployed package may name it otherwise, e.g. ``nn_utils/``)."""
+        own = self.firmware / "nnet_utils"
+        if own.is_dir():
+            return own
+        for header in ("parameters.h", "defines.h"):
+            text = (self.firmware / header).read_text(errors="replace")
+            if m := re.search(r'^\s*#\s*include\s+"([\w./-]+)/nnet_\w+\.h"', text, re.M):
+                return self.firmware / m.group(1)
+        return own
+
     def qualified(self, name: str) -> str:
         """A name of the project's namespace as C++ outside it spells it."""
         return f"{self.namespace}::{name}" if self.namespace else name

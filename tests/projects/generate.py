@@ -383,6 +383,21 @@ def softmax_latency() -> tuple[Any, dict[str, dict[str, Any]]]:
     return _set_weights(Model(x, y, name="softmax_latency"), 14), precisions
 
 
+def jet_tagger() -> tuple[Any, dict[str, dict[str, Any]]]:
+    """A jet tagger as L1 deploys them: the constituents (8 of 5 features) normalized per feature over the flat
+    input (``normalize`` with n_filt 5), two pointwise Conv1D (hls4ml 1.0 and 1.1 generate their Latency kernels per
+    layer, the second cut into two runs of pixels by its reuse factor), average pooling over the constituents, and
+    two heads: class scores (softmax) and a pT regression."""
+    from tensorflow.keras import Model
+    from tensorflow.keras import layers as L
+
+    x = L.Input((8, 5), name="x")
+    h = L.Activation("relu", name="r1")(L.Conv1D(6, 1, name="c1")(L.BatchNormalization(name="bn")(x)))
+    h = L.GlobalAveragePooling1D(name="gap")(L.Activation("relu", name="r2")(L.Conv1D(4, 1, name="c2")(h)))
+    outputs = [L.Activation("softmax", name="cls")(L.Dense(3, name="dc")(h)), L.Dense(1, name="pt")(h)]
+    return _set_weights(Model(x, outputs, name="jet_tagger"), 20), {"c2": {"ReuseFactor": 2}}
+
+
 MODELS: dict[str, Callable[[], tuple[Any, dict[str, dict[str, str]]]]] = {
     "mlp": mlp,
     "sigmoid_bn": sigmoid_bn,
@@ -408,6 +423,7 @@ MODELS: dict[str, Callable[[], tuple[Any, dict[str, dict[str, str]]]]] = {
     "binary": binary,
     "repack": repack,
     "softmax_latency": softmax_latency,
+    "jet_tagger": jet_tagger,
 }
 
 # (strategy for dense layers, reuse factor, accumulator precision): Resource is exact only with a wrapping
