@@ -1063,6 +1063,30 @@ def _offset_shift(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedTy
     return fx.cast(fx.shift_right(d, work_t, shift), work_t, layer.result_t)
 
 
+DOUBLE_BITS = 53  # the significand of an IEEE double: integers of up to 53 bits convert to it exactly
+
+
+def _offset_divide_fits(layer: Layer, in_types: list[FixedType]) -> None:
+    """The difference converts to a double exactly (at most 53 significant bits), and no divisor is zero."""
+    diff_t = fx.sub_type(in_types[0], layer.types["offset_t"])
+    if diff_t.width > DOUBLE_BITS:
+        raise ValueError(f"x - offset is {diff_t}, past the {DOUBLE_BITS} bits a double holds exactly")
+    if layer.types["divisor_t"].width > DOUBLE_BITS or not layer.arrays["divisor"].all():
+        raise ValueError("a divisor is zero or past the bits a double holds exactly")
+
+
+@handler("offset_divide", _offset_divide_fits)
+def _offset_divide(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    """Input scaling of a deployed path in floating point, per feature i:
+    ``double d = x[i] - offset[i]; double q = d / divisor[i]; out[i] = static_cast<res_T>(q);`` -- the exact
+    difference as a double (exact: ``_offset_divide_fits``), the IEEE double quotient (numpy's float64 division is
+    the same correctly rounded operation), then res_T's ``ap_fixed(double)`` constructor."""
+    (x,), (x_t,) = inputs, in_types
+    d, d_t = fx.sub(x, x_t, layer.arrays["offset"], layer.types["offset_t"])
+    divisor = fx.to_float(layer.arrays["divisor"], layer.types["divisor_t"])
+    return fx.from_float(fx.to_float(d, d_t) / divisor, layer.result_t)
+
+
 @handler("square_sum")
 def _square_sum(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
     """A score as a deployed wrapper computes it: ``squares[i] = x[i] * x[i]`` assigned to square_t, then

@@ -145,6 +145,15 @@ def cpp_raw_args(t: _Word) -> str:
     return f"{t.width}, {'true' if t.signed else 'false'}"
 
 
+C_INTEGERS = {
+    "int": (32, True), "unsigned": (32, False), "unsigned int": (32, False), "short": (16, True),
+    "unsigned short": (16, False), "long": (64, True), "long long": (64, True), "int8_t": (8, True),
+    "int16_t": (16, True), "int32_t": (32, True), "int64_t": (64, True), "uint8_t": (8, False),
+    "uint16_t": (16, False), "uint32_t": (32, False),
+}  # fmt: skip
+"""C++ integer types as g++ lays them out on x86-64 Linux (LP64): (width, signed); each is the ap_int of its width."""
+
+
 def cpp_spelling(t: Any) -> str:
     """A ``FixedType`` as C++ spells it with every template argument given (for ``std::is_same`` checks and
     generated declarations)."""

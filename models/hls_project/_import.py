@@ -16,6 +16,7 @@ from l1t.models.hls_project._proven import STREAM, unproven
 from l1t.models.hls_project._source import ALIAS, Array, Call, ProjectError, Source, read_source
 from l1t.models.hls_project._words import read_words, runner_part, stream_sizes
 from l1t.models.hls_project._wrapper import (
+    SCALINGS,
     UNSCALED,
     TopOutput,
     Wrapper,
@@ -212,8 +213,8 @@ def _wrap(
     and its score behind; the spec then takes the unscaled words and returns what ``read_result`` returns."""
     (top_input,) = inputs
     taken = {e["name"] for e in layers} | {top_input["name"]}
-    scale = next((dict(e) for e in wrapper.layers if e["op"] == "offset_shift"), None)
-    after = [dict(e) for e in wrapper.layers if e["op"] != "offset_shift"]
+    scale = next((dict(e) for e in wrapper.layers if e["op"] in SCALINGS), None)
+    after = [dict(e) for e in wrapper.layers if e["op"] not in SCALINGS]
     clash = sorted((({UNSCALED} if scale else set()) | {e["name"] for e in after}) & taken)
     if clash:
         raise ProjectError(f"{wrapper.path}: the network already has values named {clash}")
@@ -224,9 +225,9 @@ def _wrap(
     layers += after
     if scale is not None:
         scale["shape"] = list(top_input["shape"])
-        for key in ("offset", "shift"):
-            arrays[f"{scale['name']}/{key}"] = words[f"{scale['name']}/{key}"]
-            scale.setdefault("arrays", {})[key] = f"{scale['name']}/{key}"
+        for req in wrapper.requests:  # the scaling's arrays (offsets, shifts or divisors)
+            arrays[req.key] = words[req.key]
+            scale.setdefault("arrays", {})[req.key.split("/", 1)[1]] = req.key
         layers[:0] = [scale]
         inputs = [{"name": UNSCALED, "shape": list(top_input["shape"]), "type": str(wrapper.input_t)}]
     return inputs, list(wrapper.returns)

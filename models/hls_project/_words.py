@@ -24,8 +24,9 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Request:
-    """``size`` raw words of ``expr`` (an array of element type ``t``, evaluated inside the project's namespace
-    after ``setup``), in translation unit ``unit`` (0: the top function's; 1: a wrapper's, ``read_words``)."""
+    """``size`` raw words of ``expr`` (an array of element type ``t``, or of the C++ integer type ``c_type``,
+    evaluated inside the project's namespace after ``setup``), in translation unit ``unit`` (0: the top function's;
+    1: a wrapper's, ``read_words``)."""
 
     key: str
     expr: str
@@ -33,6 +34,7 @@ class Request:
     t: fx.FixedType
     setup: str = ""
     unit: int = 0
+    c_type: str = ""  # a C++ integer element type (``l1t.cpp.C_INTEGERS``) standing for ``t``
 
 
 def _prologue(source: Source, top_text: str | None) -> str:
@@ -229,11 +231,13 @@ def read_words(
         if req.t.wide:
             raise ProjectError(f"{source.directory}: {req.key} has {req.t} words, past 64 bits")
         using = f"using namespace {source.namespace};" if source.namespace and req.unit == 0 else ""
+        element = req.c_type or cpp_spelling(req.t)
+        word = f"(int64_t){req.expr}[i]" if req.c_type else f"raw_of<{cpp_raw_args(req.t)}>({req.expr}[i])"
         units[req.unit].append(
             f'extern "C" void l1t_words_{i}(int64_t* out) {{\n  {using}\n  {req.setup}\n'
-            f"  static_assert(std::is_same<std::decay<decltype({req.expr}[0])>::type, {cpp_spelling(req.t)}>::value, "
-            f'"l1t: the elements of {req.key} are not {req.t}");\n'
-            f"  for (int i = 0; i < {req.size}; ++i) out[i] = raw_of<{cpp_raw_args(req.t)}>({req.expr}[i]);\n}}"
+            f"  static_assert(std::is_same<std::decay<decltype({req.expr}[0])>::type, {element}>::value, "
+            f'"l1t: the elements of {req.key} are not {req.c_type or req.t}");\n'
+            f"  for (int i = 0; i < {req.size}; ++i) out[i] = {word};\n}}"
         )
     second = ("\n".join(units[1]),) if separate is not None else ()
     path = project_library(source, parts, "hls_project", includes=includes, separate=second)

@@ -2,16 +2,19 @@
 ``hls4mlEmulator::Model`` next to the network's C++, which scales the trigger inputs into the network's input type
 before the top function and turns its output into the trigger score after it.
 
-``read_wrapper`` reads the wrapper's text into the spec entries that do the same (``offset_shift`` in front,
-``gather`` or ``square_sum`` behind) and the shape of what ``read_result`` returns. It reads only what it models:
+``read_wrapper`` reads the wrapper's text into the spec entries that do the same (``offset_shift`` or
+``offset_divide`` in front, ``gather`` or ``square_sum`` behind) and what ``read_result`` returns. It reads only what
+it models:
 
-* ``predict()`` is the top function on the scaled array, then ``loss = score(result)``;
-* the scaling is one loop ``work_t d = in[i] - OFFSETS[i]; res_t r = d >> SHIFTS[i]; out[i] = r;`` over constant
-  arrays (their words read by compiling the package's headers);
+* ``predict()`` is the top function on the scaled array (writing one or several outputs), then optionally
+  ``loss = score(result);`` of one of them;
+* the scaling is one loop over constant arrays (their words read by compiling the package's headers):
+  ``work_t d = in[i] - OFFSETS[i]; res_t r = d >> SHIFTS[i]; out[i] = r;``, or in floating point
+  ``double d = in[i] - OFFSETS[i]; double q = d / DIVISORS[i]; out[i] = static_cast<res_t>(q);``;
 * the score is one output element (``loss = result[K]; return loss;``) or the sum of squares through
   ``nnet::reduce`` with ``nnet::Op_add``;
-* ``read_result`` fills a ``std::pair`` of the network's output (an element or a ``std::array``) and the score, or
-  the score alone.
+* ``read_result`` fills an array with a network output, or a ``std::pair`` whose slots each hold a network output
+  (a ``std::array`` copied element by element), one element of one, or the score.
 
 Any other statement in those functions is refused naming the file, line and statement. ``verify`` compiles the
 wrapper itself with the network (``WrappedRunner``) and compares every word it returns.
@@ -28,12 +31,12 @@ from pathlib import Path
 import numpy as np
 
 import l1t.emulator.fixed as fx
-from l1t.cpp import cpp_spelling
+from l1t.cpp import C_INTEGERS, cpp_spelling
 from l1t.hls_text import read_defines, strip_block_comments
 from l1t.models.hls_project._source import ProjectError, Source, split_top_level
 from l1t.models.hls_project._words import Request
 
-__all__ = ["UNSCALED", "TopOutput", "Wrapper", "find_wrapper", "read_wrapper"]
+__all__ = ["SCALINGS", "UNSCALED", "TopOutput", "Wrapper", "find_wrapper", "read_wrapper"]
 
 UNSCALED = "unscaled"  # the spec input of a wrapped path: the trigger words before the wrapper's scaling
 
@@ -59,7 +62,7 @@ class Wrapper:
 
     @property
     def scales(self) -> bool:
-        return any(e["op"] == "offset_shift" for e in self.layers)
+        return any(e["op"] in SCALINGS for e in self.layers)
 
     @property
     def digest(self) -> str:
@@ -361,20 +364,30 @@ def _header_typedefs(package: Path) -> dict[str, str]:
     return out
 
 
-def _array_type(name: str, path: Path, type_of) -> fx.FixedType:
-    """The element type of a constant array the package's headers declare (``const T name[N] = {...};``)."""
+def _array_type(name: str, path: Path, type_of) -> tuple[fx.FixedType, str]:
+    """The element type of a constant array the package's headers declare (``const T name[N] = {...};``), and its
+    C++ integer type name when it is one (``l1t.cpp.C_INTEGERS``: ``int norm[20]``), else ""."""
     short = name.split("::")[-1]
+    element = r"((?:(?:unsigned|signed)\s+)?[\w:]+(?:<[^;]*?>)?)"
     for header in sorted(path.parent.glob("*.h")):
-        m = re.search(rf"(?:static\s+)?(?:const\s+)?([\w:]+(?:<[^;]*?>)?)\s+{short}\s*\[", header.read_text())
+        m = re.search(rf"(?:static\s+)?(?:const\s+)?{element}\s+{short}\s*\[", header.read_text())
+        if m and " ".join(m.group(1).split()) in C_INTEGERS:
+            width, signed = C_INTEGERS[" ".join(m.group(1).split())]
+            return (fx.ap_int(width) if signed else fx.ap_uint(width)), " ".join(m.group(1).split())
         if m:
-            return type_of(m.group(1), f"{header.name}: {short}", check=False)  # checked where its words are read
+            return type_of(m.group(1), f"{header.name}: {short}", check=False), ""  # checked where its words are read
     raise ProjectError(f"{path}: no header next to it declares the array {name!r}")
+
+
+SCALINGS = ("offset_shift", "offset_divide")  # the spec ops a wrapper's input scaling becomes
 
 
 def _scaling(
     fn: _Function, path: Path, top_input: str, type_of, source: Source
 ) -> tuple[dict, list[Request], fx.FixedType]:  # fmt: skip
-    """The offset-and-shift loop of the scaling function, as an ``offset_shift`` entry named as the top's input."""
+    """The scaling function's loop, as an entry named as the top's input: ``offset_shift`` for
+    ``work_t d = in[i] - OFFSETS[i]; res_t r = d >> SHIFTS[i]; out[i] = r;``, ``offset_divide`` for
+    ``double d = in[i] - OFFSETS[i]; double q = d / DIVISORS[i]; out[i] = static_cast<res_t>(q);``."""
     if len(fn.params) != 2:
         raise ProjectError(f"{path}: scaling function {fn.name}({', '.join(fn.params)}) does not take (in, out)")
     (in_cpp, in_name), (out_cpp, out_name) = (re.match(r"(.+?)\s+(\w+)\s*\[", p).groups() for p in fn.params)
@@ -387,34 +400,42 @@ def _scaling(
             f"{n} inputs"
         )
     i = loop.group("i")
+    input_t, out_t = type_of(in_cpp, f"{fn.name}'s input"), type_of(out_cpp, f"{fn.name}'s output")
     diff = re.fullmatch(rf"([\w:]+) (\w+) ?= ?{in_name}\[{i}\] ?- ?([\w:]+)\[{i}\];", body[1])
-    shifted = re.fullmatch(rf"([\w:]+) (\w+) ?= ?(\w+) ?>> ?([\w:]+)\[{i}\];", body[2])
-    store = re.fullmatch(rf"{out_name}\[{i}\] ?= ?(\w+);", body[3])
-    if not (diff and shifted and store and shifted.group(3) == diff.group(2) and store.group(1) == shifted.group(2)):
-        line = fn.body[1][0]
+    scaled = re.fullmatch(rf"([\w:]+) (\w+) ?= ?(\w+) ?(>>|/) ?([\w:]+)\[{i}\];", body[2])
+    store = re.fullmatch(rf"{out_name}\[{i}\] ?= ?(?:static_cast<\s*([\w:]+)\s*>\(\s*(\w+)\s*\)|(\w+));", body[3])
+    stored = (store.group(2) or store.group(3)) if store else None
+    double = diff is not None and scaled is not None and {diff.group(1), scaled.group(1)} == {"double"}
+    if not (diff and scaled and store and scaled.group(3) == diff.group(2) and stored == scaled.group(2)) or (
+        scaled.group(4) == "/" and not double
+    ):
         raise ProjectError(
-            f"{path}:{line}: {fn.name}'s loop is not 'work_t d = {in_name}[{i}] - OFFSETS[{i}]; "
-            f"res_t r = d >> SHIFTS[{i}]; {out_name}[{i}] = r;': {body[1:4]}"
+            f"{path}:{fn.body[1][0]}: {fn.name}'s loop is neither 'work_t d = {in_name}[{i}] - OFFSETS[{i}]; "
+            f"res_t r = d >> SHIFTS[{i}]; {out_name}[{i}] = r;' nor 'double d = {in_name}[{i}] - OFFSETS[{i}]; "
+            f"double q = d / DIVISORS[{i}]; {out_name}[{i}] = static_cast<res_t>(q);': {body[1:4]}"
         )
-    input_t, work_t = type_of(in_cpp, f"{fn.name}'s input"), type_of(diff.group(1), "the difference")
-    result_t, out_t = type_of(shifted.group(1), "the shifted value"), type_of(out_cpp, f"{fn.name}'s output")
-    if result_t != out_t:
-        raise ProjectError(f"{path}: {fn.name} stores its {result_t} values into an array of {out_t}")
-    offsets, shifts = diff.group(3), shifted.group(4)
-    offset_t, shift_t = _array_type(offsets, path, type_of), _array_type(shifts, path, type_of)
-    if shift_t.frac_bits != 0:
-        raise ProjectError(f"{path}: shift amounts {shifts} of type {shift_t} are not integers")
-    entry = {
-        "name": top_input,
-        "op": "offset_shift",
-        "inputs": [UNSCALED],
-        "shape": [n],  # the importer gives it the top input's shape
-        "types": {"result_t": str(result_t), "work_t": str(work_t), "offset_t": str(offset_t)},
-        "attrs": {"wrapper": f"{path.name}: {fn.name}", "offsets": offsets, "shifts": shifts},
-    }
+    if store.group(1) is not None and type_of(store.group(1), "the stored value") != out_t:
+        raise ProjectError(f"{path}: {fn.name} casts to {store.group(1)} and stores into an array of {out_t}")
+    offsets, scales = diff.group(3), scaled.group(5)
+    (offset_t, offset_c), (scale_t, scale_c) = _array_type(offsets, path, type_of), _array_type(scales, path, type_of)
+    entry = {"name": top_input, "inputs": [UNSCALED], "shape": [n],  # the importer gives it the top input's shape
+             "attrs": {"wrapper": f"{path.name}: {fn.name}", "offsets": offsets}}  # fmt: skip
+    if scaled.group(4) == "/":
+        entry |= {"op": "offset_divide", "types": {"result_t": str(out_t), "offset_t": str(offset_t),
+                                                   "divisor_t": str(scale_t)}}  # fmt: skip
+        entry["attrs"]["divisors"], key = scales, "divisor"
+    else:
+        result_t, work_t = type_of(scaled.group(1), "the shifted value"), type_of(diff.group(1), "the difference")
+        if result_t != out_t:
+            raise ProjectError(f"{path}: {fn.name} stores its {result_t} values into an array of {out_t}")
+        if scale_t.frac_bits != 0:
+            raise ProjectError(f"{path}: shift amounts {scales} of type {scale_t} are not integers")
+        entry |= {"op": "offset_shift", "types": {"result_t": str(out_t), "work_t": str(work_t),
+                                                  "offset_t": str(offset_t)}}  # fmt: skip
+        entry["attrs"]["shifts"], key = scales, "shift"
     requests = [
-        Request(f"{top_input}/offset", offsets, n, offset_t, unit=1),
-        Request(f"{top_input}/shift", shifts, n, shift_t, unit=1),
+        Request(f"{top_input}/offset", offsets, n, offset_t, unit=1, c_type=offset_c),
+        Request(f"{top_input}/{key}", scales, n, scale_t, unit=1, c_type=scale_c),
     ]
     return entry, requests, input_t
 
