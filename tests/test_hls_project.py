@@ -38,7 +38,7 @@ FAST = (
     "movement", "separable", "mlp-resource-rounding", "wide-auto", "mlp-unrolled",
     "recurrent", "images", "sequences", "embedding", "cropping", "qactivations", "mlp-0.8.1", "binary",
     "conv2d-stream", "mlp-stream-resource", "recurrent-stream", "conv1d-stream", "images-stream",
-    "conv2d-stream-0.8.1", "softmax-latency-stream",
+    "conv2d-stream-0.8.1", "softmax-latency-stream", "jet-tagger-1.1.0",
 )  # fmt: skip
 N_EVENTS = 3_000
 N_EVENTS_SLOW = 100_000  # `make test-all`
@@ -644,3 +644,39 @@ def test_generated_kernels_do_not_change_the_fingerprint_of_nnet_dense(tmp_path:
     code_gen = (firmware / "nnet_utils" / "nnet_code_gen.h").read_text()
     assert re.search(r"static void dense\(", code_gen.split("// hls4ml insert code")[1])
     assert fingerprint(firmware / "nnet_utils", "dense") == fingerprint(_templates() / "nnet_utils", "dense")
+
+
+def test_size_constants_are_read_in_every_form_packages_write_them() -> None:
+    from l1t.hls_text import read_defines
+
+    macros, typedefs = read_defines(
+        "#define N_A 3\nstatic const int N_B = 4;\ninline constexpr int N_C = N_A * 2;\nconstexpr unsigned N_D = 5;\n"
+        "typedef ap_fixed<8,3> w_t;\n"
+    )
+    assert macros == {"N_A": "3", "N_B": "4", "N_C": "N_A * 2", "N_D": "5"} and typedefs == {"w_t": "ap_fixed<8,3>"}
+
+
+def test_a_nnet_utils_directory_named_otherwise_is_found_from_the_includes(tmp_path: Path) -> None:
+    """A package whose headers sit in ``nn_utils/`` (included as such by parameters.h) is proven against them."""
+    package = project("mlp-namespace-headers", tmp_path)
+    firmware = package / "firmware"
+    (firmware / "nnet_utils").rename(firmware / "nn_utils")
+    for path in [*firmware.glob("*.h"), *firmware.glob("*.cpp"), *(firmware / "nn_utils").glob("*.h")]:
+        path.write_text(path.read_text().replace('"nnet_utils/', '"nn_utils/'))
+    imported = read_project(package)
+    assert imported.source.nnet_utils == firmware / "nn_utils" and not imported.spec["source"]["unproven"]
+    net = imported.network()
+    result = verify(imported, net, stimulus(net, 1000, seed=2))
+    assert (result.events, result.mismatches) == (1000, 0), str(result)
+
+
+def test_an_edited_generated_pointwise_kernel_is_refused_naming_the_layer(tmp_path: Path) -> None:
+    """hls4ml 1.0/1.1 write a pointwise Conv1D's Latency kernel per layer; one computing its second run of pixels
+    from the first run's words is not the class those releases write."""
+    package = project("jet-tagger-1.1.0", tmp_path)
+    code_gen = package / "firmware" / "nnet_utils" / "nnet_code_gen.h"
+    text = code_gen.read_text()
+    assert "(data_tmp[1], res_tmp[1]" in text
+    code_gen.write_text(text.replace("(data_tmp[1], res_tmp[1]", "(data_tmp[0], res_tmp[1]"))
+    with pytest.raises(ProjectError, match=r"layer 'c2': nnet_code_gen.h: the generated class pointwise_conv_\d+ is"):
+        read_project(package)

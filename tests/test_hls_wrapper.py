@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import l1t.emulator.fixed as fx
 from l1t.emulator.nn import Network
 from l1t.models.hls_project import ProjectError, import_project, read_project, stimulus, verify
 from tests.test_hls_project import _deployed, _invoke, project
@@ -191,7 +192,7 @@ def test_a_spec_with_another_offset_is_caught_at_the_wrapper(tmp_path: Path) -> 
     [
         (
             ("      scaled[i] = tmp1;", "      scaled[i] = tmp1 + tmp1;"),
-            r"path_emulator.cpp:\d+: _scaleInputs's loop is not 'work_t d = unscaled\[i\] - OFFSETS\[i\]",
+            r"path_emulator.cpp:\d+: _scaleInputs's loop is neither 'work_t d = unscaled\[i\] - OFFSETS\[i\]",
         ),
         (("    return loss;", "    return loss + loss;"), r"score function _computeScore is neither one element"),
         (
@@ -356,3 +357,127 @@ def test_a_pass_through_wrapper_names_the_top_and_returns_its_output_array(tmp_p
     net = imported.network()
     result = verify(imported, net, stimulus(net, 2000, seed=8))
     assert (result.events, result.mismatches) == (2000, 0), str(result)
+
+
+JET_SCALES = """\
+#ifndef JET_SCALES_H_
+#define JET_SCALES_H_
+#include "ap_fixed.h"
+namespace jet_scales {{
+int offsets[40] = {{{offsets}}};
+int norms[40] = {{{norms}}};
+}}
+typedef ap_fixed<23,23> unscaled_t;
+#endif
+"""
+
+JET_WRAPPER = """\
+#include "NN/jets_v1.h"
+#include "emulator.h"
+#include <any>
+#include <array>
+#include <utility>
+#include "jet_scales.h"
+
+// no argument depends on T: g++ wants tree_depth declared here, unless -fpermissive (as some packaged nnet_common.h)
+template <class T> int jet_depth(T) { return tree_depth(4); }
+
+class JetModel : public hls4mlEmulator::Model {
+ private:
+  unscaled_t _unscaled[N_INPUT_1_1*N_INPUT_2_1];
+  input_t _scaled[N_INPUT_1_1*N_INPUT_2_1];
+  layer12_t _cls[N_LAYER_10];
+  pt_result_t _pt[N_LAYER_13];
+
+  virtual void _scaleInputs(unscaled_t unscaled[N_INPUT_1_1*N_INPUT_2_1], input_t scaled[N_INPUT_1_1*N_INPUT_2_1]) {
+    for (int i = 0; i < N_INPUT_1_1*N_INPUT_2_1; i++)
+    {
+      double tmp0 = unscaled[i] - jet_scales::offsets[i];
+      double tmp1 = tmp0 / jet_scales::norms[i];
+      scaled[i] = static_cast<input_t>(tmp1);
+    }
+  }
+
+ public:
+  virtual void prepare_input(std::any input) {
+    unscaled_t* unscaled_p = std::any_cast<unscaled_t*>(input);
+    for (int i = 0; i < N_INPUT_1_1*N_INPUT_2_1; i++)
+      _unscaled[i] = std::any_cast<unscaled_t>(unscaled_p[i]);
+    _scaleInputs(_unscaled, _scaled);
+  }
+
+  virtual void predict() { jets_v1(_scaled, _cls, _pt); }
+
+  virtual void read_result(std::any result) {
+    std::pair<std::array<pt_result_t, N_LAYER_13>, std::array<layer12_t, N_LAYER_10>> *result_p =
+        std::any_cast<std::pair<std::array<pt_result_t, N_LAYER_13>, std::array<layer12_t, N_LAYER_10>>*>(result);
+    for (int i = 0; i < N_LAYER_13; ++i) {
+      result_p->first[i] = _pt[i];
+    }
+    for (int i = 0; i < N_LAYER_10; ++i) {
+      result_p->second[i] = _cls[i];
+    }
+  }
+};
+
+extern "C" hls4mlEmulator::Model* create_model() { return new JetModel; }
+
+extern "C" void destroy_model(hls4mlEmulator::Model* m) { delete m; }
+"""
+
+
+def _jet_package(tmp_path: Path, makefile: bool = True, edit: tuple[str, str] | None = None) -> Path:
+    """The hls4ml 1.1 jet tagger packaged as L1 jet and topology taggers are: two outputs returned as a pair of
+    std::arrays (in the other order), inputs scaled in floating point by integer arrays (divisors that are not
+    powers of two too), and a Makefile building with -fpermissive, which the wrapper needs."""
+    original = project("jet-tagger-1.1.0", tmp_path / "original")
+    package = tmp_path / "package"
+    shutil.copytree(original / "firmware", package / "NN")
+    shutil.rmtree(package / "NN" / "ap_types")
+    rng = np.random.default_rng(4)
+    offsets, norms = rng.integers(-300, 300, 40), rng.choice([1, 3, 7, 64, 100, 256, 1000], 40)
+    (package / "jet_scales.h").write_text(
+        JET_SCALES.format(offsets=", ".join(map(str, offsets)), norms=", ".join(map(str, norms)))
+    )
+    wrapper = JET_WRAPPER if edit is None else JET_WRAPPER.replace(*edit)
+    assert edit is None or wrapper != JET_WRAPPER
+    (package / "jet_emulator.cpp").write_text(wrapper)
+    if makefile:
+        (package / "Makefile").write_text("CXXFLAGS := -O3 -fPIC -std=$(CPP_STANDARD) -fpermissive\n")
+    return package
+
+
+def test_a_two_headed_package_scaling_in_floating_point_verifies_against_its_wrapper(tmp_path: Path) -> None:
+    imported = read_project(_jet_package(tmp_path))
+    assert imported.wrapper.returns == ("pt", "cls")
+    net = imported.network()
+    assert net.layers[0].op == "offset_divide" and net.inputs[0][2] == fx.parse("ap_fixed<23,23>")
+    result = verify(imported, net, stimulus(net, N_EVENTS, seed=9))
+    assert (result.events, result.mismatches) == (N_EVENTS, 0), str(result)
+    scaled = net.trace(stimulus(net, 500, seed=10), raw=True)[net.layers[0].name]
+    assert len(np.unique(scaled)) > 1000  # the scaling is not degenerate: it rounds and wraps many words
+
+
+def test_a_package_built_with_fpermissive_is_compiled_as_its_makefile_does(tmp_path: Path) -> None:
+    with pytest.raises(ProjectError, match="tree_depth"):
+        read_project(_jet_package(tmp_path / "plain", makefile=False))
+    read_project(_jet_package(tmp_path / "permissive"))
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("i < N_LAYER_10; ++i) {\n      result_p->second", "i < 2; ++i) {\n      result_p->second"),
+         "read_result's loop does not copy every element"),
+        (("result_p->second[i] = _cls[i];", "result_p->second[i] = _cls[i];\n      result_p->second[i] = _pt[0];"),
+         r"jet_emulator.cpp:\d+: read_result statement 'for \(int i = 0; i < N_LAYER_10; \+\+i\) \{' is not one l1t"),
+        (("double tmp1 = tmp0 / jet_scales::norms[i];", "float tmp1 = tmp0 / jet_scales::norms[i];"),
+         "_scaleInputs's loop is neither"),
+        (("jets_v1(_scaled, _cls, _pt);", "jets_v1(_scaled, _cls, _cls);"), "passes _cls to jets_v1 twice"),
+    ],
+)  # fmt: skip
+def test_what_a_two_headed_wrapper_does_beyond_its_forms_is_refused(
+    edit: tuple[str, str], message: str, tmp_path: Path
+) -> None:  # fmt: skip
+    with pytest.raises(ProjectError, match=message):
+        read_project(_jet_package(tmp_path, edit=edit))

@@ -254,3 +254,35 @@ def test_serial_blas_limits_inside_and_restores(monkeypatch) -> None:
     monkeypatch.setenv("L1T_BLAS_THREADS", "0")
     with serial_blas():
         assert blas_threads() == before
+
+
+def _normalize_spec(size: int, n_filt: int) -> dict:
+    return {
+        "format": SPEC_FORMAT,
+        "version": SPEC_VERSION,
+        "inputs": [{"name": "x", "shape": [size], "type": "ap_fixed<8,4>"}],
+        "outputs": ["bn"],
+        "layers": [
+            {
+                "name": "bn",
+                "op": "batchnorm",
+                "inputs": ["x"],
+                "shape": [size],
+                "types": {"result_t": "ap_fixed<20,8>", "scale_t": "ap_fixed<8,4>", "bias_t": "ap_fixed<8,4>"},
+                "attrs": {"n_filt": n_filt},
+                "arrays": {"scale": "s", "bias": "b"},
+            }
+        ],
+    }
+
+
+def test_normalize_over_a_flat_array_of_whole_pixels_takes_its_scales_in_turn() -> None:
+    """nnet::normalize indexes its scales by ``i % n_filt``: over a flat input of 4 pixels of 3 features, element i
+    takes scale and bias i % 3; a size that is not whole pixels is refused at load."""
+    scale, bias = np.array([16, -32, 48]), np.array([1, 2, 3])  # raw words, 4 fraction bits each
+    x = np.arange(12).reshape(1, 12) - 6
+    got = Network(_normalize_spec(12, 3), {"s": scale, "b": bias}).run({"x": x}, raw=True)["bn"]
+    expected = x * np.tile(scale, 4) * 2 ** (12 - 8) + np.tile(bias, 4) * 2 ** (12 - 4)  # result_t has 12 fraction bits
+    np.testing.assert_array_equal(got, expected)
+    with pytest.raises(SpecError, match="scale holds 3 values, which do not repeat over the layer's 10 elements"):
+        Network(_normalize_spec(10, 3), {"s": scale, "b": bias})

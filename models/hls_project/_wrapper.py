@@ -212,6 +212,9 @@ def read_wrapper(path: Path, source: Source, top_input: str, outputs: list[TopOu
             f"{where}: predict() is not '{source.top}(scaled, {results}); loss = score(result);' (the score "
             f"optional): {body}"
         )
+    if len(set(args)) != len(args):
+        twice = next(a for a in args if args.count(a) > 1)
+        raise ProjectError(f"{where}: predict() passes {twice} to {source.top} twice")
     scaled = args[0]
 
     input_cpp = _any_cast(fns["prepare_input"], "input", where)

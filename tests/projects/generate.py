@@ -395,7 +395,8 @@ def jet_tagger() -> tuple[Any, dict[str, dict[str, Any]]]:
     h = L.Activation("relu", name="r1")(L.Conv1D(6, 1, name="c1")(L.BatchNormalization(name="bn")(x)))
     h = L.GlobalAveragePooling1D(name="gap")(L.Activation("relu", name="r2")(L.Conv1D(4, 1, name="c2")(h)))
     outputs = [L.Activation("softmax", name="cls")(L.Dense(3, name="dc")(h)), L.Dense(1, name="pt")(h)]
-    return _set_weights(Model(x, outputs, name="jet_tagger"), 20), {"c2": {"ReuseFactor": 2}}
+    precisions = {"c2": {"ReuseFactor": 2}, "dc": {"result": "ap_fixed<12,3,AP_RND,AP_SAT>"}}  # logits within +-4
+    return _set_weights(Model(x, outputs, name="jet_tagger"), 20), precisions
 
 
 MODELS: dict[str, Callable[[], tuple[Any, dict[str, dict[str, str]]]]] = {

@@ -62,6 +62,9 @@ SPECS = {
     "conv2d-stream-0.8.1": ("0.8.1", "conv2d", "latency", ["--io-type", "io_stream"]),
     # the latency softmax's exp table, filled for the stream's word type
     "softmax-latency-stream": ("1.3.0", "softmax_latency", "latency", ["--io-type", "io_stream"]),
+    # a deployed jet tagger's shape: normalize over the flat input, pointwise Conv1D kernels generated per layer
+    # (one cut into two runs of pixels), global average pooling, two heads
+    "jet-tagger-1.1.0": ("1.1.0", "jet_tagger", "latency", ["--project-name", "jets_v1"]),  # 1.1 namespaces break it
 }  # fmt: skip
 
 
