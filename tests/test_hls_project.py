@@ -680,3 +680,16 @@ def test_an_edited_generated_pointwise_kernel_is_refused_naming_the_layer(tmp_pa
     code_gen.write_text(text.replace("(data_tmp[1], res_tmp[1]", "(data_tmp[0], res_tmp[1]"))
     with pytest.raises(ProjectError, match=r"layer 'c2': nnet_code_gen.h: the generated class pointwise_conv_\d+ is"):
         read_project(package)
+
+
+def test_a_merge_writing_fewer_elements_than_its_arrays_is_refused(tmp_path: Path) -> None:
+    """``nnet::add`` loops over n_elem: a config smaller than the arrays (as hls4ml writes a broadcasting merge)
+    leaves result elements unwritten, which no spec models."""
+    package = project("merges-resource", tmp_path)
+    parameters = package / "firmware" / "parameters.h"
+    text = parameters.read_text()
+    config = "struct config6 : nnet::merge_config {\n    static const unsigned n_elem = 6;"
+    assert config in text
+    parameters.write_text(text.replace(config, config.replace("n_elem = 6", "n_elem = 3")))
+    with pytest.raises(ProjectError, match=r"layer 'add': add of 6 and 6 elements into 6 over n_elem 3"):
+        read_project(package)

@@ -982,8 +982,14 @@ _MERGES = ("add", "subtract", "multiply", "average", "maximum", "minimum")
 
 @_importer(*_MERGES, data=(0, 1), result=2)
 def _merge(v: LayerCall) -> dict[str, Any]:
-    if not v.data[0].size == v.data[1].size == v.result.size:
-        raise v.refuse(f"merge of {v.data[0].size} and {v.data[1].size} elements into {v.result.size}")
+    """Element by element over the ``n_elem`` elements of two arrays of that size (a broadcast, which hls4ml writes
+    as a merge over the smaller input, would leave result elements unwritten)."""
+    n_elem = v.const("n_elem")
+    if not v.data[0].size == v.data[1].size == v.result.size == n_elem:
+        raise v.refuse(
+            f"{v.call.function} of {v.data[0].size} and {v.data[1].size} elements into {v.result.size} over n_elem "
+            f"{n_elem}: only arrays of one size, every element written, are merged"
+        )
     if not v.data[0].width == v.data[1].width == v.result.width:  # stream kernels pair words by place in arrays
         raise v.refuse(f"io_stream merge of arrays of {v.data[0].width} and {v.data[1].width} words")
     v.depends(v.call.function)
