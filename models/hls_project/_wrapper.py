@@ -338,6 +338,8 @@ def _read_result(
         scored = re.fullmatch(rf"\*?{p}{slot} ?= ?(\w+);", st)
         if element and element.group(2) in members:
             out, index = members[element.group(2)], source.value(element.group(3), f"{path}:{line}")
+            if not 0 <= index < out.size:
+                raise ProjectError(f"{path}:{line}: read_result reads element {index} of {out.size}")
             name = element.group(1) or ""
             entry = {"name": f"{out.name}_{index}", "op": "gather", "inputs": [out.name], "shape": [1],
                      "types": {"result_t": str(type_of(slot_types[name], "read_result's element"))},

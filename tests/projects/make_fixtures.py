@@ -95,7 +95,8 @@ def _prune(project: Path, keep_nnet_utils: bool) -> None:
     shutil.rmtree(firmware / "ap_types")
     for header in (firmware / "nnet_utils").iterdir():
         # what hls4ml wrote per layer
-        generated = re.search(r"\b(?:dense_da|fill_buffer|dense_resource_unrolled)_\d+", header.read_text())
+        per_layer = r"\b(?:dense_da|fill_buffer|dense_resource_unrolled|pointwise_conv)_\d+"
+        generated = re.search(per_layer, header.read_text())
         if header.name not in keep or (header.name == "nnet_code_gen.h" and not generated and not keep_nnet_utils):
             header.unlink()
     if not any((firmware / "nnet_utils").iterdir()):
