@@ -297,6 +297,8 @@ def _read_result(
     the output's own type), ``p->first = out[K];`` or ``p->first = score;``; any other statement is refused."""
     where = f"{path}:{fn.body[0][0] if fn.body else '?'}"
     pointer = re.fullmatch(r".+?\s*\*\s*(\w+)\s*=\s*std::any_cast<.+>\(\s*result\s*\);", fn.body[0][1])
+    if pointer is None:
+        raise ProjectError(f"{where}: read_result does not begin with 'T* p = std::any_cast<T*>(result);'")
     p = pointer.group(1)
     pair = re.fullmatch(r"std::pair\s*<(.*)>", result_cpp.strip())
     slot_types = {"": result_cpp}  # the pointed-to object (or array), or the pair's two slots
