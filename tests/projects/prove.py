@@ -30,7 +30,8 @@ from l1t.models.hls_project import Project, ProjectError, ProjectRunner, read_pr
 from l1t.models.hls_project._proven import AP_TYPES_FILES, PROVEN_FILE, ap_types_fingerprint, fingerprint
 
 HERE = Path(__file__).resolve().parent
-RELEASES = ("0.6.0", "0.7.1", "0.8.1", "1.0.0", "1.1.0", "1.2.0", "1.3.0")
+# every release on PyPI from 0.6
+RELEASES = ("0.6.0", "0.7.0", "0.7.1", "0.8.0", "0.8.1", "1.0.0", "1.1.0", "1.2.0", "1.3.0")
 # packages older releases import that hls4ml 1.3's venv lacks (onnx pinned to the venv's protobuf)
 DEFAULT_VARIANTS = "latency,resource,resource_rounding,unrolled,da"
 DISPROVEN_FILE = HERE / "disproven.json"  # (definition, fingerprint, release) triples a layer disproved, kept
