@@ -37,6 +37,7 @@ from l1t.models.sums import (
     dyadic_words,
     exact_accum,
     order_free,
+    reuse_factor_error,
     unit_weights,
 )
 
@@ -275,6 +276,9 @@ def _strategy(layer: Any) -> str:
     return known[key]
 
 
+_CONVOLUTIONS = ("Conv1D", "Conv2D", "Conv2DBatchnorm", "PointwiseConv1D", "PointwiseConv2D")  # conv_*_resource_cl
+
+
 def _require_order_free(layer: Any, what: str) -> None:
     """Refuse a sum whose order differs from Latency's io_parallel one unless the layer's accumulator makes order
     irrelevant (``sums.order_free``)."""
@@ -301,6 +305,13 @@ def _product_weights(layer: Any) -> tuple[np.ndarray, str, np.ndarray, str, dict
         _require_order_free(layer, f"{strategy} strategy")
         if layer.get_attr("_weights_transposed", False):
             weight = np.moveaxis(weight, 0, -1)  # (outputs, ...) -> (..., outputs)
+    if strategy == "Resource":
+        n_out = weight.shape[-1]
+        parallel = str(layer.model.config.get_config_value("IOType")) == "io_parallel"
+        convolution = parallel and layer.class_name in _CONVOLUTIONS
+        error = reuse_factor_error(weight.size // n_out, n_out, int(layer.get_attr("reuse_factor", 1)), convolution)
+        if error:
+            raise UnsupportedLayer(f"layer {layer.name!r}: {error}")
     attrs = {"strategy": strategy, "reuse_factor": int(layer.get_attr("reuse_factor", 1))}
     return weight, weight_t, bias, bias_t, attrs
 

@@ -26,6 +26,22 @@ def order_free(acc_t: fx.FixedType) -> bool:
     return acc_t.wraps
 
 
+def reuse_factor_error(n_in: int, n_out: int, reuse_factor: int, convolution: bool) -> str | None:
+    """Why hls4ml's Resource kernels reject a reuse factor for an ``n_in`` x ``n_out`` product, or None. Each walks
+    its weights in blocks of ``ceil(n_in * n_out / RF)``, which must be whole rows of ``n_out`` unless
+    ``RF >= n_in``, and the io_parallel convolution kernels (``conv_{1,2}d_resource_cl``) take ``RF <= n_in`` only;
+    their C++ asserts both. l1t builds a project's C++ with NDEBUG (ap_types assert on legal casts), where a kernel
+    that breaks them computes what its index walk happens to read, which is not the layer."""
+    if reuse_factor < n_in and -(-n_in * n_out // reuse_factor) % n_out:
+        return (
+            f"reuse factor {reuse_factor} for {n_in} inputs and {n_out} outputs: hls4ml's Resource kernel asserts "
+            "'The current Reuse Factor is not allowed'"
+        )
+    if convolution and reuse_factor > n_in:
+        return f"reuse factor {reuse_factor} above the {n_in} inputs of a window: hls4ml's convolution kernel asserts"
+    return None
+
+
 def exact_accum(
     x_t: fx.FixedType, weight: np.ndarray, w_t: fx.FixedType, bias: np.ndarray, b_t: fx.FixedType
 ) -> fx.FixedType:  # fmt: skip

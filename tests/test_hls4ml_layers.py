@@ -612,3 +612,17 @@ def test_with_strategy_puts_distributed_arithmetic_on_matrix_products_only() -> 
         with_strategy(hls_config(model), model, "Fast")
     resource = with_strategy(hls_config(model), model, "Resource", 4)
     assert {c["Strategy"] for c in resource["LayerName"].values()} == {"Resource"}
+
+
+@pytest.mark.filterwarnings("ignore:Overriding attribute")  # hls4ml's pointwise node takes the Conv1D's over
+def test_a_reuse_factor_the_resource_kernels_reject_is_refused(tmp_path: Path) -> None:
+    """hls4ml writes a pointwise Conv1D of 5 channels and 6 filters with reuse factor 2, which its own Resource kernel
+    asserts against (15 products per block are not whole rows of 6 outputs); its C++ then computes what the index
+    walk happens to read. Refused, naming the layer."""
+    from tensorflow.keras import layers as L
+
+    model = _model([(8, 5)], lambda x: L.Conv1D(6, 1, name="c")(x))
+    config = with_strategy(hls_config(model, default_precision="ap_fixed<12,4>"), model, "Resource", 2)
+    config["LayerName"]["c"].setdefault("Precision", {})["accum"] = "ap_fixed<40,16>"
+    with pytest.raises(UnsupportedLayer, match=r"layer 'c': reuse factor 2 for 5 inputs and 6 outputs"):
+        export(model, tmp_path / "spec", project_dir=tmp_path / "prj", config=config)

@@ -693,3 +693,18 @@ def test_a_merge_writing_fewer_elements_than_its_arrays_is_refused(tmp_path: Pat
     parameters.write_text(text.replace(config, config.replace("n_elem = 6", "n_elem = 3")))
     with pytest.raises(ProjectError, match=r"layer 'add': add of 6 and 6 elements into 6 over n_elem 3"):
         read_project(package)
+
+
+def test_a_reuse_factor_the_resource_kernels_reject_is_refused(tmp_path: Path) -> None:
+    """A Dense of 12 inputs and 8 outputs at reuse factor 5: hls4ml's dense_resource asserts against it (20 products
+    per block are not whole rows of 8), and l1t builds with NDEBUG, so it is refused before anything runs."""
+    package = project("mlp-resource-rounding", tmp_path)
+    parameters = package / "firmware" / "parameters.h"
+    text = parameters.read_text()
+    config = "struct config5 : nnet::dense_config {\n    static const unsigned n_in = 12;"
+    assert config in text
+    start = text.index(config)
+    end = text.index("};", start)
+    parameters.write_text(text[:start] + text[start:end].replace("reuse_factor = 2;", "reuse_factor = 5;") + text[end:])
+    with pytest.raises(ProjectError, match=r"reuse factor 5 for 12 inputs and 8 outputs: hls4ml's Resource kernel"):
+        read_project(package)

@@ -27,6 +27,7 @@ from l1t.models.sums import (
     dyadic_words,
     exact_accum,
     order_free,
+    reuse_factor_error,
     unit_weights,
 )
 from l1t.models.unrolled import UnrolledError, unrolled_kernel
@@ -258,7 +259,7 @@ def _strategy(v: LayerCall) -> str:
 
 def _kernel(
     v: LayerCall, strategy: str, n_in: int, n_out: int, layout: Callable[[np.ndarray], np.ndarray] | None = None,
-    product: str = "mult",
+    product: str = "mult", convolution: bool = False,
 ) -> dict[str, fx.FixedType]:  # fmt: skip
     """The config's weight_t, bias_t and accum_t, with the weights (arguments 2 and 3) requested: Resource only
     where the accumulator makes the order irrelevant, its kernels reading the weights transposed, outputs first, as
@@ -266,6 +267,8 @@ def _kernel(
     words instead. A binary or ternary ``product`` multiplies by the factor each word stands for
     (``sums.unit_weights``), which the spec holds as weight_t ``UNIT_WEIGHT_T``."""
     weight_t, bias_t, accum_t = v.config_type("weight_t"), v.config_type("bias_t"), v.config_type("accum_t")
+    if strategy == "Resource" and (error := reuse_factor_error(n_in, n_out, v.const("reuse_factor", 1), convolution)):
+        raise v.refuse(error)
     if strategy != "Latency" or v.source.io_stream:
         _order_free(v, accum_t, f"{strategy} strategy" + (" in io_stream" if v.source.io_stream else ""))
     if layout is None:
@@ -547,7 +550,8 @@ def _conv(v: LayerCall) -> dict[str, Any]:
     if v.result.size != int(np.prod(out_dims)) * n_filt:
         raise v.refuse(f"result array of {v.result.size} for output {out_dims} x {n_filt} filters")
     product = _mult_product(v)  # hls4ml 0.6's kernels multiply directly, whatever product mult_config names
-    types = _kernel(v, strategy, int(np.prod(geometry["kernel"])) * in_shape[-1], n_filt, product=product)
+    n_in = int(np.prod(geometry["kernel"])) * in_shape[-1]
+    types = _kernel(v, strategy, n_in, n_filt, product=product, convolution=not v.source.io_stream)
     _window_products(v, spatial, out_dims, geometry)
     v.depends(v.call.function, f"conv_{spatial}d_{strategy.lower()}_cl")  # hls4ml 0.6's multiplies and casts there
     return v.entry(f"conv{spatial}d", types, [*out_dims, n_filt], **geometry, strategy=strategy,
