@@ -38,7 +38,7 @@ FAST = (
     "movement", "separable", "mlp-resource-rounding", "wide-auto", "mlp-unrolled",
     "recurrent", "images", "sequences", "embedding", "cropping", "qactivations", "mlp-0.8.1", "binary",
     "conv2d-stream", "mlp-stream-resource", "recurrent-stream", "conv1d-stream", "images-stream",
-    "conv2d-stream-0.8.1", "softmax-latency-stream", "jet-tagger-1.1.0",
+    "conv2d-stream-0.8.1", "softmax-latency-stream", "jet-tagger-1.1.0", "pointwise-resource-0.6.0",
 )  # fmt: skip
 N_EVENTS = 3_000
 N_EVENTS_SLOW = 100_000  # `make test-all`

@@ -465,6 +465,14 @@ def _window_products(v: LayerCall, spatial: int, out_dims: list[int], geometry: 
         _fill_buffer(v, v.spatial[0], out_dims, geometry)
 
 
+def _dispatches_on_strategy(v: LayerCall) -> bool:
+    """Whether the project's definition of the called function picks its kernel by the config (its strategy or
+    ``conv_kernel``), as hls4ml >= 0.7's pointwise convolutions do; hls4ml 0.6's is the Latency kernel itself."""
+    headers = [p for p in sorted(v.source.nnet_utils.glob("*.h")) if not p.stem.endswith("_stream")]
+    found = [d for p in headers for d in definitions(p.read_text(errors="replace"), v.call.function)]
+    return any("strategy" in d or "conv_kernel" in d for d in found)
+
+
 def _pointwise_class(name: str, chunks: int) -> str:
     """The kernel class hls4ml 1.0 and 1.1 generate for a pointwise Conv1D with the Latency strategy in io_parallel
     (``pointwise_conv_<index>``), as tokens without ``nnet::`` qualifiers: the input cut into ``chunks`` (the reuse
@@ -534,6 +542,8 @@ def _conv(v: LayerCall) -> dict[str, Any]:
     result); Resource where the accumulator makes the order irrelevant (its kernels read the weights transposed)."""
     spatial = _spatial(v.call.function)
     strategy = _strategy(v)
+    if v.call.function.startswith("pointwise") and not _dispatches_on_strategy(v):
+        strategy = "Latency"  # hls4ml 0.6's: it reads even a Resource layer's (transposed) weights as Latency's
     if strategy == "ResourceUnrolled":  # hls4ml generates that kernel for Dense only
         raise v.refuse("a convolution with the ResourceUnrolled strategy")
     kernel = v.alias("conv_kernel")  # hls4ml >= 1.0 dispatches through it

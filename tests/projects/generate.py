@@ -399,6 +399,17 @@ def jet_tagger() -> tuple[Any, dict[str, dict[str, Any]]]:
     return _set_weights(Model(x, outputs, name="jet_tagger"), 20), precisions
 
 
+def pointwise() -> tuple[Any, dict[str, dict[str, Any]]]:
+    """Conv1D of kernel size 1 -> ReLU -> Flatten -> Dense: hls4ml 0.6's pointwise kernel is the Latency one whatever
+    the strategy, so with Resource it reads the transposed weights as (inputs, outputs)."""
+    from tensorflow.keras import Model
+    from tensorflow.keras import layers as L
+
+    x = L.Input((8, 5), name="x")
+    h = L.Flatten(name="flat")(L.Activation("relu", name="r")(L.Conv1D(6, 1, name="c")(x)))
+    return _set_weights(Model(x, L.Dense(2, name="d")(h), name="pointwise"), 21), {}
+
+
 MODELS: dict[str, Callable[[], tuple[Any, dict[str, dict[str, str]]]]] = {
     "mlp": mlp,
     "sigmoid_bn": sigmoid_bn,
@@ -425,6 +436,7 @@ MODELS: dict[str, Callable[[], tuple[Any, dict[str, dict[str, str]]]]] = {
     "repack": repack,
     "softmax_latency": softmax_latency,
     "jet_tagger": jet_tagger,
+    "pointwise": pointwise,
 }
 
 # (strategy for dense layers, reuse factor, accumulator precision): Resource is exact only with a wrapping

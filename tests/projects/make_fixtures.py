@@ -65,6 +65,8 @@ SPECS = {
     # a deployed jet tagger's shape: normalize over the flat input, pointwise Conv1D kernels generated per layer
     # (one cut into two runs of pixels), global average pooling, two heads
     "jet-tagger-1.1.0": ("1.1.0", "jet_tagger", "latency", ["--project-name", "jets_v1"]),  # 1.1 namespaces break it
+    # a pointwise Conv1D with Resource, whose 0.6 kernel reads the transposed weights as Latency's
+    "pointwise-resource-0.6.0": ("0.6.0", "pointwise", "resource", []),
 }  # fmt: skip
 
 
