@@ -200,8 +200,7 @@ def compile_shared(
     Parts are spread over ``chunks`` translation units compiled in parallel (default: one per core). The include
     path always holds the ap_types headers: ``ap_types`` when given (a project's own), else hls4ml's. ``optimize`` is
     the g++ optimization flag, ``std`` the C++ standard, ``flags`` any further g++ flags. The cache key covers the
-    sources and flags only: a part that
-    includes files names their content's hash in a comment.
+    sources and flags only: a part that includes files names their content's hash in a comment.
     """
     include = ap_types if ap_types is not None else ap_types_include()
     cxx = _compiler()
