@@ -67,8 +67,10 @@ def prove(
     subprocess.run(cmd, env=env, check=True)
     wanted = models.split(",") if models else None
     for project_dir in sorted(p for p in out.iterdir() if (p / "firmware").is_dir()):
-        if wanted and project_dir.name.split("-", 1)[0] not in wanted:
-            continue
+        model, variant = project_dir.name.split("-")[:2]  # <model>-<variant>[-vitis][-stream], as generate.py names it
+        if (wanted and model not in wanted) or variant not in variants.split(","):
+            continue  # a project an earlier run wrote
+
         if ("-stream" in project_dir.name) != (io_type == "io_stream"):
             continue
         try:
