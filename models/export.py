@@ -305,14 +305,14 @@ def _product_weights(layer: Any) -> tuple[np.ndarray, str, np.ndarray, str, dict
         _require_order_free(layer, f"{strategy} strategy")
         if layer.get_attr("_weights_transposed", False):
             weight = np.moveaxis(weight, 0, -1)  # (outputs, ...) -> (..., outputs)
+    reuse_factor = int(layer.get_attr("reuse_factor", 1))
     if strategy == "Resource":
         n_out = weight.shape[-1]
         parallel = str(layer.model.config.get_config_value("IOType")) == "io_parallel"
         convolution = parallel and layer.class_name in _CONVOLUTIONS
-        error = reuse_factor_error(weight.size // n_out, n_out, int(layer.get_attr("reuse_factor", 1)), convolution)
-        if error:
+        if error := reuse_factor_error(weight.size // n_out, n_out, reuse_factor, convolution):
             raise UnsupportedLayer(f"layer {layer.name!r}: {error}")
-    attrs = {"strategy": strategy, "reuse_factor": int(layer.get_attr("reuse_factor", 1))}
+    attrs = {"strategy": strategy, "reuse_factor": reuse_factor}
     return weight, weight_t, bias, bias_t, attrs
 
 

@@ -542,13 +542,14 @@ def _conv(v: LayerCall) -> dict[str, Any]:
     result); Resource where the accumulator makes the order irrelevant (its kernels read the weights transposed)."""
     spatial = _spatial(v.call.function)
     strategy = _strategy(v)
-    if v.call.function.startswith("pointwise") and not _dispatches_on_strategy(v):
+    if strategy != "Latency" and v.call.function.startswith("pointwise") and not _dispatches_on_strategy(v):
         strategy = "Latency"  # hls4ml 0.6's: it reads even a Resource layer's (transposed) weights as Latency's
     if strategy == "ResourceUnrolled":  # hls4ml generates that kernel for Dense only
         raise v.refuse("a convolution with the ResourceUnrolled strategy")
     kernel = v.alias("conv_kernel")  # hls4ml >= 1.0 dispatches through it
-    generated = kernel is not None and re.fullmatch(r"pointwise_conv_\w+", kernel.rsplit("::", 1)[-1]) is not None
-    if kernel is not None and kernel.rsplit("::", 1)[-1] != f"Conv{spatial}D{strategy}" and not generated:
+    kernel_name = kernel.rsplit("::", 1)[-1] if kernel is not None else None
+    generated = kernel_name is not None and re.fullmatch(r"pointwise_conv_\w+", kernel_name) is not None
+    if kernel_name is not None and kernel_name != f"Conv{spatial}D{strategy}" and not generated:
         raise v.refuse(f"{strategy} strategy with conv_kernel {kernel!r}")
     out_dims, geometry = _geometry(v, spatial, "filt")
     if generated:

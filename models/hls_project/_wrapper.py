@@ -378,11 +378,13 @@ def _array_type(name: str, path: Path, type_of) -> tuple[fx.FixedType, str]:
     element = r"((?:(?:unsigned|signed)\s+)?[\w:]+(?:<[^;]*?>)?)"
     for header in sorted(path.parent.glob("*.h")):
         m = re.search(rf"(?:static\s+)?(?:const\s+)?{element}\s+{short}\s*\[", header.read_text())
-        if m and " ".join(m.group(1).split()) in C_INTEGERS:
-            width, signed = C_INTEGERS[" ".join(m.group(1).split())]
-            return (fx.ap_int(width) if signed else fx.ap_uint(width)), " ".join(m.group(1).split())
-        if m:
-            return type_of(m.group(1), f"{header.name}: {short}", check=False), ""  # checked where its words are read
+        if m is None:
+            continue
+        cpp = " ".join(m.group(1).split())
+        if cpp in C_INTEGERS:
+            width, signed = C_INTEGERS[cpp]
+            return (fx.ap_int(width) if signed else fx.ap_uint(width)), cpp
+        return type_of(m.group(1), f"{header.name}: {short}", check=False), ""  # checked where its words are read
     raise ProjectError(f"{path}: no header next to it declares the array {name!r}")
 
 
