@@ -67,11 +67,12 @@ TAGGER_INPUTS = JET_TOWERS * len(TAGGER_INPUT_SHIFTS)
 
 def cicada_input_raw(regions: np.ndarray, input_t: fx.FixedType) -> np.ndarray:
     """(N, *REGION_GRID) region hwEt -> raw words (N, *REGION_GRID, 1) of a CICADA network's input type:
-    hwEt / 2**CICADA_INPUT_SHIFT, exact; a type that cannot hold every 10-bit region that way is refused."""
+    hwEt / 2**CICADA_INPUT_SHIFT, exact; a type that cannot hold every 10-bit region that way is refused. The words
+    are in the type's narrowest integer dtype (``fx.word_dtype``), which holds every shifted region."""
     k = input_t.frac_bits - CICADA_INPUT_SHIFT
     if k < 0 or REGION_ET_MAX << k > input_t.raw_max:
         raise ValueError(f"{input_t} cannot hold region hwEt / 2**{CICADA_INPUT_SHIFT} exactly")
-    return np.asarray(regions, dtype=np.int64)[..., None] << k
+    return np.asarray(regions, dtype=fx.word_dtype(input_t))[..., None] << k
 
 
 def tagger_input_raw(towers: np.ndarray, input_t: fx.FixedType) -> np.ndarray:

@@ -276,6 +276,24 @@ def words(raw: ArrayLike, t: TypeLike) -> np.ndarray:
     return _exact(raw) if t.wide else np.asarray(raw, dtype=np.int64)
 
 
+_NARROW_INTS = tuple(np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16, np.int32))
+
+
+def narrowest_int_dtype(lo: int, hi: int) -> np.dtype:
+    """The narrowest of uint8, int8, uint16, int16 and int32 holding every integer in [lo, hi], else int64."""
+    for dtype in _NARROW_INTS:
+        if np.iinfo(dtype).min <= lo and hi <= np.iinfo(dtype).max:
+            return dtype
+    return np.dtype(np.int64)
+
+
+def word_dtype(t: TypeLike) -> np.dtype:
+    """The narrowest integer dtype holding every raw word of t (``narrowest_int_dtype``); object for a wide type.
+    Hardware words as event files keep them: ``Network.run`` reads them without widening them to int64 first."""
+    t = _as_type(t)
+    return np.dtype(object) if t.wide else narrowest_int_dtype(t.raw_min, t.raw_max)
+
+
 _FLOAT_EXACT = ((np.dtype(np.float32), 24), (np.dtype(np.float64), 53))  # (dtype, its significand bits)
 
 

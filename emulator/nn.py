@@ -96,7 +96,8 @@ def handler(
     ``check(layer, input_types)``, run at load, which raises ValueError for a layer the function cannot compute
     exactly (e.g. an intermediate past int64 in a function without a wide path). ``wide``: the function computes
     exactly on words past int64 (``fx.FixedType.wide``: Python ints), so its types may be up to 128 bits wide.
-    ``floats``: the function also reads float words (``fx.float_words_dtype``) and takes ``floats=``: when True
+    ``floats``: the function also reads float words (``fx.float_words_dtype``) and integer words narrower than int64
+    (a network input's words as given: ``Network._input_words``), and takes ``floats=``: when True
     (every reader of the output reads float words too) it may return them, so the words of a chain of such
     layers stay in the BLAS products' float type; when False it returns int64 or Python ints."""
 
@@ -200,13 +201,15 @@ def _exact_dtype(
 
 @numba.njit(cache=True, nogil=True)
 def _words_to_float32(x: np.ndarray, out: np.ndarray) -> None:
+    """Integer words below 2**24 in magnitude to float32, exactly. The direct conversion is one vector instruction
+    per lane group (vcvtqq2ps from int64); a detour through int32 would compile to one scalar conversion per word."""
     for i in range(x.size):
-        out[i] = np.float32(np.int32(x[i]))
+        out[i] = x[i]
 
 
 def _to_blas(x: np.ndarray, dtype: type) -> np.ndarray:
-    """Words (int64 or float words) in the BLAS type (or Python ints): float words of that type as they are;
-    int64 to float32 in one compiled pass through int32 (|x| < 2**24)."""
+    """Words (integers of any width, or float words) in the BLAS type (or Python ints): float words of that type as
+    they are; integer words to float32 in one compiled pass (|x| < 2**24)."""
     if dtype is object:
         return fx.words(x, fx.ap_int(fx.MAX_SIGNED_WIDTH))
     if x.dtype == dtype:
@@ -369,31 +372,38 @@ def _band_weights(
 
 
 @numba.njit(cache=True, nogil=True)
-def _word_bands(rows: np.ndarray, kernel_rows: int, row_stride: int, out: np.ndarray) -> None:
-    """out[n * rows_out + r, kr * R + j] = rows[n, r * row_stride + kr, j]: words (int64 or float words) into
-    ``out``'s BLAS type (float32 / float64 exactly, as ``_exact_dtype`` proved, or int64)."""
-    n_events, _, width = rows.shape
-    rows_out = out.shape[0] // n_events
-    for n in range(n_events):
+def _int64_bands(events: np.ndarray, span: int, step: int, out: np.ndarray) -> None:
+    """out[n * rows_out + r, j] = events[n, r * step + j] for j < span: int64 words into ``out``'s BLAS type (float32
+    / float64 exactly, as ``_exact_dtype`` proved, or int64), one vector conversion (vcvtqq2ps) per lane group."""
+    rows_out = out.shape[0] // events.shape[0]
+    for n in range(events.shape[0]):
         for r in range(rows_out):
-            for kr in range(kernel_rows):
-                src, base = rows[n, r * row_stride + kr], kr * width
-                for j in range(width):
-                    out[n * rows_out + r, base + j] = src[j]
+            src, dst = events[n], out[n * rows_out + r]
+            for j in range(span):
+                dst[j] = src[r * step + j]
 
 
 def _bands(x: np.ndarray, kernel_rows: int, row_stride: int, rows_out: int, dtype: type) -> np.ndarray:
     """(N * rows_out, kernel_rows * R) in the BLAS type ``dtype``: for each event and output row, the
     ``kernel_rows`` input rows it reads, each flattened (R = the rest of the row: other spatial axes and channels).
-    Numeric types in one compiled pass that also converts the words; Python ints in one strided copy."""
-    rows = x.reshape(x.shape[0], x.shape[1], -1)
-    if dtype is not object:
-        out = np.empty((x.shape[0] * rows_out, kernel_rows * rows.shape[-1]), dtype=dtype)
-        _word_bands(np.ascontiguousarray(rows), kernel_rows, row_stride, out)
-        return out
-    windows = np.lib.stride_tricks.sliding_window_view(_to_blas(rows, dtype), kernel_rows, axis=1)
-    windows = windows[:, : rows_out * row_stride : row_stride]
-    return np.ascontiguousarray(np.moveaxis(windows, -1, 2)).reshape(x.shape[0] * rows_out, -1)
+
+    Those rows follow one another in a C-ordered event, so each band is one run of the event's words, copied and
+    converted in one pass: by numpy's casting copy of the strided runs (vectorized for narrow integer and float
+    words; Python ints after ``_to_blas``), or for int64 words by a compiled loop (numpy 1.26 converts int64 to
+    float32 one word at a time)."""
+    rows = np.ascontiguousarray(x.reshape(x.shape[0], x.shape[1], -1))
+    width = rows.shape[-1]
+    span = kernel_rows * width
+    out = np.empty((x.shape[0], rows_out, span), dtype=dtype)
+    if rows.dtype == np.int64 and dtype is not object:
+        _int64_bands(rows.reshape(len(rows), -1), span, row_stride * width, out.reshape(-1, span))
+        return out.reshape(-1, span)
+    rows = _to_blas(rows, dtype) if dtype is object else rows
+    item = rows.strides[-1]
+    out[...] = np.lib.stride_tricks.as_strided(
+        rows, shape=out.shape, strides=(rows.strides[0], row_stride * width * item, item), writeable=False
+    )
+    return out.reshape(-1, span)
 
 
 def _conv(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType], floats: bool = False) -> np.ndarray:
@@ -1273,16 +1283,33 @@ class Network:
         return {name: fx.words(v, self.types[name]) for name, v in values.items()}
 
     @functools.cached_property
-    def _float_outputs(self) -> set[str]:
-        """The layers that may hand float words on (``handler(floats=True)``): their op reads and writes them, and
-        so does every layer reading them. Outputs are converted at the end."""
+    def _readers(self) -> dict[str, set[str]]:
+        """The ops reading each input or layer output."""
         readers: dict[str, set[str]] = {}
         for layer in self.layers:
             for i in layer.inputs:
                 readers.setdefault(i, set()).add(layer.op)
+        return readers
+
+    @functools.cached_property
+    def _float_outputs(self) -> set[str]:
+        """The layers that may hand float words on (``handler(floats=True)``): their op reads and writes them, and
+        so does every layer reading them. Outputs are converted at the end."""
         return {
-            layer.name for layer in self.layers if layer.op in _FLOATS and readers.get(layer.name, set()) <= _FLOATS
+            layer.name
+            for layer in self.layers
+            if layer.op in _FLOATS and self._readers.get(layer.name, set()) <= _FLOATS
         }
+
+    def _input_words(self, name: str, given: ArrayLike, t: FixedType) -> np.ndarray:
+        """Raw input words as the layers reading them take them. Narrow integer words (int8 to int32, as event files
+        keep hardware words) go as they are to layers that read float words: those convert any integer words into
+        their BLAS type or through ``fx.cast``, so the words are read once, not first widened to int64."""
+        given = np.asarray(given)
+        readers = self._readers.get(name, {""})
+        if given.dtype.kind in "iu" and given.dtype.itemsize < 8 and not t.wide and readers <= _FLOATS:
+            return given
+        return fx.words(given, t)
 
     def _execute(
         self, x: ArrayLike | dict[str, ArrayLike], raw: bool, replay: dict[str, np.ndarray]
@@ -1290,7 +1317,7 @@ class Network:
         """Every layer's output words: int64, Python ints past 64 bits, or float words (``_float_outputs``)."""
         if raw:
             given = x if isinstance(x, dict) else {self.inputs[0][0]: x}
-            values = {name: fx.words(given[name], t) for name, _, t in self.inputs if name in given}
+            values = {name: self._input_words(name, given[name], t) for name, _, t in self.inputs if name in given}
         else:
             values = self.quantize(x)
         floats = self._float_outputs

@@ -174,16 +174,19 @@ def test_integer_matmul_paths_agree() -> None:
         ((13,), (4,), (3,), (0, 0), 1),
     ],
 )
-def test_band_convolution_equals_window_sums(spatial, kernel, stride, pads, channels) -> None:
+@pytest.mark.parametrize("words_dtype", [np.int16, np.int32, np.int64])
+@pytest.mark.parametrize("acc_t", [fx.ap_fixed(40, 20), fx.ap_fixed(72, 32)])  # float32 BLAS; Python ints
+def test_band_convolution_equals_window_sums(spatial, kernel, stride, pads, channels, words_dtype, acc_t) -> None:
     """The exact-path convolution (kernel as a band matrix over whole input rows) equals the plain sum over each
-    window of every product, computed here from the definition."""
+    window of every product, computed here from the definition, for input words of any integer width (narrow ones
+    are read as they are) and an accumulator past 64 bits."""
     rng = np.random.default_rng(len(spatial) * 100 + kernel[0])
     filters = 3
     padded = [n + pads[2 * d] + pads[2 * d + 1] for d, n in enumerate(spatial)]
     out = [(p - k) // s + 1 for p, k, s in zip(padded, kernel, stride, strict=True)]
     w = rng.integers(-128, 128, (int(np.prod(kernel)) * channels, filters))
     bias = rng.integers(-8, 8, filters)
-    x_t, acc_t = fx.ap_fixed(12, 4), fx.ap_fixed(40, 20)
+    x_t = fx.ap_fixed(12, 4)
     spec = {
         "format": SPEC_FORMAT,
         "version": SPEC_VERSION,
@@ -207,7 +210,7 @@ def test_band_convolution_equals_window_sums(spatial, kernel, stride, pads, chan
         ],
     }
     x = rng.integers(x_t.raw_min, x_t.raw_max, (50, *spatial, channels), endpoint=True)
-    got = Network(spec, {"w": w, "b": bias}).trace({"x": x}, raw=True)["conv"]
+    got = Network(spec, {"w": w, "b": bias}).trace({"x": x.astype(words_dtype)}, raw=True)["conv"]
     xp = np.pad(x, [(0, 0)] + [(pads[2 * d], pads[2 * d + 1]) for d in range(len(spatial))] + [(0, 0)])
     wk = w.reshape(*kernel, channels, filters)
     expected = np.zeros((50, *out, filters), dtype=np.int64)
@@ -286,3 +289,68 @@ def test_normalize_over_a_flat_array_of_whole_pixels_takes_its_scales_in_turn() 
     np.testing.assert_array_equal(got, expected)
     with pytest.raises(SpecError, match="scale holds 3 values, which do not repeat over the layer's 10 elements"):
         Network(_normalize_spec(10, 3), {"s": scale, "b": bias})
+
+
+def _narrow_words_spec(first_op: str) -> dict:
+    """An unsigned 10-bit input read by ``first_op`` (a dense, a relu, or a batchnorm, which reads int64 words)."""
+    x_t = "ap_ufixed<10,6>"
+    first: dict = {"name": "first", "op": first_op, "inputs": ["x"], "shape": [6], "types": {}}
+    if first_op == "dense":
+        first["types"] = {"weight_t": "ap_fixed<8,3>", "bias_t": "ap_fixed<8,3>", "accum_t": "ap_fixed<24,12>"}
+        first["arrays"] = {"weight": "w0", "bias": "b0"}
+        first["shape"] = [5]
+    elif first_op == "batchnorm":
+        first["types"] = {"scale_t": "ap_fixed<8,3>", "bias_t": "ap_fixed<8,3>"}
+        first["arrays"] = {"scale": "s0", "bias": "b1"}
+    first["types"]["result_t"] = "ap_fixed<20,10>"
+    width = first["shape"][0]
+    return {
+        "format": SPEC_FORMAT,
+        "version": SPEC_VERSION,
+        "inputs": [{"name": "x", "shape": [6], "type": x_t}],
+        "outputs": ["out"],
+        "layers": [
+            first,
+            {
+                "name": "out",
+                "op": "dense",
+                "inputs": ["first"],
+                "shape": [3],
+                "types": {
+                    "result_t": "ap_fixed<30,14>",
+                    "weight_t": "ap_fixed<8,3>",
+                    "bias_t": "ap_fixed<8,3>",
+                    "accum_t": "ap_fixed<30,14>",
+                },
+                "arrays": {"weight": f"w{width}", "bias": "b2"},
+            },
+        ],
+    }
+
+
+@pytest.mark.parametrize("first_op", ["dense", "relu", "batchnorm"])
+def test_narrow_input_words_give_the_int64_words_outputs(first_op: str) -> None:
+    """Input words in any integer dtype that holds them (uint16 is ``fx.word_dtype`` of ap_ufixed<10,6>) give the
+    same outputs as int64 words, whether the first layer reads them as they are or widened."""
+    rng = np.random.default_rng(11)
+    arrays = {name: rng.integers(-128, 128, shape) for name, shape in
+              [("w0", (6, 5)), ("b0", 5), ("s0", 6), ("b1", 6), ("w5", (5, 3)), ("w6", (6, 3)), ("b2", 3)]}  # fmt: skip
+    net = Network(_narrow_words_spec(first_op), arrays)
+    t = net.inputs[0][2]
+    assert fx.word_dtype(t) == np.uint16
+    x = rng.integers(0, t.raw_max, (2000, 6), endpoint=True)
+    x[:2] = [[0] * 6, [t.raw_max] * 6]
+    expected = net.run(x, raw=True)["out"]
+    assert len(np.unique(expected)) > 100
+    for dtype in (np.uint16, np.int16, np.int32, np.uint32):
+        np.testing.assert_array_equal(net.run(x.astype(dtype), raw=True)["out"], expected)
+
+
+def test_word_dtype_is_the_narrowest_integer_dtype_of_the_raw_words() -> None:
+    cases = {
+        "ap_fixed<8,3>": np.int8, "ap_uint<8>": np.uint8, "ap_ufixed<10,6>": np.uint16, "ap_fixed<16,6>": np.int16,
+        "ap_uint<16>": np.uint16, "ap_uint<17>": np.int32, "ap_int<32>": np.int32, "ap_uint<32>": np.int64,
+        "ap_int<33>": np.int64, "ap_fixed<64,10>": np.int64, "ap_fixed<65,10>": object,
+    }  # fmt: skip
+    for t, dtype in cases.items():
+        assert fx.word_dtype(t) == np.dtype(dtype), t

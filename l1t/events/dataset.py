@@ -51,6 +51,7 @@ import numpy as np
 
 from l1t.atomic import atomic_path
 from l1t.emulator import calo
+from l1t.emulator import fixed as fx
 from l1t.emulator.formats import GT_CAPACITY
 from l1t.emulator.objects import CALO, MUON
 from l1t.events import truth
@@ -206,11 +207,7 @@ def _check(name: str, a: np.ndarray, where: str, first: int = 0) -> None:
 def storage_dtype(ranges: list[tuple[int, int]]) -> np.dtype:
     """The narrowest integer type holding every field range: what a dataset is stored as on disk. Half the bytes
     of int32 for the hardware words, so files are smaller and read faster; ``read`` returns the schema's dtype."""
-    lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
-    for t in (np.uint8, np.int8, np.uint16, np.int16, np.int32):
-        if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max:
-            return np.dtype(t)
-    return np.dtype(np.int64)
+    return fx.narrowest_int_dtype(min(r[0] for r in ranges), max(r[1] for r in ranges))
 
 
 COMPRESSIONS = ("lz4hc", "zstd", "gzip", "none")
