@@ -481,3 +481,96 @@ def test_what_a_two_headed_wrapper_does_beyond_its_forms_is_refused(
 ) -> None:  # fmt: skip
     with pytest.raises(ProjectError, match=message):
         read_project(_jet_package(tmp_path, edit=edit))
+
+
+SPLIT_WRAPPER = """\
+#include "NN/myproject.h"
+#include "emulator.h"
+#include <any>
+#include <array>
+#include <utility>
+#include "packed.h"
+
+class SplitModel : public hls4mlEmulator::Model {
+ private:
+  input_t _image[5*4*2];
+  input2_t _track[6*2];
+  d_result_t _d[3];
+  d1_result_t _d1[2];
+
+ public:
+  virtual void prepare_input(std::any input) {
+    packed_t* input_p = std::any_cast<packed_t*>(input);
+    for (int i = 0; i < 6*2; i++) {
+      _track[i] = input_p[i];
+    }
+    for (int i = 0; i < 5*4*2; i++) {
+      _image[i] = input_p[i + 6*2];
+    }
+  }
+
+  virtual void predict() { myproject(_image, _track, _d, _d1); }
+
+  virtual void read_result(std::any result) {
+    std::pair<std::array<d_result_t, 3>, std::array<d1_result_t, 2>>* result_p =
+        std::any_cast<std::pair<std::array<d_result_t, 3>, std::array<d1_result_t, 2>>*>(result);
+    for (int i = 0; i < 3; ++i) {
+      result_p->first[i] = _d[i];
+    }
+    for (int i = 0; i < 2; ++i) {
+      result_p->second[i] = _d1[i];
+    }
+  }
+};
+
+extern "C" hls4mlEmulator::Model* create_model() { return new SplitModel; }
+
+extern "C" void destroy_model(hls4mlEmulator::Model* m) { delete m; }
+"""
+
+
+def _split_package(tmp_path: Path, edit: tuple[str, str] | None = None) -> Path:
+    """The two-input movement network packaged as multi-input paths are: one array of words of a wider type, cut
+    into the top's inputs by one loop each (the second input's run first), each word converted into its input's
+    type (fewer fraction and integer bits: truncated and wrapped)."""
+    original = project("movement", tmp_path / "original")
+    package = tmp_path / "package"
+    shutil.copytree(original / "firmware", package / "NN")
+    shutil.rmtree(package / "NN" / "ap_types")
+    (package / "packed.h").write_text('#include "ap_fixed.h"\ntypedef ap_fixed<20,8> packed_t;\n')
+    wrapper = SPLIT_WRAPPER if edit is None else SPLIT_WRAPPER.replace(*edit)
+    assert edit is None or wrapper != SPLIT_WRAPPER
+    (package / "split_emulator.cpp").write_text(wrapper)
+    return package
+
+
+def test_a_wrapper_cutting_one_array_into_the_tops_inputs_verifies_against_it(tmp_path: Path) -> None:
+    imported = read_project(_split_package(tmp_path))
+    net = imported.network()
+    ((name, shape, t),) = net.inputs
+    assert shape == (52,) and t == fx.parse("ap_fixed<20,8>") and imported.wrapper.input_size == 52
+    assert [(la.name, la.op) for la in net.layers[:2]] == [("x1", "gather"), ("x", "gather")]
+    words = stimulus(net, N_EVENTS, seed=12)
+    result = verify(imported, net, words)
+    assert (result.events, result.mismatches) == (N_EVENTS, 0), str(result)
+    traced = net.trace(words, raw=True)
+    np.testing.assert_array_equal(traced["x1"].reshape(-1, 12), fx.cast(words[name][:, :12], t, net.types["x1"]))
+    assert (
+        traced["x"].reshape(-1, 40) != words[name][:, 12:]
+    ).mean() > 0.5  # the conversion truncates and wraps most words
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("_image[i] = input_p[i + 6*2];", "_track[i] = input_p[i + 6*2];"), r"copies into _track twice"),
+        (("i < 5*4*2; i++", "i < 5*4; i++"), r"copies 20 words from offset 12 into _image, which holds 40"),
+        (("_image[i] = input_p[i + 6*2];", "_image[i] = input_p[2*i];"), r"prepare_input\(\) of a top with 2 inputs"),
+        (("_track[i] = input_p[i];", "_d[i] = input_p[i];"), r"copies into _d, which predict\(\) does not pass"),
+    ],
+)
+def test_what_a_cutting_wrapper_does_beyond_its_form_is_refused(
+    edit: tuple[str, str], message: str, tmp_path: Path
+) -> None:  # fmt: skip
+    with pytest.raises(ProjectError, match=message):
+        read_project(_split_package(tmp_path, edit=edit))

@@ -144,14 +144,12 @@ def read_project(directory: str | Path, *, allow_unproven: bool = False, wrapper
     if found is not None:
         if source.io_stream:
             raise ProjectError(f"{found}: a wrapper around an io_stream top is not read")
-        if len(inputs) != 1:
-            raise ProjectError(f"{found}: a wrapper around a top with {len(inputs)} inputs is not read")
         tops = [TopOutput(values[a.name][0], a.size, values[a.name][2]) for a in outputs]
-        wrapped = read_wrapper(found, source, inputs[0].name, tops)
+        wrapped = read_wrapper(found, source, [a.name for a in inputs], tops)
         requests += wrapped.requests
         # its own translation unit, as the package's Makefile builds it; a score or output element is one word
         sizes = {values[a.name][0]: a.size for a in outputs}
-        separate = wrapper_parts(wrapped, inputs[0].size, sum(sizes.get(name, 1) for name in wrapped.returns))
+        separate = wrapper_parts(wrapped, wrapped.input_size, sum(sizes.get(name, 1) for name in wrapped.returns))
         includes = (emulator_include(),)
     extra = [runner_part(source, inputs, outputs, 0)]
     words, library = read_words(source, inputs, requests, checks, extra, includes, separate)
@@ -209,27 +207,29 @@ def _wrap(
     wrapper: Wrapper, inputs: list[dict], outputs: list[str], layers: list[dict], words: dict[str, np.ndarray],
     arrays: dict[str, np.ndarray],
 ) -> tuple[list[dict], list[str]]:  # fmt: skip
-    """Put the wrapper's scaling in front of the network (named as the top's input, which the first layers read)
-    and its score behind; the spec then takes the unscaled words and returns what ``read_result`` returns."""
-    (top_input,) = inputs
-    taken = {e["name"] for e in layers} | {top_input["name"]}
-    scale = next((dict(e) for e in wrapper.layers if e["op"] in SCALINGS), None)
-    after = [dict(e) for e in wrapper.layers if e["op"] not in SCALINGS]
-    clash = sorted((({UNSCALED} if scale else set()) | {e["name"] for e in after}) & taken)
+    """Put the wrapper's scaling or copies in front of the network (named as the top's inputs, which the first
+    layers read) and its score behind; the spec then takes the unscaled words and returns what ``read_result``
+    returns."""
+    shapes = {i["name"]: i["shape"] for i in inputs}
+    front = [dict(e) for e in wrapper.layers if e["name"] in shapes]
+    after = [dict(e) for e in wrapper.layers if e["name"] not in shapes]
+    taken = {e["name"] for e in layers} | set(shapes)
+    clash = sorted((({UNSCALED} if front else set()) | {e["name"] for e in after}) & taken)
     if clash:
         raise ProjectError(f"{wrapper.path}: the network already has values named {clash}")
-    for entry in after:
+    for entry in front + after:
         for key in [k.split("/", 1)[1] for k in wrapper.arrays if k.split("/", 1)[0] == entry["name"]]:
             arrays[f"{entry['name']}/{key}"] = wrapper.arrays[f"{entry['name']}/{key}"]
             entry.setdefault("arrays", {})[key] = f"{entry['name']}/{key}"
     layers += after
-    if scale is not None:
-        scale["shape"] = list(top_input["shape"])
+    if front:
+        for entry in front:
+            entry["shape"] = list(shapes[entry["name"]])
         for req in wrapper.requests:  # the scaling's arrays (offsets, shifts or divisors)
             arrays[req.key] = words[req.key]
-            scale.setdefault("arrays", {})[req.key.split("/", 1)[1]] = req.key
-        layers[:0] = [scale]
-        inputs = [{"name": UNSCALED, "shape": list(top_input["shape"]), "type": str(wrapper.input_t)}]
+            next(e for e in front if e["op"] in SCALINGS).setdefault("arrays", {})[req.key.split("/", 1)[1]] = req.key
+        layers[:0] = front
+        inputs = [{"name": UNSCALED, "shape": [wrapper.input_size], "type": str(wrapper.input_t)}]
     return inputs, list(wrapper.returns)
 
 

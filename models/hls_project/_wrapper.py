@@ -6,8 +6,11 @@ before the top function and turns its output into the trigger score after it.
 ``offset_divide`` in front, ``gather`` or ``square_sum`` behind) and what ``read_result`` returns. It reads only what
 it models:
 
-* ``predict()`` is the top function on the scaled array (writing one or several outputs), then optionally
-  ``loss = score(result);`` of one of them;
+* ``predict()`` is the top function on the scaled array or the member arrays (writing one or several outputs),
+  then optionally ``loss = score(result);`` of one of them;
+* ``prepare_input`` scales the words into the top's one input, or copies runs of them into the top's inputs
+  (``for (int i = 0; i < N; i++) { member[i] = p[OFFSET + i]; }``, one loop per input, each element converted into
+  the member's type as ap_fixed's assignment does: a ``gather`` per input);
 * the scaling is one loop over constant arrays (their words read by compiling the package's headers):
   ``work_t d = in[i] - OFFSETS[i]; res_t r = d >> SHIFTS[i]; out[i] = r;``, or in floating point
   ``double d = in[i] - OFFSETS[i]; double q = d / DIVISORS[i]; out[i] = static_cast<res_t>(q);``;
@@ -51,11 +54,12 @@ class Wrapper:
     cls: str
     input_cpp: str  # the element type prepare_input reads (a pointer to an array of it)
     input_t: fx.FixedType
+    input_size: int  # the words prepare_input reads per event
     result_cpp: str  # the type read_result fills
     returns: tuple[str, ...]  # the spec values read_result returns, in order (the network's outputs, "score", ...)
-    layers: tuple[dict, ...]  # spec entries: the scaling (named as the top's input), the score, an output element
+    layers: tuple[dict, ...]  # spec entries: the scaling or copies (named as the top's inputs), the score, an element
     requests: tuple[Request, ...]  # the scaling's offset and shift words (read by compiling the wrapper)
-    arrays: dict[str, np.ndarray]  # "entry/key" arrays known from the text (the element a gather takes)
+    arrays: dict[str, np.ndarray]  # "entry/key" arrays known from the text (the elements a gather takes)
     headers: tuple[Path, ...]  # the package's own headers (their content keys the compiled library)
     checks: dict[str, fx.FixedType]  # the type names the wrapper's statements use, as read (``static_assert``-ed)
     result_count: int = 0  # read_result fills one object (0) or an array of this many (``p[i] = result[i]``)
@@ -169,9 +173,9 @@ def _any_cast(fn: _Function, arg: str, where: str) -> str:
     raise ProjectError(f"{where}: {fn.name} has no 'T* p = std::any_cast<T*>({arg});'")
 
 
-def read_wrapper(path: Path, source: Source, top_input: str, outputs: list[TopOutput]) -> Wrapper:
-    """Read a wrapper (``find_wrapper``) around the network whose top reads ``top_input`` and writes ``outputs`` (in
-    the top's argument order); refuse anything it does other than the forms this module reads."""
+def read_wrapper(path: Path, source: Source, top_inputs: list[str], outputs: list[TopOutput]) -> Wrapper:
+    """Read a wrapper (``find_wrapper``) around the network whose top reads ``top_inputs`` and writes ``outputs``
+    (in the top's argument order); refuse anything it does other than the forms this module reads."""
     text = strip_block_comments(path.read_text())
     text = "\n".join(line.split("//")[0] for line in text.splitlines())
     m = _BASE.search(text)
@@ -201,38 +205,47 @@ def read_wrapper(path: Path, source: Source, top_input: str, outputs: list[TopOu
     top = re.fullmatch(rf"(?:\w+::)?{source.top}\(([\w\s,]*)\);", body[0]) if body else None
     args = [a.strip() for a in top.group(1).split(",")] if top else []
     score_call = re.fullmatch(r"(\w+)\s*=\s*(\w+)\(\s*(\w+)\s*\);", body[1]) if len(body) > 1 else None
-    members = dict(zip(args[1:], outputs, strict=False))  # the wrapper's member arrays the top writes
+    fed = dict(zip(args, top_inputs, strict=False))  # the wrapper's member arrays the top reads
+    members = dict(zip(args[len(top_inputs) :], outputs, strict=False))  # and those it writes
     if (
-        len(args) != 1 + len(outputs)
+        len(args) != len(top_inputs) + len(outputs)
         or len(body) > 2
         or (len(body) == 2 and (score_call is None or score_call.group(3) not in members))
     ):
+        given = "scaled" if len(top_inputs) == 1 else ", ".join(f"input{k}" for k in range(len(top_inputs)))
         results = "result" if len(outputs) == 1 else ", ".join(f"result{k}" for k in range(len(outputs)))
         raise ProjectError(
-            f"{where}: predict() is not '{source.top}(scaled, {results}); loss = score(result);' (the score "
+            f"{where}: predict() is not '{source.top}({given}, {results}); loss = score(result);' (the score "
             f"optional): {body}"
         )
     if len(set(args)) != len(args):
         twice = next(a for a in args if args.count(a) > 1)
         raise ProjectError(f"{where}: predict() passes {twice} to {source.top} twice")
-    scaled = args[0]
 
     input_cpp = _any_cast(fns["prepare_input"], "input", where)
-    n_in = source.array(top_input, where).size
-    scaler_name = _prepared(fns["prepare_input"], scaled, path, lambda expr: source.value(expr, where) == n_in)
+    input_t = type_of(input_cpp, "prepare_input's input")
     layers, arrays, requests = [], {}, []
-    if scaler_name is None:  # the words go to the top as they are: the types must be the same
-        input_t = type_of(input_cpp, "prepare_input's input")
-        if input_t != source.type_of(source.array(top_input, where).cpp_type, where):
-            raise ProjectError(f"{where}: prepare_input copies {input_cpp} words into the top's input {top_input!r}")
-    else:
+    copies = _copies(fns["prepare_input"], lambda expr: source.value(expr, where))
+    if copies is not None:  # runs of the words copied into the top's inputs, each converted into its type
+        entries, input_size = _gathers(copies, fed, input_t, path, source)
+        layers += entries
+        arrays |= {f"{e['name']}/index": e.pop("index") for e in entries}
+    elif len(top_inputs) == 1:
+        (scaled, top_input), input_size = next(iter(fed.items())), source.array(top_inputs[0], where).size
+        scaler_name = _prepared(fns["prepare_input"], scaled, path, lambda e: source.value(e, where) == input_size)
         scaler = fns.get(scaler_name)
         if scaler is None:
             raise ProjectError(f"{where}: prepare_input() calls {scaler_name}(), which the class does not define")
-        scale, requests, input_t = _scaling(scaler, path, top_input, type_of, source)
-        if type_of(input_cpp, "prepare_input's input") != input_t:
-            raise ProjectError(f"{where}: prepare_input reads {input_cpp} but {scaler.name} scales {input_t}")
+        scale, requests, scaled_t = _scaling(scaler, path, top_input, type_of, source)
+        if scaled_t != input_t:
+            raise ProjectError(f"{where}: prepare_input reads {input_cpp} but {scaler.name} scales {scaled_t}")
         layers.append(scale)
+    else:
+        raise ProjectError(
+            f"{path}:{fns['prepare_input'].body[0][0] if fns['prepare_input'].body else '?'}: prepare_input() of a "
+            f"top with {len(top_inputs)} inputs is not 'T* p = std::any_cast<T*>(input);' and one loop per input "
+            f"copying a run of p into it ('member[i] = p[OFFSET + i];')"
+        )
     score_var = None
     if score_call is not None:
         score_var, scored = score_call.group(1), members[score_call.group(3)]
@@ -246,15 +259,14 @@ def read_wrapper(path: Path, source: Source, top_input: str, outputs: list[TopOu
         layers.insert(len(layers) - (score_var is not None), entry)
         arrays[f"{entry['name']}/index"] = np.array([index], dtype=np.int64)
     headers = tuple(sorted(path.parent.glob("*.h")))
-    return Wrapper(path, m.group(1), input_cpp, input_t, result_cpp, tuple(returns), tuple(layers), tuple(requests),
-                   arrays, headers, checks, result_count)  # fmt: skip
+    return Wrapper(path, m.group(1), input_cpp, input_t, input_size, result_cpp, tuple(returns), tuple(layers),
+                   tuple(requests), arrays, headers, checks, result_count)  # fmt: skip
 
 
-def _prepared(fn: _Function, scaled: str, path: Path, whole: Callable[[str], bool]) -> str | None:
+def _prepared(fn: _Function, scaled: str, path: Path, whole: Callable[[str], bool]) -> str:
     """The scaling function prepare_input calls, after checking it does nothing else: ``T* p =
     std::any_cast<T*>(input);``, at most one loop copying ``p[i]`` (or ``std::any_cast<T>(p[i])``) into a member array
-    over the whole input (``whole(bound)``), and ``scale(inputs, scaled);`` on ``p`` or that copy; None when the loop
-    copies straight into ``scaled``."""
+    over the whole input (``whole(bound)``), and ``scale(inputs, scaled);`` on ``p`` or that copy."""
     body = [st for _, st in fn.body]
     pointer = re.fullmatch(r".+?\s*\*\s*(\w+)\s*=\s*std::any_cast<.+>\(\s*input\s*\);", body[0]) if body else None
     copy = re.fullmatch(_for("i"), body[1]) if len(body) >= 4 else None
@@ -265,8 +277,6 @@ def _prepared(fn: _Function, scaled: str, path: Path, whole: Callable[[str], boo
             rf"(\w+)\[{copy['i']}\] ?= ?(?:std::any_cast<[^>]+>\(\s*)?{source}\[{copy['i']}\]\s*\)?;", rest[1]
         )
         source, rest = (m.group(1), rest[3:]) if m else (None, rest)
-    if source == scaled and not rest:
-        return None
     call = re.fullmatch(rf"(\w+)\(\s*{source}\s*,\s*{scaled}\s*\);", rest[0]) if source and len(rest) == 1 else None
     if call is None:
         line = fn.body[0][0] if fn.body else "?"
@@ -275,6 +285,80 @@ def _prepared(fn: _Function, scaled: str, path: Path, whole: Callable[[str], boo
             f"['scale(p, {scaled});']: {body}"
         )
     return call.group(1)
+
+
+@dataclass(frozen=True)
+class _Copy:
+    """``for (int i = 0; i < count; i++) { member[i] = p[offset + i]; }`` in prepare_input, at ``line``."""
+
+    member: str
+    offset: int
+    count: int
+    line: int
+
+
+def _copies(fn: _Function, value: Callable[[str], int]) -> list[_Copy] | None:
+    """prepare_input's loops when it is only ``T* p = std::any_cast<T*>(input);`` and loops each copying a run of
+    ``p`` into a member array: ``member[i] = p[OFFSET + i];`` (the offset an integer expression on either side of
+    ``i``, or none; ``std::any_cast<T>(p[...])`` too); None when it is anything else."""
+    body = fn.body
+    pointer = re.fullmatch(r".+?\s*\*\s*(\w+)\s*=\s*std::any_cast<.+>\(\s*input\s*\);", body[0][1]) if body else None
+    if pointer is None or len(body) == 1 or (len(body) - 1) % 3:
+        return None
+    out = []
+    for k in range(1, len(body), 3):
+        (line, head), (_, statement), (_, close) = body[k : k + 3]
+        loop = re.fullmatch(_for("i"), head)
+        if loop is None or close != "}":
+            return None
+        i, word = loop["i"], pointer.group(1)
+        run = rf"(?:(?P<before>[^\[\]]+?) ?\+ ?)?{i}(?: ?\+ ?(?P<after>[^\[\]]+?))?"
+        copy = re.fullmatch(rf"(\w+)\[{i}\] ?= ?(std::any_cast<[^>]+>\( ?)?{word}\[{run}\](?(2) ?\));", statement)
+        if copy is None:
+            return None
+        offsets = [e for e in (copy["before"], copy["after"]) if e is not None]
+        if len(offsets) > 1:
+            return None
+        out.append(_Copy(copy.group(1), value(offsets[0]) if offsets else 0, value(loop["i_n"]), line))
+    return out
+
+
+def _gathers(
+    copies: list[_Copy], fed: dict[str, str], input_t: fx.FixedType, path: Path, source: Source
+) -> tuple[list[dict], int]:
+    """The spec entries of prepare_input's copies: for each top input, a ``gather`` named as it, of the words its
+    loop copies (under ``index``), each converted from the words' type ``input_t`` into the input's type as ap_fixed
+    assignment does; none when the one input takes all the words as they are. Also the words read per event. Each
+    input must be filled whole by one loop."""
+    filled: dict[str, _Copy] = {}
+    for copy in copies:
+        where = f"{path}:{copy.line}"
+        if copy.member not in fed:
+            raise ProjectError(f"{where}: prepare_input() copies into {copy.member}, which predict() does not pass to "
+                               f"{source.top} as an input")  # fmt: skip
+        if copy.member in filled:
+            raise ProjectError(f"{where}: prepare_input() copies into {copy.member} twice")
+        size = source.array(fed[copy.member], where).size
+        if copy.count != size or copy.offset < 0:
+            raise ProjectError(
+                f"{where}: prepare_input() copies {copy.count} words from offset {copy.offset} into {copy.member}, "
+                f"which holds {size}"
+            )
+        filled[copy.member] = copy
+    missing = [member for member in fed if member not in filled]
+    if missing:
+        raise ProjectError(f"{path}: prepare_input() fills no {missing}, which predict() passes to {source.top}")
+    types = {m: source.type_of(source.array(name, str(path)).cpp_type, str(path)) for m, name in fed.items()}
+    size = max(c.offset + c.count for c in copies)
+    if len(copies) == 1 and copies[0].offset == 0 and types[copies[0].member] == input_t:
+        return [], size  # the words go to the top as they are
+    entries = [
+        {"name": fed[c.member], "op": "gather", "inputs": [UNSCALED], "shape": [c.count],
+         "types": {"result_t": str(types[c.member])}, "attrs": {},
+         "index": np.arange(c.offset, c.offset + c.count, dtype=np.int64)}
+        for c in copies
+    ]  # fmt: skip
+    return entries, size
 
 
 @dataclass(frozen=True)
