@@ -39,6 +39,7 @@ FAST = (
     "recurrent", "images", "sequences", "embedding", "cropping", "qactivations", "mlp-0.8.1", "binary",
     "conv2d-stream", "mlp-stream-resource", "recurrent-stream", "conv1d-stream", "images-stream",
     "conv2d-stream-0.8.1", "softmax-latency-stream", "jet-tagger-1.1.0", "pointwise-resource-0.6.0",
+    "conv2d-pools-0.8.1", "pools1d-0.7.1",
 )  # fmt: skip
 N_EVENTS = 3_000
 N_EVENTS_SLOW = 100_000  # `make test-all`
@@ -707,4 +708,37 @@ def test_a_reuse_factor_the_resource_kernels_reject_is_refused(tmp_path: Path) -
     end = text.index("};", start)
     parameters.write_text(text[:start] + text[start:end].replace("reuse_factor = 2;", "reuse_factor = 5;") + text[end:])
     with pytest.raises(ProjectError, match=r"reuse factor 5 for 12 inputs and 8 outputs: hls4ml's Resource kernel"):
+        read_project(package)
+
+
+PADDED = r"hls4ml < 1.0 pooling \(no accum_t\) with window \[2, 2\], stride \[2, 2\] and padding \[1, 0, 0, 0\]"
+RESCALED = r"hls4ml < 1.0 average pooling rescales by ap_fixed<16,2>\(2\) / 2, which is not 1"
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("pad_top = 0", "pad_top = 1"), PADDED),
+        (("typedef ap_fixed<16,6> layer6_t;", "typedef ap_fixed<16,2> layer6_t;"), RESCALED),
+    ],
+)
+def test_hls4ml_0_pooling_is_refused_where_its_windows_are_not_a_reduction(
+    edit: tuple[str, str], message: str, tmp_path: Path
+) -> None:  # fmt: skip
+    """hls4ml < 1.0's pooling{1,2}d_cl walks each window by the stride and multiplies an average by
+    ``data_T(pool size) / img_overlap``: padding (or a type that does not hold the pool size) makes that factor
+    something other than 1, which the spec's pool op does not compute."""
+    package = project("conv2d-pools-0.8.1", tmp_path)
+    firmware = package / "firmware"
+    if edit[0].startswith("typedef"):
+        path = firmware / "defines.h"
+        path.write_text(path.read_text().replace(*edit))
+    else:
+        path = firmware / "parameters.h"
+        text = path.read_text()
+        start = text.index("struct config8 : nnet::pooling2d_config {")
+        end = text.index("};", start)
+        assert edit[0] in text[start:end]
+        path.write_text(text[:start] + text[start:end].replace(*edit) + text[end:])
+    with pytest.raises(ProjectError, match=message):
         read_project(package)

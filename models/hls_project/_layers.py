@@ -465,12 +465,16 @@ def _window_products(v: LayerCall, spatial: int, out_dims: list[int], geometry: 
         _fill_buffer(v, v.spatial[0], out_dims, geometry)
 
 
+def _project_definitions(v: LayerCall, name: str) -> list[str]:
+    """Every definition of ``name`` in the project's io_parallel ``nnet_utils`` headers."""
+    headers = [p for p in sorted(v.source.nnet_utils.glob("*.h")) if not p.stem.endswith("_stream")]
+    return [d for p in headers for d in definitions(p.read_text(errors="replace"), name)]
+
+
 def _dispatches_on_strategy(v: LayerCall) -> bool:
     """Whether the project's definition of the called function picks its kernel by the config (its strategy or
     ``conv_kernel``), as hls4ml >= 0.7's pointwise convolutions do; hls4ml 0.6's is the Latency kernel itself."""
-    headers = [p for p in sorted(v.source.nnet_utils.glob("*.h")) if not p.stem.endswith("_stream")]
-    found = [d for p in headers for d in definitions(p.read_text(errors="replace"), v.call.function)]
-    return any("strategy" in d or "conv_kernel" in d for d in found)
+    return any("strategy" in d or "conv_kernel" in d for d in _project_definitions(v, v.call.function))
 
 
 def _pointwise_class(name: str, chunks: int) -> str:
@@ -696,6 +700,45 @@ def _images(v: LayerCall, n_in: int, n_out: int) -> tuple[list[int], list[int]]:
 
 
 _POOL_MODES = {"Max": "max", "Average": "average"}
+IN_DATA_T = ":data_t"  # the suffix of the names of hls4ml < 1.0's pooling definitions, which reduce in data_T
+
+
+def _pools_in_data_type(v: LayerCall) -> bool:
+    """Whether the project's io_parallel ``pool_op`` is hls4ml < 1.0's: no accum_t, the reduction in the input type
+    (``T pool_op(T (&x)[N])``)."""
+    found = _project_definitions(v, "pool_op")
+    return bool(found) and not any("accum_t" in d for d in found)
+
+
+def _data_type_reduction(x_t: fx.FixedType, n: int, mode: str) -> fx.FixedType:
+    """The type hls4ml < 1.0's ``pool_op`` reduces ``n`` words of ``x_t`` in: ``T max(T x[N])`` compares and returns
+    them in x_t; ``avg`` sums a plain ``ap_fixed<W, I>`` (``ap_int<W>``) in ``ap_fixed<W + c, I + c>``
+    (``ap_int<W + c>``), c = ceillog2(N), which holds every sum, and any other type in itself (``T y = 0; y +=
+    x[i];``, each partial sum overflowing as x_t does). Either divides by N in place (``y /= N``: the quotient
+    truncated toward zero in the same LSB), and the result is exact in x_t, as the function returns it."""
+    plain = x_t.signed and x_t.q_mode is fx.QMode.TRN and x_t.o_mode is fx.OMode.WRAP and x_t.n_bits == 0
+    if mode == "max" or not plain:
+        return x_t
+    c = max(1, (n - 1).bit_length())  # nnet_helpers.h's ceillog2: 1 for N <= 2
+    if x_t.integer:
+        return fx.ap_int(x_t.width + c)
+    return fx.ap_fixed(x_t.width + c, x_t.int_bits + c)
+
+
+def _data_type_windows(v: LayerCall, geometry: dict[str, list[int]], mode: str) -> None:
+    """Refuse the windows hls4ml < 1.0's pooling{1,2}d_cl computes otherwise than the reduction over each window: it
+    walks a window by the stride (so must equal it), pads only at the image's edges and rescales an average by
+    ``data_T(pool size) / img_overlap``, which is 1 only without padding and where data_T holds each pool size."""
+    if any(geometry["pads"]) or geometry["kernel"] != geometry["stride"]:
+        raise v.refuse(
+            f"hls4ml < 1.0 pooling (no accum_t) with window {geometry['kernel']}, stride {geometry['stride']} and "
+            f"padding {geometry['pads']}: imported only with the window equal to the stride and no padding"
+        )
+    x_t = v.in_types[0]
+    for size in geometry["kernel"] if mode == "average" else ():
+        as_data_t = fx.to_float(fx.from_float(np.array([float(size)]), x_t), x_t)[0]
+        if as_data_t != size:
+            raise v.refuse(f"hls4ml < 1.0 average pooling rescales by {x_t}({size}) / {size}, which is not 1")
 
 
 @_importer("pooling1d_cl", "pooling2d_cl", "global_pooling1d_cl", "global_pooling2d_cl")
@@ -720,6 +763,12 @@ def _pool(v: LayerCall) -> dict[str, Any]:
     if v.result.size != int(np.prod(shape)):
         raise v.refuse(f"result array of {v.result.size} for output shape {shape}")
     reduce = "max" if mode == "max" else "avg"
+    if not v.source.io_stream and _pools_in_data_type(v):
+        if not v.call.function.startswith("global"):
+            _data_type_windows(v, geometry, mode)
+        v.depends(*(f"{name}@{mode}{IN_DATA_T}" for name in (v.call.function, "pool_op", reduce)))
+        accum_t = _data_type_reduction(v.in_types[0], int(np.prod(geometry["kernel"])), mode)
+        return v.entry("pool", {"accum_t": accum_t}, shape, **geometry, mode=mode, count_pad=count_pad)
     v.depends(*(f"{name}@{mode}" for name in (v.call.function, "pool_op", reduce, "pad_val")))
     accum_t = v.config_type("accum_t")
     if v.source.io_stream and not fx.holds(accum_t, v.in_types[0]):  # io_parallel reduces the inputs themselves

@@ -149,14 +149,16 @@ def conv1d() -> tuple[Any, dict[str, dict[str, Any]]]:
 
 
 def pools1d() -> tuple[Any, dict[str, dict[str, Any]]]:
-    """Conv1D -> ReLU -> MaxPooling1D -> GlobalAveragePooling1D -> Dense: the 1D pooling modes conv1d leaves out."""
+    """Conv1D -> ReLU, then MaxPooling1D -> GlobalAveragePooling1D and AveragePooling1D -> GlobalMaxPooling1D,
+    concatenated -> Dense: the 1D pooling modes conv1d leaves out."""
     from tensorflow.keras import Model
     from tensorflow.keras import layers as L
 
     x = L.Input((12, 2), name="x")
     h = L.Activation("relu", name="r1")(L.Conv1D(3, 3, name="c1")(x))
-    h = L.MaxPooling1D(2, name="p1")(h)
-    y = L.Dense(2, name="d")(L.GlobalAveragePooling1D(name="gavg")(h))
+    averaged = L.GlobalAveragePooling1D(name="gavg")(L.MaxPooling1D(2, name="p1")(h))
+    maxed = L.GlobalMaxPooling1D(name="gmax")(L.AveragePooling1D(2, name="p2")(h))
+    y = L.Dense(2, name="d")(L.Concatenate(name="cat")([averaged, maxed]))
     return _set_weights(Model(x, y, name="pools1d"), 9), {}
 
 

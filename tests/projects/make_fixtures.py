@@ -67,6 +67,9 @@ SPECS = {
     "jet-tagger-1.1.0": ("1.1.0", "jet_tagger", "latency", ["--project-name", "jets_v1"]),  # 1.1 namespaces break it
     # a pointwise Conv1D with Resource, whose 0.6 kernel reads the transposed weights as Latency's
     "pointwise-resource-0.6.0": ("0.6.0", "pointwise", "resource", []),
+    # pooling as hls4ml < 1.0 writes it: no accum_t, reduced in the input type
+    "conv2d-pools-0.8.1": ("0.8.1", "conv2d", "latency", []),
+    "pools1d-0.7.1": ("0.7.1", "pools1d", "latency", []),
 }  # fmt: skip
 
 
