@@ -159,7 +159,8 @@ def pools1d() -> tuple[Any, dict[str, dict[str, Any]]]:
     averaged = L.GlobalAveragePooling1D(name="gavg")(L.MaxPooling1D(2, name="p1")(h))
     maxed = L.GlobalMaxPooling1D(name="gmax")(L.AveragePooling1D(2, name="p2")(h))
     y = L.Dense(2, name="d")(L.Concatenate(name="cat")([averaged, maxed]))
-    return _set_weights(Model(x, y, name="pools1d"), 9), {}
+    # a saturating, rounding input type: hls4ml < 1.0 averages it in itself, saturating each partial sum
+    return _set_weights(Model(x, y, name="pools1d"), 9), {"r1": {"result": "ap_fixed<10,3,AP_RND,AP_SAT>"}}
 
 
 def pools2d() -> tuple[Any, dict[str, dict[str, Any]]]:
@@ -171,7 +172,9 @@ def pools2d() -> tuple[Any, dict[str, dict[str, Any]]]:
     x = L.Input((6, 5, 2), name="x")
     h = L.Activation("relu", name="r1")(L.Conv2D(3, 3, name="c1")(x))
     pooled = L.Concatenate(name="cat")([L.GlobalMaxPooling2D(name="gmax")(h), L.GlobalAveragePooling2D(name="gavg")(h)])
-    return _set_weights(Model(x, L.Dense(2, name="d")(pooled), name="pools2d"), 10), {}
+    # an unsigned input type: hls4ml < 1.0 averages it in itself, each partial sum wrapping
+    precisions = {"r1": {"result": "ap_ufixed<8,3>"}}
+    return _set_weights(Model(x, L.Dense(2, name="d")(pooled), name="pools2d"), 10), precisions
 
 
 def activations2() -> tuple[Any, dict[str, dict[str, Any]]]:
