@@ -785,6 +785,13 @@ def _average_type(a_t: FixedType, b_t: FixedType) -> FixedType:
     return FixedType(t.width + 1, t.int_bits, t.signed)
 
 
+def _halved(a: np.ndarray, a_t: FixedType, b: np.ndarray, b_t: FixedType) -> tuple[np.ndarray, FixedType]:
+    """``(a + b) / (res_T)2`` (hls4ml < 1.2's average, for a res_T that holds 2 with no negative fraction bits):
+    ap_fixed division, whose quotient keeps the dividend's LSB, of the exact sum by 2: truncated toward zero."""
+    total, total_t = fx.add(a, a_t, b, b_t)
+    return np.where(total < 0, -((-total) >> 1), total >> 1), total_t
+
+
 def _select(pick_first: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Callable:
     """maximum/minimum: ``data1 > data2 ? static_cast<res_T>(data1) : static_cast<res_T>(data2)``. Both operands are
     held exactly in their sum's type, where the comparison and the chosen value are the same as in their own."""
@@ -801,6 +808,7 @@ handler("add", _merge_fits(fx.add_type), wide=True)(_binary_merge(fx.add))
 handler("subtract", _merge_fits(fx.sub_type), wide=True)(_binary_merge(fx.sub))
 handler("multiply", _merge_fits(fx.mul_type), wide=True)(_binary_merge(fx.mul))
 handler("average", _merge_fits(_average_type), wide=True)(_binary_merge(_average))
+handler("average_halved", _merge_fits(fx.add_type), wide=True)(_binary_merge(_halved))
 handler("maximum", _merge_fits(fx.add_type), wide=True)(_binary_merge(_select(np.greater)))
 handler("minimum", _merge_fits(fx.add_type), wide=True)(_binary_merge(_select(np.less)))
 

@@ -39,7 +39,7 @@ FAST = (
     "recurrent", "images", "sequences", "embedding", "cropping", "qactivations", "mlp-0.8.1", "binary",
     "conv2d-stream", "mlp-stream-resource", "recurrent-stream", "conv1d-stream", "images-stream",
     "conv2d-stream-0.8.1", "softmax-latency-stream", "jet-tagger-1.1.0", "pointwise-resource-0.6.0",
-    "conv2d-pools-0.8.1", "pools1d-0.7.1",
+    "conv2d-pools-0.8.1", "pools1d-0.7.1", "merges-1.1.0",
 )  # fmt: skip
 N_EVENTS = 3_000
 N_EVENTS_SLOW = 100_000  # `make test-all`
@@ -564,40 +564,22 @@ def test_an_edited_fill_buffer_is_refused_naming_the_layer_and_cell(tmp_path: Pa
 
 
 def test_pooling_is_proven_per_mode() -> None:
-    """A max pooling layer that agrees does not prove the code an average pooling runs (hls4ml 0.6.0's average
-    pooling differs from the emulator while its max pooling agrees)."""
+    """A max pooling layer that agrees does not prove the code an average pooling runs, and hls4ml < 1.0's pooling
+    (no accum_t: it reduces in the input type) is proven under its own names, never under those of 1.0's."""
+    from l1t.models.hls_project._layers import IN_DATA_T
+
     table = proven()
 
     def releases(name: str) -> set[str]:
         return {v for versions in table.get(name, {}).values() for v in versions}
 
-    assert "0.6.0" in releases("pooling2d_cl@max")
-    assert "0.6.0" not in releases("pooling2d_cl@average")
-    # every pooling mode is proven on its own (MaxPooling1D, GlobalAveragePooling1D, the global 2D poolings) for the
-    # releases whose pooling the emulator computes; hls4ml 0.7-0.8's max pooling is one LSB off on the resource variant
-    for name in ("pooling1d_cl@max", "global_pooling1d_cl@average", "global_pooling2d_cl@max", "max@max"):
-        assert {"1.0.0", "1.3.0"} <= releases(name) and "0.8.1" not in releases(name), name
-
-
-@pytest.mark.slow  # an hls4ml conversion
-def test_resource_convolutions_import_as_their_keras_path_spec(tmp_path: Path) -> None:
-    """Conv2D and Conv1D with the Resource strategy (weights read outputs first) and an accumulator that makes the
-    order irrelevant: the import is the Keras-path spec, and verify finds no mismatch."""
-    from tests.projects.generate import write
-
-    for model in ("conv2d", "conv1d"):
-        out = write(model, "resource", tmp_path / model, keras_spec=tmp_path / f"{model}.spec")
-        imported = read_project(out)
-        keras = Network.load(tmp_path / f"{model}.spec")
-        convs = [la for la in imported.network().layers if la.op.startswith("conv")]
-        assert convs and all(la.attrs["strategy"] == "Resource" for la in convs)
-        for mine in convs:
-            theirs = next(la for la in keras.layers if la.name == mine.name)
-            assert mine.types == theirs.types and mine.attrs == theirs.attrs, mine.name
-            np.testing.assert_array_equal(mine.arrays["weight"], theirs.arrays["weight"])
-        net = imported.network()
-        result = verify(imported, net, stimulus(net, N_EVENTS, seed=12))
-        assert (result.events, result.mismatches) == (N_EVENTS, 0), str(result)
+    before_1 = {"0.6.0", "0.7.0", "0.7.1", "0.8.0", "0.8.1"}
+    modes = ("pooling1d_cl@max", "pooling1d_cl@average", "pooling2d_cl@max", "pooling2d_cl@average",
+             "global_pooling1d_cl@max", "global_pooling1d_cl@average", "global_pooling2d_cl@max",
+             "global_pooling2d_cl@average", "max@max", "avg@average", "pool_op@max", "pool_op@average")  # fmt: skip
+    for name in modes:
+        assert {"1.0.0", "1.3.0"} <= releases(name) and not releases(name) & before_1, name
+        assert {"0.7.1", "0.8.1"} <= releases(name + IN_DATA_T) <= before_1, name
 
 
 def test_a_data_movement_that_leaves_an_output_unwritten_is_refused(tmp_path: Path) -> None:
@@ -741,4 +723,15 @@ def test_hls4ml_0_pooling_is_refused_where_its_windows_are_not_a_reduction(
         assert edit[0] in text[start:end]
         path.write_text(text[:start] + text[start:end].replace(*edit) + text[end:])
     with pytest.raises(ProjectError, match=message):
+        read_project(package)
+
+
+def test_hls4ml_1_1_average_is_refused_where_res_t_does_not_hold_2(tmp_path: Path) -> None:
+    """hls4ml < 1.2's average divides by ``(res_T)2``: a res_T that cannot hold 2 divides by something else."""
+    package = project("merges-1.1.0", tmp_path)
+    defines = package / "firmware" / "defines.h"
+    text = defines.read_text()
+    typedef = next(line for line in text.splitlines() if line.endswith(" avg_result_t;"))
+    defines.write_text(text.replace(typedef, "typedef ap_fixed<16,2> avg_result_t;"))
+    with pytest.raises(ProjectError, match=r"layer 'avg': hls4ml < 1.2 average divides by \(ap_fixed<16,2>\)2"):
         read_project(package)

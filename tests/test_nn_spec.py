@@ -354,3 +354,22 @@ def test_word_dtype_is_the_narrowest_integer_dtype_of_the_raw_words() -> None:
     }  # fmt: skip
     for t, dtype in cases.items():
         assert fx.word_dtype(t) == np.dtype(dtype), t
+
+
+def test_average_halved_truncates_the_exact_sum_toward_zero_in_its_lsb() -> None:
+    """hls4ml < 1.2's ``(data1 + data2) / (res_T)2``: the quotient keeps the sum's LSB, so an odd sum loses its half
+    toward zero (1.5 -> 1, -1.5 -> -1 in LSBs), where 1.2's ``* ap_ufixed<1,0>(0.5)`` keeps it."""
+    spec = {
+        "format": SPEC_FORMAT,
+        "version": SPEC_VERSION,
+        "inputs": [{"name": "a", "shape": [4], "type": "ap_int<8>"}, {"name": "b", "shape": [4], "type": "ap_int<8>"}],
+        "outputs": ["halved", "average"],
+        "layers": [
+            {"name": op, "op": op, "inputs": ["a", "b"], "shape": [4], "types": {"result_t": "ap_fixed<12,10>"}}
+            for op in ("average_halved", "average")
+        ],
+    }
+    spec["layers"][0]["name"] = "halved"
+    out = Network(spec, {}).run({"a": np.array([[3, -3, 4, -128]]), "b": np.array([[0, 0, 1, -127]])}, raw=True)
+    np.testing.assert_array_equal(out["halved"], [[1 << 2, -1 << 2, 2 << 2, -127 << 2]])  # ap_fixed<12,10>: LSB 1/4
+    np.testing.assert_array_equal(out["average"], [[6, -6, 10, -255 * 2]])

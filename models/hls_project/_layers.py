@@ -1056,8 +1056,22 @@ def _merge(v: LayerCall) -> dict[str, Any]:
         )
     if not v.data[0].width == v.data[1].width == v.result.width:  # stream kernels pair words by place in arrays
         raise v.refuse(f"io_stream merge of arrays of {v.data[0].width} and {v.data[1].width} words")
+    if v.call.function == "average" and not v.source.io_stream and _averages_by_division(v):
+        res_t = v.result_t
+        if res_t.frac_bits < 0 or 2 << res_t.frac_bits > res_t.raw_max:
+            raise v.refuse(f"hls4ml < 1.2 average divides by ({res_t})2, which is not 2 with a whole LSB")
+        v.depends(f"average{HALVED}")
+        return v.entry("average_halved", {})
     v.depends(v.call.function)
     return v.entry(v.call.function, {})
+
+
+HALVED = "@halved"  # the name hls4ml < 1.2's ``average`` is proven under: (data1 + data2) / (res_T)2
+
+
+def _averages_by_division(v: LayerCall) -> bool:
+    """Whether the project's io_parallel ``average`` is hls4ml < 1.2's ``(data1[i] + data2[i]) / (res_T)2``."""
+    return any(re.search(r"/\s*\(\s*res_T\s*\)\s*2\b", d) for d in _project_definitions(v, "average"))
 
 
 @_importer("concatenate1d", data=(0, 1), result=2)

@@ -70,6 +70,8 @@ SPECS = {
     # pooling as hls4ml < 1.0 writes it: no accum_t, reduced in the input type
     "conv2d-pools-0.8.1": ("0.8.1", "conv2d", "latency", []),
     "pools1d-0.7.1": ("0.7.1", "pools1d", "latency", []),
+    # the merges as hls4ml < 1.2 writes them: average as (data1 + data2) / (res_T)2
+    "merges-1.1.0": ("1.1.0", "merges", "latency", ["--project-name", "merges"]),
 }  # fmt: skip
 
 
