@@ -1041,6 +1041,14 @@ def _layernorm(v: LayerCall) -> dict[str, Any]:
     return v.entry("layernorm", types, [seq, n_in // seq], table_range_power2=v.const("table_range_power2"))
 
 
+HALVED = "@halved"  # the name hls4ml < 1.2's ``average`` is proven under: (data1 + data2) / (res_T)2
+
+
+def _averages_by_division(v: LayerCall) -> bool:
+    """Whether the project's io_parallel ``average`` is hls4ml < 1.2's ``(data1[i] + data2[i]) / (res_T)2``."""
+    return any(re.search(r"/\s*\(\s*res_T\s*\)\s*2\b", d) for d in _project_definitions(v, "average"))
+
+
 _MERGES = ("add", "subtract", "multiply", "average", "maximum", "minimum")
 
 
@@ -1064,14 +1072,6 @@ def _merge(v: LayerCall) -> dict[str, Any]:
         return v.entry("average_halved", {})
     v.depends(v.call.function)
     return v.entry(v.call.function, {})
-
-
-HALVED = "@halved"  # the name hls4ml < 1.2's ``average`` is proven under: (data1 + data2) / (res_T)2
-
-
-def _averages_by_division(v: LayerCall) -> bool:
-    """Whether the project's io_parallel ``average`` is hls4ml < 1.2's ``(data1[i] + data2[i]) / (res_T)2``."""
-    return any(re.search(r"/\s*\(\s*res_T\s*\)\s*2\b", d) for d in _project_definitions(v, "average"))
 
 
 @_importer("concatenate1d", data=(0, 1), result=2)
