@@ -39,7 +39,7 @@ FAST = (
     "recurrent", "images", "sequences", "embedding", "cropping", "qactivations", "mlp-0.8.1", "binary",
     "conv2d-stream", "mlp-stream-resource", "recurrent-stream", "conv1d-stream", "images-stream",
     "conv2d-stream-0.8.1", "softmax-latency-stream", "jet-tagger-1.1.0", "pointwise-resource-0.6.0",
-    "conv2d-pools-0.8.1", "pools1d-0.7.1", "merges-1.1.0",
+    "conv2d-pools-0.8.1", "pools1d-0.7.1", "merges-1.1.0", "activations2-0.8.1",
 )  # fmt: skip
 N_EVENTS = 3_000
 N_EVENTS_SLOW = 100_000  # `make test-all`

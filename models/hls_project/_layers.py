@@ -857,13 +857,21 @@ def _own_table(v: LayerCall, activation: str | None = None, key: str = "table") 
     return table_t
 
 
+LAMBDA_IN_RES_T = "@lambda_res_t"  # the name hls4ml < 1.2's selu is proven under: res_T(1.0507...) * x
+
+
 @_importer("sigmoid", "tanh", "softplus", "softsign", "selu")
 def _table_activation(v: LayerCall) -> dict[str, Any]:
     """A table activation (selu: on the negative side; lambda * x on the other, lambda the ap_ufixed<16,1> constant
-    of io_parallel's nnet::selu) with its table from the project's own initialiser."""
-    v.depends(v.call.function)
-    lambda_t = {"lambda_t": SELU_LAMBDA_T} if v.call.function == "selu" else {}
-    return v.entry(v.call.function, {"table_t": _own_table(v), **lambda_t})
+    of io_parallel's nnet::selu, or hls4ml < 1.2's ``res_T(1.0507...)``) with its table from the project's own
+    initialiser."""
+    if v.call.function != "selu":
+        v.depends(v.call.function)
+        return v.entry(v.call.function, {"table_t": _own_table(v)})
+    in_res_t = any(re.search(r"res_T\s*\(\s*1\.0507", d) for d in _project_definitions(v, "selu"))
+    v.depends(f"selu{LAMBDA_IN_RES_T}" if in_res_t else "selu")
+    lambda_t = v.result_t if in_res_t else SELU_LAMBDA_T
+    return v.entry("selu", {"table_t": _own_table(v), "lambda_t": lambda_t})
 
 
 @_importer("elu", data=(0,), result=-1)

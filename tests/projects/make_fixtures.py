@@ -72,6 +72,8 @@ SPECS = {
     "pools1d-0.7.1": ("0.7.1", "pools1d", "latency", []),
     # the merges as hls4ml < 1.2 writes them: average as (data1 + data2) / (res_T)2
     "merges-1.1.0": ("1.1.0", "merges", "latency", ["--project-name", "merges"]),
+    # SELU as hls4ml < 1.2 writes it: lambda converted to res_T
+    "activations2-0.8.1": ("0.8.1", "activations2", "latency", []),
 }  # fmt: skip
 
 
