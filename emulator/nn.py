@@ -789,7 +789,7 @@ def _halved(a: np.ndarray, a_t: FixedType, b: np.ndarray, b_t: FixedType) -> tup
     """``(a + b) / (res_T)2`` (hls4ml < 1.2's average, for a res_T that holds 2 with no negative fraction bits):
     ap_fixed division, whose quotient keeps the dividend's LSB, of the exact sum by 2: truncated toward zero."""
     total, total_t = fx.add(a, a_t, b, b_t)
-    return np.where(total < 0, -((-total) >> 1), total >> 1), total_t
+    return _int_of(total, 1), total_t
 
 
 def _select(pick_first: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Callable:

@@ -16,7 +16,6 @@ from l1t.models.hls_project._proven import STREAM, unproven
 from l1t.models.hls_project._source import ALIAS, Array, Call, ProjectError, Source, read_source
 from l1t.models.hls_project._words import read_words, runner_part, stream_sizes
 from l1t.models.hls_project._wrapper import (
-    SCALINGS,
     UNSCALED,
     TopOutput,
     Wrapper,
@@ -217,17 +216,15 @@ def _wrap(
     clash = sorted((({UNSCALED} if front else set()) | {e["name"] for e in after}) & taken)
     if clash:
         raise ProjectError(f"{wrapper.path}: the network already has values named {clash}")
+    known = {**wrapper.arrays, **{req.key: words[req.key] for req in wrapper.requests}}  # "entry/key": words
     for entry in front + after:
-        for key in [k.split("/", 1)[1] for k in wrapper.arrays if k.split("/", 1)[0] == entry["name"]]:
-            arrays[f"{entry['name']}/{key}"] = wrapper.arrays[f"{entry['name']}/{key}"]
+        for key in [k.split("/", 1)[1] for k in known if k.split("/", 1)[0] == entry["name"]]:
+            arrays[f"{entry['name']}/{key}"] = known[f"{entry['name']}/{key}"]
             entry.setdefault("arrays", {})[key] = f"{entry['name']}/{key}"
     layers += after
     if front:
         for entry in front:
             entry["shape"] = list(shapes[entry["name"]])
-        for req in wrapper.requests:  # the scaling's arrays (offsets, shifts or divisors)
-            arrays[req.key] = words[req.key]
-            next(e for e in front if e["op"] in SCALINGS).setdefault("arrays", {})[req.key.split("/", 1)[1]] = req.key
         layers[:0] = front
         inputs = [{"name": UNSCALED, "shape": [wrapper.input_size], "type": str(wrapper.input_t)}]
     return inputs, list(wrapper.returns)

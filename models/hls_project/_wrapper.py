@@ -164,12 +164,18 @@ def _for(var: str) -> str:
     return rf"for ?\( ?(?:unsigned int|int|unsigned) {index} ?= ?0 ?; ?{again} ?< ?{bound} ?; ?{step} ?\) ?\{{"
 
 
+def _pointer(statement: str, arg: str) -> re.Match | None:
+    """``T* p = std::any_cast<T*>(arg);``, with groups ``cast`` (T) and ``name`` (p)."""
+    return re.fullmatch(
+        rf".+?\s*\*\s*(?P<name>\w+)\s*=\s*std::any_cast<\s*(?P<cast>.+?)\s*\*\s*>\(\s*{arg}\s*\);", statement
+    )
+
+
 def _any_cast(fn: _Function, arg: str, where: str) -> str:
     """The ``T`` of ``T* p = std::any_cast<T*>(arg);`` in ``fn``."""
     for _, st in fn.body:
-        m = re.fullmatch(rf"(.+?)\s*\*\s*\w+\s*=\s*std::any_cast<\s*(.+?)\s*\*\s*>\(\s*{arg}\s*\);", st)
-        if m:
-            return m.group(2)
+        if m := _pointer(st, arg):
+            return m["cast"]
     raise ProjectError(f"{where}: {fn.name} has no 'T* p = std::any_cast<T*>({arg});'")
 
 
@@ -225,14 +231,14 @@ def read_wrapper(path: Path, source: Source, top_inputs: list[str], outputs: lis
     input_cpp = _any_cast(fns["prepare_input"], "input", where)
     input_t = type_of(input_cpp, "prepare_input's input")
     layers, arrays, requests = [], {}, []
-    copies = _copies(fns["prepare_input"], lambda expr: source.value(expr, where))
-    if copies is not None:  # runs of the words copied into the top's inputs, each converted into its type
+    _, copies = _copies(fns["prepare_input"].body, lambda expr: source.value(expr, where)) or (None, [])
+    if copies:  # runs of the words copied into the top's inputs, each converted into its type
         entries, input_size = _gathers(copies, fed, input_t, path, source)
         layers += entries
         arrays |= {f"{e['name']}/index": e.pop("index") for e in entries}
     elif len(top_inputs) == 1:
         (scaled, top_input), input_size = next(iter(fed.items())), source.array(top_inputs[0], where).size
-        scaler_name = _prepared(fns["prepare_input"], scaled, path, lambda e: source.value(e, where) == input_size)
+        scaler_name = _prepared(fns["prepare_input"], scaled, path, lambda e: source.value(e, where), input_size)
         scaler = fns.get(scaler_name)
         if scaler is None:
             raise ProjectError(f"{where}: prepare_input() calls {scaler_name}(), which the class does not define")
@@ -263,26 +269,22 @@ def read_wrapper(path: Path, source: Source, top_inputs: list[str], outputs: lis
                    tuple(requests), arrays, headers, checks, result_count)  # fmt: skip
 
 
-def _prepared(fn: _Function, scaled: str, path: Path, whole: Callable[[str], bool]) -> str:
+def _prepared(fn: _Function, scaled: str, path: Path, value: Callable[[str], int], size: int) -> str:
     """The scaling function prepare_input calls, after checking it does nothing else: ``T* p =
-    std::any_cast<T*>(input);``, at most one loop copying ``p[i]`` (or ``std::any_cast<T>(p[i])``) into a member array
-    over the whole input (``whole(bound)``), and ``scale(inputs, scaled);`` on ``p`` or that copy."""
-    body = [st for _, st in fn.body]
-    pointer = re.fullmatch(r".+?\s*\*\s*(\w+)\s*=\s*std::any_cast<.+>\(\s*input\s*\);", body[0]) if body else None
-    copy = re.fullmatch(_for("i"), body[1]) if len(body) >= 4 else None
-    source = pointer.group(1) if pointer else None
-    rest = body[1:]
-    if pointer and copy and rest[2] == "}" and whole(copy["i_n"]):
-        m = re.fullmatch(
-            rf"(\w+)\[{copy['i']}\] ?= ?(?:std::any_cast<[^>]+>\(\s*)?{source}\[{copy['i']}\]\s*\)?;", rest[1]
-        )
-        source, rest = (m.group(1), rest[3:]) if m else (None, rest)
-    call = re.fullmatch(rf"(\w+)\(\s*{source}\s*,\s*{scaled}\s*\);", rest[0]) if source and len(rest) == 1 else None
+    std::any_cast<T*>(input);``, at most one loop copying all ``size`` words of ``p`` into a member array
+    (``_copies``), and ``scale(inputs, scaled);`` on ``p`` or that copy."""
+    body = fn.body
+    head = _copies(body[:-1], value) if len(body) >= 2 else None
+    source = None
+    if head is not None and not head[1]:
+        source = head[0]
+    elif head is not None and len(head[1]) == 1 and (head[1][0].offset, head[1][0].count) == (0, size):
+        source = head[1][0].member
+    call = re.fullmatch(rf"(\w+)\(\s*{source}\s*,\s*{scaled}\s*\);", body[-1][1]) if source else None
     if call is None:
-        line = fn.body[0][0] if fn.body else "?"
         raise ProjectError(
-            f"{path}:{line}: prepare_input() is not 'T* p = std::any_cast<T*>(input);' [a loop copying p[i]] "
-            f"['scale(p, {scaled});']: {body}"
+            f"{path}:{body[0][0] if body else '?'}: prepare_input() is not 'T* p = std::any_cast<T*>(input);' [a loop "
+            f"copying p[i]] ['scale(p, {scaled});']: {[st for _, st in body]}"
         )
     return call.group(1)
 
@@ -297,13 +299,12 @@ class _Copy:
     line: int
 
 
-def _copies(fn: _Function, value: Callable[[str], int]) -> list[_Copy] | None:
-    """prepare_input's loops when it is only ``T* p = std::any_cast<T*>(input);`` and loops each copying a run of
-    ``p`` into a member array: ``member[i] = p[OFFSET + i];`` (the offset an integer expression on either side of
-    ``i``, or none; ``std::any_cast<T>(p[...])`` too); None when it is anything else."""
-    body = fn.body
-    pointer = re.fullmatch(r".+?\s*\*\s*(\w+)\s*=\s*std::any_cast<.+>\(\s*input\s*\);", body[0][1]) if body else None
-    if pointer is None or len(body) == 1 or (len(body) - 1) % 3:
+def _copies(body: list[tuple[int, str]], value: Callable[[str], int]) -> tuple[str, list[_Copy]] | None:
+    """The pointer's name and the loops of a prepare_input body that is only ``T* p = std::any_cast<T*>(input);``
+    and loops each copying a run of ``p`` into a member array: ``member[i] = p[OFFSET + i];`` (the offset an integer
+    expression on either side of ``i``, or none; ``std::any_cast<T>(p[...])`` too); None when it is anything else."""
+    pointer = _pointer(body[0][1], "input") if body else None
+    if pointer is None or (len(body) - 1) % 3:
         return None
     out = []
     for k in range(1, len(body), 3):
@@ -311,7 +312,7 @@ def _copies(fn: _Function, value: Callable[[str], int]) -> list[_Copy] | None:
         loop = re.fullmatch(_for("i"), head)
         if loop is None or close != "}":
             return None
-        i, word = loop["i"], pointer.group(1)
+        i, word = loop["i"], pointer["name"]
         run = rf"(?:(?P<before>[^\[\]]+?) ?\+ ?)?{i}(?: ?\+ ?(?P<after>[^\[\]]+?))?"
         copy = re.fullmatch(rf"(\w+)\[{i}\] ?= ?(std::any_cast<[^>]+>\( ?)?{word}\[{run}\](?(2) ?\));", statement)
         if copy is None:
@@ -320,7 +321,7 @@ def _copies(fn: _Function, value: Callable[[str], int]) -> list[_Copy] | None:
         if len(offsets) > 1:
             return None
         out.append(_Copy(copy.group(1), value(offsets[0]) if offsets else 0, value(loop["i_n"]), line))
-    return out
+    return pointer["name"], out
 
 
 def _gathers(
@@ -380,10 +381,10 @@ def _read_result(
     object, is written once by one of ``for (...) { p->first[i] = out[i]; }`` (every element, into a std::array of
     the output's own type), ``p->first = out[K];`` or ``p->first = score;``; any other statement is refused."""
     where = f"{path}:{fn.body[0][0] if fn.body else '?'}"
-    pointer = re.fullmatch(r".+?\s*\*\s*(\w+)\s*=\s*std::any_cast<.+>\(\s*result\s*\);", fn.body[0][1])
+    pointer = _pointer(fn.body[0][1], "result")
     if pointer is None:
         raise ProjectError(f"{where}: read_result does not begin with 'T* p = std::any_cast<T*>(result);'")
-    p = pointer.group(1)
+    p = pointer["name"]
     pair = re.fullmatch(r"std::pair\s*<(.*)>", result_cpp.strip())
     slot_types = {"": result_cpp}  # the pointed-to object (or array), or the pair's two slots
     if pair:
