@@ -891,6 +891,23 @@ def _embedding(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]
     return fx.cast(table[index], layer.types["embeddings_t"], layer.result_t).reshape(len(x), *layer.shape)
 
 
+def _word_table_fits(layer: Layer, in_types: list[FixedType]) -> None:
+    """One result word per word of the input type."""
+    (x_t,) = in_types
+    size = layer.arrays["table"].size
+    if x_t.wide or size != 1 << x_t.width:
+        raise ValueError(f"its table holds {size} words, not one per word of its input type {x_t}")
+
+
+@handler("word_table", _word_table_fits)
+def _word_table(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType]) -> np.ndarray:
+    """An elementwise function given as its result word for every input word: ``table[x - raw_min]``. An imported
+    activation whose code differs from every proven release is emulated so, its table computed by that code itself
+    (``l1t.models.hls_project``)."""
+    (x,), (x_t,) = inputs, in_types
+    return layer.arrays["table"][x - x_t.raw_min]
+
+
 _RECURRENT_SPANS = {"sigmoid": 16, "tanh": 8}  # the table activations of nnet::activation (relu needs no table)
 
 

@@ -735,3 +735,50 @@ def test_hls4ml_1_1_average_is_refused_where_res_t_does_not_hold_2(tmp_path: Pat
     defines.write_text(text.replace(typedef, "typedef ap_fixed<16,2> avg_result_t;"))
     with pytest.raises(ProjectError, match=r"layer 'avg': hls4ml < 1.2 average divides by \(ap_fixed<16,2>\)2"):
         read_project(package)
+
+
+def _edit_definition(header: Path, start: str, old: str, new: str) -> None:
+    """Replace ``old`` by ``new`` in the first definition of ``header`` that begins with ``start``."""
+    text = header.read_text()
+    at = text.index(start)
+    end = text.index("\n}\n", at)
+    body = text[at:end]
+    assert old in body, f"{old!r} not in {start}"
+    header.write_text(text[:at] + body.replace(old, new, 1) + text[end:])
+
+
+def test_an_edited_activation_is_emulated_word_by_word_from_its_own_code(tmp_path: Path) -> None:
+    """mlp-0.8.1's tanh edited as a deployed package has its sigmoid (an unsigned index without the lower clamp:
+    an input below -4 wraps past the table and reads its last entry) is tabulated from that code for every word of
+    its ap_fixed<16,6> input: not refused, verify finds 0 mismatches, and the table holds what the edit computes."""
+    directory = project("mlp-0.8.1", tmp_path)
+    header = directory / "firmware" / "nnet_utils" / "nnet_activation.h"
+    start = "template <class data_T, class res_T, typename CONFIG_T> void tanh("
+    _edit_definition(header, start, "    int index;", "    unsigned index;")
+    _edit_definition(header, start, "if (index < 0)\n            index = 0;\n", "")
+    imported = read_project(directory)
+    ops = {entry["name"]: entry["op"] for entry in imported.spec["layers"]}
+    assert ops["t2"] == "word_table" and ops["r1"] == "relu" and imported.spec["source"]["unproven"] == []
+    x_t, table = fx.parse("ap_fixed<16,6>"), imported.arrays["t2/table"]
+    x = fx.to_float(x_t.raw_min + np.arange(table.size), x_t)
+    wraps = x <= -513 / 128  # int(x * 1024 / 8) + 512 < 0
+    assert (table[wraps] == table[-1]).all() and fx.to_float(table[-1], fx.parse("ap_fixed<16,6>")) > 0.99
+    net = imported.network()
+    result = verify(imported, net, stimulus(net, N_EVENTS, seed=9))
+    assert result.events == N_EVENTS and result.mismatches == 0, str(result)
+    original = read_project(project("mlp-0.8.1", tmp_path / "original"))  # the unedited tanh, as l1t models it
+    entry = next(entry for entry in original.spec["layers"] if entry["name"] == "t2")
+    spec = {**original.spec, "inputs": [{"name": "x", "shape": [1], "type": str(x_t)}], "outputs": ["t2"]}
+    spec["layers"] = [{**entry, "inputs": ["x"], "shape": [1]}]
+    modelled = Network(spec, {"t2/table": original.arrays["t2/table"]}).run({"x": x.reshape(-1, 1)})["t2"].ravel()
+    assert not (modelled[wraps] == table[-1]).any() and (modelled[~wraps] == table[~wraps]).all()
+
+
+def test_an_edited_activation_that_is_not_elementwise_is_refused(tmp_path: Path) -> None:
+    """A relu edited to give each negative input its position in the array is refused when tabulated."""
+    directory = project("mlp-0.8.1", tmp_path)
+    header = directory / "firmware" / "nnet_utils" / "nnet_activation.h"
+    start = "template <class data_T, class res_T, typename CONFIG_T> void relu("
+    _edit_definition(header, start, "res[ii] = 0;", "res[ii] = ii;")
+    with pytest.raises(ProjectError, match=r"layer 'r1': nnet::relu is tabulated .* not elementwise"):
+        read_project(directory)

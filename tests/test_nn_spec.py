@@ -373,3 +373,22 @@ def test_average_halved_truncates_the_exact_sum_toward_zero_in_its_lsb() -> None
     out = Network(spec, {}).run({"a": np.array([[3, -3, 4, -128]]), "b": np.array([[0, 0, 1, -127]])}, raw=True)
     np.testing.assert_array_equal(out["halved"], [[1 << 2, -1 << 2, 2 << 2, -127 << 2]])  # ap_fixed<12,10>: LSB 1/4
     np.testing.assert_array_equal(out["average"], [[6, -6, 10, -255 * 2]])
+
+
+def test_word_table_gives_the_result_word_of_each_input_word() -> None:
+    """``table[x - raw_min]`` over every word of the input type; a table of another size is refused at load."""
+    spec = {
+        "format": SPEC_FORMAT,
+        "version": SPEC_VERSION,
+        "inputs": [{"name": "x", "shape": [3], "type": "ap_int<4>"}],
+        "outputs": ["f"],
+        "layers": [
+            {"name": "f", "op": "word_table", "inputs": ["x"], "shape": [3], "types": {"result_t": "ap_uint<8>"},
+             "arrays": {"table": "f/table"}}
+        ],
+    }  # fmt: skip
+    table = (np.arange(16) * 7) % 256
+    out = Network(spec, {"f/table": table}).run({"x": np.array([[-8, 0, 7], [-1, 1, 3]])}, raw=True)
+    np.testing.assert_array_equal(out["f"], [table[[0, 8, 15]], table[[7, 9, 11]]])
+    with pytest.raises(SpecError, match="holds 15 words, not one per word of its input type ap_int<4>"):
+        Network(spec, {"f/table": table[:15]})

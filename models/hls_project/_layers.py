@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 
 import l1t.emulator.fixed as fx
-from l1t.cpp import cpp_spelling
+from l1t.cpp import cpp_raw_args, cpp_spelling
 from l1t.emulator.nn import PLAIN_ELU_ALPHA_T, RELU_MAX_INT, SELU_LAMBDA_T, X_MINUS_MAX, im2col
 from l1t.models.da_graph import DaGraphError, da_matrix
-from l1t.models.hls_project._proven import GENERATED_MARK, definitions, tokens
+from l1t.models.hls_project._proven import GENERATED_MARK, definitions, tokens, unproven_definitions
 from l1t.models.hls_project._source import ALIAS, Array, Call, ProjectError, Source, Struct
 from l1t.models.hls_project._words import Request
 from l1t.models.sums import (
@@ -32,7 +32,7 @@ from l1t.models.sums import (
 )
 from l1t.models.unrolled import UnrolledError, unrolled_kernel
 
-__all__ = ["LayerCall", "imported_functions", "importer_for"]
+__all__ = ["WORD_TABLE_BITS", "LayerCall", "imported_functions", "importer_for", "own_word_table"]
 
 
 @dataclass
@@ -191,17 +191,20 @@ class Signature:
     result: int
     fn: Importer
     generated: bool
+    elementwise: bool  # each result word a function of the input word at its position alone (activations)
 
 
 _IMPORTERS: dict[str, Signature] = {}
 
 
-def _importer(*functions: str, data: tuple[int, ...] = (0,), result: int = 1, generated: bool = False) -> Callable:
+def _importer(
+    *functions: str, data: tuple[int, ...] = (0,), result: int = 1, generated: bool = False, elementwise: bool = False
+) -> Callable:  # fmt: skip
     def register(fn: Importer) -> Importer:
         for name in functions:
             if name in _IMPORTERS:
                 raise ValueError(f"nnet::{name} already has an importer")
-            _IMPORTERS[name] = Signature(data, result, fn, generated)
+            _IMPORTERS[name] = Signature(data, result, fn, generated, elementwise)
         return fn
 
     return register
@@ -783,13 +786,13 @@ def _pool(v: LayerCall) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------------------
 
 
-@_importer("linear", "relu")
+@_importer("linear", "relu", elementwise=True)
 def _plain_activation(v: LayerCall) -> dict[str, Any]:
     v.depends(v.call.function)
     return v.entry(v.call.function, {})
 
 
-@_importer("leaky_relu", data=(0,), result=2)
+@_importer("leaky_relu", data=(0,), result=2, elementwise=True)
 def _leaky_relu(v: LayerCall) -> dict[str, Any]:
     """nnet::leaky_relu<data_T, param_T, res_T, CONFIG_T>(data, alpha, res), alpha a literal converted to param_T as
     the call converts it; hls4ml < 1.0's leaky_relu<data_T, res_T, CONFIG_T> takes alpha as a data_T."""
@@ -801,7 +804,7 @@ def _leaky_relu(v: LayerCall) -> dict[str, Any]:
     return v.entry("leaky_relu", {"param_t": param_t})
 
 
-@_importer("relu_max", *RELU_MAX_INT)
+@_importer("relu_max", *RELU_MAX_INT, elementwise=True)
 def _relu_max(v: LayerCall) -> dict[str, Any]:
     """nnet::relu_max<data_T, res_T, MAX_INT, CONFIG_T> and the relu6 / relu1 that call it."""
     v.depends("relu_max", v.call.function)
@@ -824,7 +827,7 @@ def _prelu(v: LayerCall) -> dict[str, Any]:
     return v.entry("prelu", {"param_t": param_t})
 
 
-@_importer("hard_sigmoid", "hard_tanh")
+@_importer("hard_sigmoid", "hard_tanh", elementwise=True)
 def _hard_activation(v: LayerCall) -> dict[str, Any]:
     """nnet::hard_sigmoid / hard_tanh: ``slope * x + shift`` clamped to [0, 1] (hard_tanh: then ``2 v - 1``), slope
     and shift the config's static members as the compiler initialises them."""
@@ -860,7 +863,7 @@ def _own_table(v: LayerCall, activation: str | None = None, key: str = "table") 
 LAMBDA_IN_RES_T = "@lambda_res_t"  # the name hls4ml < 1.2's selu is proven under: res_T(1.0507...) * x
 
 
-@_importer("sigmoid", "tanh", "softplus", "softsign", "selu")
+@_importer("sigmoid", "tanh", "softplus", "softsign", "selu", elementwise=True)
 def _table_activation(v: LayerCall) -> dict[str, Any]:
     """A table activation (selu: on the negative side; lambda * x on the other, lambda the ap_ufixed<16,1> constant
     of io_parallel's nnet::selu, or hls4ml < 1.2's ``res_T(1.0507...)``) with its table from the project's own
@@ -874,7 +877,7 @@ def _table_activation(v: LayerCall) -> dict[str, Any]:
     return v.entry("selu", {"table_t": _own_table(v), "lambda_t": lambda_t})
 
 
-@_importer("elu", data=(0,), result=-1)
+@_importer("elu", data=(0,), result=-1, elementwise=True)
 def _elu(v: LayerCall) -> dict[str, Any]:
     """nnet::elu: x for x >= 0, else ``alpha * table[index]``; alpha the literal of elu<data_T, param_T, res_T,
     CONFIG_T>(data, alpha, res) converted to param_T (res_T in the three-type form of hls4ml < 1.0), or the
@@ -889,6 +892,56 @@ def _elu(v: LayerCall) -> dict[str, Any]:
     else:
         raise v.refuse(f"elu with {len(v.call.template)} template and {len(v.call.args)} call arguments")
     return v.entry("elu", {"param_t": param_t, "table_t": _own_table(v)})
+
+
+WORD_TABLE_BITS = 18  # the widest input type an activation is tabulated for: 2**18 words, each run twice
+
+
+def own_word_table(v: LayerCall, sig: Signature) -> dict[str, Any] | None:
+    """An elementwise call whose definitions no release proves, as a ``word_table``: the project's own call run on
+    every word of its input type, so the emulator computes what that code computes whatever it is. Each word is run
+    twice, at two positions of the array (the second pass starts one word earlier); a result that depends on the
+    position or on an earlier call is refused. None for a call not so tabulated (the modelled entry stands): one of
+    proven code, an io_stream kernel, or an input past ``WORD_TABLE_BITS``."""
+    if not sig.elementwise or v.source.io_stream or not unproven_definitions(v.source.nnet_utils, v.uses):
+        return None
+    x_t, n_in = v.in_types[0], v.data[0].size
+    if x_t.wide or x_t.width > WORD_TABLE_BITS:
+        return None
+    if v.result.size != n_in:
+        raise v.refuse(f"an activation of {n_in} words into {v.result.size}")
+    n, res_t = 1 << x_t.width, v.result_t
+    args = list(v.call.args)
+    args[sig.data[0]], args[sig.result] = "l1t_x", "l1t_y"
+    word = f"({n} + l1t_b + l1t_j) % {n}"  # the word at position l1t_j of the call at l1t_b, as an index
+    setup = (
+        f"static {cpp_spelling(res_t)} t[{2 * n}];\n"
+        f"  static {v.source.qualified(v.data[0].cpp_type)} l1t_x[{n_in}];\n"
+        f"  static {v.source.qualified(v.result.cpp_type)} l1t_y[{n_in}];\n"
+        "  for (int64_t l1t_pass = 0; l1t_pass < 2; ++l1t_pass)\n"
+        f"    for (int64_t l1t_b = -l1t_pass; l1t_b < {n}; l1t_b += {n_in}) {{\n"
+        f"      for (int64_t l1t_j = 0; l1t_j < {n_in}; ++l1t_j)"
+        f" set_raw<{cpp_raw_args(x_t)}>(l1t_x[l1t_j], {x_t.raw_min} + {word});\n"
+        f"      nnet::{v.call.function}<{', '.join(v.call.template)}>({', '.join(args)});\n"
+        f"      for (int64_t l1t_j = 0; l1t_j < {n_in}; ++l1t_j) t[l1t_pass * {n} + {word}] = l1t_y[l1t_j];\n"
+        "    }"
+    )
+
+    def first_pass(raw: np.ndarray) -> np.ndarray:
+        differ = np.flatnonzero(raw[:n] != raw[n:])
+        if differ.size:
+            k = int(differ[0])
+            x = fx.to_float(x_t.raw_min + k, x_t)
+            raise v.refuse(
+                f"nnet::{v.call.function} is tabulated word by word, its code differing from every proven release, "
+                f"but it is not elementwise: input {x} gives {fx.to_float(raw[k], res_t)} at one position of the "
+                f"array and {fx.to_float(raw[n + k], res_t)} at another"
+            )
+        return raw[:n]
+
+    v.requests = [(Request(f"{v.name}/table", "t", 2 * n, res_t, setup), first_pass)]
+    v.arrays, v.uses = {}, set()
+    return v.entry("word_table", {})
 
 
 @_importer("softmax")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 __all__ = [
     "AP_TYPES_FILES", "GENERATED_MARK", "PROVEN_FILE", "STREAM", "definitions", "fingerprint", "proven", "tokens",
-    "unproven",
+    "unproven", "unproven_definitions",
 ]  # fmt: skip
 
 PROVEN_FILE = Path(__file__).with_name("proven.json")
@@ -112,9 +112,9 @@ def proven() -> dict[str, dict[str, list[str]]]:
     return json.loads(PROVEN_FILE.read_text()) if PROVEN_FILE.is_file() else {}
 
 
-def unproven(nnet_utils: Path, ap_types: Path, names: set[str]) -> list[str]:
-    """The names whose definitions in the project's ``nnet_utils`` directory (and the ``ap_types`` files it is built
-    with) no fixture proved, each as ``file: name``."""
+def unproven_definitions(nnet_utils: Path, names: set[str]) -> list[str]:
+    """The names whose definitions in the project's ``nnet_utils`` directory no fixture proved, each as
+    ``file: name``."""
     table = proven()
     out = []
     for name in sorted(names):
@@ -128,6 +128,13 @@ def unproven(nnet_utils: Path, ap_types: Path, names: set[str]) -> list[str]:
                 if not p.stem.endswith("_stream") and definitions(_shared_part(p), name.split("@")[0])
             ]
             out.append(f"{nnet_utils.name}/{', '.join(files) or '(no definition)'}: {name}")
+    return out
+
+
+def unproven(nnet_utils: Path, ap_types: Path, names: set[str]) -> list[str]:
+    """``unproven_definitions``, and the ``ap_types`` files the project is built with that no fixture proved."""
+    table = proven()
+    out = unproven_definitions(nnet_utils, names)
     for file in AP_TYPES_FILES:
         if ap_types_fingerprint(ap_types, file) not in table.get(f"ap_types/{file}", {}):
             out.append(f"ap_types/{file}")
