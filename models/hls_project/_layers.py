@@ -1119,9 +1119,15 @@ def _merge(v: LayerCall) -> dict[str, Any]:
     as a merge over the smaller input, would leave result elements unwritten)."""
     n_elem = v.const("n_elem")
     if not v.data[0].size == v.data[1].size == v.result.size == n_elem:
+        unwritten = (
+            f"; elements {n_elem} to {v.result.size - 1} of {v.result.name!r} are never written, and what "
+            "reads them reads uninitialised memory"
+            if n_elem < v.result.size
+            else ""
+        )
         raise v.refuse(
             f"{v.call.function} of {v.data[0].size} and {v.data[1].size} elements into {v.result.size} over n_elem "
-            f"{n_elem}: only arrays of one size, every element written, are merged"
+            f"{n_elem}: only arrays of one size, every element written, are merged{unwritten}"
         )
     if not v.data[0].width == v.data[1].width == v.result.width:  # stream kernels pair words by place in arrays
         raise v.refuse(f"io_stream merge of arrays of {v.data[0].width} and {v.data[1].width} words")
