@@ -406,13 +406,76 @@ def _bands(x: np.ndarray, kernel_rows: int, row_stride: int, rows_out: int, dtyp
     return out.reshape(-1, span)
 
 
+def _tap_table(
+    w: np.ndarray, kernel: tuple[int, ...], stride: tuple[int, ...], pads: tuple[int, ...], in_shape: tuple[int, ...],
+    out: tuple[int, ...],
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """(taps, weights), both (prod(out) * F, T): for output o = position * F + filter, the flat input index and the
+    weight word of each of its T taps, the taps in padding or of zero weight dropped (an output with fewer than T
+    taps is filled with weight 0 at index 0)."""
+    positions, filters = int(np.prod(out)), w.shape[1]
+    index = np.arange(int(np.prod(in_shape))).reshape(1, *in_shape)
+    cols = im2col(index, kernel, stride, pads, -1, out).reshape(positions, -1)  # -1: a tap in padding
+    taps, weights = np.repeat(cols, filters, axis=0), np.tile(w.T, (positions, 1))
+    keep = (taps >= 0) & (weights != 0)
+    order = np.argsort(~keep, axis=1, kind="stable")[:, : max(int(keep.sum(axis=1).max(initial=0)), 1)]
+    pick = lambda a: np.take_along_axis(np.where(keep, a, 0), order, axis=1)  # noqa: E731
+    return np.ascontiguousarray(pick(taps)), np.ascontiguousarray(pick(weights))
+
+
+@numba.njit(cache=True, nogil=True)
+def _tap_sums(x: np.ndarray, taps: np.ndarray, weights: np.ndarray, out: np.ndarray, block: int) -> None:
+    """out[n, o] = sum_t x[n, taps[o, t]] * weights[o, t] in out's float type (exact: every partial sum is an integer
+    below its significand, as ``_exact_dtype`` proved, so the order does not matter). Each block of events is turned
+    inputs by events, so each tap is one multiply-add over a vector of events, and the sums turned back."""
+    n_events, n_in = x.shape
+    n_out, n_taps = taps.shape
+    rows = np.empty((block, n_in), out.dtype)
+    turned = np.empty((n_in, block), out.dtype)
+    acc = np.empty((n_out, block), out.dtype)
+    for start in range(0, n_events, block):
+        m = min(block, n_events - start)
+        for e in range(m):  # the words to the float type along rows (vector conversions), then turned
+            for i in range(n_in):
+                rows[e, i] = x[start + e, i]
+        for i in range(n_in):
+            for e in range(m):
+                turned[i, e] = rows[e, i]
+        for o in range(n_out):
+            a, first, w = acc[o], turned[taps[o, 0]], weights[o, 0]
+            for e in range(m):
+                a[e] = first[e] * w
+            for t in range(1, n_taps):
+                src, w = turned[taps[o, t]], weights[o, t]
+                for e in range(m):
+                    a[e] += src[e] * w
+        for e in range(m):
+            for o in range(n_out):
+                out[start + e, o] = acc[o, e]
+
+
+# Events per block of ``_tap_sums``: a block's words, turned words and sums stay in L1/L2. Measured on the CICADA
+# student (bench/import.py's project; its 3x3 convolution reads 252 words into 144 sums of 9 taps), int16 words, per
+# 1e5 events: 32 events 41.2 ms, 64 39.3 ms, 128 42.8 ms, 256 46.7 ms, 1,024 55.3 ms
+TAP_BLOCK = 64
+# A convolution runs as tap sums when its band product is skinny (fewer columns than BAND_COLUMNS: BLAS is slow on
+# such products) and mostly zeros (at least BAND_OVER_TAPS multiply-adds per tap multiply-add: a band holds whole
+# input rows). Measured per 1e5 events on ap_fixed<10,4> words into a rounding, saturating result: 3x3 kernels at
+# stride 2 on 18x14 inputs (band 42 or 84 by 12 to 27 columns): tap sums 62-116 ms, band 78-136 ms; at stride 1
+# (48 to 224 columns) the band is faster (194 vs 232 ms and more); a 2x2 kernel at stride 2 (28 by 28) 126 vs 135 ms.
+# The CICADA student: 39.3 ms against 47.4 ms for the whole network
+BAND_COLUMNS = 28
+BAND_OVER_TAPS = 4
+
+
 def _conv(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType], floats: bool = False) -> np.ndarray:
     """conv_1d/2d_latency_cl: im2col, then dense_latency's arithmetic per output position.
 
     With a wrapping accumulator that holds products exactly (the usual case) the sum is exact in any order, so each
     output row is one BLAS product of the input rows under the kernel (in the float type that holds every partial
     sum exactly) with the kernel laid out as a band matrix (``_band_weights``): one copy and one matrix product per
-    layer, with no per-window gathering.
+    layer, with no per-window gathering. Where the band would mostly multiply zeros (a small kernel sliding along
+    long rows, or a pruned kernel), each output is summed over its own taps instead (``_tap_sums``).
     """
     (x,), (x_t,) = inputs, in_types
     a = layer.attrs
@@ -423,13 +486,25 @@ def _conv(layer: Layer, inputs: list[np.ndarray], in_types: list[FixedType], flo
     shift = _exact_sum_shift(x_t, w_t, acc_t)
     if shift is not None:
         dtype, bound = _exact_dtype(x, w, x_t, layer, acc_t)
-        x = _pad(x, pads)
-        rest = x.shape[2:-1]
-        band = layer.derive(
-            ("band", dtype, rest), "weight", lambda a: _band_weights(a, kernel, stride, rest, out).astype(dtype)
+        in_shape = x.shape[1:]
+        taps, words = layer.derive(
+            ("taps", in_shape), "weight", lambda a: _tap_table(a, kernel, stride, pads, in_shape, out)
         )
-        total = _bands(x, kernel[0], stride[0], out[0], dtype) @ band
-        total = total.reshape(x.shape[0], -1)  # (N, prod(out) * F): the bias is added along whole events
+        padded = [n + pads[2 * d] + pads[2 * d + 1] for d, n in enumerate(in_shape[:-1])]
+        band_shape = (kernel[0] * int(np.prod(padded[1:])) * in_shape[-1], int(np.prod(out[1:])) * w.shape[1])
+        skinny, sparse = band_shape[1] < BAND_COLUMNS, out[0] * np.prod(band_shape) >= BAND_OVER_TAPS * taps.size
+        if dtype in (np.float32, np.float64) and skinny and sparse:
+            total = np.empty((x.shape[0], taps.shape[0]), dtype=dtype)
+            weights = layer.derive(("tap weights", dtype, in_shape), "weight", lambda _: words.astype(dtype))
+            _tap_sums(np.ascontiguousarray(x.reshape(x.shape[0], -1)), taps, weights, total, TAP_BLOCK)
+        else:
+            x = _pad(x, pads)
+            rest = x.shape[2:-1]
+            band = layer.derive(
+                ("band", dtype, rest), "weight", lambda a: _band_weights(a, kernel, stride, rest, out).astype(dtype)
+            )
+            total = _bands(x, kernel[0], stride[0], out[0], dtype) @ band
+            total = total.reshape(x.shape[0], -1)  # (N, prod(out) * F): the bias is added along whole events
         acc = _add_bias_wrapped(total, bound, shift, np.tile(bias, int(np.prod(out))), acc_t, floats)
         return _to_result(layer, acc.reshape(x.shape[0], *layer.shape), acc_t)
     cols = im2col(fx.words(x, x_t), kernel, stride, pads, 0, out)
@@ -1194,8 +1269,9 @@ class TraceDifference:
 
 
 # float32 bytes of the widest layer per step of ``Network.run``. Measured per 1e5 events (best of 5, bench/import.py's
-# projects): 2 MiB (one core's L2) 68.6 ms on the CICADA student, 8 MiB 61.7 ms; the AXOL1TL encoder 14.0 and 13.3 ms,
-# the pruned MLP 5.3 and 5.0 ms (capped at 32,768 events)
+# projects): the CICADA student on int64 / int16 words 58.5 / 45.8 ms at 2 MiB (one core's L2), 51.9 / 40.8 ms at
+# 8 MiB, 55.5 / 46.8 ms at 32 MiB; the AXOL1TL encoder 14.0 ms at 2 MiB and 13.3 ms at 8 MiB, the pruned MLP 5.3
+# and 5.0 ms (capped at 32,768 events)
 CHUNK_BYTES = 2**23
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import l1t.emulator.fixed as fx
+from l1t.emulator import nn
 from l1t.emulator.nn import SPEC_FORMAT, SPEC_VERSION, Network, SpecError, compare_traces
 
 SPEC = {
@@ -176,15 +177,23 @@ def test_integer_matmul_paths_agree() -> None:
 )
 @pytest.mark.parametrize("words_dtype", [np.int16, np.int32, np.int64])
 @pytest.mark.parametrize("acc_t", [fx.ap_fixed(40, 20), fx.ap_fixed(72, 32)])  # float32 BLAS; Python ints
-def test_band_convolution_equals_window_sums(spatial, kernel, stride, pads, channels, words_dtype, acc_t) -> None:
-    """The exact-path convolution (kernel as a band matrix over whole input rows) equals the plain sum over each
-    window of every product, computed here from the definition, for input words of any integer width (narrow ones
-    are read as they are) and an accumulator past 64 bits."""
+@pytest.mark.parametrize(("taps", "pruned"), [(True, False), (True, True), (False, False)])
+def test_exact_convolution_equals_window_sums(
+    spatial, kernel, stride, pads, channels, words_dtype, acc_t, taps, pruned, monkeypatch
+) -> None:  # fmt: skip
+    """The exact-path convolution, as tap sums over blocks of events or as a band matrix over whole input rows,
+    equals the plain sum over each window of every product, computed here from the definition, for input words of
+    any integer width (narrow ones are read as they are), a kernel with zero weights, and an accumulator past 64
+    bits."""
+    monkeypatch.setattr(nn, "BAND_COLUMNS", 10**9 if taps else 0)
+    monkeypatch.setattr(nn, "BAND_OVER_TAPS", 0)
     rng = np.random.default_rng(len(spatial) * 100 + kernel[0])
     filters = 3
     padded = [n + pads[2 * d] + pads[2 * d + 1] for d, n in enumerate(spatial)]
     out = [(p - k) // s + 1 for p, k, s in zip(padded, kernel, stride, strict=True)]
     w = rng.integers(-128, 128, (int(np.prod(kernel)) * channels, filters))
+    if pruned:
+        w[rng.random(w.shape) < 0.6] = 0
     bias = rng.integers(-8, 8, filters)
     x_t = fx.ap_fixed(12, 4)
     spec = {
@@ -209,11 +218,12 @@ def test_band_convolution_equals_window_sums(spatial, kernel, stride, pads, chan
             }
         ],
     }
-    x = rng.integers(x_t.raw_min, x_t.raw_max, (50, *spatial, channels), endpoint=True)
+    n_events = 2 * nn.TAP_BLOCK + 5  # whole blocks of events and a part of one
+    x = rng.integers(x_t.raw_min, x_t.raw_max, (n_events, *spatial, channels), endpoint=True)
     got = Network(spec, {"w": w, "b": bias}).trace({"x": x.astype(words_dtype)}, raw=True)["conv"]
     xp = np.pad(x, [(0, 0)] + [(pads[2 * d], pads[2 * d + 1]) for d in range(len(spatial))] + [(0, 0)])
     wk = w.reshape(*kernel, channels, filters)
-    expected = np.zeros((50, *out, filters), dtype=np.int64)
+    expected = np.zeros((n_events, *out, filters), dtype=np.int64)
     for pos in np.ndindex(*out):
         window = tuple(slice(p * s, p * s + k) for p, s, k in zip(pos, stride, kernel, strict=True))
         patch = xp[(slice(None), *window)]  # (N, *kernel, C)
