@@ -782,3 +782,15 @@ def test_an_edited_activation_that_is_not_elementwise_is_refused(tmp_path: Path)
     _edit_definition(header, start, "res[ii] = 0;", "res[ii] = ii;")
     with pytest.raises(ProjectError, match=r"layer 'r1': nnet::relu is tabulated .* not elementwise"):
         read_project(directory)
+
+
+def test_an_activation_over_fewer_elements_than_its_arrays_is_refused(tmp_path: Path) -> None:
+    """A tanh whose config's n_in is 6 of its arrays' 8 leaves two results unwritten: refused naming the layer."""
+    directory = project("mlp-0.8.1", tmp_path)
+    parameters = directory / "firmware" / "parameters.h"
+    text = parameters.read_text()
+    old = "struct tanh_config7 : nnet::activ_config {\n    static const unsigned n_in = 8;"
+    assert old in text
+    parameters.write_text(text.replace(old, old.replace("n_in = 8", "n_in = 6")))
+    with pytest.raises(ProjectError, match=r"layer 't2': arrays of 8 and 8 elements for n_in = 6"):
+        read_project(directory)

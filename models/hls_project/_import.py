@@ -11,7 +11,7 @@ import numpy as np
 
 import l1t.emulator.fixed as fx
 from l1t.emulator.nn import SPEC_FORMAT, SPEC_VERSION, Network, SpecError
-from l1t.models.hls_project._layers import LayerCall, Signature, importer_for, own_word_table
+from l1t.models.hls_project._layers import LayerCall, Signature, every_element, importer_for, own_word_table
 from l1t.models.hls_project._proven import STREAM, unproven
 from l1t.models.hls_project._source import ALIAS, Array, Call, ProjectError, Source, read_source
 from l1t.models.hls_project._words import read_words, runner_part, stream_sizes
@@ -110,6 +110,8 @@ def read_project(directory: str | Path, *, allow_unproven: bool = False, wrapper
             in_shapes=[values[a.name][1] for a in data],
             checks=checks,
         )  # fmt: skip
+        if sig.over_n_in:
+            every_element(view)
         entry = sig.fn(view)
         entry = own_word_table(view, sig) or entry
         for index, shape in view.spatial.items():

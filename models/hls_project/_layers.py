@@ -32,7 +32,7 @@ from l1t.models.sums import (
 )
 from l1t.models.unrolled import UnrolledError, unrolled_kernel
 
-__all__ = ["WORD_TABLE_BITS", "LayerCall", "imported_functions", "importer_for", "own_word_table"]
+__all__ = ["WORD_TABLE_BITS", "LayerCall", "every_element", "imported_functions", "importer_for", "own_word_table"]
 
 
 @dataclass
@@ -192,19 +192,23 @@ class Signature:
     fn: Importer
     generated: bool
     elementwise: bool  # each result word a function of the input word at its position alone (activations)
+    over_n_in: bool  # reads and writes its config's n_in elements (activations): refused for arrays of another size
 
 
 _IMPORTERS: dict[str, Signature] = {}
 
 
 def _importer(
-    *functions: str, data: tuple[int, ...] = (0,), result: int = 1, generated: bool = False, elementwise: bool = False
+    *functions: str, data: tuple[int, ...] = (0,), result: int = 1, generated: bool = False, elementwise: bool = False,
+    over_n_in: bool = False,
 ) -> Callable:  # fmt: skip
+    """Register ``fn`` as the importer of ``functions``; ``elementwise`` implies ``over_n_in``."""
+
     def register(fn: Importer) -> Importer:
         for name in functions:
             if name in _IMPORTERS:
                 raise ValueError(f"nnet::{name} already has an importer")
-            _IMPORTERS[name] = Signature(data, result, fn, generated, elementwise)
+            _IMPORTERS[name] = Signature(data, result, fn, generated, elementwise, over_n_in or elementwise)
         return fn
 
     return register
@@ -818,7 +822,7 @@ def _relu_max(v: LayerCall) -> dict[str, Any]:
     return v.entry("relu_max", {}, max_int=top)
 
 
-@_importer("prelu", data=(0,), result=2)
+@_importer("prelu", data=(0,), result=2, over_n_in=True)
 def _prelu(v: LayerCall) -> dict[str, Any]:
     """nnet::prelu<data_T, param_T, res_T, CONFIG_T>(data, alpha, res): one alpha word per element."""
     v.depends("prelu")
@@ -894,6 +898,14 @@ def _elu(v: LayerCall) -> dict[str, Any]:
     return v.entry("elu", {"param_t": param_t, "table_t": _own_table(v)})
 
 
+def every_element(v: LayerCall) -> None:
+    """Refuse a call over its config's ``n_in`` elements whose arrays hold another number: the C++ would leave the
+    rest of its result unwritten, or read and write fewer elements than the spec."""
+    n_in = v.const("n_in")
+    if not v.data[0].size == v.result.size == n_in:
+        raise v.refuse(f"arrays of {v.data[0].size} and {v.result.size} elements for n_in = {n_in}")
+
+
 WORD_TABLE_BITS = 18  # the widest input type an activation is tabulated for: 2**18 words, each run twice
 
 
@@ -908,8 +920,6 @@ def own_word_table(v: LayerCall, sig: Signature) -> dict[str, Any] | None:
     x_t, n_in = v.in_types[0], v.data[0].size
     if x_t.wide or x_t.width > WORD_TABLE_BITS:
         return None
-    if v.result.size != n_in:
-        raise v.refuse(f"an activation of {n_in} words into {v.result.size}")
     n, res_t = 1 << x_t.width, v.result_t
     args = list(v.call.args)
     args[sig.data[0]], args[sig.result] = "l1t_x", "l1t_y"
@@ -944,7 +954,7 @@ def own_word_table(v: LayerCall, sig: Signature) -> dict[str, Any] | None:
     return v.entry("word_table", {})
 
 
-@_importer("softmax")
+@_importer("softmax", over_n_in=True)
 def _softmax(v: LayerCall) -> dict[str, Any]:
     """softmax_stable / softmax_latency over one vector, their exp and inverse tables from the project's own
     initialisers. hls4ml < 1.2 (one ``table_size``, no accum_t) sums in exp_table_t, indexes the inverse table by
