@@ -461,9 +461,10 @@ TAP_BLOCK = 64
 # A convolution runs as tap sums when its band product is skinny (fewer columns than BAND_COLUMNS: BLAS is slow on
 # such products) and mostly zeros (at least BAND_OVER_TAPS multiply-adds per tap multiply-add: a band holds whole
 # input rows). Measured per 1e5 events on ap_fixed<10,4> words into a rounding, saturating result: 3x3 kernels at
-# stride 2 on 18x14 inputs (band 42 or 84 by 12 to 27 columns): tap sums 62-116 ms, band 78-136 ms; at stride 1
-# (48 to 224 columns) the band is faster (194 vs 232 ms and more); a 2x2 kernel at stride 2 (28 by 28) 126 vs 135 ms.
-# The CICADA student: 39.3 ms against 47.4 ms for the whole network
+# stride 2 on 18x14 and 24x20 inputs (bands of 42 to 84 rows by 12 to 27 columns) take 62-116 ms as tap sums against
+# 78-136 ms as bands; at stride 1 (48 to 224 columns) the band is faster (194 against 232 ms and more), and a 2x2
+# kernel at stride 2 (28 by 28) takes 126 ms as a band, 135 ms as tap sums. The CICADA student's whole network:
+# 39.3 ms against 47.4 ms
 BAND_COLUMNS = 28
 BAND_OVER_TAPS = 4
 
