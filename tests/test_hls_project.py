@@ -794,3 +794,30 @@ def test_an_activation_over_fewer_elements_than_its_arrays_is_refused(tmp_path: 
     parameters.write_text(text.replace(old, old.replace("n_in = 8", "n_in = 6")))
     with pytest.raises(ProjectError, match=r"layer 't2': arrays of 8 and 8 elements for n_in = 6"):
         read_project(directory)
+
+
+def _edit_mult(directory: Path, body: str) -> None:
+    header = directory / "firmware" / "nnet_utils" / "nnet_mult.h"
+    text = header.read_text()
+    old = "        #pragma HLS INLINE\n        return a * w;\n"
+    assert old in text
+    header.write_text(text.replace(old, body, 1))
+
+
+def test_an_edited_mult_is_checked_on_every_word_the_layers_multiply(tmp_path: Path) -> None:
+    """mlp-0.8.1's nnet::product::mult edited as deployed packages bind it to fabric (the product held in a local
+    first) is no release's code, but it is checked on every data word times every weight word of each layer: not
+    refused, and verify finds 0 mismatches. An edit dropping the product's LSB is refused naming the first layer."""
+    directory = project("mlp-0.8.1", tmp_path)
+    fabric = "        #pragma HLS BIND_OP variable=res op=mul impl=fabric\n"
+    _edit_mult(directory, f"        decltype(a * w) res = a * w;\n{fabric}        return res;\n")
+    imported = read_project(directory)
+    assert imported.spec["source"]["unproven"] == []
+    net = imported.network()
+    result = verify(imported, net, stimulus(net, N_EVENTS, seed=5))
+    assert result.events == N_EVENTS and result.mismatches == 0, str(result)
+    wrong = project("mlp-0.8.1", tmp_path / "wrong")
+    _edit_mult(wrong, "        decltype(a * w) res = a * w;\n        return res >> 1 << 1;\n")
+    with pytest.raises(ProjectError, match=r"layer 'd1': the project's nnet::product::mult, which no release proves, "
+                       r"differs from the exact product a \* w on \d+ of"):  # fmt: skip
+        read_project(wrong)

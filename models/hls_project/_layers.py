@@ -246,15 +246,72 @@ _DENSE_CODE = {
 }  # fmt: skip
 
 
-def _product(v: LayerCall, units: bool = False) -> str:
+def _product(v: LayerCall, units: bool = False, operand: tuple[str, int, int] | None = None) -> str:
     """The config's ``nnet::product`` class (``mult``; with ``units`` also a binary or ternary weight's, which
-    ``_kernel`` reads as its factor), recorded as a definition the layer models."""
+    ``_kernel`` reads as its factor), recorded as a definition the layer models; or, for a ``mult`` no release
+    proves, checked on every word the layer multiplies (``_checked_mult``, given the ``operand``: the config's
+    typedef of the words it multiplies the data by, the call argument holding them and their number)."""
     product = (v.alias("product") or "").rsplit("::", 1)[-1]
     accepted = ("mult", *(UNIT_PRODUCTS if units else ()))
     if product not in accepted:
         raise v.refuse(f"product {v.alias('product')!r} (imported: {', '.join(accepted)})")
-    v.depends("Product", product, "cast")
+    v.depends("cast")
+    if not (product == "mult" and operand is not None and _checked_mult(v, *operand)):
+        v.depends("Product", product)
     return product
+
+
+MULT_CHECK_WORDS = 1 << 28  # the most products of data word and weight word ``_checked_mult`` runs per layer
+MULT_CHECK_WEIGHT_BITS = 20  # the widest weight word it checks (a table of 2**20 flags marks the words present)
+
+
+def _checked_mult(v: LayerCall, key: str, arg: int, size: int) -> bool:
+    """Whether the project's ``nnet::product::mult``, a definition no release proves (a deployed package's edit, such
+    as binding its multiplier to fabric), is checked instead on this layer's words: its ``product(a, w)`` must have
+    the type of ``a * w`` and equal it for every word ``a`` of the layer's data_T and every word ``w`` of its
+    ``size`` weights (call argument ``arg``, config typedef ``key``), with ``x_T`` and ``w_T`` the only template
+    parameters.
+    A difference is refused naming the layer; a layer with more products than ``MULT_CHECK_WORDS`` to run, or a
+    ``mult`` of another form, is not checked (its code stays unproven)."""
+    if v.source.io_stream or not unproven_definitions(v.source.nnet_utils, {"Product", "mult"}):
+        return False  # io_stream code is proven with its headers whole
+    forms = [re.match(r"template<(?:class|typename) \w+,(?:class|typename) \w+>class mult\b", d)
+             for d in _project_definitions(v, "mult")]  # fmt: skip
+    x_t, w_t = v.template_type(0), v.config_type(key)
+    weights = v.call.args[arg]
+    runs = min(size, 1 << w_t.width) << x_t.width
+    if not forms or not all(forms) or x_t.wide or w_t.width > MULT_CHECK_WEIGHT_BITS or runs > MULT_CHECK_WORDS:
+        return False
+    cfg = v.source.qualified(v.config.name)
+    setup = (
+        f"static int64_t t[1];\n  using l1t_a_t = {v.source.qualified(v.call.template[0])};\n"
+        f"  using l1t_w_t = {cfg}::{key};\n  using l1t_p = {cfg}::template product<l1t_a_t, l1t_w_t>;\n"
+        "  static_assert(std::is_same<decltype(l1t_p::product(l1t_a_t(), l1t_w_t())), "
+        'decltype(l1t_a_t() * l1t_w_t())>::value, "l1t: nnet::product::mult does not return the type of a * w");\n'
+        f"  static bool l1t_seen[{1 << w_t.width}] = {{}};\n"
+        f"  for (int64_t l1t_j = 0; l1t_j < {size}; ++l1t_j)"
+        f" l1t_seen[raw_of<{cpp_raw_args(w_t)}>({weights}[l1t_j]) - ({w_t.raw_min})] = true;\n"
+        "  l1t_a_t l1t_a; l1t_w_t l1t_w; t[0] = 0;\n"
+        f"  for (int64_t l1t_j = 0; l1t_j < {1 << w_t.width}; ++l1t_j) {{\n"
+        "    if (!l1t_seen[l1t_j]) continue;\n"
+        f"    set_raw<{cpp_raw_args(w_t)}>(l1t_w, {w_t.raw_min} + l1t_j);\n"
+        f"    for (int64_t l1t_k = 0; l1t_k < {1 << x_t.width}; ++l1t_k) {{\n"
+        f"      set_raw<{cpp_raw_args(x_t)}>(l1t_a, {x_t.raw_min} + l1t_k);\n"
+        "      if (l1t_p::product(l1t_a, l1t_w) != l1t_a * l1t_w) ++t[0];\n"
+        "    }\n  }"
+    )
+
+    def none_differ(raw: np.ndarray) -> None:
+        if raw[0]:
+            raise v.refuse(
+                f"the project's nnet::product::mult, which no release proves, differs from the exact product "
+                f"a * w on {int(raw[0])} of this layer's {x_t} data words times its {w_t} weight words"
+            )
+
+    v.requests.append(
+        (Request(f"{v.name}/mult {v.config.name}", "t", 1, fx.ap_int(64), setup, c_type="int64_t"), none_differ)
+    )
+    return True
 
 
 def _strategy(v: LayerCall) -> str:
@@ -323,7 +380,7 @@ def _dense(v: LayerCall) -> dict[str, Any]:
     kernel = v.alias("kernel")
     if kernel is not None and not kernel.rsplit("::", 1)[-1].startswith(_KERNELS[strategy]):
         raise v.refuse(f"{strategy} strategy with kernel {kernel!r}")
-    product = _product(v, units=True)
+    product = _product(v, units=True, operand=("weight_t", 2, n_in * n_out))
     v.depends(*_DENSE_CODE[strategy])
     if v.data[0].size != n_in or v.result.size != n_out:
         raise v.refuse(f"arrays of {v.data[0].size} and {v.result.size} for n_in = {n_in}, n_out = {n_out}")
@@ -450,10 +507,10 @@ def _stream_window(v: LayerCall, geometry: dict[str, list[int]]) -> None:
         raise v.refuse(f"io_stream implementation {implementation!r} (imported: linebuffer)")
 
 
-def _mult_product(v: LayerCall, units: bool = False) -> str:
+def _mult_product(v: LayerCall, operand: tuple[str, int, int]) -> str:
     """The ``nnet::product`` of a convolution's ``mult_config`` (hls4ml >= 0.7; ``_product``), else ``mult``."""
     mult = v.config.typedefs.get("mult_config")
-    return _product(v.sub_config(mult), units) if mult is not None else "mult"
+    return _product(v.sub_config(mult), operand=operand) if mult is not None else "mult"
 
 
 def _window_products(v: LayerCall, spatial: int, out_dims: list[int], geometry: dict[str, list[int]]) -> None:
@@ -571,8 +628,8 @@ def _conv(v: LayerCall) -> dict[str, Any]:
     in_shape, n_filt = v.spatial[0], v.const("n_filt")
     if v.result.size != int(np.prod(out_dims)) * n_filt:
         raise v.refuse(f"result array of {v.result.size} for output {out_dims} x {n_filt} filters")
-    product = _mult_product(v)  # hls4ml 0.6's kernels multiply directly, whatever product mult_config names
     n_in = int(np.prod(geometry["kernel"])) * in_shape[-1]
+    product = _mult_product(v, ("weight_t", 2, n_in * n_filt))  # hls4ml 0.6's kernels multiply directly
     types = _kernel(v, strategy, n_in, n_filt, product=product, convolution=not v.source.io_stream)
     _window_products(v, spatial, out_dims, geometry)
     v.depends(v.call.function, f"conv_{spatial}d_{strategy.lower()}_cl")  # hls4ml 0.6's multiplies and casts there
@@ -599,7 +656,7 @@ def _depthwise_conv(v: LayerCall) -> dict[str, Any]:
         _order_free(v, types["accum_t"], "a depthwise convolution in io_stream")
     v.words("weight", 2, taps * channels, types["weight_t"], lambda raw: depthwise_kernel(raw.reshape(taps, channels)))
     v.words("bias", 3, channels, types["bias_t"])
-    _mult_product(v)
+    _mult_product(v, ("weight_t", 2, taps * channels))
     _window_products(v, spatial, out_dims, geometry)
     v.depends(v.call.function, f"depthwise_conv_{spatial}d_latency_cl")
     return v.entry(f"conv{spatial}d", types, [*out_dims, channels], **geometry, strategy=strategy,
@@ -1082,7 +1139,6 @@ def _recurrent(v: LayerCall) -> dict[str, Any]:
 @_importer("normalize", data=(0,), result=1)
 def _normalize(v: LayerCall) -> dict[str, Any]:
     """nnet::normalize: ``product(x, scale) + bias`` per element (BatchNormalization, ApplyAlpha)."""
-    _product(v)
     v.depends("normalize")
     n_in, n_filt = v.const("n_in"), v.const("n_filt", -1)
     width = v.data[0].width
@@ -1090,6 +1146,7 @@ def _normalize(v: LayerCall) -> dict[str, Any]:
         raise v.refuse(f"io_stream normalize with {n_filt} scales over arrays of {width} words")
     scale_t, bias_t = v.config_type("scale_t"), v.config_type("bias_t")
     n_scale = n_in if n_filt == -1 else n_filt
+    _product(v, operand=("scale_t", 2, n_scale))
     v.words("scale", 2, n_scale, scale_t)
     v.words("bias", 3, n_scale, bias_t)
     return v.entry("batchnorm", {"scale_t": scale_t, "bias_t": bias_t}, n_filt=n_filt)
