@@ -821,3 +821,26 @@ def test_an_edited_mult_is_checked_on_every_word_the_layers_multiply(tmp_path: P
     with pytest.raises(ProjectError, match=r"layer 'd1': the project's nnet::product::mult, which no release proves, "
                        r"differs from the exact product a \* w on \d+ of"):  # fmt: skip
         read_project(wrong)
+
+
+@pytest.mark.parametrize(
+    ("name", "struct", "n_in", "match"),
+    [
+        ("autoencoder-dot", "struct config8 : nnet::dot_config {", 12,
+         r"layer 'loss': dot1d of 12 and 12 elements into 1 for n_in = 10, n_out = 1"),
+        ("jet-tagger-1.1.0", "struct config2 : nnet::batchnorm_config {", "N_INPUT_1_1*N_INPUT_2_1",
+         r"layer 'bn': arrays of \d+ and \d+ elements for n_in = 10"),
+    ],
+)  # fmt: skip
+def test_a_layer_over_fewer_elements_than_its_arrays_is_refused(
+    name: str, struct: str, n_in: int | str, match: str, tmp_path: Path
+) -> None:  # fmt: skip
+    """A dot1d or normalize whose config's n_in is smaller than its arrays (the rest unread or unwritten)."""
+    directory = project(name, tmp_path)
+    parameters = directory / "firmware" / "parameters.h"
+    text = parameters.read_text()
+    old = f"{struct}\n    static const unsigned n_in = {n_in};"
+    assert old in text
+    parameters.write_text(text.replace(old, f"{struct}\n    static const unsigned n_in = 10;"))
+    with pytest.raises(ProjectError, match=match):
+        read_project(directory)

@@ -956,8 +956,9 @@ def _elu(v: LayerCall) -> dict[str, Any]:
 
 
 def every_element(v: LayerCall) -> None:
-    """Refuse a call over its config's ``n_in`` elements whose arrays hold another number: the C++ would leave the
-    rest of its result unwritten, or read and write fewer elements than the spec."""
+    """Refuse a call over its config's ``n_in`` elements (an activation, softmax, normalize) whose arrays hold
+    another number: the C++ would leave the rest of its result unwritten, or read and write fewer elements than the
+    spec."""
     n_in = v.const("n_in")
     if not v.data[0].size == v.result.size == n_in:
         raise v.refuse(f"arrays of {v.data[0].size} and {v.result.size} elements for n_in = {n_in}")
@@ -1136,7 +1137,7 @@ def _recurrent(v: LayerCall) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------------------
 
 
-@_importer("normalize", data=(0,), result=1)
+@_importer("normalize", data=(0,), result=1, over_n_in=True)
 def _normalize(v: LayerCall) -> dict[str, Any]:
     """nnet::normalize: ``product(x, scale) + bias`` per element (BatchNormalization, ApplyAlpha)."""
     v.depends("normalize")
@@ -1262,7 +1263,11 @@ def _embedding(v: LayerCall) -> dict[str, Any]:
 
 @_importer("dot1d", data=(0, 1), result=2)
 def _dot1d(v: LayerCall) -> dict[str, Any]:
-    """nnet::dot1d of two vectors."""
+    """nnet::dot1d of two vectors: the sum over its config's n_in elements of each, into one."""
+    n_in, n_out = v.const("n_in"), v.const("n_out", 1)
+    if not v.data[0].size == v.data[1].size == n_in or v.result.size != 1 or n_out != 1:
+        sizes = f"{v.data[0].size} and {v.data[1].size} elements into {v.result.size}"
+        raise v.refuse(f"dot1d of {sizes} for n_in = {n_in}, n_out = {n_out}: only whole arrays into one element")
     _product(v)
     v.depends("dot1d")
     return v.entry("dot", {"accum_t": v.config_type("accum_t")}, [1])
