@@ -270,9 +270,9 @@ def _checked_mult(v: LayerCall, key: str, arg: int, size: int) -> bool:
     as binding its multiplier to fabric), is checked instead on this layer's words: its ``product(a, w)`` must have
     the type of ``a * w`` and equal it for every word ``a`` of the layer's data_T and every word ``w`` of its
     ``size`` weights (call argument ``arg``, config typedef ``key``), with ``x_T`` and ``w_T`` the only template
-    parameters.
-    A difference is refused naming the layer; a layer with more products than ``MULT_CHECK_WORDS`` to run, or a
-    ``mult`` of another form, is not checked (its code stays unproven)."""
+    parameters. The check runs the expression the kernels call, ``CONFIG_T::template product<data_T, weight_t>``,
+    so whatever the classes behind it are. A difference is refused naming the layer; a layer with more products
+    than ``MULT_CHECK_WORDS`` to run, or a ``mult`` of another form, is not checked (its code stays unproven)."""
     if v.source.io_stream or not unproven_definitions(v.source.nnet_utils, {"Product", "mult"}):
         return False  # io_stream code is proven with its headers whole
     forms = [re.match(r"template<(?:class|typename) \w+,(?:class|typename) \w+>class mult\b", d)
