@@ -844,3 +844,33 @@ def test_a_layer_over_fewer_elements_than_its_arrays_is_refused(
     parameters.write_text(text.replace(old, f"{struct}\n    static const unsigned n_in = 10;"))
     with pytest.raises(ProjectError, match=match):
         read_project(directory)
+
+
+def test_hls4ml_0_average_pooling_reads_the_projects_own_avg_overloads(tmp_path: Path) -> None:
+    """pools1d-0.7.1's average pooling p2 reads ap_fixed<10,3,AP_RND,AP_SAT>, which hls4ml 0.7.1 sums in that type
+    itself (each partial sum saturating). Edited as TOoLLiP v1 edits it (its wide ap_fixed<W, I> overload taking
+    every mode: ap_fixed<W, I, Q, O>), the sum is wide: the edit is refused as unproven, and imported anyway the spec
+    sums in ap_fixed<11,4> and verify finds 0 mismatches, where the unedited spec differs from the edited C++."""
+    directory = project("pools1d-0.7.1", tmp_path)
+    header = directory / "firmware" / "nnet_utils" / "nnet_pooling.h"
+    text = header.read_text()
+    edits = {
+        "template <int W, int I, int N> ap_fixed<W, I> avg(ap_fixed<W, I> (&x)[N]) {":
+            "template <int W, int I, int N, ap_q_mode Q, ap_o_mode O> ap_fixed<W, I, Q, O> "
+            "avg(ap_fixed<W, I, Q, O> (&x)[N]) {",
+        "ap_fixed<W + ceillog2(N), I + ceillog2(N)> tmp": "ap_fixed<W + ceillog2(N), I + ceillog2(N), Q, O> tmp",
+        "    ap_fixed<W, I> y = tmp;": "    ap_fixed<W, I, Q, O> y = tmp;",
+    }  # fmt: skip
+    for old, new in edits.items():
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    header.write_text(text)
+    with pytest.raises(ProjectError, match=r"nnet_pooling.h: avg@average:data_t"):
+        read_project(directory)
+    imported = read_project(directory, allow_unproven=True)
+    p2 = next(entry for entry in imported.spec["layers"] if entry["name"] == "p2")
+    assert p2["types"]["accum_t"] == "ap_fixed<11,4>"
+    net = imported.network()
+    assert verify(imported, net, stimulus(net, N_EVENTS, seed=9)).mismatches == 0
+    original = read_project(project("pools1d-0.7.1", tmp_path / "original")).network()
+    assert verify(imported, original, stimulus(original, N_EVENTS, seed=9)).mismatches > 0

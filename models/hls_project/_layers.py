@@ -774,19 +774,44 @@ def _pools_in_data_type(v: LayerCall) -> bool:
     return bool(found) and not any("accum_t" in d for d in found)
 
 
-def _data_type_reduction(x_t: fx.FixedType, n: int, mode: str) -> fx.FixedType:
-    """The type hls4ml < 1.0's ``pool_op`` reduces ``n`` words of ``x_t`` in: ``T max(T x[N])`` compares and returns
-    them in x_t; ``avg`` sums a plain ``ap_fixed<W, I>`` (``ap_int<W>``) in ``ap_fixed<W + c, I + c>``
-    (``ap_int<W + c>``), c = ceillog2(N), which holds every sum, and any other type in itself (``T y = 0; y +=
-    x[i];``, each partial sum overflowing as x_t does). Either divides by N in place (``y /= N``: the quotient
+_AVG_OVERLOAD = re.compile(r"\bavg\((\w+)(?:<([^<>]*)>)?\(&x\)\[N\]\)")
+
+
+def _data_type_reduction(v: LayerCall, n: int, mode: str) -> fx.FixedType:
+    """The type hls4ml < 1.0's ``pool_op`` reduces ``n`` words of the input type x_t in: ``T max(T x[N])`` compares
+    and returns them in x_t; ``avg`` is the project's overload for x_t's C++ type. hls4ml's own sum a plain
+    ``ap_fixed<W, I>`` (``ap_int<W>``) in ``ap_fixed<W + c, I + c>`` (``ap_int<W + c>``), c = ceillog2(N), which
+    holds every sum, and any other type in itself (``T avg(T (&x)[N])``: ``T y = 0; y += x[i];``, each partial sum
+    overflowing as x_t does); a project may add wide overloads for more types (``ap_fixed<W, I, Q, O, M>``,
+    ``ap_ufixed``, ``ap_uint``), whose sums then hold every sum too. Either divides by N in place (the quotient
     truncated toward zero in the same LSB), and the result is exact in x_t, as the function returns it."""
-    plain = x_t.signed and x_t.q_mode is fx.QMode.TRN and x_t.o_mode is fx.OMode.WRAP and x_t.n_bits == 0
-    if mode == "max" or not plain:
+    x_t = v.in_types[0]
+    if mode == "max":
         return x_t
+    family = ("ap_int" if x_t.signed else "ap_uint") if x_t.integer else ("ap_fixed" if x_t.signed else "ap_ufixed")
+    defaults = (x_t.q_mode is fx.QMode.TRN, x_t.o_mode is fx.OMode.WRAP, x_t.n_bits == 0)  # past W, I: Q, O, N
+    applies = []  # whether the sum of each overload taking x_t's type is wide
+    generic = False
+    for d in _project_definitions(v, "avg"):
+        found = _AVG_OVERLOAD.search(d)
+        if found is None:
+            continue
+        name, params = found.group(1), (found.group(2) or "").split(",")
+        if any(p.startswith("AP_") for p in params):
+            raise v.refuse(f"nnet_pooling.h: an avg overload for one mode ({name}<{found.group(2)}>) is not read")
+        generic |= name == "T"
+        if name == family and (x_t.integer or all(defaults[len(params) - 2 :])):  # its parameters cover the rest
+            applies.append(f"{name}<W+ceillog2(N)" in d)
+    if not applies:
+        if not generic:
+            raise v.refuse(f"hls4ml < 1.0 average pooling over {x_t}: nnet_pooling.h has no avg for it")
+        return x_t
+    if not all(applies):
+        raise v.refuse(f"hls4ml < 1.0 average pooling over {x_t}: its avg overload is not a sum wide enough to hold it")
     c = max(1, (n - 1).bit_length())  # nnet_helpers.h's ceillog2: 1 for N <= 2
     if x_t.integer:
-        return fx.ap_int(x_t.width + c)
-    return fx.ap_fixed(x_t.width + c, x_t.int_bits + c)
+        return fx.FixedType(x_t.width + c, x_t.width + c, x_t.signed, integer=True)
+    return fx.FixedType(x_t.width + c, x_t.int_bits + c, x_t.signed)
 
 
 def _data_type_windows(v: LayerCall, geometry: dict[str, list[int]], mode: str) -> None:
@@ -831,7 +856,7 @@ def _pool(v: LayerCall) -> dict[str, Any]:
         if not v.call.function.startswith("global"):
             _data_type_windows(v, geometry, mode)
         v.depends(*(f"{name}@{mode}{IN_DATA_T}" for name in (v.call.function, "pool_op", reduce)))
-        accum_t = _data_type_reduction(v.in_types[0], int(np.prod(geometry["kernel"])), mode)
+        accum_t = _data_type_reduction(v, int(np.prod(geometry["kernel"])), mode)
         return v.entry("pool", {"accum_t": accum_t}, shape, **geometry, mode=mode, count_pad=count_pad)
     v.depends(*(f"{name}@{mode}" for name in (v.call.function, "pool_op", reduce, "pad_val")))
     accum_t = v.config_type("accum_t")
