@@ -995,8 +995,9 @@ WORD_TABLE_BITS = 18  # the widest input type an activation is tabulated for: 2*
 def own_word_table(v: LayerCall, sig: Signature) -> dict[str, Any] | None:
     """An elementwise call whose definitions no release proves, as a ``word_table``: the project's own call run on
     every word of its input type, so the emulator computes what that code computes whatever it is. Each word is run
-    twice, at two positions of the array (the second pass starts one word earlier); a word whose two results differ
-    (a result that depends on the position, or on an earlier call) is refused. None, and the modelled entry stands,
+    twice, at two positions of the array and among other words (the second pass starts one word earlier); a word
+    whose two results differ (its result depends on its position, on the call's other words, or on an earlier
+    call) is refused. None, and the modelled entry stands,
     for proven code, an io_stream kernel, or an input wider than ``WORD_TABLE_BITS``."""
     if not sig.elementwise or v.source.io_stream or not unproven_definitions(v.source.nnet_utils, v.uses):
         return None
