@@ -75,6 +75,7 @@ bench: setup
 	$(PY) bench/rates.py
 	$(PY) bench/fastsim.py
 	$(PY) bench/import.py
+	$(PY) bench/conv_paths.py
 	$(PY) bench/firmware.py
 
 lint: setup

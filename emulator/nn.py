@@ -464,7 +464,7 @@ TAP_BLOCK = 64
 # stride 2 on 18x14 and 24x20 inputs (bands of 42 to 84 rows by 12 to 27 columns) take 62-116 ms as tap sums against
 # 78-136 ms as bands; at stride 1 (48 to 224 columns) the band is faster (194 against 232 ms and more), and a 2x2
 # kernel at stride 2 (28 by 28) takes 126 ms as a band, 135 ms as tap sums. The CICADA student's whole network:
-# 39.3 ms against 47.4 ms
+# 39.3 ms against 47.4 ms. ``bench/conv_paths.py`` measures both paths on these geometries
 BAND_COLUMNS = 28
 BAND_OVER_TAPS = 4
 
