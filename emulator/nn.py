@@ -419,8 +419,11 @@ def _tap_table(
     taps, weights = np.repeat(cols, filters, axis=0), np.tile(w.T, (positions, 1))
     keep = (taps >= 0) & (weights != 0)
     order = np.argsort(~keep, axis=1, kind="stable")[:, : max(int(keep.sum(axis=1).max(initial=0)), 1)]
-    pick = lambda a: np.take_along_axis(np.where(keep, a, 0), order, axis=1)  # noqa: E731
-    return np.ascontiguousarray(pick(taps)), np.ascontiguousarray(pick(weights))
+
+    def kept(a: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(np.take_along_axis(np.where(keep, a, 0), order, axis=1))
+
+    return kept(taps), kept(weights)
 
 
 @numba.njit(cache=True, nogil=True)

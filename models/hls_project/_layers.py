@@ -779,7 +779,7 @@ _AVG_OVERLOAD = re.compile(r"\bavg\((\w+)(?:<([^<>]*)>)?\(&x\)\[N\]\)")
 
 def _data_type_reduction(v: LayerCall, n: int, mode: str) -> fx.FixedType:
     """The type hls4ml < 1.0's ``pool_op`` reduces ``n`` words of the input type x_t in: ``T max(T x[N])`` compares
-    and returns them in x_t; ``avg`` is the project's overload for x_t's C++ type. hls4ml's own sum a plain
+    and returns them in x_t; ``avg`` is the project's overload for x_t's C++ type. hls4ml's own overloads sum a plain
     ``ap_fixed<W, I>`` (``ap_int<W>``) in ``ap_fixed<W + c, I + c>`` (``ap_int<W + c>``), c = ceillog2(N), which
     holds every sum, and any other type in itself (``T avg(T (&x)[N])``: ``T y = 0; y += x[i];``, each partial sum
     overflowing as x_t does); a project may add wide overloads for more types (``ap_fixed<W, I, Q, O, M>``,
@@ -997,8 +997,8 @@ def own_word_table(v: LayerCall, sig: Signature) -> dict[str, Any] | None:
     every word of its input type, so the emulator computes what that code computes whatever it is. Each word is run
     twice, at two positions of the array and among other words (the second pass starts one word earlier); a word
     whose two results differ (its result depends on its position, on the call's other words, or on an earlier
-    call) is refused. None, and the modelled entry stands,
-    for proven code, an io_stream kernel, or an input wider than ``WORD_TABLE_BITS``."""
+    call) is refused. None, and the modelled entry stands, for proven code, an io_stream kernel, or an input wider
+    than ``WORD_TABLE_BITS``."""
     if not sig.elementwise or v.source.io_stream or not unproven_definitions(v.source.nnet_utils, v.uses):
         return None
     x_t, n_in = v.in_types[0], v.data[0].size
